@@ -1,0 +1,85 @@
+import { Compile } from 'typebox/compile';
+import { describe, expect, it } from 'vitest';
+import {
+  ClientEvent,
+  findUnsafeKey,
+  OrderPlacedEvent,
+  STANDARD_EVENT_NAMES,
+  StandardEventProperties,
+} from '../index.js';
+
+// The specification's section 5.2 example, verbatim.
+const specOrder = {
+  event: 'order_placed',
+  orderId: '1234',
+  profile: { firstName: 'Jane', lastName: 'Doe', email: 'jane@example.com', phone: '+911234567890' },
+  shippingAddress: { street: '123 Main St', city: 'Kolkata', postcode: '700001', country: 'IN' },
+  billingAddress: { street: '123 Main St', city: 'Kolkata', postcode: '700001', country: 'IN' },
+  items: [{ name: 'T-Shirt', sku: 'TSHIRT001', amount: 499, tax: 49, discount: 0 }],
+  orderTotal: 548,
+  timestamp: '2025-08-27T18:30:00Z',
+};
+
+const envelope = {
+  messageId: '7c0e2a0e-8f5b-4a43-9d6c-1c1f7c3b2a10',
+  name: 'page_view',
+  timestamp: '2026-11-28T10:00:00.000Z',
+  anonymousId: 'anon-1',
+  properties: { url: 'https://shop.test/', referrer: '', title: 'Home' },
+};
+
+describe('@trackmate/schema', () => {
+  it("validates the specification's order_placed JSON as written", () => {
+    expect(Compile(OrderPlacedEvent).Check(specOrder)).toBe(true);
+  });
+
+  it('rejects an order whose phone is not E.164', () => {
+    const bad = { ...specOrder, profile: { ...specOrder.profile, phone: '12345' } };
+    expect(Compile(OrderPlacedEvent).Check(bad)).toBe(false);
+  });
+
+  it('accepts the client envelope and rejects unknown top-level fields', () => {
+    const C = Compile(ClientEvent);
+    expect(C.Check(envelope)).toBe(true);
+    expect(C.Check({ ...envelope, extra: 1 })).toBe(false);
+    expect(C.Check({ ...envelope, name: 'Bad Name' })).toBe(false);
+    expect(C.Check({ ...envelope, timestamp: 'yesterday' })).toBe(false);
+    expect(C.Check({ ...envelope, profileId: 'not-hex' })).toBe(false);
+  });
+
+  const samples: Record<string, [unknown, unknown]> = {
+    active_site: [{ url: 'https://a.test', sessionId: 's1' }, { url: 'https://a.test' }],
+    page_view: [{ url: 'u', referrer: '', title: 't' }, { url: 'u', title: 't' }],
+    deep_scroll: [{ percentage: 50 }, { percentage: 150 }],
+    button_click: [{ elementId: 'buy', text: 'Buy' }, { elementId: 'buy' }],
+    add_to_cart: [{ productId: 'p1', quantity: 2, price: 9.5 }, { productId: 'p1', quantity: 0, price: 1 }],
+    form_submit: [{ formId: 'f', fields: { email: 'a@b.co', accept_terms: true } }, { formId: 'f' }],
+    order_product: [
+      { orderId: 'o1', items: [{ productId: 'p', amount: 1, tax: 0, discount: 0 }] },
+      { orderId: 'o1', items: [] },
+    ],
+    identify: [{ email: 'a@b.co', firstName: 'A' }, { email: 'not-an-email' }],
+  };
+
+  it('has a required-properties schema for every standard event of the specification', () => {
+    expect(STANDARD_EVENT_NAMES.sort()).toEqual(Object.keys(samples).sort());
+  });
+
+  for (const [name, [good, bad]] of Object.entries(samples)) {
+    it(`${name}: accepts its required properties and rejects a payload missing or breaking one`, () => {
+      const C = Compile(StandardEventProperties[name as keyof typeof StandardEventProperties]);
+      expect(C.Check(good)).toBe(true);
+      expect(C.Check(bad)).toBe(false);
+    });
+  }
+
+  it('finds operator, dotted and __proto__ keys at any depth, and excessive nesting', () => {
+    expect(findUnsafeKey({ a: { b: [1, { c: 2 }] } })).toBeUndefined();
+    expect(findUnsafeKey({ a: { $where: 1 } })).toMatch(/\/a\/\$where/);
+    expect(findUnsafeKey({ list: [{ 'x.y': 1 }] })).toMatch(/'\.'/);
+    expect(findUnsafeKey(JSON.parse('{"p":{"__proto__":{"admin":true}}}'))).toMatch(/reserved/);
+    let deep: unknown = 1;
+    for (let i = 0; i < 70; i++) deep = { d: deep };
+    expect(findUnsafeKey(deep)).toMatch(/nesting deeper than 64/);
+  });
+});

@@ -1,0 +1,33 @@
+import { LIMITS } from './limits.js';
+
+/**
+ * Finds the first key MongoDB must never see (`$…`, dotted, `__proto__`, `constructor`, `prototype`) or
+ * nesting deeper than `maxDepth`. Returns a JSON-pointer-like path and reason, or undefined when clean.
+ * Runtime neutral: used by the collector on every payload and available to SDKs for early warnings.
+ */
+export function findUnsafeKey(value: unknown, maxDepth: number = LIMITS.maxDepth): string | undefined {
+  return walk(value, '', 0, maxDepth);
+}
+
+function walk(value: unknown, path: string, depth: number, maxDepth: number): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth >= maxDepth) return `${path || '/'}: nesting deeper than ${maxDepth} levels`;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = walk(value[i], `${path}/${i}`, depth + 1, maxDepth);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (key.charCodeAt(0) === 36 /* $ */) return `${path}/${key}: keys may not start with '$'`;
+    if (key.includes('.')) return `${path}/${key}: keys may not contain '.'`;
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+      return `${path}/${key}: reserved key`;
+    }
+    if (key.length === 0) return `${path}/: empty keys are not allowed`;
+    const found = walk((value as Record<string, unknown>)[key], `${path}/${key}`, depth + 1, maxDepth);
+    if (found) return found;
+  }
+  return undefined;
+}
