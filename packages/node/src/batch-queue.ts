@@ -1,0 +1,70 @@
+import type { ServerEvent } from './types.js';
+
+/** One queued event, serialized once when it is queued. */
+export interface QueuedEvent {
+  /** Position in the order events were queued; flush() waits up to a position. */
+  seq: number;
+  event: ServerEvent;
+  json: string;
+  bytes: number;
+}
+
+/** Bytes of `{"batch":[` + `]}`. */
+const ENVELOPE_BYTES = 12;
+
+/** Wraps serialized events in the collector's batch body. */
+export function batchBody(events: readonly QueuedEvent[]): string {
+  return `{"batch":[${events.map((e) => e.json).join(',')}]}`;
+}
+
+/** UTF-8 length of a string without a runtime-specific API (Buffer, TextEncoder allocations). */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    else if (code >= 0xd800 && code <= 0xdbff) {
+      bytes += 2; // a surrogate pair: 4 bytes for 2 UTF-16 units
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
+/** FIFO of serialized events, bounded by the caller. */
+export class BatchQueue {
+  #items: QueuedEvent[] = [];
+
+  get length(): number {
+    return this.#items.length;
+  }
+
+  /** seq of the oldest queued event, or Infinity when empty. */
+  get headSeq(): number {
+    return this.#items[0]?.seq ?? Number.POSITIVE_INFINITY;
+  }
+
+  push(item: QueuedEvent): void {
+    this.#items.push(item);
+  }
+
+  /** Removes the oldest events that fit in one request: at most `maxEvents` and `maxBytes` of body. */
+  take(maxEvents: number, maxBytes: number): QueuedEvent[] {
+    let count = 0;
+    let bytes = ENVELOPE_BYTES;
+    for (const item of this.#items) {
+      if (count === maxEvents) break;
+      const next = bytes + item.bytes + (count > 0 ? 1 : 0);
+      if (next > maxBytes && count > 0) break;
+      bytes = next;
+      count++;
+    }
+    return this.#items.splice(0, count);
+  }
+
+  /** Removes and returns everything. */
+  clear(): QueuedEvent[] {
+    return this.#items.splice(0);
+  }
+}

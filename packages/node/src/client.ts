@@ -1,0 +1,430 @@
+import { backoffDelay, isRetryableStatus } from './backoff.js';
+import { BatchQueue, batchBody, type QueuedEvent, utf8Length } from './batch-queue.js';
+import { Emitter } from './emitter.js';
+import { type ErrorCode, TrackMateError } from './errors.js';
+import { fetchTransport, type Transport } from './transport.js';
+import type {
+  AcceptedResponse,
+  CallOptions,
+  GenericServerEvent,
+  Identity,
+  OrderInput,
+  OrderPlacedEvent,
+  ServerEvent,
+  ServerProfile,
+} from './types.js';
+
+/** Collector limits (DESIGN.md section 6). */
+const MAX_EVENT_BYTES = 32 * 1024;
+const MAX_REQUEST_BYTES = 512 * 1024;
+const MAX_BATCH_EVENTS = 500;
+/** Bodies at least this large are gzipped (when `gzip` is on). */
+const GZIP_THRESHOLD_BYTES = 16 * 1024;
+
+export interface TrackMateOptions {
+  /** The site's secret key, `sk_…` (never the public `pk_…` write key). */
+  secretKey: string;
+  /** Base URL of the collector, e.g. `https://track.example.com`. */
+  host: string;
+  /** Send as soon as this many events are queued (1–500). Default 100. */
+  flushAt?: number;
+  /** Send whatever is queued at most this many ms after the first of it was queued. Default 5000. */
+  flushInterval?: number;
+  /** Events held in memory at most; past it new events are dropped and reported. Default 10000. */
+  maxQueueSize?: number;
+  /** Requests sent at the same time. Default 2. */
+  maxInFlight?: number;
+  /** Time limit of one request in ms. Default 10000. */
+  timeout?: number;
+  /** Retries of one batch after its first attempt. Default 5. */
+  maxRetries?: number;
+  /** First retry delay in ms (doubled each retry, with jitter). Default 500. */
+  minRetryDelay?: number;
+  /** Largest backoff delay in ms; a longer Retry-After from the collector still wins. Default 30000. */
+  maxRetryDelay?: number;
+  /** Gzip request bodies of 16 KB and more. Default true. */
+  gzip?: boolean;
+  /** A fetch to use instead of the global one (a proxy agent, instrumentation). */
+  fetch?: typeof fetch;
+}
+
+/** Why events were given up. */
+export type DropReason =
+  /** The in-memory queue was full (`maxQueueSize`). */
+  | 'queue_full'
+  /** The event is over 32 KB once serialized, or could not be serialized. */
+  | 'invalid'
+  /** The collector refused the event (its errors are in `details`). */
+  | 'rejected'
+  /** The request failed for good: a final status (400, 401, 413…) or retries exhausted. */
+  | 'failed'
+  /** The client was closed before the event could be delivered. */
+  | 'closed';
+
+/** Events that will not reach the collector, and why. Persist them if they matter (orders do). */
+export interface DropReport {
+  reason: DropReason;
+  events: ServerEvent[];
+  error: TrackMateError;
+  /** With `rejected`: the collector's errors, one entry per event. */
+  details?: unknown[];
+}
+
+export type TrackMateEvents = {
+  /** Every failure: a request given up, a rejected event, a dropped event. */
+  error: TrackMateError;
+  /** Events given up, with the events themselves. */
+  drop: DropReport;
+};
+
+interface InFlight {
+  firstSeq: number;
+  done: Promise<void>;
+}
+
+/**
+ * The TrackMate server client. Calls queue events in memory and return at once; batches go out when
+ * `flushAt` events are queued or `flushInterval` has passed, and are retried with backoff. Call `close()`
+ * before the process ends (or `flush()` at the end of a serverless invocation) to deliver what is queued.
+ */
+export class TrackMate extends Emitter<TrackMateEvents> {
+  readonly #url: string;
+  readonly #secretKey: string;
+  readonly #flushAt: number;
+  readonly #flushInterval: number;
+  readonly #maxQueueSize: number;
+  readonly #maxInFlight: number;
+  readonly #timeout: number;
+  readonly #maxRetries: number;
+  readonly #backoff: { minDelay: number; maxDelay: number };
+  #gzip: boolean;
+  readonly #send: Transport;
+
+  readonly #queue = new BatchQueue();
+  readonly #inFlight = new Set<InFlight>();
+  #seq = 0;
+  /** Partial batches are sent while the oldest queued event is at or before this position. */
+  #drainThrough = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #settled: { promise: Promise<void>; resolve: () => void } = deferred();
+  #closed = false;
+  /** Aborted when `close()` runs out of time: stops waits and requests. */
+  readonly #abort = new AbortController();
+
+  constructor(options: TrackMateOptions) {
+    super();
+    const { secretKey, host } = options;
+    if (typeof secretKey !== 'string' || !secretKey.startsWith('sk_')) {
+      throw new TypeError(
+        'TrackMate: secretKey must be the site\'s secret key ("sk_…"); the "pk_…" write key is for browsers',
+      );
+    }
+    if (typeof host !== 'string' || !/^https?:\/\/[^/]/.test(host)) {
+      throw new TypeError('TrackMate: host must be the collector\'s http(s) URL, e.g. "https://track.example.com"');
+    }
+    this.#secretKey = secretKey;
+    this.#url = `${host.replace(/\/+$/, '')}/api/track/server-event`;
+    this.#flushAt = clampInt('flushAt', options.flushAt ?? 100, 1, MAX_BATCH_EVENTS);
+    this.#flushInterval = clampInt('flushInterval', options.flushInterval ?? 5000, 0, 2 ** 31 - 1);
+    this.#maxQueueSize = clampInt('maxQueueSize', options.maxQueueSize ?? 10_000, 1, Number.MAX_SAFE_INTEGER);
+    this.#maxInFlight = clampInt('maxInFlight', options.maxInFlight ?? 2, 1, 64);
+    this.#timeout = clampInt('timeout', options.timeout ?? 10_000, 1, 2 ** 31 - 1);
+    this.#maxRetries = clampInt('maxRetries', options.maxRetries ?? 5, 0, 100);
+    this.#backoff = {
+      minDelay: clampInt('minRetryDelay', options.minRetryDelay ?? 500, 0, 2 ** 31 - 1),
+      maxDelay: clampInt('maxRetryDelay', options.maxRetryDelay ?? 30_000, 0, 2 ** 31 - 1),
+    };
+    this.#gzip = options.gzip ?? true;
+    this.#send = fetchTransport(options.fetch);
+  }
+
+  /**
+   * Queues the specification's `order_placed` payload. Leave `messageId` out so the collector dedupes on
+   * site + orderId: sending the same order twice stores it once.
+   */
+  orderPlaced(order: OrderInput): void {
+    const event: OrderPlacedEvent = { ...order, event: 'order_placed' };
+    event.timestamp ??= new Date().toISOString();
+    this.#enqueue(event);
+  }
+
+  /** Queues a named server event about a person, found by e-mail, profile id or anonymous id. */
+  track(
+    name: string,
+    properties?: Record<string, unknown>,
+    identity?: Identity & CallOptions,
+  ): void {
+    const { messageId, timestamp, ...who } = identity ?? ({} as CallOptions);
+    const event: GenericServerEvent = {
+      event: name,
+      messageId: messageId ?? randomId(),
+      timestamp: toIso(timestamp),
+      ...(who as Partial<GenericServerEvent>),
+    };
+    if (properties !== undefined) event.properties = properties;
+    this.#enqueue(event);
+  }
+
+  /**
+   * Creates or updates the profile keyed by `profile.email`. Pass `anonymousId` (the browser SDK's visitor
+   * id) to link that visitor's earlier events to the profile.
+   */
+  identify(profile: ServerProfile, options: CallOptions & { anonymousId?: string } = {}): void {
+    const event: GenericServerEvent = {
+      event: 'identify',
+      messageId: options.messageId ?? randomId(),
+      timestamp: toIso(options.timestamp),
+      profile,
+    };
+    if (options.anonymousId !== undefined) event.anonymousId = options.anonymousId;
+    this.#enqueue(event);
+  }
+
+  /** Events queued and not yet handed to a request. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Sends everything queued so far and resolves once each of those events is delivered or given up (given-up
+   * events are reported through 'drop'). Never rejects.
+   */
+  async flush(): Promise<void> {
+    const target = this.#seq;
+    this.#drainThrough = Math.max(this.#drainThrough, target);
+    this.#pump();
+    while (this.#pendingThrough(target)) await this.#settled.promise;
+  }
+
+  /**
+   * Stops taking events and delivers everything queued, retries included. With `timeout` (ms), gives up
+   * after that long: what is still undelivered is reported through 'drop' with reason `closed`. Call it on
+   * graceful shutdown, and at the end of a serverless handler.
+   */
+  async close(options: { timeout?: number } = {}): Promise<void> {
+    this.#closed = true;
+    const flushed = this.flush();
+    if (options.timeout === undefined) return flushed;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, options.timeout);
+    });
+    await Promise.race([flushed, deadline]);
+    clearTimeout(timer);
+    if (this.#pendingThrough(this.#seq)) {
+      this.#abort.abort();
+      const left = this.#queue.clear();
+      this.#clearTimer();
+      if (left.length > 0) this.#drop('closed', 'TM_ERR_CLOSED', left, 'close() timed out');
+      await flushed;
+    }
+  }
+
+  #enqueue(event: ServerEvent): void {
+    if (this.#closed) {
+      this.#report('closed', new TrackMateError('TM_ERR_CLOSED', { eventCount: 1 }), [event]);
+      return;
+    }
+    let json: string;
+    try {
+      json = JSON.stringify(event);
+    } catch (cause) {
+      const detail = cause instanceof Error ? cause.message : String(cause);
+      this.#report('invalid', new TrackMateError('TM_ERR_NOT_SERIALIZABLE', { eventCount: 1, detail, cause }), [
+        event,
+      ]);
+      return;
+    }
+    const bytes = utf8Length(json);
+    if (bytes > MAX_EVENT_BYTES) {
+      const detail = `${bytes} bytes`;
+      this.#report('invalid', new TrackMateError('TM_ERR_EVENT_TOO_LARGE', { eventCount: 1, detail }), [event]);
+      return;
+    }
+    if (this.#queue.length >= this.#maxQueueSize) {
+      const detail = `${this.#maxQueueSize} events queued`;
+      this.#report('queue_full', new TrackMateError('TM_ERR_QUEUE_FULL', { eventCount: 1, detail }), [event]);
+      return;
+    }
+    this.#queue.push({ seq: ++this.#seq, event, json, bytes });
+    this.#pump();
+  }
+
+  /** Starts requests while there is room: full batches always, partial ones up to `#drainThrough`. */
+  #pump(): void {
+    while (
+      this.#inFlight.size < this.#maxInFlight &&
+      this.#queue.length > 0 &&
+      (this.#queue.length >= this.#flushAt || this.#queue.headSeq <= this.#drainThrough)
+    ) {
+      const batch = this.#queue.take(this.#flushAt, MAX_REQUEST_BYTES);
+      const entry: InFlight = { firstSeq: batch[0]?.seq ?? 0, done: Promise.resolve() };
+      entry.done = this.#deliver(batch).then(() => {
+        this.#inFlight.delete(entry);
+        const settled = this.#settled;
+        this.#settled = deferred();
+        settled.resolve();
+        this.#pump();
+      });
+      this.#inFlight.add(entry);
+    }
+    if (this.#queue.length === 0) this.#clearTimer();
+    else if (!this.#timer) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#drainThrough = Math.max(this.#drainThrough, this.#seq);
+        this.#pump();
+      }, this.#flushInterval);
+    }
+  }
+
+  #pendingThrough(seq: number): boolean {
+    if (this.#queue.headSeq <= seq) return true;
+    for (const entry of this.#inFlight) if (entry.firstSeq <= seq) return true;
+    return false;
+  }
+
+  /** Sends one batch until it is accepted or given up. Never rejects. */
+  async #deliver(batch: QueuedEvent[]): Promise<void> {
+    const body = batchBody(batch);
+    const bytes = utf8Length(body);
+    for (let attempt = 0; ; attempt++) {
+      if (this.#abort.signal.aborted) {
+        this.#drop('closed', 'TM_ERR_CLOSED', batch, 'close() timed out');
+        return;
+      }
+      const compress = this.#gzip && bytes >= GZIP_THRESHOLD_BYTES;
+      let failure: TrackMateError;
+      let retryAfterMs: number | undefined;
+      try {
+        const result = await this.#send({
+          url: this.#url,
+          secretKey: this.#secretKey,
+          body,
+          eventCount: batch.length,
+          gzip: compress,
+          timeout: this.#timeout,
+          signal: this.#abort.signal,
+        });
+        const { status } = result;
+        if (status >= 200 && status < 300) {
+          this.#reportRejected(batch, result.body);
+          return;
+        }
+        if (status === 415 && compress) {
+          // A collector (or proxy) that does not take gzip: send plain from now on, at once.
+          this.#gzip = false;
+          attempt--;
+          continue;
+        }
+        if (status === 413 && batch.length > 1) {
+          // Smaller limits than ours somewhere on the way: halve the batch until it fits.
+          const half = Math.ceil(batch.length / 2);
+          await this.#deliver(batch.slice(0, half));
+          await this.#deliver(batch.slice(half));
+          return;
+        }
+        const code: ErrorCode = status === 401 ? 'TM_ERR_UNAUTHORIZED' : 'TM_ERR_HTTP';
+        failure = new TrackMateError(code, { status, eventCount: batch.length, detail: describeBody(status, result.body) });
+        if (!isRetryableStatus(status)) {
+          this.#report('failed', failure, batch.map((q) => q.event));
+          return;
+        }
+        retryAfterMs = result.retryAfterMs;
+      } catch (error) {
+        failure =
+          error instanceof TrackMateError
+            ? error
+            : new TrackMateError('TM_ERR_NETWORK', { eventCount: batch.length, cause: error });
+        if (this.#abort.signal.aborted) continue;
+      }
+      if (attempt >= this.#maxRetries) {
+        this.#report('failed', failure, batch.map((q) => q.event));
+        return;
+      }
+      await sleep(backoffDelay(attempt + 1, this.#backoff, retryAfterMs), this.#abort.signal);
+    }
+  }
+
+  #reportRejected(batch: QueuedEvent[], answer: unknown): void {
+    const rejected = (answer as Partial<AcceptedResponse> | undefined)?.rejected;
+    if (!Array.isArray(rejected) || rejected.length === 0) return;
+    const events: ServerEvent[] = [];
+    const details: unknown[] = [];
+    for (const entry of rejected) {
+      const item = batch[entry.index];
+      if (!item) continue;
+      events.push(item.event);
+      details.push(entry.errors);
+    }
+    if (events.length === 0) return;
+    const error = new TrackMateError('TM_ERR_REJECTED', {
+      status: 202,
+      eventCount: events.length,
+      detail: `${events.length} of ${batch.length} events: ${JSON.stringify(details[0]).slice(0, 300)}`,
+    });
+    this.#report('rejected', error, events, details);
+  }
+
+  #drop(reason: DropReason, code: ErrorCode, batch: QueuedEvent[], detail: string): void {
+    const error = new TrackMateError(code, { eventCount: batch.length, detail });
+    this.#report(reason, error, batch.map((q) => q.event));
+  }
+
+  #report(reason: DropReason, error: TrackMateError, events: ServerEvent[], details?: unknown[]): void {
+    const report: DropReport = details ? { reason, events, error, details } : { reason, events, error };
+    const heardDrop = this.emit('drop', report);
+    const heardError = this.emit('error', error);
+    if (!heardDrop && !heardError) {
+      // Losing events silently is the one thing an analytics SDK must not do.
+      console.error(`[trackmate] ${events.length} event(s) dropped (${reason}): ${error.message}`);
+    }
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+function clampInt(name: string, value: number, min: number, max: number): number {
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new RangeError(`TrackMate: ${name} must be between ${min} and ${max}, got ${value}`);
+  }
+  return Math.floor(value);
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function randomId(): string {
+  return globalThis.crypto.randomUUID();
+}
+
+function toIso(timestamp: string | Date | undefined): string {
+  if (timestamp === undefined) return new Date().toISOString();
+  return timestamp instanceof Date ? timestamp.toISOString() : timestamp;
+}
+
+function describeBody(status: number, body: unknown): string {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  return `HTTP ${status}${text ? ` ${text.slice(0, 300)}` : ''}`;
+}

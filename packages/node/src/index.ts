@@ -1,0 +1,26 @@
+export {
+  type DropReason,
+  type DropReport,
+  TrackMate,
+  type TrackMateEvents,
+  type TrackMateOptions,
+} from './client.js';
+export { ERROR_CODES, type ErrorCode, TrackMateError } from './errors.js';
+export {
+  SIGNATURE_HEADER,
+  signWebhookPayload,
+  type VerifyWebhookOptions,
+  verifyWebhookSignature,
+} from './signature.js';
+export type {
+  AcceptedResponse,
+  Address,
+  CallOptions,
+  GenericServerEvent,
+  Identity,
+  OrderInput,
+  OrderPlacedEvent,
+  ServerEvent,
+  ServerOrderItem,
+  ServerProfile,
+} from './types.js';

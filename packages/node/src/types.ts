@@ -1,0 +1,91 @@
+/**
+ * The server wire format (DESIGN.md section 6), written out here rather than imported from
+ * `@trackmate/schema` so that the published types need no dependency at all: `@trackmate/schema` carries
+ * TypeBox at run time, and a server SDK that promises zero dependencies should not pull it in for types.
+ * `test/types.test.ts` fails when these drift from the schema.
+ */
+
+/** A postal address; extra fields are passed through. */
+export interface Address {
+  street: string;
+  city: string;
+  postcode: string;
+  /** ISO 3166-1 alpha-2, e.g. `IN`. */
+  country: string;
+  [key: string]: unknown;
+}
+
+/** The person a server event is about. The e-mail is the key the collector links profiles by. */
+export interface ServerProfile {
+  email: string;
+  firstName?: string;
+  lastName?: string;
+  /** E.164, e.g. `+911234567890`. */
+  phone?: string;
+  consent?: { email: boolean };
+}
+
+export interface ServerOrderItem {
+  name: string;
+  sku: string;
+  amount: number;
+  tax: number;
+  discount: number;
+  [key: string]: unknown;
+}
+
+/** The specification's `order_placed` payload, exactly as the collector takes it. */
+export interface OrderPlacedEvent {
+  event: 'order_placed';
+  /**
+   * Leave it out: the collector then derives one from site + event + orderId, so the same order sent twice
+   * (a retried webhook, a double submit) is stored once.
+   */
+  messageId?: string;
+  orderId: string;
+  profile: ServerProfile;
+  shippingAddress?: Address;
+  billingAddress?: Address;
+  items: ServerOrderItem[];
+  orderTotal: number;
+  /** ISO 4217, e.g. `EUR`. */
+  currency?: string;
+  /** ISO-8601; the SDK sets the time of the call when it is missing. */
+  timestamp?: string;
+}
+
+/** `orderPlaced()` takes the specification's payload with or without its `"event": "order_placed"`. */
+export type OrderInput = Omit<OrderPlacedEvent, 'event'> & { event?: 'order_placed' };
+
+/** Any other named server event. */
+export interface GenericServerEvent {
+  /** `^[a-z][a-z0-9_]{0,63}$` */
+  event: string;
+  messageId?: string;
+  timestamp?: string;
+  profile?: ServerProfile;
+  email?: string;
+  /** 24-hex id of a TrackMate profile. */
+  profileId?: string;
+  anonymousId?: string;
+  properties?: Record<string, unknown>;
+}
+
+export type ServerEvent = OrderPlacedEvent | GenericServerEvent;
+
+/** Who a `track()` call is about. */
+export type Identity = { email: string } | { profileId: string } | { anonymousId: string };
+
+/** Per-call options of `track()` and `identify()`. */
+export interface CallOptions {
+  /** Dedupe key; a random UUID when left out. */
+  messageId?: string;
+  /** ISO-8601 or a Date; the time of the call when left out. */
+  timestamp?: string | Date;
+}
+
+/** The collector's 202 answer. */
+export interface AcceptedResponse {
+  accepted: number;
+  rejected: Array<{ index: number; errors: unknown[] }>;
+}
