@@ -14,19 +14,29 @@ const cjs = join(root, 'dist/cjs');
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
+  stdio: 'inherit',
+});
 if (result.status !== 0) process.exit(result.status ?? 1);
 
 const bundle = await rollup({
   input: join(esm, 'index.js'),
   external: (id) => id.startsWith('node:'),
 });
-await bundle.write({ file: join(cjs, 'index.cjs'), format: 'cjs', exports: 'named', generatedCode: 'es2015' });
+await bundle.write({
+  file: join(cjs, 'index.cjs'),
+  format: 'cjs',
+  exports: 'named',
+  generatedCode: 'es2015',
+});
 await bundle.close();
 
 mkdirSync(cjs, { recursive: true });
 for (const name of readdirSync(esm)) {
   if (!name.endsWith('.d.ts')) continue;
-  const types = readFileSync(join(esm, name), 'utf8').replace(/(from\s+['"]\.{1,2}\/[^'"]+)\.js(['"])/g, '$1.cjs$2');
+  const types = readFileSync(join(esm, name), 'utf8').replace(
+    /(from\s+['"]\.{1,2}\/[^'"]+)\.js(['"])/g,
+    '$1.cjs$2',
+  );
   writeFileSync(join(cjs, name.replace(/\.d\.ts$/, '.d.cts')), types);
 }

@@ -120,7 +120,9 @@ export class TrackMate extends Emitter<TrackMateEvents> {
       );
     }
     if (typeof host !== 'string' || !/^https?:\/\/[^/]/.test(host)) {
-      throw new TypeError('TrackMate: host must be the collector\'s http(s) URL, e.g. "https://track.example.com"');
+      throw new TypeError(
+        'TrackMate: host must be the collector\'s http(s) URL, e.g. "https://track.example.com"',
+      );
     }
     this.#secretKey = secretKey;
     this.#url = `${host.replace(/\/+$/, '')}/api/track/server-event`;
@@ -149,11 +151,7 @@ export class TrackMate extends Emitter<TrackMateEvents> {
   }
 
   /** Queues a named server event about a person, found by e-mail, profile id or anonymous id. */
-  track(
-    name: string,
-    properties?: Record<string, unknown>,
-    identity?: Identity & CallOptions,
-  ): void {
+  track(name: string, properties?: Record<string, unknown>, identity?: Identity & CallOptions): void {
     const { messageId, timestamp, ...who } = identity ?? ({} as CallOptions);
     const event: GenericServerEvent = {
       event: name,
@@ -230,15 +228,19 @@ export class TrackMate extends Emitter<TrackMateEvents> {
       json = JSON.stringify(event);
     } catch (cause) {
       const detail = cause instanceof Error ? cause.message : String(cause);
-      this.#report('invalid', new TrackMateError('TM_ERR_NOT_SERIALIZABLE', { eventCount: 1, detail, cause }), [
-        event,
-      ]);
+      this.#report(
+        'invalid',
+        new TrackMateError('TM_ERR_NOT_SERIALIZABLE', { eventCount: 1, detail, cause }),
+        [event],
+      );
       return;
     }
     const bytes = utf8Length(json);
     if (bytes > MAX_EVENT_BYTES) {
       const detail = `${bytes} bytes`;
-      this.#report('invalid', new TrackMateError('TM_ERR_EVENT_TOO_LARGE', { eventCount: 1, detail }), [event]);
+      this.#report('invalid', new TrackMateError('TM_ERR_EVENT_TOO_LARGE', { eventCount: 1, detail }), [
+        event,
+      ]);
       return;
     }
     if (this.#queue.length >= this.#maxQueueSize) {
@@ -325,9 +327,17 @@ export class TrackMate extends Emitter<TrackMateEvents> {
           return;
         }
         const code: ErrorCode = status === 401 ? 'TM_ERR_UNAUTHORIZED' : 'TM_ERR_HTTP';
-        failure = new TrackMateError(code, { status, eventCount: batch.length, detail: describeBody(status, result.body) });
+        failure = new TrackMateError(code, {
+          status,
+          eventCount: batch.length,
+          detail: describeBody(status, result.body),
+        });
         if (!isRetryableStatus(status)) {
-          this.#report('failed', failure, batch.map((q) => q.event));
+          this.#report(
+            'failed',
+            failure,
+            batch.map((q) => q.event),
+          );
           return;
         }
         retryAfterMs = result.retryAfterMs;
@@ -339,7 +349,11 @@ export class TrackMate extends Emitter<TrackMateEvents> {
         if (this.#abort.signal.aborted) continue;
       }
       if (attempt >= this.#maxRetries) {
-        this.#report('failed', failure, batch.map((q) => q.event));
+        this.#report(
+          'failed',
+          failure,
+          batch.map((q) => q.event),
+        );
         return;
       }
       await sleep(backoffDelay(attempt + 1, this.#backoff, retryAfterMs), this.#abort.signal);
@@ -368,7 +382,11 @@ export class TrackMate extends Emitter<TrackMateEvents> {
 
   #drop(reason: DropReason, code: ErrorCode, batch: QueuedEvent[], detail: string): void {
     const error = new TrackMateError(code, { eventCount: batch.length, detail });
-    this.#report(reason, error, batch.map((q) => q.event));
+    this.#report(
+      reason,
+      error,
+      batch.map((q) => q.event),
+    );
   }
 
   #report(reason: DropReason, error: TrackMateError, events: ServerEvent[], details?: unknown[]): void {

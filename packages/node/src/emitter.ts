@@ -3,9 +3,9 @@ export class Emitter<Events extends Record<string, unknown>> {
   readonly #listeners = new Map<keyof Events, Set<(payload: never) => void>>();
 
   on<K extends keyof Events>(name: K, listener: (payload: Events[K]) => void): this {
-    let set = this.#listeners.get(name);
-    if (!set) this.#listeners.set(name, (set = new Set()));
+    const set = this.#listeners.get(name) ?? new Set();
     set.add(listener);
+    this.#listeners.set(name, set);
     return this;
   }
 

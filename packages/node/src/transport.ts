@@ -63,7 +63,11 @@ export function fetchTransport(fetchImpl: typeof fetch = globalThis.fetch): Tran
       } catch {
         // Not JSON (a proxy's error page, say): keep the text for the error message.
       }
-      return { status: response.status, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')), body };
+      return {
+        status: response.status,
+        retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+        body,
+      };
     } catch (cause) {
       const code = timedOut ? 'TM_ERR_TIMEOUT' : 'TM_ERR_NETWORK';
       const detail = timedOut ? `no answer within ${request.timeout} ms` : describe(cause);
