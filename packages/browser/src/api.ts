@@ -1,0 +1,82 @@
+import { createTracker } from './tracker.js';
+import type {
+  ClientEvent,
+  ConsentState,
+  EventProperties,
+  IdentifyTraits,
+  OrderItem,
+  Properties,
+  Tracker,
+  TrackerOptions,
+} from './types.js';
+
+/**
+ * The free-function API. Every function acts on the tracker `init()` made, or on the one passed last.
+ * Calls made before `init()` are kept and replayed by it, so call order never loses an event.
+ */
+
+let current: Tracker | undefined;
+const early: ((t: Tracker) => unknown)[] = [];
+
+const run = <R>(fn: (t: Tracker) => R, tracker = current): R | undefined => {
+  if (tracker) return fn(tracker);
+  early.push(fn);
+  return undefined;
+};
+
+/** Creates the default tracker (replacing a previous one) and replays calls made before it existed. */
+export const init = (options: TrackerOptions): Tracker => {
+  current?.teardown();
+  const t = (current = createTracker(options));
+  for (const fn of early.splice(0)) fn(t);
+  return t;
+};
+
+/** Records an event. Standard event names have typed required properties; other names are free-form. */
+export const track = <N extends string>(
+  name: N,
+  properties?: EventProperties<N>,
+  tracker?: Tracker,
+): ClientEvent | undefined => run((t) => t.track(name, properties), tracker);
+
+/** Records a page_view of the current URL; in a single-page app the referrer is the previous page. */
+export const page = (properties?: Properties, tracker?: Tracker): ClientEvent | undefined =>
+  run((t) => {
+    const url = location.href;
+    const e = t.track('page_view', {
+      url,
+      referrer: t.lastUrl ?? document.referrer,
+      title: document.title,
+      ...properties,
+    });
+    t.lastUrl = url;
+    return e;
+  }, tracker);
+
+/** Tells who the visitor is: sends `identify`, which creates or updates the profile and links this visitor. */
+export const identify = (email: string, traits?: IdentifyTraits, tracker?: Tracker): ClientEvent | undefined =>
+  track('identify', { ...traits, email }, tracker);
+
+export const addToCart = (
+  productId: string,
+  quantity: number,
+  price: number,
+  properties?: Properties,
+  tracker?: Tracker,
+): ClientEvent | undefined => track('add_to_cart', { ...properties, productId, quantity, price }, tracker);
+
+export const orderProduct = (
+  orderId: string,
+  items: OrderItem[],
+  properties?: Properties,
+  tracker?: Tracker,
+): ClientEvent | undefined => track('order_product', { ...properties, orderId, items }, tracker);
+
+/** With `requireConsent`, nothing is sent or stored before 'granted'; 'denied' forgets queued events and ids. */
+export const consent = (state: ConsentState, tracker?: Tracker): void => run((t) => t.consent(state), tracker);
+
+/** Sends what is queued now; resolves when the queue is empty or a retry is scheduled. */
+export const flush = (tracker?: Tracker): Promise<void> => run((t) => t.flush(), tracker) ?? Promise.resolve();
+
+/** Forgets the visitor (new anonymousId and session), e.g. on logout. */
+export const reset = (tracker?: Tracker): void => run((t) => t.reset(), tracker);

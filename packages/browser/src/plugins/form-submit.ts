@@ -1,0 +1,64 @@
+import type { FormFields, Plugin } from '../types.js';
+
+type Field = HTMLInputElement;
+
+/** Never read: these types, and names or autocomplete tokens that smell of secrets or payment data. */
+const SKIP_TYPE = /^(password|hidden|file)$/;
+const SKIP_NAME = /pass|card|cc-|cvc|cvv|iban|secret|token|ssn/;
+
+/**
+ * Which of the five fields an input holds, judged by type, autocomplete and name/id (lower-cased), or
+ * undefined for every other input, whose value is then never read.
+ */
+const fieldOf = (type: string, hint: string): keyof FormFields | undefined =>
+  type === 'checkbox'
+    ? /terms|accept|agree|consent/.test(hint)
+      ? 'accept_terms'
+      : undefined
+    : type === 'email' || /mail/.test(hint)
+      ? 'email'
+      : type === 'tel' || /(^|[^a-z])tel|phone|mobile/.test(hint)
+        ? 'phone'
+        : /given|first.?name|fname/.test(hint)
+          ? 'firstName'
+          : /family|last.?name|lname|surname/.test(hint)
+            ? 'lastName'
+            : undefined;
+
+/** Reads the five mapped fields of a form; everything else, and any `[data-track-ignore]`, stays unread. */
+export const readForm = (form: HTMLFormElement): FormFields => {
+  const fields: FormFields = {};
+  for (const el of form.elements as unknown as Field[]) {
+    const hint = `${el.getAttribute('autocomplete')} ${el.name} ${el.id}`.toLowerCase();
+    const key = fieldOf(el.type, hint);
+    if (!key || key in fields || SKIP_TYPE.test(el.type) || SKIP_NAME.test(hint)) continue;
+    if (el.closest('[data-track-ignore]')) continue;
+    if (key === 'accept_terms') fields[key] = el.checked;
+    else if (el.value.trim()) fields[key] = el.value.trim();
+  }
+  return fields;
+};
+
+/**
+ * form_submit with formId (id, else name) and the fields email, firstName, lastName, phone and accept_terms,
+ * mapped from input type, autocomplete and name. Password, card, hidden and file inputs are never read;
+ * neither is anything inside `[data-track-ignore]`.
+ */
+export const formSubmit = (): Plugin => {
+  let onSubmit: (e: Event) => void;
+  return {
+    setup(t) {
+      onSubmit = (e) => {
+        const form = e.target as HTMLFormElement;
+        if (form.tagName !== 'FORM' || form.closest('[data-track-ignore]')) return;
+        t.track('form_submit', {
+          // getAttribute: form.id would be an input named "id" if the form has one.
+          formId: form.getAttribute('id') || form.getAttribute('name') || '',
+          fields: readForm(form),
+        });
+      };
+      document.addEventListener('submit', onSubmit, true);
+    },
+    teardown: () => document.removeEventListener('submit', onSubmit, true),
+  };
+};
