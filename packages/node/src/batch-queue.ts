@@ -12,13 +12,18 @@ export interface QueuedEvent {
 /** Bytes of `{"batch":[` + `]}`. */
 const ENVELOPE_BYTES = 12;
 
-/** Wraps serialized events in the collector's batch body. */
-export function batchBody(events: readonly QueuedEvent[]): string {
-  return `{"batch":[${events.map((e) => e.json).join(',')}]}`;
+/** Wraps serialized events in the collector's batch body; also returns its size in bytes. */
+export function batchBody(events: readonly QueuedEvent[]): { body: string; bytes: number } {
+  let bytes = ENVELOPE_BYTES + Math.max(0, events.length - 1);
+  for (const e of events) bytes += e.bytes;
+  return { body: `{"batch":[${events.map((e) => e.json).join(',')}]}`, bytes };
 }
+
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** UTF-8 length of a string without a runtime-specific API (Buffer, TextEncoder allocations). */
 export function utf8Length(text: string): number {
+  if (!NON_ASCII.test(text)) return text.length;
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);

@@ -288,8 +288,7 @@ export class TrackMate extends Emitter<TrackMateEvents> {
 
   /** Sends one batch until it is accepted or given up. Never rejects. */
   async #deliver(batch: QueuedEvent[]): Promise<void> {
-    const body = batchBody(batch);
-    const bytes = utf8Length(body);
+    const { body, bytes } = batchBody(batch);
     for (let attempt = 0; ; attempt++) {
       if (this.#abort.signal.aborted) {
         this.#drop('closed', 'TM_ERR_CLOSED', batch, 'close() timed out');

@@ -336,6 +336,12 @@ describe('queue bound and shutdown', () => {
     client.track('fine');
     await client.flush();
     expect(names(stub)).toEqual(['fine']);
+    // The limit is in UTF-8 bytes: 11,000 '€' are 11,000 characters but 33,000 bytes.
+    client.track('euros', { text: '€'.repeat(11_000) });
+    client.track('ascii', { text: 'e'.repeat(11_000) });
+    await client.flush();
+    expect(names(stub)).toEqual(['fine', 'ascii']);
+    expect(drops[1]?.events[0]?.event).toBe('euros');
     expect(drops).toMatchObject([{ reason: 'invalid', error: { code: 'TM_ERR_EVENT_TOO_LARGE' } }]);
   });
 });
