@@ -336,14 +336,14 @@ describe('queue bound and shutdown', () => {
     client.track('fine');
     await client.flush();
     expect(names(stub)).toEqual(['fine']);
+    expect(drops).toHaveLength(1);
+    expect(drops[0]?.reason).toBe('invalid');
+    expect(drops[0]?.error.code).toBe('TM_ERR_EVENT_TOO_LARGE');
     // The limit is in UTF-8 bytes: 11,000 '€' are 11,000 characters but 33,000 bytes.
     client.track('euros', { text: '€'.repeat(11_000) });
     client.track('ascii', { text: 'e'.repeat(11_000) });
     await client.flush();
     expect(names(stub)).toEqual(['fine', 'ascii']);
     expect(drops.map((d) => d.events[0]?.event)).toEqual(['huge', 'euros']);
-    expect(drops).toHaveLength(1);
-    expect(drops[0]?.reason).toBe('invalid');
-    expect(drops[0]?.error.code).toBe('TM_ERR_EVENT_TOO_LARGE');
   });
 });
