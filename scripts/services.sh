@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Makes sure Redis and a MongoDB-compatible server answer (DESIGN.md section 4). Idempotent.
+#   - uses REDIS_URL / MONGODB_URI when they answer;
+#   - else starts redis-server (installed from Debian when missing and root) with AOF and noeviction;
+#   - else starts mongod when on PATH, or FerretDB 1.24.2 on SQLite (installed with `go install` when missing).
+# Data lives under .trackmate/. Prints `export NAME=value` lines for the URIs on stdout; progress goes to stderr.
+# Fails with one clear line when a service cannot be had.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+data="$root/.trackmate"
+mkdir -p "$data"
+
+REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+MONGODB_URI="${MONGODB_URI:-mongodb://127.0.0.1:27017/trackmate}"
+FERRETDB_VERSION="v1.24.2"
+
+log() { printf 'services: %s\n' "$*" >&2; }
+die() { printf 'services: %s\n' "$*" >&2; exit 1; }
+
+# host and port of a redis:// or mongodb:// URL (first host only).
+url_host() { local rest="${1#*://}"; rest="${rest##*@}"; rest="${rest%%/*}"; rest="${rest%%,*}"; echo "${rest%%:*}"; }
+url_port() { local rest="${1#*://}"; rest="${rest##*@}"; rest="${rest%%/*}"; rest="${rest%%,*}"; [[ "$rest" == *:* ]] && echo "${rest##*:}" || echo "$2"; }
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+redis_answers() {
+  local host port
+  host=$(url_host "$REDIS_URL"); port=$(url_port "$REDIS_URL" 6379)
+  port_open "$host" "$port" || return 1
+  # A PING must get PONG (or NOAUTH, which still proves a Redis is there).
+  local reply
+  reply=$(exec 3<>"/dev/tcp/$host/$port"; printf 'PING\r\n' >&3; IFS= read -r -t 2 line <&3 || true; echo "${line:-}")
+  [[ "$reply" == *PONG* || "$reply" == *NOAUTH* ]]
+}
+
+mongo_answers() {
+  local host port
+  host=$(url_host "$MONGODB_URI"); port=$(url_port "$MONGODB_URI" 27017)
+  port_open "$host" "$port" || return 1
+  if [[ -f "$root/node_modules/mongodb/package.json" ]]; then
+    MONGODB_URI="$MONGODB_URI" timeout 20 node -e '
+      const { MongoClient } = require(process.argv[1]);
+      const c = new MongoClient(process.env.MONGODB_URI, { serverSelectionTimeoutMS: 3000 });
+      c.db().command({ ping: 1 }).then(() => process.exit(0), () => process.exit(1)).finally(() => c.close());
+    ' "$root/node_modules/mongodb" >/dev/null 2>&1
+  fi
+}
+
+wait_for() { # name check seconds
+  local i
+  for ((i = 0; i < $3 * 4; i++)); do "$2" && return 0; sleep 0.25; done
+  return 1
+}
+
+apt_install() {
+  [[ $(id -u) == 0 ]] || return 1
+  command -v apt-get >/dev/null || return 1
+  log "installing $* with apt-get"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >"$data/apt.log" 2>&1; then
+    apt-get update -qq >>"$data/apt.log" 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >>"$data/apt.log" 2>&1 || return 1
+  fi
+}
+
+start_redis() {
+  if redis_answers; then log "Redis answers at $REDIS_URL"; return; fi
+  local host port
+  host=$(url_host "$REDIS_URL"); port=$(url_port "$REDIS_URL" 6379)
+  [[ "$host" == 127.0.0.1 || "$host" == localhost ]] || die "Redis at $REDIS_URL does not answer (it is not local, so it is not started here)"
+  command -v redis-server >/dev/null || apt_install redis-server || true
+  command -v redis-server >/dev/null || die "no Redis: install redis-server (apt-get install redis-server) or set REDIS_URL"
+  mkdir -p "$data/redis"
+  log "starting redis-server on 127.0.0.1:$port (AOF everysec, noeviction)"
+  redis-server --bind 127.0.0.1 --port "$port" --dir "$data/redis" --appendonly yes --appendfsync everysec \
+    --maxmemory-policy noeviction --save '' --daemonize yes --pidfile "$data/redis/redis.pid" \
+    --logfile "$data/redis/redis.log" >/dev/null
+  wait_for redis redis_answers 20 || die "redis-server did not answer on port $port (see $data/redis/redis.log)"
+}
+
+# A FerretDB binary that starts. `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2` alone gives a
+# binary that panics at start (build/version/version.txt is written by FerretDB's release tooling and is not
+# in the module), so the same module version is built from the Go module proxy with that file written.
+ferretdb_bin() {
+  local cache="${XDG_CACHE_HOME:-$HOME/.cache}/trackmate" candidate
+  for candidate in "$(command -v ferretdb || true)" "$cache/bin/ferretdb"; do
+    if [[ -n "$candidate" && -x "$candidate" ]] && "$candidate" --version >/dev/null 2>&1; then
+      echo "$candidate"; return
+    fi
+  done
+  command -v go >/dev/null || return 0
+  log "building FerretDB $FERRETDB_VERSION from the Go module proxy (first time only, about a minute)"
+  local src="$cache/ferretdb-src" dir
+  dir=$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" 2>"$data/go-install.log" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || true
+  [[ -n "$dir" && -d "$dir" ]] || die "could not download FerretDB $FERRETDB_VERSION with go (see $data/go-install.log)"
+  rm -rf "$src" && mkdir -p "$cache/bin" && cp -r "$dir" "$src" && chmod -R u+w "$src"
+  echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
+  (cd "$src" && go build -o "$cache/bin/ferretdb" ./cmd/ferretdb) >>"$data/go-install.log" 2>&1 ||
+    die "building FerretDB failed (see $data/go-install.log)"
+  echo "$cache/bin/ferretdb"
+}
+
+start_mongo() {
+  if mongo_answers; then log "MongoDB-wire server answers at ${MONGODB_URI%%\?*}"; return; fi
+  local host port
+  host=$(url_host "$MONGODB_URI"); port=$(url_port "$MONGODB_URI" 27017)
+  [[ "$host" == 127.0.0.1 || "$host" == localhost ]] || die "MongoDB at $host:$port does not answer (it is not local, so it is not started here)"
+  if port_open "$host" "$port"; then
+    # Something listens but does not answer a ping yet (a server still starting): give it time.
+    wait_for mongo mongo_answers 30 && return
+    die "port $port is taken by something that does not answer as MongoDB"
+  fi
+  if command -v mongod >/dev/null; then
+    mkdir -p "$data/mongod"
+    log "starting mongod on 127.0.0.1:$port"
+    mongod --bind_ip 127.0.0.1 --port "$port" --dbpath "$data/mongod" --fork --logpath "$data/mongod/mongod.log" >/dev/null
+  else
+    local bin
+    bin="$(ferretdb_bin)"
+    [[ -n "$bin" ]] || die "no MongoDB-compatible server: install mongod, or Go (to install FerretDB), or set MONGODB_URI"
+    mkdir -p "$data/ferretdb"
+    log "starting FerretDB $FERRETDB_VERSION (SQLite) on 127.0.0.1:$port"
+    nohup "$bin" --handler=sqlite --sqlite-url="file:$data/ferretdb/" --listen-addr="127.0.0.1:$port" \
+      --telemetry=disable --log-level=warn >"$data/ferretdb/ferretdb.log" 2>&1 &
+    echo $! >"$data/ferretdb/ferretdb.pid"
+  fi
+  wait_for mongo mongo_answers 30 || die "the MongoDB-compatible server did not answer on port $port (see $data/)"
+}
+
+start_redis
+start_mongo
+echo "export REDIS_URL=$REDIS_URL"
+echo "export MONGODB_URI=$MONGODB_URI"
