@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type DropReport,
@@ -323,6 +326,22 @@ describe('queue bound and shutdown', () => {
       .sort();
     expect(dropped).toEqual([0, 1, 2]);
     expect(new Set(drops.map((d) => d.reason))).toEqual(new Set(['closed']));
+  });
+
+  it('delivers what a short script queued, without close(), before the process exits', async () => {
+    const { stub } = await setup();
+    const entry = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+    const script = `
+      const { TrackMate } = await import(${JSON.stringify(entry)});
+      const tm = new TrackMate({ secretKey: ${JSON.stringify(SECRET_KEY)}, host: ${JSON.stringify(stub.host)}, flushInterval: 200 });
+      tm.track('script_ran');
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: 'inherit',
+    });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    expect(names(stub)).toEqual(['script_ran']);
   });
 
   it('refuses a public write key with a clear message', () => {
