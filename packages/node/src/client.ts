@@ -438,7 +438,9 @@ function randomId(): string {
 
 function toIso(timestamp: string | Date | undefined): string {
   if (timestamp === undefined) return new Date().toISOString();
-  return timestamp instanceof Date ? timestamp.toISOString() : timestamp;
+  if (!(timestamp instanceof Date)) return timestamp;
+  // An invalid Date is sent as is, for the collector to reject and the 'drop' report to show; never a throw.
+  return Number.isNaN(timestamp.getTime()) ? String(timestamp) : timestamp.toISOString();
 }
 
 function describeBody(status: number, body: unknown): string {
