@@ -24,6 +24,7 @@ export const localStore = (): Store | undefined => {
   try {
     const ls = localStorage;
     ls.setItem('tm_', '');
+    ls.removeItem('tm_');
     return { get: (k) => ls.getItem(k), set: (k, v) => ls.setItem(k, v), del: (k) => ls.removeItem(k) };
   } catch {
     return undefined;

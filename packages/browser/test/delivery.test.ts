@@ -1,0 +1,305 @@
+// @vitest-environment jsdom
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createTracker } from '../src/tracker.js';
+import type { Tracker, TrackerOptions } from '../src/types.js';
+import { closeTab, fakeNetwork, showTab, status, stored } from './helpers.js';
+
+const KEY = 'pk_test';
+let trackers: Tracker[] = [];
+const tracker = (o: Partial<TrackerOptions> = {}) => {
+  const t = createTracker({ writeKey: KEY, host: 'https://c.example', ...o });
+  trackers.push(t);
+  return t;
+};
+/** A new page load: the old page's tracker is gone, a fresh one starts from what storage kept. */
+const nextPage = (o: Partial<TrackerOptions> = {}) => {
+  for (const t of trackers.splice(0)) t.teardown();
+  return tracker(o);
+};
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  localStorage.clear();
+  showTab();
+});
+afterEach(() => {
+  for (const t of trackers.splice(0)) t.teardown();
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+});
+
+describe('batching', () => {
+  it('sends events queued within the flush interval as one batch, after the interval', async () => {
+    const net = fakeNetwork();
+    const t = tracker({ flushInterval: 1000 });
+    t.track('one');
+    t.track('two', { n: 2 });
+    await vi.advanceTimersByTimeAsync(999);
+    expect(net.sent).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(net.sent).toHaveLength(1);
+    const [req] = net.sent;
+    expect(req!.url).toBe('https://c.example/api/track/event?writeKey=pk_test');
+    expect(req!.body.writeKey).toBe(KEY);
+    expect(req!.body.batch.map((e) => e.name)).toEqual(['one', 'two']);
+    expect(req!.body.batch[1]!.properties).toEqual({ n: 2 });
+    expect(Date.parse(req!.body.sentAt)).toBe(Date.now());
+  });
+
+  it('sends at once when batchSize events are queued', async () => {
+    const net = fakeNetwork();
+    const t = tracker({ batchSize: 3, flushInterval: 60_000 });
+    t.track('a');
+    t.track('b');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(net.sent).toHaveLength(0);
+    t.track('c');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(net.names()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('gives every event a distinct messageId and the envelope fields the collector requires', async () => {
+    const net = fakeNetwork();
+    const t = tracker();
+    for (let i = 0; i < 5; i++) t.track('tick', { i });
+    await t.flush();
+    const events = net.events();
+    expect(new Set(events.map((e) => e.messageId)).size).toBe(5);
+    for (const e of events) {
+      expect(Object.keys(e).sort()).toEqual(
+        ['anonymousId', 'context', 'messageId', 'name', 'properties', 'sessionId', 'timestamp'].sort(),
+      );
+      expect(e.context!.library).toEqual({ name: '@trackmate/browser', version: expect.any(String) });
+      expect(e.context!.page).toEqual({ url: location.href, title: document.title });
+    }
+  });
+
+  it('splits a queue above 512 KB or 500 events into several requests', async () => {
+    const net = fakeNetwork();
+    const t = tracker({ batchSize: 10_000, maxQueueSize: 10_000 });
+    for (let i = 0; i < 1100; i++) t.track('small', { i });
+    for (let i = 0; i < 40; i++) t.track('big', { pad: 'x'.repeat(30_000) });
+    await t.flush();
+    expect(net.sent.length).toBeGreaterThanOrEqual(5);
+    for (const s of net.sent) {
+      expect(s.body.batch.length).toBeLessThanOrEqual(500);
+      expect(s.bytes).toBeLessThanOrEqual(512 * 1024);
+    }
+    expect(net.sent.slice(0, 2).map((s) => s.body.batch.length)).toEqual([500, 500]);
+    expect(net.events().map((e) => e.name)).toEqual([...Array(1100).fill('small'), ...Array(40).fill('big')]);
+  });
+
+  it('uses keepalive only while its in-flight bytes stay within the 64 KB budget', async () => {
+    const net = fakeNetwork();
+    const pending: ((r: Response) => void)[] = [];
+    net.reply(() => new Promise((resolve) => pending.push(resolve)));
+    const t = tracker({ batchSize: 10_000 });
+    for (let i = 0; i < 8; i++) t.track('big', { pad: 'x'.repeat(10_000) });
+    void t.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    // 80 KB in one request: over the budget, so no keepalive (the browser would refuse it).
+    expect(net.sent[0]!.bytes).toBeGreaterThan(64 * 1024);
+    expect(net.sent[0]!.keepalive).toBe(false);
+    net.reply(() => status(202));
+    pending.shift()!(status(202));
+    await vi.advanceTimersByTimeAsync(0);
+    t.track('small');
+    await t.flush();
+    expect(net.sent[1]!.keepalive).toBe(true);
+  });
+});
+
+describe('retry', () => {
+  it('retries a 503 after its Retry-After, not sooner, and sends each event once it is accepted', async () => {
+    const net = fakeNetwork();
+    let calls = 0;
+    net.reply(() => (calls++ === 0 ? status(503, { 'Retry-After': '10' }) : status(202)));
+    const t = tracker();
+    t.track('a');
+    await t.flush();
+    expect(net.sent).toHaveLength(1);
+    t.track('b');
+    await t.flush(); // honours Retry-After even when asked to flush
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(net.sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1_001);
+    expect(net.sent).toHaveLength(2);
+    expect(net.sent[1]!.body.batch.map((e) => e.name)).toEqual(['a', 'b']);
+    expect(net.sent[1]!.body.batch[0]!.messageId).toBe(net.sent[0]!.body.batch[0]!.messageId);
+    expect(stored(KEY)).toEqual([]);
+  });
+
+  it('backs off exponentially on network errors, then recovers', async () => {
+    const net = fakeNetwork();
+    let fail = 4;
+    net.reply(() => (fail-- > 0 ? new TypeError('Failed to fetch') : status(202)));
+    vi.spyOn(Math, 'random').mockReturnValue(1); // no jitter: delays 1, 2, 4, 8 s
+    const t = tracker();
+    t.track('a');
+    await t.flush();
+    const times: number[] = [];
+    const start = Date.now();
+    const orig = net.fetchMock.getMockImplementation()!;
+    net.fetchMock.mockImplementation(async (url, init) => {
+      times.push(Date.now() - start);
+      return orig(url, init);
+    });
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(times).toEqual([1000, 3000, 7000, 15000]);
+    expect(net.sent.filter((s) => s.body.batch.length)).toHaveLength(5);
+    expect(stored(KEY)).toEqual([]);
+  });
+
+  it.each([400, 401, 403, 413, 415])('drops a batch answered %i, and warns in debug mode', async (code) => {
+    const net = fakeNetwork();
+    net.reply(() => status(code));
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const t = tracker({ debug: true });
+    t.track('a');
+    await t.flush();
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(net.sent).toHaveLength(1);
+    expect(stored(KEY)).toEqual([]);
+    expect(warn).toHaveBeenCalledWith('[trackmate]', 'dropped on', code, expect.any(Array));
+  });
+
+  it.each([408, 429, 500, 502])('retries a batch answered %i', async (code) => {
+    const net = fakeNetwork();
+    let first = true;
+    net.reply(() => (first ? ((first = false), status(code)) : status(202)));
+    const t = tracker();
+    t.track('a');
+    await t.flush();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(net.sent).toHaveLength(2);
+    expect(net.sent[1]!.body.batch[0]!.messageId).toBe(net.sent[0]!.body.batch[0]!.messageId);
+  });
+});
+
+describe('persistence', () => {
+  it('keeps unsent events in localStorage and resends them on the next page load, once', async () => {
+    const net = fakeNetwork();
+    net.reply(() => new TypeError('offline'));
+    const t = tracker();
+    t.track('a');
+    t.track('b');
+    await t.flush();
+    expect(stored(KEY).map((e) => e.name)).toEqual(['a', 'b']);
+    const ids = stored(KEY).map((e) => e.messageId);
+
+    net.reply(() => status(202));
+    net.sent.length = 0;
+    const next = nextPage();
+    next.track('c');
+    await next.flush();
+    expect(net.names()).toEqual(['a', 'b', 'c']);
+    expect(net.events().slice(0, 2).map((e) => e.messageId)).toEqual(ids);
+    expect(stored(KEY)).toEqual([]);
+    nextPage();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(net.names()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('bounds the queue, dropping the oldest first with a debug warning', async () => {
+    const net = fakeNetwork();
+    net.reply(() => new TypeError('offline'));
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const t = tracker({ maxQueueSize: 3, debug: true });
+    for (const n of ['a', 'b', 'c', 'd', 'e']) t.track(n);
+    expect(stored(KEY).map((e) => e.name)).toEqual(['c', 'd', 'e']);
+    expect(warn).toHaveBeenCalledWith('[trackmate]', 'queue full, dropped', expect.objectContaining({ name: 'a' }));
+    net.reply(() => status(202));
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(net.sent.at(-1)!.body.batch.map((e) => e.name)).toEqual(['c', 'd', 'e']);
+  });
+
+  it("keeps other tabs' stored events when rewriting the mirror", async () => {
+    const net = fakeNetwork();
+    net.reply(() => new TypeError('offline'));
+    const a = tracker();
+    const b = tracker(); // another tab, same origin: adopts nothing yet
+    a.track('from_a');
+    b.track('from_b');
+    expect(stored(KEY).map((e) => e.name)).toEqual(['from_a', 'from_b']);
+    net.reply(() => status(202));
+    await b.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stored(KEY).map((e) => e.name)).toEqual(['from_a']);
+  });
+
+  it('persists nothing in cookieless mode', async () => {
+    const net = fakeNetwork();
+    net.reply(() => new TypeError('offline'));
+    const t = tracker({ cookieless: true });
+    t.track('a');
+    await t.flush();
+    expect(localStorage.length).toBe(0);
+    expect(document.cookie).toBe('');
+  });
+});
+
+describe('unload', () => {
+  it('beacons the queue as text/plain-able JSON when the tab is hidden, then stores nothing', async () => {
+    const net = fakeNetwork();
+    const t = tracker({ flushInterval: 60_000 });
+    t.track('a');
+    t.track('b');
+    closeTab();
+    expect(net.sent).toHaveLength(1);
+    expect(net.sent[0]!.via).toBe('beacon');
+    expect(net.sent[0]!.url).toBe('https://c.example/api/track/event?writeKey=pk_test');
+    expect(net.sent[0]!.body.batch.map((e) => e.name)).toEqual(['a', 'b']);
+    expect(stored(KEY)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(net.sent).toHaveLength(1);
+  });
+
+  it('splits a burst above 64 KB into beacons that each fit the budget', () => {
+    const net = fakeNetwork();
+    const t = tracker({ flushInterval: 60_000, batchSize: 10_000 });
+    for (let i = 0; i < 100; i++) t.track('burst', { i, pad: 'x'.repeat(2000) });
+    closeTab();
+    expect(net.sent.length).toBeGreaterThanOrEqual(4);
+    for (const s of net.sent) {
+      expect(s.via).toBe('beacon');
+      expect(s.bytes).toBeLessThanOrEqual(64 * 1024);
+    }
+    expect(net.events().map((e) => e.properties!.i)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it('falls back to fetch when a beacon is refused, and keeps those events stored until acknowledged', async () => {
+    const net = fakeNetwork();
+    let budget = 64 * 1024;
+    net.beacon((s) => (budget -= s.bytes) >= 0); // the browser refuses beacons past its quota
+    const pending: ((r: Response) => void)[] = [];
+    net.reply(() => new Promise((resolve) => pending.push(resolve)));
+    const t = tracker({ flushInterval: 60_000, batchSize: 10_000 });
+    for (let i = 0; i < 100; i++) t.track('burst', { i, pad: 'x'.repeat(2000) });
+    closeTab();
+    const beaconed = net.sent.filter((s) => s.via === 'beacon').flatMap((s) => s.body.batch);
+    const fetched = net.sent.filter((s) => s.via === 'fetch').flatMap((s) => s.body.batch);
+    expect(beaconed.length).toBeGreaterThan(0);
+    expect(beaconed.length + fetched.length).toBe(100);
+    expect(stored(KEY).map((e) => e.messageId)).toEqual(fetched.map((e) => e.messageId));
+    for (const resolve of pending) resolve(status(202));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stored(KEY)).toEqual([]);
+  });
+
+  it('while the collector is failing, keeps beaconed events stored for the next page', async () => {
+    const net = fakeNetwork();
+    net.reply(() => new TypeError('offline'));
+    const t = tracker();
+    t.track('a');
+    await t.flush();
+    t.track('b');
+    closeTab();
+    expect(net.sent.at(-1)!.via).toBe('beacon');
+    expect(stored(KEY).map((e) => e.name)).toEqual(['a', 'b']);
+    net.reply(() => status(202));
+    const next = nextPage();
+    await next.flush();
+    expect(net.sent.at(-1)!.body.batch.map((e) => e.name)).toEqual(['a', 'b']);
+    expect(stored(KEY)).toEqual([]);
+  });
+});
