@@ -1,10 +1,7 @@
-import type { ServerEvent } from './types.js';
-
 /** One queued event, serialized once when it is queued. */
 export interface QueuedEvent {
   /** Position in the order events were queued; flush() waits up to a position. */
   seq: number;
-  event: ServerEvent;
   json: string;
   bytes: number;
 }

@@ -146,7 +146,7 @@ export class TrackMate extends Emitter<TrackMateEvents> {
    */
   orderPlaced(order: OrderInput): void {
     const event: OrderPlacedEvent = { ...order, event: 'order_placed' };
-    event.timestamp ??= new Date().toISOString();
+    event.timestamp ??= nowIso();
     this.#enqueue(event);
   }
 
@@ -248,7 +248,7 @@ export class TrackMate extends Emitter<TrackMateEvents> {
       this.#report('queue_full', new TrackMateError('TM_ERR_QUEUE_FULL', { eventCount: 1, detail }), [event]);
       return;
     }
-    this.#queue.push({ seq: ++this.#seq, event, json, bytes });
+    this.#queue.push({ seq: ++this.#seq, json, bytes });
     this.#pump();
   }
 
@@ -335,7 +335,7 @@ export class TrackMate extends Emitter<TrackMateEvents> {
           this.#report(
             'failed',
             failure,
-            batch.map((q) => q.event),
+            eventsOf(batch),
           );
           return;
         }
@@ -351,7 +351,7 @@ export class TrackMate extends Emitter<TrackMateEvents> {
         this.#report(
           'failed',
           failure,
-          batch.map((q) => q.event),
+          eventsOf(batch),
         );
         return;
       }
@@ -367,7 +367,7 @@ export class TrackMate extends Emitter<TrackMateEvents> {
     for (const entry of rejected) {
       const item = batch[entry.index];
       if (!item) continue;
-      events.push(item.event);
+      events.push(JSON.parse(item.json) as ServerEvent);
       details.push(entry.errors);
     }
     if (events.length === 0) return;
@@ -384,7 +384,7 @@ export class TrackMate extends Emitter<TrackMateEvents> {
     this.#report(
       reason,
       error,
-      batch.map((q) => q.event),
+      eventsOf(batch),
     );
   }
 
@@ -432,12 +432,29 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** Queued events keep only their JSON (half the memory, and what would have been sent); drops parse it back. */
+function eventsOf(batch: readonly QueuedEvent[]): ServerEvent[] {
+  return batch.map((q) => JSON.parse(q.json) as ServerEvent);
+}
+
+let lastMs = 0;
+let lastIso = '';
+/** `new Date().toISOString()`, computed once per millisecond: bursts of events share it. */
+function nowIso(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 function randomId(): string {
   return globalThis.crypto.randomUUID();
 }
 
 function toIso(timestamp: string | Date | undefined): string {
-  if (timestamp === undefined) return new Date().toISOString();
+  if (timestamp === undefined) return nowIso();
   if (!(timestamp instanceof Date)) return timestamp;
   // An invalid Date is sent as is, for the collector to reject and the 'drop' report to show; never a throw.
   return Number.isNaN(timestamp.getTime()) ? String(timestamp) : timestamp.toISOString();
