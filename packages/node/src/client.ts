@@ -332,11 +332,7 @@ export class TrackMate extends Emitter<TrackMateEvents> {
           detail: describeBody(status, result.body),
         });
         if (!isRetryableStatus(status)) {
-          this.#report(
-            'failed',
-            failure,
-            eventsOf(batch),
-          );
+          this.#report('failed', failure, eventsOf(batch));
           return;
         }
         retryAfterMs = result.retryAfterMs;
@@ -348,11 +344,7 @@ export class TrackMate extends Emitter<TrackMateEvents> {
         if (this.#abort.signal.aborted) continue;
       }
       if (attempt >= this.#maxRetries) {
-        this.#report(
-          'failed',
-          failure,
-          eventsOf(batch),
-        );
+        this.#report('failed', failure, eventsOf(batch));
         return;
       }
       await sleep(backoffDelay(attempt + 1, this.#backoff, retryAfterMs), this.#abort.signal);
@@ -381,11 +373,7 @@ export class TrackMate extends Emitter<TrackMateEvents> {
 
   #drop(reason: DropReason, code: ErrorCode, batch: QueuedEvent[], detail: string): void {
     const error = new TrackMateError(code, { eventCount: batch.length, detail });
-    this.#report(
-      reason,
-      error,
-      eventsOf(batch),
-    );
+    this.#report(reason, error, eventsOf(batch));
   }
 
   #report(reason: DropReason, error: TrackMateError, events: ServerEvent[], details?: unknown[]): void {
