@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, redact } from './config.js';
+import { openConnections } from './lib/connections.js';
+import { createSite, SiteInputError } from './lib/sites.js';
+import { migrate } from './models/index.js';
+import { startServer, startWorker } from './server.js';
+
+const HELP = `trackmate-collector — TrackMate's ingest API and workers
+
+Usage:
+  trackmate-collector start [--port 8080] [--host 127.0.0.1] [--no-worker]
+                                  the API, with the ingest worker unless --no-worker
+  trackmate-collector worker      workers only (scale out)
+  trackmate-collector sites create --name NAME --origin URL [--origin URL] [--json]
+                                  create a site: prints siteId, writeKey (pk_…) and secretKey (sk_…, shown once)
+  trackmate-collector migrate     create collections and indexes (also done at start)
+  trackmate-collector --help | --version
+
+Environment: MONGODB_URI, REDIS_URL, TRACKMATE_QUEUE_PREFIX, PORT, HOST, TRACKMATE_TRUST_PROXY,
+TRACKMATE_IP_MODE (full|anonymize|none), SMTP_URL, LOG_LEVEL, TRACKMATE_RATE_LIMIT_KEY and
+TRACKMATE_RATE_LIMIT_IP (requests per minute, 0 = off), TRACKMATE_WORKER_CONCURRENCY,
+TRACKMATE_WORKER_LOCK_MS, TRACKMATE_JOB_ATTEMPTS, TRACKMATE_JOB_BACKOFF_MS, TRACKMATE_PUBLIC_URL.
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`trackmate-collector: ${message}\n`);
+  process.exit(1);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'no-worker': { type: 'boolean' },
+      name: { type: 'string' },
+      origin: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+  if (values.version) return void process.stdout.write(`${version()}\n`);
+  const [command, sub] = positionals;
+  if (values.help || !command) return void process.stdout.write(HELP);
+
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    fail(`--port must be a number from 0 to 65535, got "${values.port}"`);
+  }
+  const config = loadConfig(process.env, { port, host: values.host });
+
+  switch (command) {
+    case 'start':
+      await startServer(config, { worker: !values['no-worker'] });
+      return;
+    case 'worker':
+      await startWorker(config);
+      return;
+    case 'migrate': {
+      const conns = await openConnections(config);
+      await migrate(conns.models);
+      await conns.close();
+      process.stdout.write(`migrated ${redact(config.mongodbUri)}\n`);
+      return;
+    }
+    case 'sites': {
+      if (sub !== 'create') fail(`unknown command "sites ${sub ?? ''}"; try: sites create --name NAME --origin URL`);
+      if (!values.name) fail('sites create needs --name NAME');
+      const conns = await openConnections(config);
+      try {
+        await migrate(conns.models);
+        const site = await createSite(conns.models, { name: values.name, origins: values.origin ?? [] });
+        if (values.json) process.stdout.write(`${JSON.stringify(site)}\n`);
+        else {
+          process.stdout.write(
+            `site created: ${site.name}\n  siteId:    ${site.siteId}\n  writeKey:  ${site.writeKey}  (public, for the browser SDK)\n` +
+              `  secretKey: ${site.secretKey}  (server SDK and admin API; shown once, only its hash is stored)\n` +
+              `  origins:   ${site.allowedOrigins.join(', ') || '(none: browsers are refused until you add one)'}\n`,
+          );
+        }
+      } finally {
+        await conns.close();
+      }
+      return;
+    }
+    default:
+      fail(`unknown command "${command}"; see trackmate-collector --help`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof SiteInputError) fail(err.message);
+  if ((err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') fail((err as Error).message);
+  const name = (err as Error)?.name;
+  if (name === 'MongooseServerSelectionError' || name === 'MongoServerSelectionError') {
+    fail(`cannot reach MongoDB at ${redact(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/trackmate')}: ${(err as Error).message}`);
+  }
+  fail((err as Error)?.stack ?? String(err));
+});

@@ -1,0 +1,109 @@
+/** Configuration from the environment (DESIGN.md section 3); flags override. Bad values stop the process. */
+export interface Config {
+  mongodbUri: string;
+  redisUrl: string;
+  queuePrefix: string;
+  port: number;
+  host: string;
+  trustProxy: boolean;
+  ipMode: 'full' | 'anonymize' | 'none';
+  smtpUrl?: string;
+  logLevel: string;
+  /** Requests per minute per write key (0 = off). */
+  rateLimitPerKey: number;
+  /** Requests per minute per client IP (0 = off). */
+  rateLimitPerIp: number;
+  workerConcurrency: number;
+  /** BullMQ lock duration: how long before a killed worker's job is picked up again. */
+  workerLockMs: number;
+  jobAttempts: number;
+  /** First retry delay of a failed job; later ones double. */
+  jobBackoffMs: number;
+  /** Public base URL of this collector, for links in e-mails. */
+  publicUrl: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+function url(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: string[]): string {
+  const raw = env[name] || fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: "${redact(raw)}"`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got "${redact(raw)}"`);
+  }
+  return raw;
+}
+
+/** Hides a password in a URL before it is printed. */
+export function redact(raw: string): string {
+  return raw.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@');
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<Config> = {}): Config {
+  const trust = (env.TRACKMATE_TRUST_PROXY ?? 'false').toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(trust)) {
+    throw new ConfigError(`TRACKMATE_TRUST_PROXY must be true or false, got "${env.TRACKMATE_TRUST_PROXY}"`);
+  }
+  const ipMode = env.TRACKMATE_IP_MODE || 'full';
+  if (ipMode !== 'full' && ipMode !== 'anonymize' && ipMode !== 'none') {
+    throw new ConfigError(`TRACKMATE_IP_MODE must be full, anonymize or none, got "${ipMode}"`);
+  }
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  const queuePrefix = env.TRACKMATE_QUEUE_PREFIX || 'trackmate';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(queuePrefix)) {
+    throw new ConfigError(`TRACKMATE_QUEUE_PREFIX must be 1-64 letters, digits, _ or -, got "${queuePrefix}"`);
+  }
+  const smtpUrl = env.SMTP_URL ? url(env, 'SMTP_URL', '', ['smtp:', 'smtps:']) : undefined;
+  const port = int(env, 'PORT', 8080, 0, 65535);
+  const host = env.HOST || '127.0.0.1';
+  const config: Config = {
+    mongodbUri: url(env, 'MONGODB_URI', 'mongodb://127.0.0.1:27017/trackmate', ['mongodb:', 'mongodb+srv:']),
+    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    queuePrefix,
+    port,
+    host,
+    trustProxy: trust === 'true' || trust === '1',
+    ipMode,
+    smtpUrl,
+    logLevel,
+    rateLimitPerKey: int(env, 'TRACKMATE_RATE_LIMIT_KEY', 120_000, 0, 1e9),
+    rateLimitPerIp: int(env, 'TRACKMATE_RATE_LIMIT_IP', 1_200, 0, 1e9),
+    workerConcurrency: int(env, 'TRACKMATE_WORKER_CONCURRENCY', 4, 1, 256),
+    workerLockMs: int(env, 'TRACKMATE_WORKER_LOCK_MS', 30_000, 1_000, 600_000),
+    jobAttempts: int(env, 'TRACKMATE_JOB_ATTEMPTS', 12, 1, 100),
+    jobBackoffMs: int(env, 'TRACKMATE_JOB_BACKOFF_MS', 1_000, 10, 600_000),
+    publicUrl: env.TRACKMATE_PUBLIC_URL || '',
+    ...stripUndefined(flags),
+  };
+  if (!config.publicUrl) config.publicUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+  return config;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,35 @@
+/** An accepted event as it travels through the ingest queue: validated, enriched, JSON-safe. */
+export interface QueuedEvent {
+  siteId: string;
+  messageId: string;
+  name: string;
+  /** Skew-corrected event time, ISO-8601. */
+  timestamp: string;
+  receivedAt: string;
+  anonymousId: string | null;
+  sessionId: string | null;
+  profileId: string | null;
+  properties: Record<string, unknown>;
+  context?: Record<string, unknown>;
+  source: 'client' | 'server';
+  userAgent: string | null;
+  ip: string | null;
+  flags?: string[];
+  /** Set on profile-creating events: the profile to create or update, keyed by e-mail. */
+  profile?: ProfileUpsert;
+}
+
+export interface ProfileUpsert {
+  email: string;
+  firstName?: string;
+  lastName?: string;
+  phone?: string;
+  /** An explicit consent decision carried by the event, if any. */
+  consent?: boolean;
+  consentSource: 'form' | 'identify' | 'api' | 'server';
+}
+
+/** One ingest job: the events of one or more requests, grouped by the enqueue batcher. */
+export interface IngestJob {
+  events: QueuedEvent[];
+}

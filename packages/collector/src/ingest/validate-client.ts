@@ -1,0 +1,140 @@
+import {
+  type ClientEvent,
+  ClientEvent as ClientEventSchema,
+  findUnsafeKey,
+  LIMITS,
+  type RejectedItem,
+  StandardEventProperties,
+  type StandardEventName,
+} from '@trackmate/schema';
+import { Compile } from 'typebox/compile';
+import { cleanName, normalizeEmail, normalizePhone } from './profile-fields.js';
+import type { ProfileUpsert, QueuedEvent } from './queued-event.js';
+
+const envelope = Compile(ClientEventSchema);
+const byName = Object.fromEntries(
+  Object.entries(StandardEventProperties).map(([name, schema]) => [name, Compile(schema)]),
+) as Record<StandardEventName, ReturnType<typeof Compile>>;
+
+const MAX_ERRORS = 5;
+
+export interface RequestContext {
+  siteId: string;
+  receivedAt: Date;
+  /** Batch-level sentAt (client clock when the request left). */
+  sentAt?: string;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface Validated {
+  events: QueuedEvent[];
+  rejected: RejectedItem[];
+}
+
+/** Schema error messages a person can act on: "/properties/url: must be string". */
+export function describeErrors(validator: ReturnType<typeof Compile>, value: unknown, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const e of validator.Errors(value)) {
+    if (e.keyword === 'boolean') continue; // duplicates the additionalProperties error
+    const where = `${prefix}${e.instancePath}` || '/';
+    const extra =
+      e.keyword === 'additionalProperties' && Array.isArray(e.params?.additionalProperties)
+        ? ` (${(e.params.additionalProperties as string[]).join(', ')})`
+        : '';
+    out.push(`${where}: ${e.message}${extra}`);
+    if (out.length >= MAX_ERRORS) break;
+  }
+  return out.length ? out : [`${prefix || '/'}: invalid`];
+}
+
+/** Errors shared by every payload: shape, unsafe keys, nesting, size. */
+export function structuralErrors(item: unknown): string[] | undefined {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) return ['/: an event must be a JSON object'];
+  const unsafe = findUnsafeKey(item);
+  if (unsafe) return [unsafe];
+  const bytes = Buffer.byteLength(JSON.stringify(item));
+  if (bytes > LIMITS.maxEventBytes) return [`/: event is ${bytes} bytes, more than the ${LIMITS.maxEventBytes} allowed`];
+  return undefined;
+}
+
+/** Validates each client event on its own, so a bad event never sinks its good neighbours. */
+export function validateClientEvents(items: readonly unknown[], ctx: RequestContext): Validated {
+  const events: QueuedEvent[] = [];
+  const rejected: RejectedItem[] = [];
+  items.forEach((item, index) => {
+    const errors = structuralErrors(item) ?? validateOne(item);
+    if (errors) rejected.push({ index, errors });
+    else events.push(enrich(item as ClientEvent, ctx));
+  });
+  return { events, rejected };
+}
+
+function validateOne(item: unknown): string[] | undefined {
+  if (!envelope.Check(item)) return describeErrors(envelope, item);
+  const event = item as ClientEvent;
+  const validator = byName[event.name as StandardEventName];
+  if (validator && !validator.Check(event.properties ?? {})) {
+    return describeErrors(validator, event.properties ?? {}, '/properties');
+  }
+  return undefined;
+}
+
+/** receivedAt − (sentAt − timestamp): the client's clock skew removed; never later than receivedAt. */
+export function correctTimestamp(timestamp: string, sentAt: string | undefined, receivedAt: Date): Date {
+  const ts = Date.parse(timestamp);
+  const sent = sentAt ? Date.parse(sentAt) : Number.NaN;
+  const corrected = Number.isNaN(sent) ? ts : receivedAt.getTime() - (sent - ts);
+  return new Date(Math.min(corrected, receivedAt.getTime()));
+}
+
+function enrich(event: ClientEvent, ctx: RequestContext): QueuedEvent {
+  const properties = (event.properties ?? {}) as Record<string, unknown>;
+  return {
+    siteId: ctx.siteId,
+    messageId: event.messageId,
+    name: event.name,
+    timestamp: correctTimestamp(event.timestamp, event.sentAt ?? ctx.sentAt, ctx.receivedAt).toISOString(),
+    receivedAt: ctx.receivedAt.toISOString(),
+    anonymousId: event.anonymousId,
+    sessionId: event.sessionId ?? null,
+    profileId: event.profileId ?? null,
+    properties,
+    context: event.context as Record<string, unknown> | undefined,
+    source: 'client',
+    userAgent: ctx.userAgent,
+    ip: ctx.ip,
+    profile: profileFrom(event.name, properties),
+  };
+}
+
+/** form_submit with a valid e-mail and identify create or update a profile (specification step 4). */
+function profileFrom(name: string, p: Record<string, unknown>): ProfileUpsert | undefined {
+  if (name === 'form_submit') {
+    const f = (p.fields ?? {}) as Record<string, unknown>;
+    const email = normalizeEmail(f.email);
+    if (!email) return undefined;
+    return {
+      email,
+      firstName: cleanName(f.firstName),
+      lastName: cleanName(f.lastName),
+      phone: normalizePhone(f.phone),
+      // A ticked box grants consent; an unticked one is no decision (it never withdraws an earlier yes).
+      consent: f.accept_terms === true ? true : undefined,
+      consentSource: 'form',
+    };
+  }
+  if (name === 'identify') {
+    const email = normalizeEmail(p.email);
+    if (!email) return undefined;
+    return {
+      email,
+      firstName: cleanName(p.firstName),
+      lastName: cleanName(p.lastName),
+      phone: normalizePhone(p.phone),
+      consent: typeof p.consent === 'boolean' ? p.consent : undefined,
+      consentSource: 'identify',
+    };
+  }
+  return undefined;
+}

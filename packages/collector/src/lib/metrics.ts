@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of one collector process (its own registry, so tests can run several). */
+export function createMetrics() {
+  const registry = new Registry();
+  return {
+    registry,
+    requests: new Counter({
+      name: 'trackmate_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    }),
+    eventsAccepted: new Counter({
+      name: 'trackmate_events_accepted_total',
+      help: 'Events acknowledged with 202 (durable in Redis)',
+      labelNames: ['source'] as const,
+      registers: [registry],
+    }),
+    eventsRejected: new Counter({
+      name: 'trackmate_events_rejected_total',
+      help: 'Events rejected by validation',
+      labelNames: ['source'] as const,
+      registers: [registry],
+    }),
+    eventsStored: new Counter({
+      name: 'trackmate_events_stored_total',
+      help: 'Events inserted into MongoDB by this process',
+      registers: [registry],
+    }),
+    jobDuration: new Histogram({
+      name: 'trackmate_job_duration_seconds',
+      help: 'Time from job start to completion',
+      labelNames: ['queue'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    jobLatency: new Histogram({
+      name: 'trackmate_job_latency_seconds',
+      help: 'Time from enqueue to job completion',
+      labelNames: ['queue'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'trackmate_queue_depth',
+      help: 'Jobs per queue and state',
+      labelNames: ['queue', 'state'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,38 @@
+import { type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { redisConnection } from './connections.js';
+
+/** Connections we handed to BullMQ, which does not close connections it was given. */
+export const ownConnections = new WeakMap<object, Redis>();
+
+export const QUEUE_NAMES = { ingest: 'ingest' } as const;
+
+/** Retry policy of every job: exponential backoff, then dead_letters. */
+export function jobOptions(config: Config): JobsOptions {
+  return {
+    attempts: config.jobAttempts,
+    backoff: { type: 'exponential', delay: config.jobBackoffMs },
+    removeOnComplete: true,
+    removeOnFail: { count: 10_000 },
+  };
+}
+
+/** A queue on its own fail-fast connection; `closeQueue` closes both. */
+export function createQueue(config: Config, name: string): Queue {
+  const connection = redisConnection(config, 'client');
+  connection.on('error', () => {});
+  const queue = new Queue(name, {
+    connection,
+    prefix: config.queuePrefix,
+    defaultJobOptions: jobOptions(config),
+  });
+  queue.on('error', () => {}); // surfaced as 503 by whoever adds jobs
+  ownConnections.set(queue, connection);
+  return queue;
+}
+
+export async function closeQueue(queue: Queue): Promise<void> {
+  await queue.close().catch(() => {});
+  ownConnections.get(queue)?.disconnect();
+}

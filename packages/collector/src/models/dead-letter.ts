@@ -1,0 +1,30 @@
+import { type Model, Schema, type Types } from 'mongoose';
+
+/** A payload that could not be processed after all retries, with the error. Never dropped silently. */
+export interface DeadLetterDoc {
+  _id: Types.ObjectId;
+  queue: string;
+  jobId: string | null;
+  siteId: Types.ObjectId | null;
+  reason: string;
+  attempts: number;
+  payload: unknown;
+  failedAt: Date;
+}
+
+const deadLetterSchema = new Schema<DeadLetterDoc>(
+  {
+    queue: { type: String, required: true },
+    jobId: { type: String, default: null },
+    siteId: { type: Schema.Types.ObjectId, default: null },
+    reason: { type: String, required: true },
+    attempts: { type: Number, default: 0 },
+    payload: { type: Schema.Types.Mixed },
+    failedAt: { type: Date, required: true },
+  },
+  { collection: 'dead_letters', versionKey: false, autoIndex: false, autoCreate: false, minimize: false },
+);
+deadLetterSchema.index({ queue: 1, failedAt: -1 });
+
+export type DeadLetterModel = Model<DeadLetterDoc>;
+export { deadLetterSchema };

@@ -1,0 +1,48 @@
+import { type Model, Schema, type Types } from 'mongoose';
+
+/** A stored event (DESIGN.md section 5). Written with the raw driver on the hot path; the schema documents it. */
+export interface EventDoc {
+  _id: Types.ObjectId;
+  siteId: Types.ObjectId;
+  messageId: string;
+  profileId: Types.ObjectId | null;
+  anonymousId: string | null;
+  sessionId: string | null;
+  name: string;
+  timestamp: Date;
+  receivedAt: Date;
+  properties: Record<string, unknown>;
+  context?: Record<string, unknown>;
+  source: 'client' | 'server';
+  userAgent: string | null;
+  ip: string | null;
+  /** Problems found but accepted (e.g. an orderTotal that disagrees with its items). */
+  flags?: string[];
+}
+
+const eventSchema = new Schema<EventDoc>(
+  {
+    siteId: { type: Schema.Types.ObjectId, required: true },
+    messageId: { type: String, required: true },
+    profileId: { type: Schema.Types.ObjectId, default: null },
+    anonymousId: { type: String, default: null },
+    sessionId: { type: String, default: null },
+    name: { type: String, required: true },
+    timestamp: { type: Date, required: true },
+    receivedAt: { type: Date, required: true },
+    properties: { type: Schema.Types.Mixed, default: {} },
+    context: { type: Schema.Types.Mixed },
+    source: { type: String, default: 'client' },
+    userAgent: { type: String, default: null },
+    ip: { type: String, default: null },
+    flags: { type: [String], default: undefined },
+  },
+  { collection: 'events', versionKey: false, autoIndex: false, autoCreate: false, minimize: false },
+);
+eventSchema.index({ siteId: 1, messageId: 1 }, { unique: true });
+eventSchema.index({ siteId: 1, anonymousId: 1 });
+eventSchema.index({ siteId: 1, profileId: 1, timestamp: -1 });
+eventSchema.index({ siteId: 1, name: 1, timestamp: -1 });
+
+export type EventModel = Model<EventDoc>;
+export { eventSchema };

@@ -1,0 +1,18 @@
+import { type InferSchemaType, type Model, Schema, type Types } from 'mongoose';
+
+const siteSchema = new Schema(
+  {
+    name: { type: String, required: true, maxlength: 200 },
+    writeKey: { type: String, required: true },
+    secretKeyHash: { type: String, required: true },
+    allowedOrigins: { type: [String], default: [] },
+    createdAt: { type: Date, default: () => new Date() },
+  },
+  { collection: 'sites', versionKey: false, autoIndex: false, autoCreate: false },
+);
+siteSchema.index({ writeKey: 1 }, { unique: true });
+siteSchema.index({ secretKeyHash: 1 }, { unique: true });
+
+export type SiteDoc = InferSchemaType<typeof siteSchema> & { _id: Types.ObjectId };
+export type SiteModel = Model<SiteDoc>;
+export { siteSchema };
