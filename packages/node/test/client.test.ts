@@ -344,6 +344,18 @@ describe('queue bound and shutdown', () => {
     expect(names(stub)).toEqual(['script_ran']);
   });
 
+  it('keeps a path prefix of host (a collector behind /trackmate/)', async () => {
+    const stub = await startStubCollector();
+    const client = new TrackMate({ secretKey: SECRET_KEY, host: `${stub.host}/trackmate/` });
+    cleanup.push(async () => {
+      await client.close();
+      await stub.close();
+    });
+    client.track('e');
+    await client.flush();
+    expect(stub.requests.map((r) => r.url)).toEqual(['/trackmate/api/track/server-event']);
+  });
+
   it('refuses a public write key with a clear message', () => {
     expect(() => new TrackMate({ secretKey: 'pk_abc', host: 'http://x' })).toThrow(/secret key/);
     expect(() => new TrackMate({ secretKey: 'sk_abc', host: 'localhost:8080' })).toThrow(/host/);
