@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `npm test`: installs what is missing, starts Redis and a MongoDB-wire server, builds, runs the whole suite.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/ensure-deps.sh
+bash scripts/ensure-chromium.sh
+eval "$(bash scripts/services.sh)"
+export MONGODB_URI REDIS_URL
+npx vitest run "$@"
