@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { statusText, TrackMateError } from './errors.js';
 import { createMetrics } from './lib/metrics.js';
 import bodyParser from './plugins/body-parser.js';
+import secretKeyAuth from './plugins/secret-key-auth.js';
 import services from './plugins/services.js';
 import opsRoutes from './routes/ops.js';
 import sdkRoutes from './routes/sdk.js';
@@ -58,6 +59,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await app.register(bodyParser);
   await app.register(services, { worker: options.worker ?? true });
+  await app.register(secretKeyAuth);
 
   app.addHook('onResponse', async (request, reply) => {
     app.metrics.requests.inc({
@@ -85,6 +87,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(opsRoutes);
   await app.register(sdkRoutes);
   await app.register(trackEventRoutes);
+  // Routes of the server SDK, profile API and background jobs are registered below, one line each.
   return app;
 }
 
