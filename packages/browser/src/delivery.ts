@@ -107,11 +107,14 @@ export const createDelivery = (o: DeliveryOptions): Delivery => {
     return true;
   };
 
-  /** POSTs a batch; resolves to undefined when done with it, else the retry delay (-1: use backoff). */
-  const post = (batch: ClientEvent[]): Promise<number | undefined> => {
+  /**
+   * POSTs a batch, with keepalive when allowed and within the budget; resolves to undefined when done with
+   * it, else to the retry delay (-1: use backoff).
+   */
+  const post = (batch: ClientEvent[], keep: boolean): Promise<number | undefined> => {
     const b = body(writeKey, batch);
     const n = bytes(b);
-    const keepalive = inflight + n <= KEEPALIVE_BUDGET;
+    const keepalive = keep && inflight + n <= KEEPALIVE_BUDGET;
     if (keepalive) inflight += n;
     // A string body is sent as text/plain: a "simple" request, so no CORS pre-flight.
     return fetch(url, { method: 'POST', body: b, keepalive })
@@ -133,7 +136,7 @@ export const createDelivery = (o: DeliveryOptions): Delivery => {
     (running ||= (async () => {
       while (queue.length && o.allowed()) {
         const batch = take(queue, MAX_REQUEST_BYTES, MAX_BATCH_EVENTS);
-        if (settle(batch, await post(batch))) break;
+        if (settle(batch, await post(batch, true))) break;
       }
     })().finally(() => {
       running = undefined;
@@ -171,13 +174,20 @@ export const createDelivery = (o: DeliveryOptions): Delivery => {
       if (!o.allowed()) return;
       // While the collector is failing, a beacon's fate is unknown: keep its events stored for the next page.
       const trusted = !attempt;
+      // Beacons and keepalive fetches share one 64 KB in-flight quota (Chromium refuses what exceeds it), so
+      // beacon only what fits in what our keepalive fetches leave; the rest goes by plain fetch, which
+      // finishes if the page survives (hidden, not closed) and otherwise leaves the events stored.
+      let room = KEEPALIVE_BUDGET - inflight;
       while (queue.length) {
-        const batch = take(queue, KEEPALIVE_BUDGET, MAX_BATCH_EVENTS);
-        if (navigator.sendBeacon?.(url, body(writeKey, batch))) {
+        const batch = take(queue, room > 0 ? room : MAX_REQUEST_BYTES, MAX_BATCH_EVENTS);
+        const b = body(writeKey, batch);
+        const n = bytes(b);
+        if (n <= room && navigator.sendBeacon?.(url, b)) {
+          room -= n;
           if (trusted) ack(batch);
         } else {
-          // Refused (over the shared budget): a fetch may still make it; else the mirror keeps the events.
-          post(batch).then((r) => settle(batch, r));
+          post(batch, n <= room).then((r) => settle(batch, r));
+          room = 0;
         }
       }
     },
