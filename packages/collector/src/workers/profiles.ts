@@ -33,8 +33,7 @@ export async function upsertProfile(
     try {
       doc = await models.Profile.collection.findOneAndUpdate(filter, update, {
         upsert: true,
-        returnDocument: 'after',
-        projection: { _id: 1 },
+        returnDocument: 'after', // (no projection: FerretDB 1.x's findAndModify does not take one)
       });
     } catch (err) {
       if (!isDuplicateKey(err) || attempt === 2) throw err;

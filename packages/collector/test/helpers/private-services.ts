@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +62,62 @@ export class PrivateRedis {
       { stdio: 'ignore' },
     );
     await waitForPort(this.port, 10_000);
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await once(child, 'exit');
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The FerretDB binary scripts/services.sh builds (FerretDB 1.24, SQLite backend). */
+export function ferretdbBinary(): string {
+  const cache = process.env.XDG_CACHE_HOME || join(process.env.HOME ?? tmpdir(), '.cache');
+  return join(cache, 'trackmate', 'bin', 'ferretdb');
+}
+
+/**
+ * A MongoDB-wire server of this test's own: FerretDB with its SQLite backend on a free port, so a test can stop
+ * it (a database outage) and start it again on the same port and data directory without touching the shared one.
+ */
+export class PrivateFerret {
+  readonly dir = mkdtempSync(join(tmpdir(), 'tm-ferret-'));
+  private child?: ChildProcess;
+  constructor(
+    readonly port: number,
+    readonly binary = ferretdbBinary(),
+  ) {}
+
+  static available(binary = ferretdbBinary()): boolean {
+    return existsSync(binary);
+  }
+
+  static async create(): Promise<PrivateFerret> {
+    const ferret = new PrivateFerret(await freePort());
+    await ferret.start();
+    return ferret;
+  }
+
+  /** A connection string for database `db` on this server. */
+  uri(db: string): string {
+    return `mongodb://127.0.0.1:${this.port}/${db}`;
+  }
+
+  async start(): Promise<void> {
+    this.child = spawn(
+      this.binary,
+      ['--handler=sqlite', `--sqlite-url=file:${this.dir}/`, `--listen-addr=127.0.0.1:${this.port}`,
+        '--telemetry=disable', `--state-dir=${this.dir}`, '--log-level=error'],
+      { stdio: 'ignore' },
+    );
+    await waitForPort(this.port, 15_000);
   }
 
   async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
