@@ -1,0 +1,28 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientEvent, postEvents, startTestApp, type TestApp } from './helpers/harness.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({ env: { TRACKMATE_RATE_LIMIT_IP: '5', TRACKMATE_RATE_LIMIT_KEY: '0' } });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('rate limiting', () => {
+  it('answers 429 with Retry-After past the per-IP limit, counted in Redis', async () => {
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 7; i++) {
+      const res = await postEvents(t.url, { writeKey: t.site.writeKey, batch: [clientEvent()] });
+      statuses.push(res.status);
+      if (res.status === 429) retryAfter = res.headers.get('retry-after');
+    }
+    expect(statuses.slice(0, 5)).toEqual([202, 202, 202, 202, 202]);
+    expect(statuses.slice(5)).toEqual([429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(Number(retryAfter)).toBeLessThanOrEqual(61);
+    const keys = await t.app.redis.keys(`${t.config.queuePrefix}:rl:ip:*`);
+    expect(keys.length).toBe(1);
+  });
+});
