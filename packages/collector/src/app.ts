@@ -10,6 +10,8 @@ import secretKeyAuth from './plugins/secret-key-auth.js';
 import services from './plugins/services.js';
 import opsRoutes from './routes/ops.js';
 import sdkRoutes from './routes/sdk.js';
+import profileRoutes from './routes/profiles.js';
+import serverEventRoutes from './routes/server-event.js';
 import trackEventRoutes from './routes/track-event.js';
 
 export interface BuildOptions {
@@ -88,6 +90,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(sdkRoutes);
   await app.register(trackEventRoutes);
   // Routes of the server SDK, profile API and background jobs are registered below, one line each.
+  await app.register(serverEventRoutes);
+  await app.register(profileRoutes);
   return app;
 }
 

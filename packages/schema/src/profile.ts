@@ -16,7 +16,13 @@ export const Profile = Type.Object({
   firstName: Type.Optional(Type.String()),
   lastName: Type.Optional(Type.String()),
   phone: Type.Optional(Phone),
-  consent: Type.Object({ email: Type.Boolean() }),
+  consent: Type.Object({
+    email: Type.Boolean(),
+    /** When the decision in force was made (absent until one was). */
+    updatedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  }),
+  /** Every consent decision recorded, oldest first: what, when and through which channel. */
+  consentHistory: Type.Optional(Type.Array(ConsentChange)),
   metadata: Type.Optional(FreeObject),
   anonymousIds: Type.Array(Id),
   createdAt: Type.String({ format: 'date-time' }),
@@ -24,13 +30,67 @@ export const Profile = Type.Object({
 });
 export type Profile = Static<typeof Profile>;
 
-/** `PATCH /api/profiles/:id` body. */
+/** `GET /api/profiles`: one page, newest first; pass `nextCursor` as `?cursor=` for the next. */
+export const ProfilePage = Type.Object({
+  profiles: Type.Array(Profile),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+export type ProfilePage = Static<typeof ProfilePage>;
+
+/** A stored event as the profile API returns it. */
+export const StoredEvent = Type.Object({
+  id: ObjectIdString,
+  messageId: Type.String(),
+  name: Type.String(),
+  timestamp: Type.String({ format: 'date-time' }),
+  receivedAt: Type.String({ format: 'date-time' }),
+  profileId: Type.Union([ObjectIdString, Type.Null()]),
+  anonymousId: Type.Union([Type.String(), Type.Null()]),
+  sessionId: Type.Union([Type.String(), Type.Null()]),
+  source: Type.String(),
+  properties: FreeObject,
+  context: Type.Optional(FreeObject),
+  /** Problems found but accepted, e.g. `order_total_mismatch`. */
+  flags: Type.Optional(Type.Array(Type.String())),
+  userAgent: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+});
+export type StoredEvent = Static<typeof StoredEvent>;
+
+/** `GET /api/profiles/:id/events`: one page, newest first. */
+export const EventPage = Type.Object({
+  events: Type.Array(StoredEvent),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+export type EventPage = Static<typeof EventPage>;
+
+/** `GET /api/profiles/:id/export`: everything held about one person. */
+export const ProfileExport = Type.Object({
+  exportedAt: Type.String({ format: 'date-time' }),
+  profile: Profile,
+  /** Every event of the person: identified ones and the anonymous history of their visitor ids. */
+  events: Type.Array(StoredEvent),
+});
+export type ProfileExport = Static<typeof ProfileExport>;
+
+/** `DELETE /api/profiles/:id`: what the erasure removed. */
+export const ProfileErasure = Type.Object({
+  deleted: Type.Object({
+    profiles: Type.Integer({ minimum: 0 }),
+    events: Type.Integer({ minimum: 0 }),
+    identities: Type.Integer({ minimum: 0 }),
+  }),
+});
+export type ProfileErasure = Static<typeof ProfileErasure>;
+
+/** `PATCH /api/profiles/:id` body; `null` clears a name or the phone. */
 export const ProfilePatch = Type.Object(
   {
-    firstName: Type.Optional(Type.String({ maxLength: 200 })),
-    lastName: Type.Optional(Type.String({ maxLength: 200 })),
+    firstName: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+    lastName: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
     phone: Type.Optional(Type.Union([Phone, Type.Null()])),
     consent: Type.Optional(Type.Object({ email: Type.Boolean() }, { additionalProperties: false })),
+    /** Merged into the stored metadata key by key; a `null` value removes its key (JSON merge patch). */
     metadata: Type.Optional(FreeObject),
   },
   { additionalProperties: false, minProperties: 1 },

@@ -1,0 +1,86 @@
+import type { Profile, StoredEvent } from '@trackmate/schema';
+import { Types } from 'mongoose';
+import { TrackMateError } from '../errors.js';
+import type { EventDoc, ProfileDoc } from '../models/index.js';
+
+/** The API form of a stored profile; the consent history oldest first. */
+export function profileView(doc: ProfileDoc): Profile {
+  const view: Profile = {
+    id: doc._id.toHexString(),
+    siteId: doc.siteId.toHexString(),
+    email: doc.email,
+    consent: { email: doc.consent?.email === true },
+    consentHistory: [...(doc.consentHistory ?? [])]
+      .sort((a, b) => a.at.getTime() - b.at.getTime())
+      .map((c) => ({ email: c.email, at: c.at.toISOString(), source: c.source })),
+    anonymousIds: doc.anonymousIds ?? [],
+    createdAt: doc.createdAt.toISOString(),
+    updatedAt: doc.updatedAt.toISOString(),
+  };
+  if (doc.consent?.updatedAt) view.consent.updatedAt = doc.consent.updatedAt.toISOString();
+  if (doc.firstName) view.firstName = doc.firstName;
+  if (doc.lastName) view.lastName = doc.lastName;
+  if (doc.phone) view.phone = doc.phone;
+  if (doc.metadata && typeof doc.metadata === 'object') view.metadata = doc.metadata;
+  return view;
+}
+
+/** The API form of a stored event. */
+export function eventView(doc: EventDoc): StoredEvent {
+  const view: StoredEvent = {
+    id: doc._id.toHexString(),
+    messageId: doc.messageId,
+    name: doc.name,
+    timestamp: doc.timestamp.toISOString(),
+    receivedAt: doc.receivedAt.toISOString(),
+    profileId: doc.profileId ? doc.profileId.toHexString() : null,
+    anonymousId: doc.anonymousId ?? null,
+    sessionId: doc.sessionId ?? null,
+    source: doc.source ?? 'client',
+    properties: doc.properties ?? {},
+    userAgent: doc.userAgent ?? null,
+    ip: doc.ip ?? null,
+  };
+  if (doc.context) view.context = doc.context;
+  if (doc.flags?.length) view.flags = doc.flags;
+  return view;
+}
+
+/** A path id as an ObjectId, or a 400 that says what an id looks like. */
+export function parseObjectId(value: string, what = 'profile id'): Types.ObjectId {
+  if (!/^[0-9a-fA-F]{24}$/.test(value)) {
+    throw new TrackMateError('TM_ERR_BAD_REQUEST', {
+      message: `"${value.slice(0, 64)}" is not a ${what}: ids are 24 hexadecimal characters`,
+    });
+  }
+  return new Types.ObjectId(value);
+}
+
+/** `?limit=`: 1–200, default 50. */
+export function parseLimit(value: string | undefined, fallback = 50, max = 200): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: `limit must be an integer from 1 to ${max}` });
+  }
+  return n;
+}
+
+/** Event-page cursors: the (timestamp, _id) of the last event of a page, opaque to callers. */
+export function encodeEventCursor(doc: Pick<EventDoc, 'timestamp' | '_id'>): string {
+  return Buffer.from(`${doc.timestamp.getTime()}.${doc._id.toHexString()}`).toString('base64url');
+}
+
+export function decodeEventCursor(cursor: string): { timestamp: Date; id: Types.ObjectId } {
+  const m = /^(-?\d{1,16})\.([0-9a-f]{24})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!m) throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: 'cursor is not one this API returned' });
+  return { timestamp: new Date(Number(m[1])), id: new Types.ObjectId(m[2]) };
+}
+
+/** Profile-page cursors: the _id of the last profile of a page. */
+export function decodeProfileCursor(cursor: string): Types.ObjectId {
+  if (!/^[0-9a-f]{24}$/.test(cursor)) {
+    throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: 'cursor is not one this API returned' });
+  }
+  return new Types.ObjectId(cursor);
+}
