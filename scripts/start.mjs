@@ -1,0 +1,109 @@
+// The quick start behind `npm start` (scripts/start.sh installs, builds and starts the services first).
+// Creates the demo site once (kept in .trackmate/demo-site.json), starts the collector with its worker,
+// serves examples/demo/index.html wired to it, and prints the URLs, keys and a curl to try.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createSite, loadConfig, openConnections } from '@trackmate/collector';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const port = Number(process.env.PORT || 8080);
+const host = process.env.HOST || '127.0.0.1';
+const demoPort = Number(process.env.DEMO_PORT || 8081);
+const collectorUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+const demoOrigins = [`http://localhost:${demoPort}`, `http://127.0.0.1:${demoPort}`];
+const stateFile = join(root, '.trackmate', 'demo-site.json');
+
+async function demoSite() {
+  const config = loadConfig(process.env);
+  const conns = await openConnections(config);
+  try {
+    if (existsSync(stateFile)) {
+      const saved = JSON.parse(readFileSync(stateFile, 'utf8'));
+      const found = await conns.models.Site.findOne({ writeKey: saved.writeKey }).lean();
+      if (found) {
+        const origins = new Set([...(found.allowedOrigins ?? []), ...demoOrigins]);
+        await conns.models.Site.updateOne({ _id: found._id }, { $set: { allowedOrigins: [...origins] } });
+        return saved;
+      }
+    }
+    const site = await createSite(conns.models, { name: 'Demo shop', origins: demoOrigins });
+    mkdirSync(dirname(stateFile), { recursive: true });
+    writeFileSync(stateFile, `${JSON.stringify(site, null, 2)}\n`, { mode: 0o600 });
+    return site;
+  } finally {
+    await conns.close();
+  }
+}
+
+function serveDemo(site) {
+  const file = join(root, 'examples', 'demo', 'index.html');
+  const server = createServer((req, res) => {
+    if (req.url !== '/' && !req.url?.startsWith('/?') && req.url !== '/index.html') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    const html = readFileSync(file, 'utf8').replaceAll('__WRITE_KEY__', site.writeKey).replaceAll('__HOST__', collectorUrl);
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
+  });
+  server.listen(demoPort, '127.0.0.1');
+  return server;
+}
+
+async function waitReady(child) {
+  for (let i = 0; i < 120; i++) {
+    if (child.exitCode !== null) throw new Error(`the collector exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(`${collectorUrl}/ready`);
+      if (res.ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error('the collector did not become ready within 30 s');
+}
+
+const site = await demoSite();
+const collector = spawn(process.execPath, [join(root, 'packages/collector/dist/cli.js'), 'start', '--port', String(port), '--host', host], {
+  stdio: 'inherit',
+  env: process.env,
+});
+const demo = serveDemo(site);
+const stop = () => {
+  demo.close();
+  collector.kill('SIGTERM');
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+collector.on('exit', (code) => {
+  demo.close();
+  process.exit(code ?? 0);
+});
+await waitReady(collector);
+
+const sample = JSON.stringify({
+  writeKey: site.writeKey,
+  messageId: 'try-1',
+  name: 'page_view',
+  timestamp: '2026-01-01T00:00:00Z',
+  anonymousId: 'visitor-1',
+  properties: { url: 'https://shop.example/', referrer: '', title: 'Home' },
+});
+console.log(`
+  TrackMate is running.
+
+  Collector     ${collectorUrl}        (API docs: ${collectorUrl}/docs, health: ${collectorUrl}/ready)
+  Demo page     http://localhost:${demoPort}      (open it, click around; events arrive in MongoDB)
+  MongoDB       ${process.env.MONGODB_URI}   collections: events, profiles, ...
+  Site          ${site.name} (${site.siteId})
+  Write key     ${site.writeKey}      (public, for the browser SDK)
+  Secret key    ${site.secretKey}      (server SDK and admin API; keep it secret)
+                kept in .trackmate/demo-site.json
+
+  Send an event:
+    curl -i -X POST ${collectorUrl}/api/track/event -H 'content-type: text/plain' \\
+      -d '${sample}'
+
+  Ctrl-C stops everything.
+`);
