@@ -21,6 +21,10 @@ export interface Config {
   jobBackoffMs: number;
   /** Public base URL of this collector, for links in e-mails. */
   publicUrl: string;
+  /** HMAC key of unsubscribe links; unset = generated once and kept in the `settings` collection. */
+  signingSecret?: string;
+  /** Outgoing webhook request timeout. */
+  webhookTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -98,10 +102,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     jobAttempts: int(env, 'TRACKMATE_JOB_ATTEMPTS', 12, 1, 100),
     jobBackoffMs: int(env, 'TRACKMATE_JOB_BACKOFF_MS', 1_000, 10, 600_000),
     publicUrl: env.TRACKMATE_PUBLIC_URL || '',
+    signingSecret: signingSecret(env),
+    webhookTimeoutMs: int(env, 'TRACKMATE_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     ...stripUndefined(flags),
   };
   if (!config.publicUrl) config.publicUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
   return config;
+}
+
+function signingSecret(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.TRACKMATE_SIGNING_SECRET;
+  if (!raw) return undefined;
+  if (raw.length < 32) throw new ConfigError('TRACKMATE_SIGNING_SECRET must be at least 32 characters');
+  return raw;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

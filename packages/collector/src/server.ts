@@ -3,7 +3,9 @@ import pino from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { openConnections } from './lib/connections.js';
+import { closeJobQueues, createJobHooks, createJobQueues, createJobWorkers } from './jobs/background.js';
 import { createMetrics } from './lib/metrics.js';
+import { loadSigningSecret } from './lib/signing.js';
 import { migrate } from './models/index.js';
 import { closeWorker, createIngestWorker } from './workers/ingest-worker.js';
 
@@ -47,10 +49,15 @@ export async function startWorker(config: Config): Promise<void> {
   const log = pino({ level: config.logLevel });
   const conns = await openConnections(config);
   await migrate(conns.models);
-  const worker = createIngestWorker({ config, models: conns.models, log, metrics: createMetrics() });
-  log.info({ queue: 'ingest', concurrency: config.workerConcurrency }, 'worker started');
+  const jobQueues = createJobQueues(config);
+  const hooks = [createJobHooks(jobQueues)];
+  const worker = createIngestWorker({ config, models: conns.models, log, metrics: createMetrics(), hooks });
+  const signingSecret = await loadSigningSecret(conns.models, config);
+  const jobWorkers = createJobWorkers({ config, models: conns.models, queues: jobQueues, signingSecret, log });
+  log.info({ queues: ['ingest', 'triggers', 'webhooks'], concurrency: config.workerConcurrency }, 'worker started');
   onSignals('worker', log, async () => {
-    await closeWorker(worker);
+    await Promise.all([worker, ...jobWorkers].map((w) => closeWorker(w)));
+    await closeJobQueues(jobQueues);
     await conns.close();
   });
 }

@@ -6,7 +6,7 @@ import { redisConnection } from './connections.js';
 /** Connections we handed to BullMQ, which does not close connections it was given. */
 export const ownConnections = new WeakMap<object, Redis>();
 
-export const QUEUE_NAMES = { ingest: 'ingest' } as const;
+export const QUEUE_NAMES = { ingest: 'ingest', triggers: 'triggers', webhooks: 'webhooks' } as const;
 
 /** Retry policy of every job: exponential backoff, then dead_letters. */
 export function jobOptions(config: Config): JobsOptions {
@@ -19,13 +19,13 @@ export function jobOptions(config: Config): JobsOptions {
 }
 
 /** A queue on its own fail-fast connection; `closeQueue` closes both. */
-export function createQueue(config: Config, name: string): Queue {
+export function createQueue(config: Config, name: string, defaults: JobsOptions = {}): Queue {
   const connection = redisConnection(config, 'client');
   connection.on('error', () => {});
   const queue = new Queue(name, {
     connection,
     prefix: config.queuePrefix,
-    defaultJobOptions: jobOptions(config),
+    defaultJobOptions: { ...jobOptions(config), ...defaults },
   });
   queue.on('error', () => {}); // surfaced as 503 by whoever adds jobs
   ownConnections.set(queue, connection);

@@ -18,6 +18,8 @@ export interface EventDoc {
   ip: string | null;
   /** Problems found but accepted (e.g. an orderTotal that disagrees with its items). */
   flags?: string[];
+  /** The ingest job that inserted the event (`<job id>@<job time>`): roll-ups count each event for that job only. */
+  ingestJob?: string;
 }
 
 const eventSchema = new Schema<EventDoc>(
@@ -36,6 +38,7 @@ const eventSchema = new Schema<EventDoc>(
     userAgent: { type: String, default: null },
     ip: { type: String, default: null },
     flags: { type: [String], default: undefined },
+    ingestJob: { type: String },
   },
   { collection: 'events', versionKey: false, autoIndex: false, autoCreate: false, minimize: false },
 );

@@ -1,9 +1,28 @@
 import type { Connection } from 'mongoose';
 import { deadLetterSchema, type DeadLetterModel } from './dead-letter.js';
+import { type DeliveryModel, deliverySchema } from './delivery.js';
 import { eventSchema, type EventModel } from './event.js';
 import { identitySchema, type IdentityModel } from './identity.js';
+import {
+  type MetricsDailyModel,
+  metricsDailySchema,
+  type MetricsVisitorModel,
+  metricsVisitorSchema,
+  type RollupJobModel,
+  rollupJobSchema,
+} from './metrics-daily.js';
 import { profileSchema, type ProfileModel } from './profile.js';
+import { type SettingModel, settingSchema } from './setting.js';
 import { siteSchema, type SiteModel } from './site.js';
+import {
+  type TriggerEntryModel,
+  triggerEntrySchema,
+  type TriggerModel,
+  triggerSchema,
+  type TriggerVisitorModel,
+  triggerVisitorSchema,
+} from './trigger.js';
+import { type WebhookModel, webhookSchema } from './webhook.js';
 
 export interface Models {
   Site: SiteModel;
@@ -11,6 +30,15 @@ export interface Models {
   Event: EventModel;
   Identity: IdentityModel;
   DeadLetter: DeadLetterModel;
+  MetricsDaily: MetricsDailyModel;
+  MetricsVisitor: MetricsVisitorModel;
+  RollupJob: RollupJobModel;
+  Trigger: TriggerModel;
+  TriggerEntry: TriggerEntryModel;
+  TriggerVisitor: TriggerVisitorModel;
+  Webhook: WebhookModel;
+  Delivery: DeliveryModel;
+  Setting: SettingModel;
 }
 
 /** Binds every model to one connection (one database per installation, or per test). */
@@ -21,6 +49,15 @@ export function createModels(conn: Connection): Models {
     Event: conn.model('Event', eventSchema) as unknown as EventModel,
     Identity: conn.model('Identity', identitySchema) as unknown as IdentityModel,
     DeadLetter: conn.model('DeadLetter', deadLetterSchema) as unknown as DeadLetterModel,
+    MetricsDaily: conn.model('MetricsDaily', metricsDailySchema) as unknown as MetricsDailyModel,
+    MetricsVisitor: conn.model('MetricsVisitor', metricsVisitorSchema) as unknown as MetricsVisitorModel,
+    RollupJob: conn.model('RollupJob', rollupJobSchema) as unknown as RollupJobModel,
+    Trigger: conn.model('Trigger', triggerSchema) as unknown as TriggerModel,
+    TriggerEntry: conn.model('TriggerEntry', triggerEntrySchema) as unknown as TriggerEntryModel,
+    TriggerVisitor: conn.model('TriggerVisitor', triggerVisitorSchema) as unknown as TriggerVisitorModel,
+    Webhook: conn.model('Webhook', webhookSchema) as unknown as WebhookModel,
+    Delivery: conn.model('Delivery', deliverySchema) as unknown as DeliveryModel,
+    Setting: conn.model('Setting', settingSchema) as unknown as SettingModel,
   };
 }
 
@@ -35,6 +72,10 @@ export async function migrate(models: Models): Promise<void> {
 }
 
 export type { DeadLetterDoc } from './dead-letter.js';
+export type { DeliveryDoc } from './delivery.js';
+export type { MetricsDailyDoc } from './metrics-daily.js';
+export type { PropertyFilter, TriggerAction, TriggerDoc, TriggerEntryDoc } from './trigger.js';
+export type { WebhookDoc } from './webhook.js';
 export type { EventDoc } from './event.js';
 export type { IdentityDoc } from './identity.js';
 export { identityKey } from './identity.js';

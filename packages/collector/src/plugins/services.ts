@@ -5,10 +5,12 @@ import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import type { Config } from '../config.js';
 import { EnqueueBatcher } from '../ingest/enqueue-batcher.js';
+import { closeJobQueues, createJobHooks, createJobQueues, createJobWorkers, type JobQueues } from '../jobs/background.js';
 import { openConnections } from '../lib/connections.js';
 import type { Metrics } from '../lib/metrics.js';
 import { closeQueue, createQueue, QUEUE_NAMES } from '../lib/queues.js';
 import { RateLimiter } from '../lib/rate-limit.js';
+import { loadSigningSecret } from '../lib/signing.js';
 import { SiteCache } from '../lib/site-cache.js';
 import { migrate, type Models } from '../models/index.js';
 import { closeWorker, createIngestWorker } from '../workers/ingest-worker.js';
@@ -26,6 +28,10 @@ declare module 'fastify' {
     rateLimiter: RateLimiter;
     /** Background workers running in this process (none with --no-worker). */
     workers: Worker[];
+    /** Trigger delays and webhook deliveries. */
+    jobQueues: JobQueues;
+    /** HMAC key of unsubscribe links (lib/signing.ts). */
+    signingSecret: string;
   }
 }
 
@@ -45,6 +51,9 @@ export default fp(
     app.decorate('models', conns.models);
     app.decorate('redis', conns.redis);
     app.decorate('queues', { ingest });
+    const jobQueues = createJobQueues(config);
+    app.decorate('jobQueues', jobQueues);
+    app.decorate('signingSecret', await loadSigningSecret(conns.models, config));
     app.decorate('batcher', new EnqueueBatcher(ingest));
     app.decorate('sites', new SiteCache(conns.models));
     app.decorate(
@@ -53,7 +62,9 @@ export default fp(
     );
     app.decorate('workers', [] as Worker[]);
     if (opts.worker) {
-      app.workers.push(createIngestWorker({ config, models: conns.models, log: app.log, metrics: app.metrics }));
+      const hooks = [createJobHooks(jobQueues)];
+      app.workers.push(createIngestWorker({ config, models: conns.models, log: app.log, metrics: app.metrics, hooks }));
+      app.workers.push(...createJobWorkers({ config, models: conns.models, queues: jobQueues, signingSecret: app.signingSecret, log: app.log }));
     }
 
     // Graceful shutdown: requests in flight finish first (fastify), then queued writes, then jobs, then connections.
@@ -61,6 +72,7 @@ export default fp(
       await app.batcher.drain();
       await Promise.all(app.workers.map((w) => closeWorker(w)));
       await closeQueue(ingest);
+      await closeJobQueues(jobQueues);
       await conns.close();
     });
   },

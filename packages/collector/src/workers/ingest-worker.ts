@@ -31,11 +31,14 @@ export function createIngestWorker({ config, models, log, metrics, hooks = [] }:
     async (job: Job<IngestJob>) => {
       const started = Date.now();
       try {
-        const result = await processEvents(models, job.data.events);
+        const jobKey = `${job.id}@${job.timestamp}`;
+        const result = await processEvents(models, job.data.events, { jobKey });
         for (const { event, reason } of result.failed) {
           await deadLetter(models, QUEUE_NAMES.ingest, job, event, reason, event.siteId);
         }
-        for (const hook of hooks) await hook(result.inserted, models);
+        const refused = new Set(result.failed.map((f) => f.event));
+        const stored = job.data.events.filter((e) => !refused.has(e));
+        for (const hook of hooks) await hook(result.inserted, models, { key: jobKey, stored });
         metrics?.eventsStored.inc(result.inserted.length);
         metrics?.jobDuration.observe({ queue: QUEUE_NAMES.ingest }, (Date.now() - started) / 1000);
         metrics?.jobLatency.observe({ queue: QUEUE_NAMES.ingest }, (Date.now() - job.timestamp) / 1000);

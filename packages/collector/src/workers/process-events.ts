@@ -12,8 +12,18 @@ export interface ProcessResult {
   failed: Array<{ event: QueuedEvent; reason: string }>;
 }
 
-/** Runs after events are stored (roll-ups, triggers, webhooks). Must be idempotent per inserted event. */
-export type AfterInsertHook = (inserted: EventDoc[], models: Models) => Promise<void>;
+/** The ingest job a hook runs for: its key (stable across retries) and its events that are stored. */
+export interface HookJob {
+  key: string;
+  /** Every event of the job now in `events`: inserted by this attempt, an earlier one, or another job. */
+  stored: QueuedEvent[];
+}
+
+/**
+ * Runs after events are stored (roll-ups, triggers, webhooks). Must be idempotent per inserted event. `inserted`
+ * are the events this attempt inserted; a retried job finds those of its earlier attempts through `job`.
+ */
+export type AfterInsertHook = (inserted: EventDoc[], models: Models, job: HookJob) => Promise<void>;
 
 /**
  * One ingest job, step by step; every step is idempotent, so a job retried after a crash at any point
@@ -23,7 +33,11 @@ export type AfterInsertHook = (inserted: EventDoc[], models: Models) => Promise<
  * 3. events are inserted unordered; duplicate messageIds (a retried batch) are ignored by the unique index;
  * 4. earlier events of newly linked visitors are back-filled with the profileId.
  */
-export async function processEvents(models: Models, events: QueuedEvent[]): Promise<ProcessResult> {
+export async function processEvents(
+  models: Models,
+  events: QueuedEvent[],
+  options: { jobKey?: string } = {},
+): Promise<ProcessResult> {
   const links = new Map<string, Types.ObjectId>(); // identity key → profile
   const ordered = [...events].sort((a, b) => a.timestamp.localeCompare(b.timestamp));
   for (const e of ordered) {
@@ -47,7 +61,7 @@ export async function processEvents(models: Models, events: QueuedEvent[]): Prom
     for (const doc of found) links.set(doc._id as unknown as string, doc.profileId as Types.ObjectId);
   }
 
-  const docs = events.map((e) => toDoc(e, links));
+  const docs = events.map((e) => toDoc(e, links, options.jobKey));
   const { insertedIdx, duplicates, failed } = await insertEvents(models, docs);
   const inserted = insertedIdx.map((i) => docs[i]!);
 
@@ -80,7 +94,7 @@ async function saveLinks(models: Models, links: Map<string, Types.ObjectId>): Pr
   await models.Identity.collection.bulkWrite(ops as never, { ordered: false });
 }
 
-function toDoc(e: QueuedEvent, links: Map<string, Types.ObjectId>): EventDoc {
+function toDoc(e: QueuedEvent, links: Map<string, Types.ObjectId>, jobKey?: string): EventDoc {
   const linked = e.anonymousId ? links.get(identityKey(e.siteId, e.anonymousId)) : undefined;
   const doc: EventDoc = {
     _id: undefined as unknown as Types.ObjectId,
@@ -100,6 +114,7 @@ function toDoc(e: QueuedEvent, links: Map<string, Types.ObjectId>): EventDoc {
   delete (doc as Partial<EventDoc>)._id; // let the driver assign it
   if (e.context) doc.context = e.context;
   if (e.flags?.length) doc.flags = e.flags;
+  if (jobKey) doc.ingestJob = jobKey;
   return doc;
 }
 

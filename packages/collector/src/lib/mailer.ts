@@ -1,0 +1,44 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Config } from '../config.js';
+
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  unsubscribeUrl: string;
+}
+
+export interface Mailer {
+  send(mail: Mail): Promise<{ messageId: string; response: string }>;
+  close(): void;
+}
+
+/** SMTP through nodemailer (SMTP_URL). Without SMTP_URL every send fails loudly, as DESIGN.md section 3 says. */
+export function createMailer(config: Config): Mailer {
+  let transport: Transporter | undefined;
+  return {
+    async send(mail) {
+      if (!config.smtpUrl) throw new Error('SMTP_URL is not set: e-mail actions cannot be sent');
+      transport ??= nodemailer.createTransport(config.smtpUrl);
+      const from =
+        new URL(config.smtpUrl).searchParams.get('from') ??
+        `TrackMate <no-reply@${new URL(config.publicUrl).hostname}>`;
+      const info = await transport.sendMail({
+        from,
+        to: mail.to,
+        subject: mail.subject.replace(/[\r\n]+/g, ' '),
+        text: mail.text,
+        html: mail.html,
+        headers: {
+          'List-Unsubscribe': `<${mail.unsubscribeUrl}>`,
+          'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+        },
+      });
+      return { messageId: String(info.messageId), response: String(info.response ?? '') };
+    },
+    close() {
+      transport?.close();
+    },
+  };
+}
