@@ -113,7 +113,7 @@ export class PrivateFerret {
   async start(): Promise<void> {
     this.child = spawn(
       this.binary,
-      ['--handler=sqlite', `--sqlite-url=file:${this.dir}/`, `--listen-addr=127.0.0.1:${this.port}`,
+      ['--handler=sqlite', `--sqlite-url=file:${this.dir}/`, `--listen-addr=127.0.0.1:${this.port}`, '--debug-addr=127.0.0.1:0',
         '--telemetry=disable', `--state-dir=${this.dir}`, '--log-level=error'],
       { stdio: 'ignore' },
     );
