@@ -1,0 +1,68 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { MongoClient } from 'mongodb';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI, isolatedEnv } from './helpers/harness.js';
+
+const run = promisify(execFile);
+const env = isolatedEnv();
+const cli = (args: string[], extra: Record<string, string> = {}) =>
+  run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env, ...extra } });
+
+afterAll(async () => {
+  const client = new MongoClient(env.MONGODB_URI!);
+  await client.db().dropDatabase().catch(() => {});
+  await client.close();
+});
+
+describe('trackmate-collector CLI', () => {
+  it('sites create prints the keys once and stores only the secret key’s hash', async () => {
+    const { stdout } = await cli(['sites', 'create', '--name', 'Shop', '--origin', 'https://Shop.Example/', '--origin', 'http://localhost:3000', '--json']);
+    const site = JSON.parse(stdout);
+    expect(site.writeKey).toMatch(/^pk_/);
+    expect(site.secretKey).toMatch(/^sk_/);
+    expect(site.allowedOrigins).toEqual(['https://shop.example', 'http://localhost:3000']);
+    const client = new MongoClient(env.MONGODB_URI!);
+    try {
+      const doc = await client.db().collection('sites').findOne({ writeKey: site.writeKey });
+      expect(doc?.name).toBe('Shop');
+      expect(JSON.stringify(doc)).not.toContain(site.secretKey);
+      expect(doc?.secretKeyHash).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      await client.close();
+    }
+    const human = await cli(['sites', 'create', '--name', 'Blog', '--origin', 'https://blog.example']);
+    expect(human.stdout).toMatch(/writeKey: +pk_/);
+    expect(human.stdout).toMatch(/shown once/);
+  });
+
+  it('migrate creates the collections and their unique indexes', async () => {
+    const { stdout } = await cli(['migrate']);
+    expect(stdout).toMatch(/migrated/);
+    const client = new MongoClient(env.MONGODB_URI!);
+    try {
+      const names = (await client.db().listCollections().toArray()).map((c) => c.name);
+      expect(names).toEqual(expect.arrayContaining(['sites', 'profiles', 'events', 'dead_letters']));
+      const indexes = await client.db().collection('events').indexes();
+      expect(indexes.find((i) => i.key.siteId === 1 && i.key.messageId === 1)?.unique).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('stops with one clear line for bad configuration or bad input', async () => {
+    await expect(cli(['start'], { TRACKMATE_IP_MODE: 'sometimes' })).rejects.toMatchObject({
+      code: 1,
+      stderr: 'trackmate-collector: TRACKMATE_IP_MODE must be full, anonymize or none, got "sometimes"\n',
+    });
+    await expect(cli(['sites', 'create', '--name', 'X', '--origin', 'not-a-url'])).rejects.toMatchObject({
+      stderr: expect.stringMatching(/--origin "not-a-url" is not an http\(s\) origin/),
+    });
+    await expect(cli(['frobnicate'])).rejects.toMatchObject({ stderr: expect.stringMatching(/unknown command "frobnicate"/) });
+  });
+
+  it('--help lists every command', async () => {
+    const { stdout } = await cli(['--help']);
+    for (const command of ['start', 'worker', 'sites create', 'migrate']) expect(stdout).toContain(command);
+  });
+});
