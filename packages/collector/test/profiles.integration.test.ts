@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSite, type CreatedSite } from '../src/lib/sites.js';
+import { type CreatedSite, createSite } from '../src/lib/sites.js';
 import { clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 import { secretApi, specOrder } from './helpers/secret-api.js';
 
@@ -40,7 +40,9 @@ async function eventsFor(email: string, names: string[], start = Date.parse('202
     properties: { i },
   }));
   expect((await track({ batch })).body.accepted).toBe(names.length);
-  await waitFor(async () => (await events().countDocuments({ messageId: { $in: batch.map((b) => b.messageId) } })) === names.length);
+  await waitFor(
+    async () => (await events().countDocuments({ messageId: { $in: batch.map((b) => b.messageId) } })) === names.length,
+  );
 }
 
 describe('profile API', () => {
@@ -63,7 +65,10 @@ describe('profile API', () => {
     const byId = await api('GET', `/api/profiles/${jane.id}`);
     expect(byId.status).toBe(200);
     expect(byId.body).toEqual(jane);
-    expect((await api('GET', '/api/profiles?email=nobody@example.com')).body).toEqual({ profiles: [], nextCursor: null });
+    expect((await api('GET', '/api/profiles?email=nobody@example.com')).body).toEqual({
+      profiles: [],
+      nextCursor: null,
+    });
   });
 
   it("answers 404 to site A's key for site B's profile, on every route, and changes nothing", async () => {
@@ -136,8 +141,16 @@ describe('profile API', () => {
       metadata: { plan: 'pro', tags: ['a', 'b'], address: { city: 'Leeds' } },
     });
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ firstName: 'Pat', phone: '+442079460958', metadata: { plan: 'pro', tags: ['a', 'b'] } });
-    const second = await api('PATCH', `/api/profiles/${id}`, { lastName: 'Lee', phone: null, metadata: { plan: null, seats: 3 } });
+    expect(first.body).toMatchObject({
+      firstName: 'Pat',
+      phone: '+442079460958',
+      metadata: { plan: 'pro', tags: ['a', 'b'] },
+    });
+    const second = await api('PATCH', `/api/profiles/${id}`, {
+      lastName: 'Lee',
+      phone: null,
+      metadata: { plan: null, seats: 3 },
+    });
     expect(second.body.metadata).toEqual({ tags: ['a', 'b'], address: { city: 'Leeds' }, seats: 3 });
     expect(second.body).toMatchObject({ firstName: 'Pat', lastName: 'Lee' });
     expect(second.body.phone).toBeUndefined();
@@ -204,10 +217,17 @@ describe('profile API', () => {
 
   it('erasure removes the profile, its events, its anonymous history and its links, and nobody else’s', async () => {
     const anon = 'anon-erase-1';
-    const before = [clientEvent({ anonymousId: anon }), clientEvent({ anonymousId: anon, name: 'add_to_cart', properties: { productId: 'p', quantity: 1, price: 5 } })];
+    const before = [
+      clientEvent({ anonymousId: anon }),
+      clientEvent({ anonymousId: anon, name: 'add_to_cart', properties: { productId: 'p', quantity: 1, price: 5 } }),
+    ];
     expect((await postEvents(t.url, { writeKey: t.site.writeKey, batch: before })).status).toBe(202);
     await waitFor(async () => (await events().countDocuments({ anonymousId: anon })) === 2);
-    const identify = clientEvent({ anonymousId: anon, name: 'identify', properties: { email: 'erase@example.com', consent: true } });
+    const identify = clientEvent({
+      anonymousId: anon,
+      name: 'identify',
+      properties: { email: 'erase@example.com', consent: true },
+    });
     expect((await postEvents(t.url, { writeKey: t.site.writeKey, batch: [identify] })).status).toBe(202);
     const profile = await waitFor(() => profiles().findOne({ email: 'erase@example.com' }));
     const id = profile._id.toString();
@@ -268,11 +288,18 @@ describe('profile API', () => {
     const res = await api('GET', `/api/profiles/${id}/export`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-disposition')).toContain(`profile-${id}.json`);
-    expect(res.body.profile).toMatchObject({ id, email: 'export@example.com', firstName: 'Ex', consent: { email: false } });
-    expect(res.body.profile.consentHistory.map((c: { email: boolean; source: string }) => [c.email, c.source])).toEqual([
-      [true, 'form'],
-      [false, 'api'],
-    ]);
+    expect(res.body.profile).toMatchObject({
+      id,
+      email: 'export@example.com',
+      firstName: 'Ex',
+      consent: { email: false },
+    });
+    expect(res.body.profile.consentHistory.map((c: { email: boolean; source: string }) => [c.email, c.source])).toEqual(
+      [
+        [true, 'form'],
+        [false, 'api'],
+      ],
+    );
     const exported = res.body.events as Array<{ messageId: string; name: string; properties: Record<string, unknown> }>;
     expect(exported.map((e) => e.name)).toEqual(['page_view', 'form_submit', 'order_placed']);
     expect(exported[0]!.messageId).toBe(early.messageId);
@@ -280,7 +307,9 @@ describe('profile API', () => {
   });
 
   it('documents every profile route in the OpenAPI document', async () => {
-    const doc = (await (await fetch(`${t.url}/docs/json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const doc = (await (await fetch(`${t.url}/docs/json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     expect(Object.keys(doc.paths['/api/profiles'] ?? {})).toContain('get');
     expect(Object.keys(doc.paths['/api/profiles/{id}'] ?? {}).sort()).toEqual(['delete', 'get', 'patch']);
     expect(Object.keys(doc.paths['/api/profiles/{id}/events'] ?? {})).toContain('get');

@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSite, type CreatedSite } from '../src/lib/sites.js';
+import { type CreatedSite, createSite } from '../src/lib/sites.js';
 import { startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 import { secretApi, specOrder } from './helpers/secret-api.js';
 
@@ -89,7 +89,12 @@ describe('POST /api/track/server-event', () => {
   });
 
   it('answers 202 for a batch with bad events, naming each by index, and stores the good ones', async () => {
-    const good = { event: 'subscription_renewed', messageId: 'batch-good-1', email: 'ren@example.com', properties: { plan: 'pro' } };
+    const good = {
+      event: 'subscription_renewed',
+      messageId: 'batch-good-1',
+      email: 'ren@example.com',
+      properties: { plan: 'pro' },
+    };
     const noItems = { ...specOrder(), orderId: 'bad-1', items: [] };
     const badName = { event: 'Not A Name', messageId: 'batch-bad-2' };
     const unsafe = { event: 'custom_thing', messageId: 'batch-bad-3', properties: { nested: { $where: 'x' } } };
@@ -168,7 +173,9 @@ describe('POST /api/track/server-event', () => {
   });
 
   it("links an event by profileId only to a profile of the key's site", async () => {
-    const mine = await waitFor(() => profiles().findOne({ email: 'jane@example.com', siteId: new ObjectId(t.site.siteId) }));
+    const mine = await waitFor(() =>
+      profiles().findOne({ email: 'jane@example.com', siteId: new ObjectId(t.site.siteId) }),
+    );
     await secretApi(t.url, other.secretKey, 'POST', '/api/track/server-event', {
       event: 'identify',
       messageId: 'other-identify',
@@ -204,10 +211,11 @@ describe('POST /api/track/server-event', () => {
 
   it('shows the endpoint in the OpenAPI document', async () => {
     const res = await fetch(`${t.url}/docs/json`);
-    const doc = (await res.json()) as { paths: Record<string, Record<string, { requestBody?: unknown; security?: unknown }>> };
+    const doc = (await res.json()) as {
+      paths: Record<string, Record<string, { requestBody?: unknown; security?: unknown }>>;
+    };
     const op = doc.paths['/api/track/server-event']?.post;
     expect(op?.requestBody).toBeDefined();
     expect(op?.security).toEqual([{ secretKey: [] }]);
   });
 });
-

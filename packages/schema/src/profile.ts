@@ -4,7 +4,13 @@ import { Email, FreeObject, Id, ObjectIdString, Phone } from './common.js';
 export const ConsentChange = Type.Object({
   email: Type.Boolean(),
   at: Type.String({ format: 'date-time' }),
-  source: Type.Union([Type.Literal('form'), Type.Literal('identify'), Type.Literal('api'), Type.Literal('server'), Type.Literal('unsubscribe')]),
+  source: Type.Union([
+    Type.Literal('form'),
+    Type.Literal('identify'),
+    Type.Literal('api'),
+    Type.Literal('server'),
+    Type.Literal('unsubscribe'),
+  ]),
 });
 export type ConsentChange = Static<typeof ConsentChange>;
 

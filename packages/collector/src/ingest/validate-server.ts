@@ -86,7 +86,8 @@ function toQueued(event: OrderPlacedEvent | GenericServerEvent, ctx: ServerReque
   queued.anonymousId = event.anonymousId ?? null;
   queued.profileId = event.profileId ? event.profileId.toLowerCase() : null;
   if (event.profile) queued.profile = profileUpsert(event.profile);
-  else if (event.email) queued.profile = { email: normalizeEmail(event.email) ?? event.email.toLowerCase(), consentSource: 'server' };
+  else if (event.email)
+    queued.profile = { email: normalizeEmail(event.email) ?? event.email.toLowerCase(), consentSource: 'server' };
   return queued;
 }
 

@@ -10,7 +10,8 @@ import type { EventDoc, Models, ProfileDoc } from '../models/index.js';
 /** The profile with this id in this site, or a 404 (another site's profile answers exactly as a missing one). */
 export async function profileOf(models: Models, siteId: string, id: Types.ObjectId): Promise<ProfileDoc> {
   const doc = await models.Profile.collection.findOne({ _id: id, siteId: new Types.ObjectId(siteId) });
-  if (!doc) throw new TrackMateError('TM_ERR_PROFILE_NOT_FOUND', { message: `No profile ${id.toHexString()} in this site` });
+  if (!doc)
+    throw new TrackMateError('TM_ERR_PROFILE_NOT_FOUND', { message: `No profile ${id.toHexString()} in this site` });
   return doc as unknown as ProfileDoc;
 }
 
@@ -28,7 +29,10 @@ export async function anonymousIdsOf(models: Models, profile: ProfileDoc): Promi
  */
 export async function eventsOf(models: Models, profile: ProfileDoc, anonymousIds: string[]): Promise<EventDoc[]> {
   const sort = { timestamp: 1, _id: 1 } as const;
-  const linked = await models.Event.collection.find({ siteId: profile.siteId, profileId: profile._id }).sort(sort).toArray();
+  const linked = await models.Event.collection
+    .find({ siteId: profile.siteId, profileId: profile._id })
+    .sort(sort)
+    .toArray();
   const anonymous = anonymousIds.length
     ? await models.Event.collection
         .find({ siteId: profile.siteId, anonymousId: { $in: anonymousIds }, profileId: null })

@@ -46,7 +46,11 @@ export default async function profileRoutes(app: FastifyInstance) {
       schema: {
         ...common,
         summary: 'Find a profile by e-mail, or list profiles newest first, a page at a time',
-        querystring: Type.Object({ email: Type.Optional(Type.String({ maxLength: 254 })), limit: Limit, cursor: Cursor }),
+        querystring: Type.Object({
+          email: Type.Optional(Type.String({ maxLength: 254 })),
+          limit: Limit,
+          cursor: Cursor,
+        }),
         response: { 200: ProfilePage, ...errors(400, 401) },
       },
     },
@@ -135,7 +139,9 @@ export default async function profileRoutes(app: FastifyInstance) {
         summary: "The profile's events, newest first, a page at a time",
         params: IdParams,
         querystring: Type.Object({
-          name: Type.Optional(Type.String({ maxLength: LIMITS.maxNameLength, description: 'Only events of this name' })),
+          name: Type.Optional(
+            Type.String({ maxLength: LIMITS.maxNameLength, description: 'Only events of this name' }),
+          ),
           limit: Limit,
           cursor: Cursor,
         }),
@@ -218,7 +224,8 @@ function mergeMetadata(
   const unsafe = findUnsafeKey(patch);
   if (unsafe) throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: `/metadata${unsafe}` });
   const nested = nestedArrayPath(patch, '/metadata');
-  if (nested) throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: `${nested}: arrays inside arrays are not supported` });
+  if (nested)
+    throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: `${nested}: arrays inside arrays are not supported` });
   const current = profile.metadata && typeof profile.metadata === 'object' ? profile.metadata : undefined;
   const merged: Record<string, unknown> = { ...current };
   for (const [key, value] of Object.entries(patch)) {

@@ -1,11 +1,18 @@
-import { ErrorReply, GenericServerEvent, LIMITS, OrderPlacedEvent, ServerBatch, TrackAccepted } from '@trackmate/schema';
+import {
+  ErrorReply,
+  GenericServerEvent,
+  LIMITS,
+  OrderPlacedEvent,
+  ServerBatch,
+  TrackAccepted,
+} from '@trackmate/schema';
 import type { FastifyInstance } from 'fastify';
 import { Types } from 'mongoose';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
 import { describeErrors } from '../ingest/validate-client.js';
-import { validateServerEvents, type ValidatedServer } from '../ingest/validate-server.js';
+import { type ValidatedServer, validateServerEvents } from '../ingest/validate-server.js';
 import { storedIp } from '../lib/ip.js';
 import { RateLimiter } from '../lib/rate-limit.js';
 
@@ -82,7 +89,9 @@ export default async function serverEventRoutes(app: FastifyInstance) {
       app.metrics.eventsRejected.inc({ source: 'server' }, rejected.length);
       if (!events.length) {
         throw new TrackMateError('TM_ERR_INVALID_PAYLOAD', {
-          message: isBatch ? 'No event in the batch is valid' : `The event is invalid: ${rejected[0]?.errors.join('; ')}`,
+          message: isBatch
+            ? 'No event in the batch is valid'
+            : `The event is invalid: ${rejected[0]?.errors.join('; ')}`,
           details: { rejected },
         });
       }
@@ -98,7 +107,10 @@ async function rejectForeignProfileIds(app: FastifyInstance, siteId: string, v: 
   const wanted = [...new Set(v.events.filter((e) => e.profileId && !e.profile).map((e) => e.profileId as string))];
   if (!wanted.length) return;
   const found = await app.models.Profile.collection
-    .find({ siteId: new Types.ObjectId(siteId), _id: { $in: wanted.map((id) => new Types.ObjectId(id)) } }, { projection: { _id: 1 } })
+    .find(
+      { siteId: new Types.ObjectId(siteId), _id: { $in: wanted.map((id) => new Types.ObjectId(id)) } },
+      { projection: { _id: 1 } },
+    )
     .toArray();
   const known = new Set(found.map((d) => d._id.toHexString()));
   for (let i = v.events.length - 1; i >= 0; i--) {
