@@ -28,9 +28,7 @@ async function checkout(body) {
   }
   // Use the client's idempotency key when it sends one: a retried checkout then reports one order.
   const orderId =
-    typeof body.orderId === 'string'
-      ? body.orderId
-      : `ORD-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    typeof body.orderId === 'string' ? body.orderId : `ORD-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   const lines = items.map((item) => ({
     name: String(item.name),
     sku: String(item.sku),
@@ -75,8 +73,7 @@ const server = createServer(async (req, res) => {
   try {
     if (req.method === 'POST' && req.url === '/checkout')
       [status, answer] = await checkout(JSON.parse(raw.toString('utf8')));
-    else if (req.method === 'POST' && req.url === '/webhooks/trackmate')
-      [status, answer] = webhook(raw, req.headers);
+    else if (req.method === 'POST' && req.url === '/webhooks/trackmate') [status, answer] = webhook(raw, req.headers);
     else if (req.method === 'GET' && req.url === '/health') [status, answer] = [200, { ok: true }];
   } catch (err) {
     [status, answer] = [400, { error: String(err.message ?? err) }];

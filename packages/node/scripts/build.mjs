@@ -34,9 +34,6 @@ await bundle.close();
 mkdirSync(cjs, { recursive: true });
 for (const name of readdirSync(esm)) {
   if (!name.endsWith('.d.ts')) continue;
-  const types = readFileSync(join(esm, name), 'utf8').replace(
-    /(from\s+['"]\.{1,2}\/[^'"]+)\.js(['"])/g,
-    '$1.cjs$2',
-  );
+  const types = readFileSync(join(esm, name), 'utf8').replace(/(from\s+['"]\.{1,2}\/[^'"]+)\.js(['"])/g, '$1.cjs$2');
   writeFileSync(join(cjs, name.replace(/\.d\.ts$/, '.d.cts')), types);
 }

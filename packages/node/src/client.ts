@@ -120,9 +120,7 @@ export class TrackMate extends Emitter<TrackMateEvents> {
       );
     }
     if (typeof host !== 'string' || !/^https?:\/\/[^/]/.test(host)) {
-      throw new TypeError(
-        'TrackMate: host must be the collector\'s http(s) URL, e.g. "https://track.example.com"',
-      );
+      throw new TypeError('TrackMate: host must be the collector\'s http(s) URL, e.g. "https://track.example.com"');
     }
     this.#secretKey = secretKey;
     this.#url = `${host.replace(/\/+$/, '')}/api/track/server-event`;
@@ -228,19 +226,13 @@ export class TrackMate extends Emitter<TrackMateEvents> {
       json = JSON.stringify(event);
     } catch (cause) {
       const detail = cause instanceof Error ? cause.message : String(cause);
-      this.#report(
-        'invalid',
-        new TrackMateError('TM_ERR_NOT_SERIALIZABLE', { eventCount: 1, detail, cause }),
-        [event],
-      );
+      this.#report('invalid', new TrackMateError('TM_ERR_NOT_SERIALIZABLE', { eventCount: 1, detail, cause }), [event]);
       return;
     }
     const bytes = utf8Length(json);
     if (bytes > MAX_EVENT_BYTES) {
       const detail = `${bytes} bytes`;
-      this.#report('invalid', new TrackMateError('TM_ERR_EVENT_TOO_LARGE', { eventCount: 1, detail }), [
-        event,
-      ]);
+      this.#report('invalid', new TrackMateError('TM_ERR_EVENT_TOO_LARGE', { eventCount: 1, detail }), [event]);
       return;
     }
     if (this.#queue.length >= this.#maxQueueSize) {

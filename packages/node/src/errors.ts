@@ -26,10 +26,7 @@ export class TrackMateError extends Error {
     options: { status?: number; eventCount?: number; detail?: string; cause?: unknown } = {},
   ) {
     const detail = options.detail ? `: ${options.detail}` : '';
-    super(
-      `${ERROR_CODES[code]}${detail}`,
-      options.cause === undefined ? undefined : { cause: options.cause },
-    );
+    super(`${ERROR_CODES[code]}${detail}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = options.status;
     this.eventCount = options.eventCount ?? 0;

@@ -24,9 +24,7 @@ describe('verifyWebhookSignature', () => {
     const header = signWebhookPayload({ body, secret, timestamp: t });
     expect(verifyWebhookSignature({ body: body.replace('12', '13'), header, secret, now })).toBe(false);
     expect(verifyWebhookSignature({ body, header, secret: 'whsec_other', now })).toBe(false);
-    expect(
-      verifyWebhookSignature({ body, header: header.replace(`t=${t}`, `t=${t + 1}`), secret, now }),
-    ).toBe(false);
+    expect(verifyWebhookSignature({ body, header: header.replace(`t=${t}`, `t=${t + 1}`), secret, now })).toBe(false);
   });
 
   it('rejects a signature older or newer than the tolerance, and honours a custom tolerance', () => {

@@ -15,8 +15,6 @@ it("keeps the SDK's payload types interchangeable with @trackmate/schema's", () 
     target: ts.ScriptTarget.ES2022,
     types: [],
   });
-  const messages = ts
-    .getPreEmitDiagnostics(program)
-    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  const messages = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
   expect(messages).toEqual([]);
 }, 60_000);

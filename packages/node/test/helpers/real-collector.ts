@@ -75,11 +75,7 @@ export async function startRealCollector() {
 export type RealCollector = Awaited<ReturnType<typeof startRealCollector>>;
 
 /** Polls `read` until `done(value)` holds; returns the last value (the caller asserts on it). */
-export async function poll<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeout = 20_000,
-): Promise<T> {
+export async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, timeout = 20_000): Promise<T> {
   const start = Date.now();
   let value = await read();
   while (!done(value) && Date.now() - start < timeout) {
@@ -93,10 +89,7 @@ export async function poll<T>(
  * A pass-through HTTP proxy in front of the collector that can answer some requests itself
  * (`intercept` returns a status to answer with, or undefined to forward). Counts what it saw.
  */
-export async function startProxy(
-  target: string,
-  intercept: (index: number) => number | undefined = () => undefined,
-) {
+export async function startProxy(target: string, intercept: (index: number) => number | undefined = () => undefined) {
   const seen: Array<{ status: number }> = [];
   const server: Server = createServer((req, res) => {
     const index = seen.length;
@@ -110,15 +103,11 @@ export async function startProxy(
       res.end('{"code":"TM_ERR_UNAVAILABLE"}');
       return;
     }
-    const upstream = request(
-      `${target}${req.url}`,
-      { method: req.method, headers: req.headers },
-      (answer) => {
-        entry.status = answer.statusCode ?? 0;
-        res.writeHead(entry.status, answer.headers);
-        answer.pipe(res);
-      },
-    );
+    const upstream = request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+      entry.status = answer.statusCode ?? 0;
+      res.writeHead(entry.status, answer.headers);
+      answer.pipe(res);
+    });
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });

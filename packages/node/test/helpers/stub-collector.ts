@@ -15,9 +15,7 @@ export interface ReceivedRequest {
 }
 
 /** What the stub answers; `hang` never answers (until the stub closes). */
-export type Reply =
-  | { status: number; headers?: Record<string, string>; body?: unknown; delay?: number }
-  | 'hang';
+export type Reply = { status: number; headers?: Record<string, string>; body?: unknown; delay?: number } | 'hang';
 
 /**
  * A real HTTP server standing in for the collector. `reply` decides each answer (default: 202 accepting all);
@@ -31,8 +29,7 @@ export async function startStubCollector(reply?: (req: ReceivedRequest, index: n
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
-      const text =
-        req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+      const text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
       const received: ReceivedRequest = {
         at: Date.now(),
         method: req.method ?? '',
