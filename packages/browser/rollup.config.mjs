@@ -20,13 +20,7 @@ const ts = () =>
     },
   });
 
-export const plugins = [
-  'page-view',
-  'active-site',
-  'deep-scroll',
-  'button-click',
-  'form-submit',
-];
+export const plugins = ['page-view', 'active-site', 'deep-scroll', 'button-click', 'form-submit'];
 
 export default [
   {

@@ -41,7 +41,12 @@ export const bundleApp = async (source) => {
     plugins: [
       {
         name: 'app',
-        resolveId: (s) => (s === id ? id : s.startsWith('@trackmate/browser') ? join(dist, s.slice(19) ? `plugins/${s.slice(19)}.js` : 'index.js') : null),
+        resolveId: (s) =>
+          s === id
+            ? id
+            : s.startsWith('@trackmate/browser')
+              ? join(dist, s.slice(19) ? `plugins/${s.slice(19)}.js` : 'index.js')
+              : null,
         load: (s) => (s === id ? source : null),
       },
     ],

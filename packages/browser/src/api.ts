@@ -27,7 +27,8 @@ const run = <R>(fn: (t: Tracker) => R, tracker = current): R | undefined => {
 /** Creates the default tracker (replacing a previous one) and replays calls made before it existed. */
 export const init = (options: TrackerOptions): Tracker => {
   current?.teardown();
-  const t = (current = createTracker(options));
+  const t = createTracker(options);
+  current = t;
   for (const fn of early.splice(0)) fn(t);
   return t;
 };

@@ -1,4 +1,4 @@
-import { backoff, retryable, retryAfter } from './core/backoff.js';
+import { backoff, retryAfter, retryable } from './core/backoff.js';
 import { body, bytes, take } from './core/batch.js';
 import { KEEPALIVE_BUDGET, MAX_BATCH_EVENTS, MAX_REQUEST_BYTES } from './core/limits.js';
 import type { Store } from './storage.js';
@@ -60,7 +60,7 @@ export const createDelivery = (o: DeliveryOptions): Delivery => {
 
   const read = (): ClientEvent[] => {
     try {
-      return JSON.parse((store && store.get(key)) || '[]');
+      return JSON.parse(store?.get(key) || '[]');
     } catch {
       return [];
     }

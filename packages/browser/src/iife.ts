@@ -29,8 +29,7 @@ if (!stub?.l) {
       init({
         ...(o as TrackerOptions),
         host: o.host || (script?.src ? new URL(script.src).origin : ''),
-        plugins:
-          o.autocapture === false ? [] : [activeSite(), pageView(), deepScroll(), buttonClick(), formSubmit()],
+        plugins: o.autocapture === false ? [] : [activeSite(), pageView(), deepScroll(), buttonClick(), formSubmit()],
       }),
     track,
     page,

@@ -34,6 +34,7 @@ export const localStore = (): Store | undefined => {
 /** A first-party cookie per key, for ids when localStorage is unavailable. */
 export const cookieStore = (): Store => {
   const set = (k: string, v: string, age = 3e7) => {
+    // biome-ignore lint/suspicious/noDocumentCookie: the Cookie Store API is not in Safari or Firefox
     document.cookie = `${k}=${encodeURIComponent(v)};path=/;max-age=${age};SameSite=Lax${
       location.protocol === 'https:' ? ';Secure' : ''
     }`;

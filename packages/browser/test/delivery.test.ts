@@ -5,7 +5,7 @@ import type { Tracker, TrackerOptions } from '../src/types.js';
 import { closeTab, fakeNetwork, showTab, status, stored } from './helpers.js';
 
 const KEY = 'pk_test';
-let trackers: Tracker[] = [];
+const trackers: Tracker[] = [];
 const tracker = (o: Partial<TrackerOptions> = {}) => {
   const t = createTracker({ writeKey: KEY, host: 'https://c.example', ...o });
   trackers.push(t);
@@ -165,8 +165,8 @@ describe('retry', () => {
 
   it.each([408, 429, 500, 502])('retries a batch answered %i', async (code) => {
     const net = fakeNetwork();
-    let first = true;
-    net.reply(() => (first ? ((first = false), status(code)) : status(202)));
+    let calls = 0;
+    net.reply(() => (calls++ === 0 ? status(code) : status(202)));
     const t = tracker();
     t.track('a');
     await t.flush();
@@ -193,7 +193,12 @@ describe('persistence', () => {
     next.track('c');
     await next.flush();
     expect(net.names()).toEqual(['a', 'b', 'c']);
-    expect(net.events().slice(0, 2).map((e) => e.messageId)).toEqual(ids);
+    expect(
+      net
+        .events()
+        .slice(0, 2)
+        .map((e) => e.messageId),
+    ).toEqual(ids);
     expect(stored(KEY)).toEqual([]);
     nextPage();
     await vi.advanceTimersByTimeAsync(5000);

@@ -9,7 +9,7 @@ import { createTracker } from '../src/tracker.js';
 import type { Plugin, Tracker } from '../src/types.js';
 import { fakeNetwork, showTab } from './helpers.js';
 
-let trackers: Tracker[] = [];
+const trackers: Tracker[] = [];
 let net: ReturnType<typeof fakeNetwork>;
 const start = (...plugins: Plugin[]) => {
   const t = createTracker({ writeKey: 'pk_test', host: 'https://c.example', plugins });
@@ -89,7 +89,7 @@ describe('active-site', () => {
     expect([first!.name, second!.name, third!.name]).toEqual(['active_site', 'page_view', 'later']);
     expect(first!.properties).toEqual({ url: location.href, sessionId: first!.sessionId });
     // The next page load in the same session is not a new visit.
-    trackers.splice(0).forEach((x) => x.teardown());
+    for (const x of trackers.splice(0)) x.teardown();
     const again = start(pageView(), activeSite());
     await sent(again);
     expect(events().filter((e) => e.name === 'active_site')).toHaveLength(1);

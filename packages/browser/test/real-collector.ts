@@ -20,7 +20,10 @@ const SDK = join(repo, 'packages/browser/dist/trackmate.min.js');
 /** MONGODB_URI and REDIS_URL: from the environment (`npm test` sets them) or from scripts/services.sh. */
 export const servicesEnv = (): { MONGODB_URI: string; REDIS_URL: string } => {
   if (!process.env.MONGODB_URI || !process.env.REDIS_URL) {
-    const out = execFileSync('bash', [join(repo, 'scripts/services.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync('bash', [join(repo, 'scripts/services.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     for (const [, k, v] of out.matchAll(/export (\w+)=(\S+)/g)) process.env[k!] ??= v;
   }
   return { MONGODB_URI: process.env.MONGODB_URI!, REDIS_URL: process.env.REDIS_URL! };
@@ -89,7 +92,10 @@ export const collector = async (env: Record<string, string>): Promise<Collector>
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`collector exited ${child.exitCode}:\n${output}`);
-      const ok = await fetch(`${url}/ready`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       if (Date.now() > deadline) throw new Error(`collector did not become ready:\n${output}`);
       await new Promise((r) => setTimeout(r, 100));

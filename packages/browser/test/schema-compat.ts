@@ -21,4 +21,8 @@ ok<OrderItem extends SchemaOrderItem ? true : false>(true);
 ok<SchemaOrderItem extends OrderItem ? true : false>(true);
 ok<Same<keyof StandardEvents, keyof StandardEventPropertiesMap>>(true);
 // Every standard event's properties, as the SDK types them, satisfy the schema's required properties.
-ok<{ [K in keyof StandardEvents]: StandardEvents[K] extends StandardEventPropertiesMap[K] ? true : false }[keyof StandardEvents]>(true);
+ok<
+  {
+    [K in keyof StandardEvents]: StandardEvents[K] extends StandardEventPropertiesMap[K] ? true : false;
+  }[keyof StandardEvents]
+>(true);

@@ -3,8 +3,11 @@
  * on a shop page ends up, exactly, in MongoDB. Needs the services (scripts/services.sh, which `npm test`
  * runs) and Chromium at /usr/bin/chromium (or CHROMIUM_PATH).
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ObjectId } from 'mongodb';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Collector,
@@ -135,7 +138,11 @@ describe('@trackmate/browser in Chromium against the collector', () => {
     await page.waitForTimeout(50);
     await page.close({ runBeforeUnload: true }); // … the rest by beacon as the tab closes
 
-    const stored = await waitFor(() => events({ anonymousId }), (e) => e.length >= 10, '10 events in MongoDB');
+    const stored = await waitFor(
+      () => events({ anonymousId }),
+      (e) => e.length >= 10,
+      '10 events in MongoDB',
+    );
     await new Promise((r) => setTimeout(r, 1000)); // nothing more may arrive
     const all = await events({ anonymousId });
     expect(all).toHaveLength(10);
@@ -162,7 +169,11 @@ describe('@trackmate/browser in Chromium against the collector', () => {
 
     // The form's e-mail made one profile; the visitor and all of its events are linked to it.
     const profiles = await waitFor(
-      () => db.db.collection('profiles').find({ siteId: new ObjectId(site.siteId) }).toArray(),
+      () =>
+        db.db
+          .collection('profiles')
+          .find({ siteId: new ObjectId(site.siteId) })
+          .toArray(),
       (p) => p.length > 0,
       'a profile',
     );
@@ -184,7 +195,11 @@ describe('@trackmate/browser in Chromium against the collector', () => {
     const page = await openShop(context);
     const anonymousId = await anonymousIdOf(page);
     await page.evaluate(() => (window as unknown as { trackmate: (m: string) => Promise<void> }).trackmate('flush'));
-    await waitFor(() => events({ anonymousId, name: 'page_view' }), (e) => e.length === 1, 'the first page_view');
+    await waitFor(
+      () => events({ anonymousId, name: 'page_view' }),
+      (e) => e.length === 1,
+      'the first page_view',
+    );
 
     await c.stop();
     const ids = await page.evaluate(async () => {
@@ -239,5 +254,48 @@ describe('@trackmate/browser in Chromium against the collector', () => {
       Array.from({ length: 200 }, (_, i) => i),
     );
     await context.close();
+  }, 90_000);
+
+  it("serves npm start's demo page (examples/demo) working end to end: cart, order and the newsletter form", async () => {
+    const demo = readFileSync(join(import.meta.dirname, '../../../examples/demo/index.html'), 'utf8');
+    shop.set(demo.replaceAll('__WRITE_KEY__', site.writeKey).replaceAll('__HOST__', c.url));
+    const context = await browser.newContext();
+    try {
+      const page = await openShop(context);
+      const anonymousId = await anonymousIdOf(page);
+      await page.click('#add-cup');
+      await page.click('#add-beans');
+      await page.click('#checkout');
+      await page.fill('input[name=email]', 'grace@example.com');
+      await page.click('#newsletter button[type=submit]');
+      await page.click('a[href="/products"]');
+      await page.close({ runBeforeUnload: true });
+      const stored = await waitFor(
+        () => events({ anonymousId, name: { $in: ['add_to_cart', 'order_product', 'form_submit', 'page_view'] } }),
+        (e) => e.length >= 6,
+        'the demo events',
+      );
+      const props = (n: string) => stored.filter((e) => e.name === n).map((e) => e.properties);
+      expect(props('add_to_cart')).toEqual([
+        { productId: 'cup-1', quantity: 1, price: 12 },
+        { productId: 'beans-1kg', quantity: 1, price: 24.5 },
+      ]);
+      expect(props('order_product')).toEqual([
+        {
+          orderId: expect.stringMatching(/^demo-\d+$/),
+          items: [
+            { productId: 'cup-1', amount: 12, tax: 2.28, discount: 0 },
+            { productId: 'beans-1kg', amount: 24.5, tax: 4.66, discount: 0 },
+          ],
+        },
+      ]);
+      expect(props('form_submit')).toEqual([
+        { formId: 'newsletter', fields: { email: 'grace@example.com', accept_terms: false } },
+      ]);
+      expect(props('page_view').map((p) => new URL(String(p.url)).pathname)).toEqual(['/', '/products']);
+    } finally {
+      shop.set(shopHtml());
+      await context.close();
+    }
   }, 90_000);
 });

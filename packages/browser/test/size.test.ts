@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: plain ESM script without declarations
-import { BUDGETS, PLUGINS, bundleApp, measure } from '../scripts/size.mjs';
+import { BUDGETS, bundleApp, measure, PLUGINS } from '../scripts/size.mjs';
 
 type Size = { min: number; gzip: number; brotli: number };
 const root = join(import.meta.dirname, '..');

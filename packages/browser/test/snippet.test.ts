@@ -19,8 +19,13 @@ const loadScript = async (attrs: Record<string, string> = {}) => {
 
 /** The stub of the README's snippet, verbatim. */
 const snippet = () => {
-  // biome-ignore lint/complexity/useArrowFunction: `arguments` is the point
-  w.trackmate = w.trackmate || function () { (w.trackmate!.q = w.trackmate!.q || []).push(arguments); } as Global;
+  w.trackmate =
+    w.trackmate ||
+    (function () {
+      // biome-ignore lint/suspicious/noAssignInExpressions: the snippet's own wording
+      // biome-ignore lint/complexity/noArguments: the stub queues the call's arguments as they are
+      (w.trackmate!.q = w.trackmate!.q || []).push(arguments);
+    } as Global);
 };
 
 beforeEach(() => {
@@ -94,5 +99,17 @@ describe('script-tag contract', () => {
     await loadScript({ 'data-write-key': 'pk_x' });
     expect(() => w.trackmate!('trak', 'x')).not.toThrow();
     expect(warn).toHaveBeenCalledWith('[trackmate] unknown method', 'trak');
+  });
+});
+
+describe('loading the script twice', () => {
+  it('keeps the first copy: no second tracker, no repeated page_view', async () => {
+    const net = fakeNetwork();
+    await loadScript({ 'data-write-key': 'pk_once' });
+    const first = w.trackmate;
+    await loadScript({ 'data-write-key': 'pk_once' });
+    expect(w.trackmate).toBe(first);
+    await w.trackmate!('flush');
+    expect(net.names()).toEqual(['active_site', 'page_view']);
   });
 });

@@ -6,14 +6,17 @@ import type { Tracker, TrackerOptions } from '../src/types.js';
 import { closeTab, fakeNetwork, showTab, stored } from './helpers.js';
 
 const KEY = 'pk_test';
-let trackers: Tracker[] = [];
+const trackers: Tracker[] = [];
 const tracker = (o: Partial<TrackerOptions> = {}) => {
   const t = createTracker({ writeKey: KEY, host: 'https://c.example', ...o });
   trackers.push(t);
   return t;
 };
 const clearCookies = () => {
-  for (const c of document.cookie.split('; ')) if (c) document.cookie = `${c.split('=')[0]}=;path=/;max-age=0`;
+  for (const c of document.cookie.split('; ')) {
+    // biome-ignore lint/suspicious/noDocumentCookie: jsdom has no Cookie Store API
+    if (c) document.cookie = `${c.split('=')[0]}=;path=/;max-age=0`;
+  }
 };
 
 beforeEach(() => {
@@ -33,7 +36,7 @@ describe('identity', () => {
   it('keeps the anonymousId in localStorage across page loads', () => {
     fakeNetwork();
     const first = tracker().track('a')!;
-    trackers.splice(0).forEach((t) => t.teardown());
+    for (const t of trackers.splice(0)) t.teardown();
     const second = tracker().track('b')!;
     expect(first.anonymousId).toMatch(/^[0-9a-f-]{36}$/);
     expect(second.anonymousId).toBe(first.anonymousId);

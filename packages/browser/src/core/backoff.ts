@@ -10,12 +10,12 @@ export const BACKOFF_MAX = 30_000;
  * min(max, base * 2^(attempt - 1)), so a fleet of pages that failed together does not retry together.
  */
 export const backoff = (attempt: number, random: () => number = Math.random): number =>
-  Math.min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempt - 1)) * (1 + random()) / 2;
+  (Math.min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempt - 1)) * (1 + random())) / 2;
 
 /** Parses Retry-After (delta seconds or an HTTP date) into ms; undefined when absent or unreadable. */
 export const retryAfter = (value: string | null, now: number = Date.now()): number | undefined => {
   const ms = value == null || value === '' ? NaN : +value >= 0 ? +value * 1000 : Date.parse(value) - now;
-  return ms === ms ? Math.max(0, ms) : undefined;
+  return Number.isNaN(ms) ? undefined : Math.max(0, ms);
 };
 
 /** Statuses worth retrying: timeouts, rate limits and server errors; every other 4xx is final. */
