@@ -60,7 +60,8 @@ export const createDelivery = (o: DeliveryOptions): Delivery => {
 
   const read = (): ClientEvent[] => {
     try {
-      return JSON.parse(store?.get(key) || '[]');
+      const stored = JSON.parse(store?.get(key) || '[]');
+      return Array.isArray(stored) ? stored : [];
     } catch {
       return [];
     }

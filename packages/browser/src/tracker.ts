@@ -76,7 +76,11 @@ export const createTracker = (options: TrackerOptions): Tracker => {
       };
       for (const p of plugins) if (e && p.beforeSend) e = p.beforeSend(e, t);
       if (!e) return;
-      if (bytes(JSON.stringify(e)) > MAX_EVENT_BYTES) return void warn('event over 32 KB, dropped', e);
+      let size = Infinity;
+      try {
+        size = bytes(JSON.stringify(e));
+      } catch {} // circular or BigInt properties: never throw into the page
+      if (size > MAX_EVENT_BYTES) return void warn('event over 32 KB or not JSON, dropped', e);
       delivery.add(e);
       return e;
     },

@@ -101,6 +101,19 @@ describe('validation', () => {
     expect(warn).toHaveBeenCalledTimes(2);
   });
 
+  it('never throws into the page: unserializable properties and a corrupt stored queue are dropped', async () => {
+    const net = fakeNetwork();
+    localStorage.setItem(`tm_q_${KEY}`, '{"not":"a list"}');
+    const t = tracker();
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect(() => t.track('circular', circular)).not.toThrow();
+    expect(() => t.track('big_int', { n: 10n })).not.toThrow();
+    t.track('fine');
+    await t.flush();
+    expect(net.names()).toEqual(['fine']);
+  });
+
   it('lets a plugin rewrite or drop events in beforeSend', async () => {
     const net = fakeNetwork();
     const t = tracker({
