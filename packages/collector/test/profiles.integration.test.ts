@@ -26,6 +26,8 @@ const identities = () => t.db.collection('identities');
 async function person(email: string, key = t.site.secretKey, extra: Record<string, unknown> = {}): Promise<string> {
   const res = await track({ event: 'identify', messageId: `identify-${email}`, profile: { email, ...extra } }, key);
   expect(res.status).toBe(202);
+  // the worker upserts the profile (and records its consent) before it stores the event
+  await waitFor(() => events().findOne({ messageId: `identify-${email}` }), 15_000, `identify of ${email}`);
   const doc = await waitFor(() => profiles().findOne({ email }), 15_000, `profile ${email}`);
   return doc._id.toString();
 }
@@ -278,6 +280,7 @@ describe('profile API', () => {
       properties: { formId: 'signup', fields: { email: 'export@example.com', firstName: 'Ex', accept_terms: true } },
     });
     expect((await postEvents(t.url, { writeKey: t.site.writeKey, batch: [form] })).status).toBe(202);
+    await waitFor(() => events().findOne({ messageId: form.messageId }));
     const profile = await waitFor(() => profiles().findOne({ email: 'export@example.com' }));
     const id = profile._id.toString();
     const now = new Date().toISOString();

@@ -203,10 +203,12 @@ describe('POST /api/track/server-event', () => {
       timestamp: '2026-01-01T00:00:00Z',
       profile: { email: 'cons@example.com', phone: '+44 20 7946 0958', consent: { email: true } },
     });
-    const p = await waitFor(() => profiles().findOne({ email: 'cons@example.com' }));
-    expect(p.phone).toBe('+442079460958');
-    expect(p.consent.email).toBe(true);
-    expect(p.consentHistory).toEqual([{ email: true, at: new Date('2026-01-01T00:00:00Z'), source: 'server' }]);
+    // the worker upserts the profile and records its consent before it stores the event
+    await waitFor(() => events().findOne({ messageId: 'consent-server-1' }));
+    const p = await profiles().findOne({ email: 'cons@example.com' });
+    expect(p!.phone).toBe('+442079460958');
+    expect(p!.consent.email).toBe(true);
+    expect(p!.consentHistory).toEqual([{ email: true, at: new Date('2026-01-01T00:00:00Z'), source: 'server' }]);
   });
 
   it('shows the endpoint in the OpenAPI document', async () => {
