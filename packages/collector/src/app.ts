@@ -13,6 +13,10 @@ import sdkRoutes from './routes/sdk.js';
 import profileRoutes from './routes/profiles.js';
 import serverEventRoutes from './routes/server-event.js';
 import trackEventRoutes from './routes/track-event.js';
+import metricsRoutes from './routes/metrics.js';
+import triggerRoutes from './routes/triggers.js';
+import unsubscribeRoutes from './routes/unsubscribe.js';
+import webhookRoutes from './routes/webhooks.js';
 
 export interface BuildOptions {
   /** Run the ingest worker inside this process (default true). */
@@ -92,6 +96,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Routes of the server SDK, profile API and background jobs are registered below, one line each.
   await app.register(serverEventRoutes);
   await app.register(profileRoutes);
+  await app.register(metricsRoutes);
+  await app.register(triggerRoutes);
+  await app.register(webhookRoutes);
+  await app.register(unsubscribeRoutes);
   return app;
 }
 

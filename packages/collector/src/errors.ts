@@ -10,6 +10,7 @@ export const ERRORS = {
   TM_ERR_UNKNOWN_KEY: { status: 401, message: 'Unknown key' },
   TM_ERR_MISSING_SECRET: { status: 401, message: 'A secret key is required: Authorization: Bearer sk_…' },
   TM_ERR_ORIGIN_NOT_ALLOWED: { status: 403, message: 'This origin is not allowed for the site' },
+  TM_ERR_INVALID_LINK: { status: 403, message: 'This link is not valid (it may have been altered)' },
   TM_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
   TM_ERR_PROFILE_NOT_FOUND: { status: 404, message: 'No profile with this id in this site' },
   TM_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than 512 KB' },

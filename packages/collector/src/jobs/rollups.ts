@@ -23,8 +23,7 @@ export const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 
 /** Revenue of an order event: orderTotal when given, else the items' amount + tax − discount. */
 export function revenueOf(properties: Record<string, unknown>): number {
-  if (typeof properties.orderTotal === 'number' && Number.isFinite(properties.orderTotal))
-    return properties.orderTotal;
+  if (typeof properties.orderTotal === 'number' && Number.isFinite(properties.orderTotal)) return properties.orderTotal;
   if (!Array.isArray(properties.items)) return 0;
   let sum = 0;
   for (const item of properties.items as Array<Record<string, unknown>>) {

@@ -13,11 +13,7 @@ export interface FireJob {
  * match, and schedules each entry's end as a BullMQ delayed job (kept in Redis, so it survives restarts).
  * Idempotent: the entry's id and the job's id derive from (trigger, event), the re-entry guard from the visitor.
  */
-export async function enterTriggers(
-  models: Models,
-  queue: Queue<FireJob>,
-  events: EventDoc[],
-): Promise<void> {
+export async function enterTriggers(models: Models, queue: Queue<FireJob>, events: EventDoc[]): Promise<void> {
   const bySite = new Map<string, EventDoc[]>();
   for (const e of events) {
     const list = bySite.get(e.siteId.toString()) ?? [];

@@ -1,17 +1,11 @@
 import type { Job, Queue } from 'bullmq';
-import { Types } from 'mongoose';
+import type { Types } from 'mongoose';
 import type { Config } from '../config.js';
 import type { Mailer } from '../lib/mailer.js';
 import { QUEUE_NAMES } from '../lib/queues.js';
 import { unsubscribeUrl } from '../lib/signing.js';
 import { escapeHtml, render, type TemplateContext } from '../lib/templates.js';
-import {
-  identityKey,
-  type Models,
-  type ProfileDoc,
-  type TriggerDoc,
-  type TriggerEntryDoc,
-} from '../models/index.js';
+import { identityKey, type Models, type ProfileDoc, type TriggerDoc, type TriggerEntryDoc } from '../models/index.js';
 import { deadLetter } from '../workers/dead-letters.js';
 import { recordDelivery } from './deliveries.js';
 import { jobIdFor } from './job-ids.js';
@@ -42,9 +36,9 @@ export function triggerProcessor(deps: TriggerWorkerDeps) {
     const entry = (await models.TriggerEntry.collection.findOne({
       _id: job.data.entryId,
     } as never)) as TriggerEntryDoc | null;
-    if (!entry || entry.state !== 'waiting') return { state: entry?.state ?? 'missing' };
+    if (entry?.state !== 'waiting') return { state: entry?.state ?? 'missing' };
     const trigger = (await models.Trigger.collection.findOne({ _id: entry.triggerId })) as TriggerDoc | null;
-    if (!trigger || !trigger.active) {
+    if (!trigger?.active) {
       await setState(entry, 'skipped', 'trigger deleted or paused');
       return { state: 'skipped' };
     }
@@ -125,12 +119,7 @@ async function sendEmail(
     await setState(entry, 'skipped', 'no e-mail consent');
     return { state: 'skipped' };
   }
-  const link = unsubscribeUrl(
-    deps.config,
-    deps.signingSecret,
-    entry.siteId.toString(),
-    profile._id.toString(),
-  );
+  const link = unsubscribeUrl(deps.config, deps.signingSecret, entry.siteId.toString(), profile._id.toString());
   const ctx: TemplateContext = {
     profile: publicProfile(profile),
     event: {

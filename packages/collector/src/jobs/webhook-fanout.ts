@@ -31,11 +31,7 @@ export function publicEvent(e: EventDoc) {
 }
 
 /** Queues one delivery per (subscription, event) for this job's events; a retried job queues nothing twice. */
-export async function fanOutWebhooks(
-  models: Models,
-  queue: Queue<WebhookJob>,
-  events: EventDoc[],
-): Promise<void> {
+export async function fanOutWebhooks(models: Models, queue: Queue<WebhookJob>, events: EventDoc[]): Promise<void> {
   const siteIds = [...new Set(events.map((e) => e.siteId.toString()))].map((id) => new Types.ObjectId(id));
   const subs = (await models.Webhook.collection
     .find({ siteId: { $in: siteIds }, active: true }, { projection: { secret: 0 } })
@@ -44,8 +40,7 @@ export async function fanOutWebhooks(
   const jobs = [];
   for (const e of events) {
     for (const sub of subs) {
-      if (!sub.siteId.equals(e.siteId) || !(sub.events.includes(e.name) || sub.events.includes('*')))
-        continue;
+      if (!sub.siteId.equals(e.siteId) || !(sub.events.includes(e.name) || sub.events.includes('*'))) continue;
       const natural = `${sub._id}:${e.siteId}:${e.messageId}`;
       const deliveryId = jobIdFor('whd', natural);
       const body = JSON.stringify({

@@ -87,14 +87,7 @@ export function webhookProcessor(config: Config, models: Models) {
     if (!error) return { status, latencyMs };
     const retryable = status === null || status === 429 || status >= 500;
     if (!retryable || attempt >= (job.opts.attempts ?? 1)) {
-      await deadLetter(
-        models,
-        QUEUE_NAMES.webhooks,
-        job,
-        d,
-        `webhook to ${d.url} failed: ${error}`,
-        d.siteId,
-      );
+      await deadLetter(models, QUEUE_NAMES.webhooks, job, d, `webhook to ${d.url} failed: ${error}`, d.siteId);
       throw new UnrecoverableError(error);
     }
     throw new Error(error);
