@@ -233,9 +233,13 @@ describe('@trackmate/browser in Chromium against the collector', () => {
     await context.close();
   }, 90_000);
 
-  it('delivers a burst of more than 64 KB captured just before the tab closes', async () => {
+  it('one-tag form: delivers a burst of more than 64 KB captured just before the tab closes', async () => {
+    // The one-tag form: key from data-write-key, host = the origin that served sdk.js.
+    shop.set(
+      `<!doctype html><title>One tag</title><script async src="${c.url}/sdk.js" data-write-key="${site.writeKey}"></script>`,
+    );
     const context = await browser.newContext();
-    const page = await openShop(context);
+    const page = await openShop(context).finally(() => shop.set(shopHtml()));
     const anonymousId = await anonymousIdOf(page);
     const bytes = await page.evaluate(() => {
       const tm = (window as unknown as { trackmate: (...a: unknown[]) => unknown }).trackmate;
@@ -253,6 +257,7 @@ describe('@trackmate/browser in Chromium against the collector', () => {
     expect(burst.map((e) => e.properties.i).sort((a, b) => Number(a) - Number(b))).toEqual(
       Array.from({ length: 200 }, (_, i) => i),
     );
+    expect(await events({ anonymousId, name: 'page_view' })).toHaveLength(1);
     await context.close();
   }, 90_000);
 
