@@ -253,10 +253,54 @@ describe('profile API', () => {
       properties: {},
     });
 
+    // what campaign triggers keep about a person: a waiting entry (a delayed e-mail) and a sent e-mail's record
+    const siteId = new ObjectId(t.site.siteId);
+    const now = new Date();
+    await t.db.collection<{ _id: string }>('trigger_entries').insertMany([
+      {
+        _id: 'tr1:erase',
+        siteId,
+        triggerId: new ObjectId(),
+        profileId: profile._id,
+        anonymousId: anon,
+        state: 'waiting',
+        event: { messageId: 'x', name: 'add_to_cart', timestamp: now, properties: {} },
+        enteredAt: now,
+        fireAt: now,
+        updatedAt: now,
+      },
+      {
+        _id: 'tr1:erase-anon',
+        siteId,
+        triggerId: new ObjectId(),
+        profileId: null,
+        anonymousId: anon,
+        state: 'waiting',
+        event: { messageId: 'y', name: 'add_to_cart', timestamp: now, properties: {} },
+        enteredAt: now,
+        fireAt: now,
+        updatedAt: now,
+      },
+      {
+        _id: 'tr1:keep',
+        siteId,
+        triggerId: new ObjectId(),
+        profileId: new ObjectId(keep),
+        anonymousId: null,
+        state: 'waiting',
+        event: { messageId: 'z', name: 'add_to_cart', timestamp: now, properties: {} },
+        enteredAt: now,
+        fireAt: now,
+        updatedAt: now,
+      },
+    ]);
+    const delivery = (target: string) => ({ siteId, kind: 'email', status: 'sent', target, attempt: 1, at: now });
+    await t.db.collection('deliveries').insertMany([delivery('erase@example.com'), delivery('keep@example.com')]);
+
     const res = await api('DELETE', `/api/profiles/${id}`);
     expect(res.status).toBe(200);
     // 2 anonymous events back-filled at identify, the unlinked one, identify, order, view_plan
-    expect(res.body).toEqual({ deleted: { profiles: 1, events: 6, identities: 1 } });
+    expect(res.body).toEqual({ deleted: { profiles: 1, events: 6, identities: 1, triggerEntries: 2, deliveries: 1 } });
 
     expect(await profiles().countDocuments({ email: 'erase@example.com' })).toBe(0);
     expect(await events().countDocuments({ $or: [{ profileId: profile._id }, { anonymousId: anon }] })).toBe(0);
@@ -267,6 +311,20 @@ describe('profile API', () => {
     expect((await api('DELETE', `/api/profiles/${id}`)).status).toBe(404);
     expect(await events().countDocuments({ profileId: new ObjectId(keep) })).toBe(keepBefore);
     expect((await api('GET', `/api/profiles/${keep}`)).status).toBe(200);
+    expect(
+      await t.db
+        .collection('trigger_entries')
+        .find({})
+        .map((e) => e._id)
+        .toArray(),
+    ).toEqual(['tr1:keep']);
+    expect(
+      await t.db
+        .collection('deliveries')
+        .find({})
+        .map((d) => d.target)
+        .toArray(),
+    ).toEqual(['keep@example.com']);
   });
 
   it('export holds the profile, its consent history and every event, anonymous ones before identification included', async () => {

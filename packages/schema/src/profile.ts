@@ -85,6 +85,10 @@ export const ProfileErasure = Type.Object({
     profiles: Type.Integer({ minimum: 0 }),
     events: Type.Integer({ minimum: 0 }),
     identities: Type.Integer({ minimum: 0 }),
+    /** Pending and past campaign-trigger entries of the person (no delayed send goes out after erasure). */
+    triggerEntries: Type.Integer({ minimum: 0 }),
+    /** Records of e-mails sent to the person's address. */
+    deliveries: Type.Integer({ minimum: 0 }),
   }),
 });
 export type ProfileErasure = Static<typeof ProfileErasure>;

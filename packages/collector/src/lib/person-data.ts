@@ -48,11 +48,14 @@ export interface Erased {
   profiles: number;
   events: number;
   identities: number;
+  triggerEntries: number;
+  deliveries: number;
 }
 
 /**
- * Erasure: the person's events (linked and anonymous), their visitor-id links, then the profile itself.
- * The profile goes last, so an erasure interrupted half-way can simply be asked for again.
+ * Erasure: the person's events (linked and anonymous), their trigger entries (so no delayed e-mail or webhook
+ * about them goes out), the e-mail deliveries naming their address, their visitor-id links, then the profile
+ * itself. The profile goes last, so an erasure interrupted half-way can simply be asked for again.
  */
 export async function erasePerson(models: Models, profile: ProfileDoc): Promise<Erased> {
   const anonymousIds = await anonymousIdsOf(models, profile);
@@ -61,11 +64,18 @@ export async function erasePerson(models: Models, profile: ProfileDoc): Promise<
   const anonymous = anonymousIds.length
     ? await models.Event.collection.deleteMany({ siteId, anonymousId: { $in: anonymousIds }, profileId: null })
     : { deletedCount: 0 };
+  const entries = await models.TriggerEntry.collection.deleteMany({
+    siteId,
+    $or: [{ profileId: profile._id }, { anonymousId: { $in: anonymousIds }, profileId: null }],
+  });
+  const deliveries = await models.Delivery.collection.deleteMany({ siteId, kind: 'email', target: profile.email });
   const identities = await models.Identity.collection.deleteMany({ siteId, profileId: profile._id });
   const profiles = await models.Profile.collection.deleteOne({ _id: profile._id, siteId });
   return {
     profiles: profiles.deletedCount,
     events: linked.deletedCount + anonymous.deletedCount,
     identities: identities.deletedCount,
+    triggerEntries: entries.deletedCount,
+    deliveries: deliveries.deletedCount,
   };
 }
