@@ -34,7 +34,7 @@ export const createTracker = (options: TrackerOptions): Tracker => {
   };
 
   const delivery = createDelivery({
-    url: `${host}/api/track/event?writeKey=${encodeURIComponent(writeKey)}`,
+    url: `${host.replace(/\/+$/, '')}/api/track/event?writeKey=${encodeURIComponent(writeKey)}`,
     writeKey,
     store: local,
     key: `tm_q_${writeKey}`,

@@ -46,6 +46,20 @@ describe('batching', () => {
     expect(Date.parse(req!.body.sentAt)).toBe(Date.now());
   });
 
+  it('accepts a host with a trailing slash or a path prefix', async () => {
+    const net = fakeNetwork();
+    for (const host of ['https://c.example/', 'https://proxy.example/trackmate']) {
+      const t = tracker({ host });
+      t.track('a');
+      await t.flush();
+      t.teardown();
+    }
+    expect(net.sent.map((s) => s.url)).toEqual([
+      'https://c.example/api/track/event?writeKey=pk_test',
+      'https://proxy.example/trackmate/api/track/event?writeKey=pk_test',
+    ]);
+  });
+
   it('sends at once when batchSize events are queued', async () => {
     const net = fakeNetwork();
     const t = tracker({ batchSize: 3, flushInterval: 60_000 });
