@@ -1,3 +1,6 @@
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers are read freely by the tests
+type Json = Record<string, any>;
+
 /** Calls a secret-key admin route of the collector and returns status and parsed JSON. */
 export async function adminCall(
   baseUrl: string,
@@ -5,7 +8,7 @@ export async function adminCall(
   method: string,
   path: string,
   body?: unknown,
-): Promise<{ status: number; body: Record<string, any> }> {
+): Promise<{ status: number; body: Json }> {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
     headers: {
