@@ -1,8 +1,8 @@
 import { LIMITS } from './limits.js';
 
 /**
- * Finds the first key MongoDB must never see (`$…`, dotted, `__proto__`, `constructor`, `prototype`) or
- * nesting deeper than `maxDepth`. Returns a JSON-pointer-like path and reason, or undefined when clean.
+ * Finds the first key MongoDB must never see (`$…`, dotted, `__proto__`, `constructor`, `prototype`),
+ * an array directly inside an array (not storable on FerretDB 1.x), or nesting deeper than `maxDepth`. Returns a JSON-pointer-like path and reason, or undefined when clean.
  * Runtime neutral: used by the collector on every payload and available to SDKs for early warnings.
  */
 export function findUnsafeKey(value: unknown, maxDepth: number = LIMITS.maxDepth): string | undefined {
@@ -14,6 +14,8 @@ function walk(value: unknown, path: string, depth: number, maxDepth: number): st
   if (depth >= maxDepth) return `${path || '/'}: nesting deeper than ${maxDepth} levels`;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
+      // MongoDB-wire servers such as FerretDB 1.x cannot store an array directly inside an array
+      if (Array.isArray(value[i])) return `${path}/${i}: arrays inside arrays are not supported`;
       const found = walk(value[i], `${path}/${i}`, depth + 1, maxDepth);
       if (found) return found;
     }

@@ -78,6 +78,8 @@ describe('@trackmate/schema', () => {
     expect(findUnsafeKey({ a: { $where: 1 } })).toMatch(/\/a\/\$where/);
     expect(findUnsafeKey({ list: [{ 'x.y': 1 }] })).toMatch(/'\.'/);
     expect(findUnsafeKey(JSON.parse('{"p":{"__proto__":{"admin":true}}}'))).toMatch(/reserved/);
+    expect(findUnsafeKey({ matrix: [[1, 2]] })).toMatch(/\/matrix\/0: arrays inside arrays/);
+    expect(findUnsafeKey({ list: [{ inner: [1, 2] }] })).toBeUndefined();
     let deep: unknown = 1;
     for (let i = 0; i < 70; i++) deep = { d: deep };
     expect(findUnsafeKey(deep)).toMatch(/nesting deeper than 64/);
