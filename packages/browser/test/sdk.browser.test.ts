@@ -261,6 +261,43 @@ describe('@trackmate/browser in Chromium against the collector', () => {
     await context.close();
   }, 90_000);
 
+  it('consent mode: nothing leaves the page or is stored before consent, everything captured arrives after it', async () => {
+    shop.set(shopHtml().replace(`host: '${c.url}' }`, `host: '${c.url}', requireConsent: true }`));
+    const context = await browser.newContext();
+    const requests: string[] = [];
+    context.on('request', (r) => r.url().includes('/api/track/event') && requests.push(r.url()));
+    try {
+      const page = await openShop(context);
+      await page.click('#buy');
+      await page.waitForTimeout(2500); // more than the flush interval
+      expect(requests).toEqual([]);
+      expect(await page.evaluate(() => [localStorage.length, document.cookie])).toEqual([0, '']);
+      const anonymousId = await page.evaluate(async () => {
+        const tm = (window as unknown as { trackmate: (...a: unknown[]) => unknown }).trackmate;
+        tm('consent', 'granted');
+        await tm('flush');
+        return localStorage.getItem('tm_aid')!;
+      });
+      const stored = await waitFor(
+        () => events({ anonymousId }),
+        (e) => e.length >= 3,
+        'the consented events',
+      );
+      expect(stored.map((e) => e.name)).toEqual(['active_site', 'page_view', 'button_click']);
+      // The decision is remembered: the next page sends without asking again.
+      const next = await openShop(context, '/next');
+      await next.evaluate(() => (window as unknown as { trackmate: (m: string) => Promise<void> }).trackmate('flush'));
+      await waitFor(
+        () => events({ anonymousId, name: 'page_view' }),
+        (e) => e.length === 2,
+        'the next page_view',
+      );
+    } finally {
+      shop.set(shopHtml());
+      await context.close();
+    }
+  }, 90_000);
+
   it("serves npm start's demo page (examples/demo) working end to end: cart, order and the newsletter form", async () => {
     const demo = readFileSync(join(import.meta.dirname, '../../../examples/demo/index.html'), 'utf8');
     shop.set(demo.replaceAll('__WRITE_KEY__', site.writeKey).replaceAll('__HOST__', c.url));
