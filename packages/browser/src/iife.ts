@@ -25,7 +25,7 @@ if (!stub?.l) {
   const script = document.currentScript as HTMLScriptElement | null;
   const data = script?.dataset || {};
   const methods: Record<string, (...args: never[]) => unknown> = {
-    init: (o: SnippetOptions) =>
+    init: (o: SnippetOptions = {}) =>
       init({
         ...(o as TrackerOptions),
         host: o.host || (script?.src ? new URL(script.src).origin : ''),
