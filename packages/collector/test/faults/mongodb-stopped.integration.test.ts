@@ -23,17 +23,17 @@ describe.skipIf(!PrivateFerret.available())('fault: the MongoDB-wire server is s
   });
 
   it('keeps acknowledging, retries the jobs and stores every event exactly once, nothing in dead_letters', async () => {
-    const load = new SteadyLoad({ url: t.url, writeKey: t.site.writeKey, prefix: 'mg', senders: 2, batchSize: 10, pauseMs: 50 });
+    const load = new SteadyLoad({ url: t.url, writeKey: t.site.writeKey, prefix: 'mg', senders: 2, batchSize: 20, pauseMs: 250 });
     load.start();
-    await load.waitForAnswers(202, 40);
+    await load.waitForAnswers(202, 10);
 
     await ferret.stop('SIGKILL');
     const stoppedAt = Date.now();
     // Events are durable in Redis, so the API goes on acknowledging while the database is away.
-    await load.waitForAnswers(202, 40, 10_000);
+    await load.waitForAnswers(202, 10, 10_000);
     await sleep(OUTAGE_MS - (Date.now() - stoppedAt));
     await ferret.start();
-    await load.waitForAnswers(202, 20);
+    await load.waitForAnswers(202, 10);
     await load.stop();
 
     expect(load.count('network')).toBe(0);

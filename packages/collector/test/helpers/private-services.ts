@@ -54,7 +54,14 @@ export class PrivateRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** Whether the server process runs. */
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Starts the server unless it runs already (a second one would fail to bind and orphan the first). */
   async start(): Promise<void> {
+    if (this.running) return;
     this.child = spawn(
       'redis-server',
       ['--bind', '127.0.0.1', '--port', String(this.port), '--dir', this.dir, '--appendonly', 'yes',
@@ -66,7 +73,7 @@ export class PrivateRedis {
 
   async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child || !this.running) return;
     child.kill(signal);
     await once(child, 'exit');
   }
@@ -110,7 +117,13 @@ export class PrivateFerret {
     return `mongodb://127.0.0.1:${this.port}/${db}`;
   }
 
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Starts the server unless it runs already. */
   async start(): Promise<void> {
+    if (this.running) return;
     this.child = spawn(
       this.binary,
       ['--handler=sqlite', `--sqlite-url=file:${this.dir}/`, `--listen-addr=127.0.0.1:${this.port}`, '--debug-addr=127.0.0.1:0',
@@ -122,7 +135,7 @@ export class PrivateFerret {
 
   async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child || !this.running) return;
     child.kill(signal);
     await once(child, 'exit');
   }
