@@ -20,7 +20,8 @@ const early: ((t: Tracker) => unknown)[] = [];
 
 const run = <R>(fn: (t: Tracker) => R, tracker = current): R | undefined => {
   if (tracker) return fn(tracker);
-  early.push(fn);
+  // On a server (SSR) there is nothing to replay into: keeping the calls would only leak memory.
+  if (typeof window !== 'undefined') early.push(fn);
   return undefined;
 };
 
