@@ -15,7 +15,7 @@ const cli = `${repo}packages/collector/dist/cli.js`;
  * The real collector (`trackmate-collector start`, API + worker) on a random port, with its own MongoDB
  * database and Redis key prefix, on the services scripts/services.sh provides.
  */
-export async function startRealCollector() {
+export async function startRealCollector(options: { worker?: boolean } = {}) {
   const { stdout } = await run('bash', [`${repo}scripts/services.sh`], { cwd: repo, timeout: 300_000 });
   const services: Record<string, string> = {};
   for (const [, name, value] of stdout.matchAll(/^export (\w+)=(.*)$/gm)) {
@@ -40,7 +40,8 @@ export async function startRealCollector() {
   const site = JSON.parse(created.stdout) as { siteId: string; secretKey: string; writeKey: string };
 
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [cli, 'start', '--port', String(port)], {
+  const args = [cli, 'start', '--port', String(port), ...(options.worker === false ? ['--no-worker'] : [])];
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: repo,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
