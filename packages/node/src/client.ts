@@ -77,9 +77,9 @@ export type TrackMateEvents = {
   drop: DropReport;
 };
 
+/** A batch being delivered (retries included); flush() waits for those holding events it covers. */
 interface InFlight {
   firstSeq: number;
-  done: Promise<void>;
 }
 
 /**
@@ -252,8 +252,8 @@ export class TrackMate extends Emitter<TrackMateEvents> {
       (this.#queue.length >= this.#flushAt || this.#queue.headSeq <= this.#drainThrough)
     ) {
       const batch = this.#queue.take(this.#flushAt, MAX_REQUEST_BYTES);
-      const entry: InFlight = { firstSeq: batch[0]?.seq ?? 0, done: Promise.resolve() };
-      entry.done = this.#deliver(batch).then(() => {
+      const entry: InFlight = { firstSeq: batch[0]?.seq ?? 0 };
+      void this.#deliver(batch).then(() => {
         this.#inFlight.delete(entry);
         const settled = this.#settled;
         this.#settled = deferred();
