@@ -298,6 +298,33 @@ describe('@trackmate/browser in Chromium against the collector', () => {
     }
   }, 90_000);
 
+  it('a form that navigates away (classic submit) still delivers its form_submit', async () => {
+    shop.set(
+      shopHtml().replace(
+        `<script>document.getElementById('signup').addEventListener('submit', (e) => e.preventDefault());</script>`,
+        '',
+      ),
+    );
+    const context = await browser.newContext();
+    try {
+      const page = await openShop(context);
+      const anonymousId = await anonymousIdOf(page);
+      await page.fill('input[name=email]', 'linus@example.com');
+      await Promise.all([page.waitForURL(/email=/), page.click('button[type=submit]')]);
+      const stored = await waitFor(
+        () => events({ anonymousId, name: 'form_submit' }),
+        (e) => e.length >= 1,
+        'the form_submit sent as the page navigated away',
+      );
+      expect(stored.map((e) => e.properties)).toEqual([
+        { formId: 'signup', fields: { email: 'linus@example.com', accept_terms: false } },
+      ]);
+    } finally {
+      shop.set(shopHtml());
+      await context.close();
+    }
+  }, 90_000);
+
   it("serves npm start's demo page (examples/demo) working end to end: cart, order and the newsletter form", async () => {
     const demo = readFileSync(join(import.meta.dirname, '../../../examples/demo/index.html'), 'utf8');
     shop.set(demo.replaceAll('__WRITE_KEY__', site.writeKey).replaceAll('__HOST__', c.url));
