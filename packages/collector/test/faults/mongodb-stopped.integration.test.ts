@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/harness.js';
 import { PrivateFerret } from '../helpers/private-services.js';
-import { settle, SteadyLoad, sleep } from './load.js';
+import { SteadyLoad, settle, sleep } from './load.js';
 
 const OUTAGE_MS = 20_000;
 
@@ -13,7 +13,11 @@ describe.skipIf(!PrivateFerret.available())('fault: the MongoDB-wire server is s
   beforeAll(async () => {
     ferret = await PrivateFerret.create();
     t = await startTestApp({
-      env: { MONGODB_URI: ferret.uri('tm_fault_mongo'), TRACKMATE_WORKER_LOCK_MS: '5000', TRACKMATE_JOB_BACKOFF_MS: '250' },
+      env: {
+        MONGODB_URI: ferret.uri('tm_fault_mongo'),
+        TRACKMATE_WORKER_LOCK_MS: '5000',
+        TRACKMATE_JOB_BACKOFF_MS: '250',
+      },
     });
   });
   afterAll(async () => {
@@ -23,7 +27,14 @@ describe.skipIf(!PrivateFerret.available())('fault: the MongoDB-wire server is s
   });
 
   it('keeps acknowledging, retries the jobs and stores every event exactly once, nothing in dead_letters', async () => {
-    const load = new SteadyLoad({ url: t.url, writeKey: t.site.writeKey, prefix: 'mg', senders: 2, batchSize: 20, pauseMs: 250 });
+    const load = new SteadyLoad({
+      url: t.url,
+      writeKey: t.site.writeKey,
+      prefix: 'mg',
+      senders: 2,
+      batchSize: 20,
+      pauseMs: 250,
+    });
     load.start();
     await load.waitForAnswers(202, 10);
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, waitFor } from '../helpers/harness.js';
 import { PrivateRedis } from '../helpers/private-services.js';
-import { settle, SteadyLoad, sleep } from './load.js';
+import { SteadyLoad, settle, sleep } from './load.js';
 
 // The collector (API + worker in this process) on a Redis of this test's own, which we SIGKILL and restart.
 describe('fault: Redis restarts while the collector takes traffic', () => {
@@ -21,7 +21,14 @@ describe('fault: Redis restarts while the collector takes traffic', () => {
   });
 
   it('answers 503 while Redis is down and stores every acknowledged event exactly once', async () => {
-    const load = new SteadyLoad({ url: t.url, writeKey: t.site.writeKey, prefix: 'rd', senders: 4, batchSize: 10, pauseMs: 40 });
+    const load = new SteadyLoad({
+      url: t.url,
+      writeKey: t.site.writeKey,
+      prefix: 'rd',
+      senders: 4,
+      batchSize: 10,
+      pauseMs: 40,
+    });
     load.start();
     await load.waitForAnswers(202, 40);
 

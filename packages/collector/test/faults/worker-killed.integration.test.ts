@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCli, startTestApp, stopChild, type TestApp, waitFor } from '../helpers/harness.js';
-import { settle, SteadyLoad, sleep } from './load.js';
+import { SteadyLoad, settle, sleep } from './load.js';
 
 // The API in this process without a worker; the worker is a `trackmate-collector worker` child we SIGKILL.
 describe('fault: the worker process is killed mid-batch', () => {
@@ -18,7 +18,14 @@ describe('fault: the worker process is killed mid-batch', () => {
   });
 
   it('stores every acknowledged event exactly once after the worker is SIGKILLed and restarted', async () => {
-    const load = new SteadyLoad({ url: t.url, writeKey: t.site.writeKey, prefix: 'wk', senders: 2, batchSize: 20, pauseMs: 100 });
+    const load = new SteadyLoad({
+      url: t.url,
+      writeKey: t.site.writeKey,
+      prefix: 'wk',
+      senders: 2,
+      batchSize: 20,
+      pauseMs: 100,
+    });
     worker = spawnCli(['worker'], workerEnv());
     load.start();
     const events = t.db.collection('events');

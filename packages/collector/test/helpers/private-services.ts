@@ -64,8 +64,22 @@ export class PrivateRedis {
     if (this.running) return;
     this.child = spawn(
       'redis-server',
-      ['--bind', '127.0.0.1', '--port', String(this.port), '--dir', this.dir, '--appendonly', 'yes',
-        '--appendfsync', 'always', '--maxmemory-policy', 'noeviction', '--save', ''],
+      [
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        String(this.port),
+        '--dir',
+        this.dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--maxmemory-policy',
+        'noeviction',
+        '--save',
+        '',
+      ],
       { stdio: 'ignore' },
     );
     await waitForPort(this.port, 10_000);
@@ -126,8 +140,15 @@ export class PrivateFerret {
     if (this.running) return;
     this.child = spawn(
       this.binary,
-      ['--handler=sqlite', `--sqlite-url=file:${this.dir}/`, `--listen-addr=127.0.0.1:${this.port}`, '--debug-addr=127.0.0.1:0',
-        '--telemetry=disable', `--state-dir=${this.dir}`, '--log-level=error'],
+      [
+        '--handler=sqlite',
+        `--sqlite-url=file:${this.dir}/`,
+        `--listen-addr=127.0.0.1:${this.port}`,
+        '--debug-addr=127.0.0.1:0',
+        '--telemetry=disable',
+        `--state-dir=${this.dir}`,
+        '--log-level=error',
+      ],
       { stdio: 'ignore' },
     );
     await waitForPort(this.port, 15_000);
