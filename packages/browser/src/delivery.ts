@@ -27,6 +27,8 @@ export interface Delivery {
   flush(): Promise<void>;
   /** The page is being hidden or unloaded: beacons, in chunks that fit the keepalive budget. */
   unload(): void;
+  /** The browser is back online: retry now rather than at the end of the backoff. */
+  online(): void;
   /** Consent granted: store and send what was held back. */
   resume(): void;
   /** Consent denied: forget every unsent event, stored ones too. */
@@ -190,6 +192,13 @@ export const createDelivery = (o: DeliveryOptions): Delivery => {
           post(batch, n <= room).then((r) => settle(batch, r));
           room = 0;
         }
+      }
+    },
+    online() {
+      if (attempt) {
+        blockedUntil = 0;
+        clearTimeout(timer);
+        tick();
       }
     },
     resume() {

@@ -110,6 +110,7 @@ export const createTracker = (options: TrackerOptions): Tracker => {
     },
     teardown() {
       removeEventListener('pagehide', delivery.unload);
+      removeEventListener('online', delivery.online);
       document.removeEventListener('visibilitychange', hide);
       delivery.stop();
       for (const p of plugins) p.teardown?.();
@@ -117,6 +118,7 @@ export const createTracker = (options: TrackerOptions): Tracker => {
   };
 
   addEventListener('pagehide', delivery.unload);
+  addEventListener('online', delivery.online);
   document.addEventListener('visibilitychange', hide);
   for (const p of plugins) p.setup?.(t);
   return t;

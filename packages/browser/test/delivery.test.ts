@@ -164,6 +164,23 @@ describe('retry', () => {
     expect(stored(KEY)).toEqual([]);
   });
 
+  it('retries at once when the browser comes back online', async () => {
+    const net = fakeNetwork();
+    net.reply(() => new TypeError('Failed to fetch'));
+    const t = tracker();
+    t.track('a');
+    await t.flush();
+    net.reply(() => status(202));
+    await vi.advanceTimersByTimeAsync(100); // the first backoff is at least 500 ms
+    expect(net.sent).toHaveLength(1);
+    window.dispatchEvent(new Event('online'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(net.sent).toHaveLength(2);
+    expect(stored(KEY)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(net.sent).toHaveLength(2);
+  });
+
   it.each([400, 401, 403, 413, 415])('drops a batch answered %i, and warns in debug mode', async (code) => {
     const net = fakeNetwork();
     net.reply(() => status(code));
