@@ -4,6 +4,7 @@ import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { openConnections } from './lib/connections.js';
 import { closeJobQueues, createJobHooks, createJobQueues, createJobWorkers } from './jobs/background.js';
+import { startRollupFolder } from './jobs/rollup-folder.js';
 import { createMetrics } from './lib/metrics.js';
 import { loadSigningSecret } from './lib/signing.js';
 import { migrate } from './models/index.js';
@@ -50,7 +51,8 @@ export async function startWorker(config: Config): Promise<void> {
   const conns = await openConnections(config);
   await migrate(conns.models);
   const jobQueues = createJobQueues(config);
-  const hooks = [createJobHooks(jobQueues)];
+  const folder = startRollupFolder(config, conns.models, log);
+  const hooks = [createJobHooks(jobQueues, folder)];
   const worker = createIngestWorker({ config, models: conns.models, log, metrics: createMetrics(), hooks });
   const signingSecret = await loadSigningSecret(conns.models, config);
   const jobWorkers = createJobWorkers({ config, models: conns.models, queues: jobQueues, signingSecret, log });
@@ -58,6 +60,7 @@ export async function startWorker(config: Config): Promise<void> {
   onSignals('worker', log, async () => {
     await Promise.all([worker, ...jobWorkers].map((w) => closeWorker(w)));
     await closeJobQueues(jobQueues);
+    await folder.stop();
     await conns.close();
   });
 }

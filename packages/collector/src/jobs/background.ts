@@ -6,7 +6,8 @@ import { closeQueue, createQueue, ownConnections, QUEUE_NAMES } from '../lib/que
 import type { Models } from '../models/index.js';
 import type { AfterInsertHook } from '../workers/process-events.js';
 import { ownedEvents } from './owned-events.js';
-import { applyRollups } from './rollups.js';
+import type { RollupFolder } from './rollup-folder.js';
+import { recordRollups } from './rollups.js';
 import { enterTriggers, type FireJob } from './trigger-entry.js';
 import { triggerProcessor } from './trigger-worker.js';
 import type { WebhookJob } from './webhook-fanout.js';
@@ -36,15 +37,15 @@ export async function closeJobQueues(queues: JobQueues): Promise<void> {
 }
 
 /**
- * The ingest worker's after-insert hook: roll-ups, trigger entries and webhook fan-out, for the events this
- * job is responsible for (see ownedEvents). Only fast writes and enqueues happen here: sending is left to
- * the trigger and webhook workers, so a slow receiver never slows ingestion.
+ * The ingest worker's after-insert hook: roll-up contributions, trigger entries and webhook fan-out, for the
+ * events this job is responsible for (see ownedEvents). Only fast writes and enqueues happen here: folding
+ * the roll-ups and sending are left to the folder and the workers, so a slow receiver never slows ingestion.
  */
-export function createJobHooks(queues: JobQueues): AfterInsertHook {
+export function createJobHooks(queues: JobQueues, folder?: RollupFolder): AfterInsertHook {
   return async (inserted, models, job) => {
     const events = await ownedEvents(models, inserted, job);
     if (!events.length) return;
-    await applyRollups(models, events, job.key);
+    if (await recordRollups(models, events, job.key)) folder?.kick();
     await enterTriggers(models, queues.triggers, events);
     await fanOutWebhooks(models, queues.webhooks, events);
   };

@@ -16,8 +16,6 @@ interface Bucket {
   visitors: number;
 }
 
-const isDuplicate = (err: unknown) => (err as { code?: number }).code === 11000;
-
 /** UTC day of an event, YYYY-MM-DD. */
 export const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 
@@ -26,23 +24,30 @@ export function revenueOf(properties: Record<string, unknown>): number {
   if (typeof properties.orderTotal === 'number' && Number.isFinite(properties.orderTotal)) return properties.orderTotal;
   if (!Array.isArray(properties.items)) return 0;
   let sum = 0;
-  for (const item of properties.items as Array<Record<string, unknown>>) {
-    const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  for (const item of properties.items as Array<Record<string, unknown> | null>) {
     sum += n(item?.amount) + n(item?.tax) - n(item?.discount);
   }
   return Math.round(sum * 100) / 100;
 }
 
+const ignoreDuplicates = (err: unknown) => {
+  const writeErrors = (err as { writeErrors?: Array<{ code?: number }> | { code?: number } }).writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  if (!list.length || list.some((w) => w.code !== 11000)) throw err;
+};
+
 /**
- * Adds one ingest job's events to metrics_daily, exactly once however often the job is retried, with no
- * transaction (FerretDB has none):
- * 1. the visitors are claimed in metrics_visitors (unique per site, day, name and visitor, tagged with the job);
- * 2. each bucket gets `$inc` and `$push: { jobs: jobKey }` in one update guarded by `jobs: { $ne: jobKey }`,
- *    so a retry after a crash at any point cannot add the same job to a bucket twice;
- * 3. rollup_jobs records the job as applied; 4. the job is pulled from the buckets' `jobs` again.
- * A retry after 3 skips to 4; a retry before 3 finds its key in each bucket it already increased.
+ * Records one ingest job's contribution to the roll-ups, exactly once however often the job is retried,
+ * with inserts only (atomic and idempotent on FerretDB as on MongoDB, unlike concurrent `$inc`s, which
+ * FerretDB 1.24 can lose):
+ * 1. each (site, day, name, visitor) is claimed in metrics_visitors, tagged with the job: a visitor counts
+ *    for the job that claimed it first;
+ * 2. one metrics_pending document per bucket, `_id` = `<bucket>|<jobKey>`, carries the job's counts; a retry
+ *    computes the same documents and its inserts are duplicates.
+ * The roll-up folder adds them to metrics_daily (jobs/rollup-folder.ts).
  */
-export async function applyRollups(models: Models, events: EventDoc[], jobKey: string): Promise<void> {
+export async function recordRollups(models: Models, events: EventDoc[], jobKey: string): Promise<number> {
   const buckets = new Map<string, Bucket>();
   for (const e of events) {
     const siteId = e.siteId.toString();
@@ -61,66 +66,46 @@ export async function applyRollups(models: Models, events: EventDoc[], jobKey: s
     const visitor = e.anonymousId ?? e.profileId?.toString();
     if (visitor) b.visitorIds.add(`${id}:${visitor}`);
   }
-  if (!buckets.size) return;
-
-  const applied = await rawCollection(models.RollupJob).findOne({ _id: jobKey });
-  if (!applied) {
-    await countVisitors(models, buckets, jobKey);
-    for (const [id, b] of buckets) await incrementBucket(models, id, b, jobKey);
-    await rawCollection(models.RollupJob)
-      .insertOne({ _id: jobKey, at: new Date() })
-      .catch((err) => {
-        if (!isDuplicate(err)) throw err;
-      });
-  }
-  await rawCollection(models.MetricsDaily).updateMany(
-    { _id: { $in: [...buckets.keys()] } },
-    { $pull: { jobs: jobKey } },
-  );
+  if (!buckets.size) return 0;
+  await countVisitors(models, buckets, jobKey);
+  const at = new Date();
+  const docs = [...buckets].map(([bucket, b]) => ({
+    _id: `${bucket}|${jobKey}`,
+    bucket,
+    siteId: b.siteId,
+    day: b.day,
+    name: b.name,
+    count: b.count,
+    visitors: b.visitors,
+    orders: b.orders,
+    revenue: Math.round(b.revenue * 100) / 100,
+    state: 'pending' as const,
+    at,
+  }));
+  await rawCollection(models.MetricsPending).insertMany(docs, { ordered: false }).catch(ignoreDuplicates);
+  return docs.length;
 }
 
 /** Claims each (bucket, visitor) for this job; a visitor counts in a bucket for the job that claimed it first. */
 async function countVisitors(models: Models, buckets: Map<string, Bucket>, jobKey: string): Promise<void> {
   const ids = [...buckets.values()].flatMap((b) => [...b.visitorIds]);
   if (!ids.length) return;
-  try {
-    await rawCollection(models.MetricsVisitor).insertMany(
+  const col = rawCollection(models.MetricsVisitor);
+  let duplicates = false;
+  await col
+    .insertMany(
       ids.map((_id) => ({ _id, job: jobKey })),
       { ordered: false },
+    )
+    .catch((err) => {
+      ignoreDuplicates(err);
+      duplicates = true;
+    });
+  let mine: Set<string>;
+  if (!duplicates) mine = new Set(ids);
+  else
+    mine = new Set(
+      (await col.find({ _id: { $in: ids }, job: jobKey }, { projection: { _id: 1 } }).toArray()).map((d) => d._id),
     );
-  } catch (err) {
-    if (!(err as { writeErrors?: unknown }).writeErrors) throw err;
-  }
-  const mine = new Set(
-    (
-      await rawCollection(models.MetricsVisitor)
-        .find({ _id: { $in: ids }, job: jobKey }, { projection: { _id: 1 } })
-        .toArray()
-    ).map((d) => d._id as unknown as string),
-  );
   for (const b of buckets.values()) b.visitors = [...b.visitorIds].filter((id) => mine.has(id)).length;
-}
-
-async function incrementBucket(models: Models, id: string, b: Bucket, jobKey: string): Promise<void> {
-  const update = {
-    $inc: { count: b.count, visitors: b.visitors, orders: b.orders, revenue: b.revenue },
-    $push: { jobs: jobKey },
-    $setOnInsert: { siteId: b.siteId, day: b.day, name: b.name },
-  };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await rawCollection(models.MetricsDaily).updateOne({ _id: id, jobs: { $ne: jobKey } }, update, {
-        upsert: true,
-      });
-      return;
-    } catch (err) {
-      if ((err as { code?: number }).code !== 11000 || attempt >= 4) throw err;
-      // Either this job is applied to the bucket already, or another job created the bucket at the same moment.
-      const done = await rawCollection(models.MetricsDaily).findOne(
-        { _id: id, jobs: jobKey },
-        { projection: { _id: 1 } },
-      );
-      if (done) return;
-    }
-  }
 }

@@ -5,11 +5,11 @@ import { eventSchema, type EventModel } from './event.js';
 import { identitySchema, type IdentityModel } from './identity.js';
 import {
   type MetricsDailyModel,
+  type MetricsPendingModel,
   metricsDailySchema,
+  metricsPendingSchema,
   type MetricsVisitorModel,
   metricsVisitorSchema,
-  type RollupJobModel,
-  rollupJobSchema,
 } from './metrics-daily.js';
 import { profileSchema, type ProfileModel } from './profile.js';
 import { type SettingModel, settingSchema } from './setting.js';
@@ -32,7 +32,7 @@ export interface Models {
   DeadLetter: DeadLetterModel;
   MetricsDaily: MetricsDailyModel;
   MetricsVisitor: MetricsVisitorModel;
-  RollupJob: RollupJobModel;
+  MetricsPending: MetricsPendingModel;
   Trigger: TriggerModel;
   TriggerEntry: TriggerEntryModel;
   TriggerVisitor: TriggerVisitorModel;
@@ -51,7 +51,7 @@ export function createModels(conn: Connection): Models {
     DeadLetter: conn.model('DeadLetter', deadLetterSchema) as unknown as DeadLetterModel,
     MetricsDaily: conn.model('MetricsDaily', metricsDailySchema) as unknown as MetricsDailyModel,
     MetricsVisitor: conn.model('MetricsVisitor', metricsVisitorSchema) as unknown as MetricsVisitorModel,
-    RollupJob: conn.model('RollupJob', rollupJobSchema) as unknown as RollupJobModel,
+    MetricsPending: conn.model('MetricsPending', metricsPendingSchema) as unknown as MetricsPendingModel,
     Trigger: conn.model('Trigger', triggerSchema) as unknown as TriggerModel,
     TriggerEntry: conn.model('TriggerEntry', triggerEntrySchema) as unknown as TriggerEntryModel,
     TriggerVisitor: conn.model('TriggerVisitor', triggerVisitorSchema) as unknown as TriggerVisitorModel,

@@ -2,8 +2,8 @@ import { type Model, Schema } from 'mongoose';
 
 /**
  * Pre-computed roll-up, one document per (site, UTC day, event name), `_id` = `<siteId>:<day>:<name>`.
- * `jobs` holds the ingest jobs whose increments are applied but not yet confirmed (see jobs/rollups.ts); it
- * is empty at rest.
+ * Written only by the roll-up folder (jobs/rollup-folder.ts). `jobs` holds the contributions whose increment is
+ * applied but not yet confirmed; it is empty at rest.
  */
 export interface MetricsDailyDoc {
   _id: string;
@@ -47,18 +47,43 @@ const metricsVisitorSchema = new Schema<MetricsVisitorDoc>(
   { collection: 'metrics_visitors', versionKey: false, autoIndex: false, autoCreate: false },
 );
 
-/** Ingest jobs whose roll-up increments are applied (kept so that a retry of the job never applies them again). */
-export interface RollupJobDoc {
+/**
+ * One ingest job's contribution to one bucket, `_id` = `<bucket>|<jobKey>`: written once by the job (a retry
+ * finds it there), then folded into metrics_daily by the single roll-up folder, which marks it `folded`.
+ */
+export interface MetricsPendingDoc {
   _id: string;
+  bucket: string;
+  siteId: string;
+  day: string;
+  name: string;
+  count: number;
+  visitors: number;
+  orders: number;
+  revenue: number;
+  state: 'pending' | 'folded';
   at: Date;
 }
 
-const rollupJobSchema = new Schema<RollupJobDoc>(
-  { _id: { type: String, required: true }, at: { type: Date, required: true } },
-  { collection: 'rollup_jobs', versionKey: false, autoIndex: false, autoCreate: false },
+const metricsPendingSchema = new Schema<MetricsPendingDoc>(
+  {
+    _id: { type: String, required: true },
+    bucket: { type: String, required: true },
+    siteId: { type: String, required: true },
+    day: { type: String, required: true },
+    name: { type: String, required: true },
+    count: { type: Number, required: true },
+    visitors: { type: Number, required: true },
+    orders: { type: Number, required: true },
+    revenue: { type: Number, required: true },
+    state: { type: String, required: true },
+    at: { type: Date, required: true },
+  },
+  { collection: 'metrics_pending', versionKey: false, autoIndex: false, autoCreate: false },
 );
+metricsPendingSchema.index({ state: 1, at: 1 });
 
 export type MetricsDailyModel = Model<MetricsDailyDoc>;
 export type MetricsVisitorModel = Model<MetricsVisitorDoc>;
-export type RollupJobModel = Model<RollupJobDoc>;
-export { metricsDailySchema, metricsVisitorSchema, rollupJobSchema };
+export type MetricsPendingModel = Model<MetricsPendingDoc>;
+export { metricsDailySchema, metricsPendingSchema, metricsVisitorSchema };

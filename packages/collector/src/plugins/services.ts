@@ -6,6 +6,7 @@ import type { Connection } from 'mongoose';
 import type { Config } from '../config.js';
 import { EnqueueBatcher } from '../ingest/enqueue-batcher.js';
 import { closeJobQueues, createJobHooks, createJobQueues, createJobWorkers, type JobQueues } from '../jobs/background.js';
+import { type RollupFolder, startRollupFolder } from '../jobs/rollup-folder.js';
 import { openConnections } from '../lib/connections.js';
 import type { Metrics } from '../lib/metrics.js';
 import { closeQueue, createQueue, QUEUE_NAMES } from '../lib/queues.js';
@@ -61,8 +62,10 @@ export default fp(
       new RateLimiter(conns.redis, config.queuePrefix, { perKey: config.rateLimitPerKey, perIp: config.rateLimitPerIp }),
     );
     app.decorate('workers', [] as Worker[]);
+    let folder: RollupFolder | undefined;
     if (opts.worker) {
-      const hooks = [createJobHooks(jobQueues)];
+      folder = startRollupFolder(config, conns.models, app.log);
+      const hooks = [createJobHooks(jobQueues, folder)];
       app.workers.push(createIngestWorker({ config, models: conns.models, log: app.log, metrics: app.metrics, hooks }));
       app.workers.push(...createJobWorkers({ config, models: conns.models, queues: jobQueues, signingSecret: app.signingSecret, log: app.log }));
     }
@@ -73,6 +76,7 @@ export default fp(
       await Promise.all(app.workers.map((w) => closeWorker(w)));
       await closeQueue(ingest);
       await closeJobQueues(jobQueues);
+      await folder?.stop();
       await conns.close();
     });
   },
