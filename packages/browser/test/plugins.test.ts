@@ -67,6 +67,17 @@ describe('page-view', () => {
     ]);
   });
 
+  it('cuts url, referrer and title to the collector limits instead of losing the page view', async () => {
+    document.title = 'T'.repeat(3000);
+    const t = start(pageView());
+    history.pushState(null, '', `/search?q=${'x'.repeat(3000)}`);
+    const [first, second] = (await sent(t)).map(([, p]) => p as Record<string, string>);
+    expect(first!.title).toHaveLength(1024);
+    expect(second!.url).toHaveLength(2048);
+    expect(second!.url.startsWith('http://localhost:3000/search?q=xxx')).toBe(true);
+    expect(second!.referrer).toBe('http://localhost:3000/');
+  });
+
   it('counts fragment changes with { hash: true }, and restores history on teardown', async () => {
     const push = history.pushState;
     const t = start(pageView({ hash: true }));
@@ -223,6 +234,16 @@ describe('form-submit', () => {
     document.querySelector('form')!.requestSubmit();
     await sent(t);
     expect(read).not.toHaveBeenCalled();
+  });
+
+  it('cuts over-long entries to the collector limits', async () => {
+    const t = start(formSubmit());
+    submit(
+      `<form id="f"><input name="first_name" value="${'a'.repeat(500)}"><input type="tel" value="${'1'.repeat(100)}"></form>`,
+    );
+    const [[, p]] = (await sent(t)) as [[string, { fields: Record<string, string> }]];
+    expect(p.fields.firstName).toHaveLength(200);
+    expect(p.fields.phone).toHaveLength(64);
   });
 
   it('skips forms inside [data-track-ignore]', async () => {

@@ -19,7 +19,7 @@ export const buttonClick = (): Plugin => {
             ? (el as HTMLInputElement).value
             : el.textContent!.trim() || el.getAttribute('aria-label') || '';
         t.track('button_click', {
-          elementId: el.getAttribute('data-track') || el.id,
+          elementId: (el.getAttribute('data-track') || el.id).slice(0, 256),
           text: text.replace(/\s+/g, ' ').trim().slice(0, 1024),
         });
       };

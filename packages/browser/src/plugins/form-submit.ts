@@ -34,7 +34,9 @@ export const readForm = (form: HTMLFormElement): FormFields => {
     if (!key || key in fields || SKIP_TYPE.test(el.type) || SKIP_NAME.test(hint)) continue;
     if (el.closest('[data-track-ignore]')) continue;
     if (key === 'accept_terms') fields[key] = el.checked;
-    else if (el.value.trim()) fields[key] = el.value.trim();
+    // Cut to the collector's limits, so one over-long entry does not cost the whole event.
+    else if (el.value.trim())
+      fields[key] = el.value.trim().slice(0, key === 'email' ? 254 : key === 'phone' ? 64 : 200);
   }
   return fields;
 };
