@@ -7,6 +7,8 @@ let collector: RealCollector;
 beforeAll(async () => {
   collector = await startRealCollector();
 }, 300_000);
+/** Each test may wait for the worker to store what the collector accepted. */
+const slow = { timeout: 180_000 };
 afterAll(async () => {
   await collector?.stop();
 });
@@ -43,7 +45,7 @@ const specOrder = (orderId: string, email: string) => ({
 });
 
 describe('@trackmate/node against the real collector', () => {
-  it('stores the specification order sent twice once, linked to one profile with its fields', async () => {
+  it('stores the specification order sent twice once, linked to one profile with its fields', slow, async () => {
     const { tm, drops } = client();
     tm.orderPlaced(specOrder('ORD-SPEC-1', 'Asha.Rao@Example.com'));
     await tm.flush();
@@ -58,7 +60,7 @@ describe('@trackmate/node against the real collector', () => {
       () => events().find({ name: 'order_placed' }).toArray(),
       (list) => list.length > 0,
     );
-    expect(orders).toHaveLength(1);
+    expect(orders, collector.log()).toHaveLength(1);
     const [order] = orders;
     const people = await profiles().find({ email: 'asha.rao@example.com' }).toArray();
     expect(people).toHaveLength(1);
@@ -70,7 +72,54 @@ describe('@trackmate/node against the real collector', () => {
     expect(JSON.stringify(order)).toContain('TEA-7');
   });
 
-  it('retries through a collector that answers 503 and loses nothing', async () => {
+  it(
+    "identify() with a browser visitor's anonymousId links that visitor's earlier events to the profile",
+    slow,
+    async () => {
+      const anonymousId = `anon-${Date.now()}`;
+      const browserEvent = await fetch(`${collector.host}/api/track/event`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'http://x.test' },
+        body: JSON.stringify({
+          writeKey: collector.site.writeKey,
+          sentAt: new Date().toISOString(),
+          batch: [
+            {
+              messageId: crypto.randomUUID(),
+              name: 'page_view',
+              timestamp: new Date().toISOString(),
+              anonymousId,
+              sessionId: 'session-1',
+              properties: { url: 'http://x.test/', referrer: '', title: 'Home' },
+            },
+          ],
+        }),
+      });
+      expect(browserEvent.status).toBe(202);
+      await poll(
+        () => events().countDocuments({ anonymousId }),
+        (n) => n === 1,
+      );
+
+      const { tm, drops } = client();
+      tm.identify({ email: 'linked@example.com', firstName: 'Lin' }, { anonymousId });
+      await tm.close();
+      expect(drops).toEqual([]);
+
+      const person = await poll(
+        () => profiles().findOne({ email: 'linked@example.com' }),
+        (p) => p !== null,
+      );
+      const pageView = await poll(
+        () => events().findOne({ anonymousId, name: 'page_view' }),
+        (e) => String(e?.profileId) === String(person?._id),
+      );
+      expect(String(pageView?.profileId)).toBe(String(person?._id));
+      expect(person?.anonymousIds).toContain(anonymousId);
+    },
+  );
+
+  it('retries through a collector that answers 503 and loses nothing', slow, async () => {
     const proxy = await startProxy(collector.host, (i) => (i < 2 ? 503 : undefined));
     try {
       const { tm, drops } = client({ host: proxy.host, flushAt: 50 });
@@ -78,23 +127,23 @@ describe('@trackmate/node against the real collector', () => {
       await tm.close();
       expect(drops).toEqual([]);
       expect(proxy.seen.slice(0, 2).map((s) => s.status)).toEqual([503, 503]);
-      expect(await poll(count('retry_probe'), (n) => n >= 120)).toBe(120);
+      expect(await poll(count('retry_probe'), (n) => n >= 120), collector.log()).toBe(120);
     } finally {
       await proxy.close();
     }
   });
 
-  it('close() delivers everything queued, gzipped batches included', async () => {
+  it('close() delivers everything queued, gzipped batches included', slow, async () => {
     const { tm, drops } = client({ flushAt: 100 });
     for (let i = 0; i < 1000; i++) {
       tm.track('drain_probe', { i, note: 'x'.repeat(200) }, { email: `drain${i % 10}@example.com` });
     }
     await tm.close();
     expect(drops).toEqual([]);
-    expect(await poll(count('drain_probe'), (n) => n >= 1000)).toBe(1000);
+    expect(await poll(count('drain_probe'), (n) => n >= 1000), collector.log()).toBe(1000);
   });
 
-  it('does not retry a 400, and stores the good neighbours of a rejected event', async () => {
+  it('does not retry a 400, and stores the good neighbours of a rejected event', slow, async () => {
     const proxy = await startProxy(collector.host);
     try {
       const { tm, drops } = client({ host: proxy.host });
@@ -108,13 +157,13 @@ describe('@trackmate/node against the real collector', () => {
       await tm.close();
       expect(proxy.seen.map((s) => s.status)).toEqual([400, 202]);
       expect(drops[1]).toMatchObject({ reason: 'rejected', events: [{ event: 'Bad Neighbour' }] });
-      expect(await poll(count('good_neighbour'), (n) => n >= 1)).toBe(1);
+      expect(await poll(count('good_neighbour'), (n) => n >= 1), collector.log()).toBe(1);
     } finally {
       await proxy.close();
     }
   });
 
-  it('refuses a wrong secret key with 401 and reports it once per batch, without retrying', async () => {
+  it('refuses a wrong secret key with 401 and reports it once per batch, without retrying', slow, async () => {
     const proxy = await startProxy(collector.host);
     try {
       const tm = new TrackMate({ secretKey: 'sk_not_a_real_key', host: proxy.host, minRetryDelay: 50 });

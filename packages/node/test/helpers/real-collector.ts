@@ -61,6 +61,8 @@ export async function startRealCollector(options: { worker?: boolean } = {}) {
     host,
     site,
     db,
+    /** What the collector wrote to stderr (warnings and errors at LOG_LEVEL=warn). */
+    log: () => stderr,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
@@ -75,8 +77,11 @@ export async function startRealCollector(options: { worker?: boolean } = {}) {
 
 export type RealCollector = Awaited<ReturnType<typeof startRealCollector>>;
 
-/** Polls `read` until `done(value)` holds; returns the last value (the caller asserts on it). */
-export async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, timeout = 20_000): Promise<T> {
+/**
+ * Polls `read` until `done(value)` holds; returns the last value (the caller asserts on it). The worker stores
+ * events asynchronously and, on a busy machine with FerretDB, slowly: the default wait is generous.
+ */
+export async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, timeout = 90_000): Promise<T> {
   const start = Date.now();
   let value = await read();
   while (!done(value) && Date.now() - start < timeout) {
