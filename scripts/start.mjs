@@ -41,7 +41,8 @@ async function demoSite() {
 function serveDemo(site) {
   const file = join(root, 'examples', 'demo', 'index.html');
   const server = createServer((req, res) => {
-    if (req.url !== '/' && !req.url?.startsWith('/?') && req.url !== '/index.html') {
+    // every path serves the page: the demo navigates with history.pushState, and a reload must still work
+    if (req.url === '/favicon.ico') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }

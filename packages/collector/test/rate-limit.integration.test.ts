@@ -14,9 +14,14 @@ describe('rate limiting', () => {
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     for (let i = 0; i < 7; i++) {
-      const res = await postEvents(t.url, { writeKey: t.site.writeKey, batch: [clientEvent()] });
+      const res = await postEvents(t.url, { writeKey: t.site.writeKey, batch: [clientEvent()] }, { headers: { origin: 'https://shop.test' } });
       statuses.push(res.status);
-      if (res.status === 429) retryAfter = res.headers.get('retry-after');
+      if (res.status === 429) {
+        retryAfter = res.headers.get('retry-after');
+        // readable by the browser SDK, so it can honour Retry-After
+        expect(res.headers.get('access-control-allow-origin')).toBe('https://shop.test');
+        expect(res.headers.get('access-control-expose-headers')).toMatch(/Retry-After/i);
+      }
     }
     expect(statuses.slice(0, 5)).toEqual([202, 202, 202, 202, 202]);
     expect(statuses.slice(5)).toEqual([429, 429]);

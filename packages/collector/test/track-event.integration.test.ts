@@ -189,6 +189,16 @@ describe('status codes', () => {
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://shop.test');
   });
 
+  it('lets a browser read error answers and their Retry-After, except a refused origin’s', async () => {
+    const res = await postEvents(t.url, { writeKey: key, batch: [{ name: 'page_view' }] }, { headers: { origin: 'https://shop.test' } });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://shop.test');
+    expect(res.headers.get('access-control-expose-headers')).toMatch(/Retry-After/i);
+    const bad = await postEvents(t.url, null, { raw: '{', query: `?writeKey=${key}`, headers: { origin: 'https://shop.test' } });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('access-control-allow-origin')).toBe('https://shop.test');
+  });
+
   it('answers CORS pre-flights for allowed origins only', async () => {
     const preflight = (origin: string) =>
       fetch(`${t.url}/api/track/event?writeKey=${key}`, {

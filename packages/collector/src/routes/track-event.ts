@@ -54,6 +54,7 @@ export default async function trackEventRoutes(app: FastifyInstance) {
       },
       // The body is validated per event below, so one bad event never sinks the rest.
       validatorCompiler: () => () => true,
+      onSend: exposeToBrowsers,
     },
     async (request, reply) => {
       const receivedAt = new Date();
@@ -128,4 +129,20 @@ function checkOrigin(request: FastifyRequest, reply: FastifyReply, site: CachedS
     });
   }
   if (origin) reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+}
+
+/**
+ * Lets the SDK read every answer but a refused origin's: 202s (the origin was checked), and errors such as
+ * 429/503 with their Retry-After, or 400/401, which a browser would otherwise see as a network error and retry
+ * blindly. Error bodies hold nothing secret. A 403 stays unreadable: that origin is not the site's.
+ */
+async function exposeToBrowsers(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+  const origin = request.headers.origin;
+  if (origin && reply.statusCode !== 403) {
+    reply
+      .header('access-control-allow-origin', origin)
+      .header('access-control-expose-headers', 'Retry-After')
+      .header('vary', 'Origin');
+  }
+  return payload;
 }
