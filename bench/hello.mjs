@@ -1,0 +1,8 @@
+// The baseline of the HTTP benchmark: a bare Fastify "hello world" (no logger), as fastify's own benchmarks run it.
+import Fastify from 'fastify';
+
+const app = Fastify({ logger: false });
+app.get('/', async () => ({ hello: 'world' }));
+app.get('/health', async () => ({ status: 'ok' }));
+await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
+process.on('SIGTERM', () => app.close().then(() => process.exit(0)));

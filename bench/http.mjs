@@ -1,0 +1,140 @@
+// 2. HTTP ingest: autocannon against the collector (API only, its real Redis) and a bare Fastify hello world.
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import {
+  benchEnv,
+  createSite,
+  dropDatabase,
+  dropRedisPrefix,
+  fmt,
+  freePort,
+  ROOT,
+  sampleMax,
+  sleep,
+  startCollector,
+  startProcess,
+  table,
+} from './lib.mjs';
+
+const event = (i) => ({
+  messageId: `bench-${process.pid}-${i}`,
+  name: 'page_view',
+  timestamp: new Date().toISOString(),
+  anonymousId: `anon-${i % 1000}`,
+  sessionId: `sess-${i % 1000}`,
+  properties: { url: 'https://shop.test/products/42', referrer: 'https://search.example/', title: 'Product 42' },
+  context: { library: { name: '@trackmate/browser', version: '0.1.0' } },
+});
+
+function run(opts) {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
+    instance.on('error', () => {});
+  });
+}
+
+function summarize(r, eventsPerRequest) {
+  const ok = (r['2xx'] ?? 0) / (r.duration || 1);
+  return {
+    connections: r.connections,
+    requestsPerSec: r.requests.average,
+    okPerSec: ok,
+    eventsPerSec: ok * eventsPerRequest,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+  };
+}
+
+/** Each case: a short warm-up, then `duration` seconds measured. */
+export async function benchHttp({ duration = 5, connections = [10, 50, 100], profile, singleOnly = false } = {}) {
+  const env = benchEnv();
+  const site = await createSite(env);
+  const collector = await startCollector(env, {
+    worker: false,
+    nodeArgs: profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : [],
+  });
+  const helloPort = await freePort();
+  const hello = await startProcess([join(ROOT, 'bench/hello.mjs')], {
+    env: { PORT: String(helloPort) },
+    port: helloPort,
+  });
+  const rss = sampleMax(collector.rss);
+  const out = { hello: [], single: [], batch100: [], halfPeak: undefined };
+  const single = JSON.stringify({ ...event(0), writeKey: site.writeKey });
+  const batch = JSON.stringify({
+    writeKey: site.writeKey,
+    sentAt: new Date().toISOString(),
+    batch: Array.from({ length: 100 }, (_, i) => event(i)),
+  });
+  const post = (body) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const measure = async (url, extra, n, c) => {
+    await run({ url, connections: c, duration: 1, ...extra });
+    const r = await run({ url, connections: c, duration, ...extra });
+    await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX); // what the API queued (no worker runs)
+    return summarize(r, n);
+  };
+  try {
+    if (singleOnly) {
+      for (const c of connections)
+        out.single.push(await measure(`${collector.url}/api/track/event`, post(single), 1, c));
+      return out;
+    }
+    for (const c of connections) out.hello.push(await measure(`${hello.url}/`, {}, 1, c));
+    for (const c of connections) out.single.push(await measure(`${collector.url}/api/track/event`, post(single), 1, c));
+    for (const c of connections.slice(0, 2))
+      out.batch100.push(await measure(`${collector.url}/api/track/event`, post(batch), 100, c));
+    // p99 at half of the measured peak single-event rate
+    const peak = out.single.reduce((a, b) => (b.okPerSec > a.okPerSec ? b : a));
+    await sleep(500);
+    const half = Math.max(1, Math.floor(peak.okPerSec / 2));
+    const r = await run({
+      url: `${collector.url}/api/track/event`,
+      connections: peak.connections,
+      duration,
+      overallRate: half,
+      ...post(single),
+    });
+    out.halfPeak = { ...summarize(r, 1), targetRate: half };
+    await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
+  } finally {
+    out.collectorRssMax = rss.stop();
+    await hello.stop();
+    await collector.stop();
+    await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
+    await dropDatabase(env.MONGODB_URI);
+  }
+  if (singleOnly) return out;
+  const helloPeak = Math.max(...out.hello.map((h) => h.okPerSec));
+  const singlePeak = Math.max(...out.single.map((h) => h.okPerSec));
+  const batchPeak = Math.max(...out.batch100.map((h) => h.eventsPerSec));
+  out.ratios = { singleVsHello: singlePeak / helloPeak, batchEventsPerSec: batchPeak };
+  const row = (name, s, target = '') => [
+    name,
+    String(s.connections),
+    fmt.n(s.okPerSec),
+    fmt.n(s.eventsPerSec),
+    fmt.ms(s.p50),
+    fmt.ms(s.p99),
+    String(s.non2xx + s.errors),
+    target,
+  ];
+  table(
+    `2. HTTP ingest (autocannon ${duration} s per row; collector API with --no-worker, real Redis; RSS max ${fmt.mb(out.collectorRssMax)}, target <= 200 MB)`,
+    ['case', 'conns', '2xx req/s', 'events/s', 'p50', 'p99', 'non-2xx', 'vs baseline / target'],
+    [
+      ...out.hello.map((s) => row('baseline: fastify hello world (GET)', s)),
+      ...out.single.map((s) =>
+        row('single-event POST', s, fmt.pct(s.okPerSec / helloPeak) + ' of hello peak (target >= 60 %)'),
+      ),
+      ...out.batch100.map((s) => row('100-event batch POST', s, `${fmt.n(s.eventsPerSec)} ev/s (target >= 100,000)`)),
+      row(
+        `single-event POST at half of peak (${fmt.n(out.halfPeak.targetRate)}/s)`,
+        out.halfPeak,
+        `p99 ${fmt.ms(out.halfPeak.p99)} (target <= 10 ms)`,
+      ),
+    ],
+  );
+  return out;
+}

@@ -1,0 +1,176 @@
+// Shared pieces of the benchmarks: a collector child process, a site, RSS sampling, a free port, tables.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(ROOT, 'packages/collector/dist/cli.js');
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function freePort() {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** An environment of its own (database, queue prefix) on the shared services, rate limits off. */
+export function benchEnv(extra = {}) {
+  const id = randomBytes(4).toString('hex');
+  const base = new URL(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/trackmate');
+  base.pathname = `/tm_bench_${id}`;
+  return {
+    MONGODB_URI: base.toString(),
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    TRACKMATE_QUEUE_PREFIX: `tmbench_${id}`,
+    LOG_LEVEL: 'warn',
+    TRACKMATE_RATE_LIMIT_KEY: '0',
+    TRACKMATE_RATE_LIMIT_IP: '0',
+    ...extra,
+  };
+}
+
+/** Runs `trackmate-collector sites create` and returns { siteId, writeKey, secretKey }. */
+export async function createSite(env) {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'sites', 'create', '--name', 'Bench shop', '--origin', 'https://shop.test', '--json'],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const [code] = await once(child, 'exit');
+  if (code !== 0) throw new Error(`sites create failed (${code})`);
+  return JSON.parse(out);
+}
+
+/** A child process listening on `port`, waited for with GET `readyPath`. */
+export async function startProcess(args, { env = {}, port, readyPath = '/health', nodeArgs = [] }) {
+  const child = spawn(process.execPath, [...nodeArgs, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited: ${stderr}`);
+    const ok = await fetch(`http://127.0.0.1:${port}${readyPath}`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`${args.join(' ')} did not answer on ${port}: ${stderr}`);
+    await sleep(200);
+  }
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    rss: () => rssOf(child.pid),
+    stderr: () => stderr,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      const t = setTimeout(() => child.kill('SIGKILL'), 35_000);
+      await once(child, 'exit');
+      clearTimeout(t);
+    },
+  };
+}
+
+/** The collector (`trackmate-collector start`), with or without its in-process worker. */
+export async function startCollector(env, { worker = true, nodeArgs = [] } = {}) {
+  const port = await freePort();
+  const args = [CLI, 'start', '--port', String(port), ...(worker ? [] : ['--no-worker'])];
+  return startProcess(args, { env, port, nodeArgs });
+}
+
+/** Resident set size of a process in bytes (Linux), or undefined. */
+export function rssOf(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples `fn()` every `ms` until stopped; returns { stop(): max }. */
+export function sampleMax(fn, ms = 200) {
+  let max = 0;
+  const t = setInterval(() => {
+    const v = fn();
+    if (v !== undefined && v > max) max = v;
+  }, ms);
+  return {
+    stop() {
+      clearInterval(t);
+      const v = fn();
+      if (v !== undefined && v > max) max = v;
+      return max;
+    },
+  };
+}
+
+/** Deletes every Redis key under a queue prefix (what a benchmark left in the shared Redis). */
+export async function dropRedisPrefix(redisUrl, prefix) {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function dropDatabase(uri) {
+  const { MongoClient } = await import('mongodb');
+  const client = new MongoClient(uri);
+  try {
+    await client.db().dropDatabase();
+  } catch {
+    // best effort
+  } finally {
+    await client.close();
+  }
+}
+
+const fmtNum = (v, digits = 0) =>
+  v === undefined || v === null || Number.isNaN(v)
+    ? '—'
+    : Number(v).toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+export const fmt = {
+  n: (v) => fmtNum(v),
+  f1: (v) => fmtNum(v, 1),
+  f2: (v) => fmtNum(v, 2),
+  ms: (v) => (v === undefined ? '—' : `${fmtNum(v, v < 10 ? 2 : 1)} ms`),
+  mb: (b) => (b === undefined ? '—' : `${fmtNum(b / 1048576, 0)} MB`),
+  pct: (r) => (r === undefined || Number.isNaN(r) ? '—' : `${fmtNum(r * 100, 0)} %`),
+};
+
+/** Prints rows (arrays of strings) as an aligned table with a header. */
+export function table(title, header, rows) {
+  const all = [header, ...rows].map((r) => r.map((c) => String(c ?? '')));
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(`\n${title}`);
+  console.log(line(all[0]));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of all.slice(1)) console.log(line(r));
+}

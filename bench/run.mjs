@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// `npm run bench`: the benchmarks of DESIGN.md section 9, each beside its baseline measured in the same run.
+// Prints tables and writes bench/results/latest.json. Never fails on speed.
+//   node bench/run.mjs [--only sizes,http,pipeline,profile,browser] [--duration 5] [--events 20000] [--quick]
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { benchBrowser } from './browser.mjs';
+import { benchHttp } from './http.mjs';
+import { fmt, ROOT } from './lib.mjs';
+import { benchPipeline } from './pipeline.mjs';
+import { analyzeProfiles, printProfile } from './profile.mjs';
+import { benchSizes } from './sizes.mjs';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    duration: { type: 'string' },
+    events: { type: 'string' },
+    quick: { type: 'boolean' },
+  },
+});
+const only = new Set((values.only ?? 'sizes,http,pipeline,profile,browser').split(','));
+const quick = values.quick ?? false;
+const duration = Number(values.duration ?? (quick ? 2 : 5));
+const events = Number(values.events ?? (quick ? 5_000 : 20_000));
+const resultsDir = join(ROOT, 'bench/results');
+mkdirSync(resultsDir, { recursive: true });
+
+const started = Date.now();
+const results = {
+  startedAt: new Date().toISOString(),
+  machine: {
+    cpus: availableParallelism(),
+    memoryMb: Math.round(totalmem() / 1048576),
+    loadavg: loadavg(),
+    node: process.version,
+  },
+  services: { mongodb: process.env.MONGODB_URI, redis: process.env.REDIS_URL },
+};
+console.log(
+  `TrackMate benchmarks — ${results.machine.cpus} CPUs, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} ` + '(other work on the machine makes every figure noisy; baselines run in the same conditions)',
+);
+
+async function step(name, fn) {
+  if (!only.has(name)) return;
+  try {
+    results[name] = await fn();
+  } catch (err) {
+    console.log(`\n${name}: failed: ${err?.stack ?? err}`);
+    results[name] = { error: String(err?.message ?? err) };
+  }
+}
+
+await step('sizes', () => benchSizes());
+await step('http', () => benchHttp({ duration, connections: quick ? [10, 50] : [10, 50, 100] }));
+await step('pipeline', () => benchPipeline({ events }));
+await step('profile', async () => {
+  // Where the collector's CPU goes under single-event load (node --cpu-prof; start-up included).
+  const dir = join(resultsDir, 'profile');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  await benchHttp({ duration: Math.max(duration, 5), connections: [50], profile: dir, singleOnly: true });
+  const a = analyzeProfiles(dir);
+  printProfile('5. CPU profile of the collector (single-event POSTs, 50 connections)', a, 12);
+  return { totalMs: a.total, byPackage: a.byPackage.slice(0, 25), byFunction: a.byFunction.slice(0, 40) };
+});
+await step('browser', () => benchBrowser({ loads: quick ? 5 : 12, events: quick ? 200 : 500 }));
+
+results.finishedAt = new Date().toISOString();
+results.seconds = Math.round((Date.now() - started) / 1000);
+writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nwrote bench/results/latest.json (${fmt.n(results.seconds)} s)`);
