@@ -1,3 +1,5 @@
+import type { ServerEvent } from './types.js';
+
 /** One queued event, serialized once when it is queued. */
 export interface QueuedEvent {
   /** Position in the order events were queued; flush() waits up to a position. */
@@ -69,4 +71,9 @@ export class BatchQueue {
   clear(): QueuedEvent[] {
     return this.#items.splice(0);
   }
+}
+
+/** Queued events keep only their JSON (half the memory, and what would have been sent); drops parse it back. */
+export function eventsOf(batch: readonly QueuedEvent[]): ServerEvent[] {
+  return batch.map((q) => JSON.parse(q.json) as ServerEvent);
 }

@@ -1,10 +1,9 @@
-import { backoffDelay, isRetryableStatus } from './backoff.js';
-import { BatchQueue, batchBody, type QueuedEvent, utf8Length } from './batch-queue.js';
+import { BatchQueue, eventsOf, type QueuedEvent, utf8Length } from './batch-queue.js';
+import { BatchSender } from './batch-sender.js';
 import { Emitter } from './emitter.js';
-import { type ErrorCode, TrackMateError } from './errors.js';
-import { fetchTransport, type Transport } from './transport.js';
+import { type DropReason, type DropReport, type ErrorCode, TrackMateError } from './errors.js';
+import { fetchTransport } from './transport.js';
 import type {
-  AcceptedResponse,
   CallOptions,
   GenericServerEvent,
   Identity,
@@ -18,8 +17,8 @@ import type {
 const MAX_EVENT_BYTES = 32 * 1024;
 const MAX_REQUEST_BYTES = 512 * 1024;
 const MAX_BATCH_EVENTS = 500;
-/** Bodies at least this large are gzipped (when `gzip` is on). */
-const GZIP_THRESHOLD_BYTES = 16 * 1024;
+/** Longest delay setTimeout takes. */
+const MAX_TIMER = 2 ** 31 - 1;
 
 export interface TrackMateOptions {
   /** The site's secret key, `sk_…` (never the public `pk_…` write key). */
@@ -48,28 +47,6 @@ export interface TrackMateOptions {
   fetch?: typeof fetch;
 }
 
-/** Why events were given up. */
-export type DropReason =
-  /** The in-memory queue was full (`maxQueueSize`). */
-  | 'queue_full'
-  /** The event is over 32 KB once serialized, or could not be serialized. */
-  | 'invalid'
-  /** The collector refused the event (its errors are in `details`). */
-  | 'rejected'
-  /** The request failed for good: a final status (400, 401, 413…) or retries exhausted. */
-  | 'failed'
-  /** The client was closed before the event could be delivered. */
-  | 'closed';
-
-/** Events that will not reach the collector, and why. Persist them if they matter (orders do). */
-export interface DropReport {
-  reason: DropReason;
-  events: ServerEvent[];
-  error: TrackMateError;
-  /** With `rejected`: the collector's errors, one entry per event. */
-  details?: unknown[];
-}
-
 export type TrackMateEvents = {
   /** Every failure: a request given up, a rejected event, a dropped event. */
   error: TrackMateError;
@@ -88,17 +65,11 @@ interface InFlight {
  * before the process ends (or `flush()` at the end of a serverless invocation) to deliver what is queued.
  */
 export class TrackMate extends Emitter<TrackMateEvents> {
-  readonly #url: string;
-  readonly #secretKey: string;
   readonly #flushAt: number;
   readonly #flushInterval: number;
   readonly #maxQueueSize: number;
   readonly #maxInFlight: number;
-  readonly #timeout: number;
-  readonly #maxRetries: number;
-  readonly #backoff: { minDelay: number; maxDelay: number };
-  #gzip: boolean;
-  readonly #send: Transport;
+  readonly #sender: BatchSender;
 
   readonly #queue = new BatchQueue();
   readonly #inFlight = new Set<InFlight>();
@@ -122,20 +93,24 @@ export class TrackMate extends Emitter<TrackMateEvents> {
     if (typeof host !== 'string' || !/^https?:\/\/[^/]/.test(host)) {
       throw new TypeError('TrackMate: host must be the collector\'s http(s) URL, e.g. "https://track.example.com"');
     }
-    this.#secretKey = secretKey;
-    this.#url = `${host.replace(/\/+$/, '')}/api/track/server-event`;
     this.#flushAt = clampInt('flushAt', options.flushAt ?? 100, 1, MAX_BATCH_EVENTS);
-    this.#flushInterval = clampInt('flushInterval', options.flushInterval ?? 5000, 0, 2 ** 31 - 1);
+    this.#flushInterval = clampInt('flushInterval', options.flushInterval ?? 5000, 0, MAX_TIMER);
     this.#maxQueueSize = clampInt('maxQueueSize', options.maxQueueSize ?? 10_000, 1, Number.MAX_SAFE_INTEGER);
     this.#maxInFlight = clampInt('maxInFlight', options.maxInFlight ?? 2, 1, 64);
-    this.#timeout = clampInt('timeout', options.timeout ?? 10_000, 1, 2 ** 31 - 1);
-    this.#maxRetries = clampInt('maxRetries', options.maxRetries ?? 5, 0, 100);
-    this.#backoff = {
-      minDelay: clampInt('minRetryDelay', options.minRetryDelay ?? 500, 0, 2 ** 31 - 1),
-      maxDelay: clampInt('maxRetryDelay', options.maxRetryDelay ?? 30_000, 0, 2 ** 31 - 1),
-    };
-    this.#gzip = options.gzip ?? true;
-    this.#send = fetchTransport(options.fetch);
+    this.#sender = new BatchSender({
+      url: `${host.replace(/\/+$/, '')}/api/track/server-event`,
+      secretKey,
+      timeout: clampInt('timeout', options.timeout ?? 10_000, 1, MAX_TIMER),
+      maxRetries: clampInt('maxRetries', options.maxRetries ?? 5, 0, 100),
+      backoff: {
+        minDelay: clampInt('minRetryDelay', options.minRetryDelay ?? 500, 0, MAX_TIMER),
+        maxDelay: clampInt('maxRetryDelay', options.maxRetryDelay ?? 30_000, 0, MAX_TIMER),
+      },
+      gzip: options.gzip ?? true,
+      send: fetchTransport(options.fetch),
+      signal: this.#abort.signal,
+      report: (reason, error, events, details) => this.#report(reason, error, events, details),
+    });
   }
 
   /**
@@ -253,7 +228,7 @@ export class TrackMate extends Emitter<TrackMateEvents> {
     ) {
       const batch = this.#queue.take(this.#flushAt, MAX_REQUEST_BYTES);
       const entry: InFlight = { firstSeq: batch[0]?.seq ?? 0 };
-      void this.#deliver(batch).then(() => {
+      void this.#sender.deliver(batch).then(() => {
         this.#inFlight.delete(entry);
         const settled = this.#settled;
         this.#settled = deferred();
@@ -276,91 +251,6 @@ export class TrackMate extends Emitter<TrackMateEvents> {
     if (this.#queue.headSeq <= seq) return true;
     for (const entry of this.#inFlight) if (entry.firstSeq <= seq) return true;
     return false;
-  }
-
-  /** Sends one batch until it is accepted or given up. Never rejects. */
-  async #deliver(batch: QueuedEvent[]): Promise<void> {
-    const { body, bytes } = batchBody(batch);
-    for (let attempt = 0; ; attempt++) {
-      if (this.#abort.signal.aborted) {
-        this.#drop('closed', 'TM_ERR_CLOSED', batch, 'close() timed out');
-        return;
-      }
-      const compress = this.#gzip && bytes >= GZIP_THRESHOLD_BYTES;
-      let failure: TrackMateError;
-      let retryAfterMs: number | undefined;
-      try {
-        const result = await this.#send({
-          url: this.#url,
-          secretKey: this.#secretKey,
-          body,
-          eventCount: batch.length,
-          gzip: compress,
-          timeout: this.#timeout,
-          signal: this.#abort.signal,
-        });
-        const { status } = result;
-        if (status >= 200 && status < 300) {
-          this.#reportRejected(batch, result.body);
-          return;
-        }
-        if (status === 415 && compress) {
-          // A collector (or proxy) that does not take gzip: send plain from now on, at once.
-          this.#gzip = false;
-          attempt--;
-          continue;
-        }
-        if (status === 413 && batch.length > 1) {
-          // Smaller limits than ours somewhere on the way: halve the batch until it fits.
-          const half = Math.ceil(batch.length / 2);
-          await this.#deliver(batch.slice(0, half));
-          await this.#deliver(batch.slice(half));
-          return;
-        }
-        const code: ErrorCode = status === 401 ? 'TM_ERR_UNAUTHORIZED' : 'TM_ERR_HTTP';
-        failure = new TrackMateError(code, {
-          status,
-          eventCount: batch.length,
-          detail: describeBody(status, result.body),
-        });
-        if (!isRetryableStatus(status)) {
-          this.#report('failed', failure, eventsOf(batch));
-          return;
-        }
-        retryAfterMs = result.retryAfterMs;
-      } catch (error) {
-        failure =
-          error instanceof TrackMateError
-            ? error
-            : new TrackMateError('TM_ERR_NETWORK', { eventCount: batch.length, cause: error });
-        if (this.#abort.signal.aborted) continue;
-      }
-      if (attempt >= this.#maxRetries) {
-        this.#report('failed', failure, eventsOf(batch));
-        return;
-      }
-      await sleep(backoffDelay(attempt + 1, this.#backoff, retryAfterMs), this.#abort.signal);
-    }
-  }
-
-  #reportRejected(batch: QueuedEvent[], answer: unknown): void {
-    const rejected = (answer as Partial<AcceptedResponse> | undefined)?.rejected;
-    if (!Array.isArray(rejected) || rejected.length === 0) return;
-    const events: ServerEvent[] = [];
-    const details: unknown[] = [];
-    for (const entry of rejected) {
-      const item = batch[entry.index];
-      if (!item) continue;
-      events.push(JSON.parse(item.json) as ServerEvent);
-      details.push(entry.errors);
-    }
-    if (events.length === 0) return;
-    const error = new TrackMateError('TM_ERR_REJECTED', {
-      status: 202,
-      eventCount: events.length,
-      detail: `${events.length} of ${batch.length} events: ${JSON.stringify(details[0]).slice(0, 300)}`,
-    });
-    this.#report('rejected', error, events, details);
   }
 
   #drop(reason: DropReason, code: ErrorCode, batch: QueuedEvent[], detail: string): void {
@@ -399,24 +289,6 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** Queued events keep only their JSON (half the memory, and what would have been sent); drops parse it back. */
-function eventsOf(batch: readonly QueuedEvent[]): ServerEvent[] {
-  return batch.map((q) => JSON.parse(q.json) as ServerEvent);
-}
-
 let lastMs = 0;
 let lastIso = '';
 /** `new Date().toISOString()`, computed once per millisecond: bursts of events share it. */
@@ -438,9 +310,4 @@ function toIso(timestamp: string | Date | undefined): string {
   if (!(timestamp instanceof Date)) return timestamp;
   // An invalid Date is sent as is, for the collector to reject and the 'drop' report to show; never a throw.
   return Number.isNaN(timestamp.getTime()) ? String(timestamp) : timestamp.toISOString();
-}
-
-function describeBody(status: number, body: unknown): string {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  return `HTTP ${status}${text ? ` ${text.slice(0, 300)}` : ''}`;
 }

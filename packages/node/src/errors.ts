@@ -1,3 +1,5 @@
+import type { ServerEvent } from './types.js';
+
 /** Every error the SDK reports, in one table (code → meaning). */
 export const ERROR_CODES = {
   TM_ERR_NETWORK: 'the collector could not be reached',
@@ -31,4 +33,26 @@ export class TrackMateError extends Error {
     this.status = options.status;
     this.eventCount = options.eventCount ?? 0;
   }
+}
+
+/** Why events were given up. */
+export type DropReason =
+  /** The in-memory queue was full (`maxQueueSize`). */
+  | 'queue_full'
+  /** The event is over 32 KB once serialized, or could not be serialized. */
+  | 'invalid'
+  /** The collector refused the event (its errors are in `details`). */
+  | 'rejected'
+  /** The request failed for good: a final status (400, 401, 413…) or retries exhausted. */
+  | 'failed'
+  /** The client was closed before the event could be delivered. */
+  | 'closed';
+
+/** Events that will not reach the collector, and why. Persist them if they matter (orders do). */
+export interface DropReport {
+  reason: DropReason;
+  events: ServerEvent[];
+  error: TrackMateError;
+  /** With `rejected`: the collector's errors, one entry per event. */
+  details?: unknown[];
 }

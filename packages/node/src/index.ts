@@ -1,11 +1,5 @@
-export {
-  type DropReason,
-  type DropReport,
-  TrackMate,
-  type TrackMateEvents,
-  type TrackMateOptions,
-} from './client.js';
-export { ERROR_CODES, type ErrorCode, TrackMateError } from './errors.js';
+export { TrackMate, type TrackMateEvents, type TrackMateOptions } from './client.js';
+export { type DropReason, type DropReport, ERROR_CODES, type ErrorCode, TrackMateError } from './errors.js';
 export {
   SIGNATURE_HEADER,
   signWebhookPayload,
