@@ -61,7 +61,7 @@ export async function benchHttp({ duration = 5, connections = [10, 50, 100], pro
     port: helloPort,
   });
   const rss = sampleMax(collector.rss);
-  const out = { hello: [], single: [], batch100: [], halfPeak: undefined };
+  const out = { hello: [], single: [], batch100: [], halfPeak: undefined, collectorReadyMs: collector.readyMs };
   const single = JSON.stringify({ ...event(0), writeKey: site.writeKey });
   const batch = JSON.stringify({
     writeKey: site.writeKey,
@@ -70,10 +70,14 @@ export async function benchHttp({ duration = 5, connections = [10, 50, 100], pro
   });
   const post = (body) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body });
   const measure = async (url, extra, n, c) => {
+    const server = url.startsWith(hello.url) ? hello : collector;
     await run({ url, connections: c, duration: 1, ...extra });
+    const cpu0 = server.cpuMs();
     const r = await run({ url, connections: c, duration, ...extra });
+    const cpu = server.cpuMs() - cpu0;
     await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX); // what the API queued (no worker runs)
-    return summarize(r, n);
+    // CPU time per answered request: unlike req/s, hardly moved by other work on a shared machine
+    return { ...summarize(r, n), cpuUsPerRequest: (cpu * 1000) / Math.max(1, r['2xx'] ?? 0) };
   };
   try {
     if (singleOnly) {
@@ -113,6 +117,7 @@ export async function benchHttp({ duration = 5, connections = [10, 50, 100], pro
   const row = (name, s, target = '') => [
     name,
     String(s.connections),
+    s.cpuUsPerRequest === undefined ? '—' : `${fmt.n(s.cpuUsPerRequest)} µs`,
     fmt.n(s.okPerSec),
     fmt.n(s.eventsPerSec),
     fmt.ms(s.p50),
@@ -122,7 +127,7 @@ export async function benchHttp({ duration = 5, connections = [10, 50, 100], pro
   ];
   table(
     `2. HTTP ingest (autocannon ${duration} s per row; collector API with --no-worker, real Redis; RSS max ${fmt.mb(out.collectorRssMax)}, target <= 200 MB)`,
-    ['case', 'conns', '2xx req/s', 'events/s', 'p50', 'p99', 'non-2xx', 'vs baseline / target'],
+    ['case', 'conns', 'CPU/req', '2xx req/s', 'events/s', 'p50', 'p99', 'non-2xx', 'vs baseline / target'],
     [
       ...out.hello.map((s) => row('baseline: fastify hello world (GET)', s)),
       ...out.single.map((s) =>

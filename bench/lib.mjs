@@ -57,6 +57,7 @@ export async function createSite(env) {
 
 /** A child process listening on `port`, waited for with GET `readyPath`. */
 export async function startProcess(args, { env = {}, port, readyPath = '/health', nodeArgs = [] }) {
+  const spawnedAt = Date.now();
   const child = spawn(process.execPath, [...nodeArgs, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -77,7 +78,10 @@ export async function startProcess(args, { env = {}, port, readyPath = '/health'
   return {
     child,
     url: `http://127.0.0.1:${port}`,
+    /** From spawn to the first good answer (start-up, to leave out of a CPU profile). */
+    readyMs: Date.now() - spawnedAt,
     rss: () => rssOf(child.pid),
+    cpuMs: () => cpuMsOf(child.pid),
     stderr: () => stderr,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -101,6 +105,17 @@ export function rssOf(pid) {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (user + system) a process has used, in ms (Linux; clock ticks of 10 ms). */
+export function cpuMsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15 of the line)
   } catch {
     return undefined;
   }

@@ -15,8 +15,11 @@ function where(url) {
   return relative(ROOT, path);
 }
 
-/** Reads every .cpuprofile in `dir`; returns { total, byFunction: [...], byPackage: [...] } of self time in ms. */
-export function analyzeProfiles(dir) {
+/**
+ * Reads every .cpuprofile in `dir`; returns { total, byFunction: [...], byPackage: [...] } of self time in ms,
+ * leaving out the first `skipMs` of each profile (start-up: module loading, schema compilation).
+ */
+export function analyzeProfiles(dir, { skipMs = 0 } = {}) {
   const byFn = new Map();
   const byPkg = new Map();
   let total = 0;
@@ -24,8 +27,11 @@ export function analyzeProfiles(dir) {
     const p = JSON.parse(readFileSync(join(dir, file), 'utf8'));
     const nodes = new Map(p.nodes.map((n) => [n.id, n]));
     const self = new Map();
+    let at = 0;
     for (let i = 0; i < p.samples.length; i++) {
       const dt = (p.timeDeltas[i] ?? 0) / 1000;
+      at += dt;
+      if (at < skipMs) continue;
       self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + dt);
     }
     for (const [id, ms] of self) {

@@ -11,12 +11,16 @@ export interface Connections {
   close(): Promise<void>;
 }
 
-export function redisConnection(config: Config, role: 'client' | 'worker'): Redis {
+export function redisConnection(
+  config: Config,
+  role: 'client' | 'worker',
+  options: { autoPipelining?: boolean } = {},
+): Redis {
   return new Redis(config.redisUrl, {
     // Workers block on Redis and must wait through outages; clients must fail fast so the API can answer 503.
     maxRetriesPerRequest: role === 'worker' ? null : 1,
     enableOfflineQueue: role === 'worker',
-    enableAutoPipelining: role === 'client',
+    enableAutoPipelining: options.autoPipelining ?? role === 'client',
     connectTimeout: 5_000,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     lazyConnect: false,
