@@ -77,6 +77,23 @@ describe('batching', () => {
     expect(names(stub)).toEqual(['a', 'b']);
   });
 
+  it('flush() waits for the events queued before it, not for those queued after', async () => {
+    const { stub, client } = await setup({ flushAt: 1, maxInFlight: 1 }, (req) => ({
+      ...(accept(req) as object),
+      status: 202,
+      delay: 100,
+    }));
+    client.track('before');
+    const flushed = client.flush();
+    client.track('after_1');
+    client.track('after_2');
+    await flushed;
+    expect(names(stub)[0]).toBe('before');
+    expect(stub.requests.length).toBeLessThan(3);
+    await client.flush();
+    expect(names(stub)).toEqual(['before', 'after_1', 'after_2']);
+  });
+
   it('splits what is queued into requests of at most 500 events and 512 KB', async () => {
     const { stub, client } = await setup({ flushAt: 500 });
     const filler = 'x'.repeat(2000);
