@@ -93,6 +93,9 @@ export class TrackMate extends Emitter<TrackMateEvents> {
     if (typeof host !== 'string' || !/^https?:\/\/[^/]/.test(host)) {
       throw new TypeError('TrackMate: host must be the collector\'s http(s) URL, e.g. "https://track.example.com"');
     }
+    if (typeof (options.fetch ?? globalThis.fetch) !== 'function') {
+      throw new TypeError('TrackMate: no global fetch here (Node.js >= 20.11 has one); pass the `fetch` option');
+    }
     this.#flushAt = clampInt('flushAt', options.flushAt ?? 100, 1, MAX_BATCH_EVENTS);
     this.#flushInterval = clampInt('flushInterval', options.flushInterval ?? 5000, 0, MAX_TIMER);
     this.#maxQueueSize = clampInt('maxQueueSize', options.maxQueueSize ?? 10_000, 1, Number.MAX_SAFE_INTEGER);

@@ -370,6 +370,7 @@ describe('queue bound and shutdown', () => {
   it('refuses a public write key with a clear message', () => {
     expect(() => new TrackMate({ secretKey: 'pk_abc', host: 'http://x' })).toThrow(/secret key/);
     expect(() => new TrackMate({ secretKey: 'sk_abc', host: 'localhost:8080' })).toThrow(/host/);
+    expect(() => new TrackMate({ secretKey: 'sk_abc', host: 'http://x', flushAt: 501 })).toThrow(/flushAt/);
   });
 
   it('reports an event larger than 32 KB instead of sending it', async () => {
