@@ -41,11 +41,12 @@ export async function closeJobQueues(queues: JobQueues): Promise<void> {
  * events this job is responsible for (see ownedEvents). Only fast writes and enqueues happen here: folding
  * the roll-ups and sending are left to the folder and the workers, so a slow receiver never slows ingestion.
  */
-export function createJobHooks(queues: JobQueues, folder?: RollupFolder): AfterInsertHook {
+export function createJobHooks(queues: JobQueues, folder: RollupFolder): AfterInsertHook {
   return async (inserted, models, job) => {
     const events = await ownedEvents(models, inserted, job);
     if (!events.length) return;
-    if (await recordRollups(models, events, job.key)) folder?.kick();
+    const fresh = events.length === inserted.length;
+    if (await recordRollups(models, folder.sketches, events, job.key, fresh)) folder.kick();
     await enterTriggers(models, queues.triggers, events);
     await fanOutWebhooks(models, queues.webhooks, events);
   };

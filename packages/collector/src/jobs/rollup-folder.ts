@@ -5,6 +5,7 @@ import { redisConnection } from '../lib/connections.js';
 import { rawCollection } from '../lib/raw-collection.js';
 import type { Models } from '../models/index.js';
 import type { MetricsPendingDoc } from '../models/metrics-daily.js';
+import { duplicateIndexes, type VisitorSketches } from './rollups.js';
 
 const LOCK_MS = 30_000;
 /** Folded contributions are kept this long, so that an ingest job retried late still finds its own. */
@@ -15,39 +16,89 @@ const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('
 
 /**
  * Adds pending contributions (metrics_pending) to metrics_daily. Only one folder runs at a time across all
- * processes (a Redis lock), because concurrent `$inc`s on one document can be lost on FerretDB 1.24. Each
- * contribution is applied exactly once, without transactions:
- * 1. `$inc` + `$push: { jobs: id }` guarded by `jobs: { $ne: id }` (a re-run after a crash skips it);
- * 2. the contribution is marked folded; 3. its id is pulled from the bucket's `jobs`.
+ * processes (a Redis lock), because concurrent `$inc`s on one document can be lost on FerretDB 1.24; being
+ * the only writer, it may read a bucket and then update it. Each contribution counts exactly once, without
+ * transactions; per bucket:
+ * 1. contributions already in metrics_folded are dropped (a late retry of their ingest job re-recorded them);
+ * 2. one `$inc` of the sum of those not yet in the bucket's `jobs`, with `$push: { jobs: { $each: ids } }`,
+ *    and `visitors` raised to the bucket's sketch count;
+ * 3. the ids go to metrics_folded; 4. the pending documents are deleted; 5. the ids leave `jobs`.
+ * A crash before 3 leaves the ids in `jobs`, so step 2 of the next run skips them; after 3, step 1 does.
  */
-export async function foldPending(models: Models, limit = 1_000): Promise<number> {
+export async function foldPending(models: Models, sketches: Pick<Sketches, 'count'>, limit = 2_000): Promise<number> {
   const pending = rawCollection(models.MetricsPending);
   const daily = rawCollection(models.MetricsDaily);
-  const docs = (await pending.find({ state: 'pending' }).sort({ at: 1 }).limit(limit).toArray()) as MetricsPendingDoc[];
-  for (const p of docs) {
-    try {
+  const folded = rawCollection(models.MetricsFolded);
+  const docs = (await pending.find({}).limit(limit).toArray()) as MetricsPendingDoc[];
+  const byBucket = new Map<string, MetricsPendingDoc[]>();
+  for (const p of docs) byBucket.set(p.bucket, [...(byBucket.get(p.bucket) ?? []), p]);
+  for (const [bucket, group] of byBucket) {
+    const ids = group.map((p) => p._id);
+    const seen = await Promise.all(ids.map((_id) => folded.findOne({ _id }, { projection: { _id: 1 } })));
+    const current = await daily.findOne({ _id: bucket }, { projection: { jobs: 1 } });
+    const inBucket = new Set(current?.jobs ?? []);
+    const apply = group.filter((p, i) => !seen[i] && !inBucket.has(p._id));
+    if (apply.length) {
+      const sum = (k: 'count' | 'orders' | 'revenue') => apply.reduce((n, p) => n + p[k], 0);
+      const first = apply[0]!;
       await daily.updateOne(
-        { _id: p.bucket, jobs: { $ne: p._id } },
+        { _id: bucket },
         {
-          $inc: { count: p.count, visitors: p.visitors, orders: p.orders, revenue: p.revenue },
-          $push: { jobs: p._id },
-          $setOnInsert: { siteId: p.siteId, day: p.day, name: p.name },
+          $inc: {
+            count: sum('count'),
+            orders: sum('orders'),
+            revenue: Math.round(sum('revenue') * 100) / 100,
+          },
+          $max: { visitors: await sketches.count(bucket) },
+          $push: { jobs: { $each: apply.map((p) => p._id) } },
+          $setOnInsert: { siteId: first.siteId, day: first.day, name: first.name },
         },
         { upsert: true },
       );
-    } catch (err) {
-      // the bucket exists and already holds this contribution: applied before a crash
-      if ((err as { code?: number }).code !== 11000) throw err;
     }
-    await pending.updateOne({ _id: p._id }, { $set: { state: 'folded' } });
-    await daily.updateOne({ _id: p.bucket }, { $pull: { jobs: p._id } });
+    const at = new Date();
+    const markers = group.filter((_, i) => !seen[i]).map((p) => ({ _id: p._id, at }));
+    if (markers.length) {
+      await folded.insertMany(markers, { ordered: false }).catch(duplicateIndexes);
+    }
+    await pending.deleteMany({ _id: { $in: ids } });
+    await daily.updateOne({ _id: bucket }, { $pullAll: { jobs: ids } });
   }
   return docs.length;
+}
+
+/** Distinct visitors per bucket: Redis HyperLogLogs (standard error 0.81 %, exact in practice for small counts). */
+export interface Sketches extends VisitorSketches {
+  count(bucket: string): Promise<number>;
+}
+
+/** Keys live 40 days after their last write; later, a bucket's visitors keep the highest count they reached. */
+const SKETCH_TTL_S = 40 * 86_400;
+
+export function redisSketches(redis: Redis, prefix: string): Sketches {
+  const key = (bucket: string) => `${prefix}:visitors:${bucket}`;
+  return {
+    async add(visitorsByBucket) {
+      if (!visitorsByBucket.size) return;
+      const pipeline = redis.pipeline();
+      for (const [bucket, visitors] of visitorsByBucket) {
+        pipeline.pfadd(key(bucket), ...visitors);
+        pipeline.expire(key(bucket), SKETCH_TTL_S);
+      }
+      const results = await pipeline.exec();
+      const failed = results?.find(([err]) => err);
+      if (failed) throw failed[0];
+    },
+    async count(bucket) {
+      return redis.pfcount(key(bucket));
+    },
+  };
 }
 
 export interface RollupFolder {
   /** Fold soon (called after an ingest job recorded contributions). */
   kick(): void;
+  sketches: Sketches;
   stop(): Promise<void>;
 }
 
@@ -62,6 +113,7 @@ export function startRollupFolder(
   redis.on('error', () => {});
   const lockKey = `${config.queuePrefix}:rollup-folder-lock`;
   const token = randomUUID();
+  const sketches = redisSketches(redis, config.queuePrefix);
   let running: Promise<void> | null = null;
   let again = false;
   let stopped = false;
@@ -72,15 +124,12 @@ export function startRollupFolder(
     try {
       let n: number;
       do {
-        n = await foldPending(models);
+        n = await foldPending(models, sketches);
         await redis.eval(RENEW, 1, lockKey, token, String(LOCK_MS));
       } while (n > 0 && !stopped);
       if (Date.now() - lastCleanup > 3_600_000) {
         lastCleanup = Date.now();
-        await rawCollection(models.MetricsPending).deleteMany({
-          state: 'folded',
-          at: { $lt: new Date(Date.now() - KEEP_FOLDED_MS) },
-        });
+        await rawCollection(models.MetricsFolded).deleteMany({ at: { $lt: new Date(Date.now() - KEEP_FOLDED_MS) } });
       }
     } finally {
       await redis.eval(RELEASE, 1, lockKey, token);
@@ -106,6 +155,7 @@ export function startRollupFolder(
   timer.unref();
   return {
     kick,
+    sketches,
     async stop() {
       stopped = true;
       clearInterval(timer);

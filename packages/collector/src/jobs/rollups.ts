@@ -11,9 +11,7 @@ interface Bucket {
   count: number;
   orders: number;
   revenue: number;
-  /** metrics_visitors ids of the visitors seen in this bucket. */
-  visitorIds: Set<string>;
-  visitors: number;
+  visitors: Set<string>;
 }
 
 /** UTC day of an event, YYYY-MM-DD. */
@@ -31,23 +29,39 @@ export function revenueOf(properties: Record<string, unknown>): number {
   return Math.round(sum * 100) / 100;
 }
 
-const ignoreDuplicates = (err: unknown) => {
-  const writeErrors = (err as { writeErrors?: Array<{ code?: number }> | { code?: number } }).writeErrors;
+/** The indexes of an unordered insertMany's duplicate-key failures; rethrows any other error. */
+export function duplicateIndexes(err: unknown): number[] {
+  const writeErrors = (
+    err as { writeErrors?: Array<{ code?: number; index: number }> | { code?: number; index: number } }
+  ).writeErrors;
   const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
   if (!list.length || list.some((w) => w.code !== 11000)) throw err;
-};
+  return list.map((w) => w.index);
+}
+
+const ignoreDuplicates = (err: unknown) => void duplicateIndexes(err);
+
+/** Where distinct visitors are counted: Redis HyperLogLogs, one per bucket (see rollup-folder.ts). */
+export interface VisitorSketches {
+  add(visitorsByBucket: Map<string, string[]>): Promise<void>;
+}
 
 /**
  * Records one ingest job's contribution to the roll-ups, exactly once however often the job is retried,
  * with inserts only (atomic and idempotent on FerretDB as on MongoDB, unlike concurrent `$inc`s, which
- * FerretDB 1.24 can lose):
- * 1. each (site, day, name, visitor) is claimed in metrics_visitors, tagged with the job: a visitor counts
- *    for the job that claimed it first;
- * 2. one metrics_pending document per bucket, `_id` = `<bucket>|<jobKey>`, carries the job's counts; a retry
- *    computes the same documents and its inserts are duplicates.
- * The roll-up folder adds them to metrics_daily (jobs/rollup-folder.ts).
+ * FerretDB 1.24 can lose): one metrics_pending document per bucket, `_id` = `<bucket>|<jobKey>`, carries the
+ * job's counts; a retry computes the same documents: its inserts are duplicates, or metrics_folded says they
+ * were folded already. Visitors go to the bucket's sketch, where adding one twice changes nothing.
+ * The roll-up folder adds all this to metrics_daily (jobs/rollup-folder.ts). `fresh` = every event was
+ * inserted by this attempt, so no earlier attempt can have recorded anything and the retry check is skipped.
  */
-export async function recordRollups(models: Models, events: EventDoc[], jobKey: string): Promise<number> {
+export async function recordRollups(
+  models: Models,
+  sketches: VisitorSketches,
+  events: EventDoc[],
+  jobKey: string,
+  fresh: boolean,
+): Promise<number> {
   const buckets = new Map<string, Bucket>();
   for (const e of events) {
     const siteId = e.siteId.toString();
@@ -55,7 +69,7 @@ export async function recordRollups(models: Models, events: EventDoc[], jobKey: 
     const id = `${siteId}:${day}:${e.name}`;
     let b = buckets.get(id);
     if (!b) {
-      b = { siteId, day, name: e.name, count: 0, orders: 0, revenue: 0, visitorIds: new Set(), visitors: 0 };
+      b = { siteId, day, name: e.name, count: 0, orders: 0, revenue: 0, visitors: new Set() };
       buckets.set(id, b);
     }
     b.count++;
@@ -64,48 +78,29 @@ export async function recordRollups(models: Models, events: EventDoc[], jobKey: 
       b.revenue += revenueOf(e.properties ?? {});
     }
     const visitor = e.anonymousId ?? e.profileId?.toString();
-    if (visitor) b.visitorIds.add(`${id}:${visitor}`);
+    if (visitor) b.visitors.add(visitor);
   }
   if (!buckets.size) return 0;
-  await countVisitors(models, buckets, jobKey);
+  await sketches.add(new Map([...buckets].filter(([, b]) => b.visitors.size).map(([id, b]) => [id, [...b.visitors]])));
+  let entries = [...buckets];
+  if (!fresh) {
+    const folded = rawCollection(models.MetricsFolded);
+    const done = await Promise.all(entries.map(([bucket]) => folded.findOne({ _id: `${bucket}|${jobKey}` })));
+    entries = entries.filter((_, i) => !done[i]);
+    if (!entries.length) return 0;
+  }
   const at = new Date();
-  const docs = [...buckets].map(([bucket, b]) => ({
+  const docs = entries.map(([bucket, b]) => ({
     _id: `${bucket}|${jobKey}`,
     bucket,
     siteId: b.siteId,
     day: b.day,
     name: b.name,
     count: b.count,
-    visitors: b.visitors,
     orders: b.orders,
     revenue: Math.round(b.revenue * 100) / 100,
-    state: 'pending' as const,
     at,
   }));
   await rawCollection(models.MetricsPending).insertMany(docs, { ordered: false }).catch(ignoreDuplicates);
   return docs.length;
-}
-
-/** Claims each (bucket, visitor) for this job; a visitor counts in a bucket for the job that claimed it first. */
-async function countVisitors(models: Models, buckets: Map<string, Bucket>, jobKey: string): Promise<void> {
-  const ids = [...buckets.values()].flatMap((b) => [...b.visitorIds]);
-  if (!ids.length) return;
-  const col = rawCollection(models.MetricsVisitor);
-  let duplicates = false;
-  await col
-    .insertMany(
-      ids.map((_id) => ({ _id, job: jobKey })),
-      { ordered: false },
-    )
-    .catch((err) => {
-      ignoreDuplicates(err);
-      duplicates = true;
-    });
-  let mine: Set<string>;
-  if (!duplicates) mine = new Set(ids);
-  else
-    mine = new Set(
-      (await col.find({ _id: { $in: ids }, job: jobKey }, { projection: { _id: 1 } }).toArray()).map((d) => d._id),
-    );
-  for (const b of buckets.values()) b.visitors = [...b.visitorIds].filter((id) => mine.has(id)).length;
 }

@@ -3,6 +3,7 @@ import { Types } from 'mongoose';
 import type { EventDoc, Models, TriggerDoc } from '../models/index.js';
 import { jobIdFor } from './job-ids.js';
 import { matchesFilters } from './property-filters.js';
+import { duplicateIndexes } from './rollups.js';
 
 export interface FireJob {
   entryId: string;
@@ -20,6 +21,7 @@ export async function enterTriggers(models: Models, queue: Queue<FireJob>, event
     list.push(e);
     bySite.set(e.siteId.toString(), list);
   }
+  const entries: Array<{ entryId: string; doc: Record<string, unknown>; delay: number }> = [];
   for (const [siteId, siteEvents] of bySite) {
     const names = [...new Set(siteEvents.map((e) => e.name))];
     const triggers = (await models.Trigger.collection
@@ -29,41 +31,47 @@ export async function enterTriggers(models: Models, queue: Queue<FireJob>, event
     for (const e of siteEvents) {
       for (const t of triggers) {
         if (t.entryEvent !== e.name || !matchesFilters(e.properties ?? {}, t.filters ?? [])) continue;
-        await enter(models, queue, t, e);
+        const entry = await entryFor(models, t, e);
+        if (entry) entries.push(entry);
       }
     }
   }
+  if (!entries.length) return;
+  // insert-if-absent: a retried job finds its entries there already (duplicate ids are ignored)
+  await models.TriggerEntry.collection
+    .insertMany(
+      entries.map(({ entryId, doc }) => ({ _id: entryId, ...doc }) as never),
+      { ordered: false },
+    )
+    .catch(duplicateIndexes);
+  await queue.addBulk(
+    entries.map(({ entryId, delay }) => ({
+      name: 'fire',
+      data: { entryId },
+      opts: { jobId: jobIdFor('t', entryId), delay },
+    })),
+  );
 }
 
-async function enter(models: Models, queue: Queue<FireJob>, t: TriggerDoc, e: EventDoc): Promise<void> {
+async function entryFor(models: Models, t: TriggerDoc, e: EventDoc) {
   const visitor = e.profileId?.toString() ?? e.anonymousId;
-  if (!visitor) return; // nobody to reach or to re-check
+  if (!visitor) return null; // nobody to reach or to re-check
   const entryId = `${t._id}:${e.siteId}:${e.messageId}`;
   const enteredAt = new Date(e.timestamp);
-  if (!(await claimReentry(models, t, visitor, entryId, enteredAt))) return;
+  if (!(await claimReentry(models, t, visitor, entryId, enteredAt))) return null;
   const fireAt = new Date(Math.max(Date.now(), enteredAt.getTime() + t.delaySeconds * 1000));
-  await models.TriggerEntry.collection.updateOne(
-    { _id: entryId } as never,
-    {
-      $setOnInsert: {
-        siteId: e.siteId,
-        triggerId: t._id,
-        profileId: e.profileId ?? null,
-        anonymousId: e.anonymousId ?? null,
-        event: { messageId: e.messageId, name: e.name, timestamp: enteredAt, properties: e.properties ?? {} },
-        enteredAt,
-        fireAt,
-        state: 'waiting',
-        updatedAt: new Date(),
-      },
-    },
-    { upsert: true },
-  );
-  await queue.add(
-    'fire',
-    { entryId },
-    { jobId: jobIdFor('t', entryId), delay: Math.max(0, fireAt.getTime() - Date.now()) },
-  );
+  const doc = {
+    siteId: e.siteId,
+    triggerId: t._id,
+    profileId: e.profileId ?? null,
+    anonymousId: e.anonymousId ?? null,
+    event: { messageId: e.messageId, name: e.name, timestamp: enteredAt, properties: e.properties ?? {} },
+    enteredAt,
+    fireAt,
+    state: 'waiting',
+    updatedAt: new Date(),
+  };
+  return { entryId, doc, delay: Math.max(0, fireAt.getTime() - Date.now()) };
 }
 
 /** At most one entry per visitor per `reentryHours`; the same entry (a retried job) is let through again. */

@@ -1,25 +1,25 @@
 import type { Connection } from 'mongoose';
-import { deadLetterSchema, type DeadLetterModel } from './dead-letter.js';
+import { type DeadLetterModel, deadLetterSchema } from './dead-letter.js';
 import { type DeliveryModel, deliverySchema } from './delivery.js';
-import { eventSchema, type EventModel } from './event.js';
-import { identitySchema, type IdentityModel } from './identity.js';
+import { type EventModel, eventSchema } from './event.js';
+import { type IdentityModel, identitySchema } from './identity.js';
 import {
   type MetricsDailyModel,
+  type MetricsFoldedModel,
   type MetricsPendingModel,
   metricsDailySchema,
+  metricsFoldedSchema,
   metricsPendingSchema,
-  type MetricsVisitorModel,
-  metricsVisitorSchema,
 } from './metrics-daily.js';
-import { profileSchema, type ProfileModel } from './profile.js';
+import { type ProfileModel, profileSchema } from './profile.js';
 import { type SettingModel, settingSchema } from './setting.js';
-import { siteSchema, type SiteModel } from './site.js';
+import { type SiteModel, siteSchema } from './site.js';
 import {
   type TriggerEntryModel,
-  triggerEntrySchema,
   type TriggerModel,
-  triggerSchema,
   type TriggerVisitorModel,
+  triggerEntrySchema,
+  triggerSchema,
   triggerVisitorSchema,
 } from './trigger.js';
 import { type WebhookModel, webhookSchema } from './webhook.js';
@@ -31,8 +31,8 @@ export interface Models {
   Identity: IdentityModel;
   DeadLetter: DeadLetterModel;
   MetricsDaily: MetricsDailyModel;
-  MetricsVisitor: MetricsVisitorModel;
   MetricsPending: MetricsPendingModel;
+  MetricsFolded: MetricsFoldedModel;
   Trigger: TriggerModel;
   TriggerEntry: TriggerEntryModel;
   TriggerVisitor: TriggerVisitorModel;
@@ -50,8 +50,8 @@ export function createModels(conn: Connection): Models {
     Identity: conn.model('Identity', identitySchema) as unknown as IdentityModel,
     DeadLetter: conn.model('DeadLetter', deadLetterSchema) as unknown as DeadLetterModel,
     MetricsDaily: conn.model('MetricsDaily', metricsDailySchema) as unknown as MetricsDailyModel,
-    MetricsVisitor: conn.model('MetricsVisitor', metricsVisitorSchema) as unknown as MetricsVisitorModel,
     MetricsPending: conn.model('MetricsPending', metricsPendingSchema) as unknown as MetricsPendingModel,
+    MetricsFolded: conn.model('MetricsFolded', metricsFoldedSchema) as unknown as MetricsFoldedModel,
     Trigger: conn.model('Trigger', triggerSchema) as unknown as TriggerModel,
     TriggerEntry: conn.model('TriggerEntry', triggerEntrySchema) as unknown as TriggerEntryModel,
     TriggerVisitor: conn.model('TriggerVisitor', triggerVisitorSchema) as unknown as TriggerVisitorModel,
@@ -73,11 +73,11 @@ export async function migrate(models: Models): Promise<void> {
 
 export type { DeadLetterDoc } from './dead-letter.js';
 export type { DeliveryDoc } from './delivery.js';
-export type { MetricsDailyDoc } from './metrics-daily.js';
-export type { PropertyFilter, TriggerAction, TriggerDoc, TriggerEntryDoc } from './trigger.js';
-export type { WebhookDoc } from './webhook.js';
 export type { EventDoc } from './event.js';
 export type { IdentityDoc } from './identity.js';
 export { identityKey } from './identity.js';
+export type { MetricsDailyDoc } from './metrics-daily.js';
 export type { ConsentEntry, ProfileDoc } from './profile.js';
 export type { SiteDoc } from './site.js';
+export type { PropertyFilter, TriggerAction, TriggerDoc, TriggerEntryDoc } from './trigger.js';
+export type { WebhookDoc } from './webhook.js';

@@ -12,7 +12,7 @@ export interface MetricsDailyDoc {
   day: string;
   name: string;
   count: number;
-  /** Distinct visitors that day (exact: one metrics_visitors document each). */
+  /** Distinct visitors that day (from a HyperLogLog sketch, see jobs/rollup-folder.ts). */
   visitors: number;
   /** Order events only. */
   orders: number;
@@ -36,20 +36,9 @@ const metricsDailySchema = new Schema<MetricsDailyDoc>(
 );
 metricsDailySchema.index({ siteId: 1, day: 1, name: 1 });
 
-/** One document per (site, day, event name, visitor), `_id` = `<bucket>:<visitor>`; `job` = the ingest job that counted it. */
-export interface MetricsVisitorDoc {
-  _id: string;
-  job: string;
-}
-
-const metricsVisitorSchema = new Schema<MetricsVisitorDoc>(
-  { _id: { type: String, required: true }, job: { type: String, required: true } },
-  { collection: 'metrics_visitors', versionKey: false, autoIndex: false, autoCreate: false },
-);
-
 /**
- * One ingest job's contribution to one bucket, `_id` = `<bucket>|<jobKey>`: written once by the job (a retry
- * finds it there), then folded into metrics_daily by the single roll-up folder, which marks it `folded`.
+ * One ingest job's contribution to one bucket, `_id` = `<bucket>|<jobKey>`, waiting to be folded into
+ * metrics_daily by the roll-up folder, which then records it in metrics_folded and deletes it.
  */
 export interface MetricsPendingDoc {
   _id: string;
@@ -58,10 +47,8 @@ export interface MetricsPendingDoc {
   day: string;
   name: string;
   count: number;
-  visitors: number;
   orders: number;
   revenue: number;
-  state: 'pending' | 'folded';
   at: Date;
 }
 
@@ -73,17 +60,26 @@ const metricsPendingSchema = new Schema<MetricsPendingDoc>(
     day: { type: String, required: true },
     name: { type: String, required: true },
     count: { type: Number, required: true },
-    visitors: { type: Number, required: true },
     orders: { type: Number, required: true },
     revenue: { type: Number, required: true },
-    state: { type: String, required: true },
     at: { type: Date, required: true },
   },
   { collection: 'metrics_pending', versionKey: false, autoIndex: false, autoCreate: false },
 );
-metricsPendingSchema.index({ state: 1, at: 1 });
+
+/** Contributions already folded (`_id` as in metrics_pending), so that a late retry of their job adds nothing. */
+export interface MetricsFoldedDoc {
+  _id: string;
+  at: Date;
+}
+
+const metricsFoldedSchema = new Schema<MetricsFoldedDoc>(
+  { _id: { type: String, required: true }, at: { type: Date, required: true } },
+  { collection: 'metrics_folded', versionKey: false, autoIndex: false, autoCreate: false },
+);
+metricsFoldedSchema.index({ at: 1 });
 
 export type MetricsDailyModel = Model<MetricsDailyDoc>;
-export type MetricsVisitorModel = Model<MetricsVisitorDoc>;
 export type MetricsPendingModel = Model<MetricsPendingDoc>;
-export { metricsDailySchema, metricsPendingSchema, metricsVisitorSchema };
+export type MetricsFoldedModel = Model<MetricsFoldedDoc>;
+export { metricsDailySchema, metricsFoldedSchema, metricsPendingSchema };
