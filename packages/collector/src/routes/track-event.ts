@@ -98,6 +98,10 @@ export default async function trackEventRoutes(app: FastifyInstance) {
         sentAt: typeof body.sentAt === 'string' && isBatch ? body.sentAt : undefined,
         ip: storedIp(ip, app.config.ipMode),
         userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
+        // fastify checked that the body had exactly this length; gzip bodies have none (body-parser.ts)
+        bodyBytes: request.headers['content-encoding']
+          ? undefined
+          : Number(request.headers['content-length']) || undefined,
       });
       app.metrics.eventsRejected.inc({ source: 'client' }, rejected.length);
       if (!events.length) {
