@@ -122,7 +122,7 @@ start_mongo() {
     mkdir -p "$data/ferretdb"
     log "starting FerretDB $FERRETDB_VERSION (SQLite) on 127.0.0.1:$port"
     nohup "$bin" --handler=sqlite --sqlite-url="file:$data/ferretdb/" --listen-addr="127.0.0.1:$port" \
-      --telemetry=disable --state-dir="$data/ferretdb" --log-level=warn >"$data/ferretdb/ferretdb.log" 2>&1 &
+      --telemetry=disable --state-dir="$data/ferretdb" --log-level=error >>"$data/ferretdb/ferretdb.log" 2>&1 &
     echo $! >"$data/ferretdb/ferretdb.pid"
   fi
   wait_for mongo mongo_answers 30 || die "the MongoDB-compatible server did not answer on port $port (see $data/)"
