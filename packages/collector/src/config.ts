@@ -25,6 +25,8 @@ export interface Config {
   signingSecret?: string;
   /** Outgoing webhook request timeout. */
   webhookTimeoutMs: number;
+  /** From header of campaign e-mails; default `TrackMate <no-reply@host of publicUrl>`. */
+  mailFrom?: string;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     publicUrl: env.TRACKMATE_PUBLIC_URL || '',
     signingSecret: signingSecret(env),
     webhookTimeoutMs: int(env, 'TRACKMATE_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+    mailFrom: env.TRACKMATE_MAIL_FROM || undefined,
     ...stripUndefined(flags),
   };
   if (!config.publicUrl) config.publicUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;

@@ -21,9 +21,7 @@ export function createMailer(config: Config): Mailer {
     async send(mail) {
       if (!config.smtpUrl) throw new Error('SMTP_URL is not set: e-mail actions cannot be sent');
       transport ??= nodemailer.createTransport(config.smtpUrl);
-      const from =
-        new URL(config.smtpUrl).searchParams.get('from') ??
-        `TrackMate <no-reply@${new URL(config.publicUrl).hostname}>`;
+      const from = config.mailFrom ?? `TrackMate <no-reply@${new URL(config.publicUrl).hostname}>`;
       const info = await transport.sendMail({
         from,
         to: mail.to,
