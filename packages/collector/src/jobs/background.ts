@@ -10,8 +10,7 @@ import type { RollupFolder } from './rollup-folder.js';
 import { recordRollups } from './rollups.js';
 import { enterTriggers, type FireJob } from './trigger-entry.js';
 import { triggerProcessor } from './trigger-worker.js';
-import type { WebhookJob } from './webhook-fanout.js';
-import { fanOutWebhooks } from './webhook-fanout.js';
+import { fanOutWebhooks, type WebhookJob } from './webhook-fanout.js';
 import { webhookProcessor } from './webhook-worker.js';
 
 /** Queues of the background jobs: trigger delays and webhook deliveries. */

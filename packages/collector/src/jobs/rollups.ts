@@ -2,7 +2,7 @@ import { rawCollection } from '../lib/raw-collection.js';
 import type { EventDoc, Models } from '../models/index.js';
 
 /** Events whose roll-up also counts an order and its revenue. */
-export const ORDER_EVENTS = new Set(['order_placed', 'order_product']);
+const ORDER_EVENTS = new Set(['order_placed', 'order_product']);
 
 interface Bucket {
   siteId: string;
@@ -15,7 +15,7 @@ interface Bucket {
 }
 
 /** UTC day of an event, YYYY-MM-DD. */
-export const utcDay = (d: Date) => d.toISOString().slice(0, 10);
+const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 
 /** Revenue of an order event: orderTotal when given, else the items' amount + tax − discount. */
 export function revenueOf(properties: Record<string, unknown>): number {

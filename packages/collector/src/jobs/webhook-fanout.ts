@@ -16,7 +16,7 @@ export interface WebhookJob {
 }
 
 /** The event as receivers see it (no IP address, no user agent). */
-export function publicEvent(e: EventDoc) {
+function publicEvent(e: EventDoc) {
   return {
     messageId: e.messageId,
     name: e.name,

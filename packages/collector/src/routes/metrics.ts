@@ -7,7 +7,7 @@ import { EventName, errorReplies } from './admin-common.js';
 
 const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'UTC day, YYYY-MM-DD' });
 const DAY_MS = 86_400_000;
-export const FUNNEL_STEPS = ['page_view', 'add_to_cart', 'order_placed'];
+const FUNNEL_STEPS = ['page_view', 'add_to_cart', 'order_placed'];
 
 /** from/to as UTC days; default the last 30 days; at most 366 days. */
 function dayRange(q: { from?: string; to?: string }): { from: string; to: string } {

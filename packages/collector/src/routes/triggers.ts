@@ -84,7 +84,7 @@ function checkAction(action: TriggerAction | undefined): TriggerAction | undefin
 }
 
 /** A trigger as the API shows it (a webhook action's secret is never shown again). */
-export function triggerView(t: TriggerDoc) {
+function triggerView(t: TriggerDoc) {
   const action =
     t.action.type === 'webhook'
       ? { type: t.action.type, url: t.action.url, signed: Boolean(t.action.secret) }
