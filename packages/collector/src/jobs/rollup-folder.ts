@@ -34,7 +34,10 @@ export async function foldPending(models: Models, sketches: Pick<Sketches, 'coun
   for (const p of docs) byBucket.set(p.bucket, [...(byBucket.get(p.bucket) ?? []), p]);
   for (const [bucket, group] of byBucket) {
     const ids = group.map((p) => p._id);
-    const seen = await Promise.all(ids.map((_id) => folded.findOne({ _id }, { projection: { _id: 1 } })));
+    // only a retried job can re-record a contribution that was folded already (see recordRollups)
+    const seen = await Promise.all(
+      group.map((p) => (p.retry ? folded.findOne({ _id: p._id }, { projection: { _id: 1 } }) : null)),
+    );
     const current = await daily.findOne({ _id: bucket }, { projection: { jobs: 1 } });
     const inBucket = new Set(current?.jobs ?? []);
     const apply = group.filter((p, i) => !seen[i] && !inBucket.has(p._id));

@@ -99,6 +99,7 @@ export async function recordRollups(
     count: b.count,
     orders: b.orders,
     revenue: Math.round(b.revenue * 100) / 100,
+    retry: !fresh,
     at,
   }));
   await rawCollection(models.MetricsPending).insertMany(docs, { ordered: false }).catch(ignoreDuplicates);

@@ -49,6 +49,8 @@ export interface MetricsPendingDoc {
   count: number;
   orders: number;
   revenue: number;
+  /** Recorded by a retried job: the folder checks metrics_folded before adding it. */
+  retry: boolean;
   at: Date;
 }
 
@@ -62,6 +64,7 @@ const metricsPendingSchema = new Schema<MetricsPendingDoc>(
     count: { type: Number, required: true },
     orders: { type: Number, required: true },
     revenue: { type: Number, required: true },
+    retry: { type: Boolean, default: false },
     at: { type: Date, required: true },
   },
   { collection: 'metrics_pending', versionKey: false, autoIndex: false, autoCreate: false },
