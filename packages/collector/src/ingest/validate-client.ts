@@ -4,8 +4,8 @@ import {
   findUnsafeKey,
   LIMITS,
   type RejectedItem,
-  StandardEventProperties,
   type StandardEventName,
+  StandardEventProperties,
 } from '@trackmate/schema';
 import { Compile } from 'typebox/compile';
 import { cleanName, normalizeEmail, normalizePhone } from './profile-fields.js';
@@ -67,7 +67,8 @@ export function structuralErrors(item: unknown, bodyBytes?: number): string[] | 
   if (unsafe) return [unsafe];
   if (bodyBytes !== undefined && bodyBytes * MAX_REENCODE_GROWTH <= LIMITS.maxEventBytes) return undefined;
   const bytes = Buffer.byteLength(JSON.stringify(item));
-  if (bytes > LIMITS.maxEventBytes) return [`/: event is ${bytes} bytes, more than the ${LIMITS.maxEventBytes} allowed`];
+  if (bytes > LIMITS.maxEventBytes)
+    return [`/: event is ${bytes} bytes, more than the ${LIMITS.maxEventBytes} allowed`];
   return undefined;
 }
 
@@ -75,10 +76,16 @@ export function structuralErrors(item: unknown, bodyBytes?: number): string[] | 
 export function validateClientEvents(items: readonly unknown[], ctx: RequestContext): Validated {
   const events: QueuedEvent[] = [];
   const rejected: RejectedItem[] = [];
+  // worked out once per request, not per event (Date parsing and formatting showed in a batch profile)
+  const shared: SharedTimes = {
+    receivedMs: ctx.receivedAt.getTime(),
+    receivedIso: ctx.receivedAt.toISOString(),
+    sentMs: ctx.sentAt ? Date.parse(ctx.sentAt) : Number.NaN,
+  };
   items.forEach((item, index) => {
     const errors = structuralErrors(item, ctx.bodyBytes) ?? validateOne(item);
     if (errors) rejected.push({ index, errors });
-    else events.push(enrich(item as ClientEvent, ctx));
+    else events.push(enrich(item as ClientEvent, ctx, shared));
   });
   return { events, rejected };
 }
@@ -95,20 +102,31 @@ function validateOne(item: unknown): string[] | undefined {
 
 /** receivedAt − (sentAt − timestamp): the client's clock skew removed; never later than receivedAt. */
 export function correctTimestamp(timestamp: string, sentAt: string | undefined, receivedAt: Date): Date {
-  const ts = Date.parse(timestamp);
-  const sent = sentAt ? Date.parse(sentAt) : Number.NaN;
-  const corrected = Number.isNaN(sent) ? ts : receivedAt.getTime() - (sent - ts);
-  return new Date(Math.min(corrected, receivedAt.getTime()));
+  return new Date(correctedMs(Date.parse(timestamp), sentAt ? Date.parse(sentAt) : Number.NaN, receivedAt.getTime()));
 }
 
-function enrich(event: ClientEvent, ctx: RequestContext): QueuedEvent {
+function correctedMs(ts: number, sent: number, received: number): number {
+  const corrected = Number.isNaN(sent) ? ts : received - (sent - ts);
+  return Math.min(corrected, received);
+}
+
+interface SharedTimes {
+  receivedMs: number;
+  receivedIso: string;
+  /** The batch's sentAt, NaN when absent. */
+  sentMs: number;
+}
+
+function enrich(event: ClientEvent, ctx: RequestContext, shared: SharedTimes): QueuedEvent {
   const properties = (event.properties ?? {}) as Record<string, unknown>;
+  const own = event.sentAt;
+  const sent = own === undefined || own === null ? shared.sentMs : own ? Date.parse(own) : Number.NaN;
   return {
     siteId: ctx.siteId,
     messageId: event.messageId,
     name: event.name,
-    timestamp: correctTimestamp(event.timestamp, event.sentAt ?? ctx.sentAt, ctx.receivedAt).toISOString(),
-    receivedAt: ctx.receivedAt.toISOString(),
+    timestamp: new Date(correctedMs(Date.parse(event.timestamp), sent, shared.receivedMs)).toISOString(),
+    receivedAt: shared.receivedIso,
     anonymousId: event.anonymousId,
     sessionId: event.sessionId ?? null,
     profileId: event.profileId ?? null,
