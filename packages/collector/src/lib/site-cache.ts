@@ -15,7 +15,8 @@ const MAX_ENTRIES = 10_000;
 
 /**
  * Write key → site through a short-lived cache: a hit costs no database round trip, a new or revoked key is
- * seen within `ttlMs`. Unknown keys are cached briefly too, so a flood of bad keys does not reach MongoDB.
+ * seen within `ttlMs` (plus one look-up: an expired entry is served while it is refreshed). Unknown keys are
+ * cached briefly too, so a flood of bad keys does not reach MongoDB.
  */
 export class SiteCache {
   private readonly byWriteKey = new Map<string, Entry>();
@@ -37,6 +38,12 @@ export class SiteCache {
       pending = this.load(writeKey).finally(() => this.inflight.delete(writeKey));
       this.inflight.set(writeKey, pending);
     }
+    if (hit?.site) {
+      // A known site is served from its expired entry while it is looked up again, so a MongoDB outage does not
+      // stop ingestion (accepting events needs only Redis); the answer replaces the entry when it comes.
+      pending.catch(() => {});
+      return hit.site;
+    }
     return pending;
   }
 
@@ -55,9 +62,10 @@ export class SiteCache {
   }
 
   private async load(writeKey: string): Promise<CachedSite | null> {
-    const doc = (await this.models.Site.findOne({ writeKey }, { name: 1, allowedOrigins: 1 }).lean()) as
-      | Pick<SiteDoc, '_id' | 'name' | 'allowedOrigins'>
-      | null;
+    const doc = (await this.models.Site.findOne({ writeKey }, { name: 1, allowedOrigins: 1 }).lean()) as Pick<
+      SiteDoc,
+      '_id' | 'name' | 'allowedOrigins'
+    > | null;
     const site = doc ? { id: doc._id.toString(), name: doc.name, allowedOrigins: doc.allowedOrigins ?? [] } : null;
     if (this.byWriteKey.size >= MAX_ENTRIES) this.byWriteKey.clear();
     this.byWriteKey.set(writeKey, { site, expires: Date.now() + (site ? this.ttlMs : this.negativeTtlMs) });

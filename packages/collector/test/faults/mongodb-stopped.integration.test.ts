@@ -37,6 +37,9 @@ describe.skipIf(!PrivateFerret.available())('fault: the MongoDB-wire server is s
     });
     load.start();
     await load.waitForAnswers(202, 10);
+    // Stop the database just before the write-key cache (30 s, lib/site-cache.ts) expires, so the site must be
+    // served from the expired entry for most of the outage.
+    await sleep(27_000);
 
     await ferret.stop('SIGKILL');
     const stoppedAt = Date.now();
@@ -54,5 +57,5 @@ describe.skipIf(!PrivateFerret.available())('fault: the MongoDB-wire server is s
     expect(await t.db.collection('events').countDocuments()).toBe(load.acked.size);
     expect(await t.db.collection('dead_letters').countDocuments()).toBe(0);
     expect((await t.app.queues.ingest.getJobCounts('failed')).failed).toBe(0);
-  }, 180_000);
+  }, 240_000);
 });
