@@ -8,6 +8,7 @@ import {
   StandardEventProperties,
 } from '@trackmate/schema';
 import { Compile } from 'typebox/compile';
+import { TrackMateError } from '../errors.js';
 import { cleanName, normalizeEmail, normalizePhone } from './profile-fields.js';
 import type { ProfileUpsert, QueuedEvent } from './queued-event.js';
 
@@ -168,4 +169,25 @@ function profileFrom(name: string, p: Record<string, unknown>): ProfileUpsert | 
     };
   }
   return undefined;
+}
+
+/**
+ * The items of a request body: `{ batch: [...] }` checked against its envelope (more than 500 events → 413),
+ * or the body itself as one event. Shared by the client and server track endpoints.
+ */
+export function requestItems(
+  body: object,
+  envelope: ReturnType<typeof Compile>,
+): { isBatch: boolean; items: unknown[] } {
+  if (!('batch' in body)) return { isBatch: false, items: [body] };
+  const batch = (body as { batch: unknown }).batch;
+  if (!envelope.Check(body)) {
+    if (Array.isArray(batch) && batch.length > LIMITS.maxBatchEvents) {
+      throw new TrackMateError('TM_ERR_PAYLOAD_TOO_LARGE', {
+        message: `A batch holds at most ${LIMITS.maxBatchEvents} events; this one has ${batch.length}`,
+      });
+    }
+    throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: describeErrors(envelope, body).join('; ') });
+  }
+  return { isBatch: true, items: batch as unknown[] };
 }

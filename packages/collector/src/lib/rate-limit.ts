@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { TrackMateError } from '../errors.js';
 
 const WINDOW_MS = 60_000;
 
@@ -59,5 +60,17 @@ export class RateLimiter {
     if (this.limits.perKey > 0 && counts[i++]! > this.limits.perKey) return { allowed: false, retryAfter, limit: 'key' };
     if (this.limits.perIp > 0 && counts[i]! > this.limits.perIp) return { allowed: false, retryAfter, limit: 'ip' };
     return { allowed: true, retryAfter };
+  }
+
+  /** Throws 429 with Retry-After when a limit is reached; `subject` names it in the message. */
+  async enforce(key: string, ip: string, subject?: string): Promise<void> {
+    if (!this.enabled) return;
+    const decision = await this.check(key, ip);
+    if (decision.allowed) return;
+    const what = subject ?? `per ${decision.limit === 'key' ? 'write key' : 'client IP'}`;
+    throw new TrackMateError('TM_ERR_RATE_LIMITED', {
+      retryAfter: decision.retryAfter,
+      message: `Rate limit ${what} reached; retry after ${decision.retryAfter} s`,
+    });
   }
 }

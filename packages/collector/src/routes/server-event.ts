@@ -1,7 +1,6 @@
 import {
   ErrorReply,
   GenericServerEvent,
-  LIMITS,
   OrderPlacedEvent,
   ServerBatch,
   TrackAccepted,
@@ -11,7 +10,7 @@ import { Types } from 'mongoose';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
-import { describeErrors } from '../ingest/validate-client.js';
+import { requestItems } from '../ingest/validate-client.js';
 import { type ValidatedServer, validateServerEvents } from '../ingest/validate-server.js';
 import { storedIp } from '../lib/ip.js';
 import { RateLimiter } from '../lib/rate-limit.js';
@@ -57,26 +56,9 @@ export default async function serverEventRoutes(app: FastifyInstance) {
           message: 'The body must be one event object or { "batch": [ ... ] }',
         });
       }
-      if (limiter.enabled) {
-        const decision = await limiter.check(`site:${site.id}`, '');
-        if (!decision.allowed) {
-          throw new TrackMateError('TM_ERR_RATE_LIMITED', {
-            retryAfter: decision.retryAfter,
-            message: `Rate limit of this site reached; retry after ${decision.retryAfter} s`,
-          });
-        }
-      }
+      await limiter.enforce(`site:${site.id}`, '', 'of this site');
 
-      const isBatch = 'batch' in body;
-      if (isBatch && !batchEnvelope.Check(body)) {
-        if (Array.isArray(body.batch) && body.batch.length > LIMITS.maxBatchEvents) {
-          throw new TrackMateError('TM_ERR_PAYLOAD_TOO_LARGE', {
-            message: `A batch holds at most ${LIMITS.maxBatchEvents} events; this one has ${body.batch.length}`,
-          });
-        }
-        throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: describeErrors(batchEnvelope, body).join('; ') });
-      }
-      const items = isBatch ? (body.batch as unknown[]) : [body];
+      const { isBatch, items } = requestItems(body, batchEnvelope);
       const validated = validateServerEvents(items, {
         siteId: site.id,
         receivedAt,

@@ -1,9 +1,9 @@
-import { ClientBatch, ClientEvent, ErrorReply, LIMITS, TrackAccepted } from '@trackmate/schema';
+import { ClientBatch, ClientEvent, ErrorReply, TrackAccepted } from '@trackmate/schema';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
-import { describeErrors, validateClientEvents } from '../ingest/validate-client.js';
+import { requestItems, validateClientEvents } from '../ingest/validate-client.js';
 import { storedIp } from '../lib/ip.js';
 import { normalizeOrigin, originAllowed } from '../lib/origin.js';
 import type { CachedSite } from '../lib/site-cache.js';
@@ -68,30 +68,13 @@ export default async function trackEventRoutes(app: FastifyInstance) {
       if (!key) throw new TrackMateError('TM_ERR_MISSING_KEY');
 
       const ip = request.ip;
-      if (app.rateLimiter.enabled) {
-        const decision = await app.rateLimiter.check(key, ip);
-        if (!decision.allowed) {
-          throw new TrackMateError('TM_ERR_RATE_LIMITED', {
-            retryAfter: decision.retryAfter,
-            message: `Rate limit per ${decision.limit === 'key' ? 'write key' : 'client IP'} reached; retry after ${decision.retryAfter} s`,
-          });
-        }
-      }
+      await app.rateLimiter.enforce(key, ip);
 
       const site = await app.sites.byKey(key);
       if (!site) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
       checkOrigin(request, reply, site);
 
-      const isBatch = 'batch' in body;
-      if (isBatch && !batchEnvelope.Check(body)) {
-        if (Array.isArray(body.batch) && body.batch.length > LIMITS.maxBatchEvents) {
-          throw new TrackMateError('TM_ERR_PAYLOAD_TOO_LARGE', {
-            message: `A batch holds at most ${LIMITS.maxBatchEvents} events; this one has ${body.batch.length}`,
-          });
-        }
-        throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: describeErrors(batchEnvelope, body).join('; ') });
-      }
-      const items = isBatch ? (body.batch as unknown[]) : [body];
+      const { isBatch, items } = requestItems(body, batchEnvelope);
       const { events, rejected } = validateClientEvents(items, {
         siteId: site.id,
         receivedAt,
