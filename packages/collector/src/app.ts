@@ -4,19 +4,19 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
 import { statusText, TrackMateError } from './errors.js';
-import { createMetrics } from './lib/metrics.js';
+import { createMetrics } from './plugins/prometheus.js';
 import bodyParser from './plugins/body-parser.js';
-import secretKeyAuth from './plugins/secret-key-auth.js';
-import services from './plugins/services.js';
-import opsRoutes from './routes/ops.js';
-import sdkRoutes from './routes/sdk.js';
-import profileRoutes from './routes/profiles.js';
-import serverEventRoutes from './routes/server-event.js';
-import trackEventRoutes from './routes/track-event.js';
-import metricsRoutes from './routes/metrics.js';
-import triggerRoutes from './routes/triggers.js';
-import unsubscribeRoutes from './routes/unsubscribe.js';
-import webhookRoutes from './routes/webhooks.js';
+import secretKeyAuth from './plugins/auth.js';
+import services from './plugins/workers.js';
+import opsRoutes from './plugins/ops-routes.js';
+import sdkRoutes from './ingest/sdk-route.js';
+import profileRoutes from './profiles/profile-routes.js';
+import serverEventRoutes from './ingest/server-event-routes.js';
+import trackEventRoutes from './ingest/track-routes.js';
+import metricsRoutes from './rollups/metrics-routes.js';
+import triggerRoutes from './campaigns/trigger-routes.js';
+import unsubscribeRoutes from './campaigns/unsubscribe-routes.js';
+import webhookRoutes from './webhooks/webhook-routes.js';
 
 export interface BuildOptions {
   /** Run the ingest worker inside this process (default true). */

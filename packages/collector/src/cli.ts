@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, redact } from './config.js';
-import { openConnections } from './lib/connections.js';
-import { createSite, SiteInputError } from './lib/sites.js';
+import { openConnections } from './plugins/connections.js';
+import { createSite, SiteInputError } from './sites/create-site.js';
 import { migrate } from './models/index.js';
 import { startServer, startWorker } from './server.js';
 

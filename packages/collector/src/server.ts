@@ -2,13 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
-import { openConnections } from './lib/connections.js';
-import { closeJobQueues, createJobHooks, createJobQueues, createJobWorkers } from './jobs/background.js';
-import { startRollupFolder } from './jobs/rollup-folder.js';
-import { createMetrics } from './lib/metrics.js';
-import { loadSigningSecret } from './lib/signing.js';
+import { openConnections } from './plugins/connections.js';
+import { closeJobQueues, createJobHooks, createJobQueues, createJobWorkers } from './plugins/background-jobs.js';
+import { startRollupFolder } from './rollups/rollup-folder.js';
+import { createMetrics } from './plugins/prometheus.js';
+import { loadSigningSecret } from './campaigns/unsubscribe-links.js';
 import { migrate } from './models/index.js';
-import { closeWorker, createIngestWorker } from './workers/ingest-worker.js';
+import { closeWorker, createIngestWorker } from './pipeline/ingest-worker.js';
 
 /** Stops cleanly on SIGTERM/SIGINT: in-flight requests and jobs finish; a second signal forces the exit. */
 function onSignals(name: string, log: Pick<pino.BaseLogger, 'info' | 'warn' | 'error'>, stop: () => Promise<void>): void {

@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CreatedSite, createSite } from '../src/lib/sites.js';
+import { type CreatedSite, createSite } from '../src/sites/create-site.js';
 import { clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 import { secretApi, specOrder } from './helpers/secret-api.js';
 

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Job, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestJob } from '../src/ingest/queued-event.js';
-import { createJobHooks } from '../src/jobs/background.js';
-import { foldPending, type RollupFolder, startRollupFolder } from '../src/jobs/rollup-folder.js';
-import { closeWorker, createIngestWorker } from '../src/workers/ingest-worker.js';
-import { processEvents } from '../src/workers/process-events.js';
+import { createJobHooks } from '../src/plugins/background-jobs.js';
+import { foldPending, type RollupFolder, startRollupFolder } from '../src/rollups/rollup-folder.js';
+import { closeWorker, createIngestWorker } from '../src/pipeline/ingest-worker.js';
+import { processEvents } from '../src/pipeline/store-events.js';
 import { adminCall } from './helpers/admin.js';
 import { clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 

@@ -9,7 +9,7 @@ import {
 } from '@trackmate/schema';
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
-import { cleanName, normalizeEmail, normalizePhone } from './profile-fields.js';
+import { cleanName, normalizeEmail, normalizePhone } from '../profiles/profile-fields.js';
 import type { ProfileUpsert, QueuedEvent } from './queued-event.js';
 
 const envelope = Compile(ClientEventSchema);

@@ -8,7 +8,7 @@ import {
   type ServerProfile,
 } from '@trackmate/schema';
 import { Compile } from 'typebox/compile';
-import { cleanName, normalizeEmail, normalizePhone } from './profile-fields.js';
+import { cleanName, normalizeEmail, normalizePhone } from '../profiles/profile-fields.js';
 import type { ProfileUpsert, QueuedEvent } from './queued-event.js';
 import { correctTimestamp, describeErrors, structuralErrors } from './validate-client.js';
 

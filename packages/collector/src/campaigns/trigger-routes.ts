@@ -1,0 +1,211 @@
+import type { FastifyInstance } from 'fastify';
+import { Types } from 'mongoose';
+import { Type } from 'typebox';
+import { TrackMateError } from '../errors.js';
+import { FILTER_OPS } from './property-filters.js';
+import { unknownRoots } from './templates.js';
+import type { TriggerAction, TriggerDoc } from '../models/index.js';
+import { checkOutgoingUrl, EventName, errorReplies, IdParams, parseId } from '../route-kit.js';
+
+const Filter = Type.Object(
+  {
+    property: Type.String({ pattern: '^[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)*$', maxLength: 200 }),
+    op: Type.Union(FILTER_OPS.map((op) => Type.Literal(op))),
+    value: Type.Optional(Type.Union([Type.String({ maxLength: 1_000 }), Type.Number(), Type.Boolean(), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+const EmailAction = Type.Object(
+  {
+    type: Type.Literal('email'),
+    subject: Type.String({
+      minLength: 1,
+      maxLength: 300,
+      description: 'Template: {{profile.firstName}}, {{event.properties.x}}',
+    }),
+    body: Type.String({
+      minLength: 1,
+      maxLength: 50_000,
+      description: 'Plain-text template; the HTML part escapes every value',
+    }),
+  },
+  { additionalProperties: false },
+);
+const WebhookAction = Type.Object(
+  {
+    type: Type.Literal('webhook'),
+    url: Type.String({ maxLength: 2_000 }),
+    secret: Type.Optional(
+      Type.String({ minLength: 16, maxLength: 200, description: 'Signs the POST (X-TrackMate-Signature)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+const fields = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  active: Type.Boolean({ default: true }),
+  entryEvent: EventName,
+  filters: Type.Array(Filter, { maxItems: 20 }),
+  delaySeconds: Type.Integer({ minimum: 0, maximum: 30 * 86_400, description: 'Wait this long after the entry event' }),
+  exitEvents: Type.Array(EventName, {
+    maxItems: 20,
+    description: 'Done between entry and the end of the delay: no action',
+  }),
+  reentryHours: Type.Number({
+    minimum: 0,
+    maximum: 8_760,
+    description: 'At most one entry per visitor per this many hours',
+  }),
+  action: Type.Union([EmailAction, WebhookAction]),
+};
+const TriggerInput = Type.Object(
+  {
+    ...fields,
+    active: Type.Optional(fields.active),
+    filters: Type.Optional(fields.filters),
+    exitEvents: Type.Optional(fields.exitEvents),
+    reentryHours: Type.Optional(fields.reentryHours),
+  },
+  { additionalProperties: false },
+);
+const TriggerPatch = Type.Partial(Type.Object(fields, { additionalProperties: false }));
+type Input = Partial<Omit<TriggerDoc, '_id' | 'siteId' | 'createdAt' | 'updatedAt'>>;
+
+function checkAction(action: TriggerAction | undefined): TriggerAction | undefined {
+  if (!action) return action;
+  if (action.type === 'webhook') return { ...action, url: checkOutgoingUrl(action.url) };
+  const bad = [...unknownRoots(action.subject), ...unknownRoots(action.body)];
+  if (bad.length) {
+    throw new TrackMateError('TM_ERR_BAD_REQUEST', {
+      message: `Unknown template values: ${bad.join(', ')} (use profile.…, event.… or unsubscribeUrl)`,
+    });
+  }
+  return action;
+}
+
+/** A trigger as the API shows it (a webhook action's secret is never shown again). */
+function triggerView(t: TriggerDoc) {
+  const action =
+    t.action.type === 'webhook'
+      ? { type: t.action.type, url: t.action.url, signed: Boolean(t.action.secret) }
+      : t.action;
+  return {
+    id: t._id.toString(),
+    name: t.name,
+    active: t.active,
+    entryEvent: t.entryEvent,
+    filters: t.filters,
+    delaySeconds: t.delaySeconds,
+    exitEvents: t.exitEvents,
+    reentryHours: t.reentryHours,
+    action,
+    createdAt: t.createdAt.toISOString(),
+    updatedAt: t.updatedAt.toISOString(),
+  };
+}
+
+const common = { tags: ['campaign triggers'], security: [{ secretKey: [] }] };
+
+/** `/api/triggers`: campaign triggers of the key's site (create, list, read, change, delete). */
+export default async function triggerRoutes(app: FastifyInstance) {
+  app.addHook('onRequest', app.requireSecretKey);
+  const col = app.models.Trigger.collection;
+  const siteOf = (request: { site?: { id: string } }) => new Types.ObjectId(request.site!.id);
+  const load = async (siteId: Types.ObjectId, id: string) => {
+    const doc = (await col.findOne({ _id: parseId(id, 'trigger'), siteId })) as TriggerDoc | null;
+    if (!doc) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: `No trigger ${id}` });
+    return doc;
+  };
+
+  app.post(
+    '/api/triggers',
+    {
+      schema: { ...common, summary: 'Create a campaign trigger', body: TriggerInput, response: errorReplies(400, 401) },
+    },
+    async (request, reply) => {
+      const input = request.body as Input;
+      const now = new Date();
+      const doc = {
+        _id: new Types.ObjectId(),
+        siteId: siteOf(request),
+        name: input.name!,
+        active: input.active ?? true,
+        entryEvent: input.entryEvent!,
+        filters: input.filters ?? [],
+        delaySeconds: input.delaySeconds!,
+        exitEvents: input.exitEvents ?? [],
+        reentryHours: input.reentryHours ?? 0,
+        action: checkAction(input.action)!,
+        createdAt: now,
+        updatedAt: now,
+      } satisfies TriggerDoc;
+      await col.insertOne(doc);
+      return reply.code(201).send(triggerView(doc));
+    },
+  );
+
+  app.get(
+    '/api/triggers',
+    { schema: { ...common, summary: "The site's triggers", response: errorReplies(401) } },
+    async (request) => {
+      const docs = (await col
+        .find({ siteId: siteOf(request) })
+        .sort({ _id: 1 })
+        .limit(1_000)
+        .toArray()) as TriggerDoc[];
+      return { triggers: docs.map(triggerView) };
+    },
+  );
+
+  app.get(
+    '/api/triggers/:id',
+    { schema: { ...common, summary: 'One trigger', params: IdParams, response: errorReplies(401, 404) } },
+    async (request) => triggerView(await load(siteOf(request), (request.params as { id: string }).id)),
+  );
+
+  app.patch(
+    '/api/triggers/:id',
+    {
+      schema: {
+        ...common,
+        summary: 'Change a trigger (visitors already waiting get the new action and exit events when their delay ends)',
+        params: IdParams,
+        body: TriggerPatch,
+        response: errorReplies(400, 401, 404),
+      },
+    },
+    async (request) => {
+      const siteId = siteOf(request);
+      const current = await load(siteId, (request.params as { id: string }).id);
+      const input = request.body as Input;
+      const set: Record<string, unknown> = { ...input, updatedAt: new Date() };
+      if (input.action) {
+        const action = checkAction(input.action)!;
+        // keep the signing secret when a webhook action is changed without giving a new one
+        if (action.type === 'webhook' && !action.secret && current.action.type === 'webhook' && current.action.secret) {
+          action.secret = current.action.secret;
+        }
+        set.action = action;
+      }
+      await col.updateOne({ _id: current._id, siteId }, { $set: set });
+      return triggerView(await load(siteId, current._id.toString()));
+    },
+  );
+
+  app.delete(
+    '/api/triggers/:id',
+    {
+      schema: {
+        ...common,
+        summary: 'Delete a trigger (waiting visitors get no action)',
+        params: IdParams,
+        response: errorReplies(401, 404),
+      },
+    },
+    async (request, reply) => {
+      const current = await load(siteOf(request), (request.params as { id: string }).id);
+      await col.deleteOne({ _id: current._id });
+      return reply.code(204).send();
+    },
+  );
+}

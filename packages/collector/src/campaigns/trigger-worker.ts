@@ -1,0 +1,218 @@
+import type { Job, Queue } from 'bullmq';
+import type { Types } from 'mongoose';
+import type { Config } from '../config.js';
+import type { Mailer } from './mailer.js';
+import { QUEUE_NAMES } from '../plugins/queues.js';
+import { unsubscribeUrl } from './unsubscribe-links.js';
+import { escapeHtml, render, type TemplateContext } from './templates.js';
+import { identityKey, type Models, type ProfileDoc, type TriggerDoc, type TriggerEntryDoc } from '../models/index.js';
+import { deadLetter } from '../pipeline/dead-letters.js';
+import { recordDelivery } from '../webhooks/deliveries.js';
+import { jobIdFor } from '../plugins/job-ids.js';
+import type { FireJob } from './trigger-entry.js';
+import type { WebhookJob } from '../webhooks/webhook-fanout.js';
+
+export interface TriggerWorkerDeps {
+  config: Config;
+  models: Models;
+  mailer: Mailer;
+  signingSecret: string;
+  webhooks: Queue<WebhookJob>;
+}
+
+/**
+ * The end of a trigger's delay: acts on a `waiting` entry only (so a job run twice acts once), re-checks the
+ * exit events since the entry, resolves the visitor (an anonymous visitor identified during the delay is
+ * reached), then sends the e-mail (consent re-checked now) or queues the webhook.
+ */
+export function triggerProcessor(deps: TriggerWorkerDeps) {
+  const { models } = deps;
+  const setState = (entry: TriggerEntryDoc, state: TriggerEntryDoc['state'], reason?: string) =>
+    models.TriggerEntry.collection.updateOne({ _id: entry._id, state: 'waiting' } as never, {
+      $set: { state, updatedAt: new Date(), ...(reason ? { reason } : {}) },
+    });
+
+  return async (job: Job<FireJob>) => {
+    const entry = (await models.TriggerEntry.collection.findOne({
+      _id: job.data.entryId,
+    } as never)) as TriggerEntryDoc | null;
+    if (entry?.state !== 'waiting') return { state: entry?.state ?? 'missing' };
+    const trigger = (await models.Trigger.collection.findOne({ _id: entry.triggerId })) as TriggerDoc | null;
+    if (!trigger?.active) {
+      await setState(entry, 'skipped', 'trigger deleted or paused');
+      return { state: 'skipped' };
+    }
+    const profileId = entry.profileId ?? (await linkedProfile(models, entry));
+    if (await hasExited(models, trigger, entry, profileId)) {
+      await setState(entry, 'exited');
+      return { state: 'exited' };
+    }
+    if (trigger.action.type === 'webhook') {
+      const profile = profileId ? await models.Profile.collection.findOne({ _id: profileId }) : null;
+      const body = JSON.stringify({
+        id: jobIdFor('whd', entry._id),
+        type: 'trigger',
+        siteId: entry.siteId.toString(),
+        trigger: { id: trigger._id.toString(), name: trigger.name },
+        profile: profile ? publicProfile(profile as unknown as ProfileDoc) : null,
+        anonymousId: entry.anonymousId,
+        event: { ...entry.event, timestamp: new Date(entry.event.timestamp).toISOString() },
+      });
+      await deps.webhooks.add(
+        'deliver',
+        {
+          siteId: entry.siteId.toString(),
+          url: trigger.action.url,
+          body,
+          deliveryId: jobIdFor('whd', entry._id),
+          secretFrom: { triggerId: trigger._id.toString() },
+          entryId: entry._id,
+        },
+        { jobId: jobIdFor('w', entry._id) },
+      );
+      await setState(entry, 'sent');
+      return { state: 'sent' };
+    }
+    return sendEmail(deps, job, trigger, entry, profileId, setState);
+  };
+}
+
+async function sendEmail(
+  deps: TriggerWorkerDeps,
+  job: Job<FireJob>,
+  trigger: TriggerDoc,
+  entry: TriggerEntryDoc,
+  profileId: Types.ObjectId | null,
+  setState: (entry: TriggerEntryDoc, state: TriggerEntryDoc['state'], reason?: string) => Promise<unknown>,
+) {
+  const { models } = deps;
+  if (trigger.action.type !== 'email') throw new Error('not an e-mail action');
+  const attempt = job.attemptsMade + 1;
+  const base = {
+    siteId: entry.siteId,
+    triggerId: trigger._id,
+    entryId: entry._id,
+    messageId: entry.event.messageId,
+    kind: 'email' as const,
+    attempt,
+  };
+  const profile = profileId
+    ? ((await models.Profile.collection.findOne({ _id: profileId })) as unknown as ProfileDoc | null)
+    : null;
+  if (!profile) {
+    await recordDelivery(models, {
+      ...base,
+      status: 'skipped',
+      target: entry.anonymousId ?? '(unknown)',
+      error: 'visitor not identified',
+    });
+    await setState(entry, 'skipped', 'visitor not identified');
+    return { state: 'skipped' };
+  }
+  if (profile.consent?.email !== true) {
+    await recordDelivery(models, {
+      ...base,
+      status: 'skipped',
+      target: profile.email,
+      error: 'no e-mail consent',
+    });
+    await setState(entry, 'skipped', 'no e-mail consent');
+    return { state: 'skipped' };
+  }
+  const link = unsubscribeUrl(deps.config, deps.signingSecret, entry.siteId.toString(), profile._id.toString());
+  const ctx: TemplateContext = {
+    profile: publicProfile(profile),
+    event: {
+      name: entry.event.name,
+      timestamp: new Date(entry.event.timestamp).toISOString(),
+      properties: entry.event.properties,
+    },
+    unsubscribeUrl: link,
+  };
+  const text = `${render(trigger.action.body, ctx, 'text')}\n\n--\nUnsubscribe: ${link}\n`;
+  const html =
+    `<!doctype html><html><body><div>${render(trigger.action.body, ctx, 'html').replace(/\r?\n/g, '<br>\n')}</div>` +
+    `<p style="font-size:12px;color:#666"><a href="${escapeHtml(link)}">Unsubscribe</a></p></body></html>`;
+  const started = Date.now();
+  try {
+    const info = await deps.mailer.send({
+      to: profile.email,
+      subject: render(trigger.action.subject, ctx, 'text'),
+      text,
+      html,
+      unsubscribeUrl: link,
+    });
+    await recordDelivery(models, {
+      ...base,
+      status: 'sent',
+      target: profile.email,
+      latencyMs: Date.now() - started,
+      responseCode: smtpCode(info.response),
+    });
+  } catch (err) {
+    const message = (err as Error).message;
+    await recordDelivery(models, {
+      ...base,
+      status: 'failed',
+      target: profile.email,
+      latencyMs: Date.now() - started,
+      responseCode: (err as { responseCode?: number }).responseCode ?? null,
+      error: message,
+    });
+    if (attempt >= (job.opts.attempts ?? 1)) {
+      await setState(entry, 'failed', message);
+      await deadLetter(
+        models,
+        QUEUE_NAMES.triggers,
+        job,
+        { entryId: entry._id, to: profile.email },
+        `e-mail failed: ${message}`,
+        entry.siteId.toString(),
+      );
+    }
+    throw err;
+  }
+  await setState(entry, 'sent');
+  return { state: 'sent' };
+}
+
+const smtpCode = (response: string) => {
+  const code = Number(response.slice(0, 3));
+  return Number.isInteger(code) && code > 0 ? code : null;
+};
+
+function publicProfile(p: ProfileDoc) {
+  return { id: p._id.toString(), email: p.email, firstName: p.firstName ?? '', lastName: p.lastName ?? '' };
+}
+
+async function linkedProfile(models: Models, entry: TriggerEntryDoc): Promise<Types.ObjectId | null> {
+  if (!entry.anonymousId) return null;
+  const link = await models.Identity.collection.findOne({
+    _id: identityKey(entry.siteId.toString(), entry.anonymousId),
+  } as never);
+  return (link?.profileId as Types.ObjectId | undefined) ?? null;
+}
+
+/** Whether the visitor did an exit event from the entry on (by their anonymous id or, once known, their profile). */
+async function hasExited(
+  models: Models,
+  trigger: TriggerDoc,
+  entry: TriggerEntryDoc,
+  profileId: Types.ObjectId | null,
+) {
+  if (!trigger.exitEvents?.length) return false;
+  const who: Array<Record<string, unknown>> = [];
+  if (entry.anonymousId) who.push({ anonymousId: entry.anonymousId });
+  if (profileId) who.push({ profileId });
+  if (!who.length) return false;
+  const found = await models.Event.collection.findOne(
+    {
+      siteId: entry.siteId,
+      name: { $in: trigger.exitEvents },
+      timestamp: { $gte: new Date(entry.enteredAt) },
+      $or: who,
+    },
+    { projection: { _id: 1 } },
+  );
+  return found !== null;
+}

@@ -1,0 +1,61 @@
+import type { Queue } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import { EnqueueBatcher } from '../enqueue-batcher.js';
+import type { IngestJob, QueuedEvent } from '../queued-event.js';
+
+// A stand-in queue that records jobs and acknowledges after a delay, like a Redis round trip.
+function recordingQueue(delayMs = 5, fail = false) {
+  const jobs: IngestJob[] = [];
+  const queue = {
+    add: async (_name: string, data: IngestJob) => {
+      await new Promise((r) => setTimeout(r, delayMs));
+      if (fail) throw new Error('connection is closed');
+      jobs.push(data);
+      return {};
+    },
+  } as unknown as Queue;
+  return { queue, jobs };
+}
+
+const ev = (id: string) => ({ messageId: id }) as QueuedEvent;
+
+describe('EnqueueBatcher (group commit)', () => {
+  it('puts concurrent requests into shared jobs and settles each only after its job is written', async () => {
+    const { queue, jobs } = recordingQueue();
+    const batcher = new EnqueueBatcher(queue, { maxEvents: 1_000, maxInFlight: 1, timeoutMs: 1_000 });
+    const settled: string[] = [];
+    const requests = Array.from({ length: 50 }, (_, i) =>
+      batcher.enqueue([ev(`r${i}-a`), ev(`r${i}-b`)]).then(() => settled.push(`r${i}`)),
+    );
+    await Promise.all(requests);
+    expect(settled).toHaveLength(50);
+    expect(jobs.length).toBeLessThan(50);
+    expect(jobs.flatMap((j) => j.events.map((e) => e.messageId)).sort()).toEqual(
+      Array.from({ length: 50 }, (_, i) => [`r${i}-a`, `r${i}-b`]).flat().sort(),
+    );
+  });
+
+  it('never puts more than maxEvents events in one job', async () => {
+    const { queue, jobs } = recordingQueue(1);
+    const batcher = new EnqueueBatcher(queue, { maxEvents: 10, maxInFlight: 2, timeoutMs: 1_000 });
+    await Promise.all(Array.from({ length: 30 }, (_, i) => batcher.enqueue([ev(`${i}a`), ev(`${i}b`), ev(`${i}c`)])));
+    expect(Math.max(...jobs.map((j) => j.events.length))).toBeLessThanOrEqual(10);
+    expect(jobs.reduce((n, j) => n + j.events.length, 0)).toBe(90);
+  });
+
+  it('rejects every waiting request with a 503 error when the write fails', async () => {
+    const { queue } = recordingQueue(1, true);
+    const batcher = new EnqueueBatcher(queue, { maxEvents: 100, maxInFlight: 1, timeoutMs: 1_000 });
+    const results = await Promise.allSettled([batcher.enqueue([ev('a')]), batcher.enqueue([ev('b')])]);
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ statusCode: 503, code: 'TM_ERR_QUEUE_UNAVAILABLE' });
+    }
+  });
+
+  it('answers 503 when Redis does not acknowledge in time', async () => {
+    const { queue } = recordingQueue(200);
+    const batcher = new EnqueueBatcher(queue, { maxEvents: 100, maxInFlight: 1, timeoutMs: 20 });
+    await expect(batcher.enqueue([ev('slow')])).rejects.toMatchObject({ statusCode: 503 });
+  });
+});

@@ -1,0 +1,105 @@
+import {
+  ErrorReply,
+  GenericServerEvent,
+  OrderPlacedEvent,
+  ServerBatch,
+  TrackAccepted,
+} from '@trackmate/schema';
+import type { FastifyInstance } from 'fastify';
+import { Types } from 'mongoose';
+import { Type } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { TrackMateError } from '../errors.js';
+import { requestItems } from './validate-client.js';
+import { type ValidatedServer, validateServerEvents } from './validate-server.js';
+import { storedIp } from './client-ip.js';
+import { RateLimiter } from './rate-limits.js';
+
+const batchEnvelope = Compile(ServerBatch);
+
+const errorReplies = Object.fromEntries([400, 401, 413, 415, 429, 503].map((s) => [s, ErrorReply]));
+
+/** `POST /api/track/server-event`: the specification's server payload, or a batch of them (DESIGN.md section 6). */
+export default async function serverEventRoutes(app: FastifyInstance) {
+  // Server traffic comes from a few backend IPs: limit it per site only, never per IP.
+  const limiter = new RateLimiter(app.redis, app.config.queuePrefix, { perKey: app.config.rateLimitPerKey, perIp: 0 });
+
+  app.post(
+    '/api/track/server-event',
+    {
+      schema: {
+        summary: 'Track one server event or a batch of them',
+        description:
+          'Body: one event (`order_placed` as in the specification, or any named event), or `{ "batch": [...] }`. ' +
+          'Authenticated by the site secret key. An event without messageId gets a deterministic one: for an ' +
+          'order from site + event + orderId, so a retried webhook stores one order; for any other event from ' +
+          'its content, so send a messageId or a timestamp to record two identical events. An orderTotal that ' +
+          'disagrees with the items (amount + tax − discount) is stored as sent, flagged `order_total_mismatch`. ' +
+          'Events are linked to a profile by the `profile` they carry (upserted by e-mail), `email` or `profileId`. ' +
+          'A 202 means the accepted events are durable in Redis. Limits: 32 KB per event, 512 KB and 500 events ' +
+          'per request; the body may be gzip-encoded.',
+        tags: ['tracking'],
+        security: [{ secretKey: [] }],
+        body: Type.Union([OrderPlacedEvent, GenericServerEvent, ServerBatch]),
+        response: { 202: TrackAccepted, ...errorReplies },
+      },
+      // The body is validated per event below, so one bad event never sinks the rest.
+      validatorCompiler: () => () => true,
+      onRequest: app.requireSecretKey, // before the body is read: no parsing for unknown callers
+    },
+    async (request, reply) => {
+      const receivedAt = new Date();
+      const site = request.site!;
+      const body = request.body as Record<string, unknown> | null;
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+        throw new TrackMateError('TM_ERR_BAD_REQUEST', {
+          message: 'The body must be one event object or { "batch": [ ... ] }',
+        });
+      }
+      await limiter.enforce(`site:${site.id}`, '', 'of this site');
+
+      const { isBatch, items } = requestItems(body, batchEnvelope);
+      const validated = validateServerEvents(items, {
+        siteId: site.id,
+        receivedAt,
+        ip: storedIp(request.ip, app.config.ipMode),
+        userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
+      });
+      await rejectForeignProfileIds(app, site.id, validated);
+      const { events, rejected } = validated;
+      rejected.sort((a, b) => a.index - b.index);
+      app.metrics.eventsRejected.inc({ source: 'server' }, rejected.length);
+      if (!events.length) {
+        throw new TrackMateError('TM_ERR_INVALID_PAYLOAD', {
+          message: isBatch
+            ? 'No event in the batch is valid'
+            : `The event is invalid: ${rejected[0]?.errors.join('; ')}`,
+          details: { rejected },
+        });
+      }
+      await app.batcher.enqueue(events);
+      app.metrics.eventsAccepted.inc({ source: 'server' }, events.length);
+      return reply.code(202).send({ accepted: events.length, rejected });
+    },
+  );
+}
+
+/** A profileId must name a profile of the key's site; events naming any other are rejected, not stored unlinked. */
+async function rejectForeignProfileIds(app: FastifyInstance, siteId: string, v: ValidatedServer): Promise<void> {
+  const wanted = [...new Set(v.events.filter((e) => e.profileId && !e.profile).map((e) => e.profileId as string))];
+  if (!wanted.length) return;
+  const found = await app.models.Profile.collection
+    .find(
+      { siteId: new Types.ObjectId(siteId), _id: { $in: wanted.map((id) => new Types.ObjectId(id)) } },
+      { projection: { _id: 1 } },
+    )
+    .toArray();
+  const known = new Set(found.map((d) => d._id.toHexString()));
+  for (let i = v.events.length - 1; i >= 0; i--) {
+    const e = v.events[i]!;
+    if (!e.profileId || e.profile || known.has(e.profileId)) continue;
+    v.rejected.push({ index: v.indexes[i]!, errors: [`/profileId: no profile ${e.profileId} in this site`] });
+    v.events.splice(i, 1);
+    v.indexes.splice(i, 1);
+  }
+}

@@ -1,0 +1,83 @@
+import { type Job, Worker } from 'bullmq';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config.js';
+import type { IngestJob } from '../ingest/queued-event.js';
+import { redisConnection } from '../plugins/connections.js';
+import type { Metrics } from '../plugins/prometheus.js';
+import { ownConnections, QUEUE_NAMES } from '../plugins/queues.js';
+import type { Models } from '../models/index.js';
+import { deadLetter } from './dead-letters.js';
+import { type AfterInsertHook, processEvents } from './store-events.js';
+
+export interface IngestWorkerOptions {
+  config: Config;
+  models: Models;
+  log: FastifyBaseLogger;
+  metrics?: Metrics;
+  hooks?: AfterInsertHook[];
+}
+
+/**
+ * The ingest worker: stores each job's events (see processEvents). A failing job is retried with exponential
+ * backoff; after its last attempt the payload and the error go to dead_letters. A worker killed mid-job
+ * leaves the job locked; once the lock expires (TRACKMATE_WORKER_LOCK_MS) another worker takes it again,
+ * and the idempotent steps make the second run store nothing twice.
+ */
+export function createIngestWorker({ config, models, log, metrics, hooks = [] }: IngestWorkerOptions): Worker<IngestJob> {
+  const connection = redisConnection(config, 'worker');
+  connection.on('error', () => {});
+  const worker = new Worker<IngestJob>(
+    QUEUE_NAMES.ingest,
+    async (job: Job<IngestJob>) => {
+      const started = Date.now();
+      try {
+        const jobKey = `${job.id}@${job.timestamp}`;
+        const result = await processEvents(models, job.data.events, { jobKey });
+        for (const { event, reason } of result.failed) {
+          await deadLetter(models, QUEUE_NAMES.ingest, job, event, reason, event.siteId);
+        }
+        const refused = new Set(result.failed.map((f) => f.event));
+        const stored = job.data.events.filter((e) => !refused.has(e));
+        for (const hook of hooks) await hook(result.inserted, models, { key: jobKey, stored });
+        metrics?.eventsStored.inc(result.inserted.length);
+        metrics?.jobDuration.observe({ queue: QUEUE_NAMES.ingest }, (Date.now() - started) / 1000);
+        metrics?.jobLatency.observe({ queue: QUEUE_NAMES.ingest }, (Date.now() - job.timestamp) / 1000);
+        return { inserted: result.inserted.length, duplicates: result.duplicates, failed: result.failed.length };
+      } catch (err) {
+        const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        log.warn(
+          { jobId: job.id, attempt: job.attemptsMade + 1, last, err: (err as Error).message },
+          'ingest job failed',
+        );
+        if (last) {
+          await deadLetter(models, QUEUE_NAMES.ingest, job, job.data, (err as Error).message, job.data.events[0]?.siteId);
+        }
+        throw err;
+      }
+    },
+    {
+      connection,
+      prefix: config.queuePrefix,
+      concurrency: config.workerConcurrency,
+      lockDuration: config.workerLockMs,
+      stalledInterval: Math.max(1_000, Math.floor(config.workerLockMs / 2)),
+      maxStalledCount: 10,
+    },
+  );
+  ownConnections.set(worker, connection);
+  worker.on('error', (err) => log.warn({ err: err.message }, 'ingest worker connection problem'));
+  worker.on('failed', (job, err) => {
+    // A job that stalled too often never reached the processor's own last-attempt handling.
+    if (job && /stalled/i.test(err.message)) {
+      deadLetter(models, QUEUE_NAMES.ingest, job, job.data, err.message, job.data.events[0]?.siteId).catch((e) =>
+        log.error({ err: (e as Error).message }, 'could not write dead letter'),
+      );
+    }
+  });
+  return worker;
+}
+
+export async function closeWorker(worker: Worker): Promise<void> {
+  await worker.close();
+  ownConnections.get(worker)?.disconnect();
+}

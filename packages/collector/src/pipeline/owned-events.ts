@@ -1,0 +1,31 @@
+import { Types } from 'mongoose';
+import type { EventDoc, Models } from '../models/index.js';
+import type { HookJob } from './store-events.js';
+
+const key = (siteId: string | Types.ObjectId, messageId: string) => `${siteId.toString()}:${messageId}`;
+
+/**
+ * The stored events this ingest job is responsible for: those it inserted, in this attempt or in an earlier
+ * one that crashed before its hooks finished (each event records its inserting job in `ingestJob`). An event
+ * that another job inserted first (the same messageId sent twice) belongs to that job, so it counts once.
+ */
+export async function ownedEvents(models: Models, inserted: EventDoc[], job: HookJob): Promise<EventDoc[]> {
+  const owned = new Map<string, EventDoc>();
+  for (const doc of inserted) owned.set(key(doc.siteId, doc.messageId), doc);
+  const bySite = new Map<string, string[]>();
+  for (const e of job.stored) {
+    if (owned.has(key(e.siteId, e.messageId))) continue;
+    const ids = bySite.get(e.siteId) ?? [];
+    ids.push(e.messageId);
+    bySite.set(e.siteId, ids);
+  }
+  for (const [siteId, messageIds] of bySite) {
+    const earlier = await models.Event.collection
+      .find({ siteId: new Types.ObjectId(siteId), messageId: { $in: messageIds } })
+      .toArray();
+    for (const doc of earlier as unknown as EventDoc[]) {
+      if (doc.ingestJob === job.key) owned.set(key(doc.siteId, doc.messageId), doc);
+    }
+  }
+  return [...owned.values()];
+}

@@ -1,0 +1,268 @@
+import {
+  ErrorReply,
+  EventPage,
+  findUnsafeKey,
+  LIMITS,
+  Profile,
+  ProfileErasure,
+  ProfileExport,
+  ProfilePage,
+  ProfilePatch,
+} from '@trackmate/schema';
+import type { FastifyInstance } from 'fastify';
+import { Types } from 'mongoose';
+import { Type } from 'typebox';
+import { TrackMateError } from '../errors.js';
+import { cleanName, normalizeEmail } from './profile-fields.js';
+import { anonymousIdsOf, erasePerson, eventsOf, profileOf } from './person-data.js';
+import {
+  decodeEventCursor,
+  decodeProfileCursor,
+  encodeEventCursor,
+  eventView,
+  parseLimit,
+  parseObjectId,
+  profileView,
+} from './profile-views.js';
+import type { EventDoc, ProfileDoc } from '../models/index.js';
+import { recordConsent } from './upsert-profile.js';
+
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((s) => [s, ErrorReply]));
+const IdParams = Type.Object({ id: Type.String({ description: 'Profile id (24 hexadecimal characters)' }) });
+const Limit = Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: '1–200, default 50' }));
+const Cursor = Type.Optional(Type.String({ maxLength: 128, description: 'nextCursor of the previous page' }));
+const common = { tags: ['profiles'], security: [{ secretKey: [] }] };
+
+/** The profile API (secret key): every query is scoped to the key's site, so one site never sees another's people. */
+export default async function profileRoutes(app: FastifyInstance) {
+  // Authenticate before anything is parsed or validated: an unknown caller learns nothing but 401.
+  app.addHook('onRequest', app.requireSecretKey);
+  const { models } = app;
+  const siteOf = (site: { id: string } | undefined) => new Types.ObjectId(site!.id);
+
+  app.get(
+    '/api/profiles',
+    {
+      schema: {
+        ...common,
+        summary: 'Find a profile by e-mail, or list profiles newest first, a page at a time',
+        querystring: Type.Object({
+          email: Type.Optional(Type.String({ maxLength: 254 })),
+          limit: Limit,
+          cursor: Cursor,
+        }),
+        response: { 200: ProfilePage, ...errors(400, 401) },
+      },
+    },
+    async (request) => {
+      const q = request.query as { email?: string; limit?: string; cursor?: string };
+      const limit = parseLimit(q.limit);
+      const filter: Record<string, unknown> = { siteId: siteOf(request.site) };
+      if (q.email !== undefined) filter.email = normalizeEmail(q.email) ?? q.email.trim().toLowerCase();
+      if (q.cursor) filter._id = { $lt: decodeProfileCursor(q.cursor) };
+      const docs = (await models.Profile.collection
+        .find(filter)
+        .sort({ _id: -1 })
+        .limit(limit + 1)
+        .toArray()) as unknown as ProfileDoc[];
+      const page = docs.slice(0, limit);
+      return {
+        profiles: page.map(profileView),
+        nextCursor: docs.length > limit ? page[page.length - 1]!._id.toHexString() : null,
+      };
+    },
+  );
+
+  app.get(
+    '/api/profiles/:id',
+    {
+      schema: {
+        ...common,
+        summary: 'One profile, with its consent history',
+        params: IdParams,
+        response: { 200: Profile, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      return profileView(await profileOf(models, request.site!.id, parseObjectId(id)));
+    },
+  );
+
+  app.patch(
+    '/api/profiles/:id',
+    {
+      schema: {
+        ...common,
+        summary: 'Update names, phone, e-mail consent or metadata',
+        description:
+          'A consent change is recorded in the history with source `api`; the newest decision wins. Metadata is ' +
+          'merged key by key (a `null` value removes its key); its keys follow the rules of event properties.',
+        params: IdParams,
+        body: ProfilePatch,
+        response: { 200: Profile, ...errors(400, 401, 404, 413, 415) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const patch = request.body as ProfilePatch;
+      const profile = await profileOf(models, request.site!.id, parseObjectId(id));
+      const now = new Date();
+      const set: Record<string, unknown> = {};
+      const unset: Record<string, ''> = {};
+      for (const field of ['firstName', 'lastName'] as const) {
+        if (!(field in patch)) continue;
+        const name = cleanName(patch[field]);
+        if (name) set[field] = name;
+        else unset[field] = '';
+      }
+      if (patch.phone !== undefined) {
+        if (patch.phone === null) unset.phone = '';
+        else set.phone = patch.phone;
+      }
+      if (patch.metadata) mergeMetadata(profile, patch.metadata, set, unset);
+      if (Object.keys(set).length || Object.keys(unset).length) {
+        const update: Record<string, unknown> = { $set: { ...set, updatedAt: now } };
+        if (Object.keys(unset).length) update.$unset = unset;
+        await models.Profile.collection.updateOne({ _id: profile._id, siteId: profile.siteId }, update);
+      }
+      if (patch.consent) await recordConsent(models, profile._id, patch.consent.email, now, 'api');
+      return profileView(await profileOf(models, request.site!.id, profile._id));
+    },
+  );
+
+  app.get(
+    '/api/profiles/:id/events',
+    {
+      schema: {
+        ...common,
+        summary: "The profile's events, newest first, a page at a time",
+        params: IdParams,
+        querystring: Type.Object({
+          name: Type.Optional(
+            Type.String({ maxLength: LIMITS.maxNameLength, description: 'Only events of this name' }),
+          ),
+          limit: Limit,
+          cursor: Cursor,
+        }),
+        response: { 200: EventPage, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const q = request.query as { name?: string; limit?: string; cursor?: string };
+      const limit = parseLimit(q.limit);
+      const profile = await profileOf(models, request.site!.id, parseObjectId(id));
+      const filter: Record<string, unknown> = { siteId: profile.siteId, profileId: profile._id };
+      if (q.name !== undefined) filter.name = q.name;
+      if (q.cursor) {
+        const after = decodeEventCursor(q.cursor);
+        filter.$or = [{ timestamp: { $lt: after.timestamp } }, { timestamp: after.timestamp, _id: { $lt: after.id } }];
+      }
+      const docs = (await models.Event.collection
+        .find(filter)
+        .sort({ timestamp: -1, _id: -1 })
+        .limit(limit + 1)
+        .toArray()) as unknown as EventDoc[];
+      const page = docs.slice(0, limit);
+      return {
+        events: page.map(eventView),
+        nextCursor: docs.length > limit ? encodeEventCursor(page[page.length - 1]!) : null,
+      };
+    },
+  );
+
+  app.delete(
+    '/api/profiles/:id',
+    {
+      schema: {
+        ...common,
+        summary: 'Erase a person: the profile, its events, its anonymous history and its visitor-id links',
+        description:
+          'Answers how many documents were deleted. Events still queued for ingestion when the erasure runs ' +
+          'may arrive afterwards; erase again after the queue has drained to be certain.',
+        params: IdParams,
+        response: { 200: ProfileErasure, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const profile = await profileOf(models, request.site!.id, parseObjectId(id));
+      const deleted = await erasePerson(models, profile);
+      request.log.info({ site: request.site!.id, profile: id, deleted }, 'profile erased');
+      return { deleted };
+    },
+  );
+
+  app.get(
+    '/api/profiles/:id/export',
+    {
+      schema: {
+        ...common,
+        summary: 'Everything held about a person, as JSON: profile, consent history and every event',
+        params: IdParams,
+        response: { 200: ProfileExport, ...errors(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const profile = await profileOf(models, request.site!.id, parseObjectId(id));
+      const events = await eventsOf(models, profile, await anonymousIdsOf(models, profile));
+      reply.header('content-disposition', `attachment; filename="profile-${id}.json"`);
+      return { exportedAt: new Date().toISOString(), profile: profileView(profile), events: events.map(eventView) };
+    },
+  );
+}
+
+/** Metadata keys as event properties (no `$`, `.`, `__proto__`), merged key by key, 32 KB at most once merged. */
+function mergeMetadata(
+  profile: ProfileDoc,
+  patch: Record<string, unknown>,
+  set: Record<string, unknown>,
+  unset: Record<string, ''>,
+): void {
+  const unsafe = findUnsafeKey(patch);
+  if (unsafe) throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: `/metadata${unsafe}` });
+  const nested = nestedArrayPath(patch, '/metadata');
+  if (nested)
+    throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: `${nested}: arrays inside arrays are not supported` });
+  const current = profile.metadata && typeof profile.metadata === 'object' ? profile.metadata : undefined;
+  const merged: Record<string, unknown> = { ...current };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete merged[key];
+    else merged[key] = value;
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(merged));
+  if (bytes > LIMITS.maxEventBytes) {
+    throw new TrackMateError('TM_ERR_BAD_REQUEST', {
+      message: `metadata would be ${bytes} bytes, more than the ${LIMITS.maxEventBytes} allowed`,
+    });
+  }
+  if (!current) {
+    set.metadata = merged;
+    return;
+  }
+  // Key by key, so two concurrent PATCHes of different keys both stand.
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) unset[`metadata.${key}`] = '';
+    else set[`metadata.${key}`] = value;
+  }
+}
+
+/** The path of an array directly inside an array (MongoDB-compatible servers such as FerretDB refuse them). */
+function nestedArrayPath(value: unknown, path: string, inArray = false): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    if (inArray) return path;
+    for (let i = 0; i < value.length; i++) {
+      const found = nestedArrayPath(value[i], `${path}/${i}`, true);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const found = nestedArrayPath(v, `${path}/${k}`);
+    if (found) return found;
+  }
+  return undefined;
+}

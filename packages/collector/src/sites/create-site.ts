@@ -1,0 +1,41 @@
+import type { Models } from '../models/index.js';
+import { hashSecretKey, newSecretKey, newWriteKey } from './keys.js';
+import { normalizeOrigin } from './origins.js';
+
+export interface CreatedSite {
+  siteId: string;
+  name: string;
+  writeKey: string;
+  /** Shown once: only its hash is stored. */
+  secretKey: string;
+  allowedOrigins: string[];
+}
+
+export class SiteInputError extends Error {}
+
+export async function createSite(models: Models, input: { name: string; origins: string[] }): Promise<CreatedSite> {
+  const name = input.name.trim();
+  if (!name || name.length > 200) throw new SiteInputError('--name must be 1 to 200 characters');
+  const allowedOrigins: string[] = [];
+  for (const raw of input.origins) {
+    const origin = normalizeOrigin(raw.trim());
+    if (!origin) throw new SiteInputError(`--origin "${raw}" is not an http(s) origin such as https://shop.example`);
+    if (!allowedOrigins.includes(origin)) allowedOrigins.push(origin);
+  }
+  const writeKey = newWriteKey();
+  const secretKey = newSecretKey();
+  const site = await models.Site.create({
+    name,
+    writeKey,
+    secretKeyHash: hashSecretKey(secretKey),
+    allowedOrigins,
+    createdAt: new Date(),
+  });
+  return { siteId: site._id.toString(), name, writeKey, secretKey, allowedOrigins };
+}
+
+/** The site a secret key belongs to, or null. */
+export async function siteBySecretKey(models: Models, secretKey: string) {
+  if (!secretKey.startsWith('sk_')) return null;
+  return models.Site.findOne({ secretKeyHash: hashSecretKey(secretKey) }, { name: 1, allowedOrigins: 1 }).lean();
+}

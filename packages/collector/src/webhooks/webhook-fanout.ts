@@ -1,0 +1,67 @@
+import type { Queue } from 'bullmq';
+import { Types } from 'mongoose';
+import type { EventDoc, Models, WebhookDoc } from '../models/index.js';
+import { jobIdFor } from '../plugins/job-ids.js';
+
+/** One outgoing POST; the body is fixed when queued so that every attempt sends the same bytes. */
+export interface WebhookJob {
+  siteId: string;
+  url: string;
+  body: string;
+  deliveryId: string;
+  /** Where the signing secret is read at send time (so a rotated secret applies to queued deliveries). */
+  secretFrom: { webhookId: string } | { triggerId: string };
+  messageId?: string;
+  entryId?: string;
+}
+
+/** The event as receivers see it (no IP address, no user agent). */
+function publicEvent(e: EventDoc) {
+  return {
+    messageId: e.messageId,
+    name: e.name,
+    timestamp: new Date(e.timestamp).toISOString(),
+    receivedAt: new Date(e.receivedAt).toISOString(),
+    anonymousId: e.anonymousId,
+    sessionId: e.sessionId,
+    profileId: e.profileId?.toString() ?? null,
+    source: e.source,
+    properties: e.properties ?? {},
+  };
+}
+
+/** Queues one delivery per (subscription, event) for this job's events; a retried job queues nothing twice. */
+export async function fanOutWebhooks(models: Models, queue: Queue<WebhookJob>, events: EventDoc[]): Promise<void> {
+  const siteIds = [...new Set(events.map((e) => e.siteId.toString()))].map((id) => new Types.ObjectId(id));
+  const subs = (await models.Webhook.collection
+    .find({ siteId: { $in: siteIds }, active: true }, { projection: { secret: 0 } })
+    .toArray()) as unknown as WebhookDoc[];
+  if (!subs.length) return;
+  const jobs = [];
+  for (const e of events) {
+    for (const sub of subs) {
+      if (!sub.siteId.equals(e.siteId) || !(sub.events.includes(e.name) || sub.events.includes('*'))) continue;
+      const natural = `${sub._id}:${e.siteId}:${e.messageId}`;
+      const deliveryId = jobIdFor('whd', natural);
+      const body = JSON.stringify({
+        id: deliveryId,
+        type: 'event',
+        siteId: e.siteId.toString(),
+        event: publicEvent(e),
+      });
+      jobs.push({
+        name: 'deliver',
+        data: {
+          siteId: e.siteId.toString(),
+          url: sub.url,
+          body,
+          deliveryId,
+          secretFrom: { webhookId: sub._id.toString() },
+          messageId: e.messageId,
+        },
+        opts: { jobId: jobIdFor('w', natural) },
+      });
+    }
+  }
+  if (jobs.length) await queue.addBulk(jobs);
+}
