@@ -1,50 +1,42 @@
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import { campaignRoutes } from './campaigns/index.js';
 import type { Config } from './config.js';
-import { statusText, TrackMateError } from './errors.js';
-import { createMetrics } from './plugins/prometheus.js';
+import { TrackMateError } from './errors.js';
+import { ingestRoutes, rateLimitOptions } from './ingest/index.js';
+import auth from './plugins/auth.js';
 import bodyParser from './plugins/body-parser.js';
-import secretKeyAuth from './plugins/auth.js';
-import services from './plugins/workers.js';
+import mongo from './plugins/mongo.js';
 import opsRoutes from './plugins/ops-routes.js';
-import sdkRoutes from './ingest/sdk-route.js';
-import profileRoutes from './profiles/profile-routes.js';
-import serverEventRoutes from './ingest/server-event-routes.js';
-import trackEventRoutes from './ingest/track-routes.js';
-import metricsRoutes from './rollups/metrics-routes.js';
-import triggerRoutes from './campaigns/trigger-routes.js';
-import unsubscribeRoutes from './campaigns/unsubscribe-routes.js';
-import webhookRoutes from './webhooks/webhook-routes.js';
+import prometheus from './plugins/prometheus.js';
+import queues from './plugins/queues.js';
+import redis from './plugins/redis.js';
+import workers from './plugins/workers.js';
+import { profileRoutes } from './profiles/index.js';
+import { metricsRoutes } from './rollups/index.js';
+import { webhookRoutes } from './webhooks/index.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+  }
+}
 
 export interface BuildOptions {
-  /** Run the ingest worker inside this process (default true). */
+  /** Run the background workers inside this process (default true). */
   worker?: boolean;
   logger?: FastifyServerOptions['logger'];
 }
 
-/** Builds the collector: external plugins, then app plugins, then routes. Listening is server.ts's job. */
+/**
+ * Builds the collector, read top-down: external plugins (docs, rate limiting), then app plugins (body parser,
+ * metrics, MongoDB, Redis, queues, key auth, workers), then each feature's routes. Listening is server.ts's job.
+ */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({
-    logger: options.logger ?? {
-      level: config.logLevel,
-      // no personal data in logs: no IPs, no bodies, no keys
-      redact: ['req.headers.authorization', 'req.headers["x-trackmate-key"]', 'req.headers.cookie'],
-      serializers: {
-        req: (req) => ({ method: req.method, url: req.url?.replace(/writeKey=[^&]+/, 'writeKey=***') }),
-      },
-    },
-    logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: config.trustProxy,
-    bodyLimit: 512 * 1024,
-    return503OnClosing: true,
-    forceCloseConnections: 'idle',
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
-  }).withTypeProvider<TypeBoxTypeProvider>();
-
-  app.decorate('config', config);
-  app.decorate('metrics', createMetrics());
+  const app = createInstance(config, options);
 
   await app.register(swagger, {
     openapi: {
@@ -62,45 +54,67 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(rateLimit, rateLimitOptions(app));
 
   await app.register(bodyParser);
-  await app.register(services, { worker: options.worker ?? true });
-  await app.register(secretKeyAuth);
+  await registerServices(app, options.worker ?? true);
+  await app.register(auth);
 
-  app.addHook('onResponse', async (request, reply) => {
-    app.metrics.requests.inc({
-      method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
-      status: String(reply.statusCode),
-    });
-  });
-
-  app.setErrorHandler((err: FastifyError | TrackMateError, request, reply) => {
-    const e = toTrackMateError(err);
-    if (e.statusCode >= 500 && e.code !== 'TM_ERR_QUEUE_UNAVAILABLE') {
-      request.log.error({ err, route: request.routeOptions.url }, 'request failed');
-    } else if (e.code === 'TM_ERR_QUEUE_UNAVAILABLE') {
-      request.log.warn({ cause: (e.cause as Error | undefined)?.message }, 'queue unavailable, answered 503');
-    }
-    if (e.retryAfter) reply.header('retry-after', String(e.retryAfter));
-    return reply.code(e.statusCode).send(e.toReply());
-  });
+  app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
     const e = new TrackMateError('TM_ERR_NOT_FOUND', { message: `No route ${request.method} ${request.url.split('?')[0]}` });
     return reply.code(404).send(e.toReply());
   });
 
   await app.register(opsRoutes);
-  await app.register(sdkRoutes);
-  await app.register(trackEventRoutes);
-  // Routes of the server SDK, profile API and background jobs are registered below, one line each.
-  await app.register(serverEventRoutes);
+  await app.register(ingestRoutes);
   await app.register(profileRoutes);
   await app.register(metricsRoutes);
-  await app.register(triggerRoutes);
+  await app.register(campaignRoutes);
   await app.register(webhookRoutes);
-  await app.register(unsubscribeRoutes);
   return app;
+}
+
+/** `trackmate-collector worker`: the same services and workers as `start`, without HTTP routes. */
+export async function buildWorker(config: Config, options: Pick<BuildOptions, 'logger'> = {}): Promise<FastifyInstance> {
+  const app = createInstance(config, options);
+  await registerServices(app, true);
+  await app.ready();
+  return app;
+}
+
+function createInstance(config: Config, options: BuildOptions) {
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      // no personal data in logs: no IPs, no bodies, no keys
+      redact: ['req.headers.authorization', 'req.headers["x-trackmate-key"]', 'req.headers.cookie'],
+      serializers: {
+        req: (req) => ({ method: req.method, url: req.url?.replace(/writeKey=[^&]+/, 'writeKey=***') }),
+      },
+    },
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.trustProxy,
+    bodyLimit: 512 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.decorate('config', config);
+  return app;
+}
+
+/**
+ * Services in dependency order; fastify closes them in reverse, so on shutdown requests in flight finish,
+ * then queued writes, then jobs, then queues, then the connections.
+ */
+async function registerServices(app: FastifyInstance, withWorkers: boolean): Promise<void> {
+  await app.register(prometheus);
+  await app.register(mongo);
+  await app.register(redis);
+  await app.register(queues);
+  if (withWorkers) await app.register(workers);
+  else app.decorate('workers', []);
 }
 
 const FASTIFY_CODES: Record<string, TrackMateError['code']> = {
@@ -111,23 +125,37 @@ const FASTIFY_CODES: Record<string, TrackMateError['code']> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'TM_ERR_BAD_REQUEST',
 };
 
+/** Every failure answers `{ statusCode, code, error, message }` from the TM_ERR_* table. */
 function toTrackMateError(err: FastifyError | TrackMateError): TrackMateError {
   if (err instanceof TrackMateError) return err;
   const mapped = err.code ? FASTIFY_CODES[err.code] : undefined;
   if (mapped) return new TrackMateError(mapped);
-  if ((err as { validation?: unknown }).validation) return new TrackMateError('TM_ERR_BAD_REQUEST', { message: err.message });
+  if (err.validation) return new TrackMateError('TM_ERR_BAD_REQUEST', { message: err.message });
   if (typeof err.code === 'string' && err.code.startsWith('Z_')) {
     return new TrackMateError('TM_ERR_BAD_REQUEST', { message: 'The gzip body could not be decoded' });
   }
   const status = err.statusCode ?? 500;
-  if (status >= 400 && status < 500) {
-    const e = new TrackMateError('TM_ERR_BAD_REQUEST', { message: err.message });
-    (e as { statusCode: number }).statusCode = status;
-    return e;
-  }
-  const e = new TrackMateError('TM_ERR_INTERNAL');
-  e.cause = err;
-  return e;
+  if (status >= 400 && status < 500) return new TrackMateError('TM_ERR_BAD_REQUEST', { message: err.message, statusCode: status });
+  return new TrackMateError('TM_ERR_INTERNAL', { cause: err });
 }
 
-export { statusText };
+function errorHandler(
+  this: FastifyInstance,
+  err: FastifyError | TrackMateError,
+  request: Parameters<FastifyInstance['errorHandler']>[1],
+  reply: Parameters<FastifyInstance['errorHandler']>[2],
+) {
+  const e = toTrackMateError(err);
+  if (e.code === 'TM_ERR_QUEUE_UNAVAILABLE') {
+    request.log.warn({ cause: (e.cause as Error | undefined)?.message }, 'queue unavailable, answered 503');
+  } else if (e.statusCode >= 500) {
+    request.log.error({ err, route: request.routeOptions.url }, 'request failed');
+  }
+  // A refused origin's answer stays unreadable to the page: CORS headers set on the way in are taken back.
+  if (e.code === 'TM_ERR_ORIGIN_NOT_ALLOWED') {
+    reply.removeHeader('access-control-allow-origin');
+    reply.removeHeader('access-control-expose-headers');
+  }
+  if (e.retryAfter) reply.header('retry-after', String(e.retryAfter));
+  return reply.code(e.statusCode).send(e.toReply());
+}

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, redact } from './config.js';
-import { openConnections } from './plugins/connections.js';
-import { createSite, SiteInputError } from './sites/create-site.js';
+import { loadConfig, redact } from './config.js';
+import { isUserError } from './errors.js';
 import { migrate } from './models/index.js';
+import { openMongo } from './plugins/mongo.js';
 import { startServer, startWorker } from './server.js';
+import { sitesCommand } from './sites/index.js';
 
 const HELP = `trackmate-collector — TrackMate's ingest API and workers
 
@@ -68,29 +69,19 @@ async function main(argv: string[]): Promise<void> {
       await startWorker(config);
       return;
     case 'migrate': {
-      const conns = await openConnections(config);
-      await migrate(conns.models);
-      await conns.close();
+      const db = await openMongo(config);
+      await migrate(db.models).finally(db.close);
       process.stdout.write(`migrated ${redact(config.mongodbUri)}\n`);
       return;
     }
     case 'sites': {
-      if (sub !== 'create') fail(`unknown command "sites ${sub ?? ''}"; try: sites create --name NAME --origin URL`);
-      if (!values.name) fail('sites create needs --name NAME');
-      const conns = await openConnections(config);
+      const db = await openMongo(config);
       try {
-        await migrate(conns.models);
-        const site = await createSite(conns.models, { name: values.name, origins: values.origin ?? [] });
-        if (values.json) process.stdout.write(`${JSON.stringify(site)}\n`);
-        else {
-          process.stdout.write(
-            `site created: ${site.name}\n  siteId:    ${site.siteId}\n  writeKey:  ${site.writeKey}  (public, for the browser SDK)\n` +
-              `  secretKey: ${site.secretKey}  (server SDK and admin API; shown once, only its hash is stored)\n` +
-              `  origins:   ${site.allowedOrigins.join(', ') || '(none: browsers are refused until you add one)'}\n`,
-          );
-        }
+        await migrate(db.models);
+        const input = { sub, name: values.name, origins: values.origin ?? [], json: values.json ?? false };
+        process.stdout.write(await sitesCommand(db.models, input));
       } finally {
-        await conns.close();
+        await db.close();
       }
       return;
     }
@@ -100,7 +91,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof SiteInputError) fail(err.message);
+  if (isUserError(err)) fail(err.message);
   if ((err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') fail((err as Error).message);
   const name = (err as Error)?.name;
   if (name === 'MongooseServerSelectionError' || name === 'MongoServerSelectionError') {

@@ -1,3 +1,5 @@
+import { TrackMateError } from './errors.js';
+
 /** Configuration from the environment (DESIGN.md section 3); flags override. Bad values stop the process. */
 export interface Config {
   mongodbUri: string;
@@ -29,9 +31,10 @@ export interface Config {
   mailFrom?: string;
 }
 
-export class ConfigError extends Error {
+/** Bad configuration: TM_ERR_CONFIG with one line naming the variable. */
+export class ConfigError extends TrackMateError {
   constructor(message: string) {
-    super(message);
+    super('TM_ERR_CONFIG', { message });
     this.name = 'ConfigError';
   }
 }

@@ -1,8 +1,14 @@
-/** Every error the collector answers with: a stable code, its HTTP status and the message users see. */
+/**
+ * Every error the collector raises: a stable code, its HTTP status and the message users see. HTTP answers,
+ * CLI failures and job failures all come from this table, the way fastify keeps its own in `lib/errors.js`.
+ */
 export const ERRORS = {
   TM_ERR_INVALID_JSON: { status: 400, message: 'The body is not valid JSON' },
   TM_ERR_INVALID_PAYLOAD: { status: 400, message: 'No event in the request is valid' },
   TM_ERR_BAD_REQUEST: { status: 400, message: 'The request is malformed' },
+  TM_ERR_INVALID_ID: { status: 400, message: 'Ids are 24 hexadecimal characters' },
+  TM_ERR_USAGE: { status: 400, message: 'Unknown command or option; see trackmate-collector --help' },
+  TM_ERR_INVALID_SITE: { status: 400, message: 'The site settings are not valid' },
   TM_ERR_MISSING_KEY: {
     status: 401,
     message: 'A write key is required (body writeKey, ?writeKey= or the X-TrackMate-Key header)',
@@ -13,15 +19,20 @@ export const ERRORS = {
   TM_ERR_INVALID_LINK: { status: 403, message: 'This link is not valid (it may have been altered)' },
   TM_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
   TM_ERR_PROFILE_NOT_FOUND: { status: 404, message: 'No profile with this id in this site' },
+  TM_ERR_SDK_NOT_BUILT: { status: 404, message: 'The browser SDK is not built: run npm run build' },
   TM_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than 512 KB' },
   TM_ERR_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     message: 'Send application/json or text/plain holding JSON',
   },
   TM_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests; retry after the given seconds' },
+  TM_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+  TM_ERR_CONFIG: { status: 500, message: 'The configuration is not valid' },
+  TM_ERR_SMTP_NOT_CONFIGURED: { status: 500, message: 'SMTP_URL is not set: e-mail actions cannot be sent' },
+  TM_ERR_DATABASE: { status: 500, message: 'MongoDB did not do what was asked' },
+  TM_ERR_WEBHOOK_FAILED: { status: 502, message: 'The webhook receiver did not accept the delivery' },
   TM_ERR_QUEUE_UNAVAILABLE: { status: 503, message: 'The queue cannot take events now; retry later' },
   TM_ERR_NOT_READY: { status: 503, message: 'A backing service does not answer' },
-  TM_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -35,22 +46,32 @@ const STATUS_TEXT: Record<number, string> = {
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
 };
+
+export interface ErrorOptions {
+  message?: string;
+  /** Seconds for a Retry-After header (429, 503). */
+  retryAfter?: number;
+  /** Extra fields for the reply body (e.g. the per-event `rejected` list). */
+  details?: Record<string, unknown>;
+  /** Another HTTP status than the table's (a 4xx that fastify raised, kept as it was). */
+  statusCode?: number;
+  cause?: unknown;
+}
 
 export class TrackMateError extends Error {
   readonly code: ErrorCode;
   readonly statusCode: number;
-  /** Seconds for a Retry-After header (429, 503). */
   readonly retryAfter?: number;
-  /** Extra fields for the reply body (e.g. the per-event `rejected` list). */
   readonly details?: Record<string, unknown>;
 
-  constructor(code: ErrorCode, options: { message?: string; retryAfter?: number; details?: Record<string, unknown> } = {}) {
-    super(options.message ?? ERRORS[code].message);
+  constructor(code: ErrorCode, options: ErrorOptions = {}) {
+    super(options.message ?? ERRORS[code].message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TrackMateError';
     this.code = code;
-    this.statusCode = ERRORS[code].status;
+    this.statusCode = options.statusCode ?? ERRORS[code].status;
     this.retryAfter = options.retryAfter;
     this.details = options.details;
   }
@@ -66,6 +87,6 @@ export class TrackMateError extends Error {
   }
 }
 
-export function statusText(status: number): string {
-  return STATUS_TEXT[status] ?? 'Error';
-}
+/** True for errors a person fixes by changing their input or setup (printed as one line by the CLI). */
+export const isUserError = (err: unknown): err is TrackMateError =>
+  err instanceof TrackMateError && (err.code === 'TM_ERR_CONFIG' || err.statusCode < 500);

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Job, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IngestJob } from '../src/ingest/queued-event.js';
-import { createJobHooks } from '../src/plugins/background-jobs.js';
-import { foldPending, type RollupFolder, startRollupFolder } from '../src/rollups/rollup-folder.js';
-import { closeWorker, createIngestWorker } from '../src/pipeline/ingest-worker.js';
-import { processEvents } from '../src/pipeline/store-events.js';
+import type { IngestJob } from '../src/ingest/index.js';
+import { createIngestWorker, processEvents } from '../src/pipeline/index.js';
+import { closeWorker } from '../src/plugins/queues.js';
+import { createAfterInsertHook } from '../src/plugins/workers.js';
+import { type RollupFolder, startRollupFolder } from '../src/rollups/index.js';
+import { foldPending } from '../src/rollups/rollup-folder.js';
 import { adminCall } from './helpers/admin.js';
 import { clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 
@@ -95,7 +96,7 @@ describe('metric roll-ups', () => {
     const keyOf = (job: Job) => `${job.id}@${job.timestamp}`;
     // The real folder, idle (no timer, no kicks) while the test plays the crashes.
     folder = startRollupFolder(t.config, t.app.models, t.app.log, 3_600_000);
-    const hook = createJobHooks(t.app.jobQueues, { ...folder, kick() {} });
+    const hook = createAfterInsertHook(t.app.queues, { ...folder, kick() {} });
     const fold = () => foldPending(t.app.models, folder!.sketches);
 
     // Job 1 crashed after its events were inserted, before any roll-up.
@@ -122,7 +123,7 @@ describe('metric roll-ups', () => {
       config: t.config,
       models: t.app.models,
       log: t.app.log,
-      hooks: [createJobHooks(t.app.jobQueues, folder)],
+      hooks: [createAfterInsertHook(t.app.queues, folder)],
     });
     folder.kick();
     await waitFor(

@@ -1,5 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Config } from '../config.js';
+import { TrackMateError } from '../errors.js';
 
 export interface Mail {
   to: string;
@@ -19,7 +20,7 @@ export function createMailer(config: Config): Mailer {
   let transport: Transporter | undefined;
   return {
     async send(mail) {
-      if (!config.smtpUrl) throw new Error('SMTP_URL is not set: e-mail actions cannot be sent');
+      if (!config.smtpUrl) throw new TrackMateError('TM_ERR_SMTP_NOT_CONFIGURED');
       transport ??= nodemailer.createTransport(config.smtpUrl);
       const from = config.mailFrom ?? `TrackMate <no-reply@${new URL(config.publicUrl).hostname}>`;
       const info = await transport.sendMail({

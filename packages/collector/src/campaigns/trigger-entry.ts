@@ -1,9 +1,7 @@
 import type { Queue } from 'bullmq';
-import { Types } from 'mongoose';
-import type { EventDoc, Models, TriggerDoc } from '../models/index.js';
-import { jobIdFor } from '../plugins/job-ids.js';
+import { type NewEventDoc, ignoreDuplicates, isDuplicateKey, type Models, type TriggerDoc } from '../models/index.js';
+import { jobIdFor } from '../plugins/queues.js';
 import { matchesFilters } from './property-filters.js';
-import { duplicateIndexes } from '../rollups/record-rollups.js';
 
 export interface FireJob {
   entryId: string;
@@ -14,8 +12,10 @@ export interface FireJob {
  * match, and schedules each entry's end as a BullMQ delayed job (kept in Redis, so it survives restarts).
  * Idempotent: the entry's id and the job's id derive from (trigger, event), the re-entry guard from the visitor.
  */
-export async function enterTriggers(models: Models, queue: Queue<FireJob>, events: EventDoc[]): Promise<void> {
-  const bySite = new Map<string, EventDoc[]>();
+export async function enterTriggers(
+  models: Models,
+  queue: Pick<Queue<FireJob>, 'addBulk'>, events: NewEventDoc[]): Promise<void> {
+  const bySite = new Map<string, NewEventDoc[]>();
   for (const e of events) {
     const list = bySite.get(e.siteId.toString()) ?? [];
     list.push(e);
@@ -24,9 +24,7 @@ export async function enterTriggers(models: Models, queue: Queue<FireJob>, event
   const entries: Array<{ entryId: string; doc: Record<string, unknown>; delay: number }> = [];
   for (const [siteId, siteEvents] of bySite) {
     const names = [...new Set(siteEvents.map((e) => e.name))];
-    const triggers = (await models.Trigger.collection
-      .find({ siteId: new Types.ObjectId(siteId), active: true, entryEvent: { $in: names } })
-      .toArray()) as unknown as TriggerDoc[];
+    const triggers = await models.Trigger.find({ siteId, active: true, entryEvent: { $in: names } }).lean<TriggerDoc[]>();
     if (!triggers.length) continue;
     for (const e of siteEvents) {
       for (const t of triggers) {
@@ -38,12 +36,10 @@ export async function enterTriggers(models: Models, queue: Queue<FireJob>, event
   }
   if (!entries.length) return;
   // insert-if-absent: a retried job finds its entries there already (duplicate ids are ignored)
-  await models.TriggerEntry.collection
-    .insertMany(
-      entries.map(({ entryId, doc }) => ({ _id: entryId, ...doc }) as never),
-      { ordered: false },
-    )
-    .catch(duplicateIndexes);
+  await models.TriggerEntry.insertMany(
+    entries.map(({ entryId, doc }) => ({ _id: entryId, ...doc })),
+    { ordered: false, lean: true },
+  ).catch(ignoreDuplicates);
   await queue.addBulk(
     entries.map(({ entryId, delay }) => ({
       name: 'fire',
@@ -53,7 +49,7 @@ export async function enterTriggers(models: Models, queue: Queue<FireJob>, event
   );
 }
 
-async function entryFor(models: Models, t: TriggerDoc, e: EventDoc) {
+async function entryFor(models: Models, t: TriggerDoc, e: NewEventDoc) {
   const visitor = e.profileId?.toString() ?? e.anonymousId;
   if (!visitor) return null; // nobody to reach or to re-check
   const entryId = `${t._id}:${e.siteId}:${e.messageId}`;
@@ -68,7 +64,7 @@ async function entryFor(models: Models, t: TriggerDoc, e: EventDoc) {
     event: { messageId: e.messageId, name: e.name, timestamp: enteredAt, properties: e.properties ?? {} },
     enteredAt,
     fireAt,
-    state: 'waiting',
+    state: 'waiting' as const,
     updatedAt: new Date(),
   };
   return { entryId, doc, delay: Math.max(0, fireAt.getTime() - Date.now()) };
@@ -86,15 +82,15 @@ async function claimReentry(
   const _id = `${t._id}:${visitor}`;
   const cutoff = new Date(at.getTime() - t.reentryHours * 3_600_000);
   try {
-    await models.TriggerVisitor.collection.updateOne(
-      { _id, lastEnteredAt: { $lte: cutoff } } as never,
+    await models.TriggerVisitor.updateOne(
+      { _id, lastEnteredAt: { $lte: cutoff } },
       { $set: { lastEnteredAt: at, lastEntry: entryId } },
       { upsert: true },
     );
     return true;
   } catch (err) {
-    if ((err as { code?: number }).code !== 11000) throw err;
-    const doc = await models.TriggerVisitor.collection.findOne({ _id } as never);
-    return (doc as { lastEntry?: string } | null)?.lastEntry === entryId;
+    if (!isDuplicateKey(err)) throw err;
+    const doc = await models.TriggerVisitor.findById(_id, { lastEntry: 1 }).lean();
+    return doc?.lastEntry === entryId;
   }
 }

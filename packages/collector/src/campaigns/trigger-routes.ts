@@ -1,11 +1,10 @@
-import type { FastifyInstance } from 'fastify';
-import { Types } from 'mongoose';
-import { Type } from 'typebox';
+import type { Types } from 'mongoose';
+import { type Static, Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
+import type { TriggerAction, TriggerDoc } from '../models/index.js';
+import { checkOutgoingUrl, EventName, errorReplies, IdParams, parseId, type Routes, siteIdOf } from '../route-kit.js';
 import { FILTER_OPS } from './property-filters.js';
 import { unknownRoots } from './templates.js';
-import type { TriggerAction, TriggerDoc } from '../models/index.js';
-import { checkOutgoingUrl, EventName, errorReplies, IdParams, parseId } from '../route-kit.js';
 
 const Filter = Type.Object(
   {
@@ -69,10 +68,8 @@ const TriggerInput = Type.Object(
   { additionalProperties: false },
 );
 const TriggerPatch = Type.Partial(Type.Object(fields, { additionalProperties: false }));
-type Input = Partial<Omit<TriggerDoc, '_id' | 'siteId' | 'createdAt' | 'updatedAt'>>;
 
-function checkAction(action: TriggerAction | undefined): TriggerAction | undefined {
-  if (!action) return action;
+function checkAction(action: Static<typeof fields.action>): TriggerAction {
   if (action.type === 'webhook') return { ...action, url: checkOutgoingUrl(action.url) };
   const bad = [...unknownRoots(action.subject), ...unknownRoots(action.body)];
   if (bad.length) {
@@ -107,13 +104,13 @@ function triggerView(t: TriggerDoc) {
 const common = { tags: ['campaign triggers'], security: [{ secretKey: [] }] };
 
 /** `/api/triggers`: campaign triggers of the key's site (create, list, read, change, delete). */
-export default async function triggerRoutes(app: FastifyInstance) {
+const triggerRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
-  const col = app.models.Trigger.collection;
-  const siteOf = (request: { site?: { id: string } }) => new Types.ObjectId(request.site!.id);
-  const load = async (siteId: Types.ObjectId, id: string) => {
-    const doc = (await col.findOne({ _id: parseId(id, 'trigger'), siteId })) as TriggerDoc | null;
-    if (!doc) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: `No trigger ${id}` });
+  const { Trigger } = app.models;
+  const load = async (siteId: Types.ObjectId, id: string | Types.ObjectId) => {
+    const _id = typeof id === 'string' ? parseId(id, 'trigger id') : id;
+    const doc = await Trigger.findOne({ _id, siteId }).lean<TriggerDoc>();
+    if (!doc) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: `No trigger ${_id.toHexString()}` });
     return doc;
   };
 
@@ -123,24 +120,22 @@ export default async function triggerRoutes(app: FastifyInstance) {
       schema: { ...common, summary: 'Create a campaign trigger', body: TriggerInput, response: errorReplies(400, 401) },
     },
     async (request, reply) => {
-      const input = request.body as Input;
+      const input = request.body;
       const now = new Date();
-      const doc = {
-        _id: new Types.ObjectId(),
-        siteId: siteOf(request),
-        name: input.name!,
+      const created = await Trigger.create({
+        siteId: siteIdOf(request),
+        name: input.name,
         active: input.active ?? true,
-        entryEvent: input.entryEvent!,
+        entryEvent: input.entryEvent,
         filters: input.filters ?? [],
-        delaySeconds: input.delaySeconds!,
+        delaySeconds: input.delaySeconds,
         exitEvents: input.exitEvents ?? [],
         reentryHours: input.reentryHours ?? 0,
-        action: checkAction(input.action)!,
+        action: checkAction(input.action),
         createdAt: now,
         updatedAt: now,
-      } satisfies TriggerDoc;
-      await col.insertOne(doc);
-      return reply.code(201).send(triggerView(doc));
+      });
+      return reply.code(201).send(triggerView(created.toObject()));
     },
   );
 
@@ -148,19 +143,18 @@ export default async function triggerRoutes(app: FastifyInstance) {
     '/api/triggers',
     { schema: { ...common, summary: "The site's triggers", response: errorReplies(401) } },
     async (request) => {
-      const docs = (await col
-        .find({ siteId: siteOf(request) })
+      const docs = await Trigger.find({ siteId: siteIdOf(request) })
         .sort({ _id: 1 })
         .limit(1_000)
-        .toArray()) as TriggerDoc[];
+        .lean<TriggerDoc[]>();
       return { triggers: docs.map(triggerView) };
     },
   );
 
   app.get(
     '/api/triggers/:id',
-    { schema: { ...common, summary: 'One trigger', params: IdParams, response: errorReplies(401, 404) } },
-    async (request) => triggerView(await load(siteOf(request), (request.params as { id: string }).id)),
+    { schema: { ...common, summary: 'One trigger', params: IdParams, response: errorReplies(400, 401, 404) } },
+    async (request) => triggerView(await load(siteIdOf(request), request.params.id)),
   );
 
   app.patch(
@@ -175,20 +169,20 @@ export default async function triggerRoutes(app: FastifyInstance) {
       },
     },
     async (request) => {
-      const siteId = siteOf(request);
-      const current = await load(siteId, (request.params as { id: string }).id);
-      const input = request.body as Input;
+      const siteId = siteIdOf(request);
+      const current = await load(siteId, request.params.id);
+      const input = request.body;
       const set: Record<string, unknown> = { ...input, updatedAt: new Date() };
       if (input.action) {
-        const action = checkAction(input.action)!;
+        const action = checkAction(input.action);
         // keep the signing secret when a webhook action is changed without giving a new one
         if (action.type === 'webhook' && !action.secret && current.action.type === 'webhook' && current.action.secret) {
           action.secret = current.action.secret;
         }
         set.action = action;
       }
-      await col.updateOne({ _id: current._id, siteId }, { $set: set });
-      return triggerView(await load(siteId, current._id.toString()));
+      await Trigger.updateOne({ _id: current._id, siteId }, { $set: set });
+      return triggerView(await load(siteId, current._id));
     },
   );
 
@@ -199,13 +193,15 @@ export default async function triggerRoutes(app: FastifyInstance) {
         ...common,
         summary: 'Delete a trigger (waiting visitors get no action)',
         params: IdParams,
-        response: errorReplies(401, 404),
+        response: errorReplies(400, 401, 404),
       },
     },
     async (request, reply) => {
-      const current = await load(siteOf(request), (request.params as { id: string }).id);
-      await col.deleteOne({ _id: current._id });
+      const current = await load(siteIdOf(request), request.params.id);
+      await Trigger.deleteOne({ _id: current._id });
       return reply.code(204).send();
     },
   );
-}
+};
+
+export default triggerRoutes;

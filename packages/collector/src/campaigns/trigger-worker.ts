@@ -1,23 +1,29 @@
-import type { Job, Queue } from 'bullmq';
+import type { Job, Queue, Worker } from 'bullmq';
 import type { Types } from 'mongoose';
 import type { Config } from '../config.js';
-import type { Mailer } from './mailer.js';
-import { QUEUE_NAMES } from '../plugins/queues.js';
-import { unsubscribeUrl } from './unsubscribe-links.js';
+import { TrackMateError } from '../errors.js';
+import {
+  type EventDoc,
+  identityKey,
+  type Models,
+  type ProfileDoc,
+  type TriggerDoc,
+  type TriggerEntryDoc,
+} from '../models/index.js';
+import { deadLetter } from '../pipeline/index.js';
+import { createQueueWorker, jobIdFor, QUEUE_NAMES, type WorkerLog } from '../plugins/queues.js';
+import { recordDelivery, type WebhookJob } from '../webhooks/index.js';
+import { createMailer, type Mailer } from './mailer.js';
 import { escapeHtml, render, type TemplateContext } from './templates.js';
-import { identityKey, type Models, type ProfileDoc, type TriggerDoc, type TriggerEntryDoc } from '../models/index.js';
-import { deadLetter } from '../pipeline/dead-letters.js';
-import { recordDelivery } from '../webhooks/deliveries.js';
-import { jobIdFor } from '../plugins/job-ids.js';
 import type { FireJob } from './trigger-entry.js';
-import type { WebhookJob } from '../webhooks/webhook-fanout.js';
+import { unsubscribeUrl } from './unsubscribe-links.js';
 
 export interface TriggerWorkerDeps {
   config: Config;
   models: Models;
   mailer: Mailer;
   signingSecret: string;
-  webhooks: Queue<WebhookJob>;
+  webhooks: Pick<Queue<WebhookJob>, 'add'>;
 }
 
 /**
@@ -28,16 +34,15 @@ export interface TriggerWorkerDeps {
 export function triggerProcessor(deps: TriggerWorkerDeps) {
   const { models } = deps;
   const setState = (entry: TriggerEntryDoc, state: TriggerEntryDoc['state'], reason?: string) =>
-    models.TriggerEntry.collection.updateOne({ _id: entry._id, state: 'waiting' } as never, {
-      $set: { state, updatedAt: new Date(), ...(reason ? { reason } : {}) },
-    });
+    models.TriggerEntry.updateOne(
+      { _id: entry._id, state: 'waiting' },
+      { $set: { state, updatedAt: new Date(), ...(reason ? { reason } : {}) } },
+    );
 
   return async (job: Job<FireJob>) => {
-    const entry = (await models.TriggerEntry.collection.findOne({
-      _id: job.data.entryId,
-    } as never)) as TriggerEntryDoc | null;
+    const entry = await models.TriggerEntry.findById(job.data.entryId).lean<TriggerEntryDoc>();
     if (entry?.state !== 'waiting') return { state: entry?.state ?? 'missing' };
-    const trigger = (await models.Trigger.collection.findOne({ _id: entry.triggerId })) as TriggerDoc | null;
+    const trigger = await models.Trigger.findOne({ _id: entry.triggerId, siteId: entry.siteId }).lean<TriggerDoc>();
     if (!trigger?.active) {
       await setState(entry, 'skipped', 'trigger deleted or paused');
       return { state: 'skipped' };
@@ -48,13 +53,13 @@ export function triggerProcessor(deps: TriggerWorkerDeps) {
       return { state: 'exited' };
     }
     if (trigger.action.type === 'webhook') {
-      const profile = profileId ? await models.Profile.collection.findOne({ _id: profileId }) : null;
+      const profile = profileId ? await profileOf(models, entry, profileId) : null;
       const body = JSON.stringify({
         id: jobIdFor('whd', entry._id),
         type: 'trigger',
         siteId: entry.siteId.toString(),
         trigger: { id: trigger._id.toString(), name: trigger.name },
-        profile: profile ? publicProfile(profile as unknown as ProfileDoc) : null,
+        profile: profile ? publicProfile(profile) : null,
         anonymousId: entry.anonymousId,
         event: { ...entry.event, timestamp: new Date(entry.event.timestamp).toISOString() },
       });
@@ -86,7 +91,7 @@ async function sendEmail(
   setState: (entry: TriggerEntryDoc, state: TriggerEntryDoc['state'], reason?: string) => Promise<unknown>,
 ) {
   const { models } = deps;
-  if (trigger.action.type !== 'email') throw new Error('not an e-mail action');
+  if (trigger.action.type !== 'email') throw new TrackMateError('TM_ERR_INTERNAL', { message: 'not an e-mail action' });
   const attempt = job.attemptsMade + 1;
   const base = {
     siteId: entry.siteId,
@@ -97,7 +102,7 @@ async function sendEmail(
     attempt,
   };
   const profile = profileId
-    ? ((await models.Profile.collection.findOne({ _id: profileId })) as unknown as ProfileDoc | null)
+    ? await profileOf(models, entry, profileId)
     : null;
   if (!profile) {
     await recordDelivery(models, {
@@ -185,12 +190,17 @@ function publicProfile(p: ProfileDoc) {
   return { id: p._id.toString(), email: p.email, firstName: p.firstName ?? '', lastName: p.lastName ?? '' };
 }
 
+/** The entry's profile, in the entry's site only. */
+function profileOf(models: Models, entry: TriggerEntryDoc, profileId: Types.ObjectId) {
+  return models.Profile.findOne({ _id: profileId, siteId: entry.siteId }).lean<ProfileDoc>();
+}
+
 async function linkedProfile(models: Models, entry: TriggerEntryDoc): Promise<Types.ObjectId | null> {
   if (!entry.anonymousId) return null;
-  const link = await models.Identity.collection.findOne({
-    _id: identityKey(entry.siteId.toString(), entry.anonymousId),
-  } as never);
-  return (link?.profileId as Types.ObjectId | undefined) ?? null;
+  const link = await models.Identity.findById(identityKey(entry.siteId.toString(), entry.anonymousId), {
+    profileId: 1,
+  }).lean();
+  return link?.profileId ?? null;
 }
 
 /** Whether the visitor did an exit event from the entry on (by their anonymous id or, once known, their profile). */
@@ -201,18 +211,27 @@ async function hasExited(
   profileId: Types.ObjectId | null,
 ) {
   if (!trigger.exitEvents?.length) return false;
-  const who: Array<Record<string, unknown>> = [];
+  const who: Array<Pick<EventDoc, 'anonymousId'> | Pick<EventDoc, 'profileId'>> = [];
   if (entry.anonymousId) who.push({ anonymousId: entry.anonymousId });
   if (profileId) who.push({ profileId });
   if (!who.length) return false;
-  const found = await models.Event.collection.findOne(
-    {
-      siteId: entry.siteId,
-      name: { $in: trigger.exitEvents },
-      timestamp: { $gte: new Date(entry.enteredAt) },
-      $or: who,
-    },
-    { projection: { _id: 1 } },
-  );
+  const found = await models.Event.exists({
+    siteId: entry.siteId,
+    name: { $in: trigger.exitEvents },
+    timestamp: { $gte: new Date(entry.enteredAt) },
+    $or: who,
+  });
   return found !== null;
+}
+
+/** The trigger worker: ends each entry's delay (see triggerProcessor); e-mail through SMTP_URL. */
+export function createTriggerWorker(
+  deps: Omit<TriggerWorkerDeps, 'mailer'> & { log: WorkerLog },
+): Worker<FireJob> {
+  const mailer = createMailer(deps.config);
+  const worker = createQueueWorker<FireJob>(deps.config, QUEUE_NAMES.triggers, triggerProcessor({ ...deps, mailer }), deps.log, {
+    concurrency: 4,
+  });
+  worker.on('closed', () => mailer.close());
+  return worker;
 }

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.js';
-import type { Models } from '../models/index.js';
+import { TrackMateError } from '../errors.js';
+import { isDuplicateKey, type Models } from '../models/index.js';
 
 /**
  * The installation's signing secret: TRACKMATE_SIGNING_SECRET, else one generated at first start and kept in
@@ -9,14 +10,12 @@ import type { Models } from '../models/index.js';
 export async function loadSigningSecret(models: Models, config: Config): Promise<string> {
   if (config.signingSecret) return config.signingSecret;
   const generated = randomBytes(32).toString('base64url');
-  await models.Setting.collection
-    .insertOne({ _id: 'signingSecret', value: generated, createdAt: new Date() } as never)
-    .catch((err: { code?: number }) => {
-      if (err.code !== 11000) throw err; // another process generated it first: use theirs
-    });
-  const doc = await models.Setting.collection.findOne({ _id: 'signingSecret' } as never);
-  if (!doc) throw new Error('signing secret missing from settings');
-  return (doc as unknown as { value: string }).value;
+  await models.Setting.create({ _id: 'signingSecret', value: generated, createdAt: new Date() }).catch((err) => {
+    if (!isDuplicateKey(err)) throw err; // another process generated it first: use theirs
+  });
+  const doc = await models.Setting.findById('signingSecret').lean();
+  if (!doc) throw new TrackMateError('TM_ERR_DATABASE', { message: 'The signing secret is missing from settings' });
+  return doc.value;
 }
 
 const unsubscribeMac = (secret: string, siteId: string, profileId: string) =>
@@ -35,15 +34,4 @@ export function verifyUnsubscribe(secret: string, siteId: string, profileId: str
   const expected = Buffer.from(unsubscribeMac(secret, siteId, profileId));
   const given = Buffer.from(sig);
   return expected.length === given.length && timingSafeEqual(expected, given);
-}
-
-export const SIGNATURE_HEADER = 'X-TrackMate-Signature';
-
-/**
- * `X-TrackMate-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` with the subscription's
- * secret; @trackmate/node's verifyWebhookSignature checks it.
- */
-export function signWebhook(secret: string, body: string, nowMs = Date.now()): string {
-  const t = String(Math.floor(nowMs / 1000));
-  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`;
 }

@@ -1,17 +1,17 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Types } from 'mongoose';
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
-import { verifyUnsubscribe } from './unsubscribe-links.js';
+import { recordConsent } from '../profiles/index.js';
+import type { Routes } from '../route-kit.js';
 import { escapeHtml } from './templates.js';
-import { recordConsent } from '../profiles/upsert-profile.js';
+import { verifyUnsubscribe } from './unsubscribe-links.js';
 
 const Query = Type.Object({
   site: Type.String({ maxLength: 24 }),
   profile: Type.String({ maxLength: 24 }),
   sig: Type.String({ maxLength: 100 }),
 });
-type Q = { site: string; profile: string; sig: string };
+type Q = Static<typeof Query>;
 
 const page = (title: string, body: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
@@ -23,19 +23,18 @@ const page = (title: string, body: string) =>
  * every URL must not unsubscribe anybody); POST, from that button or a mail client's one-click unsubscribe
  * (RFC 8058), sets consent.email to false.
  */
-export default async function unsubscribeRoutes(app: FastifyInstance) {
+const unsubscribeRoutes: Routes<{ signingSecret: string }> = async (app, { signingSecret }) => {
   // RFC 8058 one-click sends `List-Unsubscribe=One-Click` form-encoded; the body itself carries nothing we need.
   app.addContentTypeParser(
     ['application/x-www-form-urlencoded', 'multipart/form-data'],
     { parseAs: 'string', bodyLimit: 4_096 },
     (_r, _b, done) => done(null, {}),
   );
-  const check = (request: FastifyRequest) => {
-    const q = request.query as Q;
+  const check = (q: Q) => {
     const ok =
       /^[0-9a-f]{24}$/.test(q.site) &&
       /^[0-9a-f]{24}$/.test(q.profile) &&
-      verifyUnsubscribe(app.signingSecret, q.site, q.profile, q.sig);
+      verifyUnsubscribe(signingSecret, q.site, q.profile, q.sig);
     if (!ok) throw new TrackMateError('TM_ERR_INVALID_LINK');
     return q;
   };
@@ -45,7 +44,7 @@ export default async function unsubscribeRoutes(app: FastifyInstance) {
     '/api/unsubscribe',
     { schema: { ...schema, summary: 'Unsubscribe page of a campaign e-mail link' } },
     async (request, reply) => {
-      const q = check(request);
+      const q = check(request.query);
       const action = `/api/unsubscribe?${new URLSearchParams(q).toString()}`;
       return reply
         .type('text/html; charset=utf-8')
@@ -64,12 +63,9 @@ export default async function unsubscribeRoutes(app: FastifyInstance) {
     '/api/unsubscribe',
     { schema: { ...schema, summary: 'Withdraw e-mail consent (signed link)' } },
     async (request, reply) => {
-      const q = check(request);
+      const q = check(request.query);
       const profileId = new Types.ObjectId(q.profile);
-      const exists = await app.models.Profile.collection.findOne(
-        { _id: profileId, siteId: new Types.ObjectId(q.site) },
-        { projection: { _id: 1 } },
-      );
+      const exists = await app.models.Profile.exists({ _id: profileId, siteId: q.site });
       if (exists) await recordConsent(app.models, profileId, false, new Date(), 'unsubscribe');
       request.log.info({ profileId: q.profile }, 'unsubscribed');
       return reply
@@ -78,4 +74,6 @@ export default async function unsubscribeRoutes(app: FastifyInstance) {
         .send(page('You are unsubscribed', '<p>You will not receive these e-mails any more.</p>'));
     },
   );
-}
+};
+
+export default unsubscribeRoutes;

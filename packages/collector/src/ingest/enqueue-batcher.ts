@@ -30,7 +30,7 @@ export class EnqueueBatcher {
   private readonly settled = new Set<Promise<void>>();
 
   constructor(
-    private readonly queue: Queue,
+    private readonly queue: Pick<Queue<IngestJob>, 'add'>,
     // 2 in flight, not 4: fewer, larger jobs — 20-25 % less API CPU per request and lower p99 in bench/ A/B runs
     private readonly options: BatcherOptions = { maxEvents: 2_000, maxInFlight: 2, timeoutMs: 3_000 },
   ) {}
@@ -91,13 +91,12 @@ export class EnqueueBatcher {
       await Promise.race([
         this.queue.add('events', job),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('Redis write timed out')), this.options.timeoutMs);
+          timer = setTimeout(() => reject(new TrackMateError('TM_ERR_QUEUE_UNAVAILABLE', { message: 'Redis write timed out' })), this.options.timeoutMs);
         }),
       ]);
       for (const w of group) w.resolve();
     } catch (err) {
-      const error = new TrackMateError('TM_ERR_QUEUE_UNAVAILABLE', { retryAfter: 5 });
-      error.cause = err;
+      const error = new TrackMateError('TM_ERR_QUEUE_UNAVAILABLE', { retryAfter: 5, cause: err });
       for (const w of group) w.reject(error);
     } finally {
       clearTimeout(timer);

@@ -1,3 +1,5 @@
+import type { ProfileUpsert } from '../profiles/index.js';
+
 /** An accepted event as it travels through the ingest queue: validated, enriched, JSON-safe. */
 export interface QueuedEvent {
   siteId: string;
@@ -17,16 +19,6 @@ export interface QueuedEvent {
   flags?: string[];
   /** Set on profile-creating events: the profile to create or update, keyed by e-mail. */
   profile?: ProfileUpsert;
-}
-
-export interface ProfileUpsert {
-  email: string;
-  firstName?: string;
-  lastName?: string;
-  phone?: string;
-  /** An explicit consent decision carried by the event, if any. */
-  consent?: boolean;
-  consentSource: 'form' | 'identify' | 'api' | 'server';
 }
 
 /** One ingest job: the events of one or more requests, grouped by the enqueue batcher. */

@@ -1,76 +1,94 @@
+import type { RateLimitPluginOptions } from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Redis } from 'ioredis';
 import { TrackMateError } from '../errors.js';
 
-const WINDOW_MS = 60_000;
-
-// Fixed one-minute windows for up to two counters in one round trip; returns the counts.
-const SCRIPT = `
-local out = {}
-for i, key in ipairs(KEYS) do
-  local n = redis.call('INCR', key)
-  if n == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
-  out[i] = n
+/**
+ * A token bucket in Redis (GCRA: one key per limit holding the bucket's "theoretical arrival time"), so every
+ * collector process shares it and no window edge lets twice the limit through. `max` requests fill the bucket;
+ * it refills evenly over `timeWindow`. Redis's own clock is used, so processes on skewed hosts agree.
+ * Returns {current, ttl} as @fastify/rate-limit expects: current > max means refused, and ttl is then the wait
+ * until one request is allowed again.
+ */
+const GCRA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local window = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+local interval = window / max
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local nextTat = tat + interval
+if nextTat - now > window then
+  return {max + 1, math.max(1, math.ceil(nextTat - now - window))}
 end
-return out`;
+redis.call('SET', KEYS[1], string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now) + 1)
+return {math.ceil((nextTat - now) / interval - 0.000001), math.ceil(nextTat - now)}`;
 
-export interface RateLimits {
-  perKey: number;
-  perIp: number;
+interface StoreResult {
+  current: number;
+  ttl: number;
 }
 
-export interface RateDecision {
-  allowed: boolean;
-  /** Seconds until the window resets, for Retry-After. */
-  retryAfter: number;
-  limit?: 'key' | 'ip';
+/** The store class @fastify/rate-limit instantiates; Redis is read when the first request comes. */
+export function tokenBucketStore(redis: () => Redis) {
+  return class TokenBucketStore {
+    incr(key: string, callback: (err: Error | null, result?: StoreResult) => void, timeWindow: number, max: number) {
+      const client = redis();
+      if (!client.tmTokenBucket) client.defineCommand('tmTokenBucket', { numberOfKeys: 1, lua: GCRA });
+      client.tmTokenBucket(key, timeWindow, max).then(
+        ([current, ttl]) => callback(null, { current, ttl }),
+        (err: Error) => callback(err),
+      );
+    }
+
+    child() {
+      return this; // every limit names its own keys (see limit below)
+    }
+  };
+}
+
+declare module 'ioredis' {
+  interface RedisCommander {
+    tmTokenBucket(key: string, windowMs: number, max: number): Promise<[number, number]>;
+  }
+}
+
+/** Options of the @fastify/rate-limit registration: limits are attached per route with `limit` below. */
+export function rateLimitOptions(app: FastifyInstance): RateLimitPluginOptions {
+  return {
+    global: false,
+    store: tokenBucketStore(() => app.redis),
+    // Redis away: let the request through; the enqueue that follows answers 503 anyway.
+    skipOnError: true,
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
+  };
 }
 
 /**
- * Per write key and per client IP request limits, counted in Redis so every collector process shares them.
- * When Redis does not answer the check lets the request through: the enqueue that follows answers 503 anyway.
+ * A per-minute limit as a hook: `key` names the bucket (null = not limited), `what` names the limit in the 429
+ * message. `perMinute` 0 disables it (no hook at all).
  */
-export class RateLimiter {
-  constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
-    private readonly limits: RateLimits,
-  ) {
-    redis.defineCommand('tmRateLimit', { lua: SCRIPT });
-  }
-
-  get enabled(): boolean {
-    return this.limits.perKey > 0 || this.limits.perIp > 0;
-  }
-
-  async check(key: string, ip: string, now = Date.now()): Promise<RateDecision> {
-    const window = Math.floor(now / WINDOW_MS);
-    const retryAfter = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - now) / 1000));
-    const keys: string[] = [];
-    if (this.limits.perKey > 0) keys.push(`${this.prefix}:rl:key:${key}:${window}`);
-    if (this.limits.perIp > 0) keys.push(`${this.prefix}:rl:ip:${ip}:${window}`);
-    if (!keys.length) return { allowed: true, retryAfter };
-    let counts: number[];
-    try {
-      // biome-ignore lint/suspicious/noExplicitAny: command defined at runtime with defineCommand
-      counts = await (this.redis as any).tmRateLimit(keys.length, ...keys, WINDOW_MS + 1_000);
-    } catch {
-      return { allowed: true, retryAfter };
-    }
-    let i = 0;
-    if (this.limits.perKey > 0 && counts[i++]! > this.limits.perKey) return { allowed: false, retryAfter, limit: 'key' };
-    if (this.limits.perIp > 0 && counts[i]! > this.limits.perIp) return { allowed: false, retryAfter, limit: 'ip' };
-    return { allowed: true, retryAfter };
-  }
-
-  /** Throws 429 with Retry-After when a limit is reached; `subject` names it in the message. */
-  async enforce(key: string, ip: string, subject?: string): Promise<void> {
-    if (!this.enabled) return;
-    const decision = await this.check(key, ip);
-    if (decision.allowed) return;
-    const what = subject ?? `per ${decision.limit === 'key' ? 'write key' : 'client IP'}`;
-    throw new TrackMateError('TM_ERR_RATE_LIMITED', {
-      retryAfter: decision.retryAfter,
-      message: `Rate limit ${what} reached; retry after ${decision.retryAfter} s`,
-    });
-  }
+export function limit(
+  app: FastifyInstance,
+  perMinute: number,
+  what: string,
+  key: (request: FastifyRequest) => string | null,
+): preHandlerAsyncHookHandler[] {
+  if (perMinute <= 0) return [];
+  const prefix = `${app.config.queuePrefix}:rl:`;
+  const handler = app.rateLimit({
+    max: perMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `${prefix}${key(request)}`,
+    allowList: (request) => key(request) === null,
+    errorResponseBuilder: (_request, context) => {
+      const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000));
+      return new TrackMateError('TM_ERR_RATE_LIMITED', {
+        retryAfter,
+        message: `Rate limit ${what} reached; retry after ${retryAfter} s`,
+      });
+    },
+  });
+  return [handler as preHandlerAsyncHookHandler];
 }

@@ -1,29 +1,19 @@
-import {
-  ErrorReply,
-  GenericServerEvent,
-  OrderPlacedEvent,
-  ServerBatch,
-  TrackAccepted,
-} from '@trackmate/schema';
+import { GenericServerEvent, OrderPlacedEvent, ServerBatch, TrackAccepted } from '@trackmate/schema';
 import type { FastifyInstance } from 'fastify';
-import { Types } from 'mongoose';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
+import { errorReplies, type Routes } from '../route-kit.js';
+import { storedIp } from './client-ip.js';
+import type { EnqueueBatcher } from './enqueue-batcher.js';
+import { limit } from './rate-limits.js';
 import { requestItems } from './validate-client.js';
 import { type ValidatedServer, validateServerEvents } from './validate-server.js';
-import { storedIp } from './client-ip.js';
-import { RateLimiter } from './rate-limits.js';
 
 const batchEnvelope = Compile(ServerBatch);
 
-const errorReplies = Object.fromEntries([400, 401, 413, 415, 429, 503].map((s) => [s, ErrorReply]));
-
 /** `POST /api/track/server-event`: the specification's server payload, or a batch of them (DESIGN.md section 6). */
-export default async function serverEventRoutes(app: FastifyInstance) {
-  // Server traffic comes from a few backend IPs: limit it per site only, never per IP.
-  const limiter = new RateLimiter(app.redis, app.config.queuePrefix, { perKey: app.config.rateLimitPerKey, perIp: 0 });
-
+const serverEventRoutes: Routes<{ batcher: EnqueueBatcher }> = async (app, { batcher }) => {
   app.post(
     '/api/track/server-event',
     {
@@ -41,22 +31,23 @@ export default async function serverEventRoutes(app: FastifyInstance) {
         tags: ['tracking'],
         security: [{ secretKey: [] }],
         body: Type.Union([OrderPlacedEvent, GenericServerEvent, ServerBatch]),
-        response: { 202: TrackAccepted, ...errorReplies },
+        response: { 202: TrackAccepted, ...errorReplies(400, 401, 413, 415, 429, 503) },
       },
       // The body is validated per event below, so one bad event never sinks the rest.
       validatorCompiler: () => () => true,
       onRequest: app.requireSecretKey, // before the body is read: no parsing for unknown callers
+      // Server traffic comes from a few backend IPs: limited per site only, never per IP.
+      preHandler: limit(app, app.config.rateLimitPerKey, 'of this site', (request) => `site:${request.site?.id}`),
     },
     async (request, reply) => {
       const receivedAt = new Date();
       const site = request.site!;
-      const body = request.body as Record<string, unknown> | null;
+      const body: unknown = request.body;
       if (body === null || typeof body !== 'object' || Array.isArray(body)) {
         throw new TrackMateError('TM_ERR_BAD_REQUEST', {
           message: 'The body must be one event object or { "batch": [ ... ] }',
         });
       }
-      await limiter.enforce(`site:${site.id}`, '', 'of this site');
 
       const { isBatch, items } = requestItems(body, batchEnvelope);
       const validated = validateServerEvents(items, {
@@ -68,7 +59,7 @@ export default async function serverEventRoutes(app: FastifyInstance) {
       await rejectForeignProfileIds(app, site.id, validated);
       const { events, rejected } = validated;
       rejected.sort((a, b) => a.index - b.index);
-      app.metrics.eventsRejected.inc({ source: 'server' }, rejected.length);
+      app.prometheus.eventsRejected.inc({ source: 'server' }, rejected.length);
       if (!events.length) {
         throw new TrackMateError('TM_ERR_INVALID_PAYLOAD', {
           message: isBatch
@@ -77,23 +68,20 @@ export default async function serverEventRoutes(app: FastifyInstance) {
           details: { rejected },
         });
       }
-      await app.batcher.enqueue(events);
-      app.metrics.eventsAccepted.inc({ source: 'server' }, events.length);
+      await batcher.enqueue(events);
+      app.prometheus.eventsAccepted.inc({ source: 'server' }, events.length);
       return reply.code(202).send({ accepted: events.length, rejected });
     },
   );
-}
+};
+
+export default serverEventRoutes;
 
 /** A profileId must name a profile of the key's site; events naming any other are rejected, not stored unlinked. */
 async function rejectForeignProfileIds(app: FastifyInstance, siteId: string, v: ValidatedServer): Promise<void> {
-  const wanted = [...new Set(v.events.filter((e) => e.profileId && !e.profile).map((e) => e.profileId as string))];
+  const wanted = [...new Set(v.events.flatMap((e) => (e.profileId && !e.profile ? [e.profileId] : [])))];
   if (!wanted.length) return;
-  const found = await app.models.Profile.collection
-    .find(
-      { siteId: new Types.ObjectId(siteId), _id: { $in: wanted.map((id) => new Types.ObjectId(id)) } },
-      { projection: { _id: 1 } },
-    )
-    .toArray();
+  const found = await app.models.Profile.find({ siteId, _id: { $in: wanted } }, { _id: 1 }).lean();
   const known = new Set(found.map((d) => d._id.toHexString()));
   for (let i = v.events.length - 1; i >= 0; i--) {
     const e = v.events[i]!;

@@ -1,4 +1,4 @@
-import { type Model, Schema, type Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 
 /** A payload that could not be processed after all retries, with the error. Never dropped silently. */
 export interface DeadLetterDoc {
@@ -26,5 +26,4 @@ const deadLetterSchema = new Schema<DeadLetterDoc>(
 );
 deadLetterSchema.index({ queue: 1, failedAt: -1 });
 
-export type DeadLetterModel = Model<DeadLetterDoc>;
 export { deadLetterSchema };

@@ -1,4 +1,4 @@
-import { type Model, Schema, type Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 
 /** One e-mail or webhook attempt (or a send that was skipped, with the reason). */
 export interface DeliveryDoc {
@@ -41,5 +41,4 @@ const deliverySchema = new Schema<DeliveryDoc>(
 deliverySchema.index({ siteId: 1, at: -1 });
 deliverySchema.index({ webhookId: 1, at: -1 });
 
-export type DeliveryModel = Model<DeliveryDoc>;
 export { deliverySchema };

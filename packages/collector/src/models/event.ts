@@ -1,4 +1,4 @@
-import { type Model, Schema, type Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 
 /** A stored event (DESIGN.md section 5). Written with the raw driver on the hot path; the schema documents it. */
 export interface EventDoc {
@@ -21,6 +21,9 @@ export interface EventDoc {
   /** The ingest job that inserted the event (`<job id>@<job time>`): roll-ups count each event for that job only. */
   ingestJob?: string;
 }
+
+/** An event about to be inserted (the driver assigns `_id`); what the after-insert hooks see. */
+export type NewEventDoc = Omit<EventDoc, '_id'>;
 
 const eventSchema = new Schema<EventDoc>(
   {
@@ -47,5 +50,4 @@ eventSchema.index({ siteId: 1, anonymousId: 1 });
 eventSchema.index({ siteId: 1, profileId: 1, timestamp: -1 });
 eventSchema.index({ siteId: 1, name: 1, timestamp: -1 });
 
-export type EventModel = Model<EventDoc>;
 export { eventSchema };

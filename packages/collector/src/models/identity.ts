@@ -1,4 +1,4 @@
-import { type Model, Schema, type Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 
 /**
  * anonymousId → profile links, keyed `<siteId>:<anonymousId>` so the ingest worker resolves a whole batch
@@ -24,6 +24,5 @@ const identitySchema = new Schema<IdentityDoc>(
 );
 identitySchema.index({ siteId: 1, profileId: 1 });
 
-export type IdentityModel = Model<IdentityDoc>;
 export const identityKey = (siteId: string, anonymousId: string) => `${siteId}:${anonymousId}`;
 export { identitySchema };

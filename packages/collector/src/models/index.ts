@@ -1,69 +1,74 @@
-import type { Connection } from 'mongoose';
-import { type DeadLetterModel, deadLetterSchema } from './dead-letter.js';
-import { type DeliveryModel, deliverySchema } from './delivery.js';
-import { type EventModel, eventSchema } from './event.js';
-import { type IdentityModel, identitySchema } from './identity.js';
+import type { Connection, Model } from 'mongoose';
+import { type DeadLetterDoc, deadLetterSchema } from './dead-letter.js';
+import { type DeliveryDoc, deliverySchema } from './delivery.js';
+import { type EventDoc, eventSchema } from './event.js';
+import { type IdentityDoc, identitySchema } from './identity.js';
 import {
-  type MetricsDailyModel,
-  type MetricsFoldedModel,
-  type MetricsPendingModel,
+  type MetricsDailyDoc,
+  type MetricsFoldedDoc,
+  type MetricsPendingDoc,
   metricsDailySchema,
   metricsFoldedSchema,
   metricsPendingSchema,
 } from './metrics-daily.js';
-import { type ProfileModel, profileSchema } from './profile.js';
-import { type SettingModel, settingSchema } from './setting.js';
-import { type SiteModel, siteSchema } from './site.js';
+import { type ProfileDoc, profileSchema } from './profile.js';
+import { type SettingDoc, settingSchema } from './setting.js';
+import { type SiteDoc, siteSchema } from './site.js';
 import {
-  type TriggerEntryModel,
-  type TriggerModel,
-  type TriggerVisitorModel,
+  type TriggerDoc,
+  type TriggerEntryDoc,
+  type TriggerVisitorDoc,
   triggerEntrySchema,
   triggerSchema,
   triggerVisitorSchema,
 } from './trigger.js';
-import { type WebhookModel, webhookSchema } from './webhook.js';
+import { type WebhookDoc, webhookSchema } from './webhook.js';
 
+/**
+ * Every collection as a typed mongoose model. All reads and writes go through these (queries with `.lean()`,
+ * `insertMany` with `lean: true` on hot paths, `bulkWrite`), so documents are typed by their schema and
+ * filters are cast by it; nothing reaches around them to the driver.
+ */
 export interface Models {
-  Site: SiteModel;
-  Profile: ProfileModel;
-  Event: EventModel;
-  Identity: IdentityModel;
-  DeadLetter: DeadLetterModel;
-  MetricsDaily: MetricsDailyModel;
-  MetricsPending: MetricsPendingModel;
-  MetricsFolded: MetricsFoldedModel;
-  Trigger: TriggerModel;
-  TriggerEntry: TriggerEntryModel;
-  TriggerVisitor: TriggerVisitorModel;
-  Webhook: WebhookModel;
-  Delivery: DeliveryModel;
-  Setting: SettingModel;
+  Site: Model<SiteDoc>;
+  Profile: Model<ProfileDoc>;
+  Event: Model<EventDoc>;
+  Identity: Model<IdentityDoc>;
+  DeadLetter: Model<DeadLetterDoc>;
+  MetricsDaily: Model<MetricsDailyDoc>;
+  MetricsPending: Model<MetricsPendingDoc>;
+  MetricsFolded: Model<MetricsFoldedDoc>;
+  Trigger: Model<TriggerDoc>;
+  TriggerEntry: Model<TriggerEntryDoc>;
+  TriggerVisitor: Model<TriggerVisitorDoc>;
+  Webhook: Model<WebhookDoc>;
+  Delivery: Model<DeliveryDoc>;
+  Setting: Model<SettingDoc>;
 }
 
 /** Binds every model to one connection (one database per installation, or per test). */
 export function createModels(conn: Connection): Models {
   return {
-    Site: conn.model('Site', siteSchema) as unknown as SiteModel,
-    Profile: conn.model('Profile', profileSchema) as unknown as ProfileModel,
-    Event: conn.model('Event', eventSchema) as unknown as EventModel,
-    Identity: conn.model('Identity', identitySchema) as unknown as IdentityModel,
-    DeadLetter: conn.model('DeadLetter', deadLetterSchema) as unknown as DeadLetterModel,
-    MetricsDaily: conn.model('MetricsDaily', metricsDailySchema) as unknown as MetricsDailyModel,
-    MetricsPending: conn.model('MetricsPending', metricsPendingSchema) as unknown as MetricsPendingModel,
-    MetricsFolded: conn.model('MetricsFolded', metricsFoldedSchema) as unknown as MetricsFoldedModel,
-    Trigger: conn.model('Trigger', triggerSchema) as unknown as TriggerModel,
-    TriggerEntry: conn.model('TriggerEntry', triggerEntrySchema) as unknown as TriggerEntryModel,
-    TriggerVisitor: conn.model('TriggerVisitor', triggerVisitorSchema) as unknown as TriggerVisitorModel,
-    Webhook: conn.model('Webhook', webhookSchema) as unknown as WebhookModel,
-    Delivery: conn.model('Delivery', deliverySchema) as unknown as DeliveryModel,
-    Setting: conn.model('Setting', settingSchema) as unknown as SettingModel,
+    Site: conn.model<SiteDoc>('Site', siteSchema),
+    Profile: conn.model<ProfileDoc>('Profile', profileSchema),
+    Event: conn.model<EventDoc>('Event', eventSchema),
+    Identity: conn.model<IdentityDoc>('Identity', identitySchema),
+    DeadLetter: conn.model<DeadLetterDoc>('DeadLetter', deadLetterSchema),
+    MetricsDaily: conn.model<MetricsDailyDoc>('MetricsDaily', metricsDailySchema),
+    MetricsPending: conn.model<MetricsPendingDoc>('MetricsPending', metricsPendingSchema),
+    MetricsFolded: conn.model<MetricsFoldedDoc>('MetricsFolded', metricsFoldedSchema),
+    Trigger: conn.model<TriggerDoc>('Trigger', triggerSchema),
+    TriggerEntry: conn.model<TriggerEntryDoc>('TriggerEntry', triggerEntrySchema),
+    TriggerVisitor: conn.model<TriggerVisitorDoc>('TriggerVisitor', triggerVisitorSchema),
+    Webhook: conn.model<WebhookDoc>('Webhook', webhookSchema),
+    Delivery: conn.model<DeliveryDoc>('Delivery', deliverySchema),
+    Setting: conn.model<SettingDoc>('Setting', settingSchema),
   };
 }
 
 /** Creates collections and indexes; idempotent (`trackmate-collector migrate`, also run at start). */
 export async function migrate(models: Models): Promise<void> {
-  for (const model of Object.values(models) as Array<Models[keyof Models]>) {
+  for (const model of Object.values(models) as Array<Model<unknown>>) {
     await model.createCollection().catch((err: { codeName?: string; code?: number }) => {
       if (err.codeName !== 'NamespaceExists' && err.code !== 48) throw err;
     });
@@ -73,11 +78,12 @@ export async function migrate(models: Models): Promise<void> {
 
 export type { DeadLetterDoc } from './dead-letter.js';
 export type { DeliveryDoc } from './delivery.js';
-export type { EventDoc } from './event.js';
-export type { IdentityDoc } from './identity.js';
-export { identityKey } from './identity.js';
-export type { MetricsDailyDoc } from './metrics-daily.js';
+export type { EventDoc, NewEventDoc } from './event.js';
+export { type IdentityDoc, identityKey } from './identity.js';
+export type { MetricsDailyDoc, MetricsFoldedDoc, MetricsPendingDoc } from './metrics-daily.js';
 export type { ConsentEntry, ProfileDoc } from './profile.js';
+export type { SettingDoc } from './setting.js';
 export type { SiteDoc } from './site.js';
-export type { PropertyFilter, TriggerAction, TriggerDoc, TriggerEntryDoc } from './trigger.js';
+export type { PropertyFilter, TriggerAction, TriggerDoc, TriggerEntryDoc, TriggerVisitorDoc } from './trigger.js';
 export type { WebhookDoc } from './webhook.js';
+export { duplicateIndexes, ignoreDuplicates, isDuplicateKey, type WriteError, writeErrorsOf } from './write-errors.js';

@@ -1,4 +1,4 @@
-import { type Model, Schema } from 'mongoose';
+import { Schema } from 'mongoose';
 
 /**
  * Pre-computed roll-up, one document per (site, UTC day, event name), `_id` = `<siteId>:<day>:<name>`.
@@ -82,7 +82,4 @@ const metricsFoldedSchema = new Schema<MetricsFoldedDoc>(
 );
 metricsFoldedSchema.index({ at: 1 });
 
-export type MetricsDailyModel = Model<MetricsDailyDoc>;
-export type MetricsPendingModel = Model<MetricsPendingDoc>;
-export type MetricsFoldedModel = Model<MetricsFoldedDoc>;
 export { metricsDailySchema, metricsFoldedSchema, metricsPendingSchema };

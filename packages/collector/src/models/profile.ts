@@ -1,4 +1,4 @@
-import { type Model, Schema, type Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 
 export interface ConsentEntry {
   email: boolean;
@@ -40,5 +40,4 @@ const profileSchema = new Schema<ProfileDoc>(
 profileSchema.index({ siteId: 1, email: 1 }, { unique: true });
 profileSchema.index({ siteId: 1, _id: 1 });
 
-export type ProfileModel = Model<ProfileDoc>;
 export { profileSchema };

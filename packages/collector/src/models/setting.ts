@@ -1,4 +1,4 @@
-import { type Model, Schema } from 'mongoose';
+import { Schema } from 'mongoose';
 
 /** Installation-wide settings, e.g. the generated signing secret (`_id: 'signingSecret'`). */
 export interface SettingDoc {
@@ -16,5 +16,4 @@ const settingSchema = new Schema<SettingDoc>(
   { collection: 'settings', versionKey: false, autoIndex: false, autoCreate: false },
 );
 
-export type SettingModel = Model<SettingDoc>;
 export { settingSchema };

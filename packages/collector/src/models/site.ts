@@ -1,4 +1,4 @@
-import { type InferSchemaType, type Model, Schema, type Types } from 'mongoose';
+import { type InferSchemaType, Schema, type Types } from 'mongoose';
 
 const siteSchema = new Schema(
   {
@@ -14,5 +14,4 @@ siteSchema.index({ writeKey: 1 }, { unique: true });
 siteSchema.index({ secretKeyHash: 1 }, { unique: true });
 
 export type SiteDoc = InferSchemaType<typeof siteSchema> & { _id: Types.ObjectId };
-export type SiteModel = Model<SiteDoc>;
 export { siteSchema };

@@ -1,4 +1,4 @@
-import { type Model, Schema, type Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 
 export type FilterOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'exists';
 
@@ -107,7 +107,4 @@ const triggerVisitorSchema = new Schema<TriggerVisitorDoc>(
   { collection: 'trigger_visitors', versionKey: false, autoIndex: false, autoCreate: false },
 );
 
-export type TriggerModel = Model<TriggerDoc>;
-export type TriggerEntryModel = Model<TriggerEntryDoc>;
-export type TriggerVisitorModel = Model<TriggerVisitorDoc>;
 export { triggerEntrySchema, triggerSchema, triggerVisitorSchema };

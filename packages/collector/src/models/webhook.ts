@@ -1,4 +1,4 @@
-import { type Model, Schema, type Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 
 /** An outgoing webhook subscription: every stored event whose name is in `events` is POSTed to `url`, signed. */
 export interface WebhookDoc {
@@ -27,5 +27,4 @@ const webhookSchema = new Schema<WebhookDoc>(
 );
 webhookSchema.index({ siteId: 1, active: 1 });
 
-export type WebhookModel = Model<WebhookDoc>;
 export { webhookSchema };

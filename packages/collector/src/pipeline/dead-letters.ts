@@ -11,7 +11,7 @@ export async function deadLetter(
   reason: string,
   siteId?: string,
 ): Promise<void> {
-  await models.DeadLetter.collection.insertOne({
+  await models.DeadLetter.create({
     queue,
     jobId: job?.id ?? null,
     siteId: siteId && Types.ObjectId.isValid(siteId) ? new Types.ObjectId(siteId) : null,
@@ -19,5 +19,5 @@ export async function deadLetter(
     attempts: job ? job.attemptsMade + 1 : 0,
     payload,
     failedAt: new Date(),
-  } as never);
+  });
 }

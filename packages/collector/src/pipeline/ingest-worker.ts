@@ -1,11 +1,10 @@
-import { type Job, Worker } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
-import type { IngestJob } from '../ingest/queued-event.js';
-import { redisConnection } from '../plugins/connections.js';
-import type { Metrics } from '../plugins/prometheus.js';
-import { ownConnections, QUEUE_NAMES } from '../plugins/queues.js';
+import type { IngestJob } from '../ingest/index.js';
 import type { Models } from '../models/index.js';
+import type { Prometheus } from '../plugins/prometheus.js';
+import { createQueueWorker, QUEUE_NAMES } from '../plugins/queues.js';
 import { deadLetter } from './dead-letters.js';
 import { type AfterInsertHook, processEvents } from './store-events.js';
 
@@ -13,7 +12,7 @@ export interface IngestWorkerOptions {
   config: Config;
   models: Models;
   log: FastifyBaseLogger;
-  metrics?: Metrics;
+  prometheus?: Prometheus;
   hooks?: AfterInsertHook[];
 }
 
@@ -23,10 +22,9 @@ export interface IngestWorkerOptions {
  * leaves the job locked; once the lock expires (TRACKMATE_WORKER_LOCK_MS) another worker takes it again,
  * and the idempotent steps make the second run store nothing twice.
  */
-export function createIngestWorker({ config, models, log, metrics, hooks = [] }: IngestWorkerOptions): Worker<IngestJob> {
-  const connection = redisConnection(config, 'worker');
-  connection.on('error', () => {});
-  const worker = new Worker<IngestJob>(
+export function createIngestWorker({ config, models, log, prometheus, hooks = [] }: IngestWorkerOptions): Worker<IngestJob> {
+  const worker = createQueueWorker<IngestJob>(
+    config,
     QUEUE_NAMES.ingest,
     async (job: Job<IngestJob>) => {
       const started = Date.now();
@@ -39,9 +37,9 @@ export function createIngestWorker({ config, models, log, metrics, hooks = [] }:
         const refused = new Set(result.failed.map((f) => f.event));
         const stored = job.data.events.filter((e) => !refused.has(e));
         for (const hook of hooks) await hook(result.inserted, models, { key: jobKey, stored });
-        metrics?.eventsStored.inc(result.inserted.length);
-        metrics?.jobDuration.observe({ queue: QUEUE_NAMES.ingest }, (Date.now() - started) / 1000);
-        metrics?.jobLatency.observe({ queue: QUEUE_NAMES.ingest }, (Date.now() - job.timestamp) / 1000);
+        prometheus?.eventsStored.inc(result.inserted.length);
+        prometheus?.jobDuration.observe({ queue: QUEUE_NAMES.ingest }, (Date.now() - started) / 1000);
+        prometheus?.jobLatency.observe({ queue: QUEUE_NAMES.ingest }, (Date.now() - job.timestamp) / 1000);
         return { inserted: result.inserted.length, duplicates: result.duplicates, failed: result.failed.length };
       } catch (err) {
         const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -55,17 +53,14 @@ export function createIngestWorker({ config, models, log, metrics, hooks = [] }:
         throw err;
       }
     },
+    log,
     {
-      connection,
-      prefix: config.queuePrefix,
       concurrency: config.workerConcurrency,
       lockDuration: config.workerLockMs,
       stalledInterval: Math.max(1_000, Math.floor(config.workerLockMs / 2)),
       maxStalledCount: 10,
     },
   );
-  ownConnections.set(worker, connection);
-  worker.on('error', (err) => log.warn({ err: err.message }, 'ingest worker connection problem'));
   worker.on('failed', (job, err) => {
     // A job that stalled too often never reached the processor's own last-attempt handling.
     if (job && /stalled/i.test(err.message)) {
@@ -75,9 +70,4 @@ export function createIngestWorker({ config, models, log, metrics, hooks = [] }:
     }
   });
   return worker;
-}
-
-export async function closeWorker(worker: Worker): Promise<void> {
-  await worker.close();
-  ownConnections.get(worker)?.disconnect();
 }

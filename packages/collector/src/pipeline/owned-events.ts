@@ -1,5 +1,5 @@
-import { Types } from 'mongoose';
-import type { EventDoc, Models } from '../models/index.js';
+import type { Types } from 'mongoose';
+import type { EventDoc, Models, NewEventDoc } from '../models/index.js';
 import type { HookJob } from './store-events.js';
 
 const key = (siteId: string | Types.ObjectId, messageId: string) => `${siteId.toString()}:${messageId}`;
@@ -9,8 +9,8 @@ const key = (siteId: string | Types.ObjectId, messageId: string) => `${siteId.to
  * one that crashed before its hooks finished (each event records its inserting job in `ingestJob`). An event
  * that another job inserted first (the same messageId sent twice) belongs to that job, so it counts once.
  */
-export async function ownedEvents(models: Models, inserted: EventDoc[], job: HookJob): Promise<EventDoc[]> {
-  const owned = new Map<string, EventDoc>();
+export async function ownedEvents(models: Models, inserted: NewEventDoc[], job: HookJob): Promise<NewEventDoc[]> {
+  const owned = new Map<string, NewEventDoc>();
   for (const doc of inserted) owned.set(key(doc.siteId, doc.messageId), doc);
   const bySite = new Map<string, string[]>();
   for (const e of job.stored) {
@@ -20,10 +20,8 @@ export async function ownedEvents(models: Models, inserted: EventDoc[], job: Hoo
     bySite.set(e.siteId, ids);
   }
   for (const [siteId, messageIds] of bySite) {
-    const earlier = await models.Event.collection
-      .find({ siteId: new Types.ObjectId(siteId), messageId: { $in: messageIds } })
-      .toArray();
-    for (const doc of earlier as unknown as EventDoc[]) {
+    const earlier = await models.Event.find({ siteId, messageId: { $in: messageIds } }).lean<EventDoc[]>();
+    for (const doc of earlier) {
       if (doc.ingestJob === job.key) owned.set(key(doc.siteId, doc.messageId), doc);
     }
   }

@@ -1,12 +1,14 @@
-import type { Types } from 'mongoose';
-import type { QueuedEvent } from '../ingest/queued-event.js';
-import { type EventDoc, identityKey, type Models } from '../models/index.js';
-import { toObjectId, upsertProfile } from '../profiles/upsert-profile.js';
+import { Types } from 'mongoose';
+import type { QueuedEvent } from '../ingest/index.js';
+import { type NewEventDoc, identityKey, type Models, writeErrorsOf } from '../models/index.js';
+import { upsertProfile } from '../profiles/index.js';
+
+const toObjectId = (id: string) => new Types.ObjectId(id);
 
 /** What happened to a job's events. */
 export interface ProcessResult {
   /** Events inserted now (not duplicates of earlier attempts). */
-  inserted: EventDoc[];
+  inserted: NewEventDoc[];
   duplicates: number;
   /** Events MongoDB refused for good (not a duplicate, not a connection problem), with the reason. */
   failed: Array<{ event: QueuedEvent; reason: string }>;
@@ -23,7 +25,7 @@ export interface HookJob {
  * Runs after events are stored (roll-ups, triggers, webhooks). Must be idempotent per inserted event. `inserted`
  * are the events this attempt inserted; a retried job finds those of its earlier attempts through `job`.
  */
-export type AfterInsertHook = (inserted: EventDoc[], models: Models, job: HookJob) => Promise<void>;
+export type AfterInsertHook = (inserted: NewEventDoc[], models: Models, job: HookJob) => Promise<void>;
 
 /**
  * One ingest job, step by step; every step is idempotent, so a job retried after a crash at any point
@@ -55,10 +57,8 @@ export async function processEvents(
     ),
   ].filter((k) => !links.has(k));
   if (unresolved.length) {
-    const found = await models.Identity.collection
-      .find({ _id: { $in: unresolved } } as never, { projection: { profileId: 1 } })
-      .toArray();
-    for (const doc of found) links.set(doc._id as unknown as string, doc.profileId as Types.ObjectId);
+    const found = await models.Identity.find({ _id: { $in: unresolved } }, { profileId: 1 }).lean();
+    for (const doc of found) links.set(doc._id, doc.profileId);
   }
 
   const docs = events.map((e) => toDoc(e, links, options.jobKey));
@@ -68,8 +68,8 @@ export async function processEvents(
   for (const [key, profileId] of links) {
     const sep = key.indexOf(':');
     if (!events.some((e) => e.profile && identityKey(e.siteId, e.anonymousId ?? '') === key)) continue;
-    await models.Event.collection.updateMany(
-      { siteId: toObjectId(key.slice(0, sep)), anonymousId: key.slice(sep + 1), profileId: null },
+    await models.Event.updateMany(
+      { siteId: key.slice(0, sep), anonymousId: key.slice(sep + 1), profileId: null },
       { $set: { profileId } },
     );
   }
@@ -91,13 +91,12 @@ async function saveLinks(models: Models, links: Map<string, Types.ObjectId>): Pr
       },
     };
   });
-  await models.Identity.collection.bulkWrite(ops as never, { ordered: false });
+  await models.Identity.bulkWrite(ops, { ordered: false });
 }
 
-function toDoc(e: QueuedEvent, links: Map<string, Types.ObjectId>, jobKey?: string): EventDoc {
+function toDoc(e: QueuedEvent, links: Map<string, Types.ObjectId>, jobKey?: string): NewEventDoc {
   const linked = e.anonymousId ? links.get(identityKey(e.siteId, e.anonymousId)) : undefined;
-  const doc: EventDoc = {
-    _id: undefined as unknown as Types.ObjectId,
+  const doc: NewEventDoc = {
     siteId: toObjectId(e.siteId),
     messageId: e.messageId,
     profileId: e.profileId ? toObjectId(e.profileId) : (linked ?? null),
@@ -111,29 +110,22 @@ function toDoc(e: QueuedEvent, links: Map<string, Types.ObjectId>, jobKey?: stri
     userAgent: e.userAgent,
     ip: e.ip,
   };
-  delete (doc as Partial<EventDoc>)._id; // let the driver assign it
   if (e.context) doc.context = e.context;
   if (e.flags?.length) doc.flags = e.flags;
   if (jobKey) doc.ingestJob = jobKey;
   return doc;
 }
 
-interface WriteError {
-  index: number;
-  code?: number;
-  errmsg?: string;
-}
-
-async function insertEvents(models: Models, docs: EventDoc[]) {
+async function insertEvents(models: Models, docs: NewEventDoc[]) {
   const failed: Array<{ index: number; reason: string }> = [];
   let duplicates = 0;
   const bad = new Set<number>();
   try {
-    await models.Event.collection.insertMany(docs as never[], { ordered: false });
+    await models.Event.insertMany(docs, { ordered: false, lean: true });
   } catch (err) {
-    const writeErrors = (err as { writeErrors?: WriteError[] | WriteError }).writeErrors;
+    const writeErrors = writeErrorsOf(err);
     if (!writeErrors) throw err; // connection or server trouble: the whole job retries
-    for (const w of Array.isArray(writeErrors) ? writeErrors : [writeErrors]) {
+    for (const w of writeErrors) {
       bad.add(w.index);
       if (w.code === 11000) duplicates++;
       else failed.push({ index: w.index, reason: `MongoDB refused the event: ${w.errmsg ?? `code ${w.code}`}` });

@@ -1,33 +1,26 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { TrackMateError } from '../errors.js';
-import { hashSecretKey } from '../sites/keys.js';
-
-export interface AuthenticatedSite {
-  id: string;
-  name: string;
-}
+import { type CachedSite, KeyCache } from '../sites/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The site whose secret key authenticated this request (admin and server routes only). */
-    site?: AuthenticatedSite;
+    site?: CachedSite;
   }
   interface FastifyInstance {
-    /** preHandler for admin/server routes: `Authorization: Bearer sk_…` → request.site, else 401. */
-    requireSecretKey: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** Write keys and secret keys → site, through one cache (sites/key-cache.ts). */
+    siteKeys: KeyCache;
+    /** onRequest hook of admin/server routes: `Authorization: Bearer sk_…` → request.site, else 401. */
+    requireSecretKey: (request: FastifyRequest) => Promise<void>;
   }
 }
 
-interface Entry {
-  site: AuthenticatedSite | null;
-  expires: number;
-}
-
-/** Secret-key authentication, scoped to the key's site; keys are compared by hash, looked up via a short cache. */
+/** Key authentication: sites looked up by key through the shared cache, secret keys compared by hash. */
 export default fp(
-  async function secretKeyAuth(app: FastifyInstance) {
-    const cache = new Map<string, Entry>();
+  async function authPlugin(app: FastifyInstance) {
+    app.decorate('siteKeys', new KeyCache(app.models));
+    app.decorateRequest('site', undefined);
     app.decorate('requireSecretKey', async (request: FastifyRequest) => {
       const header = request.headers.authorization;
       const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
@@ -36,18 +29,10 @@ export default fp(
       if (!key.startsWith('sk_')) {
         throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Not a secret key: admin and server routes take sk_… keys' });
       }
-      const hash = hashSecretKey(key);
-      const now = Date.now();
-      let entry = cache.get(hash);
-      if (!entry || entry.expires <= now) {
-        const doc = await app.models.Site.findOne({ secretKeyHash: hash }, { name: 1 }).lean();
-        entry = { site: doc ? { id: doc._id.toString(), name: doc.name } : null, expires: now + (doc ? 30_000 : 5_000) };
-        if (cache.size > 10_000) cache.clear();
-        cache.set(hash, entry);
-      }
-      if (!entry.site) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown secret key' });
-      request.site = entry.site;
+      const site = await app.siteKeys.bySecretKey(key);
+      if (!site) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown secret key' });
+      request.site = site;
     });
   },
-  { name: 'trackmate-secret-key-auth', dependencies: ['trackmate-services'] },
+  { name: 'trackmate-auth', dependencies: ['trackmate-mongo'] },
 );

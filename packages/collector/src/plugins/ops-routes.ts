@@ -1,12 +1,22 @@
-import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { QUEUE_NAMES } from './queues.js';
+import type { Routes } from '../route-kit.js';
 
-/** Health, readiness and Prometheus metrics. */
-export default async function opsRoutes(app: FastifyInstance) {
+const Readiness = Type.Object({ status: Type.String(), mongodb: Type.String(), redis: Type.String() });
+
+const within = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms))]);
+
+/** Health, readiness and Prometheus metrics (with the depth of every queue). */
+const opsRoutes: Routes = async (app) => {
   app.get(
     '/health',
-    { schema: { tags: ['operations'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'The process is up',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
     async () => ({ status: 'ok' as const }),
   );
 
@@ -16,18 +26,13 @@ export default async function opsRoutes(app: FastifyInstance) {
       schema: {
         tags: ['operations'],
         summary: 'MongoDB and Redis answer',
-        response: {
-          200: Type.Object({ status: Type.String(), mongodb: Type.String(), redis: Type.String() }),
-          503: Type.Object({ status: Type.String(), mongodb: Type.String(), redis: Type.String() }),
-        },
+        response: { 200: Readiness, 503: Readiness },
       },
     },
     async (_request, reply) => {
-      const within = <T>(p: Promise<T>) =>
-        Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000))]);
       const [mongo, redis] = await Promise.allSettled([
-        within(app.mongo.db!.command({ ping: 1 })),
-        within(app.redis.ping()),
+        within(app.mongo.db!.command({ ping: 1 }), 2_000),
+        within(app.redis.ping(), 2_000),
       ]);
       const body = {
         status: mongo.status === 'fulfilled' && redis.status === 'fulfilled' ? 'ready' : 'unavailable',
@@ -40,15 +45,18 @@ export default async function opsRoutes(app: FastifyInstance) {
   );
 
   app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
-    try {
-      const counts = await Promise.race([
-        app.queues.ingest.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1_000)),
-      ]);
-      for (const [state, n] of Object.entries(counts)) app.metrics.queueDepth.set({ queue: QUEUE_NAMES.ingest, state }, n);
-    } catch {
-      // Redis away: the gauges keep their last values; /ready says why
-    }
-    return reply.type(app.metrics.registry.contentType).send(await app.metrics.registry.metrics());
+    await Promise.all(
+      Object.entries(app.queues).map(async ([name, queue]) => {
+        try {
+          const counts = await within(queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'), 1_000);
+          for (const [state, n] of Object.entries(counts)) app.prometheus.queueDepth.set({ queue: name, state }, n);
+        } catch {
+          // Redis away: the gauges keep their last values; /ready says why
+        }
+      }),
+    );
+    return reply.type(app.prometheus.registry.contentType).send(await app.prometheus.registry.metrics());
   });
-}
+};
+
+export default opsRoutes;

@@ -1,7 +1,16 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Prometheus metrics of this process (served at /metrics); not the business roll-ups of rollups/. */
+    prometheus: Prometheus;
+  }
+}
+
 /** Prometheus metrics of one collector process (its own registry, so tests can run several). */
-export function createMetrics() {
+export function createPrometheus() {
   const registry = new Registry();
   return {
     registry,
@@ -51,4 +60,19 @@ export function createMetrics() {
   };
 }
 
-export type Metrics = ReturnType<typeof createMetrics>;
+export type Prometheus = ReturnType<typeof createPrometheus>;
+
+/** Decorates `prometheus` and counts every answer by route and status. */
+export default fp(
+  async function prometheusPlugin(app: FastifyInstance) {
+    app.decorate('prometheus', createPrometheus());
+    app.addHook('onResponse', async (request, reply) => {
+      app.prometheus.requests.inc({
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      });
+    });
+  },
+  { name: 'trackmate-prometheus' },
+);

@@ -1,12 +1,20 @@
-import { type JobsOptions, Queue } from 'bullmq';
+import { createHash } from 'node:crypto';
+import { type JobsOptions, type Processor, Queue, Worker, type WorkerOptions } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { redisConnection } from './connections.js';
+import { redisConnection } from './redis.js';
 
-/** Connections we handed to BullMQ, which does not close connections it was given. */
-export const ownConnections = new WeakMap<object, Redis>();
-
+/**
+ * BullMQ plumbing shared by every feature that owns a queue: one fail-fast connection per queue, one blocking
+ * connection per worker, the retry policy, and ids that make adding the same work twice a no-op.
+ */
 export const QUEUE_NAMES = { ingest: 'ingest', triggers: 'triggers', webhooks: 'webhooks' } as const;
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+
+/** Connections handed to BullMQ, which does not close connections it was given. */
+const ownConnections = new WeakMap<object, Redis>();
 
 /** Retry policy of every job: exponential backoff, then dead_letters. */
 export function jobOptions(config: Config): JobsOptions {
@@ -19,12 +27,11 @@ export function jobOptions(config: Config): JobsOptions {
 }
 
 /** A queue on its own fail-fast connection; `closeQueue` closes both. */
-export function createQueue(config: Config, name: string, defaults: JobsOptions = {}): Queue {
+export function createQueue<T>(config: Config, name: QueueName, defaults: JobsOptions = {}): Queue<T> {
   // No auto-pipelining: ioredis would build a Pipeline per tick, copying BullMQ's ~50 Lua scripts onto it — 7 %
   // of the API's CPU under load (bench/ profile) — and the enqueue batcher already groups requests into one job.
   const connection = redisConnection(config, 'client', { autoPipelining: false });
-  connection.on('error', () => {});
-  const queue = new Queue(name, {
+  const queue = new Queue<T>(name, {
     connection,
     prefix: config.queuePrefix,
     defaultJobOptions: { ...jobOptions(config), ...defaults },
@@ -38,3 +45,63 @@ export async function closeQueue(queue: Queue): Promise<void> {
   await queue.close().catch(() => {});
   ownConnections.get(queue)?.disconnect();
 }
+
+export interface WorkerLog {
+  warn(obj: object, msg: string): void;
+}
+
+/** A worker on its own blocking connection; connection trouble and failed jobs are logged, never thrown. */
+export function createQueueWorker<T>(
+  config: Config,
+  name: QueueName,
+  processor: Processor<T>,
+  log: WorkerLog,
+  options: Partial<WorkerOptions> = {},
+): Worker<T> {
+  const connection = redisConnection(config, 'worker');
+  const worker = new Worker<T>(name, processor, { connection, prefix: config.queuePrefix, ...options });
+  ownConnections.set(worker, connection);
+  worker.on('error', (err) => log.warn({ err: err.message }, `${name} worker connection problem`));
+  worker.on('failed', (job, err) =>
+    log.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, `${name} job failed`),
+  );
+  return worker;
+}
+
+/** Lets running jobs finish, then closes the worker and its connection. */
+export async function closeWorker(worker: Worker): Promise<void> {
+  await worker.close();
+  ownConnections.get(worker)?.disconnect();
+}
+
+/** A BullMQ job id derived from a natural key (ids may not contain ':'), so adding the same work twice is a no-op. */
+export const jobIdFor = (prefix: string, naturalKey: string) =>
+  `${prefix}-${createHash('sha256').update(naturalKey).digest('hex').slice(0, 40)}`;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every queue of the installation, on fail-fast connections: producers add to them, /metrics counts them. */
+    queues: Record<QueueName, Queue>;
+  }
+}
+
+/**
+ * The queues, opened once per process. Completed trigger and webhook jobs are kept a day: their ids (derived
+ * from entry and event) then make a re-added job a no-op, so an ingest job retried after it queued its
+ * deliveries queues nothing twice. Closed after everything that adds to them.
+ */
+export default fp(
+  async function queuesPlugin(app: FastifyInstance) {
+    const keepADay = { removeOnComplete: { age: 86_400, count: 100_000 } };
+    const queues: Record<QueueName, Queue> = {
+      ingest: createQueue(app.config, QUEUE_NAMES.ingest),
+      triggers: createQueue(app.config, QUEUE_NAMES.triggers, keepADay),
+      webhooks: createQueue(app.config, QUEUE_NAMES.webhooks, keepADay),
+    };
+    app.decorate('queues', queues);
+    app.addHook('onClose', async () => {
+      await Promise.all(Object.values(queues).map(closeQueue));
+    });
+  },
+  { name: 'trackmate-queues' },
+);

@@ -1,84 +1,92 @@
-import type { Queue, Worker } from 'bullmq';
-import type { FastifyInstance } from 'fastify';
+import type { Worker } from 'bullmq';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Redis } from 'ioredis';
-import type { Connection } from 'mongoose';
+import { createTriggerWorker, enterTriggers, loadSigningSecret } from '../campaigns/index.js';
 import type { Config } from '../config.js';
-import { EnqueueBatcher } from '../ingest/enqueue-batcher.js';
-import { closeJobQueues, createJobHooks, createJobQueues, createJobWorkers, type JobQueues } from './background-jobs.js';
-import { type RollupFolder, startRollupFolder } from '../rollups/rollup-folder.js';
-import { openConnections } from './connections.js';
-import type { Metrics } from './prometheus.js';
-import { closeQueue, createQueue, QUEUE_NAMES } from './queues.js';
-import { RateLimiter } from '../ingest/rate-limits.js';
-import { loadSigningSecret } from '../campaigns/unsubscribe-links.js';
-import { SiteCache } from '../sites/key-cache.js';
-import { migrate, type Models } from '../models/index.js';
-import { closeWorker, createIngestWorker } from '../pipeline/ingest-worker.js';
+import type { Models } from '../models/index.js';
+import { type AfterInsertHook, createIngestWorker, ownedEvents } from '../pipeline/index.js';
+import { type RollupFolder, recordRollups, startRollupFolder } from '../rollups/index.js';
+import { createWebhookWorker, fanOutWebhooks } from '../webhooks/index.js';
+import type { Prometheus } from './prometheus.js';
+import { closeWorker, type QueueName } from './queues.js';
+import type { Queue } from 'bullmq';
+
+export interface WorkerDeps {
+  config: Config;
+  models: Models;
+  log: FastifyBaseLogger;
+  prometheus: Prometheus;
+  queues: Record<QueueName, Queue>;
+}
+
+export interface RunningWorkers {
+  workers: Worker[];
+  /** Lets running jobs finish, then closes the workers and the roll-up folder. */
+  close(): Promise<void>;
+}
+
+/**
+ * Every background worker of one process, wired once for `start` and `worker` alike: the ingest worker with
+ * its after-insert hooks (roll-ups, trigger entries, webhook fan-out: fast writes and enqueues only, for the
+ * events the job is responsible for), the trigger worker and the webhook worker.
+ */
+export async function startWorkers({ config, models, log, prometheus, queues }: WorkerDeps): Promise<RunningWorkers> {
+  const folder = startRollupFolder(config, models, log);
+  const afterInsert = createAfterInsertHook(queues, folder);
+  const signingSecret = await loadSigningSecret(models, config);
+  const workers: Worker[] = [
+    createIngestWorker({ config, models, log, prometheus, hooks: [afterInsert] }),
+    createTriggerWorker({ config, models, signingSecret, webhooks: queues.webhooks, log }),
+    createWebhookWorker(config, models, log),
+  ];
+  log.info({ queues: ['ingest', 'triggers', 'webhooks'], concurrency: config.workerConcurrency }, 'workers started');
+  return {
+    workers,
+    async close() {
+      await Promise.all(workers.map((w) => closeWorker(w)));
+      await folder.stop();
+    },
+  };
+}
+
+/**
+ * The ingest worker's after-insert hook: roll-up contributions, trigger entries and webhook fan-out, for the
+ * events this job is responsible for (see ownedEvents). Only fast writes and enqueues happen here: folding the
+ * roll-ups and sending are left to the folder and the workers, so a slow receiver never slows ingestion.
+ */
+export function createAfterInsertHook(
+  queues: Pick<Record<QueueName, Queue>, 'triggers' | 'webhooks'>,
+  folder: Pick<RollupFolder, 'kick' | 'sketches'>,
+): AfterInsertHook {
+  return async (inserted, models, job) => {
+    const events = await ownedEvents(models, inserted, job);
+    if (!events.length) return;
+    const fresh = events.length === inserted.length;
+    if (await recordRollups(models, folder.sketches, events, job.key, fresh)) folder.kick();
+    await enterTriggers(models, queues.triggers, events);
+    await fanOutWebhooks(models, queues.webhooks, events);
+  };
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
-    config: Config;
-    metrics: Metrics;
-    mongo: Connection;
-    models: Models;
-    redis: Redis;
-    queues: { ingest: Queue };
-    batcher: EnqueueBatcher;
-    sites: SiteCache;
-    rateLimiter: RateLimiter;
     /** Background workers running in this process (none with --no-worker). */
     workers: Worker[];
-    /** Trigger delays and webhook deliveries. */
-    jobQueues: JobQueues;
-    /** HMAC key of unsubscribe links (lib/signing.ts). */
-    signingSecret: string;
   }
 }
 
-export interface ServicesOptions {
-  /** Run the ingest worker in this process. */
-  worker: boolean;
-}
-
-/** MongoDB models, Redis, queues and (optionally) workers, opened at start and closed gracefully. */
+/** The workers as a plugin: started once MongoDB is migrated, closed before the connections. */
 export default fp(
-  async function services(app: FastifyInstance, opts: ServicesOptions) {
-    const { config } = app;
-    const conns = await openConnections(config);
-    await migrate(conns.models);
-    const ingest = createQueue(config, QUEUE_NAMES.ingest);
-    app.decorate('mongo', conns.mongo);
-    app.decorate('models', conns.models);
-    app.decorate('redis', conns.redis);
-    app.decorate('queues', { ingest });
-    const jobQueues = createJobQueues(config);
-    app.decorate('jobQueues', jobQueues);
-    app.decorate('signingSecret', await loadSigningSecret(conns.models, config));
-    app.decorate('batcher', new EnqueueBatcher(ingest));
-    app.decorate('sites', new SiteCache(conns.models));
-    app.decorate(
-      'rateLimiter',
-      new RateLimiter(conns.redis, config.queuePrefix, { perKey: config.rateLimitPerKey, perIp: config.rateLimitPerIp }),
-    );
-    app.decorate('workers', [] as Worker[]);
-    let folder: RollupFolder | undefined;
-    if (opts.worker) {
-      folder = startRollupFolder(config, conns.models, app.log);
-      const hooks = [createJobHooks(jobQueues, folder)];
-      app.workers.push(createIngestWorker({ config, models: conns.models, log: app.log, metrics: app.metrics, hooks }));
-      app.workers.push(...createJobWorkers({ config, models: conns.models, queues: jobQueues, signingSecret: app.signingSecret, log: app.log }));
-    }
-
-    // Graceful shutdown: requests in flight finish first (fastify), then queued writes, then jobs, then connections.
-    app.addHook('onClose', async () => {
-      await app.batcher.drain();
-      await Promise.all(app.workers.map((w) => closeWorker(w)));
-      await closeQueue(ingest);
-      await closeJobQueues(jobQueues);
-      await folder?.stop();
-      await conns.close();
+  async function workersPlugin(app: FastifyInstance) {
+    const running = await startWorkers({
+      config: app.config,
+      models: app.models,
+      log: app.log,
+      prometheus: app.prometheus,
+      queues: app.queues,
     });
+    app.decorate('workers', running.workers);
+    app.addHook('onClose', running.close);
   },
-  { name: 'trackmate-services', dependencies: [] },
+  { name: 'trackmate-workers', dependencies: ['trackmate-mongo', 'trackmate-queues', 'trackmate-prometheus'] },
 );

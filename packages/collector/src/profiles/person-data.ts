@@ -1,4 +1,4 @@
-import { Types } from 'mongoose';
+import type { Types } from 'mongoose';
 import { TrackMateError } from '../errors.js';
 import type { EventDoc, Models, ProfileDoc } from '../models/index.js';
 
@@ -8,19 +8,17 @@ import type { EventDoc, Models, ProfileDoc } from '../models/index.js';
  */
 
 /** The profile with this id in this site, or a 404 (another site's profile answers exactly as a missing one). */
-export async function profileOf(models: Models, siteId: string, id: Types.ObjectId): Promise<ProfileDoc> {
-  const doc = await models.Profile.collection.findOne({ _id: id, siteId: new Types.ObjectId(siteId) });
+export async function profileOf(models: Models, siteId: string | Types.ObjectId, id: Types.ObjectId): Promise<ProfileDoc> {
+  const doc = await models.Profile.findOne({ _id: id, siteId }).lean<ProfileDoc>();
   if (!doc)
     throw new TrackMateError('TM_ERR_PROFILE_NOT_FOUND', { message: `No profile ${id.toHexString()} in this site` });
-  return doc as unknown as ProfileDoc;
+  return doc;
 }
 
 /** The visitor ids ever linked to the profile: on the profile itself and in the identities collection. */
 export async function anonymousIdsOf(models: Models, profile: ProfileDoc): Promise<string[]> {
-  const links = await models.Identity.collection
-    .find({ siteId: profile.siteId, profileId: profile._id }, { projection: { anonymousId: 1 } })
-    .toArray();
-  return [...new Set([...(profile.anonymousIds ?? []), ...links.map((l) => String(l.anonymousId))])];
+  const links = await models.Identity.find({ siteId: profile.siteId, profileId: profile._id }, { anonymousId: 1 }).lean();
+  return [...new Set([...(profile.anonymousIds ?? []), ...links.map((l) => l.anonymousId)])];
 }
 
 /**
@@ -29,17 +27,13 @@ export async function anonymousIdsOf(models: Models, profile: ProfileDoc): Promi
  */
 export async function eventsOf(models: Models, profile: ProfileDoc, anonymousIds: string[]): Promise<EventDoc[]> {
   const sort = { timestamp: 1, _id: 1 } as const;
-  const linked = await models.Event.collection
-    .find({ siteId: profile.siteId, profileId: profile._id })
-    .sort(sort)
-    .toArray();
+  const linked = await models.Event.find({ siteId: profile.siteId, profileId: profile._id }).sort(sort).lean<EventDoc[]>();
   const anonymous = anonymousIds.length
-    ? await models.Event.collection
-        .find({ siteId: profile.siteId, anonymousId: { $in: anonymousIds }, profileId: null })
+    ? await models.Event.find({ siteId: profile.siteId, anonymousId: { $in: anonymousIds }, profileId: null })
         .sort(sort)
-        .toArray()
+        .lean<EventDoc[]>()
     : [];
-  return ([...linked, ...anonymous] as unknown as EventDoc[]).sort(
+  return [...linked, ...anonymous].sort(
     (a, b) => a.timestamp.getTime() - b.timestamp.getTime() || a._id.toHexString().localeCompare(b._id.toHexString()),
   );
 }
@@ -60,17 +54,17 @@ export interface Erased {
 export async function erasePerson(models: Models, profile: ProfileDoc): Promise<Erased> {
   const anonymousIds = await anonymousIdsOf(models, profile);
   const siteId = profile.siteId;
-  const linked = await models.Event.collection.deleteMany({ siteId, profileId: profile._id });
+  const linked = await models.Event.deleteMany({ siteId, profileId: profile._id });
   const anonymous = anonymousIds.length
-    ? await models.Event.collection.deleteMany({ siteId, anonymousId: { $in: anonymousIds }, profileId: null })
+    ? await models.Event.deleteMany({ siteId, anonymousId: { $in: anonymousIds }, profileId: null })
     : { deletedCount: 0 };
-  const entries = await models.TriggerEntry.collection.deleteMany({
+  const entries = await models.TriggerEntry.deleteMany({
     siteId,
     $or: [{ profileId: profile._id }, { anonymousId: { $in: anonymousIds }, profileId: null }],
   });
-  const deliveries = await models.Delivery.collection.deleteMany({ siteId, kind: 'email', target: profile.email });
-  const identities = await models.Identity.collection.deleteMany({ siteId, profileId: profile._id });
-  const profiles = await models.Profile.collection.deleteOne({ _id: profile._id, siteId });
+  const deliveries = await models.Delivery.deleteMany({ siteId, kind: 'email', target: profile.email });
+  const identities = await models.Identity.deleteMany({ siteId, profileId: profile._id });
+  const profiles = await models.Profile.deleteOne({ _id: profile._id, siteId });
   return {
     profiles: profiles.deletedCount,
     events: linked.deletedCount + anonymous.deletedCount,

@@ -1,5 +1,4 @@
 import {
-  ErrorReply,
   EventPage,
   findUnsafeKey,
   LIMITS,
@@ -9,36 +8,24 @@ import {
   ProfilePage,
   ProfilePatch,
 } from '@trackmate/schema';
-import type { FastifyInstance } from 'fastify';
-import { Types } from 'mongoose';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
-import { cleanName, normalizeEmail } from './profile-fields.js';
-import { anonymousIdsOf, erasePerson, eventsOf, profileOf } from './person-data.js';
-import {
-  decodeEventCursor,
-  decodeProfileCursor,
-  encodeEventCursor,
-  eventView,
-  parseLimit,
-  parseObjectId,
-  profileView,
-} from './profile-views.js';
 import type { EventDoc, ProfileDoc } from '../models/index.js';
+import { errorReplies as errors, IdParams, Limit, parseId, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
+import { anonymousIdsOf, erasePerson, eventsOf, profileOf } from './person-data.js';
+import { cleanName, normalizeEmail } from './profile-fields.js';
+import { decodeEventCursor, decodeProfileCursor, encodeEventCursor, eventView, profileView } from './profile-views.js';
 import { recordConsent } from './upsert-profile.js';
 
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((s) => [s, ErrorReply]));
-const IdParams = Type.Object({ id: Type.String({ description: 'Profile id (24 hexadecimal characters)' }) });
-const Limit = Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: '1–200, default 50' }));
 const Cursor = Type.Optional(Type.String({ maxLength: 128, description: 'nextCursor of the previous page' }));
 const common = { tags: ['profiles'], security: [{ secretKey: [] }] };
+const parseProfileId = (id: string) => parseId(id, 'profile id');
 
 /** The profile API (secret key): every query is scoped to the key's site, so one site never sees another's people. */
-export default async function profileRoutes(app: FastifyInstance) {
+const profileRoutes: Routes = async (app) => {
   // Authenticate before anything is parsed or validated: an unknown caller learns nothing but 401.
   app.addHook('onRequest', app.requireSecretKey);
   const { models } = app;
-  const siteOf = (site: { id: string } | undefined) => new Types.ObjectId(site!.id);
 
   app.get(
     '/api/profiles',
@@ -55,16 +42,15 @@ export default async function profileRoutes(app: FastifyInstance) {
       },
     },
     async (request) => {
-      const q = request.query as { email?: string; limit?: string; cursor?: string };
+      const q = request.query;
       const limit = parseLimit(q.limit);
-      const filter: Record<string, unknown> = { siteId: siteOf(request.site) };
+      const filter: Record<string, unknown> = { siteId: siteIdOf(request) };
       if (q.email !== undefined) filter.email = normalizeEmail(q.email) ?? q.email.trim().toLowerCase();
       if (q.cursor) filter._id = { $lt: decodeProfileCursor(q.cursor) };
-      const docs = (await models.Profile.collection
-        .find(filter)
+      const docs = await models.Profile.find(filter)
         .sort({ _id: -1 })
         .limit(limit + 1)
-        .toArray()) as unknown as ProfileDoc[];
+        .lean<ProfileDoc[]>();
       const page = docs.slice(0, limit);
       return {
         profiles: page.map(profileView),
@@ -84,8 +70,7 @@ export default async function profileRoutes(app: FastifyInstance) {
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      return profileView(await profileOf(models, request.site!.id, parseObjectId(id)));
+      return profileView(await profileOf(models, siteIdOf(request), parseProfileId(request.params.id)));
     },
   );
 
@@ -104,9 +89,8 @@ export default async function profileRoutes(app: FastifyInstance) {
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const patch = request.body as ProfilePatch;
-      const profile = await profileOf(models, request.site!.id, parseObjectId(id));
+      const patch = request.body;
+      const profile = await profileOf(models, siteIdOf(request), parseProfileId(request.params.id));
       const now = new Date();
       const set: Record<string, unknown> = {};
       const unset: Record<string, ''> = {};
@@ -124,10 +108,10 @@ export default async function profileRoutes(app: FastifyInstance) {
       if (Object.keys(set).length || Object.keys(unset).length) {
         const update: Record<string, unknown> = { $set: { ...set, updatedAt: now } };
         if (Object.keys(unset).length) update.$unset = unset;
-        await models.Profile.collection.updateOne({ _id: profile._id, siteId: profile.siteId }, update);
+        await models.Profile.updateOne({ _id: profile._id, siteId: profile.siteId }, update);
       }
       if (patch.consent) await recordConsent(models, profile._id, patch.consent.email, now, 'api');
-      return profileView(await profileOf(models, request.site!.id, profile._id));
+      return profileView(await profileOf(models, profile.siteId, profile._id));
     },
   );
 
@@ -149,21 +133,19 @@ export default async function profileRoutes(app: FastifyInstance) {
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const q = request.query as { name?: string; limit?: string; cursor?: string };
+      const q = request.query;
       const limit = parseLimit(q.limit);
-      const profile = await profileOf(models, request.site!.id, parseObjectId(id));
+      const profile = await profileOf(models, siteIdOf(request), parseProfileId(request.params.id));
       const filter: Record<string, unknown> = { siteId: profile.siteId, profileId: profile._id };
       if (q.name !== undefined) filter.name = q.name;
       if (q.cursor) {
         const after = decodeEventCursor(q.cursor);
         filter.$or = [{ timestamp: { $lt: after.timestamp } }, { timestamp: after.timestamp, _id: { $lt: after.id } }];
       }
-      const docs = (await models.Event.collection
-        .find(filter)
+      const docs = await models.Event.find(filter)
         .sort({ timestamp: -1, _id: -1 })
         .limit(limit + 1)
-        .toArray()) as unknown as EventDoc[];
+        .lean<EventDoc[]>();
       const page = docs.slice(0, limit);
       return {
         events: page.map(eventView),
@@ -186,10 +168,9 @@ export default async function profileRoutes(app: FastifyInstance) {
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const profile = await profileOf(models, request.site!.id, parseObjectId(id));
+      const profile = await profileOf(models, siteIdOf(request), parseProfileId(request.params.id));
       const deleted = await erasePerson(models, profile);
-      request.log.info({ site: request.site!.id, profile: id, deleted }, 'profile erased');
+      request.log.info({ site: profile.siteId.toHexString(), profile: profile._id.toHexString(), deleted }, 'profile erased');
       return { deleted };
     },
   );
@@ -205,14 +186,15 @@ export default async function profileRoutes(app: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const profile = await profileOf(models, request.site!.id, parseObjectId(id));
+      const profile = await profileOf(models, siteIdOf(request), parseProfileId(request.params.id));
       const events = await eventsOf(models, profile, await anonymousIdsOf(models, profile));
-      reply.header('content-disposition', `attachment; filename="profile-${id}.json"`);
+      reply.header('content-disposition', `attachment; filename="profile-${profile._id.toHexString()}.json"`);
       return { exportedAt: new Date().toISOString(), profile: profileView(profile), events: events.map(eventView) };
     },
   );
-}
+};
+
+export default profileRoutes;
 
 /** Metadata keys as event properties (no `$`, `.`, `__proto__`), merged key by key, 32 KB at most once merged. */
 function mergeMetadata(

@@ -46,26 +46,6 @@ export function eventView(doc: EventDoc): StoredEvent {
   return view;
 }
 
-/** A path id as an ObjectId, or a 400 that says what an id looks like. */
-export function parseObjectId(value: string, what = 'profile id'): Types.ObjectId {
-  if (!/^[0-9a-fA-F]{24}$/.test(value)) {
-    throw new TrackMateError('TM_ERR_BAD_REQUEST', {
-      message: `"${value.slice(0, 64)}" is not a ${what}: ids are 24 hexadecimal characters`,
-    });
-  }
-  return new Types.ObjectId(value);
-}
-
-/** `?limit=`: 1–200, default 50. */
-export function parseLimit(value: string | undefined, fallback = 50, max = 200): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: `limit must be an integer from 1 to ${max}` });
-  }
-  return n;
-}
-
 /** Event-page cursors: the (timestamp, _id) of the last event of a page, opaque to callers. */
 export function encodeEventCursor(doc: Pick<EventDoc, 'timestamp' | '_id'>): string {
   return Buffer.from(`${doc.timestamp.getTime()}.${doc._id.toHexString()}`).toString('base64url');

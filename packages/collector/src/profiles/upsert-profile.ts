@@ -1,8 +1,17 @@
-import { Types } from 'mongoose';
-import type { ProfileUpsert } from '../ingest/queued-event.js';
-import type { Models } from '../models/index.js';
+import type { Types } from 'mongoose';
+import { TrackMateError } from '../errors.js';
+import { isDuplicateKey, type Models } from '../models/index.js';
 
-const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
+/** The profile a profile-creating event carries, keyed by e-mail. */
+export interface ProfileUpsert {
+  email: string;
+  firstName?: string;
+  lastName?: string;
+  phone?: string;
+  /** An explicit consent decision carried by the event, if any. */
+  consent?: boolean;
+  consentSource: 'form' | 'identify' | 'api' | 'server';
+}
 
 /**
  * Creates or updates the profile keyed by (site, e-mail) and returns its id. Idempotent, so a retried job is
@@ -20,26 +29,29 @@ export async function upsertProfile(
   if (input.firstName) set.firstName = input.firstName;
   if (input.lastName) set.lastName = input.lastName;
   if (input.phone) set.phone = input.phone;
-  const update: Record<string, unknown> = {
+  const setOnInsert: Record<string, unknown> = { createdAt: now, consent: { email: false }, consentHistory: [] };
+  if (!anonymousId) setOnInsert.anonymousIds = [];
+  const update = {
     $set: set,
-    $setOnInsert: { createdAt: now, consent: { email: false }, consentHistory: [] },
+    $setOnInsert: setOnInsert,
+    ...(anonymousId ? { $addToSet: { anonymousIds: anonymousId } } : {}),
   };
-  if (anonymousId) update.$addToSet = { anonymousIds: anonymousId };
-  else (update.$setOnInsert as Record<string, unknown>).anonymousIds = [];
 
   const filter = { siteId, email: input.email };
   let doc: { _id: Types.ObjectId } | null = null;
   for (let attempt = 0; attempt < 3 && !doc; attempt++) {
     try {
-      doc = await models.Profile.collection.findOneAndUpdate(filter, update, {
+      // (no projection: FerretDB 1.x's findAndModify does not take one)
+      doc = await models.Profile.findOneAndUpdate(filter, update, {
         upsert: true,
-        returnDocument: 'after', // (no projection: FerretDB 1.x's findAndModify does not take one)
-      });
+        returnDocument: 'after',
+        setDefaultsOnInsert: false,
+      }).lean();
     } catch (err) {
       if (!isDuplicateKey(err) || attempt === 2) throw err;
     }
   }
-  if (!doc) throw new Error('profile upsert returned nothing');
+  if (!doc) throw new TrackMateError('TM_ERR_DATABASE', { message: 'The profile upsert returned no profile' });
   if (input.consent !== undefined) await recordConsent(models, doc._id, input.consent, at, input.consentSource);
   return doc._id;
 }
@@ -54,14 +66,11 @@ export async function recordConsent(
   profileId: Types.ObjectId,
   email: boolean,
   at: Date,
-  source: string,
+  source: 'form' | 'identify' | 'api' | 'server' | 'unsubscribe',
 ): Promise<void> {
-  const entry = { email, at, source };
-  await models.Profile.collection.updateOne({ _id: profileId }, { $addToSet: { consentHistory: entry } });
-  await models.Profile.collection.updateOne(
+  await models.Profile.updateOne({ _id: profileId }, { $addToSet: { consentHistory: { email, at, source } } });
+  await models.Profile.updateOne(
     { _id: profileId, $or: [{ 'consent.updatedAt': { $exists: false } }, { 'consent.updatedAt': { $lte: at } }] },
     { $set: { 'consent.email': email, 'consent.updatedAt': at, updatedAt: new Date() } },
   );
 }
-
-export const toObjectId = (id: string) => new Types.ObjectId(id);

@@ -1,9 +1,7 @@
-import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
-import { rawCollection } from '../lib/raw-collection.js';
 import type { MetricsDailyDoc } from '../models/index.js';
-import { EventName, errorReplies } from '../route-kit.js';
+import { EventName, errorReplies, type Routes, siteIdOf } from '../route-kit.js';
 
 const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'UTC day, YYYY-MM-DD' });
 const DAY_MS = 86_400_000;
@@ -39,16 +37,13 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
 const common = { tags: ['metrics'], security: [{ secretKey: [] }] };
 
 /** Metrics answered from the daily roll-ups (metrics_daily) only; `events` is never scanned. */
-export default async function metricsRoutes(app: FastifyInstance) {
+const metricsRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
-  const col = rawCollection(app.models.MetricsDaily);
   const buckets = (siteId: string, range: { from: string; to: string }, names?: string[]) =>
-    col
-      .find(
-        { siteId, day: { $gte: range.from, $lte: range.to }, ...(names ? { name: { $in: names } } : {}) },
-        { projection: { jobs: 0 } },
-      )
-      .toArray() as Promise<MetricsDailyDoc[]>;
+    app.models.MetricsDaily.find(
+      { siteId, day: { $gte: range.from, $lte: range.to }, ...(names ? { name: { $in: names } } : {}) },
+      { jobs: 0 },
+    ).lean<Omit<MetricsDailyDoc, 'jobs'>[]>();
 
   app.get(
     '/api/metrics',
@@ -61,9 +56,9 @@ export default async function metricsRoutes(app: FastifyInstance) {
       },
     },
     async (request) => {
-      const q = request.query as { from?: string; to?: string; event?: string };
+      const q = request.query;
       const range = dayRange(q);
-      const docs = await buckets(request.site!.id, range, q.event ? [q.event] : undefined);
+      const docs = await buckets(siteIdOf(request).toHexString(), range, q.event ? [q.event] : undefined);
       const byName = new Map<
         string,
         { name: string; totals: Totals; days: Array<Omit<Totals, 'visitorDays'> & { day: string; visitors: number }> }
@@ -98,8 +93,8 @@ export default async function metricsRoutes(app: FastifyInstance) {
       },
     },
     async (request) => {
-      const range = dayRange(request.query as { from?: string; to?: string });
-      const docs = await buckets(request.site!.id, range, FUNNEL_STEPS);
+      const range = dayRange(request.query);
+      const docs = await buckets(siteIdOf(request).toHexString(), range, FUNNEL_STEPS);
       const steps = FUNNEL_STEPS.map((name) => {
         const mine = docs.filter((d) => d.name === name);
         return {
@@ -120,4 +115,6 @@ export default async function metricsRoutes(app: FastifyInstance) {
       };
     },
   );
-}
+};
+
+export default metricsRoutes;

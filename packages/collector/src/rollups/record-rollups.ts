@@ -1,5 +1,4 @@
-import { rawCollection } from '../lib/raw-collection.js';
-import type { EventDoc, Models } from '../models/index.js';
+import { type NewEventDoc, ignoreDuplicates, type Models } from '../models/index.js';
 
 /** Events whose roll-up also counts an order and its revenue. */
 const ORDER_EVENTS = new Set(['order_placed', 'order_product']);
@@ -29,18 +28,6 @@ export function revenueOf(properties: Record<string, unknown>): number {
   return Math.round(sum * 100) / 100;
 }
 
-/** The indexes of an unordered insertMany's duplicate-key failures; rethrows any other error. */
-export function duplicateIndexes(err: unknown): number[] {
-  const writeErrors = (
-    err as { writeErrors?: Array<{ code?: number; index: number }> | { code?: number; index: number } }
-  ).writeErrors;
-  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-  if (!list.length || list.some((w) => w.code !== 11000)) throw err;
-  return list.map((w) => w.index);
-}
-
-const ignoreDuplicates = (err: unknown) => void duplicateIndexes(err);
-
 /** Where distinct visitors are counted: Redis HyperLogLogs, one per bucket (see rollup-folder.ts). */
 export interface VisitorSketches {
   add(visitorsByBucket: Map<string, string[]>): Promise<void>;
@@ -58,7 +45,7 @@ export interface VisitorSketches {
 export async function recordRollups(
   models: Models,
   sketches: VisitorSketches,
-  events: EventDoc[],
+  events: NewEventDoc[],
   jobKey: string,
   fresh: boolean,
 ): Promise<number> {
@@ -84,8 +71,7 @@ export async function recordRollups(
   await sketches.add(new Map([...buckets].filter(([, b]) => b.visitors.size).map(([id, b]) => [id, [...b.visitors]])));
   let entries = [...buckets];
   if (!fresh) {
-    const folded = rawCollection(models.MetricsFolded);
-    const done = await Promise.all(entries.map(([bucket]) => folded.findOne({ _id: `${bucket}|${jobKey}` })));
+    const done = await Promise.all(entries.map(([bucket]) => models.MetricsFolded.exists({ _id: `${bucket}|${jobKey}` })));
     entries = entries.filter((_, i) => !done[i]);
     if (!entries.length) return 0;
   }
@@ -102,6 +88,6 @@ export async function recordRollups(
     retry: !fresh,
     at,
   }));
-  await rawCollection(models.MetricsPending).insertMany(docs, { ordered: false }).catch(ignoreDuplicates);
+  await models.MetricsPending.insertMany(docs, { ordered: false, lean: true }).catch(ignoreDuplicates);
   return docs.length;
 }

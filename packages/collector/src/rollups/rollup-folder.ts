@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { redisConnection } from '../plugins/connections.js';
-import { rawCollection } from '../lib/raw-collection.js';
-import type { Models } from '../models/index.js';
-import type { MetricsPendingDoc } from '../models/metrics-daily.js';
-import { duplicateIndexes, type VisitorSketches } from './record-rollups.js';
+import { ignoreDuplicates, type MetricsPendingDoc, type Models } from '../models/index.js';
+import { redisConnection } from '../plugins/redis.js';
+import type { VisitorSketches } from './record-rollups.js';
 
 const LOCK_MS = 30_000;
 /** Folded contributions are kept this long, so that an ingest job retried late still finds its own. */
@@ -26,19 +24,17 @@ const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('
  * A crash before 3 leaves the ids in `jobs`, so step 2 of the next run skips them; after 3, step 1 does.
  */
 export async function foldPending(models: Models, sketches: Pick<Sketches, 'count'>, limit = 2_000): Promise<number> {
-  const pending = rawCollection(models.MetricsPending);
-  const daily = rawCollection(models.MetricsDaily);
-  const folded = rawCollection(models.MetricsFolded);
-  const docs = (await pending.find({}).limit(limit).toArray()) as MetricsPendingDoc[];
+  const { MetricsPending: pending, MetricsDaily: daily, MetricsFolded: folded } = models;
+  const docs = await pending.find({}).limit(limit).lean();
   const byBucket = new Map<string, MetricsPendingDoc[]>();
   for (const p of docs) byBucket.set(p.bucket, [...(byBucket.get(p.bucket) ?? []), p]);
   for (const [bucket, group] of byBucket) {
     const ids = group.map((p) => p._id);
     // only a retried job can re-record a contribution that was folded already (see recordRollups)
     const seen = await Promise.all(
-      group.map((p) => (p.retry ? folded.findOne({ _id: p._id }, { projection: { _id: 1 } }) : null)),
+      group.map((p) => (p.retry ? folded.exists({ _id: p._id }) : null)),
     );
-    const current = await daily.findOne({ _id: bucket }, { projection: { jobs: 1 } });
+    const current = await daily.findById(bucket, { jobs: 1 }).lean();
     const inBucket = new Set(current?.jobs ?? []);
     const apply = group.filter((p, i) => !seen[i] && !inBucket.has(p._id));
     if (apply.length) {
@@ -62,7 +58,7 @@ export async function foldPending(models: Models, sketches: Pick<Sketches, 'coun
     const at = new Date();
     const markers = group.filter((_, i) => !seen[i]).map((p) => ({ _id: p._id, at }));
     if (markers.length) {
-      await folded.insertMany(markers, { ordered: false }).catch(duplicateIndexes);
+      await folded.insertMany(markers, { ordered: false, lean: true }).catch(ignoreDuplicates);
     }
     await pending.deleteMany({ _id: { $in: ids } });
     await daily.updateOne({ _id: bucket }, { $pullAll: { jobs: ids } });
@@ -113,7 +109,6 @@ export function startRollupFolder(
   intervalMs = 1_000,
 ): RollupFolder {
   const redis: Redis = redisConnection(config, 'client');
-  redis.on('error', () => {});
   const lockKey = `${config.queuePrefix}:rollup-folder-lock`;
   const token = randomUUID();
   const sketches = redisSketches(redis, config.queuePrefix);
@@ -132,7 +127,7 @@ export function startRollupFolder(
       } while (n > 0 && !stopped);
       if (Date.now() - lastCleanup > 3_600_000) {
         lastCleanup = Date.now();
-        await rawCollection(models.MetricsFolded).deleteMany({ at: { $lt: new Date(Date.now() - KEEP_FOLDED_MS) } });
+        await models.MetricsFolded.deleteMany({ at: { $lt: new Date(Date.now() - KEEP_FOLDED_MS) } });
       }
     } finally {
       await redis.eval(RELEASE, 1, lockKey, token);

@@ -1,3 +1,4 @@
+import { TrackMateError } from '../errors.js';
 import type { Models } from '../models/index.js';
 import { hashSecretKey, newSecretKey, newWriteKey } from './keys.js';
 import { normalizeOrigin } from './origins.js';
@@ -11,15 +12,16 @@ export interface CreatedSite {
   allowedOrigins: string[];
 }
 
-export class SiteInputError extends Error {}
+const invalid = (message: string) => new TrackMateError('TM_ERR_INVALID_SITE', { message });
 
+/** Creates a site with a new write key and secret key; origins are normalized to `scheme://host[:port]`. */
 export async function createSite(models: Models, input: { name: string; origins: string[] }): Promise<CreatedSite> {
   const name = input.name.trim();
-  if (!name || name.length > 200) throw new SiteInputError('--name must be 1 to 200 characters');
+  if (!name || name.length > 200) throw invalid('--name must be 1 to 200 characters');
   const allowedOrigins: string[] = [];
   for (const raw of input.origins) {
     const origin = normalizeOrigin(raw.trim());
-    if (!origin) throw new SiteInputError(`--origin "${raw}" is not an http(s) origin such as https://shop.example`);
+    if (!origin) throw invalid(`--origin "${raw}" is not an http(s) origin such as https://shop.example`);
     if (!allowedOrigins.includes(origin)) allowedOrigins.push(origin);
   }
   const writeKey = newWriteKey();
@@ -32,10 +34,4 @@ export async function createSite(models: Models, input: { name: string; origins:
     createdAt: new Date(),
   });
   return { siteId: site._id.toString(), name, writeKey, secretKey, allowedOrigins };
-}
-
-/** The site a secret key belongs to, or null. */
-export async function siteBySecretKey(models: Models, secretKey: string) {
-  if (!secretKey.startsWith('sk_')) return null;
-  return models.Site.findOne({ secretKeyHash: hashSecretKey(secretKey) }, { name: 1, allowedOrigins: 1 }).lean();
 }

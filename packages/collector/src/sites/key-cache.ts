@@ -1,4 +1,5 @@
-import type { Models, SiteDoc } from '../models/index.js';
+import type { Models } from '../models/index.js';
+import { hashSecretKey, isSecretKeyShape, isWriteKeyShape } from './keys.js';
 
 export interface CachedSite {
   id: string;
@@ -11,40 +12,51 @@ interface Entry {
   expires: number;
 }
 
-const MAX_ENTRIES = 10_000;
+export interface KeyCacheOptions {
+  /** How long a known key is trusted before it is looked up again (served stale meanwhile). */
+  ttlMs: number;
+  /** How long an unknown key is remembered as unknown. */
+  negativeTtlMs: number;
+  /** Most keys held; expired entries go first, then the oldest. */
+  maxEntries: number;
+}
+
+const DEFAULTS: KeyCacheOptions = { ttlMs: 30_000, negativeTtlMs: 5_000, maxEntries: 10_000 };
 
 /**
- * Write key → site through a short-lived cache: a hit costs no database round trip, a new or revoked key is
- * seen within `ttlMs` (plus one look-up: an expired entry is served while it is refreshed). Unknown keys are
- * cached briefly too, so a flood of bad keys does not reach MongoDB.
+ * Key → site, for write keys (browsers) and secret keys (servers, admin API) alike. A hit costs no database
+ * round trip; a new or revoked key is seen within `ttlMs`. An expired entry of a known site is served while it
+ * is looked up again, so a MongoDB outage does not stop ingestion (accepting events needs only Redis). Unknown
+ * keys are cached briefly too, and keys of the wrong shape never reach the cache or MongoDB.
  */
-export class SiteCache {
-  private readonly byWriteKey = new Map<string, Entry>();
+export class KeyCache {
+  private readonly entries = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<CachedSite | null>>();
   private origins: { set: Set<string>; expires: number } = { set: new Set(), expires: 0 };
+  private readonly options: KeyCacheOptions;
 
   constructor(
     private readonly models: Models,
-    private readonly ttlMs = 30_000,
-    private readonly negativeTtlMs = 5_000,
-  ) {}
+    options: Partial<KeyCacheOptions> = {},
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+  }
 
-  async byKey(writeKey: string): Promise<CachedSite | null> {
-    const now = Date.now();
-    const hit = this.byWriteKey.get(writeKey);
-    if (hit && hit.expires > now) return hit.site;
-    let pending = this.inflight.get(writeKey);
-    if (!pending) {
-      pending = this.load(writeKey).finally(() => this.inflight.delete(writeKey));
-      this.inflight.set(writeKey, pending);
-    }
-    if (hit?.site) {
-      // A known site is served from its expired entry while it is looked up again, so a MongoDB outage does not
-      // stop ingestion (accepting events needs only Redis); the answer replaces the entry when it comes.
-      pending.catch(() => {});
-      return hit.site;
-    }
-    return pending;
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The site of a public write key (`pk_…`), or null. */
+  byWriteKey(writeKey: string): Promise<CachedSite | null> {
+    if (!isWriteKeyShape(writeKey)) return Promise.resolve(null);
+    return this.lookup(`w:${writeKey}`, { writeKey });
+  }
+
+  /** The site of a secret key (`sk_…`), found by its hash, or null. */
+  bySecretKey(secretKey: string): Promise<CachedSite | null> {
+    if (!isSecretKeyShape(secretKey)) return Promise.resolve(null);
+    const hash = hashSecretKey(secretKey);
+    return this.lookup(`s:${hash}`, { secretKeyHash: hash });
   }
 
   /** Every origin any site allows, for CORS pre-flights that carry no key. */
@@ -52,23 +64,47 @@ export class SiteCache {
     if (this.origins.expires > Date.now()) return this.origins.set;
     const sites = await this.models.Site.find({}, { allowedOrigins: 1 }).lean();
     const set = new Set(sites.flatMap((s) => s.allowedOrigins ?? []));
-    this.origins = { set, expires: Date.now() + this.ttlMs };
+    this.origins = { set, expires: Date.now() + this.options.ttlMs };
     return set;
   }
 
-  clear(): void {
-    this.byWriteKey.clear();
-    this.origins.expires = 0;
+  private lookup(cacheKey: string, filter: { writeKey: string } | { secretKeyHash: string }) {
+    const hit = this.entries.get(cacheKey);
+    if (hit && hit.expires > Date.now()) return Promise.resolve(hit.site);
+    let pending = this.inflight.get(cacheKey);
+    if (!pending) {
+      pending = this.load(cacheKey, filter).finally(() => this.inflight.delete(cacheKey));
+      this.inflight.set(cacheKey, pending);
+    }
+    if (hit?.site) {
+      pending.catch(() => {});
+      return Promise.resolve(hit.site);
+    }
+    return pending;
   }
 
-  private async load(writeKey: string): Promise<CachedSite | null> {
-    const doc = (await this.models.Site.findOne({ writeKey }, { name: 1, allowedOrigins: 1 }).lean()) as Pick<
-      SiteDoc,
-      '_id' | 'name' | 'allowedOrigins'
-    > | null;
+  private async load(cacheKey: string, filter: { writeKey: string } | { secretKeyHash: string }) {
+    const doc = await this.models.Site.findOne(filter, { name: 1, allowedOrigins: 1 }).lean();
     const site = doc ? { id: doc._id.toString(), name: doc.name, allowedOrigins: doc.allowedOrigins ?? [] } : null;
-    if (this.byWriteKey.size >= MAX_ENTRIES) this.byWriteKey.clear();
-    this.byWriteKey.set(writeKey, { site, expires: Date.now() + (site ? this.ttlMs : this.negativeTtlMs) });
+    this.store(cacheKey, { site, expires: Date.now() + (site ? this.options.ttlMs : this.options.negativeTtlMs) });
     return site;
+  }
+
+  private store(cacheKey: string, entry: Entry): void {
+    this.entries.delete(cacheKey); // re-inserted last: the Map's order is the age order
+    if (this.entries.size >= this.options.maxEntries) this.evict();
+    this.entries.set(cacheKey, entry);
+  }
+
+  /** Drops expired entries; when none had expired, the oldest tenth. */
+  private evict(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.entries) if (entry.expires <= now) this.entries.delete(key);
+    if (this.entries.size < this.options.maxEntries) return;
+    let drop = Math.max(1, Math.floor(this.options.maxEntries / 10));
+    for (const key of this.entries.keys()) {
+      if (drop-- <= 0) break;
+      this.entries.delete(key);
+    }
   }
 }

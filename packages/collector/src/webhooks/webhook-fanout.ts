@@ -1,7 +1,6 @@
 import type { Queue } from 'bullmq';
-import { Types } from 'mongoose';
-import type { EventDoc, Models, WebhookDoc } from '../models/index.js';
-import { jobIdFor } from '../plugins/job-ids.js';
+import type { NewEventDoc, Models, WebhookDoc } from '../models/index.js';
+import { jobIdFor } from '../plugins/queues.js';
 
 /** One outgoing POST; the body is fixed when queued so that every attempt sends the same bytes. */
 export interface WebhookJob {
@@ -16,7 +15,7 @@ export interface WebhookJob {
 }
 
 /** The event as receivers see it (no IP address, no user agent). */
-function publicEvent(e: EventDoc) {
+function publicEvent(e: NewEventDoc) {
   return {
     messageId: e.messageId,
     name: e.name,
@@ -31,11 +30,13 @@ function publicEvent(e: EventDoc) {
 }
 
 /** Queues one delivery per (subscription, event) for this job's events; a retried job queues nothing twice. */
-export async function fanOutWebhooks(models: Models, queue: Queue<WebhookJob>, events: EventDoc[]): Promise<void> {
-  const siteIds = [...new Set(events.map((e) => e.siteId.toString()))].map((id) => new Types.ObjectId(id));
-  const subs = (await models.Webhook.collection
-    .find({ siteId: { $in: siteIds }, active: true }, { projection: { secret: 0 } })
-    .toArray()) as unknown as WebhookDoc[];
+export async function fanOutWebhooks(
+  models: Models,
+  queue: Pick<Queue<WebhookJob>, 'addBulk'>, events: NewEventDoc[]): Promise<void> {
+  const siteIds = [...new Set(events.map((e) => e.siteId.toString()))];
+  const subs = await models.Webhook.find({ siteId: { $in: siteIds }, active: true }, { secret: 0 }).lean<
+    Omit<WebhookDoc, 'secret'>[]
+  >();
   if (!subs.length) return;
   const jobs = [];
   for (const e of events) {

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
-import { Types } from 'mongoose';
+import type { Types } from 'mongoose';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { DeliveryDoc, WebhookDoc } from '../models/index.js';
-import { checkOutgoingUrl, EventName, errorReplies, IdParams, parseId } from '../route-kit.js';
+import { checkOutgoingUrl, EventName, errorReplies, IdParams, parseId, type Routes, siteIdOf } from '../route-kit.js';
 
 const Events = Type.Array(Type.Union([EventName, Type.Literal('*')]), {
   minItems: 1,
@@ -54,16 +53,15 @@ const deliveryView = (d: DeliveryDoc) => ({
 const common = { tags: ['webhooks'], security: [{ secretKey: [] }] };
 
 /** `/api/webhooks`: outgoing webhook subscriptions of the key's site, and their recent deliveries. */
-export default async function webhookRoutes(app: FastifyInstance) {
+const webhookRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
-  const col = app.models.Webhook.collection;
-  const siteOf = (request: { site?: { id: string } }) => new Types.ObjectId(request.site!.id);
-  const load = async (siteId: Types.ObjectId, id: string) => {
-    const doc = (await col.findOne({ _id: parseId(id, 'webhook'), siteId })) as WebhookDoc | null;
-    if (!doc) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: `No webhook ${id}` });
+  const { Webhook, Delivery } = app.models;
+  const load = async (siteId: Types.ObjectId, id: string | Types.ObjectId) => {
+    const _id = typeof id === 'string' ? parseId(id, 'webhook id') : id;
+    const doc = await Webhook.findOne({ _id, siteId }).lean<WebhookDoc>();
+    if (!doc) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: `No webhook ${_id.toHexString()}` });
     return doc;
   };
-  const idOf = (request: { params: unknown }) => (request.params as { id: string }).id;
 
   app.post(
     '/api/webhooks',
@@ -76,20 +74,18 @@ export default async function webhookRoutes(app: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const input = request.body as { url: string; events: string[]; secret?: string; active?: boolean };
+      const input = request.body;
       const now = new Date();
-      const doc: WebhookDoc = {
-        _id: new Types.ObjectId(),
-        siteId: siteOf(request),
+      const created = await Webhook.create({
+        siteId: siteIdOf(request),
         url: checkOutgoingUrl(input.url),
         events: [...new Set(input.events)],
         secret: input.secret ?? `whsec_${randomBytes(24).toString('base64url')}`,
         active: input.active ?? true,
         createdAt: now,
         updatedAt: now,
-      };
-      await col.insertOne(doc);
-      return reply.code(201).send(webhookView(doc, true));
+      });
+      return reply.code(201).send(webhookView(created.toObject(), true));
     },
   );
 
@@ -97,19 +93,18 @@ export default async function webhookRoutes(app: FastifyInstance) {
     '/api/webhooks',
     { schema: { ...common, summary: "The site's webhook subscriptions", response: errorReplies(401) } },
     async (request) => {
-      const docs = (await col
-        .find({ siteId: siteOf(request) })
+      const docs = await Webhook.find({ siteId: siteIdOf(request) })
         .sort({ _id: 1 })
         .limit(1_000)
-        .toArray()) as WebhookDoc[];
+        .lean<WebhookDoc[]>();
       return { webhooks: docs.map((w) => webhookView(w)) };
     },
   );
 
   app.get(
     '/api/webhooks/:id',
-    { schema: { ...common, summary: 'One subscription', params: IdParams, response: errorReplies(401, 404) } },
-    async (request) => webhookView(await load(siteOf(request), idOf(request))),
+    { schema: { ...common, summary: 'One subscription', params: IdParams, response: errorReplies(400, 401, 404) } },
+    async (request) => webhookView(await load(siteIdOf(request), request.params.id)),
   );
 
   app.patch(
@@ -124,14 +119,14 @@ export default async function webhookRoutes(app: FastifyInstance) {
       },
     },
     async (request) => {
-      const siteId = siteOf(request);
-      const current = await load(siteId, idOf(request));
-      const input = request.body as Partial<{ url: string; events: string[]; secret: string; active: boolean }>;
+      const siteId = siteIdOf(request);
+      const current = await load(siteId, request.params.id);
+      const input = request.body;
       const set: Record<string, unknown> = { ...input, updatedAt: new Date() };
       if (input.url) set.url = checkOutgoingUrl(input.url);
       if (input.events) set.events = [...new Set(input.events)];
-      await col.updateOne({ _id: current._id, siteId }, { $set: set });
-      return webhookView(await load(siteId, current._id.toString()));
+      await Webhook.updateOne({ _id: current._id, siteId }, { $set: set });
+      return webhookView(await load(siteId, current._id));
     },
   );
 
@@ -142,12 +137,12 @@ export default async function webhookRoutes(app: FastifyInstance) {
         ...common,
         summary: 'Delete a subscription (queued deliveries are dropped)',
         params: IdParams,
-        response: errorReplies(401, 404),
+        response: errorReplies(400, 401, 404),
       },
     },
     async (request, reply) => {
-      const current = await load(siteOf(request), idOf(request));
-      await col.deleteOne({ _id: current._id });
+      const current = await load(siteIdOf(request), request.params.id);
+      await Webhook.deleteOne({ _id: current._id });
       return reply.code(204).send();
     },
   );
@@ -159,17 +154,18 @@ export default async function webhookRoutes(app: FastifyInstance) {
         ...common,
         summary: 'The latest 100 delivery attempts, newest first',
         params: IdParams,
-        response: errorReplies(401, 404),
+        response: errorReplies(400, 401, 404),
       },
     },
     async (request) => {
-      const current = await load(siteOf(request), idOf(request));
-      const docs = (await app.models.Delivery.collection
-        .find({ webhookId: current._id })
+      const current = await load(siteIdOf(request), request.params.id);
+      const docs = await Delivery.find({ webhookId: current._id })
         .sort({ at: -1 })
         .limit(100)
-        .toArray()) as DeliveryDoc[];
+        .lean<DeliveryDoc[]>();
       return { deliveries: docs.map(deliveryView) };
     },
   );
-}
+};
+
+export default webhookRoutes;

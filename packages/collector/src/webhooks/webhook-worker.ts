@@ -1,21 +1,21 @@
-import { type Job, UnrecoverableError } from 'bullmq';
-import { Types } from 'mongoose';
+import { type Job, UnrecoverableError, type Worker } from 'bullmq';
 import type { Config } from '../config.js';
-import { QUEUE_NAMES } from '../plugins/queues.js';
-import { SIGNATURE_HEADER, signWebhook } from '../campaigns/unsubscribe-links.js';
-import type { Models } from '../models/index.js';
-import { deadLetter } from '../pipeline/dead-letters.js';
+import { TrackMateError } from '../errors.js';
+import type { Models, TriggerDoc } from '../models/index.js';
+import { deadLetter } from '../pipeline/index.js';
+import { createQueueWorker, QUEUE_NAMES, type WorkerLog } from '../plugins/queues.js';
 import { recordDelivery } from './deliveries.js';
 import type { WebhookJob } from './webhook-fanout.js';
+import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
 
 /** The secret of the subscription (or trigger) a delivery belongs to; null when it was deleted since. */
 async function secretOf(models: Models, from: WebhookJob['secretFrom']): Promise<string | null> {
   if ('webhookId' in from) {
-    const sub = await models.Webhook.collection.findOne({ _id: new Types.ObjectId(from.webhookId) });
-    return (sub?.secret as string | undefined) ?? null;
+    const sub = await models.Webhook.findById(from.webhookId, { secret: 1 }).lean();
+    return sub?.secret ?? null;
   }
-  const trigger = await models.Trigger.collection.findOne({ _id: new Types.ObjectId(from.triggerId) });
-  const action = trigger?.action as { type?: string; secret?: string } | undefined;
+  const trigger = await models.Trigger.findById(from.triggerId, { action: 1 }).lean<Pick<TriggerDoc, 'action'>>();
+  const action = trigger?.action;
   return action?.type === 'webhook' ? (action.secret ?? '') : null;
 }
 
@@ -90,6 +90,10 @@ export function webhookProcessor(config: Config, models: Models) {
       await deadLetter(models, QUEUE_NAMES.webhooks, job, d, `webhook to ${d.url} failed: ${error}`, d.siteId);
       throw new UnrecoverableError(error);
     }
-    throw new Error(error);
+    throw new TrackMateError('TM_ERR_WEBHOOK_FAILED', { message: error });
   };
 }
+
+/** The webhook worker: 16 deliveries at once, each retried by the queue's policy. */
+export const createWebhookWorker = (config: Config, models: Models, log: WorkerLog): Worker<WebhookJob> =>
+  createQueueWorker<WebhookJob>(config, QUEUE_NAMES.webhooks, webhookProcessor(config, models), log, { concurrency: 16 });

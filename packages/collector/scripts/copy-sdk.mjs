@@ -1,0 +1,23 @@
+// Copies the browser SDK's script-tag build into public/sdk.js, with brotli and gzip copies beside it, so the
+// collector serves /sdk.js from its own package (installed from npm too) without compressing per request.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, '..', 'public');
+const require = createRequire(import.meta.url);
+let source;
+try {
+  source = join(dirname(require.resolve('@trackmate/browser/package.json')), 'dist', 'trackmate.min.js');
+} catch {
+  console.error('copy-sdk: @trackmate/browser is not installed; /sdk.js will answer 404');
+  process.exit(0);
+}
+const raw = readFileSync(source);
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, 'sdk.js'), raw);
+writeFileSync(join(out, 'sdk.js.br'), brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
+writeFileSync(join(out, 'sdk.js.gz'), gzipSync(raw, { level: 9 }));

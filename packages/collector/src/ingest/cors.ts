@@ -1,0 +1,40 @@
+import type { FastifyCorsOptions, FastifyCorsOptionsDelegateCallback } from '@fastify/cors';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { TrackMateError } from '../errors.js';
+import { originAllowed } from '../sites/index.js';
+import { writeKeyOf } from './write-key.js';
+
+/** Answers to the browser SDK: readable by the page (the SDK honours Retry-After and reads 4xx reasons). */
+const ANSWER: FastifyCorsOptions = { origin: true, exposedHeaders: 'Retry-After', preflight: false };
+
+const PREFLIGHT: FastifyCorsOptions = {
+  origin: true,
+  methods: 'POST, OPTIONS',
+  allowedHeaders: 'content-type, x-trackmate-key, content-encoding',
+  maxAge: 86_400,
+  strictPreflight: false,
+};
+
+/**
+ * @fastify/cors options per request for the track endpoint. A pre-flight is allowed for the origins of the
+ * site its key names (`?writeKey=` or X-TrackMate-Key), or of any site when it names none; any other origin is
+ * refused with 403. Other requests reflect the origin: the route itself refuses an origin that is not the
+ * site's (403, answered without CORS headers), once the body has told it which site.
+ */
+export function trackCors(app: FastifyInstance): FastifyCorsOptionsDelegateCallback {
+  const preflight = async (request: FastifyRequest): Promise<FastifyCorsOptions> => {
+    const origin = request.headers.origin;
+    if (!origin) return PREFLIGHT; // not a browser: nothing to allow or refuse
+    const key = writeKeyOf(request, undefined);
+    const allowed = key ? ((await app.siteKeys.byWriteKey(key))?.allowedOrigins ?? []) : [...(await app.siteKeys.anyOrigins())];
+    if (!originAllowed(origin, allowed)) throw new TrackMateError('TM_ERR_ORIGIN_NOT_ALLOWED');
+    return PREFLIGHT;
+  };
+  return (request, callback) => {
+    if (request.method !== 'OPTIONS') return callback(null, ANSWER);
+    preflight(request).then(
+      (options) => callback(null, options),
+      (err: Error) => callback(err, { origin: false }),
+    );
+  };
+}

@@ -1,0 +1,22 @@
+import type { Queue } from 'bullmq';
+import type { Routes } from '../route-kit.js';
+import { EnqueueBatcher } from './enqueue-batcher.js';
+import type { IngestJob } from './queued-event.js';
+import sdkRoute from './sdk-route.js';
+import serverEventRoutes from './server-event-routes.js';
+import trackRoutes from './track-routes.js';
+
+/**
+ * Ingest: the track endpoints, which validate, enrich and hand events to the ingest queue (202 only once they
+ * are durable in Redis), and `/sdk.js`. On close, requests in flight finish first, then the queued writes, before the queue closes.
+ */
+const ingestRoutes: Routes = async (app) => {
+  const queue: Pick<Queue<IngestJob>, 'add'> = app.queues.ingest;
+  const batcher = new EnqueueBatcher(queue);
+  app.addHook('onClose', () => batcher.drain());
+  await app.register(trackRoutes, { prefix: '/api/track', batcher });
+  await app.register(serverEventRoutes, { batcher });
+  await app.register(sdkRoute);
+};
+
+export default ingestRoutes;

@@ -1,0 +1,4 @@
+/** Roll-ups: per-day metrics recorded exactly once per ingest job, folded by one folder; the metrics API. */
+export { default as metricsRoutes } from './metrics-routes.js';
+export { recordRollups } from './record-rollups.js';
+export { type RollupFolder, startRollupFolder } from './rollup-folder.js';
