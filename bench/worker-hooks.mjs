@@ -12,13 +12,13 @@ import pino from 'pino';
 
 const dist = new URL('../packages/collector/dist/', import.meta.url);
 const { loadConfig } = await import(new URL('config.js', dist));
-const { openConnections } = await import(new URL('lib/connections.js', dist));
-const { createQueue, closeQueue, QUEUE_NAMES } = await import(new URL('lib/queues.js', dist));
+const { openMongo } = await import(new URL('plugins/mongo.js', dist));
+const { createQueue, closeQueue, closeWorker, QUEUE_NAMES } = await import(new URL('plugins/queues.js', dist));
 const { migrate } = await import(new URL('models/index.js', dist));
-const { createSite } = await import(new URL('lib/sites.js', dist));
-const { createIngestWorker, closeWorker } = await import(new URL('workers/ingest-worker.js', dist));
-const { createJobHooks, createJobQueues, closeJobQueues } = await import(new URL('jobs/background.js', dist));
-const { startRollupFolder } = await import(new URL('jobs/rollup-folder.js', dist));
+const { createSite } = await import(new URL('sites/index.js', dist));
+const { createIngestWorker } = await import(new URL('pipeline/index.js', dist));
+const { createAfterInsertHook } = await import(new URL('plugins/workers.js', dist));
+const { startRollupFolder } = await import(new URL('rollups/index.js', dist));
 
 const { values } = parseArgs({
   options: {
@@ -79,14 +79,17 @@ async function run(withHooks) {
     TRACKMATE_QUEUE_PREFIX: `tmbench_${id}`,
     LOG_LEVEL: 'silent',
   });
-  const conns = await openConnections(config);
+  const conns = await openMongo(config);
   await migrate(conns.models);
   const site = await createSite(conns.models, { name: 'bench', origins: [] });
-  const jobQueues = createJobQueues(config);
+  const jobQueues = {
+    triggers: createQueue(config, QUEUE_NAMES.triggers),
+    webhooks: createQueue(config, QUEUE_NAMES.webhooks),
+  };
   if (withHooks) {
     const now = new Date();
-    await conns.models.Trigger.collection.insertOne({
-      siteId: conns.models.Site.base.Types.ObjectId.createFromHexString(site.siteId),
+    await conns.models.Trigger.create({
+      siteId: site.siteId,
       name: 'Abandoned cart',
       active: true,
       entryEvent: 'add_to_cart',
@@ -111,7 +114,7 @@ async function run(withHooks) {
     config,
     models: conns.models,
     log,
-    hooks: withHooks ? [createJobHooks(jobQueues, folder)] : [],
+    hooks: withHooks ? [createAfterInsertHook(jobQueues, folder)] : [],
   });
   let done = 0;
   await new Promise((resolve) => {
@@ -121,13 +124,12 @@ async function run(withHooks) {
   });
   const seconds = (performance.now() - started) / 1000;
   await closeWorker(worker);
-  const stored = await conns.models.Event.collection.countDocuments({});
+  const stored = await conns.models.Event.countDocuments({});
   let rolled = null;
   let foldedAfter = null;
   if (withHooks) {
     // the folder adds the recorded contributions to metrics_daily a little later
-    const sum = async () =>
-      (await conns.models.MetricsDaily.collection.find({}).toArray()).reduce((s, d) => s + d.count, 0);
+    const sum = async () => (await conns.models.MetricsDaily.find({}).lean()).reduce((s, d) => s + d.count, 0);
     rolled = await sum();
     while (rolled < stored && performance.now() - started < 120_000) {
       await new Promise((r) => setTimeout(r, 50));
@@ -136,11 +138,11 @@ async function run(withHooks) {
     foldedAfter = (performance.now() - started) / 1000;
     await folder.stop();
   }
-  const entries = withHooks ? await conns.models.TriggerEntry.collection.countDocuments({}) : null;
+  const entries = withHooks ? await conns.models.TriggerEntry.countDocuments({}) : null;
   await ingest.obliterate({ force: true });
   await jobQueues.triggers.obliterate({ force: true });
   await closeQueue(ingest);
-  await closeJobQueues(jobQueues);
+  await Promise.all(Object.values(jobQueues).map(closeQueue));
   const client = new MongoClient(base.toString());
   await client.db().dropDatabase();
   await client.close();

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createSite, loadConfig, openConnections } from '@trackmate/collector';
+import { createSite, loadConfig, migrate, openMongo } from '@trackmate/collector';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const port = Number(process.env.PORT || 8080);
@@ -18,23 +18,24 @@ const stateFile = join(root, '.trackmate', 'demo-site.json');
 
 async function demoSite() {
   const config = loadConfig(process.env);
-  const conns = await openConnections(config);
+  const db = await openMongo(config);
+  await migrate(db.models);
   try {
     if (existsSync(stateFile)) {
       const saved = JSON.parse(readFileSync(stateFile, 'utf8'));
-      const found = await conns.models.Site.findOne({ writeKey: saved.writeKey }).lean();
+      const found = await db.models.Site.findOne({ writeKey: saved.writeKey }).lean();
       if (found) {
         const origins = new Set([...(found.allowedOrigins ?? []), ...demoOrigins]);
-        await conns.models.Site.updateOne({ _id: found._id }, { $set: { allowedOrigins: [...origins] } });
+        await db.models.Site.updateOne({ _id: found._id }, { $set: { allowedOrigins: [...origins] } });
         return saved;
       }
     }
-    const site = await createSite(conns.models, { name: 'Demo shop', origins: demoOrigins });
+    const site = await createSite(db.models, { name: 'Demo shop', origins: demoOrigins });
     mkdirSync(dirname(stateFile), { recursive: true });
     writeFileSync(stateFile, `${JSON.stringify(site, null, 2)}\n`, { mode: 0o600 });
     return site;
   } finally {
-    await conns.close();
+    await db.close();
   }
 }
 
@@ -46,7 +47,9 @@ function serveDemo(site) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    const html = readFileSync(file, 'utf8').replaceAll('__WRITE_KEY__', site.writeKey).replaceAll('__HOST__', collectorUrl);
+    const html = readFileSync(file, 'utf8')
+      .replaceAll('__WRITE_KEY__', site.writeKey)
+      .replaceAll('__HOST__', collectorUrl);
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
   });
   server.listen(demoPort, '127.0.0.1');
@@ -66,10 +69,14 @@ async function waitReady(child) {
 }
 
 const site = await demoSite();
-const collector = spawn(process.execPath, [join(root, 'packages/collector/dist/cli.js'), 'start', '--port', String(port), '--host', host], {
-  stdio: 'inherit',
-  env: process.env,
-});
+const collector = spawn(
+  process.execPath,
+  [join(root, 'packages/collector/dist/cli.js'), 'start', '--port', String(port), '--host', host],
+  {
+    stdio: 'inherit',
+    env: process.env,
+  },
+);
 const demo = serveDemo(site);
 const stop = () => {
   demo.close();

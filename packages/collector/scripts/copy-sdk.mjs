@@ -9,14 +9,13 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'public');
 const require = createRequire(import.meta.url);
-let source;
+let raw;
 try {
-  source = join(dirname(require.resolve('@trackmate/browser/package.json')), 'dist', 'trackmate.min.js');
-} catch {
-  console.error('copy-sdk: @trackmate/browser is not installed; /sdk.js will answer 404');
+  raw = readFileSync(join(dirname(require.resolve('@trackmate/browser/package.json')), 'dist', 'trackmate.min.js'));
+} catch (err) {
+  console.warn(`copy-sdk: no browser SDK build (${err.code}); /sdk.js answers 404 until @trackmate/browser is built`);
   process.exit(0);
 }
-const raw = readFileSync(source);
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'sdk.js'), raw);
 writeFileSync(join(out, 'sdk.js.br'), brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));

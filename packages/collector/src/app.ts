@@ -62,7 +62,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
-    const e = new TrackMateError('TM_ERR_NOT_FOUND', { message: `No route ${request.method} ${request.url.split('?')[0]}` });
+    const e = new TrackMateError('TM_ERR_NOT_FOUND', {
+      message: `No route ${request.method} ${request.url.split('?')[0]}`,
+    });
     return reply.code(404).send(e.toReply());
   });
 
@@ -76,7 +78,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 }
 
 /** `trackmate-collector worker`: the same services and workers as `start`, without HTTP routes. */
-export async function buildWorker(config: Config, options: Pick<BuildOptions, 'logger'> = {}): Promise<FastifyInstance> {
+export async function buildWorker(
+  config: Config,
+  options: Pick<BuildOptions, 'logger'> = {},
+): Promise<FastifyInstance> {
   const app = createInstance(config, options);
   await registerServices(app, true);
   await app.ready();
@@ -135,7 +140,8 @@ function toTrackMateError(err: FastifyError | TrackMateError): TrackMateError {
     return new TrackMateError('TM_ERR_BAD_REQUEST', { message: 'The gzip body could not be decoded' });
   }
   const status = err.statusCode ?? 500;
-  if (status >= 400 && status < 500) return new TrackMateError('TM_ERR_BAD_REQUEST', { message: err.message, statusCode: status });
+  if (status >= 400 && status < 500)
+    return new TrackMateError('TM_ERR_BAD_REQUEST', { message: err.message, statusCode: status });
   return new TrackMateError('TM_ERR_INTERNAL', { cause: err });
 }
 

@@ -95,7 +95,9 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if ((err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') fail((err as Error).message);
   const name = (err as Error)?.name;
   if (name === 'MongooseServerSelectionError' || name === 'MongoServerSelectionError') {
-    fail(`cannot reach MongoDB at ${redact(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/trackmate')}: ${(err as Error).message}`);
+    fail(
+      `cannot reach MongoDB at ${redact(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/trackmate')}: ${(err as Error).message}`,
+    );
   }
   fail((err as Error)?.stack ?? String(err));
 });

@@ -60,7 +60,9 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: 
     throw new ConfigError(`${name} is not a URL: "${redact(raw)}"`);
   }
   if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got "${redact(raw)}"`);
+    throw new ConfigError(
+      `${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got "${redact(raw)}"`,
+    );
   }
   return raw;
 }
@@ -112,7 +114,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     mailFrom: env.TRACKMATE_MAIL_FROM || undefined,
     ...stripUndefined(flags),
   };
-  if (!config.publicUrl) config.publicUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+  if (!config.publicUrl)
+    config.publicUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
   return config;
 }
 

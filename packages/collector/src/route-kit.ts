@@ -20,7 +20,9 @@ export const errorReplies = (...codes: number[]): Record<number, TSchema> =>
 export const EventName = Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$', description: 'An event name' });
 
 /** `:id` path parameters; checked by parseId so that a bad id is a 400 that says what an id looks like. */
-export const IdParams = Type.Object({ id: Type.String({ maxLength: 64, description: 'Id (24 hexadecimal characters)' }) });
+export const IdParams = Type.Object({
+  id: Type.String({ maxLength: 64, description: 'Id (24 hexadecimal characters)' }),
+});
 
 /** `?limit=`: a string of digits, parsed by parseLimit. */
 export const Limit = Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: '1–200, default 50' }));

@@ -11,13 +11,26 @@ const cli = (args: string[], extra: Record<string, string> = {}) =>
 
 afterAll(async () => {
   const client = new MongoClient(env.MONGODB_URI!);
-  await client.db().dropDatabase().catch(() => {});
+  await client
+    .db()
+    .dropDatabase()
+    .catch(() => {});
   await client.close();
 });
 
 describe('trackmate-collector CLI', () => {
   it('sites create prints the keys once and stores only the secret key’s hash', async () => {
-    const { stdout } = await cli(['sites', 'create', '--name', 'Shop', '--origin', 'https://Shop.Example/', '--origin', 'http://localhost:3000', '--json']);
+    const { stdout } = await cli([
+      'sites',
+      'create',
+      '--name',
+      'Shop',
+      '--origin',
+      'https://Shop.Example/',
+      '--origin',
+      'http://localhost:3000',
+      '--json',
+    ]);
     const site = JSON.parse(stdout);
     expect(site.writeKey).toMatch(/^pk_/);
     expect(site.secretKey).toMatch(/^sk_/);
@@ -58,7 +71,9 @@ describe('trackmate-collector CLI', () => {
     await expect(cli(['sites', 'create', '--name', 'X', '--origin', 'not-a-url'])).rejects.toMatchObject({
       stderr: expect.stringMatching(/--origin "not-a-url" is not an http\(s\) origin/),
     });
-    await expect(cli(['frobnicate'])).rejects.toMatchObject({ stderr: expect.stringMatching(/unknown command "frobnicate"/) });
+    await expect(cli(['frobnicate'])).rejects.toMatchObject({
+      stderr: expect.stringMatching(/unknown command "frobnicate"/),
+    });
   });
 
   it('--help lists every command', async () => {

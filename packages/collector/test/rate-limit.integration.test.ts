@@ -14,7 +14,11 @@ describe('rate limiting', () => {
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     for (let i = 0; i < 7; i++) {
-      const res = await postEvents(t.url, { writeKey: t.site.writeKey, batch: [clientEvent()] }, { headers: { origin: 'https://shop.test' } });
+      const res = await postEvents(
+        t.url,
+        { writeKey: t.site.writeKey, batch: [clientEvent()] },
+        { headers: { origin: 'https://shop.test' } },
+      );
       statuses.push(res.status);
       if (res.status === 429) {
         retryAfter = res.headers.get('retry-after');

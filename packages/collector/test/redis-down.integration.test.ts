@@ -31,8 +31,16 @@ describe('Redis unavailable', () => {
 
     await redis.start();
     const after = clientEvent();
-    await waitFor(async () => (await postEvents(t.url, { writeKey: t.site.writeKey, batch: [after] })).status === 202, 20_000, '202 after Redis is back');
+    await waitFor(
+      async () => (await postEvents(t.url, { writeKey: t.site.writeKey, batch: [after] })).status === 202,
+      20_000,
+      '202 after Redis is back',
+    );
     const events = t.db.collection('events');
-    await waitFor(async () => (await events.countDocuments({ messageId: { $in: [before.messageId, after.messageId] } })) === 2, 20_000, 'events stored');
+    await waitFor(
+      async () => (await events.countDocuments({ messageId: { $in: [before.messageId, after.messageId] } })) === 2,
+      20_000,
+      'events stored',
+    );
   }, 60_000);
 });

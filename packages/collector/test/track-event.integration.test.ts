@@ -14,7 +14,10 @@ afterAll(async () => {
 });
 
 const events = () => t.db.collection('events');
-const stored = (messageIds: string[]) => events().find({ messageId: { $in: messageIds } }).toArray();
+const stored = (messageIds: string[]) =>
+  events()
+    .find({ messageId: { $in: messageIds } })
+    .toArray();
 const waitStored = (ids: string[], n = ids.length) =>
   waitFor(async () => (await stored(ids)).length >= n && stored(ids), 15_000, `${n} stored events`);
 
@@ -26,7 +29,13 @@ const standard: Record<string, Record<string, unknown>> = {
   add_to_cart: { productId: 'p-1', quantity: 2, price: 19.99 },
   form_submit: {
     formId: 'newsletter',
-    fields: { email: 'Ann@Example.com', firstName: 'Ann', lastName: 'Lee', phone: '+44 20 7946 0958', accept_terms: true },
+    fields: {
+      email: 'Ann@Example.com',
+      firstName: 'Ann',
+      lastName: 'Lee',
+      phone: '+44 20 7946 0958',
+      accept_terms: true,
+    },
   },
   order_product: { orderId: 'o-1', items: [{ productId: 'p-1', amount: 39.98, tax: 4, discount: 0 }] },
   identify: { email: 'bob@example.com', firstName: 'Bob', consent: false },
@@ -63,7 +72,10 @@ describe('POST /api/track/event', () => {
 
   it('takes a single text/plain event with the key in ?writeKey= (the beacon form)', async () => {
     const e = clientEvent();
-    const res = await postEvents(t.url, e, { headers: { 'content-type': 'text/plain;charset=UTF-8' }, query: `?writeKey=${key}` });
+    const res = await postEvents(t.url, e, {
+      headers: { 'content-type': 'text/plain;charset=UTF-8' },
+      query: `?writeKey=${key}`,
+    });
     expect(res.status).toBe(202);
     await waitStored([e.messageId as string]);
   });
@@ -86,7 +98,9 @@ describe('POST /api/track/event', () => {
       clientEvent({ name: 'Not Valid' }),
       clientEvent({ properties: { url: 'u', referrer: '', title: 't', $where: 'x' } }),
       clientEvent({ properties: { url: 'u', referrer: '', title: 't', 'a.b': 1 } }),
-      JSON.parse(`{"messageId":"proto-1","name":"x","timestamp":"${new Date().toISOString()}","anonymousId":"a","properties":{"__proto__":{"admin":true}}}`),
+      JSON.parse(
+        `{"messageId":"proto-1","name":"x","timestamp":"${new Date().toISOString()}","anonymousId":"a","properties":{"__proto__":{"admin":true}}}`,
+      ),
       'not an object',
     ];
     const batch = [good[0], ...bad, good[1]];
@@ -101,7 +115,9 @@ describe('POST /api/track/event', () => {
     expect(rejected[4]!.errors.join()).toMatch(/__proto__/);
     await waitStored(good.map((e) => e.messageId as string));
     await new Promise((r) => setTimeout(r, 500));
-    const all = await events().find({ messageId: { $in: batch.map((e) => (e as { messageId?: string }).messageId).filter(Boolean) } }).toArray();
+    const all = await events()
+      .find({ messageId: { $in: batch.map((e) => (e as { messageId?: string }).messageId).filter(Boolean) } })
+      .toArray();
     expect(all.map((d) => d.messageId).sort()).toEqual(good.map((e) => e.messageId).sort());
   });
 
@@ -190,11 +206,19 @@ describe('status codes', () => {
   });
 
   it('lets a browser read error answers and their Retry-After, except a refused origin’s', async () => {
-    const res = await postEvents(t.url, { writeKey: key, batch: [{ name: 'page_view' }] }, { headers: { origin: 'https://shop.test' } });
+    const res = await postEvents(
+      t.url,
+      { writeKey: key, batch: [{ name: 'page_view' }] },
+      { headers: { origin: 'https://shop.test' } },
+    );
     expect(res.status).toBe(400);
     expect(res.headers.get('access-control-allow-origin')).toBe('https://shop.test');
     expect(res.headers.get('access-control-expose-headers')).toMatch(/Retry-After/i);
-    const bad = await postEvents(t.url, null, { raw: '{', query: `?writeKey=${key}`, headers: { origin: 'https://shop.test' } });
+    const bad = await postEvents(t.url, null, {
+      raw: '{',
+      query: `?writeKey=${key}`,
+      headers: { origin: 'https://shop.test' },
+    });
     expect(bad.status).toBe(400);
     expect(bad.headers.get('access-control-allow-origin')).toBe('https://shop.test');
   });
@@ -214,7 +238,10 @@ describe('status codes', () => {
   });
 
   it('413 for a body over 512 KB, for more than 500 events, and rejects an event over 32 KB', async () => {
-    const big = await postEvents(t.url, { writeKey: key, batch: [clientEvent({ properties: { blob: 'x'.repeat(600_000) } })] });
+    const big = await postEvents(t.url, {
+      writeKey: key,
+      batch: [clientEvent({ properties: { blob: 'x'.repeat(600_000) } })],
+    });
     expect(big.status).toBe(413);
     expect(big.body.code).toBe('TM_ERR_PAYLOAD_TOO_LARGE');
     const many = await postEvents(t.url, { writeKey: key, batch: Array.from({ length: 501 }, () => clientEvent()) });
@@ -227,7 +254,10 @@ describe('status codes', () => {
   });
 
   it('415 for other content types', async () => {
-    const res = await postEvents(t.url, clientEvent(), { headers: { 'content-type': 'application/x-www-form-urlencoded' }, query: `?writeKey=${key}` });
+    const res = await postEvents(t.url, clientEvent(), {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      query: `?writeKey=${key}`,
+    });
     expect(res.status).toBe(415);
     expect(res.body.code).toBe('TM_ERR_UNSUPPORTED_MEDIA_TYPE');
   });
@@ -235,7 +265,10 @@ describe('status codes', () => {
   it('rejects nesting deeper than 64 levels', async () => {
     let deep: unknown = 1;
     for (let i = 0; i < 70; i++) deep = { d: deep };
-    const res = await postEvents(t.url, { writeKey: key, batch: [clientEvent({ name: 'custom_deep', properties: { deep } })] });
+    const res = await postEvents(t.url, {
+      writeKey: key,
+      batch: [clientEvent({ name: 'custom_deep', properties: { deep } })],
+    });
     expect(res.status).toBe(400);
     expect(JSON.stringify(res.body.rejected)).toMatch(/nesting deeper than 64/);
   });

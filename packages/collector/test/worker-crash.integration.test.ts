@@ -1,6 +1,14 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientEvent, postEvents, spawnCli, startTestApp, stopChild, type TestApp, waitFor } from './helpers/harness.js';
+import {
+  clientEvent,
+  postEvents,
+  spawnCli,
+  startTestApp,
+  stopChild,
+  type TestApp,
+  waitFor,
+} from './helpers/harness.js';
 
 // The API runs without a worker; workers are separate processes, so one can really be SIGKILLed mid-job.
 let t: TestApp;
@@ -16,7 +24,9 @@ describe('ingest worker crash', () => {
     const total = 6_000;
     const ids: string[] = [];
     for (let b = 0; b < total / 500; b++) {
-      const batch = Array.from({ length: 500 }, (_, i) => clientEvent({ messageId: `crash-${b}-${i}`, anonymousId: `v-${i % 50}` }));
+      const batch = Array.from({ length: 500 }, (_, i) =>
+        clientEvent({ messageId: `crash-${b}-${i}`, anonymousId: `v-${i % 50}` }),
+      );
       ids.push(...batch.map((e) => e.messageId as string));
       const res = await postEvents(t.url, { writeKey: t.site.writeKey, batch });
       expect(res.status).toBe(202);
@@ -26,10 +36,14 @@ describe('ingest worker crash', () => {
 
     const first = spawnCli(['worker'], env);
     // kill it while it is storing: some events are in, not all
-    const partial = await waitFor(async () => {
-      const n = await events.countDocuments();
-      return n > 0 && n < total ? n : 0;
-    }, 30_000, 'the first worker to start storing');
+    const partial = await waitFor(
+      async () => {
+        const n = await events.countDocuments();
+        return n > 0 && n < total ? n : 0;
+      },
+      30_000,
+      'the first worker to start storing',
+    );
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     const atKill = await events.countDocuments();
@@ -58,7 +72,11 @@ describe('ingest worker crash', () => {
     try {
       const coll = client.db().collection('events');
       const ids = batch.map((e) => e.messageId as string);
-      await waitFor(async () => (await coll.countDocuments({ messageId: { $in: ids } })) > 0, 20_000, 'worker to start');
+      await waitFor(
+        async () => (await coll.countDocuments({ messageId: { $in: ids } })) > 0,
+        20_000,
+        'worker to start',
+      );
       worker.kill('SIGTERM');
       const [code] = await new Promise<[number | null]>((r) => worker.once('exit', (c) => r([c])));
       expect(code).toBe(0);

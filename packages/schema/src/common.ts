@@ -10,11 +10,3 @@ export const Phone = Type.String({ pattern: E164_PATTERN, description: 'E.164, e
 /** Free-form JSON object; keys are checked separately (see `findUnsafeKey`). */
 export const FreeObject = Type.Record(Type.String(), Type.Unknown());
 export type FreeObject = Static<typeof FreeObject>;
-
-export const ProfileTraits = Type.Object({
-  email: Type.Optional(Email),
-  firstName: Type.Optional(Type.String({ maxLength: 200 })),
-  lastName: Type.Optional(Type.String({ maxLength: 200 })),
-  phone: Type.Optional(Phone),
-});
-export type ProfileTraits = Static<typeof ProfileTraits>;

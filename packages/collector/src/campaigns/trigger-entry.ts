@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { type NewEventDoc, ignoreDuplicates, isDuplicateKey, type Models, type TriggerDoc } from '../models/index.js';
+import { ignoreDuplicates, isDuplicateKey, type Models, type NewEventDoc, type TriggerDoc } from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
 import { matchesFilters } from './property-filters.js';
 
@@ -14,7 +14,9 @@ export interface FireJob {
  */
 export async function enterTriggers(
   models: Models,
-  queue: Pick<Queue<FireJob>, 'addBulk'>, events: NewEventDoc[]): Promise<void> {
+  queue: Pick<Queue<FireJob>, 'addBulk'>,
+  events: NewEventDoc[],
+): Promise<void> {
   const bySite = new Map<string, NewEventDoc[]>();
   for (const e of events) {
     const list = bySite.get(e.siteId.toString()) ?? [];
@@ -24,7 +26,9 @@ export async function enterTriggers(
   const entries: Array<{ entryId: string; doc: Record<string, unknown>; delay: number }> = [];
   for (const [siteId, siteEvents] of bySite) {
     const names = [...new Set(siteEvents.map((e) => e.name))];
-    const triggers = await models.Trigger.find({ siteId, active: true, entryEvent: { $in: names } }).lean<TriggerDoc[]>();
+    const triggers = await models.Trigger.find({ siteId, active: true, entryEvent: { $in: names } }).lean<
+      TriggerDoc[]
+    >();
     if (!triggers.length) continue;
     for (const e of siteEvents) {
       for (const t of triggers) {

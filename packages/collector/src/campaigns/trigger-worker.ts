@@ -101,9 +101,7 @@ async function sendEmail(
     kind: 'email' as const,
     attempt,
   };
-  const profile = profileId
-    ? await profileOf(models, entry, profileId)
-    : null;
+  const profile = profileId ? await profileOf(models, entry, profileId) : null;
   if (!profile) {
     await recordDelivery(models, {
       ...base,
@@ -225,13 +223,17 @@ async function hasExited(
 }
 
 /** The trigger worker: ends each entry's delay (see triggerProcessor); e-mail through SMTP_URL. */
-export function createTriggerWorker(
-  deps: Omit<TriggerWorkerDeps, 'mailer'> & { log: WorkerLog },
-): Worker<FireJob> {
+export function createTriggerWorker(deps: Omit<TriggerWorkerDeps, 'mailer'> & { log: WorkerLog }): Worker<FireJob> {
   const mailer = createMailer(deps.config);
-  const worker = createQueueWorker<FireJob>(deps.config, QUEUE_NAMES.triggers, triggerProcessor({ ...deps, mailer }), deps.log, {
-    concurrency: 4,
-  });
+  const worker = createQueueWorker<FireJob>(
+    deps.config,
+    QUEUE_NAMES.triggers,
+    triggerProcessor({ ...deps, mailer }),
+    deps.log,
+    {
+      concurrency: 4,
+    },
+  );
   worker.on('closed', () => mailer.close());
   return worker;
 }

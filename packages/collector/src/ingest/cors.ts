@@ -26,7 +26,9 @@ export function trackCors(app: FastifyInstance): FastifyCorsOptionsDelegateCallb
     const origin = request.headers.origin;
     if (!origin) return PREFLIGHT; // not a browser: nothing to allow or refuse
     const key = writeKeyOf(request, undefined);
-    const allowed = key ? ((await app.siteKeys.byWriteKey(key))?.allowedOrigins ?? []) : [...(await app.siteKeys.anyOrigins())];
+    const allowed = key
+      ? ((await app.siteKeys.byWriteKey(key))?.allowedOrigins ?? [])
+      : [...(await app.siteKeys.anyOrigins())];
     if (!originAllowed(origin, allowed)) throw new TrackMateError('TM_ERR_ORIGIN_NOT_ALLOWED');
     return PREFLIGHT;
   };

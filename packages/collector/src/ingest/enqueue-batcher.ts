@@ -91,7 +91,10 @@ export class EnqueueBatcher {
       await Promise.race([
         this.queue.add('events', job),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new TrackMateError('TM_ERR_QUEUE_UNAVAILABLE', { message: 'Redis write timed out' })), this.options.timeoutMs);
+          timer = setTimeout(
+            () => reject(new TrackMateError('TM_ERR_QUEUE_UNAVAILABLE', { message: 'Redis write timed out' })),
+            this.options.timeoutMs,
+          );
         }),
       ]);
       for (const w of group) w.resolve();

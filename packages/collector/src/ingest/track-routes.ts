@@ -6,9 +6,9 @@ import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, type Routes } from '../route-kit.js';
 import { type CachedSite, isWriteKeyShape, normalizeOrigin, originAllowed } from '../sites/index.js';
-import type { EnqueueBatcher } from './enqueue-batcher.js';
 import { storedIp } from './client-ip.js';
 import { trackCors } from './cors.js';
+import type { EnqueueBatcher } from './enqueue-batcher.js';
 import { limit } from './rate-limits.js';
 import { requestItems, validateClientEvents } from './validate-client.js';
 import { writeKeyOf } from './write-key.js';
@@ -75,7 +75,9 @@ const trackRoutes: Routes<{ batcher: EnqueueBatcher }> = async (app, { batcher }
       app.prometheus.eventsRejected.inc({ source: 'client' }, rejected.length);
       if (!events.length) {
         throw new TrackMateError('TM_ERR_INVALID_PAYLOAD', {
-          message: isBatch ? 'No event in the batch is valid' : `The event is invalid: ${rejected[0]?.errors.join('; ')}`,
+          message: isBatch
+            ? 'No event in the batch is valid'
+            : `The event is invalid: ${rejected[0]?.errors.join('; ')}`,
           details: { rejected },
         });
       }

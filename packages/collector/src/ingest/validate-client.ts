@@ -9,8 +9,8 @@ import {
 } from '@trackmate/schema';
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
-import { cleanName, normalizeEmail, normalizePhone } from '../profiles/index.js';
 import type { ProfileUpsert } from '../profiles/index.js';
+import { cleanName, normalizeEmail, normalizePhone } from '../profiles/index.js';
 import type { QueuedEvent } from './queued-event.js';
 
 const envelope = Compile(ClientEventSchema);

@@ -2,7 +2,7 @@ import { Schema } from 'mongoose';
 
 /**
  * Pre-computed roll-up, one document per (site, UTC day, event name), `_id` = `<siteId>:<day>:<name>`.
- * Written only by the roll-up folder (jobs/rollup-folder.ts). `jobs` holds the contributions whose increment is
+ * Written only by the roll-up folder (rollups/rollup-folder.ts). `jobs` holds the contributions whose increment is
  * applied but not yet confirmed; it is empty at rest.
  */
 export interface MetricsDailyDoc {
@@ -12,7 +12,7 @@ export interface MetricsDailyDoc {
   day: string;
   name: string;
   count: number;
-  /** Distinct visitors that day (from a HyperLogLog sketch, see jobs/rollup-folder.ts). */
+  /** Distinct visitors that day (from a HyperLogLog sketch, see rollups/rollup-folder.ts). */
   visitors: number;
   /** Order events only. */
   orders: number;

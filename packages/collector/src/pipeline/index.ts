@@ -2,4 +2,4 @@
 export { deadLetter } from './dead-letters.js';
 export { createIngestWorker, type IngestWorkerOptions } from './ingest-worker.js';
 export { ownedEvents } from './owned-events.js';
-export { type AfterInsertHook, type HookJob, processEvents, type ProcessResult } from './store-events.js';
+export { type AfterInsertHook, type HookJob, type ProcessResult, processEvents } from './store-events.js';

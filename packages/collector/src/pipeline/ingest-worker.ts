@@ -22,7 +22,13 @@ export interface IngestWorkerOptions {
  * leaves the job locked; once the lock expires (TRACKMATE_WORKER_LOCK_MS) another worker takes it again,
  * and the idempotent steps make the second run store nothing twice.
  */
-export function createIngestWorker({ config, models, log, prometheus, hooks = [] }: IngestWorkerOptions): Worker<IngestJob> {
+export function createIngestWorker({
+  config,
+  models,
+  log,
+  prometheus,
+  hooks = [],
+}: IngestWorkerOptions): Worker<IngestJob> {
   const worker = createQueueWorker<IngestJob>(
     config,
     QUEUE_NAMES.ingest,
@@ -48,7 +54,14 @@ export function createIngestWorker({ config, models, log, prometheus, hooks = []
           'ingest job failed',
         );
         if (last) {
-          await deadLetter(models, QUEUE_NAMES.ingest, job, job.data, (err as Error).message, job.data.events[0]?.siteId);
+          await deadLetter(
+            models,
+            QUEUE_NAMES.ingest,
+            job,
+            job.data,
+            (err as Error).message,
+            job.data.events[0]?.siteId,
+          );
         }
         throw err;
       }

@@ -1,6 +1,6 @@
 import { Types } from 'mongoose';
 import type { QueuedEvent } from '../ingest/index.js';
-import { type NewEventDoc, identityKey, type Models, writeErrorsOf } from '../models/index.js';
+import { identityKey, type Models, type NewEventDoc, writeErrorsOf } from '../models/index.js';
 import { upsertProfile } from '../profiles/index.js';
 
 const toObjectId = (id: string) => new Types.ObjectId(id);

@@ -27,7 +27,9 @@ export default fp(
       if (!match) throw new TrackMateError('TM_ERR_MISSING_SECRET');
       const key = match[1]!;
       if (!key.startsWith('sk_')) {
-        throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Not a secret key: admin and server routes take sk_… keys' });
+        throw new TrackMateError('TM_ERR_UNKNOWN_KEY', {
+          message: 'Not a secret key: admin and server routes take sk_… keys',
+        });
       }
       const site = await app.siteKeys.bySecretKey(key);
       if (!site) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown secret key' });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import mongoose, { type Connection } from 'mongoose';
 import type { Config } from '../config.js';
-import { createModels, migrate, type Models } from '../models/index.js';
+import { createModels, type Models, migrate } from '../models/index.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -4,7 +4,10 @@ import type { Routes } from '../route-kit.js';
 const Readiness = Type.Object({ status: Type.String(), mongodb: Type.String(), redis: Type.String() });
 
 const within = <T>(p: Promise<T>, ms: number) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms))]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms)),
+  ]);
 
 /** Health, readiness and Prometheus metrics (with the depth of every queue). */
 const opsRoutes: Routes = async (app) => {
@@ -48,7 +51,10 @@ const opsRoutes: Routes = async (app) => {
     await Promise.all(
       Object.entries(app.queues).map(async ([name, queue]) => {
         try {
-          const counts = await within(queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'), 1_000);
+          const counts = await within(
+            queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'),
+            1_000,
+          );
           for (const [state, n] of Object.entries(counts)) app.prometheus.queueDepth.set({ queue: name, state }, n);
         } catch {
           // Redis away: the gauges keep their last values; /ready says why

@@ -1,4 +1,4 @@
-import type { Worker } from 'bullmq';
+import type { Queue, Worker } from 'bullmq';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { createTriggerWorker, enterTriggers, loadSigningSecret } from '../campaigns/index.js';
@@ -9,7 +9,6 @@ import { type RollupFolder, recordRollups, startRollupFolder } from '../rollups/
 import { createWebhookWorker, fanOutWebhooks } from '../webhooks/index.js';
 import type { Prometheus } from './prometheus.js';
 import { closeWorker, type QueueName } from './queues.js';
-import type { Queue } from 'bullmq';
 
 export interface WorkerDeps {
   config: Config;

@@ -8,7 +8,11 @@ import type { EventDoc, Models, ProfileDoc } from '../models/index.js';
  */
 
 /** The profile with this id in this site, or a 404 (another site's profile answers exactly as a missing one). */
-export async function profileOf(models: Models, siteId: string | Types.ObjectId, id: Types.ObjectId): Promise<ProfileDoc> {
+export async function profileOf(
+  models: Models,
+  siteId: string | Types.ObjectId,
+  id: Types.ObjectId,
+): Promise<ProfileDoc> {
   const doc = await models.Profile.findOne({ _id: id, siteId }).lean<ProfileDoc>();
   if (!doc)
     throw new TrackMateError('TM_ERR_PROFILE_NOT_FOUND', { message: `No profile ${id.toHexString()} in this site` });
@@ -17,7 +21,10 @@ export async function profileOf(models: Models, siteId: string | Types.ObjectId,
 
 /** The visitor ids ever linked to the profile: on the profile itself and in the identities collection. */
 export async function anonymousIdsOf(models: Models, profile: ProfileDoc): Promise<string[]> {
-  const links = await models.Identity.find({ siteId: profile.siteId, profileId: profile._id }, { anonymousId: 1 }).lean();
+  const links = await models.Identity.find(
+    { siteId: profile.siteId, profileId: profile._id },
+    { anonymousId: 1 },
+  ).lean();
   return [...new Set([...(profile.anonymousIds ?? []), ...links.map((l) => l.anonymousId)])];
 }
 
@@ -27,7 +34,9 @@ export async function anonymousIdsOf(models: Models, profile: ProfileDoc): Promi
  */
 export async function eventsOf(models: Models, profile: ProfileDoc, anonymousIds: string[]): Promise<EventDoc[]> {
   const sort = { timestamp: 1, _id: 1 } as const;
-  const linked = await models.Event.find({ siteId: profile.siteId, profileId: profile._id }).sort(sort).lean<EventDoc[]>();
+  const linked = await models.Event.find({ siteId: profile.siteId, profileId: profile._id })
+    .sort(sort)
+    .lean<EventDoc[]>();
   const anonymous = anonymousIds.length
     ? await models.Event.find({ siteId: profile.siteId, anonymousId: { $in: anonymousIds }, profileId: null })
         .sort(sort)

@@ -170,7 +170,10 @@ const profileRoutes: Routes = async (app) => {
     async (request) => {
       const profile = await profileOf(models, siteIdOf(request), parseProfileId(request.params.id));
       const deleted = await erasePerson(models, profile);
-      request.log.info({ site: profile.siteId.toHexString(), profile: profile._id.toHexString(), deleted }, 'profile erased');
+      request.log.info(
+        { site: profile.siteId.toHexString(), profile: profile._id.toHexString(), deleted },
+        'profile erased',
+      );
       return { deleted };
     },
   );

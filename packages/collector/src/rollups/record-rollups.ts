@@ -1,4 +1,4 @@
-import { type NewEventDoc, ignoreDuplicates, type Models } from '../models/index.js';
+import { ignoreDuplicates, type Models, type NewEventDoc } from '../models/index.js';
 
 /** Events whose roll-up also counts an order and its revenue. */
 const ORDER_EVENTS = new Set(['order_placed', 'order_product']);
@@ -39,7 +39,7 @@ export interface VisitorSketches {
  * FerretDB 1.24 can lose): one metrics_pending document per bucket, `_id` = `<bucket>|<jobKey>`, carries the
  * job's counts; a retry computes the same documents: its inserts are duplicates, or metrics_folded says they
  * were folded already. Visitors go to the bucket's sketch, where adding one twice changes nothing.
- * The roll-up folder adds all this to metrics_daily (jobs/rollup-folder.ts). `fresh` = every event was
+ * The roll-up folder adds all this to metrics_daily (rollups/rollup-folder.ts). `fresh` = every event was
  * inserted by this attempt, so no earlier attempt can have recorded anything and the retry check is skipped.
  */
 export async function recordRollups(
@@ -71,7 +71,9 @@ export async function recordRollups(
   await sketches.add(new Map([...buckets].filter(([, b]) => b.visitors.size).map(([id, b]) => [id, [...b.visitors]])));
   let entries = [...buckets];
   if (!fresh) {
-    const done = await Promise.all(entries.map(([bucket]) => models.MetricsFolded.exists({ _id: `${bucket}|${jobKey}` })));
+    const done = await Promise.all(
+      entries.map(([bucket]) => models.MetricsFolded.exists({ _id: `${bucket}|${jobKey}` })),
+    );
     entries = entries.filter((_, i) => !done[i]);
     if (!entries.length) return 0;
   }

@@ -31,9 +31,7 @@ export async function foldPending(models: Models, sketches: Pick<Sketches, 'coun
   for (const [bucket, group] of byBucket) {
     const ids = group.map((p) => p._id);
     // only a retried job can re-record a contribution that was folded already (see recordRollups)
-    const seen = await Promise.all(
-      group.map((p) => (p.retry ? folded.exists({ _id: p._id }) : null)),
-    );
+    const seen = await Promise.all(group.map((p) => (p.retry ? folded.exists({ _id: p._id }) : null)));
     const current = await daily.findById(bucket, { jobs: 1 }).lean();
     const inBucket = new Set(current?.jobs ?? []);
     const apply = group.filter((p, i) => !seen[i] && !inBucket.has(p._id));

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { NewEventDoc, Models, WebhookDoc } from '../models/index.js';
+import type { Models, NewEventDoc, WebhookDoc } from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
 
 /** One outgoing POST; the body is fixed when queued so that every attempt sends the same bytes. */
@@ -32,7 +32,9 @@ function publicEvent(e: NewEventDoc) {
 /** Queues one delivery per (subscription, event) for this job's events; a retried job queues nothing twice. */
 export async function fanOutWebhooks(
   models: Models,
-  queue: Pick<Queue<WebhookJob>, 'addBulk'>, events: NewEventDoc[]): Promise<void> {
+  queue: Pick<Queue<WebhookJob>, 'addBulk'>,
+  events: NewEventDoc[],
+): Promise<void> {
   const siteIds = [...new Set(events.map((e) => e.siteId.toString()))];
   const subs = await models.Webhook.find({ siteId: { $in: siteIds }, active: true }, { secret: 0 }).lean<
     Omit<WebhookDoc, 'secret'>[]

@@ -159,10 +159,7 @@ const webhookRoutes: Routes = async (app) => {
     },
     async (request) => {
       const current = await load(siteIdOf(request), request.params.id);
-      const docs = await Delivery.find({ webhookId: current._id })
-        .sort({ at: -1 })
-        .limit(100)
-        .lean<DeliveryDoc[]>();
+      const docs = await Delivery.find({ webhookId: current._id }).sort({ at: -1 }).limit(100).lean<DeliveryDoc[]>();
       return { deliveries: docs.map(deliveryView) };
     },
   );

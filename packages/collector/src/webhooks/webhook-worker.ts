@@ -96,4 +96,6 @@ export function webhookProcessor(config: Config, models: Models) {
 
 /** The webhook worker: 16 deliveries at once, each retried by the queue's policy. */
 export const createWebhookWorker = (config: Config, models: Models, log: WorkerLog): Worker<WebhookJob> =>
-  createQueueWorker<WebhookJob>(config, QUEUE_NAMES.webhooks, webhookProcessor(config, models), log, { concurrency: 16 });
+  createQueueWorker<WebhookJob>(config, QUEUE_NAMES.webhooks, webhookProcessor(config, models), log, {
+    concurrency: 16,
+  });

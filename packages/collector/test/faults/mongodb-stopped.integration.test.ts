@@ -37,7 +37,7 @@ describe.skipIf(!PrivateFerret.available())('fault: the MongoDB-wire server is s
     });
     load.start();
     await load.waitForAnswers(202, 10);
-    // Stop the database just before the write-key cache (30 s, lib/site-cache.ts) expires, so the site must be
+    // Stop the database just before the write-key cache (30 s, sites/key-cache.ts) expires, so the site must be
     // served from the expired entry for most of the outage.
     await sleep(27_000);
 

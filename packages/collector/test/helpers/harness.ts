@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { MongoClient } from 'mongodb';
 import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
-import { createSite, type CreatedSite } from '../../src/sites/create-site.js';
+import { type CreatedSite, createSite } from '../../src/sites/create-site.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 

@@ -31,7 +31,9 @@ describe('EnqueueBatcher (group commit)', () => {
     expect(settled).toHaveLength(50);
     expect(jobs.length).toBeLessThan(50);
     expect(jobs.flatMap((j) => j.events.map((e) => e.messageId)).sort()).toEqual(
-      Array.from({ length: 50 }, (_, i) => [`r${i}-a`, `r${i}-b`]).flat().sort(),
+      Array.from({ length: 50 }, (_, i) => [`r${i}-a`, `r${i}-b`])
+        .flat()
+        .sort(),
     );
   });
 

@@ -21,7 +21,9 @@ describe('client event validation', () => {
     expect(correctTimestamp('2026-11-28T14:59:50Z', '2026-11-28T15:00:00Z', received).toISOString()).toBe(
       '2026-11-28T11:59:50.000Z',
     );
-    expect(correctTimestamp('2026-11-28T13:00:00Z', undefined, received).toISOString()).toBe('2026-11-28T12:00:00.000Z');
+    expect(correctTimestamp('2026-11-28T13:00:00Z', undefined, received).toISOString()).toBe(
+      '2026-11-28T12:00:00.000Z',
+    );
   });
 
   it('extracts a profile only from form_submit with a valid e-mail and from identify', () => {
