@@ -1,6 +1,13 @@
-import { backoff, retryAfter, retryable } from './core/backoff.js';
+import {
+  BACKOFF_BASE,
+  BACKOFF_MAX,
+  backoffDelay,
+  isRetryableStatus,
+  KEEPALIVE_BUDGET_BYTES,
+  MAX_REQUEST_BYTES,
+  parseRetryAfter,
+} from '@trackmate/core';
 import { body, bytes, take } from './core/batch.js';
-import { KEEPALIVE_BUDGET, MAX_BATCH_EVENTS, MAX_REQUEST_BYTES } from './core/limits.js';
 import type { Store } from './storage.js';
 import type { ClientEvent } from './types.js';
 
@@ -103,7 +110,7 @@ export const createDelivery = (o: DeliveryOptions): Delivery => {
     queue = batch.concat(queue);
     attempt++;
     // Retry-After is a floor; the added second of jitter keeps a fleet of pages from returning in step.
-    const delay = retry < 0 ? backoff(attempt) : retry + Math.random() * 1000;
+    const delay = retry < 0 ? backoffDelay(attempt, BACKOFF_BASE, BACKOFF_MAX) : retry + Math.random() * 1000;
     blockedUntil = Date.now() + delay;
     clearTimeout(timer);
     timer = setTimeout(tick, delay);
@@ -117,13 +124,13 @@ export const createDelivery = (o: DeliveryOptions): Delivery => {
   const post = (batch: ClientEvent[], keep: boolean): Promise<number | undefined> => {
     const b = body(writeKey, batch);
     const n = bytes(b);
-    const keepalive = keep && inflight + n <= KEEPALIVE_BUDGET;
+    const keepalive = keep && inflight + n <= KEEPALIVE_BUDGET_BYTES;
     if (keepalive) inflight += n;
     // A string body is sent as text/plain: a "simple" request, so no CORS pre-flight.
     return fetch(url, { method: 'POST', body: b, keepalive })
       .then(
         (r) => {
-          if (retryable(r.status)) return retryAfter(r.headers.get('Retry-After')) ?? -1;
+          if (isRetryableStatus(r.status)) return parseRetryAfter(r.headers.get('Retry-After')) ?? -1;
           if (r.status > 299) warn('dropped on', r.status, batch);
           else if (o.debug) r.json().then((j) => j.rejected?.length && warn('rejected', j.rejected), warn);
           return undefined;
@@ -138,7 +145,7 @@ export const createDelivery = (o: DeliveryOptions): Delivery => {
   const send = (): Promise<void> =>
     (running ||= (async () => {
       while (queue.length && o.allowed()) {
-        const batch = take(queue, MAX_REQUEST_BYTES, MAX_BATCH_EVENTS);
+        const batch = take(queue, MAX_REQUEST_BYTES);
         if (settle(batch, await post(batch, true))) break;
       }
     })().finally(() => {
@@ -180,9 +187,9 @@ export const createDelivery = (o: DeliveryOptions): Delivery => {
       // Beacons and keepalive fetches share one 64 KB in-flight quota (Chromium refuses what exceeds it), so
       // beacon only what fits in what our keepalive fetches leave; the rest goes by plain fetch, which
       // finishes if the page survives (hidden, not closed) and otherwise leaves the events stored.
-      let room = KEEPALIVE_BUDGET - inflight;
+      let room = KEEPALIVE_BUDGET_BYTES - inflight;
       while (queue.length) {
-        const batch = take(queue, room > 0 ? room : MAX_REQUEST_BYTES, MAX_BATCH_EVENTS);
+        const batch = take(queue, room > 0 ? room : MAX_REQUEST_BYTES);
         const b = body(writeKey, batch);
         const n = bytes(b);
         if (n <= room && navigator.sendBeacon?.(url, b)) {

@@ -1,5 +1,5 @@
+import { EVENT_NAME, MAX_EVENT_BYTES } from '@trackmate/core';
 import { bytes } from './core/batch.js';
-import { EVENT_NAME, MAX_EVENT_BYTES } from './core/limits.js';
 import { uuid } from './core/uuid.js';
 import { createDelivery } from './delivery.js';
 import { cookieStore, localStore, memoryStore } from './storage.js';

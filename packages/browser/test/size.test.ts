@@ -59,4 +59,16 @@ describe('bundle size (minified + brotli)', () => {
     expect(code).not.toMatch(/typebox|TypeBox|\[Kind\]/);
     expect(code).toContain('/api/track/event?writeKey=');
   });
+
+  it('inlines @trackmate/core: no published file, code or types, imports it (users do not install it)', () => {
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+        d.isDirectory() ? files(join(dir, d.name)) : [join(dir, d.name)],
+      );
+    const published = files(dist).filter((f) => /\.(js|d\.ts)$/.test(f));
+    expect(published.some((f) => f.endsWith('.d.ts'))).toBe(true);
+    for (const f of published) expect(readFileSync(f, 'utf8'), f).not.toMatch(/['"]@trackmate\/core['"]/);
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    expect(pkg.dependencies).toBeUndefined();
+  });
 });

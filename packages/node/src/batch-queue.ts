@@ -1,3 +1,4 @@
+import { takeBatch } from '@trackmate/core';
 import type { ServerEvent } from './types.js';
 
 /** One queued event, serialized once when it is queued. */
@@ -17,6 +18,8 @@ export function batchBody(events: readonly QueuedEvent[]): { body: string; bytes
   for (const e of events) bytes += e.bytes;
   return { body: `{"batch":[${events.map((e) => e.json).join(',')}]}`, bytes };
 }
+
+const sizeOf = (item: QueuedEvent): number => item.bytes;
 
 const NON_ASCII = /[\u0080-\uffff]/;
 
@@ -55,16 +58,7 @@ export class BatchQueue {
 
   /** Removes the oldest events that fit in one request: at most `maxEvents` and `maxBytes` of body. */
   take(maxEvents: number, maxBytes: number): QueuedEvent[] {
-    let count = 0;
-    let bytes = ENVELOPE_BYTES;
-    for (const item of this.#items) {
-      if (count === maxEvents) break;
-      const next = bytes + item.bytes + (count > 0 ? 1 : 0);
-      if (next > maxBytes && count > 0) break;
-      bytes = next;
-      count++;
-    }
-    return this.#items.splice(0, count);
+    return takeBatch(this.#items, sizeOf, ENVELOPE_BYTES, maxBytes, maxEvents);
   }
 
   /** Removes and returns everything. */

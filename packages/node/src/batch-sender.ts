@@ -1,4 +1,4 @@
-import { type BackoffOptions, backoffDelay, isRetryableStatus } from './backoff.js';
+import { backoffDelay, isRetryableStatus } from '@trackmate/core';
 import { batchBody, eventsOf, type QueuedEvent } from './batch-queue.js';
 import { type DropReason, type ErrorCode, TrackMateError } from './errors.js';
 import type { Transport } from './transport.js';
@@ -6,6 +6,14 @@ import type { AcceptedResponse, ServerEvent } from './types.js';
 
 /** Bodies at least this large are gzipped (when `gzip` is on). */
 const GZIP_THRESHOLD_BYTES = 16 * 1024;
+
+/** Exponential backoff with jitter (see backoffDelay); the collector's Retry-After is always waited for. */
+export interface BackoffOptions {
+  /** First delay in ms (before jitter). */
+  minDelay: number;
+  /** Upper bound of the exponential part in ms. */
+  maxDelay: number;
+}
 
 export interface BatchSenderOptions {
   url: string;
@@ -97,7 +105,8 @@ export class BatchSender {
         o.report('failed', failure, eventsOf(batch));
         return;
       }
-      await sleep(backoffDelay(attempt + 1, o.backoff, retryAfterMs), o.signal);
+      const { minDelay, maxDelay } = o.backoff;
+      await sleep(Math.max(backoffDelay(attempt + 1, minDelay, maxDelay), retryAfterMs ?? 0), o.signal);
     }
   }
 

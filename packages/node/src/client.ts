@@ -1,3 +1,4 @@
+import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_REQUEST_BYTES } from '@trackmate/core';
 import { BatchQueue, eventsOf, type QueuedEvent, utf8Length } from './batch-queue.js';
 import { BatchSender } from './batch-sender.js';
 import { Emitter } from './emitter.js';
@@ -13,10 +14,6 @@ import type {
   ServerProfile,
 } from './types.js';
 
-/** Collector limits (DESIGN.md section 6). */
-const MAX_EVENT_BYTES = 32 * 1024;
-const MAX_REQUEST_BYTES = 512 * 1024;
-const MAX_BATCH_EVENTS = 500;
 /** Longest delay setTimeout takes. */
 const MAX_TIMER = 2 ** 31 - 1;
 

@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { parseRetryAfter } from './backoff.js';
+import { parseRetryAfter } from '@trackmate/core';
 import { TrackMateError } from './errors.js';
 
 const gzip = promisify(gzipCallback);

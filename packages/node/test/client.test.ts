@@ -174,8 +174,8 @@ describe('retries', () => {
     expect(errors).toEqual([]);
   });
 
-  it('waits at least the Retry-After of a 429 before retrying', async () => {
-    const { stub, client } = await setup({ minRetryDelay: 10 }, (req, i) =>
+  it('waits at least the Retry-After of a 429 before retrying, even past maxRetryDelay', async () => {
+    const { stub, client } = await setup({ minRetryDelay: 10, maxRetryDelay: 20 }, (req, i) =>
       i === 0 ? { status: 429, headers: { 'retry-after': '1' } } : accept(req),
     );
     client.track('e');

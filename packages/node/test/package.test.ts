@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, expect, it } from 'vitest';
@@ -33,4 +33,20 @@ it.each([
   });
   expect(stdout.trim()).toBe('closed');
   expect(stub.events().map((e) => e.orderId)).toEqual(['ORD-1']);
+});
+
+it('has zero runtime dependencies: @trackmate/core is inlined into both builds and absent from the types', () => {
+  const pkg = JSON.parse(readFileSync(`${root}/package.json`, 'utf8'));
+  expect(pkg.dependencies).toBeUndefined();
+  for (const dir of ['dist/esm', 'dist/cjs']) {
+    const files = readdirSync(`${root}/${dir}`);
+    expect(files.filter((f) => /\.(js|cjs)$/.test(f))).toEqual([dir === 'dist/esm' ? 'index.js' : 'index.cjs']);
+    for (const f of files) {
+      const text = readFileSync(`${root}/${dir}/${f}`, 'utf8');
+      expect(text, f).not.toMatch(/['"]@trackmate\/core['"]/);
+      // Only Node built-ins are loaded at run time.
+      for (const [, id] of text.matchAll(/(?:from |require\()['"]([^'"]+)['"]/g))
+        expect(id, f).toMatch(/^(node:|\.\/)/);
+    }
+  }
 });

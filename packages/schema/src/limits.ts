@@ -1,23 +1,34 @@
-/** Limits shared by the SDKs and the collector (DESIGN.md section 6). */
+import {
+  EVENT_NAME,
+  KEEPALIVE_BUDGET_BYTES,
+  MAX_BATCH_EVENTS,
+  MAX_DEPTH,
+  MAX_EVENT_BYTES,
+  MAX_ID_LENGTH,
+  MAX_NAME_LENGTH,
+  MAX_REQUEST_BYTES,
+} from '@trackmate/core';
+
+/** Limits shared by the SDKs and the collector (DESIGN.md section 6); the numbers live in `@trackmate/core`. */
 export const LIMITS = {
   /** Bytes of one serialized event. */
-  maxEventBytes: 32 * 1024,
+  maxEventBytes: MAX_EVENT_BYTES,
   /** Bytes of one request body. */
-  maxRequestBytes: 512 * 1024,
+  maxRequestBytes: MAX_REQUEST_BYTES,
   /** Events in one batch request. */
-  maxBatchEvents: 500,
+  maxBatchEvents: MAX_BATCH_EVENTS,
   /** Nesting levels of any payload. */
-  maxDepth: 64,
+  maxDepth: MAX_DEPTH,
   /** Length of an event name. */
-  maxNameLength: 64,
+  maxNameLength: MAX_NAME_LENGTH,
   /** Length of ids (messageId, anonymousId, sessionId). */
-  maxIdLength: 128,
+  maxIdLength: MAX_ID_LENGTH,
   /** Bytes a page may have in flight through keepalive fetches and beacons. */
-  keepaliveBudgetBytes: 64 * 1024,
+  keepaliveBudgetBytes: KEEPALIVE_BUDGET_BYTES,
 } as const;
 
-/** Custom event names: lower-case snake case, 1–64 characters. */
-export const EVENT_NAME_PATTERN = '^[a-z][a-z0-9_]{0,63}$';
+/** Custom event names: lower-case snake case, 1–64 characters (the SDKs test names with the same RegExp). */
+export const EVENT_NAME_PATTERN: string = EVENT_NAME.source;
 
 /** A MongoDB ObjectId in hex. */
 export const OBJECT_ID_PATTERN = '^[0-9a-fA-F]{24}$';
