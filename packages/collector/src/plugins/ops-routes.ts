@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { TrackMateError } from '../errors.js';
 import type { Routes } from '../route-kit.js';
 
 const Readiness = Type.Object({ status: Type.String(), mongodb: Type.String(), redis: Type.String() });
@@ -6,7 +7,7 @@ const Readiness = Type.Object({ status: Type.String(), mongodb: Type.String(), r
 const within = <T>(p: Promise<T>, ms: number) =>
   Promise.race([
     p,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms)),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new TrackMateError('TM_ERR_NOT_READY', { message: `no answer in ${ms} ms` })), ms)),
   ]);
 
 /** Health, readiness and Prometheus metrics (with the depth of every queue). */
