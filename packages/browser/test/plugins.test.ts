@@ -67,6 +67,16 @@ describe('page-view', () => {
     ]);
   });
 
+  it('queues the page_view of a navigation when the tab closes within the same tick', async () => {
+    start(pageView());
+    history.pushState(null, '', '/products'); // then the tab goes away before the tick that reads the title
+    window.dispatchEvent(new Event('pagehide'));
+    expect(net.events().map((e) => [e.name, e.properties.url])).toEqual([
+      ['page_view', 'http://localhost:3000/'],
+      ['page_view', 'http://localhost:3000/products'],
+    ]);
+  });
+
   it('cuts url, referrer and title to the collector limits instead of losing the page view', async () => {
     document.title = 'T'.repeat(3000);
     const t = start(pageView());

@@ -1,7 +1,7 @@
 import { LIMITS } from './limits.js';
 
 /**
- * Finds the first key MongoDB must never see (`$…`, dotted, `__proto__`, `constructor`, `prototype`),
+ * Finds the first key MongoDB must never see (`$…`, dotted, holding NUL, `__proto__`, `constructor`, `prototype`),
  * an array directly inside an array (not storable on FerretDB 1.x), or nesting deeper than `maxDepth`. Returns a JSON-pointer-like path and reason, or undefined when clean.
  * Runtime neutral: used by the collector on every payload and available to SDKs for early warnings.
  */
@@ -28,6 +28,8 @@ function walk(value: unknown, path: string, depth: number, maxDepth: number): st
       return `${path}/${key}: reserved key`;
     }
     if (key.length === 0) return `${path}/: empty keys are not allowed`;
+    // BSON keys are NUL-terminated: the driver refuses to encode them, so the whole batch would fail later
+    if (key.includes('\u0000')) return `${path}/${key.replaceAll('\u0000', '\\u0000')}: keys may not contain NUL characters`;
     const found = walk((value as Record<string, unknown>)[key], `${path}/${key}`, depth + 1, maxDepth);
     if (found) return found;
   }

@@ -34,11 +34,17 @@ export const pageView = ({ hash }: PageViewOptions = {}): Plugin => {
       h.replaceState = wrap(replaceState);
       addEventListener('popstate', check);
       if (hash) addEventListener('hashchange', check);
+      // A tab hidden or closed within that tick: the page_view is queued before the tracker's own (later
+      // registered, non-capturing) listeners send what is queued.
+      addEventListener('pagehide', check, true);
+      document.addEventListener('visibilitychange', check, true);
       restore = () => {
         h.pushState = pushState;
         h.replaceState = replaceState;
         removeEventListener('popstate', check);
         removeEventListener('hashchange', check);
+        removeEventListener('pagehide', check, true);
+        document.removeEventListener('visibilitychange', check, true);
       };
       page(undefined, t);
     },

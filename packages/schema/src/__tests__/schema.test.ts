@@ -80,6 +80,9 @@ describe('@trackmate/schema', () => {
     expect(findUnsafeKey(JSON.parse('{"p":{"__proto__":{"admin":true}}}'))).toMatch(/reserved/);
     expect(findUnsafeKey({ matrix: [[1, 2]] })).toMatch(/\/matrix\/0: arrays inside arrays/);
     expect(findUnsafeKey({ list: [{ inner: [1, 2] }] })).toBeUndefined();
+    // BSON cannot encode a key holding NUL: refused with the character spelled out, not printed raw
+    expect(findUnsafeKey(JSON.parse('{"props":{"a\\u0000b":1}}'))).toBe('/props/a\\u0000b: keys may not contain NUL characters');
+    expect(findUnsafeKey({ text: 'values may hold \u0000' })).toBeUndefined();
     let deep: unknown = 1;
     for (let i = 0; i < 70; i++) deep = { d: deep };
     expect(findUnsafeKey(deep)).toMatch(/nesting deeper than 64/);
