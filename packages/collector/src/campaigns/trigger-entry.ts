@@ -1,5 +1,11 @@
 import type { Queue } from 'bullmq';
-import { ignoreDuplicates, isDuplicateKey, type Models, type NewEventDoc, type TriggerDoc } from '../models/index.js';
+import {
+  ignoreDuplicates,
+  type Models,
+  type NewEventDoc,
+  type TriggerDoc,
+  writeErrorsOf,
+} from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
 import { matchesFilters } from './property-filters.js';
 
@@ -7,10 +13,22 @@ export interface FireJob {
   entryId: string;
 }
 
+interface Candidate {
+  entryId: string;
+  trigger: TriggerDoc;
+  doc: Record<string, unknown>;
+  enteredAt: Date;
+  delay: number;
+  /** Re-entry guard keys: one per id the visitor is known by (visitor id and, once identified, profile). */
+  guards: string[];
+}
+
 /**
  * Enters the visitors of this job's events into the site's active triggers whose entry event and filters
  * match, and schedules each entry's end as a BullMQ delayed job (kept in Redis, so it survives restarts).
- * Idempotent: the entry's id and the job's id derive from (trigger, event), the re-entry guard from the visitor.
+ * Idempotent: the entry's id and the job's id derive from (trigger, event), the re-entry guard from the
+ * visitor. A fixed number of round trips per job: one trigger query per site, one bulk claim of the re-entry
+ * guards, one insert of the entries and one addBulk.
  */
 export async function enterTriggers(
   models: Models,
@@ -23,7 +41,7 @@ export async function enterTriggers(
     list.push(e);
     bySite.set(e.siteId.toString(), list);
   }
-  const entries: Array<{ entryId: string; doc: Record<string, unknown>; delay: number }> = [];
+  const candidates: Candidate[] = [];
   for (const [siteId, siteEvents] of bySite) {
     const names = [...new Set(siteEvents.map((e) => e.name))];
     const triggers = await models.Trigger.find({ siteId, active: true, entryEvent: { $in: names } }).lean<
@@ -33,11 +51,12 @@ export async function enterTriggers(
     for (const e of siteEvents) {
       for (const t of triggers) {
         if (t.entryEvent !== e.name || !matchesFilters(e.properties ?? {}, t.filters ?? [])) continue;
-        const entry = await entryFor(models, t, e);
-        if (entry) entries.push(entry);
+        const candidate = candidateFor(t, e);
+        if (candidate) candidates.push(candidate);
       }
     }
   }
+  const entries = await claimReentry(models, candidates);
   if (!entries.length) return;
   // insert-if-absent: a retried job finds its entries there already (duplicate ids are ignored)
   await models.TriggerEntry.insertMany(
@@ -53,12 +72,11 @@ export async function enterTriggers(
   );
 }
 
-async function entryFor(models: Models, t: TriggerDoc, e: NewEventDoc) {
-  const visitor = e.profileId?.toString() ?? e.anonymousId;
-  if (!visitor) return null; // nobody to reach or to re-check
+function candidateFor(t: TriggerDoc, e: NewEventDoc): Candidate | null {
+  const ids = [e.anonymousId, e.profileId?.toString()].filter((id): id is string => Boolean(id));
+  if (!ids.length) return null; // nobody to reach or to re-check
   const entryId = `${t._id}:${e.siteId}:${e.messageId}`;
   const enteredAt = new Date(e.timestamp);
-  if (!(await claimReentry(models, t, visitor, entryId, enteredAt))) return null;
   const fireAt = new Date(Math.max(Date.now(), enteredAt.getTime() + t.delaySeconds * 1000));
   const doc = {
     siteId: e.siteId,
@@ -71,30 +89,49 @@ async function entryFor(models: Models, t: TriggerDoc, e: NewEventDoc) {
     state: 'waiting' as const,
     updatedAt: new Date(),
   };
-  return { entryId, doc, delay: Math.max(0, fireAt.getTime() - Date.now()) };
+  const guards = t.reentryHours > 0 ? ids.map((id) => `${t._id}:${id}`) : [];
+  return { entryId, trigger: t, doc, enteredAt, delay: Math.max(0, fireAt.getTime() - Date.now()), guards };
 }
 
-/** At most one entry per visitor per `reentryHours`; the same entry (a retried job) is let through again. */
-async function claimReentry(
-  models: Models,
-  t: TriggerDoc,
-  visitor: string,
-  entryId: string,
-  at: Date,
-): Promise<boolean> {
-  if (!(t.reentryHours > 0)) return true;
-  const _id = `${t._id}:${visitor}`;
-  const cutoff = new Date(at.getTime() - t.reentryHours * 3_600_000);
+/**
+ * At most one entry per visitor per `reentryHours`, by every id the visitor is known by: a visitor who entered
+ * anonymously and is identified since does not enter again under their profile id. The same entry (a retried
+ * job) is let through again. Claims are conditional upserts in one unordered bulkWrite; a claim refused by the
+ * unique _id is let through only when the guard already names this entry.
+ */
+async function claimReentry(models: Models, candidates: Candidate[]): Promise<Candidate[]> {
+  const claims = candidates.flatMap((c) => c.guards.map((guard) => ({ c, guard })));
+  if (!claims.length) return candidates;
+  const refused = new Set<number>();
   try {
-    await models.TriggerVisitor.updateOne(
-      { _id, lastEnteredAt: { $lte: cutoff } },
-      { $set: { lastEnteredAt: at, lastEntry: entryId } },
-      { upsert: true },
+    await models.TriggerVisitor.bulkWrite(
+      claims.map(({ c, guard }) => {
+        const cutoff = new Date(c.enteredAt.getTime() - c.trigger.reentryHours * 3_600_000);
+        return {
+          updateOne: {
+            filter: { _id: guard, lastEnteredAt: { $lte: cutoff } },
+            update: { $set: { lastEnteredAt: c.enteredAt, lastEntry: c.entryId } },
+            upsert: true,
+          },
+        };
+      }),
+      { ordered: false },
     );
-    return true;
   } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-    const doc = await models.TriggerVisitor.findById(_id, { lastEntry: 1 }).lean();
-    return doc?.lastEntry === entryId;
+    const errors = writeErrorsOf(err);
+    if (!errors || errors.some((w) => w.code !== 11000)) throw err;
+    for (const w of errors) refused.add(w.index);
   }
+  const holders = new Map<string, string>();
+  if (refused.size) {
+    const ids = [...new Set([...refused].map((i) => claims[i]!.guard))];
+    for (const g of await models.TriggerVisitor.find({ _id: { $in: ids } }, { lastEntry: 1 }).lean()) {
+      holders.set(g._id, g.lastEntry);
+    }
+  }
+  const denied = new Set<string>();
+  claims.forEach(({ c, guard }, i) => {
+    if (refused.has(i) && holders.get(guard) !== c.entryId) denied.add(c.entryId);
+  });
+  return candidates.filter((c) => !denied.has(c.entryId));
 }

@@ -86,4 +86,11 @@ export type { SettingDoc } from './setting.js';
 export type { SiteDoc } from './site.js';
 export type { PropertyFilter, TriggerAction, TriggerDoc, TriggerEntryDoc, TriggerVisitorDoc } from './trigger.js';
 export type { WebhookDoc } from './webhook.js';
-export { duplicateIndexes, ignoreDuplicates, isDuplicateKey, type WriteError, writeErrorsOf } from './write-errors.js';
+export {
+  duplicateIndexes,
+  ignoreDuplicates,
+  isDocumentError,
+  isDuplicateKey,
+  type WriteError,
+  writeErrorsOf,
+} from './write-errors.js';

@@ -24,3 +24,24 @@ export function duplicateIndexes(err: unknown): number[] {
 
 /** For `.catch(ignoreDuplicates)` after an insert-if-absent. */
 export const ignoreDuplicates = (err: unknown) => void duplicateIndexes(err);
+
+/** Server error codes that say "try again later", not "this document is wrong". */
+const TRANSIENT_CODES = new Set([6, 7, 50, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
+
+/**
+ * Whether a failed write was refused for what it holds (retrying the same document fails again: a key BSON
+ * cannot encode, a document the server rejects), as opposed to the connection or the server being away.
+ */
+export function isDocumentError(err: unknown): boolean {
+  if (writeErrorsOf(err)) return true;
+  if (err instanceof TypeError || err instanceof RangeError) return true;
+  const e = err as { name?: string; code?: unknown; errorLabels?: string[] } | null;
+  if (!e) return false;
+  if (e.name === 'BSONError' || e.name === 'BSONVersionError' || e.name === 'MongoInvalidArgumentError') return true;
+  return (
+    e.name === 'MongoServerError' &&
+    typeof e.code === 'number' &&
+    !TRANSIENT_CODES.has(e.code) &&
+    !(e.errorLabels?.length ?? 0)
+  );
+}

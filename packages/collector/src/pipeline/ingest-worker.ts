@@ -5,7 +5,7 @@ import type { IngestJob } from '../ingest/index.js';
 import type { Models } from '../models/index.js';
 import type { Prometheus } from '../plugins/prometheus.js';
 import { createQueueWorker, QUEUE_NAMES } from '../plugins/queues.js';
-import { deadLetter } from './dead-letters.js';
+import { deadLetters } from './dead-letters.js';
 import { type AfterInsertHook, processEvents } from './store-events.js';
 
 export interface IngestWorkerOptions {
@@ -18,7 +18,8 @@ export interface IngestWorkerOptions {
 
 /**
  * The ingest worker: stores each job's events (see processEvents). A failing job is retried with exponential
- * backoff; after its last attempt the payload and the error go to dead_letters. A worker killed mid-job
+ * backoff; after its last attempt each of its events goes to dead_letters with the error. Events the database
+ * refuses for what they hold are dead-lettered at once, and the rest of the job is stored. A worker killed mid-job
  * leaves the job locked; once the lock expires (TRACKMATE_WORKER_LOCK_MS) another worker takes it again,
  * and the idempotent steps make the second run store nothing twice.
  */
@@ -29,6 +30,15 @@ export function createIngestWorker({
   prometheus,
   hooks = [],
 }: IngestWorkerOptions): Worker<IngestJob> {
+  // Each event of a job that failed for good is a dead letter of its own (a job may hold 2,000 events, more
+  // than one document may), so that any of them can be replayed.
+  const deadLetterJob = (job: Job<IngestJob>, reason: string) =>
+    deadLetters(
+      models,
+      QUEUE_NAMES.ingest,
+      job,
+      job.data.events.map((event) => ({ payload: event, reason, siteId: event.siteId })),
+    );
   const worker = createQueueWorker<IngestJob>(
     config,
     QUEUE_NAMES.ingest,
@@ -37,9 +47,12 @@ export function createIngestWorker({
       try {
         const jobKey = `${job.id}@${job.timestamp}`;
         const result = await processEvents(models, job.data.events, { jobKey });
-        for (const { event, reason } of result.failed) {
-          await deadLetter(models, QUEUE_NAMES.ingest, job, event, reason, event.siteId);
-        }
+        await deadLetters(
+          models,
+          QUEUE_NAMES.ingest,
+          job,
+          result.failed.map(({ event, reason }) => ({ payload: event, reason, siteId: event.siteId })),
+        );
         const refused = new Set(result.failed.map((f) => f.event));
         const stored = job.data.events.filter((e) => !refused.has(e));
         for (const hook of hooks) await hook(result.inserted, models, { key: jobKey, stored });
@@ -53,16 +66,7 @@ export function createIngestWorker({
           { jobId: job.id, attempt: job.attemptsMade + 1, last, err: (err as Error).message },
           'ingest job failed',
         );
-        if (last) {
-          await deadLetter(
-            models,
-            QUEUE_NAMES.ingest,
-            job,
-            job.data,
-            (err as Error).message,
-            job.data.events[0]?.siteId,
-          );
-        }
+        if (last) await deadLetterJob(job, (err as Error).message);
         throw err;
       }
     },
@@ -77,7 +81,7 @@ export function createIngestWorker({
   worker.on('failed', (job, err) => {
     // A job that stalled too often never reached the processor's own last-attempt handling.
     if (job && /stalled/i.test(err.message)) {
-      deadLetter(models, QUEUE_NAMES.ingest, job, job.data, err.message, job.data.events[0]?.siteId).catch((e) =>
+      deadLetterJob(job, err.message).catch((e: unknown) =>
         log.error({ err: (e as Error).message }, 'could not write dead letter'),
       );
     }

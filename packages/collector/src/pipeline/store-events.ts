@@ -1,7 +1,14 @@
 import { Types } from 'mongoose';
 import type { QueuedEvent } from '../ingest/index.js';
-import { identityKey, type Models, type NewEventDoc, writeErrorsOf } from '../models/index.js';
-import { upsertProfile } from '../profiles/index.js';
+import {
+  identityKey,
+  isDocumentError,
+  isDuplicateKey,
+  type Models,
+  type NewEventDoc,
+  writeErrorsOf,
+} from '../models/index.js';
+import { type ProfileUpsert, profileKey, upsertProfiles } from '../profiles/index.js';
 
 const toObjectId = (id: string) => new Types.ObjectId(id);
 
@@ -28,12 +35,14 @@ export interface HookJob {
 export type AfterInsertHook = (inserted: NewEventDoc[], models: Models, job: HookJob) => Promise<void>;
 
 /**
- * One ingest job, step by step; every step is idempotent, so a job retried after a crash at any point
- * stores each event exactly once:
- * 1. profile-creating events upsert their profile and link the visitor's anonymousId to it;
- * 2. events of already-identified visitors get their profileId;
- * 3. events are inserted unordered; duplicate messageIds (a retried batch) are ignored by the unique index;
- * 4. earlier events of newly linked visitors are back-filled with the profileId.
+ * One ingest job, step by step, with a fixed number of round trips whatever its size; every step is
+ * idempotent, so a job retried after a crash at any point stores each event exactly once:
+ * 1. profile-creating events upsert their profiles (one bulkWrite) and link their visitors (one bulkWrite);
+ * 2. events of already-identified visitors get their profileId (one find);
+ * 3. events are inserted unordered (one insertMany); duplicate messageIds (a retried batch) are ignored by the
+ *    unique index; when the database refuses the batch for what one event holds, the events are inserted one
+ *    by one and only the refused ones are reported, for dead_letters;
+ * 4. earlier events of newly linked visitors are back-filled with the profileId (one bulkWrite).
  */
 export async function processEvents(
   models: Models,
@@ -41,20 +50,26 @@ export async function processEvents(
   options: { jobKey?: string } = {},
 ): Promise<ProcessResult> {
   const links = new Map<string, Types.ObjectId>(); // identity key → profile
-  const ordered = [...events].sort((a, b) => a.timestamp.localeCompare(b.timestamp));
-  for (const e of ordered) {
-    if (!e.profile) continue;
-    const siteId = toObjectId(e.siteId);
-    const profileId = await upsertProfile(models, siteId, e.profile, new Date(e.timestamp), e.anonymousId);
-    e.profileId = profileId.toHexString();
-    if (e.anonymousId) links.set(identityKey(e.siteId, e.anonymousId), profileId);
+  const profileEvents = events
+    .filter((e): e is QueuedEvent & { profile: ProfileUpsert } => e.profile !== undefined)
+    .sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+  if (profileEvents.length) {
+    const ids = await upsertProfiles(
+      models,
+      profileEvents.map((e) => ({ siteId: e.siteId, anonymousId: e.anonymousId, at: new Date(e.timestamp), profile: e.profile })),
+    );
+    for (const e of profileEvents) {
+      const profileId = ids.get(profileKey(e.siteId, e.profile.email));
+      if (!profileId) continue;
+      e.profileId = profileId.toHexString();
+      if (e.anonymousId) links.set(identityKey(e.siteId, e.anonymousId), profileId); // the latest event's profile
+    }
+    if (links.size) await saveLinks(models, links);
   }
-  if (links.size) await saveLinks(models, links);
+  const newlyLinked = new Map(links);
 
   const unresolved = [
-    ...new Set(
-      events.filter((e) => !e.profileId && e.anonymousId).map((e) => identityKey(e.siteId, e.anonymousId as string)),
-    ),
+    ...new Set(events.flatMap((e) => (!e.profileId && e.anonymousId ? [identityKey(e.siteId, e.anonymousId)] : []))),
   ].filter((k) => !links.has(k));
   if (unresolved.length) {
     const found = await models.Identity.find({ _id: { $in: unresolved } }, { profileId: 1 }).lean();
@@ -65,12 +80,18 @@ export async function processEvents(
   const { insertedIdx, duplicates, failed } = await insertEvents(models, docs);
   const inserted = insertedIdx.map((i) => docs[i]!);
 
-  for (const [key, profileId] of links) {
-    const sep = key.indexOf(':');
-    if (!events.some((e) => e.profile && identityKey(e.siteId, e.anonymousId ?? '') === key)) continue;
-    await models.Event.updateMany(
-      { siteId: key.slice(0, sep), anonymousId: key.slice(sep + 1), profileId: null },
-      { $set: { profileId } },
+  if (newlyLinked.size) {
+    await models.Event.bulkWrite(
+      [...newlyLinked].map(([key, profileId]) => {
+        const sep = key.indexOf(':');
+        return {
+          updateMany: {
+            filter: { siteId: key.slice(0, sep), anonymousId: key.slice(sep + 1), profileId: null },
+            update: { $set: { profileId } },
+          },
+        };
+      }),
+      { ordered: false },
     );
   }
   return { inserted, duplicates, failed: failed.map(({ index, reason }) => ({ event: events[index]!, reason })) };
@@ -116,21 +137,46 @@ function toDoc(e: QueuedEvent, links: Map<string, Types.ObjectId>, jobKey?: stri
   return doc;
 }
 
-async function insertEvents(models: Models, docs: NewEventDoc[]) {
-  const failed: Array<{ index: number; reason: string }> = [];
-  let duplicates = 0;
+interface InsertOutcome {
+  insertedIdx: number[];
+  duplicates: number;
+  failed: Array<{ index: number; reason: string }>;
+}
+
+async function insertEvents(models: Models, docs: NewEventDoc[]): Promise<InsertOutcome> {
+  const out: InsertOutcome = { insertedIdx: [], duplicates: 0, failed: [] };
   const bad = new Set<number>();
   try {
     await models.Event.insertMany(docs, { ordered: false, lean: true });
   } catch (err) {
     const writeErrors = writeErrorsOf(err);
-    if (!writeErrors) throw err; // connection or server trouble: the whole job retries
+    if (!writeErrors) {
+      // connection or server trouble: the whole job retries; anything else is about what an event holds
+      if (!isDocumentError(err)) throw err;
+      return insertOneByOne(models, docs);
+    }
     for (const w of writeErrors) {
       bad.add(w.index);
-      if (w.code === 11000) duplicates++;
-      else failed.push({ index: w.index, reason: `MongoDB refused the event: ${w.errmsg ?? `code ${w.code}`}` });
+      if (w.code === 11000) out.duplicates++;
+      else out.failed.push({ index: w.index, reason: `MongoDB refused the event: ${w.errmsg ?? `code ${w.code}`}` });
     }
   }
-  const insertedIdx = docs.map((_, i) => i).filter((i) => !bad.has(i));
-  return { insertedIdx, duplicates, failed };
+  out.insertedIdx = docs.map((_, i) => i).filter((i) => !bad.has(i));
+  return out;
+}
+
+/** The slow path of a batch the driver or the server refused as a whole: each event on its own. */
+async function insertOneByOne(models: Models, docs: NewEventDoc[]): Promise<InsertOutcome> {
+  const out: InsertOutcome = { insertedIdx: [], duplicates: 0, failed: [] };
+  for (let i = 0; i < docs.length; i++) {
+    try {
+      await models.Event.insertMany([docs[i]!], { lean: true });
+      out.insertedIdx.push(i);
+    } catch (err) {
+      if (isDuplicateKey(err) || writeErrorsOf(err)?.[0]?.code === 11000) out.duplicates++;
+      else if (isDocumentError(err)) out.failed.push({ index: i, reason: `MongoDB refused the event: ${(err as Error).message}` });
+      else throw err;
+    }
+  }
+  return out;
 }

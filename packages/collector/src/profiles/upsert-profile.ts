@@ -1,6 +1,6 @@
-import type { Types } from 'mongoose';
-import { TrackMateError } from '../errors.js';
-import { isDuplicateKey, type Models } from '../models/index.js';
+import type { AnyBulkWriteOperation, Types } from 'mongoose';
+import type { ConsentEntry, Models, ProfileDoc } from '../models/index.js';
+import { writeErrorsOf } from '../models/index.js';
 
 /** The profile a profile-creating event carries, keyed by e-mail. */
 export interface ProfileUpsert {
@@ -13,64 +13,149 @@ export interface ProfileUpsert {
   consentSource: 'form' | 'identify' | 'api' | 'server';
 }
 
-/**
- * Creates or updates the profile keyed by (site, e-mail) and returns its id. Idempotent, so a retried job is
- * harmless; a concurrent insert of the same e-mail loses the race on the unique index and is retried as an update.
- */
-export async function upsertProfile(
-  models: Models,
-  siteId: Types.ObjectId,
-  input: ProfileUpsert,
-  at: Date,
-  anonymousId: string | null,
-): Promise<Types.ObjectId> {
-  const now = new Date();
-  const set: Record<string, unknown> = { updatedAt: now };
-  if (input.firstName) set.firstName = input.firstName;
-  if (input.lastName) set.lastName = input.lastName;
-  if (input.phone) set.phone = input.phone;
-  const setOnInsert: Record<string, unknown> = { createdAt: now, consent: { email: false }, consentHistory: [] };
-  if (!anonymousId) setOnInsert.anonymousIds = [];
-  const update = {
-    $set: set,
-    $setOnInsert: setOnInsert,
-    ...(anonymousId ? { $addToSet: { anonymousIds: anonymousId } } : {}),
-  };
+/** One profile-creating event of an ingest job. */
+export interface ProfileTouch {
+  siteId: string;
+  anonymousId: string | null;
+  /** The event's time: later events' names win, and consent decisions are ordered by it. */
+  at: Date;
+  profile: ProfileUpsert;
+}
 
-  const filter = { siteId, email: input.email };
-  let doc: { _id: Types.ObjectId } | null = null;
-  for (let attempt = 0; attempt < 3 && !doc; attempt++) {
-    try {
-      // (no projection: FerretDB 1.x's findAndModify does not take one)
-      doc = await models.Profile.findOneAndUpdate(filter, update, {
+/** Bounds that keep a profile far below MongoDB's 16 MB document limit, however long it lives. */
+export const PROFILE_CAPS = { anonymousIds: 200, consentHistory: 500 } as const;
+
+export const profileKey = (siteId: string, email: string) => `${siteId}|${email}`;
+
+/**
+ * Creates or updates the profiles of a job's profile-creating events, keyed by (site, e-mail), with one
+ * `bulkWrite` and one `find` per site whatever the number of events; returns profileKey → id. Idempotent, so a
+ * retried job is harmless; an upsert that loses a race with another worker on the unique index is run again
+ * as an update. Consent decisions are recorded with one more `bulkWrite`.
+ */
+export async function upsertProfiles(models: Models, touches: ProfileTouch[]): Promise<Map<string, Types.ObjectId>> {
+  const ids = new Map<string, Types.ObjectId>();
+  if (!touches.length) return ids;
+  const ordered = [...touches].sort((a, b) => a.at.getTime() - b.at.getTime());
+  const groups = new Map<string, { siteId: string; email: string; set: Record<string, unknown>; visitors: Set<string> }>();
+  for (const t of ordered) {
+    const key = profileKey(t.siteId, t.profile.email);
+    let g = groups.get(key);
+    if (!g) {
+      g = { siteId: t.siteId, email: t.profile.email, set: {}, visitors: new Set() };
+      groups.set(key, g);
+    }
+    // the latest event that names a field sets it
+    if (t.profile.firstName) g.set.firstName = t.profile.firstName;
+    if (t.profile.lastName) g.set.lastName = t.profile.lastName;
+    if (t.profile.phone) g.set.phone = t.profile.phone;
+    if (t.anonymousId) g.visitors.add(t.anonymousId);
+  }
+  const now = new Date();
+  const ops: AnyBulkWriteOperation<ProfileDoc>[] = [...groups.values()].map((g) => {
+    const setOnInsert: Record<string, unknown> = { createdAt: now, consent: { email: false }, consentHistory: [] };
+    if (!g.visitors.size) setOnInsert.anonymousIds = [];
+    return {
+      updateOne: {
+        filter: { siteId: g.siteId, email: g.email },
+        update: {
+          $set: { ...g.set, updatedAt: now },
+          $setOnInsert: setOnInsert,
+          ...(g.visitors.size ? { $addToSet: { anonymousIds: { $each: [...g.visitors] } } } : {}),
+        },
         upsert: true,
-        returnDocument: 'after',
         setDefaultsOnInsert: false,
-      }).lean();
+      },
+    };
+  });
+  await withRaceRetry(() => models.Profile.bulkWrite(ops, { ordered: false }));
+
+  const bySite = new Map<string, string[]>();
+  for (const g of groups.values()) bySite.set(g.siteId, [...(bySite.get(g.siteId) ?? []), g.email]);
+  const found: Array<Pick<ProfileDoc, '_id' | 'siteId' | 'email' | 'anonymousIds' | 'consentHistory'>> = [];
+  for (const [siteId, emails] of bySite) {
+    found.push(
+      ...(await models.Profile.find({ siteId, email: { $in: emails } }, { email: 1, siteId: 1, anonymousIds: 1, consentHistory: 1 }).lean()),
+    );
+  }
+  for (const doc of found) ids.set(profileKey(doc.siteId.toHexString(), doc.email), doc._id);
+  await trimProfiles(models, found);
+
+  const decisions = ordered.flatMap((t) => {
+    const id = ids.get(profileKey(t.siteId, t.profile.email));
+    return id && t.profile.consent !== undefined
+      ? [{ profileId: id, email: t.profile.consent, at: t.at, source: t.profile.consentSource }]
+      : [];
+  });
+  await recordConsents(models, decisions);
+  return ids;
+}
+
+/** Runs a bulk upsert again when its only failures are duplicate keys (another worker inserted first). */
+async function withRaceRetry(write: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await write();
+      return;
     } catch (err) {
-      if (!isDuplicateKey(err) || attempt === 2) throw err;
+      const errors = writeErrorsOf(err);
+      if (attempt >= 2 || !errors?.every((w) => w.code === 11000)) throw err;
     }
   }
-  if (!doc) throw new TrackMateError('TM_ERR_DATABASE', { message: 'The profile upsert returned no profile' });
-  if (input.consent !== undefined) await recordConsent(models, doc._id, input.consent, at, input.consentSource);
-  return doc._id;
+}
+
+/** Keeps the newest visitor ids and consent decisions of profiles past PROFILE_CAPS. */
+async function trimProfiles(
+  models: Models,
+  docs: Array<Pick<ProfileDoc, '_id' | 'anonymousIds' | 'consentHistory'>>,
+): Promise<void> {
+  const ops: AnyBulkWriteOperation<ProfileDoc>[] = [];
+  for (const d of docs) {
+    const set: Record<string, unknown> = {};
+    if ((d.anonymousIds?.length ?? 0) > PROFILE_CAPS.anonymousIds) {
+      set.anonymousIds = d.anonymousIds.slice(-PROFILE_CAPS.anonymousIds);
+    }
+    if ((d.consentHistory?.length ?? 0) > PROFILE_CAPS.consentHistory) {
+      set.consentHistory = [...d.consentHistory]
+        .sort((a, b) => new Date(a.at).getTime() - new Date(b.at).getTime())
+        .slice(-PROFILE_CAPS.consentHistory);
+    }
+    if (Object.keys(set).length) ops.push({ updateOne: { filter: { _id: d._id }, update: { $set: set } } });
+  }
+  if (ops.length) await models.Profile.bulkWrite(ops, { ordered: false });
+}
+
+export interface ConsentDecision {
+  profileId: Types.ObjectId;
+  email: boolean;
+  at: Date;
+  source: ConsentEntry['source'];
 }
 
 /**
- * Records a consent decision with its time and source. The newest decision by time wins, so an explicit
- * `false` given after a `true` always stands, whatever order the events are processed in. The history
- * keeps one entry per (time, source, value), so a retried job does not repeat it.
+ * Records consent decisions with their time and source, in one `bulkWrite`. The newest decision by time wins,
+ * so an explicit `false` given after a `true` always stands, whatever order the events are processed in. The
+ * history keeps one entry per (time, source, value), so a retried job does not repeat it.
  */
-export async function recordConsent(
+export async function recordConsents(models: Models, decisions: ConsentDecision[]): Promise<void> {
+  if (!decisions.length) return;
+  const ops: AnyBulkWriteOperation<ProfileDoc>[] = decisions.flatMap(({ profileId, email, at, source }) => [
+    { updateOne: { filter: { _id: profileId }, update: { $addToSet: { consentHistory: { email, at, source } } } } },
+    {
+      updateOne: {
+        filter: { _id: profileId, $or: [{ 'consent.updatedAt': { $exists: false } }, { 'consent.updatedAt': { $lte: at } }] },
+        update: { $set: { 'consent.email': email, 'consent.updatedAt': at, updatedAt: new Date() } },
+      },
+    },
+  ]);
+  await models.Profile.bulkWrite(ops, { ordered: true });
+}
+
+/** One consent decision (the profile API, the unsubscribe link). */
+export const recordConsent = (
   models: Models,
   profileId: Types.ObjectId,
   email: boolean,
   at: Date,
-  source: 'form' | 'identify' | 'api' | 'server' | 'unsubscribe',
-): Promise<void> {
-  await models.Profile.updateOne({ _id: profileId }, { $addToSet: { consentHistory: { email, at, source } } });
-  await models.Profile.updateOne(
-    { _id: profileId, $or: [{ 'consent.updatedAt': { $exists: false } }, { 'consent.updatedAt': { $lte: at } }] },
-    { $set: { 'consent.email': email, 'consent.updatedAt': at, updatedAt: new Date() } },
-  );
-}
+  source: ConsentEntry['source'],
+) => recordConsents(models, [{ profileId, email, at, source }]);
