@@ -16,6 +16,10 @@ export interface Config {
   /** Requests per minute per client IP (0 = off). */
   rateLimitPerIp: number;
   workerConcurrency: number;
+  /** Events waiting in the ingest queue above which the track endpoints answer 503 (0 = no limit). */
+  maxBacklogEvents: number;
+  /** Share (0–1) of Redis maxmemory in use above which the track endpoints answer 503. */
+  maxRedisMemory: number;
   /** BullMQ lock duration: how long before a killed worker's job is picked up again. */
   workerLockMs: number;
   jobAttempts: number;
@@ -105,6 +109,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     rateLimitPerKey: int(env, 'TRACKMATE_RATE_LIMIT_KEY', 120_000, 0, 1e9),
     rateLimitPerIp: int(env, 'TRACKMATE_RATE_LIMIT_IP', 1_200, 0, 1e9),
     workerConcurrency: int(env, 'TRACKMATE_WORKER_CONCURRENCY', 4, 1, 256),
+    maxBacklogEvents: int(env, 'TRACKMATE_MAX_BACKLOG', 500_000, 0, 1e9),
+    maxRedisMemory: int(env, 'TRACKMATE_MAX_REDIS_MEMORY', 80, 1, 100) / 100,
     workerLockMs: int(env, 'TRACKMATE_WORKER_LOCK_MS', 30_000, 1_000, 600_000),
     jobAttempts: int(env, 'TRACKMATE_JOB_ATTEMPTS', 12, 1, 100),
     jobBackoffMs: int(env, 'TRACKMATE_JOB_BACKOFF_MS', 1_000, 10, 600_000),

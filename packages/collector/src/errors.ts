@@ -32,6 +32,7 @@ export const ERRORS = {
   TM_ERR_DATABASE: { status: 500, message: 'MongoDB did not do what was asked' },
   TM_ERR_WEBHOOK_FAILED: { status: 502, message: 'The webhook receiver did not accept the delivery' },
   TM_ERR_QUEUE_UNAVAILABLE: { status: 503, message: 'The queue cannot take events now; retry later' },
+  TM_ERR_BACKLOG: { status: 503, message: 'The pipeline is behind; retry later' },
   TM_ERR_NOT_READY: { status: 503, message: 'A backing service does not answer' },
 } as const;
 

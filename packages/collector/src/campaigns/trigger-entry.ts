@@ -1,11 +1,5 @@
 import type { Queue } from 'bullmq';
-import {
-  ignoreDuplicates,
-  type Models,
-  type NewEventDoc,
-  type TriggerDoc,
-  writeErrorsOf,
-} from '../models/index.js';
+import { ignoreDuplicates, type Models, type NewEventDoc, type TriggerDoc, writeErrorsOf } from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
 import { matchesFilters } from './property-filters.js';
 

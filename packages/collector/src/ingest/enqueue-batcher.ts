@@ -23,6 +23,8 @@ export interface BatcherOptions {
  * are durably in Redis (then 202) or the write failed (then 503). Nothing is acknowledged before that.
  */
 export class EnqueueBatcher {
+  private jobs = 0;
+  private events = 0;
   private waiting: Waiter[] = [];
   private waitingEvents = 0;
   private inFlight = 0;
@@ -48,6 +50,11 @@ export class EnqueueBatcher {
         });
       }
     });
+  }
+
+  /** Average events per job written so far (100 before the first), for the backpressure estimate. */
+  averageEventsPerJob(): number {
+    return this.jobs ? this.events / this.jobs : 100;
   }
 
   /** Resolves when every job handed to Redis so far has settled (graceful shutdown). */
@@ -97,6 +104,8 @@ export class EnqueueBatcher {
           );
         }),
       ]);
+      this.jobs++;
+      this.events += job.events.length;
       for (const w of group) w.resolve();
     } catch (err) {
       const error = new TrackMateError('TM_ERR_QUEUE_UNAVAILABLE', { retryAfter: 5, cause: err });

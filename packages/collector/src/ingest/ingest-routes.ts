@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Routes } from '../route-kit.js';
+import { Backpressure } from './backpressure.js';
 import { EnqueueBatcher } from './enqueue-batcher.js';
 import type { IngestJob } from './queued-event.js';
 import sdkRoute from './sdk-route.js';
@@ -8,14 +9,26 @@ import trackRoutes from './track-routes.js';
 
 /**
  * Ingest: the track endpoints, which validate, enrich and hand events to the ingest queue (202 only once they
- * are durable in Redis), and `/sdk.js`. On close, requests in flight finish first, then the queued writes, before the queue closes.
+ * are durable in Redis, 503 while the backlog is over its limit), and `/sdk.js`. On close, requests in flight finish first, then the queued writes, before the queue closes.
  */
 const ingestRoutes: Routes = async (app) => {
   const queue: Pick<Queue<IngestJob>, 'add'> = app.queues.ingest;
   const batcher = new EnqueueBatcher(queue);
-  app.addHook('onClose', () => batcher.drain());
-  await app.register(trackRoutes, { prefix: '/api/track', batcher });
-  await app.register(serverEventRoutes, { batcher });
+  const { maxBacklogEvents, maxRedisMemory } = app.config;
+  const backpressure = new Backpressure(
+    app.queues.ingest,
+    app.redis,
+    batcher,
+    { maxBacklogEvents, maxRedisMemory, intervalMs: 250 },
+    app.prometheus,
+  ).start();
+  app.addHook('onClose', async () => {
+    backpressure.stop();
+    await batcher.drain();
+  });
+  const ingest = { batcher, backpressure };
+  await app.register(trackRoutes, { prefix: '/api/track', ...ingest });
+  await app.register(serverEventRoutes, ingest);
   await app.register(sdkRoute);
 };
 

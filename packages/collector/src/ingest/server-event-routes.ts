@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, type Routes } from '../route-kit.js';
+import type { Backpressure } from './backpressure.js';
 import { storedIp } from './client-ip.js';
 import type { EnqueueBatcher } from './enqueue-batcher.js';
 import { limit } from './rate-limits.js';
@@ -13,7 +14,10 @@ import { type ValidatedServer, validateServerEvents } from './validate-server.js
 const batchEnvelope = Compile(ServerBatch);
 
 /** `POST /api/track/server-event`: the specification's server payload, or a batch of them (DESIGN.md section 6). */
-const serverEventRoutes: Routes<{ batcher: EnqueueBatcher }> = async (app, { batcher }) => {
+const serverEventRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure }> = async (
+  app,
+  { batcher, backpressure },
+) => {
   app.post(
     '/api/track/server-event',
     {
@@ -35,7 +39,8 @@ const serverEventRoutes: Routes<{ batcher: EnqueueBatcher }> = async (app, { bat
       },
       // The body is validated per event below, so one bad event never sinks the rest.
       validatorCompiler: () => () => true,
-      onRequest: app.requireSecretKey, // before the body is read: no parsing for unknown callers
+      // before the body is read: no parsing for unknown callers, nor while the pipeline is behind
+      onRequest: [app.requireSecretKey, backpressure.check],
       // Server traffic comes from a few backend IPs: limited per site only, never per IP.
       preHandler: limit(app, app.config.rateLimitPerKey, 'of this site', (request) => `site:${request.site?.id}`),
     },

@@ -6,6 +6,7 @@ import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, type Routes } from '../route-kit.js';
 import { type CachedSite, isWriteKeyShape, normalizeOrigin, originAllowed } from '../sites/index.js';
+import type { Backpressure } from './backpressure.js';
 import { storedIp } from './client-ip.js';
 import { trackCors } from './cors.js';
 import type { EnqueueBatcher } from './enqueue-batcher.js';
@@ -26,7 +27,10 @@ declare module 'fastify' {
  * `POST /api/track/event` (registered under the `/api/track` prefix): one client event or a batch (DESIGN.md
  * section 6). Per-IP limit before the body is read, per-key limit after; CORS by @fastify/cors per site.
  */
-const trackRoutes: Routes<{ batcher: EnqueueBatcher }> = async (app, { batcher }) => {
+const trackRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure }> = async (
+  app,
+  { batcher, backpressure },
+) => {
   await app.register(cors, { delegator: trackCors(app) });
   app.decorateRequest('writeKey', undefined);
 
@@ -46,7 +50,10 @@ const trackRoutes: Routes<{ batcher: EnqueueBatcher }> = async (app, { batcher }
       },
       // The body is validated per event below, so one bad event never sinks the rest.
       validatorCompiler: () => () => true,
-      onRequest: limit(app, app.config.rateLimitPerIp, 'per client IP', (request) => `ip:${request.ip}`),
+      onRequest: [
+        backpressure.check,
+        ...limit(app, app.config.rateLimitPerIp, 'per client IP', (request) => `ip:${request.ip}`),
+      ],
       preHandler: [
         checkKey,
         ...limit(app, app.config.rateLimitPerKey, 'per write key', (request) => `key:${request.writeKey}`),

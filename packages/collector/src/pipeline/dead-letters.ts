@@ -16,7 +16,8 @@ export interface UnstorablePayload {
 
 const MAX_JSON = 4 * 1024 * 1024;
 
-const toSiteId = (siteId?: string | null) => (siteId && Types.ObjectId.isValid(siteId) ? new Types.ObjectId(siteId) : null);
+const toSiteId = (siteId?: string | null) =>
+  siteId && Types.ObjectId.isValid(siteId) ? new Types.ObjectId(siteId) : null;
 
 function asJson(payload: unknown): UnstorablePayload {
   let json: string;

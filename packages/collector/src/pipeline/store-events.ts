@@ -56,7 +56,12 @@ export async function processEvents(
   if (profileEvents.length) {
     const ids = await upsertProfiles(
       models,
-      profileEvents.map((e) => ({ siteId: e.siteId, anonymousId: e.anonymousId, at: new Date(e.timestamp), profile: e.profile })),
+      profileEvents.map((e) => ({
+        siteId: e.siteId,
+        anonymousId: e.anonymousId,
+        at: new Date(e.timestamp),
+        profile: e.profile,
+      })),
     );
     for (const e of profileEvents) {
       const profileId = ids.get(profileKey(e.siteId, e.profile.email));
@@ -174,7 +179,8 @@ async function insertOneByOne(models: Models, docs: NewEventDoc[]): Promise<Inse
       out.insertedIdx.push(i);
     } catch (err) {
       if (isDuplicateKey(err) || writeErrorsOf(err)?.[0]?.code === 11000) out.duplicates++;
-      else if (isDocumentError(err)) out.failed.push({ index: i, reason: `MongoDB refused the event: ${(err as Error).message}` });
+      else if (isDocumentError(err))
+        out.failed.push({ index: i, reason: `MongoDB refused the event: ${(err as Error).message}` });
       else throw err;
     }
   }

@@ -7,10 +7,12 @@ const Readiness = Type.Object({ status: Type.String(), mongodb: Type.String(), r
 const within = <T>(p: Promise<T>, ms: number) =>
   Promise.race([
     p,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new TrackMateError('TM_ERR_NOT_READY', { message: `no answer in ${ms} ms` })), ms)),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new TrackMateError('TM_ERR_NOT_READY', { message: `no answer in ${ms} ms` })), ms),
+    ),
   ]);
 
-/** Health, readiness and Prometheus metrics (with the depth of every queue). */
+/** Health, readiness and Prometheus metrics (with the depth and lag of every queue). */
 const opsRoutes: Routes = async (app) => {
   app.get(
     '/health',
@@ -52,11 +54,16 @@ const opsRoutes: Routes = async (app) => {
     await Promise.all(
       Object.entries(app.queues).map(async ([name, queue]) => {
         try {
-          const counts = await within(
-            queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'),
+          const [counts, oldest] = await within(
+            Promise.all([
+              queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'),
+              queue.getJobs(['waiting', 'prioritized'], 0, 0, true),
+            ]),
             1_000,
           );
           for (const [state, n] of Object.entries(counts)) app.prometheus.queueDepth.set({ queue: name, state }, n);
+          const age = oldest[0] ? Math.max(0, (Date.now() - oldest[0].timestamp) / 1000) : 0;
+          app.prometheus.queueOldestAge.set({ queue: name }, age);
         } catch {
           // Redis away: the gauges keep their last values; /ready says why
         }

@@ -53,8 +53,29 @@ export function createPrometheus() {
     }),
     queueDepth: new Gauge({
       name: 'trackmate_queue_depth',
-      help: 'Jobs per queue and state',
+      help: 'Jobs per queue and state (waiting, active, delayed, failed, prioritized)',
       labelNames: ['queue', 'state'] as const,
+      registers: [registry],
+    }),
+    queueOldestAge: new Gauge({
+      name: 'trackmate_queue_oldest_job_age_seconds',
+      help: 'Age of the oldest job waiting in each queue (the lag of its workers); 0 when none waits',
+      labelNames: ['queue'] as const,
+      registers: [registry],
+    }),
+    backlogEvents: new Gauge({
+      name: 'trackmate_ingest_backlog_events',
+      help: 'Events waiting in the ingest queue (waiting jobs × average events per job), as backpressure sees it',
+      registers: [registry],
+    }),
+    redisMemoryShare: new Gauge({
+      name: 'trackmate_redis_memory_share',
+      help: 'used_memory / maxmemory of Redis (0 without maxmemory)',
+      registers: [registry],
+    }),
+    refusing: new Gauge({
+      name: 'trackmate_ingest_refusing',
+      help: '1 while the track endpoints answer 503 because the backlog is over its limit',
       registers: [registry],
     }),
   };

@@ -37,7 +37,10 @@ export async function upsertProfiles(models: Models, touches: ProfileTouch[]): P
   const ids = new Map<string, Types.ObjectId>();
   if (!touches.length) return ids;
   const ordered = [...touches].sort((a, b) => a.at.getTime() - b.at.getTime());
-  const groups = new Map<string, { siteId: string; email: string; set: Record<string, unknown>; visitors: Set<string> }>();
+  const groups = new Map<
+    string,
+    { siteId: string; email: string; set: Record<string, unknown>; visitors: Set<string> }
+  >();
   for (const t of ordered) {
     const key = profileKey(t.siteId, t.profile.email);
     let g = groups.get(key);
@@ -75,7 +78,10 @@ export async function upsertProfiles(models: Models, touches: ProfileTouch[]): P
   const found: Array<Pick<ProfileDoc, '_id' | 'siteId' | 'email' | 'anonymousIds' | 'consentHistory'>> = [];
   for (const [siteId, emails] of bySite) {
     found.push(
-      ...(await models.Profile.find({ siteId, email: { $in: emails } }, { email: 1, siteId: 1, anonymousIds: 1, consentHistory: 1 }).lean()),
+      ...(await models.Profile.find(
+        { siteId, email: { $in: emails } },
+        { email: 1, siteId: 1, anonymousIds: 1, consentHistory: 1 },
+      ).lean()),
     );
   }
   for (const doc of found) ids.set(profileKey(doc.siteId.toHexString(), doc.email), doc._id);
@@ -143,7 +149,10 @@ export async function recordConsents(models: Models, decisions: ConsentDecision[
     { updateOne: { filter: { _id: profileId }, update: { $addToSet: { consentHistory: { email, at, source } } } } },
     {
       updateOne: {
-        filter: { _id: profileId, $or: [{ 'consent.updatedAt': { $exists: false } }, { 'consent.updatedAt': { $lte: at } }] },
+        filter: {
+          _id: profileId,
+          $or: [{ 'consent.updatedAt': { $exists: false } }, { 'consent.updatedAt': { $lte: at } }],
+        },
         update: { $set: { 'consent.email': email, 'consent.updatedAt': at, updatedAt: new Date() } },
       },
     },
