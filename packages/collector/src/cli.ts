@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, redact } from './config.js';
 import { isUserError } from './errors.js';
 import { migrate } from './models/index.js';
+import { deadLettersCommand } from './pipeline/index.js';
 import { openMongo } from './plugins/mongo.js';
 import { startServer, startWorker } from './server.js';
 import { sitesCommand } from './sites/index.js';
@@ -17,6 +18,10 @@ Usage:
   trackmate-collector sites create --name NAME --origin URL [--origin URL] [--json]
                                   create a site: prints siteId, writeKey (pk_…) and secretKey (sk_…, shown once)
   trackmate-collector migrate     create collections and indexes (also done at start)
+  trackmate-collector dead-letters list [--since TIME] [--queue ingest|triggers|webhooks] [--limit N] [--json]
+                                  what could not be processed, newest first, with the reason
+  trackmate-collector dead-letters replay [--id ID] [--since TIME] [--queue NAME]
+                                  queue those payloads again (events are still stored once)
   trackmate-collector --help | --version
 
 Environment: MONGODB_URI, REDIS_URL, TRACKMATE_QUEUE_PREFIX, PORT, HOST, TRACKMATE_TRUST_PROXY,
@@ -48,6 +53,10 @@ async function main(argv: string[]): Promise<void> {
       name: { type: 'string' },
       origin: { type: 'string', multiple: true },
       json: { type: 'boolean' },
+      id: { type: 'string' },
+      since: { type: 'string' },
+      queue: { type: 'string' },
+      limit: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -81,6 +90,22 @@ async function main(argv: string[]): Promise<void> {
         await migrate(db.models);
         const input = { sub, name: values.name, origins: values.origin ?? [], json: values.json ?? false };
         process.stdout.write(await sitesCommand(db.models, input));
+      } finally {
+        await db.close();
+      }
+      return;
+    }
+    case 'dead-letters': {
+      const db = await openMongo(config);
+      try {
+        await migrate(db.models);
+        const { id, since, queue, limit } = values;
+        await deadLettersCommand(
+          config,
+          db.models,
+          { sub, id, since, queue, limit, json: values.json ?? false },
+          (line) => process.stdout.write(line),
+        );
       } finally {
         await db.close();
       }

@@ -10,6 +10,8 @@ export interface DeadLetterDoc {
   attempts: number;
   payload: unknown;
   failedAt: Date;
+  /** When `trackmate-collector dead-letters replay` queued the payload again. */
+  replayedAt?: Date | null;
 }
 
 const deadLetterSchema = new Schema<DeadLetterDoc>(
@@ -21,6 +23,7 @@ const deadLetterSchema = new Schema<DeadLetterDoc>(
     attempts: { type: Number, default: 0 },
     payload: { type: Schema.Types.Mixed },
     failedAt: { type: Date, required: true },
+    replayedAt: { type: Date, default: null },
   },
   { collection: 'dead_letters', versionKey: false, autoIndex: false, autoCreate: false, minimize: false },
 );

@@ -1,5 +1,6 @@
 /** Pipeline: the ingest worker that links events to profiles and stores them exactly once; dead letters. */
 export { type DeadLetterItem, deadLetter, deadLetters, type UnstorablePayload } from './dead-letters.js';
+export { type DeadLettersInput, deadLettersCommand } from './dead-letters-command.js';
 export { createIngestWorker, type IngestWorkerOptions } from './ingest-worker.js';
 export { ownedEvents } from './owned-events.js';
 export { type AfterInsertHook, type HookJob, type ProcessResult, processEvents } from './store-events.js';

@@ -1,0 +1,141 @@
+import type { Types } from 'mongoose';
+import type { Config } from '../config.js';
+import { TrackMateError } from '../errors.js';
+import type { IngestJob, QueuedEvent } from '../ingest/index.js';
+import type { DeadLetterDoc, Models } from '../models/index.js';
+import { closeQueue, createQueue, jobIdFor, QUEUE_NAMES } from '../plugins/queues.js';
+import { parseId } from '../route-kit.js';
+import type { UnstorablePayload } from './dead-letters.js';
+
+export interface DeadLettersInput {
+  sub: string | undefined;
+  id?: string;
+  since?: string;
+  queue?: string;
+  limit?: string;
+  json: boolean;
+}
+
+const usage = (message: string) => new TrackMateError('TM_ERR_USAGE', { message });
+
+function filterOf(input: DeadLettersInput): Record<string, unknown> {
+  const filter: Record<string, unknown> = {};
+  if (input.id) filter._id = parseId(input.id, 'dead letter id');
+  if (input.since) {
+    const since = new Date(input.since);
+    if (Number.isNaN(since.getTime()))
+      throw usage(`--since must be a date or time such as 2026-12-01T00:00:00Z, got "${input.since}"`);
+    filter.failedAt = { $gte: since };
+  }
+  if (input.queue) {
+    if (!Object.values(QUEUE_NAMES).includes(input.queue as never)) {
+      throw usage(`--queue must be one of ${Object.values(QUEUE_NAMES).join(', ')}`);
+    }
+    filter.queue = input.queue;
+  }
+  return filter;
+}
+
+/** The payload as it was queued, also when it was kept as JSON text. */
+function payloadOf(doc: DeadLetterDoc): unknown {
+  const p = doc.payload as Partial<UnstorablePayload> | null;
+  if (p && p.unstorable === true && typeof p.json === 'string') return JSON.parse(p.json);
+  return doc.payload;
+}
+
+const isQueuedEvent = (v: unknown): v is QueuedEvent =>
+  v !== null &&
+  typeof v === 'object' &&
+  typeof (v as QueuedEvent).messageId === 'string' &&
+  typeof (v as QueuedEvent).siteId === 'string';
+
+/**
+ * `trackmate-collector dead-letters list|replay [--id ID] [--since TIME] [--queue NAME]`. `list` prints the
+ * newest first (`--limit`, default 50; `--json` for one JSON object a line). `replay` queues each payload again
+ * — events into the ingest queue (duplicates are still ignored by messageId), webhook deliveries and trigger
+ * actions into theirs — and marks the dead letter `replayedAt`; without `--id` it skips letters replayed before.
+ */
+export async function deadLettersCommand(
+  config: Config,
+  models: Models,
+  input: DeadLettersInput,
+  write: (line: string) => void,
+): Promise<void> {
+  const filter = filterOf(input);
+  if (input.sub === 'list') {
+    const limit = input.limit === undefined ? 50 : Number(input.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+      throw usage('--limit must be an integer from 1 to 10000');
+    const docs = await models.DeadLetter.find(filter).sort({ failedAt: -1 }).limit(limit).lean<DeadLetterDoc[]>();
+    if (!docs.length) return write('no dead letters\n');
+    for (const d of docs) {
+      const line = {
+        id: d._id.toHexString(),
+        queue: d.queue,
+        failedAt: d.failedAt.toISOString(),
+        siteId: d.siteId?.toHexString() ?? null,
+        attempts: d.attempts,
+        reason: d.reason,
+        replayedAt: d.replayedAt?.toISOString() ?? null,
+      };
+      write(
+        input.json
+          ? `${JSON.stringify({ ...line, payload: payloadOf(d) })}\n`
+          : `${line.id}  ${line.failedAt}  ${line.queue.padEnd(8)}  ${line.replayedAt ? 'replayed ' : ''}${line.reason.slice(0, 120)}\n`,
+      );
+    }
+    return;
+  }
+  if (input.sub !== 'replay')
+    throw usage('try: dead-letters list [--since TIME] | dead-letters replay [--id ID] [--since TIME]');
+  if (!input.id) filter.replayedAt = null;
+  const docs = await models.DeadLetter.find(filter).sort({ failedAt: 1 }).lean<DeadLetterDoc[]>();
+  const queues = {
+    ingest: createQueue<IngestJob>(config, QUEUE_NAMES.ingest),
+    webhooks: createQueue(config, QUEUE_NAMES.webhooks),
+    triggers: createQueue(config, QUEUE_NAMES.triggers),
+  };
+  const replayed: Types.ObjectId[] = [];
+  let skipped = 0;
+  try {
+    const events: Array<{ id: Types.ObjectId; event: QueuedEvent }> = [];
+    const stamp = Date.now();
+    for (const d of docs) {
+      const payload = payloadOf(d);
+      if (d.queue === QUEUE_NAMES.ingest) {
+        const list = isQueuedEvent(payload)
+          ? [payload]
+          : ((payload as Partial<IngestJob>)?.events ?? []).filter(isQueuedEvent);
+        if (!list.length) skipped++;
+        for (const event of list) events.push({ id: d._id, event });
+        if (list.length) replayed.push(d._id);
+      } else if (
+        d.queue === QUEUE_NAMES.webhooks &&
+        payload &&
+        typeof payload === 'object' &&
+        'deliveryId' in payload
+      ) {
+        await queues.webhooks.add('deliver', payload, {
+          jobId: jobIdFor('w', `${String(payload.deliveryId)}:replay:${stamp}`),
+        });
+        replayed.push(d._id);
+      } else if (d.queue === QUEUE_NAMES.triggers && payload && typeof payload === 'object' && 'entryId' in payload) {
+        const entryId = String(payload.entryId);
+        await models.TriggerEntry.updateOne({ _id: entryId }, { $set: { state: 'waiting', updatedAt: new Date() } });
+        await queues.triggers.add('fire', { entryId }, { jobId: jobIdFor('t', `${entryId}:replay:${stamp}`) });
+        replayed.push(d._id);
+      } else skipped++;
+    }
+    for (let i = 0; i < events.length; i += 500) {
+      await queues.ingest.add('events', { events: events.slice(i, i + 500).map((e) => e.event) });
+    }
+    if (replayed.length)
+      await models.DeadLetter.updateMany({ _id: { $in: replayed } }, { $set: { replayedAt: new Date() } });
+    write(
+      `replayed ${replayed.length} dead letter(s)${events.length ? ` (${events.length} event(s) queued for ingestion)` : ''}` +
+        `${skipped ? `; ${skipped} skipped (no payload that can be queued again)` : ''}\n`,
+    );
+  } finally {
+    await Promise.all(Object.values(queues).map((q) => closeQueue(q)));
+  }
+}
