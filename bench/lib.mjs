@@ -12,6 +12,40 @@ export const CLI = join(ROOT, 'packages/collector/dist/cli.js');
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Resolves when the installation's ingest queue holds no job (every acknowledged event was processed), or
+ * when `budgetMs` is up; returns whether it drained. Polls Redis, not MongoDB: counting documents on the
+ * database being measured would load it (a full scan on FerretDB).
+ */
+export async function waitForDrain(env, { budgetMs = 300_000, everyMs = 20 } = {}) {
+  const { Queue } = await import('bullmq');
+  const { Redis } = await import('ioredis');
+  const connection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue('ingest', { connection, prefix: env.TRACKMATE_QUEUE_PREFIX });
+  try {
+    const deadline = Date.now() + budgetMs;
+    for (;;) {
+      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused');
+      if (Object.values(c).every((n) => n === 0)) return true;
+      if (Date.now() > deadline) return false;
+      await sleep(everyMs);
+    }
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+/** Runs fn(0 … n-1) with at most `parallel` calls at a time. */
+export async function inParallel(n, parallel, fn) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
 export async function freePort() {
   const server = createServer();
   server.listen(0, '127.0.0.1');

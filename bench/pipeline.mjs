@@ -7,16 +7,18 @@ import {
   dropDatabase,
   dropRedisPrefix,
   fmt,
+  inParallel,
   sampleMax,
   sleep,
   startCollector,
   table,
+  waitForDrain,
 } from './lib.mjs';
 
 const BATCH = 100;
 const PARALLEL = 8;
 
-const clientEvent = (i, now) => ({
+export const clientEvent = (i, now) => ({
   messageId: `pipe-${i}`,
   name: i % 10 === 0 ? 'add_to_cart' : 'page_view',
   timestamp: now,
@@ -30,7 +32,7 @@ const clientEvent = (i, now) => ({
 });
 
 /** The stored shape (what the ingest worker writes), for the baseline. */
-const storedDoc = (e, siteId) => ({
+export const storedDoc = (e, siteId) => ({
   siteId,
   messageId: e.messageId,
   profileId: null,
@@ -45,15 +47,6 @@ const storedDoc = (e, siteId) => ({
   ip: '127.0.0.1',
   context: e.context,
 });
-
-async function inParallel(n, parallel, fn) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      while (next < n) await fn(next++);
-    }),
-  );
-}
 
 export async function benchPipeline({ events: total = 20_000, budgetMs = 240_000 } = {}) {
   const env = benchEnv();
@@ -87,14 +80,9 @@ export async function benchPipeline({ events: total = 20_000, budgetMs = 240_000
     });
     out.postedMs = performance.now() - started;
     const events = db.collection('events');
-    let stored = 0;
-    const deadline = Date.now() + budgetMs; // past it, the rate so far is reported
-    for (;;) {
-      stored = await events.countDocuments();
-      if (stored >= total || Date.now() > deadline) break;
-      await sleep(250);
-    }
+    await waitForDrain(env, { budgetMs }); // past the budget, the rate so far is reported
     out.collectorMs = performance.now() - started;
+    const stored = await events.countDocuments();
     out.stored = stored;
     out.refused = refused;
     out.collectorEventsPerSec = (stored / out.collectorMs) * 1000;

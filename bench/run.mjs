@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench`: the benchmarks of DESIGN.md section 9, each beside its baseline measured in the same run.
 // Prints tables and writes bench/results/latest.json. Never fails on speed.
-//   node bench/run.mjs [--only sizes,http,pipeline,profile,browser] [--duration 5] [--events 20000] [--quick]
+//   node bench/run.mjs [--only sizes,http,pipeline,scaleout,sustained,profile,browser] [--duration 5] [--events 20000]
+//                      [--sustained 60] [--quick]
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -11,20 +12,24 @@ import { benchHttp } from './http.mjs';
 import { fmt, ROOT } from './lib.mjs';
 import { benchPipeline } from './pipeline.mjs';
 import { analyzeProfiles, printProfile } from './profile.mjs';
+import { benchScaleOut } from './scale-out.mjs';
 import { benchSizes } from './sizes.mjs';
+import { benchSustained } from './sustained.mjs';
 
 const { values } = parseArgs({
   options: {
     only: { type: 'string' },
     duration: { type: 'string' },
     events: { type: 'string' },
+    sustained: { type: 'string' },
     quick: { type: 'boolean' },
   },
 });
-const only = new Set((values.only ?? 'sizes,http,pipeline,profile,browser').split(','));
+const only = new Set((values.only ?? 'sizes,http,pipeline,scaleout,sustained,profile,browser').split(','));
 const quick = values.quick ?? false;
 const duration = Number(values.duration ?? (quick ? 2 : 5));
 const events = Number(values.events ?? (quick ? 5_000 : 20_000));
+const sustained = Number(values.sustained ?? (quick ? 15 : 60));
 const resultsDir = join(ROOT, 'bench/results');
 mkdirSync(resultsDir, { recursive: true });
 
@@ -58,6 +63,8 @@ async function step(name, fn) {
 await step('sizes', () => benchSizes());
 await step('http', () => benchHttp({ duration, connections: quick ? [10, 50] : [10, 50, 100] }));
 await step('pipeline', () => benchPipeline({ events }));
+await step('scaleout', () => benchScaleOut({ events }));
+await step('sustained', () => benchSustained({ seconds: sustained, probeSeconds: quick ? 4 : 8 }));
 await step('profile', async () => {
   // Where the collector's CPU goes under single-event load (node --cpu-prof; start-up included).
   const dir = join(resultsDir, 'profile');

@@ -62,7 +62,10 @@ describe('trackmate-collector dead-letters', () => {
       },
     ]);
 
-    const listed = (await cli(['list', '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const listed = (await cli(['list', '--json'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(listed.map((d) => d.reason).sort()).toEqual(['MongoDB was away for 68 minutes', 'kept as JSON text']);
     expect(listed.map((d) => d.payload.messageId).sort()).toEqual([a, b].sort());
     expect(listed.every((d) => d.replayedAt === null)).toBe(true);
@@ -76,7 +79,10 @@ describe('trackmate-collector dead-letters', () => {
       15_000,
       'both replayed events stored',
     );
-    const marked = await t.db.collection('dead_letters').find({ replayedAt: { $ne: null } }).toArray();
+    const marked = await t.db
+      .collection('dead_letters')
+      .find({ replayedAt: { $ne: null } })
+      .toArray();
     expect(marked).toHaveLength(2);
 
     // a second replay finds nothing new; --id replays one again, and the event is still stored once

@@ -42,7 +42,10 @@ describe('one bad event never sinks a job', () => {
 
     const stored = await waitFor(
       async () => {
-        const docs = await t.db.collection('events').find({ messageId: { $regex: '^poison-test-' } }).toArray();
+        const docs = await t.db
+          .collection('events')
+          .find({ messageId: { $regex: '^poison-test-' } })
+          .toArray();
         return docs.length === good.length ? docs : null;
       },
       15_000,
