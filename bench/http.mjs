@@ -50,7 +50,8 @@ function summarize(r, eventsPerRequest) {
 
 /** Each case: a short warm-up, then `duration` seconds measured. */
 export async function benchHttp({ duration = 5, connections = [10, 50, 100], profile, singleOnly = false } = {}) {
-  const env = benchEnv();
+  // the HTTP path alone: no worker drains the queue here, so no backlog limit
+  const env = benchEnv({ TRACKMATE_MAX_BACKLOG: '0' });
   const site = await createSite(env);
   const collector = await startCollector(env, {
     worker: false,
@@ -62,7 +63,14 @@ export async function benchHttp({ duration = 5, connections = [10, 50, 100], pro
     port: helloPort,
   });
   const rss = sampleMax(collector.rss);
-  const out = { hello: [], single: [], batch100: [], halfPeak: undefined, collectorReadyMs: collector.readyMs };
+  const out = {
+    hello: [],
+    echo: [],
+    single: [],
+    batch100: [],
+    halfPeak: undefined,
+    collectorReadyMs: collector.readyMs,
+  };
   const single = JSON.stringify({ ...event(0), writeKey: site.writeKey });
   const batch = JSON.stringify({
     writeKey: site.writeKey,
@@ -87,6 +95,7 @@ export async function benchHttp({ duration = 5, connections = [10, 50, 100], pro
       return out;
     }
     for (const c of connections) out.hello.push(await measure(`${hello.url}/`, {}, 1, c));
+    for (const c of connections) out.echo.push(await measure(`${hello.url}/echo`, post(single), 1, c));
     for (const c of connections) out.single.push(await measure(`${collector.url}/api/track/event`, post(single), 1, c));
     for (const c of connections.slice(0, 2))
       out.batch100.push(await measure(`${collector.url}/api/track/event`, post(batch), 100, c));
@@ -125,6 +134,9 @@ export async function benchHttp({ duration = 5, connections = [10, 50, 100], pro
     ['case', 'conns', 'CPU/req', '2xx req/s', 'events/s', 'p50', 'p99', 'non-2xx', 'vs baseline / target'],
     [
       ...out.hello.map((s) => row('baseline: fastify hello world (GET)', s)),
+      ...out.echo.map((s) =>
+        row('for reference: bare fastify POST of the same body', s, `${fmt.pct(s.okPerSec / helloPeak)} of hello peak`),
+      ),
       ...out.single.map((s) =>
         row('single-event POST', s, fmt.pct(s.okPerSec / helloPeak) + ' of hello peak (target >= 60 %)'),
       ),
