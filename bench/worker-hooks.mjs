@@ -17,7 +17,8 @@ const { createQueue, closeQueue, closeWorker, QUEUE_NAMES } = await import(new U
 const { migrate } = await import(new URL('models/index.js', dist));
 const { createSite } = await import(new URL('sites/index.js', dist));
 const { createIngestWorker } = await import(new URL('pipeline/index.js', dist));
-const { createAfterInsertHook } = await import(new URL('plugins/workers.js', dist));
+const { createAfterInsertHook, siteConfigCaches } = await import(new URL('plugins/workers.js', dist));
+const { Redis } = await import('ioredis');
 const { startRollupFolder } = await import(new URL('rollups/index.js', dist));
 
 const { values } = parseArgs({
@@ -103,6 +104,7 @@ async function run(withHooks) {
     });
   }
   const ingest = createQueue(config, QUEUE_NAMES.ingest);
+  const redis = new Redis(config.redisUrl);
   let n = 0;
   for (let j = 0; j < JOBS; j++) {
     await ingest.add('events', { events: Array.from({ length: BATCH }, () => event(site.siteId, n++)) });
@@ -114,7 +116,9 @@ async function run(withHooks) {
     config,
     models: conns.models,
     log,
-    hooks: withHooks ? [createAfterInsertHook(jobQueues, folder)] : [],
+    hooks: withHooks
+      ? [createAfterInsertHook(jobQueues, folder, siteConfigCaches(conns.models, redis, config.queuePrefix))]
+      : [],
   });
   let done = 0;
   await new Promise((resolve) => {
@@ -142,6 +146,7 @@ async function run(withHooks) {
   await ingest.obliterate({ force: true });
   await jobQueues.triggers.obliterate({ force: true });
   await closeQueue(ingest);
+  redis.disconnect();
   await Promise.all(Object.values(jobQueues).map(closeQueue));
   const client = new MongoClient(base.toString());
   await client.db().dropDatabase();

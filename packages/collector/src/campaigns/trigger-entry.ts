@@ -7,6 +7,21 @@ export interface FireJob {
   entryId: string;
 }
 
+/** The active triggers of each site (site id → triggers); the workers cache them (SiteConfigCache). */
+export type ActiveTriggers = (siteIds: string[]) => Promise<Map<string, TriggerDoc[]>>;
+
+/** Active triggers straight from the database, one query for all the sites. */
+export const loadActiveTriggers =
+  (models: Models): ActiveTriggers =>
+  async (siteIds) => {
+    const out = new Map<string, TriggerDoc[]>();
+    for (const t of await models.Trigger.find({ siteId: { $in: siteIds }, active: true }).lean<TriggerDoc[]>()) {
+      const id = t.siteId.toHexString();
+      out.set(id, [...(out.get(id) ?? []), t]);
+    }
+    return out;
+  };
+
 interface Candidate {
   entryId: string;
   trigger: TriggerDoc;
@@ -21,13 +36,14 @@ interface Candidate {
  * Enters the visitors of this job's events into the site's active triggers whose entry event and filters
  * match, and schedules each entry's end as a BullMQ delayed job (kept in Redis, so it survives restarts).
  * Idempotent: the entry's id and the job's id derive from (trigger, event), the re-entry guard from the
- * visitor. A fixed number of round trips per job: one trigger query per site, one bulk claim of the re-entry
- * guards, one insert of the entries and one addBulk.
+ * visitor. A fixed number of round trips per job: the sites' active triggers (cached by the workers), one bulk
+ * claim of the re-entry guards, one insert of the entries and one addBulk.
  */
 export async function enterTriggers(
   models: Models,
   queue: Pick<Queue<FireJob>, 'addBulk'>,
   events: NewEventDoc[],
+  activeTriggers: ActiveTriggers = loadActiveTriggers(models),
 ): Promise<void> {
   const bySite = new Map<string, NewEventDoc[]>();
   for (const e of events) {
@@ -36,11 +52,9 @@ export async function enterTriggers(
     bySite.set(e.siteId.toString(), list);
   }
   const candidates: Candidate[] = [];
+  const bySiteTriggers = await activeTriggers([...bySite.keys()]);
   for (const [siteId, siteEvents] of bySite) {
-    const names = [...new Set(siteEvents.map((e) => e.name))];
-    const triggers = await models.Trigger.find({ siteId, active: true, entryEvent: { $in: names } }).lean<
-      TriggerDoc[]
-    >();
+    const triggers = bySiteTriggers.get(siteId) ?? [];
     if (!triggers.length) continue;
     for (const e of siteEvents) {
       for (const t of triggers) {

@@ -3,6 +3,7 @@ import { type Static, Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { TriggerAction, TriggerDoc } from '../models/index.js';
 import { checkOutgoingUrl, EventName, errorReplies, IdParams, parseId, type Routes, siteIdOf } from '../route-kit.js';
+import { bumpSiteConfig } from '../sites/index.js';
 import { FILTER_OPS } from './property-filters.js';
 import { unknownRoots } from './templates.js';
 
@@ -107,6 +108,8 @@ const common = { tags: ['campaign triggers'], security: [{ secretKey: [] }] };
 const triggerRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
   const { Trigger } = app.models;
+  // the ingest workers cache each site's active triggers until this version changes
+  const changed = (siteId: Types.ObjectId) => bumpSiteConfig(app.redis, app.config.queuePrefix, siteId.toHexString());
   const load = async (siteId: Types.ObjectId, id: string | Types.ObjectId) => {
     const _id = typeof id === 'string' ? parseId(id, 'trigger id') : id;
     const doc = await Trigger.findOne({ _id, siteId }).lean<TriggerDoc>();
@@ -135,6 +138,7 @@ const triggerRoutes: Routes = async (app) => {
         createdAt: now,
         updatedAt: now,
       });
+      await changed(created.siteId);
       return reply.code(201).send(triggerView(created.toObject()));
     },
   );
@@ -182,6 +186,7 @@ const triggerRoutes: Routes = async (app) => {
         set.action = action;
       }
       await Trigger.updateOne({ _id: current._id, siteId }, { $set: set });
+      await changed(siteId);
       return triggerView(await load(siteId, current._id));
     },
   );
@@ -199,6 +204,7 @@ const triggerRoutes: Routes = async (app) => {
     async (request, reply) => {
       const current = await load(siteIdOf(request), request.params.id);
       await Trigger.deleteOne({ _id: current._id });
+      await changed(current.siteId);
       return reply.code(204).send();
     },
   );

@@ -1,12 +1,20 @@
 import type { Queue, Worker } from 'bullmq';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { createTriggerWorker, enterTriggers, loadSigningSecret } from '../campaigns/index.js';
+import type { Redis } from 'ioredis';
+import {
+  type ActiveTriggers,
+  createTriggerWorker,
+  enterTriggers,
+  loadActiveTriggers,
+  loadSigningSecret,
+} from '../campaigns/index.js';
 import type { Config } from '../config.js';
 import type { Models } from '../models/index.js';
 import { type AfterInsertHook, createIngestWorker, ownedEvents } from '../pipeline/index.js';
 import { type RollupFolder, recordRollups, startRollupFolder } from '../rollups/index.js';
-import { createWebhookWorker, fanOutWebhooks } from '../webhooks/index.js';
+import { SiteConfigCache } from '../sites/index.js';
+import { createWebhookWorker, fanOutWebhooks, loadSubscriptions, type Subscriptions } from '../webhooks/index.js';
 import type { Prometheus } from './prometheus.js';
 import { closeWorker, type QueueName } from './queues.js';
 
@@ -16,6 +24,7 @@ export interface WorkerDeps {
   log: FastifyBaseLogger;
   prometheus: Prometheus;
   queues: Record<QueueName, Queue>;
+  redis: Redis;
 }
 
 export interface RunningWorkers {
@@ -29,9 +38,16 @@ export interface RunningWorkers {
  * its after-insert hooks (roll-ups, trigger entries, webhook fan-out: fast writes and enqueues only, for the
  * events the job is responsible for), the trigger worker and the webhook worker.
  */
-export async function startWorkers({ config, models, log, prometheus, queues }: WorkerDeps): Promise<RunningWorkers> {
+export async function startWorkers({
+  config,
+  models,
+  log,
+  prometheus,
+  queues,
+  redis,
+}: WorkerDeps): Promise<RunningWorkers> {
   const folder = startRollupFolder(config, models, log);
-  const afterInsert = createAfterInsertHook(queues, folder);
+  const afterInsert = createAfterInsertHook(queues, folder, siteConfigCaches(models, redis, config.queuePrefix));
   const signingSecret = await loadSigningSecret(models, config);
   const workers: Worker[] = [
     createIngestWorker({ config, models, log, prometheus, hooks: [afterInsert] }),
@@ -56,14 +72,25 @@ export async function startWorkers({ config, models, log, prometheus, queues }: 
 export function createAfterInsertHook(
   queues: Pick<Record<QueueName, Queue>, 'triggers' | 'webhooks'>,
   folder: Pick<RollupFolder, 'kick' | 'sketches'>,
+  cached?: { activeTriggers: ActiveTriggers; subscriptions: Subscriptions },
 ): AfterInsertHook {
   return async (inserted, models, job) => {
     const events = await ownedEvents(models, inserted, job);
     if (!events.length) return;
     const fresh = events.length === inserted.length;
     if (await recordRollups(models, folder.sketches, events, job.key, fresh)) folder.kick();
-    await enterTriggers(models, queues.triggers, events);
-    await fanOutWebhooks(models, queues.webhooks, events);
+    await enterTriggers(models, queues.triggers, events, cached?.activeTriggers);
+    await fanOutWebhooks(models, queues.webhooks, events, cached?.subscriptions);
+  };
+}
+
+/** Each site's active triggers and webhook subscriptions, cached per process while their version stands. */
+export function siteConfigCaches(models: Models, redis: Redis, prefix: string) {
+  const triggers = new SiteConfigCache(redis, prefix, loadActiveTriggers(models));
+  const subscriptions = new SiteConfigCache(redis, prefix, loadSubscriptions(models));
+  return {
+    activeTriggers: (siteIds: string[]) => triggers.get(siteIds),
+    subscriptions: (siteIds: string[]) => subscriptions.get(siteIds),
   };
 }
 
@@ -83,9 +110,13 @@ export default fp(
       log: app.log,
       prometheus: app.prometheus,
       queues: app.queues,
+      redis: app.redis,
     });
     app.decorate('workers', running.workers);
     app.addHook('onClose', running.close);
   },
-  { name: 'trackmate-workers', dependencies: ['trackmate-mongo', 'trackmate-queues', 'trackmate-prometheus'] },
+  {
+    name: 'trackmate-workers',
+    dependencies: ['trackmate-mongo', 'trackmate-redis', 'trackmate-queues', 'trackmate-prometheus'],
+  },
 );

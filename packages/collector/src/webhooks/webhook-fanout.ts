@@ -14,6 +14,26 @@ export interface WebhookJob {
   entryId?: string;
 }
 
+type Subscription = Omit<WebhookDoc, 'secret'>;
+
+/** The active subscriptions of each site (site id → subscriptions); the workers cache them (SiteConfigCache). */
+export type Subscriptions = (siteIds: string[]) => Promise<Map<string, Subscription[]>>;
+
+/** Active subscriptions straight from the database (without their secrets), one query for all the sites. */
+export const loadSubscriptions =
+  (models: Models): Subscriptions =>
+  async (siteIds) => {
+    const out = new Map<string, Subscription[]>();
+    const subs = await models.Webhook.find({ siteId: { $in: siteIds }, active: true }, { secret: 0 }).lean<
+      Subscription[]
+    >();
+    for (const sub of subs) {
+      const id = sub.siteId.toHexString();
+      out.set(id, [...(out.get(id) ?? []), sub]);
+    }
+    return out;
+  };
+
 /** The event as receivers see it (no IP address, no user agent). */
 function publicEvent(e: NewEventDoc) {
   return {
@@ -34,11 +54,10 @@ export async function fanOutWebhooks(
   models: Models,
   queue: Pick<Queue<WebhookJob>, 'addBulk'>,
   events: NewEventDoc[],
+  subscriptions: Subscriptions = loadSubscriptions(models),
 ): Promise<void> {
   const siteIds = [...new Set(events.map((e) => e.siteId.toString()))];
-  const subs = await models.Webhook.find({ siteId: { $in: siteIds }, active: true }, { secret: 0 }).lean<
-    Omit<WebhookDoc, 'secret'>[]
-  >();
+  const subs = [...(await subscriptions(siteIds)).values()].flat();
   if (!subs.length) return;
   const jobs = [];
   for (const e of events) {

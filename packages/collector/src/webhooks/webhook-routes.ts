@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { DeliveryDoc, WebhookDoc } from '../models/index.js';
 import { checkOutgoingUrl, EventName, errorReplies, IdParams, parseId, type Routes, siteIdOf } from '../route-kit.js';
+import { bumpSiteConfig } from '../sites/index.js';
 
 const Events = Type.Array(Type.Union([EventName, Type.Literal('*')]), {
   minItems: 1,
@@ -56,6 +57,8 @@ const common = { tags: ['webhooks'], security: [{ secretKey: [] }] };
 const webhookRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
   const { Webhook, Delivery } = app.models;
+  // the ingest workers cache each site's subscriptions until this version changes
+  const changed = (siteId: Types.ObjectId) => bumpSiteConfig(app.redis, app.config.queuePrefix, siteId.toHexString());
   const load = async (siteId: Types.ObjectId, id: string | Types.ObjectId) => {
     const _id = typeof id === 'string' ? parseId(id, 'webhook id') : id;
     const doc = await Webhook.findOne({ _id, siteId }).lean<WebhookDoc>();
@@ -85,6 +88,7 @@ const webhookRoutes: Routes = async (app) => {
         createdAt: now,
         updatedAt: now,
       });
+      await changed(created.siteId);
       return reply.code(201).send(webhookView(created.toObject(), true));
     },
   );
@@ -126,6 +130,7 @@ const webhookRoutes: Routes = async (app) => {
       if (input.url) set.url = checkOutgoingUrl(input.url);
       if (input.events) set.events = [...new Set(input.events)];
       await Webhook.updateOne({ _id: current._id, siteId }, { $set: set });
+      await changed(siteId);
       return webhookView(await load(siteId, current._id));
     },
   );
@@ -143,6 +148,7 @@ const webhookRoutes: Routes = async (app) => {
     async (request, reply) => {
       const current = await load(siteIdOf(request), request.params.id);
       await Webhook.deleteOne({ _id: current._id });
+      await changed(current.siteId);
       return reply.code(204).send();
     },
   );
