@@ -88,4 +88,27 @@ describe('one bad event never sinks a job', () => {
     await waitFor(() => t.db.collection('events').findOne({ messageId: ok.messageId }), 10_000, 'the good event');
     expect(await t.db.collection('events').findOne({ messageId: bad.messageId })).toBeNull();
   });
+
+  it('a profile never grows past its caps: 200 visitor ids kept on it, every one still linked', async () => {
+    const email = `many-devices-${randomUUID().slice(0, 8)}@example.com`;
+    const visits = Array.from({ length: 250 }, (_, i) =>
+      clientEvent({ name: 'identify', anonymousId: `device-${i}`, properties: { email } }),
+    );
+    for (let i = 0; i < visits.length; i += 50) {
+      const res = await postEvents(t.url, { writeKey: t.site.writeKey, batch: visits.slice(i, i + 50) });
+      expect(res.status).toBe(202);
+    }
+    const profile = await waitFor(
+      async () => {
+        const n = await t.db.collection('events').countDocuments({ name: 'identify', 'properties.email': email });
+        return n === 250 ? t.db.collection('profiles').findOne({ email }) : null;
+      },
+      20_000,
+      'every identify stored',
+    );
+    expect(profile!.anonymousIds).toHaveLength(200);
+    expect(new Set(profile!.anonymousIds).size).toBe(200);
+    // every visitor id stays linked to the person through the identities collection
+    expect(await t.db.collection('identities').countDocuments({ profileId: profile!._id })).toBe(250);
+  });
 });
