@@ -64,7 +64,7 @@ const serverEventRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpre
       await rejectForeignProfileIds(app, site.id, validated);
       const { events, rejected } = validated;
       rejected.sort((a, b) => a.index - b.index);
-      app.prometheus.eventsRejected.inc({ source: 'server' }, rejected.length);
+      if (rejected.length) app.prometheus.eventsRejected.inc({ source: 'server' }, rejected.length);
       if (!events.length) {
         throw new TrackMateError('TM_ERR_INVALID_PAYLOAD', {
           message: isBatch

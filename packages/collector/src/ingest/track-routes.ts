@@ -1,6 +1,6 @@
 import cors from '@fastify/cors';
 import { ClientBatch, ClientEvent, TrackAccepted } from '@trackmate/schema';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
@@ -79,7 +79,7 @@ const trackRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure 
           ? undefined
           : Number(request.headers['content-length']) || undefined,
       });
-      app.prometheus.eventsRejected.inc({ source: 'client' }, rejected.length);
+      if (rejected.length) app.prometheus.eventsRejected.inc({ source: 'client' }, rejected.length);
       if (!events.length) {
         throw new TrackMateError('TM_ERR_INVALID_PAYLOAD', {
           message: isBatch
@@ -97,18 +97,24 @@ const trackRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure 
 
 export default trackRoutes;
 
-/** An object body and a write key of the right shape, before any rate limit, cache or query sees the key. */
-async function checkKey(request: FastifyRequest): Promise<void> {
+/**
+ * An object body and a write key of the right shape, before any rate limit, cache or query sees the key.
+ * Callback style: no promise per request on the hot path.
+ */
+function checkKey(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
   const body = request.body;
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new TrackMateError('TM_ERR_BAD_REQUEST', {
-      message: 'The body must be one event object or { "batch": [ ... ] }',
-    });
+    return done(
+      new TrackMateError('TM_ERR_BAD_REQUEST', {
+        message: 'The body must be one event object or { "batch": [ ... ] }',
+      }),
+    );
   }
   const key = writeKeyOf(request, request.body);
-  if (!key) throw new TrackMateError('TM_ERR_MISSING_KEY');
-  if (!isWriteKeyShape(key)) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
+  if (!key) return done(new TrackMateError('TM_ERR_MISSING_KEY'));
+  if (!isWriteKeyShape(key)) return done(new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' }));
   request.writeKey = key;
+  done();
 }
 
 function checkOrigin(request: FastifyRequest, site: CachedSite): void {
