@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorReply, OBJECT_ID_PATTERN } from '@trackmate/schema';
-import { Types } from 'mongoose';
+import { type Model, Types } from 'mongoose';
 import { type TSchema, Type } from 'typebox';
 import { TrackMateError } from './errors.js';
 
@@ -66,6 +66,19 @@ export function checkOutgoingUrl(raw: string): string {
     });
   }
   return url.toString();
+}
+
+/**
+ * Loads one document of a site by a path id: a bad id is a 400, another site's document answers exactly as a
+ * missing one (404 naming `what`).
+ */
+export function siteScoped<T>(model: Model<T>, what: string) {
+  return async (siteId: Types.ObjectId, id: string | Types.ObjectId): Promise<T> => {
+    const _id = typeof id === 'string' ? parseId(id, `${what} id`) : id;
+    const doc = await model.findOne({ _id, siteId }).lean<T>();
+    if (!doc) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: `No ${what} ${_id.toHexString()}` });
+    return doc;
+  };
 }
 
 /** The site an authenticated (secret-key) request belongs to, as an ObjectId. */

@@ -94,16 +94,16 @@ describe('one bad event never sinks a job', () => {
     const visits = Array.from({ length: 250 }, (_, i) =>
       clientEvent({ name: 'identify', anonymousId: `device-${i}`, properties: { email } }),
     );
-    for (let i = 0; i < visits.length; i += 50) {
-      const res = await postEvents(t.url, { writeKey: t.site.writeKey, batch: visits.slice(i, i + 50) });
-      expect(res.status).toBe(202);
-    }
+    // one request, so one job: FerretDB 1.x can lose concurrent updates of one document, which would make the
+    // count below depend on how jobs interleave (the identities collection keeps every link either way)
+    const res = await postEvents(t.url, { writeKey: t.site.writeKey, batch: visits });
+    expect(res.status).toBe(202);
     const profile = await waitFor(
       async () => {
         const n = await t.db.collection('events').countDocuments({ name: 'identify', 'properties.email': email });
         return n === 250 ? t.db.collection('profiles').findOne({ email }) : null;
       },
-      20_000,
+      45_000,
       'every identify stored',
     );
     expect(profile!.anonymousIds).toHaveLength(200);

@@ -2,7 +2,15 @@ import type { Types } from 'mongoose';
 import { type Static, Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { TriggerAction, TriggerDoc } from '../models/index.js';
-import { checkOutgoingUrl, EventName, errorReplies, IdParams, parseId, type Routes, siteIdOf } from '../route-kit.js';
+import {
+  checkOutgoingUrl,
+  EventName,
+  errorReplies,
+  IdParams,
+  type Routes,
+  siteIdOf,
+  siteScoped,
+} from '../route-kit.js';
 import { bumpSiteConfig } from '../sites/index.js';
 import { FILTER_OPS } from './property-filters.js';
 import { unknownRoots } from './templates.js';
@@ -110,12 +118,7 @@ const triggerRoutes: Routes = async (app) => {
   const { Trigger } = app.models;
   // the ingest workers cache each site's active triggers until this version changes
   const changed = (siteId: Types.ObjectId) => bumpSiteConfig(app.redis, app.config.queuePrefix, siteId.toHexString());
-  const load = async (siteId: Types.ObjectId, id: string | Types.ObjectId) => {
-    const _id = typeof id === 'string' ? parseId(id, 'trigger id') : id;
-    const doc = await Trigger.findOne({ _id, siteId }).lean<TriggerDoc>();
-    if (!doc) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: `No trigger ${_id.toHexString()}` });
-    return doc;
-  };
+  const load = siteScoped<TriggerDoc>(Trigger, 'trigger');
 
   app.post(
     '/api/triggers',

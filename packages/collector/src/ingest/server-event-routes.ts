@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, type Routes } from '../route-kit.js';
+import { accept } from './accept.js';
 import type { Backpressure } from './backpressure.js';
 import { storedIp } from './client-ip.js';
 import type { EnqueueBatcher } from './enqueue-batcher.js';
@@ -64,18 +65,7 @@ const serverEventRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpre
       await rejectForeignProfileIds(app, site.id, validated);
       const { events, rejected } = validated;
       rejected.sort((a, b) => a.index - b.index);
-      if (rejected.length) app.prometheus.eventsRejected.inc({ source: 'server' }, rejected.length);
-      if (!events.length) {
-        throw new TrackMateError('TM_ERR_INVALID_PAYLOAD', {
-          message: isBatch
-            ? 'No event in the batch is valid'
-            : `The event is invalid: ${rejected[0]?.errors.join('; ')}`,
-          details: { rejected },
-        });
-      }
-      await batcher.enqueue(events);
-      app.prometheus.eventsAccepted.inc({ source: 'server' }, events.length);
-      return reply.code(202).send({ accepted: events.length, rejected });
+      return accept(app, batcher, reply, 'server', isBatch, { events, rejected });
     },
   );
 };

@@ -6,6 +6,7 @@ import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, type Routes } from '../route-kit.js';
 import { type CachedSite, isWriteKeyShape, normalizeOrigin, originAllowed } from '../sites/index.js';
+import { accept } from './accept.js';
 import type { Backpressure } from './backpressure.js';
 import { storedIp } from './client-ip.js';
 import { trackCors } from './cors.js';
@@ -79,18 +80,7 @@ const trackRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure 
           ? undefined
           : Number(request.headers['content-length']) || undefined,
       });
-      if (rejected.length) app.prometheus.eventsRejected.inc({ source: 'client' }, rejected.length);
-      if (!events.length) {
-        throw new TrackMateError('TM_ERR_INVALID_PAYLOAD', {
-          message: isBatch
-            ? 'No event in the batch is valid'
-            : `The event is invalid: ${rejected[0]?.errors.join('; ')}`,
-          details: { rejected },
-        });
-      }
-      await batcher.enqueue(events);
-      app.prometheus.eventsAccepted.inc({ source: 'client' }, events.length);
-      return reply.code(202).send({ accepted: events.length, rejected });
+      return accept(app, batcher, reply, 'client', isBatch, { events, rejected });
     },
   );
 };

@@ -117,16 +117,20 @@ async function trimProfiles(
 ): Promise<void> {
   const ops: AnyBulkWriteOperation<ProfileDoc>[] = [];
   for (const d of docs) {
+    // only if the arrays are still as read: a concurrent job's additions are never overwritten (it trims next)
+    const filter: Record<string, unknown> = { _id: d._id };
     const set: Record<string, unknown> = {};
     if ((d.anonymousIds?.length ?? 0) > PROFILE_CAPS.anonymousIds) {
+      filter.anonymousIds = { $size: d.anonymousIds.length };
       set.anonymousIds = d.anonymousIds.slice(-PROFILE_CAPS.anonymousIds);
     }
     if ((d.consentHistory?.length ?? 0) > PROFILE_CAPS.consentHistory) {
+      filter.consentHistory = { $size: d.consentHistory.length };
       set.consentHistory = [...d.consentHistory]
         .sort((a, b) => new Date(a.at).getTime() - new Date(b.at).getTime())
         .slice(-PROFILE_CAPS.consentHistory);
     }
-    if (Object.keys(set).length) ops.push({ updateOne: { filter: { _id: d._id }, update: { $set: set } } });
+    if (Object.keys(set).length) ops.push({ updateOne: { filter, update: { $set: set } } });
   }
   if (ops.length) await models.Profile.bulkWrite(ops, { ordered: false });
 }

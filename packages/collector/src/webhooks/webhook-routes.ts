@@ -1,9 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Types } from 'mongoose';
 import { Type } from 'typebox';
-import { TrackMateError } from '../errors.js';
 import type { DeliveryDoc, WebhookDoc } from '../models/index.js';
-import { checkOutgoingUrl, EventName, errorReplies, IdParams, parseId, type Routes, siteIdOf } from '../route-kit.js';
+import {
+  checkOutgoingUrl,
+  EventName,
+  errorReplies,
+  IdParams,
+  type Routes,
+  siteIdOf,
+  siteScoped,
+} from '../route-kit.js';
 import { bumpSiteConfig } from '../sites/index.js';
 
 const Events = Type.Array(Type.Union([EventName, Type.Literal('*')]), {
@@ -59,12 +66,7 @@ const webhookRoutes: Routes = async (app) => {
   const { Webhook, Delivery } = app.models;
   // the ingest workers cache each site's subscriptions until this version changes
   const changed = (siteId: Types.ObjectId) => bumpSiteConfig(app.redis, app.config.queuePrefix, siteId.toHexString());
-  const load = async (siteId: Types.ObjectId, id: string | Types.ObjectId) => {
-    const _id = typeof id === 'string' ? parseId(id, 'webhook id') : id;
-    const doc = await Webhook.findOne({ _id, siteId }).lean<WebhookDoc>();
-    if (!doc) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: `No webhook ${_id.toHexString()}` });
-    return doc;
-  };
+  const load = siteScoped<WebhookDoc>(Webhook, 'webhook');
 
   app.post(
     '/api/webhooks',

@@ -1,0 +1,29 @@
+import type { RejectedItem } from '@trackmate/schema';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { TrackMateError } from '../errors.js';
+import type { EnqueueBatcher } from './enqueue-batcher.js';
+import type { QueuedEvent } from './queued-event.js';
+
+/**
+ * The end of both track endpoints: counts, a 400 naming what is wrong when no event is valid, else the valid
+ * events handed to the queue and 202 `{ accepted, rejected }` once they are durable in Redis.
+ */
+export async function accept(
+  app: FastifyInstance,
+  batcher: EnqueueBatcher,
+  reply: FastifyReply,
+  source: 'client' | 'server',
+  isBatch: boolean,
+  { events, rejected }: { events: QueuedEvent[]; rejected: RejectedItem[] },
+) {
+  if (rejected.length) app.prometheus.eventsRejected.inc({ source }, rejected.length);
+  if (!events.length) {
+    throw new TrackMateError('TM_ERR_INVALID_PAYLOAD', {
+      message: isBatch ? 'No event in the batch is valid' : `The event is invalid: ${rejected[0]?.errors.join('; ')}`,
+      details: { rejected },
+    });
+  }
+  await batcher.enqueue(events);
+  app.prometheus.eventsAccepted.inc({ source }, events.length);
+  return reply.code(202).send({ accepted: events.length, rejected });
+}
