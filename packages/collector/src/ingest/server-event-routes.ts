@@ -1,5 +1,4 @@
 import { GenericServerEvent, OrderPlacedEvent, ServerBatch, TrackAccepted } from '@trackmate/schema';
-import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
@@ -8,9 +7,10 @@ import { accept } from './accept.js';
 import type { Backpressure } from './backpressure.js';
 import { storedIp } from './client-ip.js';
 import type { EnqueueBatcher } from './enqueue-batcher.js';
+import { rejectForeignProfileIds } from './profile-ids.js';
 import { limit } from './rate-limits.js';
 import { requestItems } from './validate-client.js';
-import { type ValidatedServer, validateServerEvents } from './validate-server.js';
+import { validateServerEvents } from './validate-server.js';
 
 const batchEnvelope = Compile(ServerBatch);
 
@@ -62,7 +62,7 @@ const serverEventRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpre
         ip: storedIp(request.ip, app.config.ipMode),
         userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
       });
-      await rejectForeignProfileIds(app, site.id, validated);
+      await rejectForeignProfileIds(app.models, site.id, validated);
       const { events, rejected } = validated;
       rejected.sort((a, b) => a.index - b.index);
       return accept(app, batcher, reply, 'server', isBatch, { events, rejected });
@@ -71,18 +71,3 @@ const serverEventRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpre
 };
 
 export default serverEventRoutes;
-
-/** A profileId must name a profile of the key's site; events naming any other are rejected, not stored unlinked. */
-async function rejectForeignProfileIds(app: FastifyInstance, siteId: string, v: ValidatedServer): Promise<void> {
-  const wanted = [...new Set(v.events.flatMap((e) => (e.profileId && !e.profile ? [e.profileId] : [])))];
-  if (!wanted.length) return;
-  const found = await app.models.Profile.find({ siteId, _id: { $in: wanted } }, { _id: 1 }).lean();
-  const known = new Set(found.map((d) => d._id.toHexString()));
-  for (let i = v.events.length - 1; i >= 0; i--) {
-    const e = v.events[i]!;
-    if (!e.profileId || e.profile || known.has(e.profileId)) continue;
-    v.rejected.push({ index: v.indexes[i]!, errors: [`/profileId: no profile ${e.profileId} in this site`] });
-    v.events.splice(i, 1);
-    v.indexes.splice(i, 1);
-  }
-}

@@ -11,6 +11,7 @@ import type { Backpressure } from './backpressure.js';
 import { storedIp } from './client-ip.js';
 import { trackCors } from './cors.js';
 import type { EnqueueBatcher } from './enqueue-batcher.js';
+import { rejectForeignProfileIds } from './profile-ids.js';
 import { limit } from './rate-limits.js';
 import { requestItems, validateClientEvents } from './validate-client.js';
 import { writeKeyOf } from './write-key.js';
@@ -69,7 +70,7 @@ const trackRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure 
 
       const { isBatch, items } = requestItems(body, batchEnvelope);
       const sentAt = 'sentAt' in body ? body.sentAt : undefined;
-      const { events, rejected } = validateClientEvents(items, {
+      const validated = validateClientEvents(items, {
         siteId: site.id,
         receivedAt,
         sentAt: typeof sentAt === 'string' && isBatch ? sentAt : undefined,
@@ -80,7 +81,9 @@ const trackRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure 
           ? undefined
           : Number(request.headers['content-length']) || undefined,
       });
-      return accept(app, batcher, reply, 'client', isBatch, { events, rejected });
+      await rejectForeignProfileIds(app.models, site.id, validated);
+      validated.rejected.sort((a, b) => a.index - b.index);
+      return accept(app, batcher, reply, 'client', isBatch, validated);
     },
   );
 };
@@ -100,7 +103,12 @@ function checkKey(request: FastifyRequest, _reply: FastifyReply, done: HookHandl
       }),
     );
   }
-  const key = writeKeyOf(request, request.body);
+  let key: string | undefined;
+  try {
+    key = writeKeyOf(request, request.body);
+  } catch (err) {
+    return done(err as TrackMateError);
+  }
   if (!key) return done(new TrackMateError('TM_ERR_MISSING_KEY'));
   if (!isWriteKeyShape(key)) return done(new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' }));
   request.writeKey = key;

@@ -34,6 +34,8 @@ export interface RequestContext {
 export interface Validated {
   events: QueuedEvent[];
   rejected: RejectedItem[];
+  /** Index in the request of each accepted event, parallel to `events` (for rejecting one later). */
+  indexes: number[];
 }
 
 /** Schema error messages a person can act on: "/properties/url: must be string". */
@@ -84,17 +86,26 @@ export function validateClientEvents(items: readonly unknown[], ctx: RequestCont
     receivedIso: ctx.receivedAt.toISOString(),
     sentMs: ctx.sentAt ? Date.parse(ctx.sentAt) : Number.NaN,
   };
+  const indexes: number[] = [];
   items.forEach((item, index) => {
     const errors = structuralErrors(item, ctx.bodyBytes) ?? validateOne(item);
     if (errors) rejected.push({ index, errors });
-    else events.push(enrich(item as ClientEvent, ctx, shared));
+    else {
+      events.push(enrich(item as ClientEvent, ctx, shared));
+      indexes.push(index);
+    }
   });
-  return { events, rejected };
+  return { events, rejected, indexes };
 }
 
 function validateOne(item: unknown): string[] | undefined {
   if (!envelope.Check(item)) return describeErrors(envelope, item);
   const event = item as ClientEvent;
+  // the format accepts what no clock shows (23:59:60, February 30): a real time, or a per-event 400
+  if (Number.isNaN(Date.parse(event.timestamp))) return [`/timestamp: "${event.timestamp}" is not a real time`];
+  if (typeof event.sentAt === 'string' && Number.isNaN(Date.parse(event.sentAt))) {
+    return [`/sentAt: "${event.sentAt}" is not a real time`];
+  }
   const validator = byName[event.name as StandardEventName];
   if (validator && !validator.Check(event.properties ?? {})) {
     return describeErrors(validator, event.properties ?? {}, '/properties');

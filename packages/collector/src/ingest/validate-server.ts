@@ -57,6 +57,9 @@ function validateOne(item: Record<string, unknown>): string[] | undefined {
   }
   const validator = item.event === 'order_placed' ? orderValidator : genericValidator;
   if (!validator.Check(item)) return describeErrors(validator, item);
+  if (typeof item.timestamp === 'string' && Number.isNaN(Date.parse(item.timestamp))) {
+    return [`/timestamp: "${item.timestamp}" is not a real time`];
+  }
   return undefined;
 }
 

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CreatedSite, createSite } from '../src/sites/index.js';
+import { clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
+
+// Regression tests of the security review (issue 11), each named after what it broke.
+describe('security regressions', () => {
+  let t: TestApp;
+  let other: CreatedSite;
+  beforeAll(async () => {
+    t = await startTestApp();
+    other = await createSite(t.app.models, { name: 'Another shop', origins: ['https://other.test'] });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("site A cannot attach events to site B's profile by sending B's profileId (refused per event, nothing stored)", async () => {
+    const email = `b-customer-${Date.now()}@example.com`;
+    const created = await fetch(`${t.url}/api/track/server-event`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${other.secretKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ event: 'signup', profile: { email, firstName: 'Bea' } }),
+    });
+    expect(created.status).toBe(202);
+    const profile = await waitFor(() => t.db.collection('profiles').findOne({ email }), 10_000, "site B's profile");
+
+    const stolen = clientEvent({ profileId: profile._id.toHexString() });
+    const fine = clientEvent();
+    const res = await postEvents(t.url, { writeKey: t.site.writeKey, batch: [stolen, fine] });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({
+      accepted: 1,
+      rejected: [{ index: 0, errors: [`/profileId: no profile ${profile._id.toHexString()} in this site`] }],
+    });
+    await waitFor(() => t.db.collection('events').findOne({ messageId: fine.messageId }), 10_000, 'the good event');
+    expect(await t.db.collection('events').findOne({ messageId: stolen.messageId })).toBeNull();
+    expect(
+      await t.db.collection('events').countDocuments({ profileId: profile._id, siteId: { $ne: profile.siteId } }),
+    ).toBe(0);
+  });
+
+  it('a timestamp no clock shows (23:59:60Z) is a per-event 400 for client and server events, not a 500 for the batch', async () => {
+    const leap = clientEvent({ timestamp: '2026-12-31T23:59:60Z' });
+    const ok = clientEvent();
+    const res = await postEvents(t.url, { writeKey: t.site.writeKey, batch: [leap, ok] });
+    expect(res.status).toBe(202);
+    expect(res.body.rejected).toEqual([
+      { index: 0, errors: ['/timestamp: "2026-12-31T23:59:60Z" is not a real time'] },
+    ]);
+    const server = await fetch(`${t.url}/api/track/server-event`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.site.secretKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ event: 'signup', email: 'leap@example.com', timestamp: '2026-12-31T23:59:60Z' }),
+    });
+    expect(server.status).toBe(400);
+    expect(((await server.json()) as { message: string }).message).toMatch(/not a real time/);
+  });
+
+  it('a repeated ?writeKey= is a 400 that says so, not a 500', async () => {
+    const key = t.site.writeKey;
+    const res = await postEvents(t.url, clientEvent(), { query: `?writeKey=${key}&writeKey=${key}` });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(/more than once/);
+  });
+
+  it('a 400 KB write key is refused as unknown before any cache entry, Redis key or query is made for it', async () => {
+    const before = t.app.siteKeys.size;
+    // (in a header, Node itself answers 431 past 16 KB; the body may hold one)
+    const res = await postEvents(t.url, { ...clientEvent(), writeKey: `pk_${'a'.repeat(400_000)}` });
+    expect(res.status).toBe(401);
+    expect(res.body.message).toBe('Unknown write key');
+    expect(t.app.siteKeys.size).toBe(before);
+    expect(await t.app.redis.keys(`${t.config.queuePrefix}:rl:*aaaaaaaa*`)).toEqual([]);
+  });
+});
