@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { campaignRoutes } from './campaigns/index.js';
 import type { Config } from './config.js';
-import { TrackMateError } from './errors.js';
+import { loggable, TrackMateError } from './errors.js';
 import { ingestRoutes, rateLimitOptions } from './ingest/index.js';
 import auth from './plugins/auth.js';
 import bodyParser from './plugins/body-parser.js';
@@ -153,9 +153,14 @@ function errorHandler(
 ) {
   const e = toTrackMateError(err);
   if (e.code === 'TM_ERR_QUEUE_UNAVAILABLE') {
-    request.log.warn({ cause: (e.cause as Error | undefined)?.message }, 'queue unavailable, answered 503');
+    request.log.warn({ cause: loggable(e.cause) }, 'queue unavailable, answered 503');
   } else if (e.statusCode >= 500) {
-    request.log.error({ err, route: request.routeOptions.url }, 'request failed');
+    // the message masked (no personal data in logs), the stack without its first line (the message again)
+    const stack = (err as Error).stack?.split('\n').slice(1).join('\n');
+    request.log.error(
+      { err: loggable(err), name: (err as Error).name, stack, route: request.routeOptions.url },
+      'request failed',
+    );
   }
   // A refused origin's answer stays unreadable to the page: CORS headers set on the way in are taken back.
   if (e.code === 'TM_ERR_ORIGIN_NOT_ALLOWED') {

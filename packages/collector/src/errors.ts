@@ -91,3 +91,14 @@ export class TrackMateError extends Error {
 /** True for errors a person fixes by changing their input or setup (printed as one line by the CLI). */
 export const isUserError = (err: unknown): err is TrackMateError =>
   err instanceof TrackMateError && (err.code === 'TM_ERR_CONFIG' || err.statusCode < 500);
+
+const EMAIL = /[^\s@<>"'(),;:]+@[^\s@<>"'(),;:]+\.[A-Za-z]{2,}/g;
+
+/**
+ * An error text fit for logs: e-mail addresses (SMTP answers and duplicate-key errors carry them) are masked,
+ * and it is cut to 500 characters. No personal data in logs.
+ */
+export const loggable = (err: unknown): string =>
+  String((err as Error | null)?.message ?? err)
+    .replace(EMAIL, '<e-mail>')
+    .slice(0, 500);

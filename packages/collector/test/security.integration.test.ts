@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CreatedSite, createSite } from '../src/sites/index.js';
+import { adminCall } from './helpers/admin.js';
 import { clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 
 // Regression tests of the security review (issue 11), each named after what it broke.
@@ -71,5 +72,45 @@ describe('security regressions', () => {
     expect(res.body.message).toBe('Unknown write key');
     expect(t.app.siteKeys.size).toBe(before);
     expect(await t.app.redis.keys(`${t.config.queuePrefix}:rl:*aaaaaaaa*`)).toEqual([]);
+  });
+
+  it('PATCH of a trigger or webhook with a dotted key ({"action.url": …}) is a 400 and changes nothing', async () => {
+    const admin = (method: string, path: string, body?: unknown) =>
+      adminCall(t.url, t.site.secretKey, method, path, body);
+    const trigger = await admin('POST', '/api/triggers', {
+      name: 'Cart',
+      entryEvent: 'add_to_cart',
+      delaySeconds: 60,
+      action: { type: 'webhook', url: 'https://hooks.shop.test/cart' },
+    });
+    expect(trigger.status).toBe(201);
+    const patched = await admin('PATCH', `/api/triggers/${trigger.body.id}`, {
+      'action.url': 'http://169.254.169.254/',
+    });
+    expect(patched.status).toBe(400);
+    expect((await admin('GET', `/api/triggers/${trigger.body.id}`)).body.action.url).toBe(
+      'https://hooks.shop.test/cart',
+    );
+
+    const webhook = await admin('POST', '/api/webhooks', { url: 'https://hooks.shop.test/all', events: ['*'] });
+    expect(webhook.status).toBe(201);
+    const bad = await admin('PATCH', `/api/webhooks/${webhook.body.id}`, { 'url.x': 'http://127.0.0.1/' });
+    expect(bad.status).toBe(400);
+    expect((await admin('GET', `/api/webhooks/${webhook.body.id}`)).body.url).toBe('https://hooks.shop.test/all');
+  });
+
+  it('a trigger webhook created without a secret is signed all the same: a secret is generated and shown once', async () => {
+    const admin = (method: string, path: string, body?: unknown) =>
+      adminCall(t.url, t.site.secretKey, method, path, body);
+    const created = await admin('POST', '/api/triggers', {
+      name: 'Signed by default',
+      entryEvent: 'add_to_cart',
+      delaySeconds: 60,
+      action: { type: 'webhook', url: 'https://hooks.shop.test/signed' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.action).toMatchObject({ signed: true, secret: expect.stringMatching(/^whsec_/) });
+    const read = await admin('GET', `/api/triggers/${created.body.id}`);
+    expect(read.body.action).toEqual({ type: 'webhook', url: 'https://hooks.shop.test/signed', signed: true });
   });
 });

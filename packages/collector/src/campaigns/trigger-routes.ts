@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Types } from 'mongoose';
 import { type Static, Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
@@ -44,7 +45,11 @@ const WebhookAction = Type.Object(
     type: Type.Literal('webhook'),
     url: Type.String({ maxLength: 2_000 }),
     secret: Type.Optional(
-      Type.String({ minLength: 16, maxLength: 200, description: 'Signs the POST (X-TrackMate-Signature)' }),
+      Type.String({
+        minLength: 16,
+        maxLength: 200,
+        description: 'Signs the POST (X-TrackMate-Signature); generated when omitted, shown once',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -76,7 +81,8 @@ const TriggerInput = Type.Object(
   },
   { additionalProperties: false },
 );
-const TriggerPatch = Type.Partial(Type.Object(fields, { additionalProperties: false }));
+// (Type.Partial drops the inner object's additionalProperties: it is given to Partial itself)
+const TriggerPatch = Type.Partial(Type.Object(fields), { additionalProperties: false });
 
 function checkAction(action: Static<typeof fields.action>): TriggerAction {
   if (action.type === 'webhook') return { ...action, url: checkOutgoingUrl(action.url) };
@@ -89,11 +95,22 @@ function checkAction(action: Static<typeof fields.action>): TriggerAction {
   return action;
 }
 
-/** A trigger as the API shows it (a webhook action's secret is never shown again). */
-function triggerView(t: TriggerDoc) {
+/** Every webhook a trigger sends is signed: a secret is generated when none is given. */
+function withSecret(action: TriggerAction): TriggerAction {
+  if (action.type !== 'webhook' || action.secret) return action;
+  return { ...action, secret: `whsec_${randomBytes(24).toString('base64url')}` };
+}
+
+/** A trigger as the API shows it: a webhook action's secret only in the answer that created it. */
+function triggerView(t: TriggerDoc, withSecret = false) {
   const action =
     t.action.type === 'webhook'
-      ? { type: t.action.type, url: t.action.url, signed: Boolean(t.action.secret) }
+      ? {
+          type: t.action.type,
+          url: t.action.url,
+          signed: Boolean(t.action.secret),
+          ...(withSecret ? { secret: t.action.secret } : {}),
+        }
       : t.action;
   return {
     id: t._id.toString(),
@@ -137,12 +154,12 @@ const triggerRoutes: Routes = async (app) => {
         delaySeconds: input.delaySeconds,
         exitEvents: input.exitEvents ?? [],
         reentryHours: input.reentryHours ?? 0,
-        action: checkAction(input.action),
+        action: withSecret(checkAction(input.action)),
         createdAt: now,
         updatedAt: now,
       });
       await changed(created.siteId);
-      return reply.code(201).send(triggerView(created.toObject()));
+      return reply.code(201).send(triggerView(created.toObject(), true));
     },
   );
 
@@ -154,7 +171,7 @@ const triggerRoutes: Routes = async (app) => {
         .sort({ _id: 1 })
         .limit(1_000)
         .lean<TriggerDoc[]>();
-      return { triggers: docs.map(triggerView) };
+      return { triggers: docs.map((d) => triggerView(d)) };
     },
   );
 

@@ -1,6 +1,7 @@
 import type { Job, Worker } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
+import { loggable } from '../errors.js';
 import type { IngestJob } from '../ingest/index.js';
 import type { Models } from '../models/index.js';
 import type { Prometheus } from '../plugins/prometheus.js';
@@ -62,10 +63,7 @@ export function createIngestWorker({
         return { inserted: result.inserted.length, duplicates: result.duplicates, failed: result.failed.length };
       } catch (err) {
         const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        log.warn(
-          { jobId: job.id, attempt: job.attemptsMade + 1, last, err: (err as Error).message },
-          'ingest job failed',
-        );
+        log.warn({ jobId: job.id, attempt: job.attemptsMade + 1, last, err: loggable(err) }, 'ingest job failed');
         if (last) await deadLetterJob(job, (err as Error).message);
         throw err;
       }
@@ -82,7 +80,7 @@ export function createIngestWorker({
     // A job that stalled too often never reached the processor's own last-attempt handling.
     if (job && /stalled/i.test(err.message)) {
       deadLetterJob(job, err.message).catch((e: unknown) =>
-        log.error({ err: (e as Error).message }, 'could not write dead letter'),
+        log.error({ err: loggable(e) }, 'could not write dead letter'),
       );
     }
   });

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import { loggable } from '../errors.js';
 import { redisConnection } from './redis.js';
 
 /**
@@ -61,9 +62,9 @@ export function createQueueWorker<T>(
   const connection = redisConnection(config, 'worker');
   const worker = new Worker<T>(name, processor, { connection, prefix: config.queuePrefix, ...options });
   ownConnections.set(worker, connection);
-  worker.on('error', (err) => log.warn({ err: err.message }, `${name} worker connection problem`));
+  worker.on('error', (err) => log.warn({ err: loggable(err) }, `${name} worker connection problem`));
   worker.on('failed', (job, err) =>
-    log.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, `${name} job failed`),
+    log.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: loggable(err) }, `${name} job failed`),
   );
   return worker;
 }

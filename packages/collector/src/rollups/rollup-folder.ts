@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import { loggable } from '../errors.js';
 import { ignoreDuplicates, type MetricsPendingDoc, type Models } from '../models/index.js';
 import { redisConnection } from '../plugins/redis.js';
 import type { VisitorSketches } from './record-rollups.js';
@@ -154,7 +155,7 @@ export function startRollupFolder(
       return;
     }
     running = runOnce()
-      .catch((err) => log.warn({ err: (err as Error).message }, 'roll-up folding failed; retrying'))
+      .catch((err) => log.warn({ err: loggable(err) }, 'roll-up folding failed; retrying'))
       .finally(() => {
         running = null;
         if (again && !stopped) {

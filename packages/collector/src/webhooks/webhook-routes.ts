@@ -32,7 +32,8 @@ const WebhookInput = Type.Object(
   },
   { additionalProperties: false },
 );
-const WebhookPatch = Type.Partial(WebhookInput);
+// (Type.Partial drops the inner object's additionalProperties: it is given to Partial itself)
+const WebhookPatch = Type.Partial(WebhookInput, { additionalProperties: false });
 
 function webhookView(w: WebhookDoc, withSecret = false) {
   return {
