@@ -138,7 +138,7 @@ export async function benchHttp({ duration = 5, connections = [10, 50, 100], pro
         row('for reference: bare fastify POST of the same body', s, `${fmt.pct(s.okPerSec / helloPeak)} of hello peak`),
       ),
       ...out.single.map((s) =>
-        row('single-event POST', s, fmt.pct(s.okPerSec / helloPeak) + ' of hello peak (target >= 60 %)'),
+        row('single-event POST', s, `${fmt.pct(s.okPerSec / helloPeak)} of hello peak (target >= 60 %)`),
       ),
       ...out.batch100.map((s) => row('100-event batch POST', s, `${fmt.n(s.eventsPerSec)} ev/s (target >= 100,000)`)),
       row(

@@ -47,7 +47,7 @@ const results = {
 console.log(
   `TrackMate benchmarks — ${results.machine.cpus} CPUs, load average ${loadavg()
     .map((l) => l.toFixed(1))
-    .join(' ')} ` + '(other work on the machine makes every figure noisy; baselines run in the same conditions)',
+    .join(' ')} (other work on the machine makes every figure noisy; baselines run in the same conditions)`,
 );
 
 async function step(name, fn) {

@@ -53,7 +53,15 @@ describe('backpressure', () => {
 
     // a worker drains the queue: accepting resumes, and every acknowledged event is stored once
     worker = createIngestWorker({ config: t.config, models: t.app.models, log: t.app.log });
-    await waitFor(async () => (await post(1)).status === 202 && (acknowledged += 1), 15_000, 'a 202 again');
+    await waitFor(
+      async () => {
+        if ((await post(1)).status !== 202) return false;
+        acknowledged += 1;
+        return true;
+      },
+      15_000,
+      'a 202 again',
+    );
     await waitFor(
       async () => (await t.db.collection('events').countDocuments()) === acknowledged,
       15_000,

@@ -56,7 +56,10 @@ export class Backpressure {
 
   /** onRequest hook of the track endpoints (callback style: no promise per request on the hot path). */
   check = (_request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    if (!this.over) return done();
+    if (!this.over) {
+      done();
+      return;
+    }
     done(
       new TrackMateError('TM_ERR_BACKLOG', {
         retryAfter: 5,

@@ -95,23 +95,21 @@ export default trackRoutes;
  * Callback style: no promise per request on the hot path.
  */
 function checkKey(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  const body = request.body;
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    return done(
-      new TrackMateError('TM_ERR_BAD_REQUEST', {
-        message: 'The body must be one event object or { "batch": [ ... ] }',
-      }),
-    );
-  }
-  let key: string | undefined;
   try {
-    key = writeKeyOf(request, request.body);
+    const body = request.body;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new TrackMateError('TM_ERR_BAD_REQUEST', {
+        message: 'The body must be one event object or { "batch": [ ... ] }',
+      });
+    }
+    const key = writeKeyOf(request, body);
+    if (!key) throw new TrackMateError('TM_ERR_MISSING_KEY');
+    if (!isWriteKeyShape(key)) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
+    request.writeKey = key;
   } catch (err) {
-    return done(err as TrackMateError);
+    done(err as TrackMateError);
+    return;
   }
-  if (!key) return done(new TrackMateError('TM_ERR_MISSING_KEY'));
-  if (!isWriteKeyShape(key)) return done(new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' }));
-  request.writeKey = key;
   done();
 }
 
