@@ -102,6 +102,8 @@ function createInstance(config: Config, options: BuildOptions) {
     trustProxy: config.trustProxy,
     bodyLimit: 512 * 1024,
     return503OnClosing: true,
+    // headers sent one byte a second must not hold a socket for ever either (the body: see body-parser.ts)
+    requestTimeout: config.requestTimeoutMs,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();

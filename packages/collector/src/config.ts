@@ -29,6 +29,8 @@ export interface Config {
   publicUrl: string;
   /** HMAC key of unsubscribe links; unset = generated once and kept in the `settings` collection. */
   signingSecret?: string;
+  /** Most time a client may take to send a whole request (headers and body); 408 past it. */
+  requestTimeoutMs: number;
   /** Outgoing webhook request timeout. */
   webhookTimeoutMs: number;
   /** From header of campaign e-mails; default `TrackMate <no-reply@host of publicUrl>`. */
@@ -117,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     publicUrl: env.TRACKMATE_PUBLIC_URL || '',
     signingSecret: signingSecret(env),
     webhookTimeoutMs: int(env, 'TRACKMATE_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+    requestTimeoutMs: int(env, 'TRACKMATE_REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000),
     mailFrom: env.TRACKMATE_MAIL_FROM || undefined,
     ...stripUndefined(flags),
   };

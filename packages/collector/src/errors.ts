@@ -20,6 +20,7 @@ export const ERRORS = {
   TM_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
   TM_ERR_PROFILE_NOT_FOUND: { status: 404, message: 'No profile with this id in this site' },
   TM_ERR_SDK_NOT_BUILT: { status: 404, message: 'The browser SDK is not built: run npm run build' },
+  TM_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request took too long to arrive' },
   TM_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than 512 KB' },
   TM_ERR_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
@@ -43,6 +44,7 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  408: 'Request Timeout',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',

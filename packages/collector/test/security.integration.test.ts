@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CreatedSite, createSite } from '../src/sites/index.js';
 import { adminCall } from './helpers/admin.js';
@@ -8,7 +9,7 @@ describe('security regressions', () => {
   let t: TestApp;
   let other: CreatedSite;
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ env: { TRACKMATE_REQUEST_TIMEOUT_MS: '1500' } });
     other = await createSite(t.app.models, { name: 'Another shop', origins: ['https://other.test'] });
   });
   afterAll(async () => {
@@ -112,5 +113,24 @@ describe('security regressions', () => {
     expect(created.body.action).toMatchObject({ signed: true, secret: expect.stringMatching(/^whsec_/) });
     const read = await admin('GET', `/api/triggers/${created.body.id}`);
     expect(read.body.action).toEqual({ type: 'webhook', url: 'https://hooks.shop.test/signed', signed: true });
+  });
+
+  it('a body sent one byte at a time no longer holds the socket: 408 once the request took too long', async () => {
+    const { port } = new URL(t.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (d) => (answer += d));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(
+      `POST /api/track/event?writeKey=${t.site.writeKey} HTTP/1.1\r\nHost: x\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
+    );
+    const started = Date.now();
+    const drip = setInterval(() => socket.writable && socket.write(' '), 200);
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000))]);
+    clearInterval(drip);
+    socket.destroy();
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(Date.now() - started).toBeLessThan(8_000);
   });
 });

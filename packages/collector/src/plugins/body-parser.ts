@@ -27,7 +27,24 @@ export default fp(
         }
       },
     );
-    app.addHook('preParsing', async (request, _reply, payload) => {
+    // A body sent one byte at a time must not hold a socket for ever (Node's own requestTimeout stops counting
+    // once the headers are in): 408, and the connection closes, once reading it took longer than allowed.
+    const limitMs = app.config.requestTimeoutMs;
+    app.addHook('preParsing', async (request, reply, payload) => {
+      const timer = setTimeout(() => {
+        // an error on the stream (not a destroy, which would take the socket with it) lets fastify answer 408;
+        // Connection: close then ends the socket once the answer is out
+        reply.header('connection', 'close');
+        payload.emit(
+          'error',
+          new TrackMateError('TM_ERR_REQUEST_TIMEOUT', { message: `The body took more than ${limitMs} ms to arrive` }),
+        );
+      }, limitMs);
+      timer.unref();
+      const done = () => clearTimeout(timer);
+      payload.once('end', done);
+      payload.once('close', done);
+      payload.once('error', done);
       const encoding = request.headers['content-encoding']?.toLowerCase();
       if (!encoding || encoding === 'identity') return payload;
       if (encoding !== 'gzip') {

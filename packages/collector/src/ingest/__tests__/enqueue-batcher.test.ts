@@ -22,7 +22,12 @@ const ev = (id: string) => ({ messageId: id }) as QueuedEvent;
 describe('EnqueueBatcher (group commit)', () => {
   it('puts concurrent requests into shared jobs and settles each only after its job is written', async () => {
     const { queue, jobs } = recordingQueue();
-    const batcher = new EnqueueBatcher(queue, { maxEvents: 1_000, maxInFlight: 1, timeoutMs: 1_000 });
+    const batcher = new EnqueueBatcher(queue, {
+      maxEvents: 1_000,
+      maxInFlight: 1,
+      timeoutMs: 1_000,
+      maxWaitingEvents: 50_000,
+    });
     const settled: string[] = [];
     const requests = Array.from({ length: 50 }, (_, i) =>
       batcher.enqueue([ev(`r${i}-a`), ev(`r${i}-b`)]).then(() => settled.push(`r${i}`)),
@@ -39,7 +44,12 @@ describe('EnqueueBatcher (group commit)', () => {
 
   it('never puts more than maxEvents events in one job', async () => {
     const { queue, jobs } = recordingQueue(1);
-    const batcher = new EnqueueBatcher(queue, { maxEvents: 10, maxInFlight: 2, timeoutMs: 1_000 });
+    const batcher = new EnqueueBatcher(queue, {
+      maxEvents: 10,
+      maxInFlight: 2,
+      timeoutMs: 1_000,
+      maxWaitingEvents: 50_000,
+    });
     await Promise.all(Array.from({ length: 30 }, (_, i) => batcher.enqueue([ev(`${i}a`), ev(`${i}b`), ev(`${i}c`)])));
     expect(Math.max(...jobs.map((j) => j.events.length))).toBeLessThanOrEqual(10);
     expect(jobs.reduce((n, j) => n + j.events.length, 0)).toBe(90);
@@ -47,7 +57,12 @@ describe('EnqueueBatcher (group commit)', () => {
 
   it('rejects every waiting request with a 503 error when the write fails', async () => {
     const { queue } = recordingQueue(1, true);
-    const batcher = new EnqueueBatcher(queue, { maxEvents: 100, maxInFlight: 1, timeoutMs: 1_000 });
+    const batcher = new EnqueueBatcher(queue, {
+      maxEvents: 100,
+      maxInFlight: 1,
+      timeoutMs: 1_000,
+      maxWaitingEvents: 50_000,
+    });
     const results = await Promise.allSettled([batcher.enqueue([ev('a')]), batcher.enqueue([ev('b')])]);
     for (const r of results) {
       expect(r.status).toBe('rejected');
@@ -57,7 +72,42 @@ describe('EnqueueBatcher (group commit)', () => {
 
   it('answers 503 when Redis does not acknowledge in time', async () => {
     const { queue } = recordingQueue(200);
-    const batcher = new EnqueueBatcher(queue, { maxEvents: 100, maxInFlight: 1, timeoutMs: 20 });
+    const batcher = new EnqueueBatcher(queue, {
+      maxEvents: 100,
+      maxInFlight: 1,
+      timeoutMs: 20,
+      maxWaitingEvents: 50_000,
+    });
     await expect(batcher.enqueue([ev('slow')])).rejects.toMatchObject({ statusCode: 503 });
+  });
+
+  it('refuses at once, with a 503 error, what would grow its waiting list past maxWaitingEvents', async () => {
+    const { queue, jobs } = recordingQueue(50); // a slow Redis
+    const batcher = new EnqueueBatcher(queue, {
+      maxEvents: 10,
+      maxInFlight: 1,
+      timeoutMs: 1_000,
+      maxWaitingEvents: 12,
+    });
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) =>
+        batcher.enqueue([ev(`a${i}`), ev(`b${i}`), ev(`c${i}`), ev(`d${i}`), ev(`e${i}`)]),
+      ),
+    );
+    const refused = results.filter((r) => r.status === 'rejected');
+    // 2 requests (10 events) are being written, 2 more wait (10 events); the last 2 would make 15 and 20
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'rejected',
+    ]);
+    expect((refused[0] as PromiseRejectedResult).reason).toMatchObject({
+      code: 'TM_ERR_QUEUE_UNAVAILABLE',
+      statusCode: 503,
+    });
+    expect(jobs.flatMap((j) => j.events)).toHaveLength(20); // the four accepted requests, all written
   });
 });
