@@ -68,6 +68,7 @@ export function benchEnv(extra = {}) {
     LOG_LEVEL: 'warn',
     TRACKMATE_RATE_LIMIT_KEY: '0',
     TRACKMATE_RATE_LIMIT_IP: '0',
+    TRACKMATE_RATE_LIMIT_AUTH_FAILURES: '0',
     ...extra,
   };
 }

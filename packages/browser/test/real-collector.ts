@@ -56,6 +56,7 @@ export const isolatedEnv = () => {
     LOG_LEVEL: 'warn',
     TRACKMATE_RATE_LIMIT_KEY: '0',
     TRACKMATE_RATE_LIMIT_IP: '0',
+    TRACKMATE_RATE_LIMIT_AUTH_FAILURES: '0',
   };
 };
 

@@ -15,6 +15,8 @@ export interface Config {
   rateLimitPerKey: number;
   /** Requests per minute per client IP (0 = off). */
   rateLimitPerIp: number;
+  /** Requests with an unknown key per minute per client IP before it gets 429 (0 = off). */
+  rateLimitAuthFailures: number;
   workerConcurrency: number;
   /** Events waiting in the ingest queue above which the track endpoints answer 503 (0 = no limit). */
   maxBacklogEvents: number;
@@ -110,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     logLevel,
     rateLimitPerKey: int(env, 'TRACKMATE_RATE_LIMIT_KEY', 120_000, 0, 1e9),
     rateLimitPerIp: int(env, 'TRACKMATE_RATE_LIMIT_IP', 1_200, 0, 1e9),
+    rateLimitAuthFailures: int(env, 'TRACKMATE_RATE_LIMIT_AUTH_FAILURES', 60, 0, 1e9),
     workerConcurrency: int(env, 'TRACKMATE_WORKER_CONCURRENCY', 4, 1, 256),
     maxBacklogEvents: int(env, 'TRACKMATE_MAX_BACKLOG', 500_000, 0, 1e9),
     maxRedisMemory: int(env, 'TRACKMATE_MAX_REDIS_MEMORY', 80, 1, 100) / 100,

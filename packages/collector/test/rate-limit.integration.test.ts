@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientEvent, postEvents, startTestApp, type TestApp } from './helpers/harness.js';
 
@@ -33,5 +34,34 @@ describe('rate limiting', () => {
     expect(Number(retryAfter)).toBeLessThanOrEqual(61);
     const keys = await t.app.redis.keys(`${t.config.queuePrefix}:rl:ip:*`);
     expect(keys.length).toBe(1);
+  });
+});
+
+describe('unknown keys per client IP', () => {
+  let u: TestApp;
+  beforeAll(async () => {
+    u = await startTestApp({ env: { TRACKMATE_RATE_LIMIT_AUTH_FAILURES: '3' } });
+  });
+  afterAll(async () => {
+    await u?.close();
+  });
+
+  it('answers 429 to an address that keeps guessing keys, before any more lookups, while known keys keep working', async () => {
+    const call = (key: string) => fetch(`${u.url}/api/profiles`, { headers: { authorization: `Bearer ${key}` } });
+    expect((await call(u.site.secretKey)).status).toBe(200); // known from here on
+    const guesses: number[] = [];
+    for (let i = 0; i < 5; i++) guesses.push((await call(`sk_${randomBytes(32).toString('base64url')}`)).status);
+    expect(guesses).toEqual([401, 401, 401, 429, 429]);
+    const refused = await call(`sk_${randomBytes(32).toString('base64url')}`);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/unknown keys/);
+    // guessed write keys count against the same address
+    const track = await postEvents(u.url, {
+      ...clientEvent(),
+      writeKey: `pk_${randomBytes(18).toString('base64url')}`,
+    });
+    expect(track.status).toBe(429);
+    // the site's own keys, already known, are not held up by the guessing
+    expect((await call(u.site.secretKey)).status).toBe(200);
   });
 });

@@ -26,9 +26,15 @@ export function trackCors(app: FastifyInstance): FastifyCorsOptionsDelegateCallb
     const origin = request.headers.origin;
     if (!origin) return PREFLIGHT; // not a browser: nothing to allow or refuse
     const key = writeKeyOf(request, undefined);
-    const allowed = key
-      ? ((await app.siteKeys.byWriteKey(key))?.allowedOrigins ?? [])
-      : [...(await app.siteKeys.anyOrigins())];
+    let allowed: string[];
+    if (key) {
+      // a pre-flight's key is looked up like a request's: unknown keys count against the address
+      if (!app.siteKeys.knows('write', key)) await app.authFailures.check(request);
+      const site = await app.siteKeys.byWriteKey(key);
+      if (!site) await app.authFailures.record(request);
+      allowed = site?.allowedOrigins ?? [];
+    } else allowed = [...(await app.siteKeys.anyOrigins())];
+
     if (!originAllowed(origin, allowed)) throw new TrackMateError('TM_ERR_ORIGIN_NOT_ALLOWED');
     return PREFLIGHT;
   };

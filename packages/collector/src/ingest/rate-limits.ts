@@ -25,6 +25,21 @@ end
 redis.call('SET', KEYS[1], string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now) + 1)
 return {math.ceil((nextTat - now) / interval - 0.000001), math.ceil(nextTat - now)}`;
 
+/** The same bucket read without taking a token: would one more request be allowed? */
+const GCRA_READ = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local window = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+local interval = window / max
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local nextTat = tat + interval
+if nextTat - now > window then
+  return {max + 1, math.max(1, math.ceil(nextTat - now - window))}
+end
+return {math.ceil((tat - now) / interval - 0.000001), math.ceil(tat - now)}`;
+
 interface StoreResult {
   current: number;
   ttl: number;
@@ -42,6 +57,15 @@ export function tokenBucketStore(redis: () => Redis) {
       );
     }
 
+    read(key: string, callback: (err: Error | null, result?: StoreResult) => void, timeWindow: number, max: number) {
+      const client = redis();
+      if (!client.tmTokenBucketRead) client.defineCommand('tmTokenBucketRead', { numberOfKeys: 1, lua: GCRA_READ });
+      client.tmTokenBucketRead(key, timeWindow, max).then(
+        ([current, ttl]) => callback(null, { current, ttl }),
+        (err: Error) => callback(err),
+      );
+    }
+
     child() {
       return this; // every limit names its own keys (see limit below)
     }
@@ -51,6 +75,7 @@ export function tokenBucketStore(redis: () => Redis) {
 declare module 'ioredis' {
   interface RedisCommander {
     tmTokenBucket(key: string, windowMs: number, max: number): Promise<[number, number]>;
+    tmTokenBucketRead(key: string, windowMs: number, max: number): Promise<[number, number]>;
   }
 }
 

@@ -64,8 +64,12 @@ const trackRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure 
     async (request, reply) => {
       const receivedAt = new Date();
       const body = request.body; // an object: checkKey made sure
+      if (!app.siteKeys.knows('write', request.writeKey!)) await app.authFailures.check(request);
       const site = await app.siteKeys.byWriteKey(request.writeKey!);
-      if (!site) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
+      if (!site) {
+        await app.authFailures.record(request);
+        throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
+      }
       checkOrigin(request, site);
 
       const { isBatch, items } = requestItems(body, batchEnvelope);

@@ -13,6 +13,8 @@ declare module 'fastify' {
     siteKeys: KeyCache;
     /** onRequest hook of admin/server routes: `Authorization: Bearer sk_…` → request.site, else 401. */
     requireSecretKey: (request: FastifyRequest) => Promise<void>;
+    /** Unknown keys per client IP (write and secret keys alike), 429 past the allowance. */
+    authFailures: AuthFailures;
   }
 }
 
@@ -20,6 +22,7 @@ declare module 'fastify' {
 export default fp(
   async function authPlugin(app: FastifyInstance) {
     app.decorate('siteKeys', new KeyCache(app.models));
+    app.decorate('authFailures', authFailureLimit(app, app.config.rateLimitAuthFailures));
     app.decorateRequest('site', undefined);
     app.decorate('requireSecretKey', async (request: FastifyRequest) => {
       const header = request.headers.authorization;
@@ -31,10 +34,51 @@ export default fp(
           message: 'Not a secret key: admin and server routes take sk_… keys',
         });
       }
+      if (!app.siteKeys.knows('secret', key)) await app.authFailures.check(request);
       const site = await app.siteKeys.bySecretKey(key);
-      if (!site) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown secret key' });
+      if (!site) {
+        await app.authFailures.record(request);
+        throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown secret key' });
+      }
       request.site = site;
     });
   },
-  { name: 'trackmate-auth', dependencies: ['trackmate-mongo'] },
+  { name: 'trackmate-auth', dependencies: ['trackmate-mongo', '@fastify/rate-limit'] },
 );
+
+/**
+ * Failed key lookups per client IP: each request with a key nobody has costs a database query, so a client IP
+ * that keeps guessing is answered 429 before its next lookup. Known keys never count.
+ */
+export interface AuthFailures {
+  check(request: FastifyRequest): Promise<void>;
+  record(request: FastifyRequest): Promise<void>;
+}
+
+function authFailureLimit(app: FastifyInstance, perMinute: number): AuthFailures {
+  if (perMinute <= 0) return { check: async () => {}, record: async () => {} };
+  const prefix = `${app.config.queuePrefix}:rl:auth-fail:`;
+  const limiter = app.createRateLimit({
+    max: perMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `${prefix}${request.ip}`,
+  });
+  const refuse = (ttl: number) => {
+    const retryAfter = Math.max(1, Math.ceil(ttl / 1000));
+    return new TrackMateError('TM_ERR_RATE_LIMITED', {
+      retryAfter,
+      message: `Too many unknown keys from this address; retry after ${retryAfter} s`,
+    });
+  };
+  return {
+    /** Before a lookup: 429 while this IP is over its allowance of failures. */
+    async check(request: FastifyRequest) {
+      const r = await limiter(request, { increment: false });
+      if (!r.isAllowed && r.isExceeded) throw refuse(r.ttl);
+    },
+    /** After a lookup found no site. */
+    async record(request: FastifyRequest) {
+      await limiter(request);
+    },
+  };
+}

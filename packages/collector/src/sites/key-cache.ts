@@ -59,6 +59,12 @@ export class KeyCache {
     return this.lookup(`s:${hash}`, { secretKeyHash: hash });
   }
 
+  /** Whether a key is held as a known site's (then no lookup is needed, nor a guess to be rate-limited). */
+  knows(kind: 'write' | 'secret', key: string): boolean {
+    const cacheKey = kind === 'write' ? `w:${key}` : `s:${hashSecretKey(key)}`;
+    return Boolean(this.entries.get(cacheKey)?.site);
+  }
+
   /** Every origin any site allows, for CORS pre-flights that carry no key. */
   async anyOrigins(): Promise<Set<string>> {
     if (this.origins.expires > Date.now()) return this.origins.set;

@@ -22,6 +22,7 @@ export function isolatedEnv(extra: Record<string, string> = {}): Record<string, 
     LOG_LEVEL: 'silent',
     TRACKMATE_RATE_LIMIT_KEY: '0',
     TRACKMATE_RATE_LIMIT_IP: '0',
+    TRACKMATE_RATE_LIMIT_AUTH_FAILURES: '0',
     ...extra,
   };
 }
