@@ -99,7 +99,7 @@ function createInstance(config: Config, options: BuildOptions) {
       },
     },
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOf(config.trustProxy),
     bodyLimit: 512 * 1024,
     return503OnClosing: true,
     // headers sent one byte a second must not hold a socket for ever either (the body: see body-parser.ts)
@@ -109,6 +109,12 @@ function createInstance(config: Config, options: BuildOptions) {
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('config', config);
   return app;
+}
+
+/** A hop count as fastify's trust function (the nearest `hops` addresses are proxies); else as configured. */
+function trustProxyOf(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { TrackMateError } from './errors.js';
 
 /** Configuration from the environment (DESIGN.md section 3); flags override. Bad values stop the process. */
@@ -7,7 +8,8 @@ export interface Config {
   queuePrefix: string;
   port: number;
   host: string;
-  trustProxy: boolean;
+  /** Proxies trusted for X-Forwarded-For: none, a hop count, or their addresses / CIDR ranges. */
+  trustProxy: false | number | string[];
   ipMode: 'full' | 'anonymize' | 'none';
   smtpUrl?: string;
   logLevel: string;
@@ -81,10 +83,7 @@ export function redact(raw: string): string {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<Config> = {}): Config {
-  const trust = (env.TRACKMATE_TRUST_PROXY ?? 'false').toLowerCase();
-  if (!['true', 'false', '1', '0'].includes(trust)) {
-    throw new ConfigError(`TRACKMATE_TRUST_PROXY must be true or false, got "${env.TRACKMATE_TRUST_PROXY}"`);
-  }
+  const trustProxy = trustedProxies(env.TRACKMATE_TRUST_PROXY);
   const ipMode = env.TRACKMATE_IP_MODE || 'full';
   if (ipMode !== 'full' && ipMode !== 'anonymize' && ipMode !== 'none') {
     throw new ConfigError(`TRACKMATE_IP_MODE must be full, anonymize or none, got "${ipMode}"`);
@@ -106,7 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     queuePrefix,
     port,
     host,
-    trustProxy: trust === 'true' || trust === '1',
+    trustProxy,
     ipMode,
     smtpUrl,
     logLevel,
@@ -129,6 +128,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
   if (!config.publicUrl)
     config.publicUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
   return config;
+}
+
+/**
+ * TRACKMATE_TRUST_PROXY: `false` (default), a number of proxy hops in front of the collector (the client IP is
+ * then that many addresses from the right of X-Forwarded-For), or a comma-separated list of proxy addresses and
+ * CIDR ranges. `true` means one hop: trusting every hop would let any client choose its own IP.
+ */
+function trustedProxies(raw: string | undefined): false | number | string[] {
+  const value = (raw ?? 'false').trim().toLowerCase();
+  if (value === '' || value === 'false' || value === '0') return false;
+  if (value === 'true') return 1;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops <= 32) return hops;
+  }
+  const list = value.split(',').map((s) => s.trim());
+  const valid = (entry: string) => {
+    const [address, bits, ...rest] = entry.split('/');
+    if (rest.length || !address || !isIP(address)) return false;
+    if (bits === undefined) return true;
+    const max = isIP(address) === 4 ? 32 : 128;
+    return /^\d+$/.test(bits) && Number(bits) <= max;
+  };
+  const bad = list.find((entry) => !valid(entry));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      `TRACKMATE_TRUST_PROXY must be false, a hop count or proxy addresses/CIDRs such as 10.0.0.0/8, got "${bad || raw}"`,
+    );
+  }
+  return list;
 }
 
 function signingSecret(env: NodeJS.ProcessEnv): string | undefined {

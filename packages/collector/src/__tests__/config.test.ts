@@ -22,7 +22,8 @@ describe('configuration', () => {
     [{ MONGODB_URI: 'postgres://x' }, /MONGODB_URI must start with mongodb:\/\//],
     [{ REDIS_URL: 'not a url' }, /REDIS_URL is not a URL/],
     [{ TRACKMATE_IP_MODE: 'partial' }, /TRACKMATE_IP_MODE must be full, anonymize or none/],
-    [{ TRACKMATE_TRUST_PROXY: 'maybe' }, /TRACKMATE_TRUST_PROXY must be true or false/],
+    [{ TRACKMATE_TRUST_PROXY: 'maybe' }, /TRACKMATE_TRUST_PROXY must be false, a hop count or proxy addresses/],
+    [{ TRACKMATE_TRUST_PROXY: '10.0.0.0/33' }, /TRACKMATE_TRUST_PROXY .* got "10.0.0.0\/33"/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
     [{ TRACKMATE_QUEUE_PREFIX: 'a:b' }, /TRACKMATE_QUEUE_PREFIX/],
     [{ SMTP_URL: 'http://mail' }, /SMTP_URL must start with smtp:\/\//],
@@ -34,5 +35,16 @@ describe('configuration', () => {
   it('lets flags override the environment and never prints a password', () => {
     expect(loadConfig({ PORT: '9000' }, { port: 9100 }).port).toBe(9100);
     expect(() => loadConfig({ MONGODB_URI: 'http://user:hunter2@db' })).toThrow(/user:\*\*\*@db/);
+  });
+
+  it('trusts proxies by hop count or by address, never every hop', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRACKMATE_TRUST_PROXY: 'true' }).trustProxy).toBe(1);
+    expect(loadConfig({ TRACKMATE_TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRACKMATE_TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,::1' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.7',
+      '::1',
+    ]);
   });
 });
