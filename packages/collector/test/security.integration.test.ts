@@ -133,4 +133,24 @@ describe('security regressions', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
     expect(Date.now() - started).toBeLessThan(8_000);
   });
+
+  it('a browser cannot inflate revenue: client order events count as events, not as orders or revenue', async () => {
+    const forged = clientEvent({
+      name: 'order_product',
+      properties: { orderId: 'fake-1', items: [{ productId: 'x', amount: 1_000_000_000, tax: 0, discount: 0 }] },
+    });
+    expect((await postEvents(t.url, { writeKey: t.site.writeKey, batch: [forged] })).status).toBe(202);
+    const day = new Date().toISOString().slice(0, 10);
+    const bucket = await waitFor(
+      async () => {
+        const doc = await t.db
+          .collection('metrics_daily')
+          .findOne({ _id: `${t.site.siteId}:${day}:order_product` } as never);
+        return doc && doc.count >= 1 ? doc : null;
+      },
+      15_000,
+      'the order_product roll-up',
+    );
+    expect(bucket).toMatchObject({ orders: 0, revenue: 0 });
+  });
 });

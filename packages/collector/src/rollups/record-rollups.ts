@@ -1,6 +1,6 @@
 import { ignoreDuplicates, type Models, type NewEventDoc } from '../models/index.js';
 
-/** Events whose roll-up also counts an order and its revenue. */
+/** Events whose roll-up also counts an order and its revenue, when a server (secret key) sent them. */
 const ORDER_EVENTS = new Set(['order_placed', 'order_product']);
 
 interface Bucket {
@@ -60,7 +60,8 @@ export async function recordRollups(
       buckets.set(id, b);
     }
     b.count++;
-    if (ORDER_EVENTS.has(e.name)) {
+    // only a backend's order counts as an order with revenue: anyone can send a browser event with any amount
+    if (ORDER_EVENTS.has(e.name) && e.source === 'server') {
       b.orders++;
       b.revenue += revenueOf(e.properties ?? {});
     }
