@@ -37,6 +37,8 @@ export interface Config {
   requestTimeoutMs: number;
   /** Outgoing webhook request timeout. */
   webhookTimeoutMs: number;
+  /** Let webhooks reach loopback, link-local and private addresses (off: refused at connect time). */
+  webhookAllowPrivate: boolean;
   /** From header of campaign e-mails; default `TrackMate <no-reply@host of publicUrl>`. */
   mailFrom?: string;
 }
@@ -122,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     signingSecret: signingSecret(env),
     webhookTimeoutMs: int(env, 'TRACKMATE_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     requestTimeoutMs: int(env, 'TRACKMATE_REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000),
+    webhookAllowPrivate: bool(env, 'TRACKMATE_WEBHOOK_ALLOW_PRIVATE'),
     mailFrom: env.TRACKMATE_MAIL_FROM || undefined,
     ...stripUndefined(flags),
   };
@@ -158,6 +161,13 @@ function trustedProxies(raw: string | undefined): false | number | string[] {
     );
   }
   return list;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = (env[name] ?? 'false').trim().toLowerCase();
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0' || raw === '') return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
 }
 
 function signingSecret(env: NodeJS.ProcessEnv): string | undefined {

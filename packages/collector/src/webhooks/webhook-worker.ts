@@ -5,6 +5,7 @@ import type { Models, TriggerDoc } from '../models/index.js';
 import { deadLetter } from '../pipeline/index.js';
 import { createQueueWorker, QUEUE_NAMES, type WorkerLog } from '../plugins/queues.js';
 import { recordDelivery } from './deliveries.js';
+import { PrivateAddressError, post } from './outgoing.js';
 import type { WebhookJob } from './webhook-fanout.js';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
 
@@ -56,18 +57,15 @@ export function webhookProcessor(config: Config, models: Models) {
     const started = Date.now();
     let status: number | null = null;
     let error: string | null = null;
+    let refused = false;
     try {
-      const res = await fetch(d.url, {
-        method: 'POST',
-        headers,
-        body: d.body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(config.webhookTimeoutMs),
+      status = await post(d.url, headers, d.body, {
+        timeoutMs: config.webhookTimeoutMs,
+        allowPrivate: config.webhookAllowPrivate,
       });
-      status = res.status;
-      await res.body?.cancel().catch(() => {});
-      if (!res.ok) error = `receiver answered ${res.status}`;
+      if (status < 200 || status >= 300) error = `receiver answered ${status}`;
     } catch (err) {
+      refused = err instanceof PrivateAddressError;
       error =
         (err as Error).name === 'TimeoutError'
           ? `no answer within ${config.webhookTimeoutMs} ms`
@@ -85,7 +83,7 @@ export function webhookProcessor(config: Config, models: Models) {
       error,
     });
     if (!error) return { status, latencyMs };
-    const retryable = status === null || status === 429 || status >= 500;
+    const retryable = !refused && (status === null || status === 429 || status >= 500);
     if (!retryable || attempt >= (job.opts.attempts ?? 1)) {
       await deadLetter(models, QUEUE_NAMES.webhooks, job, d, `webhook to ${d.url} failed: ${error}`, d.siteId);
       throw new UnrecoverableError(error);

@@ -23,6 +23,8 @@ export function isolatedEnv(extra: Record<string, string> = {}): Record<string, 
     TRACKMATE_RATE_LIMIT_KEY: '0',
     TRACKMATE_RATE_LIMIT_IP: '0',
     TRACKMATE_RATE_LIMIT_AUTH_FAILURES: '0',
+    // the tests' webhook receivers listen on 127.0.0.1 (the security tests turn this off)
+    TRACKMATE_WEBHOOK_ALLOW_PRIVATE: 'true',
     ...extra,
   };
 }
