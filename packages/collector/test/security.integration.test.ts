@@ -153,4 +153,29 @@ describe('security regressions', () => {
     );
     expect(bucket).toMatchObject({ orders: 0, revenue: 0 });
   });
+
+  it("a browser cannot pre-send an order's derived messageId (srv:…) to make the real order a duplicate", async () => {
+    const { createHash } = await import('node:crypto');
+    const derived = `srv:${createHash('sha256').update(`${t.site.siteId}:order_placed:A-1001`).digest('hex')}`;
+    const squatter = clientEvent({ messageId: derived });
+    const res = await postEvents(t.url, { writeKey: t.site.writeKey, batch: [squatter, clientEvent()] });
+    expect(res.body.rejected).toEqual([
+      { index: 0, errors: ['/messageId: ids starting with "srv:" are reserved for server events'] },
+    ]);
+    const order = await fetch(`${t.url}/api/track/server-event`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.site.secretKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        event: 'order_placed',
+        orderId: 'A-1001',
+        profile: { email: 'buyer-a1001@example.com' },
+        items: [{ name: 'Cup', sku: 'cup-1', amount: 12, tax: 0, discount: 0 }],
+        orderTotal: 12,
+      }),
+    });
+    expect(order.status).toBe(202);
+    const stored = await waitFor(() => t.db.collection('events').findOne({ messageId: derived }), 10_000, 'the order');
+    expect(stored.name).toBe('order_placed');
+    expect(stored.source).toBe('server');
+  });
 });

@@ -101,6 +101,10 @@ export function validateClientEvents(items: readonly unknown[], ctx: RequestCont
 function validateOne(item: unknown): string[] | undefined {
   if (!envelope.Check(item)) return describeErrors(envelope, item);
   const event = item as ClientEvent;
+  // `srv:` ids are derived for server events (an order's from site + orderId): a browser that sent one first
+  // would make the real order a duplicate
+  if (event.messageId.startsWith('srv:'))
+    return ['/messageId: ids starting with "srv:" are reserved for server events'];
   // the format accepts what no clock shows (23:59:60, February 30): a real time, or a per-event 400
   if (Number.isNaN(Date.parse(event.timestamp))) return [`/timestamp: "${event.timestamp}" is not a real time`];
   if (typeof event.sentAt === 'string' && Number.isNaN(Date.parse(event.sentAt))) {
