@@ -178,4 +178,52 @@ describe('security regressions', () => {
     expect(stored.name).toBe('order_placed');
     expect(stored.source).toBe('server');
   });
+
+  it('a browser event cannot re-subscribe a person who withdrew consent, even dated in the future', async () => {
+    const admin = (method: string, path: string, body?: unknown) =>
+      adminCall(t.url, t.site.secretKey, method, path, body);
+    const email = `withdrew-${Date.now()}@example.com`;
+    const identify = (consent: boolean, at = new Date()) =>
+      clientEvent({ name: 'identify', timestamp: at.toISOString(), properties: { email, consent } });
+    expect((await postEvents(t.url, { writeKey: t.site.writeKey, batch: [identify(true)] })).status).toBe(202);
+    const profile = await waitFor(
+      () => t.db.collection('profiles').findOne({ email, 'consent.email': true }),
+      10_000,
+      'consent',
+    );
+    const withdrawn = await admin('PATCH', `/api/profiles/${profile._id}`, { consent: { email: false } });
+    expect(withdrawn.body.consent.email).toBe(false);
+    // anyone with the public key sends consent: true, dated after the withdrawal
+    await new Promise((r) => setTimeout(r, 20));
+    const later = identify(true);
+    expect(
+      (await postEvents(t.url, { writeKey: t.site.writeKey, sentAt: new Date().toISOString(), batch: [later] })).status,
+    ).toBe(202);
+    await waitFor(() => t.db.collection('events').findOne({ messageId: later.messageId }), 10_000, 'the event');
+    const after = await admin('GET', `/api/profiles/${profile._id}`);
+    expect(after.body.consent.email).toBe(false);
+    // the attempt is kept in the history, oldest first, after the withdrawal it did not override
+    expect(after.body.consentHistory.map((c: { source: string }) => c.source)).toEqual(['identify', 'api', 'identify']);
+  });
+
+  it('a browser event cannot overwrite the names a backend set', async () => {
+    const email = `named-${Date.now()}@example.com`;
+    const server = await fetch(`${t.url}/api/track/server-event`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.site.secretKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ event: 'signup', profile: { email, firstName: 'Ada', lastName: 'Lovelace' } }),
+    });
+    expect(server.status).toBe(202);
+    await waitFor(() => t.db.collection('profiles').findOne({ email, firstName: 'Ada' }), 10_000, 'the named profile');
+    const forged = clientEvent({
+      name: 'identify',
+      properties: { email, firstName: '<a href=//evil>Click</a>', phone: '+15550100' },
+    });
+    expect((await postEvents(t.url, { writeKey: t.site.writeKey, batch: [forged] })).status).toBe(202);
+    await waitFor(() => t.db.collection('events').findOne({ messageId: forged.messageId }), 10_000, 'the event');
+    await new Promise((r) => setTimeout(r, 300));
+    const profile = await t.db.collection('profiles').findOne({ email });
+    expect(profile).toMatchObject({ firstName: 'Ada', lastName: 'Lovelace' });
+    expect(profile!.phone).toBeUndefined();
+  });
 });

@@ -13,7 +13,10 @@ export interface ProfileDoc {
   firstName?: string;
   lastName?: string;
   phone?: string;
-  consent: { email: boolean; updatedAt?: Date };
+  /** The standing e-mail decision; `source` says who made it (browser decisions never override the others). */
+  consent: { email: boolean; updatedAt?: Date; source?: ConsentEntry['source'] };
+  /** `server` once a backend set the names: browser events then leave them alone. */
+  namesFrom?: 'server';
   consentHistory: ConsentEntry[];
   metadata?: Record<string, unknown>;
   anonymousIds: string[];
@@ -28,7 +31,8 @@ const profileSchema = new Schema<ProfileDoc>(
     firstName: String,
     lastName: String,
     phone: String,
-    consent: { email: { type: Boolean, default: false }, updatedAt: Date },
+    consent: { email: { type: Boolean, default: false }, updatedAt: Date, source: String },
+    namesFrom: String,
     consentHistory: { type: [{ email: Boolean, at: Date, source: String, _id: false }], default: [] },
     metadata: { type: Schema.Types.Mixed },
     anonymousIds: { type: [String], default: [] },

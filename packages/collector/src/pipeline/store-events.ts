@@ -57,6 +57,7 @@ export async function processEvents(
     const ids = await upsertProfiles(
       models,
       profileEvents.map((e) => ({
+        from: e.source,
         siteId: e.siteId,
         anonymousId: e.anonymousId,
         at: new Date(e.timestamp),

@@ -15,6 +15,8 @@ export interface ProfileUpsert {
 
 /** One profile-creating event of an ingest job. */
 export interface ProfileTouch {
+  /** `server` for a backend's event (secret key): its names stand against later browser events. */
+  from: 'client' | 'server';
   siteId: string;
   anonymousId: string | null;
   /** The event's time: later events' names win, and consent decisions are ordered by it. */
@@ -37,21 +39,31 @@ export async function upsertProfiles(models: Models, touches: ProfileTouch[]): P
   const ids = new Map<string, Types.ObjectId>();
   if (!touches.length) return ids;
   const ordered = [...touches].sort((a, b) => a.at.getTime() - b.at.getTime());
-  const groups = new Map<
-    string,
-    { siteId: string; email: string; set: Record<string, unknown>; visitors: Set<string> }
-  >();
+  type Group = {
+    siteId: string;
+    email: string;
+    set: Record<string, unknown>;
+    names: Record<string, unknown>;
+    server: boolean;
+    visitors: Set<string>;
+  };
+  const groups = new Map<string, Group>();
   for (const t of ordered) {
     const key = profileKey(t.siteId, t.profile.email);
     let g = groups.get(key);
     if (!g) {
-      g = { siteId: t.siteId, email: t.profile.email, set: {}, visitors: new Set() };
+      g = { siteId: t.siteId, email: t.profile.email, set: {}, names: {}, server: false, visitors: new Set() };
       groups.set(key, g);
     }
-    // the latest event that names a field sets it
-    if (t.profile.firstName) g.set.firstName = t.profile.firstName;
-    if (t.profile.lastName) g.set.lastName = t.profile.lastName;
-    if (t.profile.phone) g.set.phone = t.profile.phone;
+    // the latest event that names a field sets it; once a backend has named the person, browsers no longer do
+    const fields = t.from === 'server' ? g.set : g.names;
+    if (t.profile.firstName) fields.firstName = t.profile.firstName;
+    if (t.profile.lastName) fields.lastName = t.profile.lastName;
+    if (t.profile.phone) fields.phone = t.profile.phone;
+    if (t.from === 'server') {
+      g.server = true;
+      for (const k of Object.keys(g.set)) delete g.names[k];
+    }
     if (t.anonymousId) g.visitors.add(t.anonymousId);
   }
   const now = new Date();
@@ -62,7 +74,7 @@ export async function upsertProfiles(models: Models, touches: ProfileTouch[]): P
       updateOne: {
         filter: { siteId: g.siteId, email: g.email },
         update: {
-          $set: { ...g.set, updatedAt: now },
+          $set: { ...g.set, ...(g.server ? { namesFrom: 'server' } : {}), updatedAt: now },
           $setOnInsert: setOnInsert,
           ...(g.visitors.size ? { $addToSet: { anonymousIds: { $each: [...g.visitors] } } } : {}),
         },
@@ -72,6 +84,16 @@ export async function upsertProfiles(models: Models, touches: ProfileTouch[]): P
     };
   });
   await withRaceRetry(() => models.Profile.bulkWrite(ops, { ordered: false }));
+  // names from browsers: only where no backend has named the person
+  const browserNames: AnyBulkWriteOperation<ProfileDoc>[] = [...groups.values()]
+    .filter((g) => Object.keys(g.names).length)
+    .map((g) => ({
+      updateOne: {
+        filter: { siteId: g.siteId, email: g.email, namesFrom: { $ne: 'server' } },
+        update: { $set: g.names },
+      },
+    }));
+  if (browserNames.length) await models.Profile.bulkWrite(browserNames, { ordered: false });
 
   const bySite = new Map<string, string[]>();
   for (const g of groups.values()) bySite.set(g.siteId, [...(bySite.get(g.siteId) ?? []), g.email]);
@@ -135,6 +157,11 @@ async function trimProfiles(
   if (ops.length) await models.Profile.bulkWrite(ops, { ordered: false });
 }
 
+/** Decisions sent from browsers (the public write key). */
+const BROWSER_SOURCES = new Set<ConsentEntry['source']>(['form', 'identify']);
+/** Decisions a browser's never replaces. */
+const STANDING_SOURCES = new Set<ConsentEntry['source']>(['unsubscribe', 'api', 'server']);
+
 export interface ConsentDecision {
   profileId: Types.ObjectId;
   email: boolean;
@@ -149,18 +176,19 @@ export interface ConsentDecision {
  */
 export async function recordConsents(models: Models, decisions: ConsentDecision[]): Promise<void> {
   if (!decisions.length) return;
-  const ops: AnyBulkWriteOperation<ProfileDoc>[] = decisions.flatMap(({ profileId, email, at, source }) => [
-    { updateOne: { filter: { _id: profileId }, update: { $addToSet: { consentHistory: { email, at, source } } } } },
-    {
-      updateOne: {
-        filter: {
-          _id: profileId,
-          $or: [{ 'consent.updatedAt': { $exists: false } }, { 'consent.updatedAt': { $lte: at } }],
-        },
-        update: { $set: { 'consent.email': email, 'consent.updatedAt': at, updatedAt: new Date() } },
-      },
-    },
-  ]);
+  const ops: AnyBulkWriteOperation<ProfileDoc>[] = decisions.flatMap(({ profileId, email, at, source }) => {
+    const newer = { $or: [{ 'consent.updatedAt': { $exists: false } }, { 'consent.updatedAt': { $lte: at } }] };
+    // a browser's decision (anyone can send one, dated as they like) never replaces an unsubscribe, the profile
+    // API's or a backend's: only those, or a newer browser decision over a browser's, change the standing one
+    const filter = BROWSER_SOURCES.has(source)
+      ? { _id: profileId, $and: [newer, { 'consent.source': { $nin: [...STANDING_SOURCES] } }] }
+      : { _id: profileId, ...newer };
+    const set = { 'consent.email': email, 'consent.updatedAt': at, 'consent.source': source, updatedAt: new Date() };
+    return [
+      { updateOne: { filter: { _id: profileId }, update: { $addToSet: { consentHistory: { email, at, source } } } } },
+      { updateOne: { filter, update: { $set: set } } },
+    ];
+  });
   await models.Profile.bulkWrite(ops, { ordered: true });
 }
 
