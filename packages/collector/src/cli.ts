@@ -17,6 +17,12 @@ Usage:
   trackmate-collector worker      workers only (scale out)
   trackmate-collector sites create --name NAME --origin URL [--origin URL] [--json]
                                   create a site: prints siteId, writeKey (pk_…) and secretKey (sk_…, shown once)
+  trackmate-collector sites list [--json]
+  trackmate-collector sites update --id ID [--name NAME] [--add-origin URL] [--remove-origin URL]
+  trackmate-collector sites rotate-key --id ID [--write] [--secret]
+                                  new keys (the secret key shown once); the old ones stop working
+  trackmate-collector sites revoke --id ID
+                                  replace both keys with ones nobody is told (the data stays)
   trackmate-collector migrate     create collections and indexes (also done at start)
   trackmate-collector dead-letters list [--since TIME] [--queue ingest|triggers|webhooks] [--limit N] [--json]
                                   what could not be processed, newest first, with the reason
@@ -52,6 +58,10 @@ async function main(argv: string[]): Promise<void> {
       'no-worker': { type: 'boolean' },
       name: { type: 'string' },
       origin: { type: 'string', multiple: true },
+      'add-origin': { type: 'string', multiple: true },
+      'remove-origin': { type: 'string', multiple: true },
+      write: { type: 'boolean' },
+      secret: { type: 'boolean' },
       json: { type: 'boolean' },
       id: { type: 'string' },
       since: { type: 'string' },
@@ -88,7 +98,17 @@ async function main(argv: string[]): Promise<void> {
       const db = await openMongo(config);
       try {
         await migrate(db.models);
-        const input = { sub, name: values.name, origins: values.origin ?? [], json: values.json ?? false };
+        const input = {
+          sub,
+          id: values.id,
+          name: values.name,
+          origins: values.origin ?? [],
+          addOrigins: values['add-origin'] ?? [],
+          removeOrigins: values['remove-origin'] ?? [],
+          write: values.write ?? false,
+          secret: values.secret ?? false,
+          json: values.json ?? false,
+        };
         process.stdout.write(await sitesCommand(db.models, input));
       } finally {
         await db.close();

@@ -49,6 +49,59 @@ describe('trackmate-collector CLI', () => {
     expect(human.stdout).toMatch(/shown once/);
   });
 
+  it('sites list, update origins, rotate keys and revoke them', async () => {
+    const created = JSON.parse(
+      (await cli(['sites', 'create', '--name', 'Rotating', '--origin', 'https://a.example', '--json'])).stdout,
+    );
+    const listed = (await cli(['sites', 'list', '--json'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const mine = listed.find((s) => s.siteId === created.siteId);
+    expect(mine).toMatchObject({ name: 'Rotating', writeKey: created.writeKey, allowedOrigins: ['https://a.example'] });
+    expect(JSON.stringify(listed)).not.toContain(created.secretKey);
+
+    const id = ['--id', created.siteId];
+    const updated = JSON.parse(
+      (
+        await cli([
+          'sites',
+          'update',
+          ...id,
+          '--add-origin',
+          'https://B.example/',
+          '--remove-origin',
+          'https://a.example',
+          '--json',
+        ])
+      ).stdout,
+    );
+    expect(updated.allowedOrigins).toEqual(['https://b.example']);
+
+    const rotated = JSON.parse((await cli(['sites', 'rotate-key', ...id, '--secret', '--json'])).stdout);
+    expect(rotated.secretKey).toMatch(/^sk_/);
+    expect(rotated.writeKey).toBeUndefined();
+    const client = new MongoClient(env.MONGODB_URI!);
+    try {
+      const { createHash } = await import('node:crypto');
+      const doc = await client.db().collection('sites').findOne({ writeKey: created.writeKey });
+      expect(doc?.secretKeyHash).toBe(createHash('sha256').update(rotated.secretKey).digest('hex'));
+      expect((await cli(['sites', 'revoke', ...id])).stdout).toMatch(/revoked/);
+      const revoked = await client.db().collection('sites').findOne({ name: 'Rotating' });
+      expect(revoked?.writeKey).not.toBe(created.writeKey);
+      expect(revoked?.secretKeyHash).not.toBe(doc?.secretKeyHash);
+      expect(revoked?.allowedOrigins).toEqual([]);
+    } finally {
+      await client.close();
+    }
+    await expect(cli(['sites', 'rotate-key', ...id])).rejects.toMatchObject({
+      stderr: expect.stringMatching(/--write, --secret/),
+    });
+    await expect(cli(['sites', 'update', '--id', 'nope', '--name', 'x'])).rejects.toMatchObject({
+      stderr: expect.stringMatching(/not a site id/),
+    });
+  });
+
   it('migrate creates the collections and their unique indexes', async () => {
     const { stdout } = await cli(['migrate']);
     expect(stdout).toMatch(/migrated/);

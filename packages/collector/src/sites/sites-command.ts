@@ -1,27 +1,129 @@
 import { TrackMateError } from '../errors.js';
-import type { Models } from '../models/index.js';
+import type { Models, SiteDoc } from '../models/index.js';
+import { parseId } from '../route-kit.js';
 import { createSite } from './create-site.js';
+import { hashSecretKey, newSecretKey, newWriteKey } from './keys.js';
+import { normalizeOrigin } from './origins.js';
 
 export interface SitesCommandInput {
   sub: string | undefined;
+  id?: string;
   name?: string;
   origins: string[];
+  addOrigins: string[];
+  removeOrigins: string[];
+  write: boolean;
+  secret: boolean;
   json: boolean;
 }
 
-/** `trackmate-collector sites …`; returns what to print. Bad input throws TM_ERR_INVALID_SITE. */
+const usage = (message: string) => new TrackMateError('TM_ERR_USAGE', { message });
+const invalid = (message: string) => new TrackMateError('TM_ERR_INVALID_SITE', { message });
+
+/** How long a running collector may still accept a replaced key: its key cache's lifetime. */
+const CACHE_NOTE = 'collectors already running accept the old key for up to 30 s (their key cache)';
+
+function origin(raw: string): string {
+  const o = normalizeOrigin(raw.trim());
+  if (!o) throw invalid(`"${raw}" is not an http(s) origin such as https://shop.example`);
+  return o;
+}
+
+async function siteOf(models: Models, id: string | undefined): Promise<SiteDoc> {
+  if (!id) throw usage('this command needs --id SITE_ID (see: sites list)');
+  const site = await models.Site.findById(parseId(id, 'site id')).lean<SiteDoc>();
+  if (!site) throw invalid(`no site ${id}`);
+  return site;
+}
+
+const view = (s: SiteDoc) => ({
+  siteId: s._id.toHexString(),
+  name: s.name,
+  writeKey: s.writeKey,
+  allowedOrigins: s.allowedOrigins ?? [],
+  createdAt: s.createdAt ? new Date(s.createdAt).toISOString() : null,
+});
+
+/**
+ * `trackmate-collector sites create | list | update | rotate-key | revoke`; returns what to print. Secret
+ * keys are shown once, when made; only their hash is stored.
+ */
 export async function sitesCommand(models: Models, input: SitesCommandInput): Promise<string> {
-  if (input.sub !== 'create') {
-    throw new TrackMateError('TM_ERR_USAGE', {
-      message: `unknown command "sites ${input.sub ?? ''}"; try: sites create --name NAME --origin URL`,
-    });
+  switch (input.sub) {
+    case 'create': {
+      if (!input.name) throw usage('sites create needs --name NAME');
+      const site = await createSite(models, { name: input.name, origins: input.origins });
+      if (input.json) return `${JSON.stringify(site)}\n`;
+      return (
+        `site created: ${site.name}\n  siteId:    ${site.siteId}\n  writeKey:  ${site.writeKey}  (public, for the browser SDK)\n` +
+        `  secretKey: ${site.secretKey}  (server SDK and admin API; shown once, only its hash is stored)\n` +
+        `  origins:   ${site.allowedOrigins.join(', ') || '(none: browsers are refused until you add one)'}\n`
+      );
+    }
+    case 'list': {
+      const sites = (await models.Site.find({}).sort({ _id: 1 }).lean<SiteDoc[]>()).map(view);
+      if (input.json) return sites.map((s) => `${JSON.stringify(s)}\n`).join('');
+      if (!sites.length) return 'no sites yet: trackmate-collector sites create --name NAME --origin URL\n';
+      return sites
+        .map(
+          (s) =>
+            `${s.siteId}  ${s.name}\n  writeKey: ${s.writeKey}\n  origins:  ${s.allowedOrigins.join(', ') || '(none)'}\n`,
+        )
+        .join('');
+    }
+    case 'update': {
+      const site = await siteOf(models, input.id);
+      const set: Record<string, unknown> = {};
+      if (input.name !== undefined) {
+        const name = input.name.trim();
+        if (!name || name.length > 200) throw invalid('--name must be 1 to 200 characters');
+        set.name = name;
+      }
+      if (input.addOrigins.length || input.removeOrigins.length) {
+        const removed = new Set(input.removeOrigins.map(origin));
+        const origins = [...(site.allowedOrigins ?? []), ...input.addOrigins.map(origin)].filter(
+          (o) => !removed.has(o),
+        );
+        set.allowedOrigins = [...new Set(origins)];
+      }
+      if (!Object.keys(set).length) throw usage('sites update needs --name, --add-origin or --remove-origin');
+      await models.Site.updateOne({ _id: site._id }, { $set: set });
+      const updated = view({ ...site, ...set } as SiteDoc);
+      return input.json
+        ? `${JSON.stringify(updated)}\n`
+        : `site updated: ${updated.name}\n  origins: ${updated.allowedOrigins.join(', ') || '(none)'}\n  (${CACHE_NOTE})\n`;
+    }
+    case 'rotate-key': {
+      const site = await siteOf(models, input.id);
+      if (!input.write && !input.secret) throw usage('sites rotate-key needs --write, --secret or both');
+      const out: { siteId: string; writeKey?: string; secretKey?: string } = { siteId: site._id.toHexString() };
+      const set: Record<string, string> = {};
+      if (input.write) set.writeKey = out.writeKey = newWriteKey();
+      if (input.secret) {
+        out.secretKey = newSecretKey();
+        set.secretKeyHash = hashSecretKey(out.secretKey);
+      }
+      await models.Site.updateOne({ _id: site._id }, { $set: set });
+      if (input.json) return `${JSON.stringify(out)}\n`;
+      return (
+        `keys rotated for ${site.name}; the old ones stop working (${CACHE_NOTE})\n` +
+        (out.writeKey ? `  writeKey:  ${out.writeKey}  (update the snippet or SDK init)\n` : '') +
+        (out.secretKey ? `  secretKey: ${out.secretKey}  (shown once)\n` : '')
+      );
+    }
+    case 'revoke': {
+      // both keys replaced by ones nobody is told: the site and its data stay, nothing can reach them
+      const site = await siteOf(models, input.id);
+      await models.Site.updateOne(
+        { _id: site._id },
+        { $set: { writeKey: newWriteKey(), secretKeyHash: hashSecretKey(newSecretKey()), allowedOrigins: [] } },
+      );
+      return `keys of ${site.name} revoked: no browser or server can send or read (${CACHE_NOTE}); rotate-key --write --secret to issue new ones\n`;
+    }
+    default:
+      throw usage(
+        `unknown command "sites ${input.sub ?? ''}"; try: sites create --name NAME --origin URL | sites list | ` +
+          'sites update --id ID [--add-origin URL] [--remove-origin URL] | sites rotate-key --id ID --write|--secret | sites revoke --id ID',
+      );
   }
-  if (!input.name) throw new TrackMateError('TM_ERR_USAGE', { message: 'sites create needs --name NAME' });
-  const site = await createSite(models, { name: input.name, origins: input.origins });
-  if (input.json) return `${JSON.stringify(site)}\n`;
-  return (
-    `site created: ${site.name}\n  siteId:    ${site.siteId}\n  writeKey:  ${site.writeKey}  (public, for the browser SDK)\n` +
-    `  secretKey: ${site.secretKey}  (server SDK and admin API; shown once, only its hash is stored)\n` +
-    `  origins:   ${site.allowedOrigins.join(', ') || '(none: browsers are refused until you add one)'}\n`
-  );
 }
