@@ -296,11 +296,49 @@ describe('profile API', () => {
     ]);
     const delivery = (target: string) => ({ siteId, kind: 'email', status: 'sent', target, attempt: 1, at: now });
     await t.db.collection('deliveries').insertMany([delivery('erase@example.com'), delivery('keep@example.com')]);
+    // what could not be processed also names people: an event of theirs, an e-mail to them, someone else's event
+    const letter = (payload: Record<string, unknown>) => ({
+      queue: 'ingest',
+      siteId,
+      reason: 'x',
+      attempts: 12,
+      payload,
+      failedAt: now,
+    });
+    await t.db
+      .collection('dead_letters')
+      .insertMany([
+        letter({ messageId: 'dl-1', anonymousId: anon, profileId: null }),
+        { ...letter({ entryId: 'e', to: 'erase@example.com' }), queue: 'triggers' },
+        letter({ messageId: 'dl-2', anonymousId: 'someone-else', profileId: null }),
+      ]);
+    // a campaign trigger's re-entry guard for the person's visitor id
+    const trigger = await t.db
+      .collection('triggers')
+      .insertOne({ siteId, name: 'x', active: true, entryEvent: 'add_to_cart' });
+    await t.db.collection<{ _id: string }>('trigger_visitors').insertMany([
+      { _id: `${trigger.insertedId.toHexString()}:${anon}`, lastEnteredAt: now, lastEntry: 'e' },
+      { _id: `${trigger.insertedId.toHexString()}:someone-else`, lastEnteredAt: now, lastEntry: 'f' },
+    ]);
 
     const res = await api('DELETE', `/api/profiles/${id}`);
     expect(res.status).toBe(200);
     // 2 anonymous events back-filled at identify, the unlinked one, identify, order, view_plan
-    expect(res.body).toEqual({ deleted: { profiles: 1, events: 6, identities: 1, triggerEntries: 2, deliveries: 1 } });
+    expect(res.body).toEqual({
+      deleted: {
+        profiles: 1,
+        events: 6,
+        identities: 1,
+        triggerEntries: 2,
+        deliveries: 1,
+        deadLetters: 2,
+        triggerVisitors: 1,
+      },
+    });
+    expect(await t.db.collection('dead_letters').countDocuments({ 'payload.anonymousId': 'someone-else' })).toBe(1);
+    expect(await t.db.collection('trigger_visitors').countDocuments()).toBe(1);
+    // a second erasure finds nobody
+    expect((await api('DELETE', `/api/profiles/${id}`)).status).toBe(404);
 
     expect(await profiles().countDocuments({ email: 'erase@example.com' })).toBe(0);
     expect(await events().countDocuments({ $or: [{ profileId: profile._id }, { anonymousId: anon }] })).toBe(0);

@@ -26,10 +26,7 @@ export const FormFields = Type.Object(
   open,
 );
 export const FormSubmitProperties = Type.Object({ formId: Str(256), fields: FormFields }, open);
-export const OrderItem = Type.Object(
-  { productId: Str(256), amount: Money, tax: Money, discount: Money },
-  open,
-);
+export const OrderItem = Type.Object({ productId: Str(256), amount: Money, tax: Money, discount: Money }, open);
 export const OrderProductProperties = Type.Object(
   { orderId: Str(256), items: Type.Array(OrderItem, { minItems: 1, maxItems: 500 }) },
   open,

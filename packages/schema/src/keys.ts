@@ -29,7 +29,8 @@ function walk(value: unknown, path: string, depth: number, maxDepth: number): st
     }
     if (key.length === 0) return `${path}/: empty keys are not allowed`;
     // BSON keys are NUL-terminated: the driver refuses to encode them, so the whole batch would fail later
-    if (key.includes('\u0000')) return `${path}/${key.replaceAll('\u0000', '\\u0000')}: keys may not contain NUL characters`;
+    if (key.includes('\u0000'))
+      return `${path}/${key.replaceAll('\u0000', '\\u0000')}: keys may not contain NUL characters`;
     const found = walk((value as Record<string, unknown>)[key], `${path}/${key}`, depth + 1, maxDepth);
     if (found) return found;
   }

@@ -89,6 +89,10 @@ export const ProfileErasure = Type.Object({
     triggerEntries: Type.Integer({ minimum: 0 }),
     /** Records of e-mails sent to the person's address. */
     deliveries: Type.Integer({ minimum: 0 }),
+    /** Dead letters holding the person's events or e-mail address. */
+    deadLetters: Type.Integer({ minimum: 0 }),
+    /** Re-entry guards of campaign triggers keyed by the person's ids. */
+    triggerVisitors: Type.Integer({ minimum: 0 }),
   }),
 });
 export type ProfileErasure = Static<typeof ProfileErasure>;

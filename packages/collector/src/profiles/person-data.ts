@@ -53,12 +53,14 @@ export interface Erased {
   identities: number;
   triggerEntries: number;
   deliveries: number;
+  deadLetters: number;
+  triggerVisitors: number;
 }
 
 /**
  * Erasure: the person's events (linked and anonymous), their trigger entries (so no delayed e-mail or webhook
- * about them goes out), the e-mail deliveries naming their address, their visitor-id links, then the profile
- * itself. The profile goes last, so an erasure interrupted half-way can simply be asked for again.
+ * about them goes out) and re-entry guards, the e-mail deliveries naming their address, the dead letters
+ * holding their events or address, their visitor-id links, then the profile itself. The profile goes last, so an erasure interrupted half-way can simply be asked for again.
  */
 export async function erasePerson(models: Models, profile: ProfileDoc): Promise<Erased> {
   const anonymousIds = await anonymousIdsOf(models, profile);
@@ -72,6 +74,24 @@ export async function erasePerson(models: Models, profile: ProfileDoc): Promise<
     $or: [{ profileId: profile._id }, { anonymousId: { $in: anonymousIds }, profileId: null }],
   });
   const deliveries = await models.Delivery.deleteMany({ siteId, kind: 'email', target: profile.email });
+  // what could not be processed still names the person: events by their ids, e-mails by their address
+  const profileHex = profile._id.toHexString();
+  const deadLetters = await models.DeadLetter.deleteMany({
+    siteId,
+    $or: [
+      { 'payload.profileId': profileHex },
+      ...(anonymousIds.length ? [{ 'payload.anonymousId': { $in: anonymousIds } }] : []),
+      { 'payload.profile.email': profile.email },
+      { 'payload.to': profile.email },
+    ],
+  });
+  // re-entry guards are keyed `<triggerId>:<visitor id or profile id>`
+  const visitorIds = [profileHex, ...anonymousIds];
+  const triggerIds = (await models.Trigger.find({ siteId }, { _id: 1 }).lean()).map((t) => t._id.toHexString());
+  const guards = triggerIds.flatMap((tid) => visitorIds.map((v) => `${tid}:${v}`));
+  const triggerVisitors = guards.length
+    ? await models.TriggerVisitor.deleteMany({ _id: { $in: guards } })
+    : { deletedCount: 0 };
   const identities = await models.Identity.deleteMany({ siteId, profileId: profile._id });
   const profiles = await models.Profile.deleteOne({ _id: profile._id, siteId });
   return {
@@ -80,5 +100,7 @@ export async function erasePerson(models: Models, profile: ProfileDoc): Promise<
     identities: identities.deletedCount,
     triggerEntries: entries.deletedCount,
     deliveries: deliveries.deletedCount,
+    deadLetters: deadLetters.deletedCount,
+    triggerVisitors: triggerVisitors.deletedCount,
   };
 }

@@ -49,10 +49,16 @@ describe('@trackmate/schema', () => {
 
   const samples: Record<string, [unknown, unknown]> = {
     active_site: [{ url: 'https://a.test', sessionId: 's1' }, { url: 'https://a.test' }],
-    page_view: [{ url: 'u', referrer: '', title: 't' }, { url: 'u', title: 't' }],
+    page_view: [
+      { url: 'u', referrer: '', title: 't' },
+      { url: 'u', title: 't' },
+    ],
     deep_scroll: [{ percentage: 50 }, { percentage: 150 }],
     button_click: [{ elementId: 'buy', text: 'Buy' }, { elementId: 'buy' }],
-    add_to_cart: [{ productId: 'p1', quantity: 2, price: 9.5 }, { productId: 'p1', quantity: 0, price: 1 }],
+    add_to_cart: [
+      { productId: 'p1', quantity: 2, price: 9.5 },
+      { productId: 'p1', quantity: 0, price: 1 },
+    ],
     form_submit: [{ formId: 'f', fields: { email: 'a@b.co', accept_terms: true } }, { formId: 'f' }],
     order_product: [
       { orderId: 'o1', items: [{ productId: 'p', amount: 1, tax: 0, discount: 0 }] },
@@ -81,7 +87,9 @@ describe('@trackmate/schema', () => {
     expect(findUnsafeKey({ matrix: [[1, 2]] })).toMatch(/\/matrix\/0: arrays inside arrays/);
     expect(findUnsafeKey({ list: [{ inner: [1, 2] }] })).toBeUndefined();
     // BSON cannot encode a key holding NUL: refused with the character spelled out, not printed raw
-    expect(findUnsafeKey(JSON.parse('{"props":{"a\\u0000b":1}}'))).toBe('/props/a\\u0000b: keys may not contain NUL characters');
+    expect(findUnsafeKey(JSON.parse('{"props":{"a\\u0000b":1}}'))).toBe(
+      '/props/a\\u0000b: keys may not contain NUL characters',
+    );
     expect(findUnsafeKey({ text: 'values may hold \u0000' })).toBeUndefined();
     let deep: unknown = 1;
     for (let i = 0; i < 70; i++) deep = { d: deep };
