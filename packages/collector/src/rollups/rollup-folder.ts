@@ -111,7 +111,8 @@ export function startRollupFolder(
   log: { warn(o: object, m: string): void },
   intervalMs = 1_000,
 ): RollupFolder {
-  const redis: Redis = redisConnection(config, 'client');
+  // worker role: its commands wait for the connection (and through an outage) instead of failing at once
+  const redis: Redis = redisConnection(config, 'worker');
   const lockKey = `${config.queuePrefix}:rollup-folder-lock`;
   const token = randomUUID();
   const sketches = redisSketches(redis, config.queuePrefix);
