@@ -226,4 +226,23 @@ describe('security regressions', () => {
     expect(profile).toMatchObject({ firstName: 'Ada', lastName: 'Lovelace' });
     expect(profile!.phone).toBeUndefined();
   });
+
+  it('an oversize body sent in chunks (no Content-Length) gets its 413, not a reset connection', async () => {
+    const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
+    let sent = 0;
+    const body = new ReadableStream({
+      pull(c) {
+        if (sent++ < 12) c.enqueue(chunk);
+        else c.close();
+      },
+    });
+    const res = await fetch(`${t.url}/api/track/event?writeKey=${t.site.writeKey}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { code: string }).code).toBe('TM_ERR_PAYLOAD_TOO_LARGE');
+  });
 });
