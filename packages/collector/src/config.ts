@@ -33,6 +33,8 @@ export interface Config {
   publicUrl: string;
   /** HMAC key of unsubscribe links; unset = generated once and kept in the `settings` collection. */
   signingSecret?: string;
+  /** Days events, deliveries and dead letters are kept (0 = for ever). */
+  retentionDays: number;
   /** Most time a client may take to send a whole request (headers and body); 408 past it. */
   requestTimeoutMs: number;
   /** Outgoing webhook request timeout. */
@@ -124,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     signingSecret: signingSecret(env),
     webhookTimeoutMs: int(env, 'TRACKMATE_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     requestTimeoutMs: int(env, 'TRACKMATE_REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000),
+    retentionDays: int(env, 'TRACKMATE_RETENTION_DAYS', 0, 0, 36_500),
     webhookAllowPrivate: bool(env, 'TRACKMATE_WEBHOOK_ALLOW_PRIVATE'),
     mailFrom: env.TRACKMATE_MAIL_FROM || undefined,
     ...stripUndefined(flags),

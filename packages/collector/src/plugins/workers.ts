@@ -11,7 +11,7 @@ import {
 } from '../campaigns/index.js';
 import type { Config } from '../config.js';
 import type { Models } from '../models/index.js';
-import { type AfterInsertHook, createIngestWorker, ownedEvents } from '../pipeline/index.js';
+import { type AfterInsertHook, createIngestWorker, ownedEvents, startRetention } from '../pipeline/index.js';
 import { type RollupFolder, recordRollups, startRollupFolder } from '../rollups/index.js';
 import { SiteConfigCache } from '../sites/index.js';
 import { createWebhookWorker, fanOutWebhooks, loadSubscriptions, type Subscriptions } from '../webhooks/index.js';
@@ -47,6 +47,7 @@ export async function startWorkers({
   redis,
 }: WorkerDeps): Promise<RunningWorkers> {
   const folder = startRollupFolder(config, models, log);
+  const retention = startRetention(config, models, log);
   const afterInsert = createAfterInsertHook(queues, folder, siteConfigCaches(models, redis, config.queuePrefix));
   const signingSecret = await loadSigningSecret(models, config);
   const workers: Worker[] = [
@@ -60,6 +61,7 @@ export async function startWorkers({
     async close() {
       await Promise.all(workers.map((w) => closeWorker(w)));
       await folder.stop();
+      await retention.stop();
     },
   };
 }
