@@ -1,8 +1,10 @@
 import { connect } from 'node:net';
+import { verifyWebhookSignature } from '@trackmate/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CreatedSite, createSite } from '../src/sites/index.js';
 import { adminCall } from './helpers/admin.js';
 import { clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
+import { startReceiver } from './helpers/webhook-receiver.js';
 
 // Regression tests of the security review (issue 11), each named after what it broke.
 describe('security regressions', () => {
@@ -244,5 +246,33 @@ describe('security regressions', () => {
     } as RequestInit);
     expect(res.status).toBe(413);
     expect(((await res.json()) as { code: string }).code).toBe('TM_ERR_PAYLOAD_TOO_LARGE');
+  });
+
+  it('a rotated webhook secret: for a day deliveries carry both signatures, so receivers switch over at their pace', async () => {
+    const admin = (method: string, path: string, body?: unknown) =>
+      adminCall(t.url, t.site.secretKey, method, path, body);
+    const receiver = await startReceiver(() => 200);
+    try {
+      const oldSecret = 'whsec_old-secret-0123456789';
+      const newSecret = 'whsec_new-secret-0123456789';
+      const hook = await admin('POST', '/api/webhooks', {
+        url: receiver.url,
+        events: ['newsletter_open'],
+        secret: oldSecret,
+      });
+      expect(hook.status).toBe(201);
+      expect((await admin('PATCH', `/api/webhooks/${hook.body.id}`, { secret: newSecret })).status).toBe(200);
+      const event = clientEvent({ name: 'newsletter_open', properties: { issue: 1 } });
+      expect((await postEvents(t.url, { writeKey: t.site.writeKey, batch: [event] })).status).toBe(202);
+      await waitFor(() => receiver.requests.length > 0, 15_000, 'the delivery');
+      const { body, headers } = receiver.requests[0]!;
+      const header = String(headers['x-trackmate-signature']);
+      expect(header.match(/v1=/g)).toHaveLength(2);
+      expect(verifyWebhookSignature({ body, header, secret: newSecret })).toBe(true);
+      expect(verifyWebhookSignature({ body, header, secret: oldSecret })).toBe(true);
+      expect(verifyWebhookSignature({ body, header, secret: 'whsec_someone-else-000000' })).toBe(false);
+    } finally {
+      await receiver.close();
+    }
   });
 });

@@ -8,6 +8,9 @@ export interface WebhookDoc {
   /** Event names; `*` matches every event. */
   events: string[];
   secret: string;
+  /** The secret a rotation replaced: deliveries carry its signature too until `previousSecretUntil`. */
+  previousSecret?: string | null;
+  previousSecretUntil?: Date | null;
   active: boolean;
   createdAt: Date;
   updatedAt: Date;
@@ -19,6 +22,8 @@ const webhookSchema = new Schema<WebhookDoc>(
     url: { type: String, required: true },
     events: { type: [String], required: true },
     secret: { type: String, required: true },
+    previousSecret: { type: String, default: null },
+    previousSecretUntil: { type: Date, default: null },
     active: { type: Boolean, default: true },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },

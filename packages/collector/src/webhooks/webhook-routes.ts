@@ -61,6 +61,9 @@ const deliveryView = (d: DeliveryDoc) => ({
 
 const common = { tags: ['webhooks'], security: [{ secretKey: [] }] };
 
+/** How long deliveries are signed with both the new and the replaced secret. */
+const ROTATION_OVERLAP_MS = 24 * 3_600_000;
+
 /** `/api/webhooks`: outgoing webhook subscriptions of the key's site, and their recent deliveries. */
 const webhookRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
@@ -119,7 +122,8 @@ const webhookRoutes: Routes = async (app) => {
     {
       schema: {
         ...common,
-        summary: 'Change a subscription (a new secret signs the next attempts)',
+        summary:
+          'Change a subscription (a new secret signs the next attempts; for 24 hours they carry the old secret’s signature too)',
         params: IdParams,
         body: WebhookPatch,
         response: errorReplies(400, 401, 404),
@@ -132,6 +136,11 @@ const webhookRoutes: Routes = async (app) => {
       const set: Record<string, unknown> = { ...input, updatedAt: new Date() };
       if (input.url) set.url = checkOutgoingUrl(input.url);
       if (input.events) set.events = [...new Set(input.events)];
+      if (input.secret && input.secret !== current.secret) {
+        // receivers switch over at their pace: both signatures go out for a day
+        set.previousSecret = current.secret;
+        set.previousSecretUntil = new Date(Date.now() + ROTATION_OVERLAP_MS);
+      }
       await Webhook.updateOne({ _id: current._id, siteId }, { $set: set });
       await changed(siteId);
       return webhookView(await load(siteId, current._id));

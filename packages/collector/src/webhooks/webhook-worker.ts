@@ -10,10 +10,17 @@ import type { WebhookJob } from './webhook-fanout.js';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
 
 /** The secret of the subscription (or trigger) a delivery belongs to; null when it was deleted since. */
-async function secretOf(models: Models, from: WebhookJob['secretFrom']): Promise<string | null> {
+async function secretOf(models: Models, from: WebhookJob['secretFrom']): Promise<string | string[] | null> {
   if ('webhookId' in from) {
-    const sub = await models.Webhook.findById(from.webhookId, { secret: 1 }).lean();
-    return sub?.secret ?? null;
+    const sub = await models.Webhook.findById(from.webhookId, {
+      secret: 1,
+      previousSecret: 1,
+      previousSecretUntil: 1,
+    }).lean();
+    if (!sub) return null;
+    const previous = sub.previousSecret;
+    const rotating = previous && sub.previousSecretUntil && sub.previousSecretUntil.getTime() > Date.now();
+    return rotating ? [sub.secret, previous] : sub.secret;
   }
   const trigger = await models.Trigger.findById(from.triggerId, { action: 1 }).lean<Pick<TriggerDoc, 'action'>>();
   const action = trigger?.action;
