@@ -17,6 +17,7 @@ import redis from './plugins/redis.js';
 import workers from './plugins/workers.js';
 import { profileRoutes } from './profiles/index.js';
 import { metricsRoutes } from './rollups/index.js';
+import { siteRoutes } from './sites/index.js';
 import { webhookRoutes } from './webhooks/index.js';
 
 declare module 'fastify' {
@@ -74,6 +75,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(metricsRoutes);
   await app.register(campaignRoutes);
   await app.register(webhookRoutes);
+  await app.register(siteRoutes);
   return app;
 }
 

@@ -275,4 +275,38 @@ describe('security regressions', () => {
       await receiver.close();
     }
   });
+
+  it('the site API: read the site, change its origins, rotate its keys (the old ones refused at once here)', async () => {
+    const site = await createSite(t.app.models, { name: 'Rotating shop', origins: ['https://r.example'] });
+    const admin = (method: string, path: string, body?: unknown, key = site.secretKey) =>
+      adminCall(t.url, key, method, path, body);
+    const read = await admin('GET', '/api/site');
+    expect(read.body).toMatchObject({
+      siteId: site.siteId,
+      name: 'Rotating shop',
+      writeKey: site.writeKey,
+      allowedOrigins: ['https://r.example'],
+    });
+    expect(JSON.stringify(read.body)).not.toContain('secretKeyHash');
+    const patched = await admin('PATCH', '/api/site', {
+      addOrigins: ['HTTPS://New.Example/'],
+      removeOrigins: ['https://r.example'],
+    });
+    expect(patched.body.allowedOrigins).toEqual(['https://new.example']);
+    expect((await admin('PATCH', '/api/site', { addOrigins: ['ftp://x'] })).status).toBe(400);
+
+    expect((await postEvents(t.url, { writeKey: site.writeKey, batch: [clientEvent()] })).status).toBe(202);
+    const rotated = await admin('POST', '/api/site/rotate-key', { write: true, secret: true });
+    expect(rotated.body).toMatchObject({
+      siteId: site.siteId,
+      writeKey: expect.stringMatching(/^pk_/),
+      secretKey: expect.stringMatching(/^sk_/),
+    });
+    expect((await postEvents(t.url, { writeKey: site.writeKey, batch: [clientEvent()] })).status).toBe(401);
+    expect((await postEvents(t.url, { writeKey: rotated.body.writeKey, batch: [clientEvent()] })).status).toBe(202);
+    expect((await admin('GET', '/api/site')).status).toBe(401);
+    expect((await admin('GET', '/api/site', undefined, rotated.body.secretKey)).body.writeKey).toBe(
+      rotated.body.writeKey,
+    );
+  });
 });

@@ -4,4 +4,5 @@ export { type CachedSite, KeyCache, type KeyCacheOptions } from './key-cache.js'
 export { isSecretKeyShape, isWriteKeyShape } from './keys.js';
 export { normalizeOrigin, originAllowed } from './origins.js';
 export { bumpSiteConfig, SiteConfigCache } from './site-config-cache.js';
-export { type SitesCommandInput, sitesCommand } from './sites-command.js';
+export { default as siteRoutes } from './site-routes.js';
+export { rotateKeys, type SitesCommandInput, sitesCommand, siteView, updateSite } from './sites-command.js';

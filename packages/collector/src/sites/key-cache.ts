@@ -59,6 +59,12 @@ export class KeyCache {
     return this.lookup(`s:${hash}`, { secretKeyHash: hash });
   }
 
+  /** Drops every key of a site (after its keys or origins changed), so this process looks them up again. */
+  forgetSite(siteId: string): void {
+    for (const [key, entry] of this.entries) if (entry.site?.id === siteId) this.entries.delete(key);
+    this.origins.expires = 0;
+  }
+
   /** Whether a key is held as a known site's (then no lookup is needed, nor a guess to be rate-limited). */
   knows(kind: 'write' | 'secret', key: string): boolean {
     const cacheKey = kind === 'write' ? `w:${key}` : `s:${hashSecretKey(key)}`;

@@ -36,7 +36,49 @@ async function siteOf(models: Models, id: string | undefined): Promise<SiteDoc> 
   return site;
 }
 
-const view = (s: SiteDoc) => ({
+/** Name and allowed origins of a site, changed; returns the site as it now is. */
+export async function updateSite(
+  models: Models,
+  site: SiteDoc,
+  change: { name?: string; addOrigins?: string[]; removeOrigins?: string[] },
+): Promise<SiteDoc> {
+  const set: Record<string, unknown> = {};
+  if (change.name !== undefined) {
+    const name = change.name.trim();
+    if (!name || name.length > 200) throw invalid('--name must be 1 to 200 characters');
+    set.name = name;
+  }
+  if (change.addOrigins?.length || change.removeOrigins?.length) {
+    const removed = new Set((change.removeOrigins ?? []).map(origin));
+    const origins = [...(site.allowedOrigins ?? []), ...(change.addOrigins ?? []).map(origin)].filter(
+      (o) => !removed.has(o),
+    );
+    set.allowedOrigins = [...new Set(origins)];
+  }
+  if (!Object.keys(set).length) throw usage('nothing to change: give a name, origins to add or origins to remove');
+  await models.Site.updateOne({ _id: site._id }, { $set: set });
+  return { ...site, ...set } as SiteDoc;
+}
+
+/** New keys for a site; the secret key is returned once, only its hash is stored. */
+export async function rotateKeys(
+  models: Models,
+  site: SiteDoc,
+  which: { write: boolean; secret: boolean },
+): Promise<{ siteId: string; writeKey?: string; secretKey?: string }> {
+  if (!which.write && !which.secret) throw usage('rotate the write key, the secret key or both');
+  const out: { siteId: string; writeKey?: string; secretKey?: string } = { siteId: site._id.toHexString() };
+  const set: Record<string, string> = {};
+  if (which.write) set.writeKey = out.writeKey = newWriteKey();
+  if (which.secret) {
+    out.secretKey = newSecretKey();
+    set.secretKeyHash = hashSecretKey(out.secretKey);
+  }
+  await models.Site.updateOne({ _id: site._id }, { $set: set });
+  return out;
+}
+
+export const siteView = (s: SiteDoc) => ({
   siteId: s._id.toHexString(),
   name: s.name,
   writeKey: s.writeKey,
@@ -61,7 +103,7 @@ export async function sitesCommand(models: Models, input: SitesCommandInput): Pr
       );
     }
     case 'list': {
-      const sites = (await models.Site.find({}).sort({ _id: 1 }).lean<SiteDoc[]>()).map(view);
+      const sites = (await models.Site.find({}).sort({ _id: 1 }).lean<SiteDoc[]>()).map(siteView);
       if (input.json) return sites.map((s) => `${JSON.stringify(s)}\n`).join('');
       if (!sites.length) return 'no sites yet: trackmate-collector sites create --name NAME --origin URL\n';
       return sites
@@ -73,22 +115,13 @@ export async function sitesCommand(models: Models, input: SitesCommandInput): Pr
     }
     case 'update': {
       const site = await siteOf(models, input.id);
-      const set: Record<string, unknown> = {};
-      if (input.name !== undefined) {
-        const name = input.name.trim();
-        if (!name || name.length > 200) throw invalid('--name must be 1 to 200 characters');
-        set.name = name;
-      }
-      if (input.addOrigins.length || input.removeOrigins.length) {
-        const removed = new Set(input.removeOrigins.map(origin));
-        const origins = [...(site.allowedOrigins ?? []), ...input.addOrigins.map(origin)].filter(
-          (o) => !removed.has(o),
-        );
-        set.allowedOrigins = [...new Set(origins)];
-      }
-      if (!Object.keys(set).length) throw usage('sites update needs --name, --add-origin or --remove-origin');
-      await models.Site.updateOne({ _id: site._id }, { $set: set });
-      const updated = view({ ...site, ...set } as SiteDoc);
+      const updated = siteView(
+        await updateSite(models, site, {
+          name: input.name,
+          addOrigins: input.addOrigins,
+          removeOrigins: input.removeOrigins,
+        }),
+      );
       return input.json
         ? `${JSON.stringify(updated)}\n`
         : `site updated: ${updated.name}\n  origins: ${updated.allowedOrigins.join(', ') || '(none)'}\n  (${CACHE_NOTE})\n`;
@@ -96,14 +129,7 @@ export async function sitesCommand(models: Models, input: SitesCommandInput): Pr
     case 'rotate-key': {
       const site = await siteOf(models, input.id);
       if (!input.write && !input.secret) throw usage('sites rotate-key needs --write, --secret or both');
-      const out: { siteId: string; writeKey?: string; secretKey?: string } = { siteId: site._id.toHexString() };
-      const set: Record<string, string> = {};
-      if (input.write) set.writeKey = out.writeKey = newWriteKey();
-      if (input.secret) {
-        out.secretKey = newSecretKey();
-        set.secretKeyHash = hashSecretKey(out.secretKey);
-      }
-      await models.Site.updateOne({ _id: site._id }, { $set: set });
+      const out = await rotateKeys(models, site, input);
       if (input.json) return `${JSON.stringify(out)}\n`;
       return (
         `keys rotated for ${site.name}; the old ones stop working (${CACHE_NOTE})\n` +

@@ -1,0 +1,82 @@
+import { Type } from 'typebox';
+import { TrackMateError } from '../errors.js';
+import type { SiteDoc } from '../models/index.js';
+import { errorReplies, type Routes, siteIdOf } from '../route-kit.js';
+import { rotateKeys, siteView, updateSite } from './sites-command.js';
+
+const Origin = Type.String({ maxLength: 300, description: 'An http(s) origin such as https://shop.example' });
+const common = { tags: ['site'], security: [{ secretKey: [] }] };
+
+/**
+ * `/api/site`: the key's own site — read it, rename it, change its allowed origins, rotate its keys. This
+ * process forgets the old keys at once; other collector processes within 30 s (their key cache).
+ */
+const siteRoutes: Routes = async (app) => {
+  app.addHook('onRequest', app.requireSecretKey);
+  const load = async (request: { site?: { id: string } }) => {
+    const site = await app.models.Site.findById(siteIdOf(request)).lean<SiteDoc>();
+    if (!site) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown secret key' });
+    return site;
+  };
+
+  app.get(
+    '/api/site',
+    {
+      schema: {
+        ...common,
+        summary: 'The site of this secret key: name, write key, allowed origins',
+        response: errorReplies(401),
+      },
+    },
+    async (request) => siteView(await load(request)),
+  );
+
+  app.patch(
+    '/api/site',
+    {
+      schema: {
+        ...common,
+        summary: 'Rename the site or change its allowed origins',
+        body: Type.Object(
+          {
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            addOrigins: Type.Optional(Type.Array(Origin, { maxItems: 50 })),
+            removeOrigins: Type.Optional(Type.Array(Origin, { maxItems: 50 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: errorReplies(400, 401),
+      },
+    },
+    async (request) => {
+      const updated = await updateSite(app.models, await load(request), request.body);
+      app.siteKeys.forgetSite(updated._id.toHexString());
+      return siteView(updated);
+    },
+  );
+
+  app.post(
+    '/api/site/rotate-key',
+    {
+      schema: {
+        ...common,
+        summary: 'New write and/or secret key; the secret key is shown in this answer only',
+        description: 'Rotating the secret key ends the key this request was made with.',
+        body: Type.Object(
+          { write: Type.Optional(Type.Boolean()), secret: Type.Optional(Type.Boolean()) },
+          { additionalProperties: false },
+        ),
+        response: errorReplies(400, 401),
+      },
+    },
+    async (request) => {
+      const which = { write: request.body.write ?? false, secret: request.body.secret ?? false };
+      const rotated = await rotateKeys(app.models, await load(request), which);
+      app.siteKeys.forgetSite(rotated.siteId);
+      request.log.info({ site: rotated.siteId, write: which.write, secret: which.secret }, 'site keys rotated');
+      return rotated;
+    },
+  );
+};
+
+export default siteRoutes;
