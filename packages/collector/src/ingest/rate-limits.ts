@@ -10,7 +10,7 @@ import { TrackMateError } from '../errors.js';
  * Returns {current, ttl} as @fastify/rate-limit expects: current > max means refused, and ttl is then the wait
  * until one request is allowed again.
  */
-const GCRA = `
+const GCRA_STATE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local window = tonumber(ARGV[1])
@@ -21,23 +21,14 @@ if tat < now then tat = now end
 local nextTat = tat + interval
 if nextTat - now > window then
   return {max + 1, math.max(1, math.ceil(nextTat - now - window))}
-end
+end`;
+
+const GCRA = `${GCRA_STATE}
 redis.call('SET', KEYS[1], string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now) + 1)
 return {math.ceil((nextTat - now) / interval - 0.000001), math.ceil(nextTat - now)}`;
 
 /** The same bucket read without taking a token: would one more request be allowed? */
-const GCRA_READ = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local window = tonumber(ARGV[1])
-local max = tonumber(ARGV[2])
-local interval = window / max
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local nextTat = tat + interval
-if nextTat - now > window then
-  return {max + 1, math.max(1, math.ceil(nextTat - now - window))}
-end
+const GCRA_READ = `${GCRA_STATE}
 return {math.ceil((tat - now) / interval - 0.000001), math.ceil(tat - now)}`;
 
 interface StoreResult {
