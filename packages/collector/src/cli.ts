@@ -16,11 +16,11 @@ Usage:
                                   the API, with the ingest worker unless --no-worker
   trackmate-collector worker      workers only (scale out)
   trackmate-collector sites create --name NAME --origin URL [--origin URL] [--json]
-                                  create a site: prints siteId, writeKey (pk_…) and secretKey (sk_…, shown once)
+                                  create a site: prints siteId, writeKey (pk_…), secretKey and ingestKey (sk_…, shown once)
   trackmate-collector sites list [--json]
   trackmate-collector sites update --id ID [--name NAME] [--add-origin URL] [--remove-origin URL]
-  trackmate-collector sites rotate-key --id ID [--write] [--secret]
-                                  new keys (the secret key shown once); the old ones stop working
+  trackmate-collector sites rotate-key --id ID [--write] [--secret] [--ingest]
+                                  new keys (secret ones shown once); the old ones stop working
   trackmate-collector sites revoke --id ID
                                   replace both keys with ones nobody is told (the data stays)
   trackmate-collector migrate     create collections and indexes (also done at start)
@@ -62,6 +62,7 @@ async function main(argv: string[]): Promise<void> {
       'remove-origin': { type: 'string', multiple: true },
       write: { type: 'boolean' },
       secret: { type: 'boolean' },
+      ingest: { type: 'boolean' },
       json: { type: 'boolean' },
       id: { type: 'string' },
       since: { type: 'string' },
@@ -107,6 +108,7 @@ async function main(argv: string[]): Promise<void> {
           removeOrigins: values['remove-origin'] ?? [],
           write: values.write ?? false,
           secret: values.secret ?? false,
+          ingest: values.ingest ?? false,
           json: values.json ?? false,
         };
         process.stdout.write(await sitesCommand(db.models, input));

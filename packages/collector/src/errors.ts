@@ -15,6 +15,10 @@ export const ERRORS = {
   },
   TM_ERR_UNKNOWN_KEY: { status: 401, message: 'Unknown key' },
   TM_ERR_MISSING_SECRET: { status: 401, message: 'A secret key is required: Authorization: Bearer sk_…' },
+  TM_ERR_KEY_SCOPE: {
+    status: 403,
+    message: 'This is an ingest-only key: it sends server events; reading or changing data takes the secret key',
+  },
   TM_ERR_ORIGIN_NOT_ALLOWED: { status: 403, message: 'This origin is not allowed for the site' },
   TM_ERR_INVALID_LINK: { status: 403, message: 'This link is not valid (it may have been altered)' },
   TM_ERR_NOT_FOUND: { status: 404, message: 'Not found' },

@@ -309,4 +309,33 @@ describe('security regressions', () => {
       rotated.body.writeKey,
     );
   });
+
+  it('an ingest-only key sends server events and can read, change or erase nothing', async () => {
+    const site = await createSite(t.app.models, { name: 'Backend shop', origins: [] });
+    expect(site.ingestKey).toMatch(/^sk_/);
+    const sent = await fetch(`${t.url}/api/track/server-event`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${site.ingestKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ event: 'signup', email: 'ingest-only@example.com' }),
+    });
+    expect(sent.status).toBe(202);
+    for (const [method, path] of [
+      ['GET', '/api/profiles'],
+      ['GET', '/api/metrics'],
+      ['GET', '/api/webhooks'],
+      ['GET', '/api/site'],
+      ['POST', '/api/site/rotate-key'],
+    ] as const) {
+      const res = await adminCall(
+        t.url,
+        site.ingestKey,
+        method,
+        path,
+        method === 'POST' ? { secret: true } : undefined,
+      );
+      expect(res.status, `${method} ${path}`).toBe(403);
+      expect(res.body.code).toBe('TM_ERR_KEY_SCOPE');
+    }
+    expect((await adminCall(t.url, site.secretKey, 'GET', '/api/profiles')).status).toBe(200);
+  });
 });

@@ -41,7 +41,7 @@ const serverEventRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpre
       // The body is validated per event below, so one bad event never sinks the rest.
       validatorCompiler: () => () => true,
       // before the body is read: no parsing for unknown callers, nor while the pipeline is behind
-      onRequest: [app.requireSecretKey, backpressure.check],
+      onRequest: [app.requireIngestKey, backpressure.check],
       // Server traffic comes from a few backend IPs: limited per site only, never per IP.
       preHandler: limit(app, app.config.rateLimitPerKey, 'of this site', (request) => `site:${request.site?.id}`),
     },

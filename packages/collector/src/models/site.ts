@@ -5,6 +5,8 @@ const siteSchema = new Schema(
     name: { type: String, required: true, maxlength: 200 },
     writeKey: { type: String, required: true },
     secretKeyHash: { type: String, required: true },
+    /** Hash of the ingest-only secret key: it sends server events, and reads or changes nothing. */
+    ingestKeyHash: { type: String },
     allowedOrigins: { type: [String], default: [] },
     createdAt: { type: Date, default: () => new Date() },
   },
@@ -12,6 +14,7 @@ const siteSchema = new Schema(
 );
 siteSchema.index({ writeKey: 1 }, { unique: true });
 siteSchema.index({ secretKeyHash: 1 }, { unique: true });
+siteSchema.index({ ingestKeyHash: 1 });
 
 export type SiteDoc = InferSchemaType<typeof siteSchema> & { _id: Types.ObjectId };
 export { siteSchema };

@@ -11,8 +11,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Write keys and secret keys → site, through one cache (sites/key-cache.ts). */
     siteKeys: KeyCache;
-    /** onRequest hook of admin/server routes: `Authorization: Bearer sk_…` → request.site, else 401. */
+    /** onRequest hook of admin routes: the site's secret key → request.site; 401 unknown, 403 an ingest-only key. */
     requireSecretKey: (request: FastifyRequest) => Promise<void>;
+    /** onRequest hook of the server-event route: the secret key or the ingest-only key → request.site. */
+    requireIngestKey: (request: FastifyRequest) => Promise<void>;
     /** Unknown keys per client IP (write and secret keys alike), 429 past the allowance. */
     authFailures: AuthFailures;
   }
@@ -24,7 +26,7 @@ export default fp(
     app.decorate('siteKeys', new KeyCache(app.models));
     app.decorate('authFailures', authFailureLimit(app, app.config.rateLimitAuthFailures));
     app.decorateRequest('site', undefined);
-    app.decorate('requireSecretKey', async (request: FastifyRequest) => {
+    const authenticate = async (request: FastifyRequest, scopes: Array<CachedSite['scope']>) => {
       const header = request.headers.authorization;
       const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
       if (!match) throw new TrackMateError('TM_ERR_MISSING_SECRET');
@@ -40,8 +42,11 @@ export default fp(
         await app.authFailures.record(request);
         throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown secret key' });
       }
+      if (!scopes.includes(site.scope)) throw new TrackMateError('TM_ERR_KEY_SCOPE');
       request.site = site;
-    });
+    };
+    app.decorate('requireSecretKey', (request: FastifyRequest) => authenticate(request, ['admin']));
+    app.decorate('requireIngestKey', (request: FastifyRequest) => authenticate(request, ['admin', 'ingest']));
   },
   { name: 'trackmate-auth', dependencies: ['trackmate-mongo', '@fastify/rate-limit'] },
 );

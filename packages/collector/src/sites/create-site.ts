@@ -9,6 +9,8 @@ export interface CreatedSite {
   writeKey: string;
   /** Shown once: only its hash is stored. */
   secretKey: string;
+  /** Ingest-only secret key for backends that send events (shown once, hash stored). */
+  ingestKey: string;
   allowedOrigins: string[];
 }
 
@@ -26,12 +28,14 @@ export async function createSite(models: Models, input: { name: string; origins:
   }
   const writeKey = newWriteKey();
   const secretKey = newSecretKey();
+  const ingestKey = newSecretKey();
   const site = await models.Site.create({
     name,
     writeKey,
     secretKeyHash: hashSecretKey(secretKey),
+    ingestKeyHash: hashSecretKey(ingestKey),
     allowedOrigins,
     createdAt: new Date(),
   });
-  return { siteId: site._id.toString(), name, writeKey, secretKey, allowedOrigins };
+  return { siteId: site._id.toString(), name, writeKey, secretKey, ingestKey, allowedOrigins };
 }

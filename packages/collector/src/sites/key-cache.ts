@@ -5,6 +5,8 @@ export interface CachedSite {
   id: string;
   name: string;
   allowedOrigins: string[];
+  /** For secret keys: `admin` (the site's secret key) or `ingest` (sends server events only). */
+  scope?: 'admin' | 'ingest';
 }
 
 interface Entry {
@@ -56,7 +58,7 @@ export class KeyCache {
   bySecretKey(secretKey: string): Promise<CachedSite | null> {
     if (!isSecretKeyShape(secretKey)) return Promise.resolve(null);
     const hash = hashSecretKey(secretKey);
-    return this.lookup(`s:${hash}`, { secretKeyHash: hash });
+    return this.lookup(`s:${hash}`, { $or: [{ secretKeyHash: hash }, { ingestKeyHash: hash }] }, hash);
   }
 
   /** Drops every key of a site (after its keys or origins changed), so this process looks them up again. */
@@ -80,12 +82,12 @@ export class KeyCache {
     return set;
   }
 
-  private lookup(cacheKey: string, filter: { writeKey: string } | { secretKeyHash: string }) {
+  private lookup(cacheKey: string, filter: Record<string, unknown>, secretHash?: string) {
     const hit = this.entries.get(cacheKey);
     if (hit && hit.expires > Date.now()) return Promise.resolve(hit.site);
     let pending = this.inflight.get(cacheKey);
     if (!pending) {
-      pending = this.load(cacheKey, filter).finally(() => this.inflight.delete(cacheKey));
+      pending = this.load(cacheKey, filter, secretHash).finally(() => this.inflight.delete(cacheKey));
       this.inflight.set(cacheKey, pending);
     }
     if (hit?.site) {
@@ -95,9 +97,12 @@ export class KeyCache {
     return pending;
   }
 
-  private async load(cacheKey: string, filter: { writeKey: string } | { secretKeyHash: string }) {
-    const doc = await this.models.Site.findOne(filter, { name: 1, allowedOrigins: 1 }).lean();
-    const site = doc ? { id: doc._id.toString(), name: doc.name, allowedOrigins: doc.allowedOrigins ?? [] } : null;
+  private async load(cacheKey: string, filter: Record<string, unknown>, secretHash?: string) {
+    const doc = await this.models.Site.findOne(filter, { name: 1, allowedOrigins: 1, secretKeyHash: 1 }).lean();
+    const site: CachedSite | null = doc
+      ? { id: doc._id.toString(), name: doc.name, allowedOrigins: doc.allowedOrigins ?? [] }
+      : null;
+    if (site && secretHash) site.scope = doc?.secretKeyHash === secretHash ? 'admin' : 'ingest';
     this.store(cacheKey, { site, expires: Date.now() + (site ? this.options.ttlMs : this.options.negativeTtlMs) });
     return site;
   }

@@ -60,20 +60,25 @@ const siteRoutes: Routes = async (app) => {
     {
       schema: {
         ...common,
-        summary: 'New write and/or secret key; the secret key is shown in this answer only',
+        summary: 'New write, secret and/or ingest-only key; secret keys are shown in this answer only',
         description: 'Rotating the secret key ends the key this request was made with.',
         body: Type.Object(
-          { write: Type.Optional(Type.Boolean()), secret: Type.Optional(Type.Boolean()) },
+          {
+            write: Type.Optional(Type.Boolean()),
+            secret: Type.Optional(Type.Boolean()),
+            ingest: Type.Optional(Type.Boolean()),
+          },
           { additionalProperties: false },
         ),
         response: errorReplies(400, 401),
       },
     },
     async (request) => {
-      const which = { write: request.body.write ?? false, secret: request.body.secret ?? false };
+      const { write = false, secret = false, ingest = false } = request.body;
+      const which = { write, secret, ingest };
       const rotated = await rotateKeys(app.models, await load(request), which);
       app.siteKeys.forgetSite(rotated.siteId);
-      request.log.info({ site: rotated.siteId, write: which.write, secret: which.secret }, 'site keys rotated');
+      request.log.info({ site: rotated.siteId, ...which }, 'site keys rotated');
       return rotated;
     },
   );

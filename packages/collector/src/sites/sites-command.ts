@@ -14,6 +14,7 @@ export interface SitesCommandInput {
   removeOrigins: string[];
   write: boolean;
   secret: boolean;
+  ingest: boolean;
   json: boolean;
 }
 
@@ -64,15 +65,22 @@ export async function updateSite(
 export async function rotateKeys(
   models: Models,
   site: SiteDoc,
-  which: { write: boolean; secret: boolean },
-): Promise<{ siteId: string; writeKey?: string; secretKey?: string }> {
-  if (!which.write && !which.secret) throw usage('rotate the write key, the secret key or both');
-  const out: { siteId: string; writeKey?: string; secretKey?: string } = { siteId: site._id.toHexString() };
+  which: { write: boolean; secret: boolean; ingest?: boolean },
+): Promise<{ siteId: string; writeKey?: string; secretKey?: string; ingestKey?: string }> {
+  if (!which.write && !which.secret && !which.ingest)
+    throw usage('rotate the write key, the secret key, the ingest key');
+  const out: { siteId: string; writeKey?: string; secretKey?: string; ingestKey?: string } = {
+    siteId: site._id.toHexString(),
+  };
   const set: Record<string, string> = {};
   if (which.write) set.writeKey = out.writeKey = newWriteKey();
   if (which.secret) {
     out.secretKey = newSecretKey();
     set.secretKeyHash = hashSecretKey(out.secretKey);
+  }
+  if (which.ingest) {
+    out.ingestKey = newSecretKey();
+    set.ingestKeyHash = hashSecretKey(out.ingestKey);
   }
   await models.Site.updateOne({ _id: site._id }, { $set: set });
   return out;
@@ -98,7 +106,8 @@ export async function sitesCommand(models: Models, input: SitesCommandInput): Pr
       if (input.json) return `${JSON.stringify(site)}\n`;
       return (
         `site created: ${site.name}\n  siteId:    ${site.siteId}\n  writeKey:  ${site.writeKey}  (public, for the browser SDK)\n` +
-        `  secretKey: ${site.secretKey}  (server SDK and admin API; shown once, only its hash is stored)\n` +
+        `  secretKey: ${site.secretKey}  (admin API and server SDK; shown once, only its hash is stored)\n` +
+        `  ingestKey: ${site.ingestKey}  (server SDK only: sends events, reads nothing; shown once)\n` +
         `  origins:   ${site.allowedOrigins.join(', ') || '(none: browsers are refused until you add one)'}\n`
       );
     }
@@ -128,13 +137,16 @@ export async function sitesCommand(models: Models, input: SitesCommandInput): Pr
     }
     case 'rotate-key': {
       const site = await siteOf(models, input.id);
-      if (!input.write && !input.secret) throw usage('sites rotate-key needs --write, --secret or both');
+      if (!input.write && !input.secret && !input.ingest) {
+        throw usage('sites rotate-key needs --write, --secret or --ingest (or several)');
+      }
       const out = await rotateKeys(models, site, input);
       if (input.json) return `${JSON.stringify(out)}\n`;
       return (
         `keys rotated for ${site.name}; the old ones stop working (${CACHE_NOTE})\n` +
         (out.writeKey ? `  writeKey:  ${out.writeKey}  (update the snippet or SDK init)\n` : '') +
-        (out.secretKey ? `  secretKey: ${out.secretKey}  (shown once)\n` : '')
+        (out.secretKey ? `  secretKey: ${out.secretKey}  (shown once)\n` : '') +
+        (out.ingestKey ? `  ingestKey: ${out.ingestKey}  (shown once)\n` : '')
       );
     }
     case 'revoke': {
@@ -142,14 +154,21 @@ export async function sitesCommand(models: Models, input: SitesCommandInput): Pr
       const site = await siteOf(models, input.id);
       await models.Site.updateOne(
         { _id: site._id },
-        { $set: { writeKey: newWriteKey(), secretKeyHash: hashSecretKey(newSecretKey()), allowedOrigins: [] } },
+        {
+          $set: {
+            writeKey: newWriteKey(),
+            secretKeyHash: hashSecretKey(newSecretKey()),
+            ingestKeyHash: hashSecretKey(newSecretKey()),
+            allowedOrigins: [],
+          },
+        },
       );
       return `keys of ${site.name} revoked: no browser or server can send or read (${CACHE_NOTE}); rotate-key --write --secret to issue new ones\n`;
     }
     default:
       throw usage(
         `unknown command "sites ${input.sub ?? ''}"; try: sites create --name NAME --origin URL | sites list | ` +
-          'sites update --id ID [--add-origin URL] [--remove-origin URL] | sites rotate-key --id ID --write|--secret | sites revoke --id ID',
+          'sites update --id ID [--add-origin URL] [--remove-origin URL] | sites rotate-key --id ID --write|--secret|--ingest | sites revoke --id ID',
       );
   }
 }
