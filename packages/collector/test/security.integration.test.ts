@@ -338,4 +338,37 @@ describe('security regressions', () => {
     }
     expect((await adminCall(t.url, site.secretKey, 'GET', '/api/profiles')).status).toBe(200);
   });
+
+  it('an erased person is not recreated by events still queued or retried afterwards (visitor id or e-mail)', async () => {
+    const admin = (method: string, path: string, body?: unknown) =>
+      adminCall(t.url, t.site.secretKey, method, path, body);
+    const email = `erased-${Date.now()}@example.com`;
+    const anon = `anon-erased-${Date.now()}`;
+    const first = clientEvent({ name: 'identify', anonymousId: anon, properties: { email, firstName: 'Eve' } });
+    expect((await postEvents(t.url, { writeKey: t.site.writeKey, batch: [first] })).status).toBe(202);
+    const profile = await waitFor(() => t.db.collection('profiles').findOne({ email }), 10_000, 'the profile');
+    expect((await admin('DELETE', `/api/profiles/${profile._id}`)).status).toBe(200);
+
+    // a browser retries what it had queued, and the same person identifies again from another device
+    const retried = clientEvent({ anonymousId: anon });
+    const again = clientEvent({
+      name: 'identify',
+      anonymousId: `other-device-${Date.now()}`,
+      properties: { email: email.toUpperCase() },
+    });
+    const someoneElse = clientEvent({ anonymousId: `someone-${Date.now()}` });
+    const res = await postEvents(t.url, { writeKey: t.site.writeKey, batch: [retried, again, someoneElse] });
+    expect(res.status).toBe(202); // accepted (the ids cannot be judged at ingest), then dropped by the worker
+    await waitFor(
+      () => t.db.collection('events').findOne({ messageId: someoneElse.messageId }),
+      10_000,
+      'the other visitor',
+    );
+    expect(
+      await t.db.collection('events').countDocuments({ messageId: { $in: [retried.messageId, again.messageId] } }),
+    ).toBe(0);
+    expect(await t.db.collection('profiles').countDocuments({ email })).toBe(0);
+    // only hashes are kept
+    expect(JSON.stringify(await t.db.collection('suppressions').find({}).toArray())).not.toContain(email);
+  });
 });

@@ -14,6 +14,7 @@ import {
 import { type ProfileDoc, profileSchema } from './profile.js';
 import { type SettingDoc, settingSchema } from './setting.js';
 import { type SiteDoc, siteSchema } from './site.js';
+import { type SuppressionDoc, suppressionSchema } from './suppression.js';
 import {
   type TriggerDoc,
   type TriggerEntryDoc,
@@ -44,6 +45,7 @@ export interface Models {
   Webhook: Model<WebhookDoc>;
   Delivery: Model<DeliveryDoc>;
   Setting: Model<SettingDoc>;
+  Suppression: Model<SuppressionDoc>;
 }
 
 /** Binds every model to one connection (one database per installation, or per test). */
@@ -63,6 +65,7 @@ export function createModels(conn: Connection): Models {
     Webhook: conn.model<WebhookDoc>('Webhook', webhookSchema),
     Delivery: conn.model<DeliveryDoc>('Delivery', deliverySchema),
     Setting: conn.model<SettingDoc>('Setting', settingSchema),
+    Suppression: conn.model<SuppressionDoc>('Suppression', suppressionSchema),
   };
 }
 
@@ -84,6 +87,7 @@ export type { MetricsDailyDoc, MetricsFoldedDoc, MetricsPendingDoc } from './met
 export type { ConsentEntry, ProfileDoc } from './profile.js';
 export type { SettingDoc } from './setting.js';
 export type { SiteDoc } from './site.js';
+export type { SuppressionDoc } from './suppression.js';
 export type { PropertyFilter, TriggerAction, TriggerDoc, TriggerEntryDoc, TriggerVisitorDoc } from './trigger.js';
 export type { WebhookDoc } from './webhook.js';
 export {

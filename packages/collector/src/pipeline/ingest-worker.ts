@@ -15,6 +15,8 @@ export interface IngestWorkerOptions {
   log: FastifyBaseLogger;
   prometheus?: Prometheus;
   hooks?: AfterInsertHook[];
+  /** Suppressed ids of erased people, per site (cached by the wiring). */
+  suppressions?: (siteIds: string[]) => Promise<Map<string, string[]>>;
 }
 
 /**
@@ -30,6 +32,7 @@ export function createIngestWorker({
   log,
   prometheus,
   hooks = [],
+  suppressions,
 }: IngestWorkerOptions): Worker<IngestJob> {
   // Each event of a job that failed for good is a dead letter of its own (a job may hold 2,000 events, more
   // than one document may), so that any of them can be replayed.
@@ -47,14 +50,24 @@ export function createIngestWorker({
       const started = Date.now();
       try {
         const jobKey = `${job.id}@${job.timestamp}`;
-        const result = await processEvents(models, job.data.events, { jobKey });
+        const suppressed = suppressions
+          ? new Map(
+              [...(await suppressions([...new Set(job.data.events.map((e) => e.siteId))]))].map(([site, keys]) => [
+                site,
+                new Set(keys),
+              ]),
+            )
+          : undefined;
+        const result = await processEvents(models, job.data.events, { jobKey, suppressed });
+        if (result.suppressed.length)
+          log.info({ jobId: job.id, dropped: result.suppressed.length }, 'events of erased people dropped');
         await deadLetters(
           models,
           QUEUE_NAMES.ingest,
           job,
           result.failed.map(({ event, reason }) => ({ payload: event, reason, siteId: event.siteId })),
         );
-        const refused = new Set(result.failed.map((f) => f.event));
+        const refused = new Set([...result.failed.map((f) => f.event), ...result.suppressed]);
         const stored = job.data.events.filter((e) => !refused.has(e));
         for (const hook of hooks) await hook(result.inserted, models, { key: jobKey, stored });
         prometheus?.eventsStored.inc(result.inserted.length);

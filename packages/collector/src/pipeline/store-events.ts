@@ -8,7 +8,7 @@ import {
   type NewEventDoc,
   writeErrorsOf,
 } from '../models/index.js';
-import { type ProfileUpsert, profileKey, upsertProfiles } from '../profiles/index.js';
+import { type ProfileUpsert, profileKey, suppressionKey, upsertProfiles } from '../profiles/index.js';
 
 const toObjectId = (id: string) => new Types.ObjectId(id);
 
@@ -19,6 +19,8 @@ export interface ProcessResult {
   duplicates: number;
   /** Events MongoDB refused for good (not a duplicate, not a connection problem), with the reason. */
   failed: Array<{ event: QueuedEvent; reason: string }>;
+  /** Events of erased people (suppressed ids), dropped before anything was stored. */
+  suppressed: QueuedEvent[];
 }
 
 /** The ingest job a hook runs for: its key (stable across retries) and its events that are stored. */
@@ -46,9 +48,13 @@ export type AfterInsertHook = (inserted: NewEventDoc[], models: Models, job: Hoo
  */
 export async function processEvents(
   models: Models,
-  events: QueuedEvent[],
-  options: { jobKey?: string } = {},
+  allEvents: QueuedEvent[],
+  options: { jobKey?: string; suppressed?: Map<string, Set<string>> } = {},
 ): Promise<ProcessResult> {
+  const suppressed: QueuedEvent[] = [];
+  const events = options.suppressed?.size
+    ? allEvents.filter((e) => keep(e, options.suppressed!, suppressed))
+    : allEvents;
   const links = new Map<string, Types.ObjectId>(); // identity key → profile
   const profileEvents = events
     .filter((e): e is QueuedEvent & { profile: ProfileUpsert } => e.profile !== undefined)
@@ -100,7 +106,23 @@ export async function processEvents(
       { ordered: false },
     );
   }
-  return { inserted, duplicates, failed: failed.map(({ index, reason }) => ({ event: events[index]!, reason })) };
+  return {
+    inserted,
+    duplicates,
+    failed: failed.map(({ index, reason }) => ({ event: events[index]!, reason })),
+    suppressed,
+  };
+}
+
+/** False (and the event noted) when it names an erased person of its site by visitor id or e-mail. */
+function keep(e: QueuedEvent, suppressed: Map<string, Set<string>>, dropped: QueuedEvent[]): boolean {
+  const keys = suppressed.get(e.siteId);
+  if (!keys) return true;
+  const named =
+    (e.anonymousId && keys.has(suppressionKey(e.siteId, e.anonymousId))) ||
+    (e.profile && keys.has(suppressionKey(e.siteId, e.profile.email)));
+  if (named) dropped.push(e);
+  return !named;
 }
 
 async function saveLinks(models: Models, links: Map<string, Types.ObjectId>): Promise<void> {

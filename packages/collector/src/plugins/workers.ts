@@ -12,6 +12,7 @@ import {
 import type { Config } from '../config.js';
 import type { Models } from '../models/index.js';
 import { type AfterInsertHook, createIngestWorker, ownedEvents, startRetention } from '../pipeline/index.js';
+import { loadSuppressions } from '../profiles/index.js';
 import { type RollupFolder, recordRollups, startRollupFolder } from '../rollups/index.js';
 import { SiteConfigCache } from '../sites/index.js';
 import { createWebhookWorker, fanOutWebhooks, loadSubscriptions, type Subscriptions } from '../webhooks/index.js';
@@ -50,8 +51,16 @@ export async function startWorkers({
   const retention = startRetention(config, models, log);
   const afterInsert = createAfterInsertHook(queues, folder, siteConfigCaches(models, redis, config.queuePrefix));
   const signingSecret = await loadSigningSecret(models, config);
+  const suppressions = new SiteConfigCache(redis, config.queuePrefix, loadSuppressions(models));
   const workers: Worker[] = [
-    createIngestWorker({ config, models, log, prometheus, hooks: [afterInsert] }),
+    createIngestWorker({
+      config,
+      models,
+      log,
+      prometheus,
+      hooks: [afterInsert],
+      suppressions: (siteIds) => suppressions.get(siteIds),
+    }),
     createTriggerWorker({ config, models, signingSecret, webhooks: queues.webhooks, log }),
     createWebhookWorker(config, models, log),
   ];

@@ -1,6 +1,7 @@
 import type { Types } from 'mongoose';
 import { TrackMateError } from '../errors.js';
 import type { EventDoc, Models, ProfileDoc } from '../models/index.js';
+import { suppress } from './suppression.js';
 
 /**
  * Everything held about one person, always scoped to a site. Plain find/sort/limit, updateMany and
@@ -60,7 +61,8 @@ export interface Erased {
 /**
  * Erasure: the person's events (linked and anonymous), their trigger entries (so no delayed e-mail or webhook
  * about them goes out) and re-entry guards, the e-mail deliveries naming their address, the dead letters
- * holding their events or address, their visitor-id links, then the profile itself. The profile goes last, so an erasure interrupted half-way can simply be asked for again.
+ * holding their events or address, their visitor-id links, then the profile itself. Their e-mail and visitor
+ * ids are suppressed for SUPPRESS_DAYS (hashed), so events still queued or retried cannot recreate them. The profile goes last, so an erasure interrupted half-way can simply be asked for again.
  */
 export async function erasePerson(models: Models, profile: ProfileDoc): Promise<Erased> {
   const anonymousIds = await anonymousIdsOf(models, profile);
@@ -93,6 +95,8 @@ export async function erasePerson(models: Models, profile: ProfileDoc): Promise<
     ? await models.TriggerVisitor.deleteMany({ _id: { $in: guards } })
     : { deletedCount: 0 };
   const identities = await models.Identity.deleteMany({ siteId, profileId: profile._id });
+  // events still queued or retried by a browser must not recreate the person
+  await suppress(models, siteId, [profile.email, ...anonymousIds]);
   const profiles = await models.Profile.deleteOne({ _id: profile._id, siteId });
   return {
     profiles: profiles.deletedCount,

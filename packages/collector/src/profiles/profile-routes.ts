@@ -12,6 +12,7 @@ import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { EventDoc, ProfileDoc } from '../models/index.js';
 import { errorReplies as errors, IdParams, Limit, parseId, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
+import { bumpSiteConfig } from '../sites/index.js';
 import { anonymousIdsOf, erasePerson, eventsOf, profileOf } from './person-data.js';
 import { cleanName, normalizeEmail } from './profile-fields.js';
 import { decodeEventCursor, decodeProfileCursor, encodeEventCursor, eventView, profileView } from './profile-views.js';
@@ -170,6 +171,8 @@ const profileRoutes: Routes = async (app) => {
     async (request) => {
       const profile = await profileOf(models, siteIdOf(request), parseProfileId(request.params.id));
       const deleted = await erasePerson(models, profile);
+      // the workers' cached suppressions of this site are stale now
+      await bumpSiteConfig(app.redis, app.config.queuePrefix, profile.siteId.toHexString());
       request.log.info(
         { site: profile.siteId.toHexString(), profile: profile._id.toHexString(), deleted },
         'profile erased',
