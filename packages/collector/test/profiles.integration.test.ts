@@ -333,6 +333,8 @@ describe('profile API', () => {
         deliveries: 1,
         deadLetters: 2,
         triggerVisitors: 1,
+        queuedEvents: 0,
+        queuedDeliveries: 0,
       },
     });
     expect(await t.db.collection('dead_letters').countDocuments({ 'payload.anonymousId': 'someone-else' })).toBe(1);

@@ -93,6 +93,10 @@ export const ProfileErasure = Type.Object({
     deadLetters: Type.Integer({ minimum: 0 }),
     /** Re-entry guards of campaign triggers keyed by the person's ids. */
     triggerVisitors: Type.Integer({ minimum: 0 }),
+    /** The person's events taken out of ingest jobs still in Redis (waiting, delayed, failed). */
+    queuedEvents: Type.Integer({ minimum: 0 }),
+    /** Webhook deliveries still in Redis whose body names the person. */
+    queuedDeliveries: Type.Integer({ minimum: 0 }),
   }),
 });
 export type ProfileErasure = Static<typeof ProfileErasure>;

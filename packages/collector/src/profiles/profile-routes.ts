@@ -13,6 +13,7 @@ import { TrackMateError } from '../errors.js';
 import type { EventDoc, ProfileDoc } from '../models/index.js';
 import { errorReplies as errors, IdParams, Limit, parseId, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
 import { bumpSiteConfig } from '../sites/index.js';
+import { eraseQueued } from './erase-queued.js';
 import { anonymousIdsOf, erasePerson, eventsOf, profileOf } from './person-data.js';
 import { cleanName, normalizeEmail } from './profile-fields.js';
 import { decodeEventCursor, decodeProfileCursor, encodeEventCursor, eventView, profileView } from './profile-views.js';
@@ -170,7 +171,15 @@ const profileRoutes: Routes = async (app) => {
     },
     async (request) => {
       const profile = await profileOf(models, siteIdOf(request), parseProfileId(request.params.id));
-      const deleted = await erasePerson(models, profile);
+      const anonymousIds = await anonymousIdsOf(models, profile);
+      const erased = await erasePerson(models, profile);
+      const queued = await eraseQueued(app.queues, {
+        siteId: profile.siteId.toHexString(),
+        profileId: profile._id.toHexString(),
+        email: profile.email,
+        anonymousIds,
+      });
+      const deleted = { ...erased, queuedEvents: queued.events, queuedDeliveries: queued.deliveries };
       // the workers' cached suppressions of this site are stale now
       await bumpSiteConfig(app.redis, app.config.queuePrefix, profile.siteId.toHexString());
       request.log.info(

@@ -1,0 +1,65 @@
+import type { Job, Queue } from 'bullmq';
+import type { IngestJob, QueuedEvent } from '../ingest/index.js';
+
+/** Who is being erased, by every id their queued data may carry. */
+export interface PersonIds {
+  siteId: string;
+  profileId: string;
+  email: string;
+  anonymousIds: string[];
+}
+
+/** Job states that hold data at rest (an active job is being processed: suppression covers it). */
+const AT_REST = ['waiting', 'delayed', 'prioritized', 'failed'] as const;
+const PAGE = 200;
+
+async function* jobsAtRest<T>(queue: Pick<Queue<T>, 'getJobs'>): AsyncGenerator<Job<T>> {
+  for (const state of AT_REST) {
+    // removing jobs shifts later pages: collect a state's jobs first, then act
+    const jobs: Job<T>[] = [];
+    for (let start = 0; ; start += PAGE) {
+      const page = await queue.getJobs([state], start, start + PAGE - 1, true);
+      for (const j of page) if (j) jobs.push(j as Job<T>);
+      if (page.length < PAGE) break;
+    }
+    yield* jobs;
+  }
+}
+
+const names = (ids: PersonIds) => {
+  const anonymous = new Set(ids.anonymousIds);
+  return (e: QueuedEvent) =>
+    e.siteId === ids.siteId &&
+    ((e.anonymousId !== null && anonymous.has(e.anonymousId)) ||
+      e.profileId === ids.profileId ||
+      e.profile?.email === ids.email);
+};
+
+/**
+ * Erasure of what Redis still holds about a person: their events are taken out of ingest jobs at rest
+ * (waiting, delayed, failed; a job left empty is removed), and webhook deliveries whose body names them are
+ * removed. Returns how many events and deliveries were dropped.
+ */
+export async function eraseQueued(
+  queues: { ingest: Queue; webhooks: Queue },
+  ids: PersonIds,
+): Promise<{ events: number; deliveries: number }> {
+  const isTheirs = names(ids);
+  let events = 0;
+  for await (const job of jobsAtRest<IngestJob>(queues.ingest)) {
+    const all = job.data?.events ?? [];
+    const keep = all.filter((e) => !isTheirs(e));
+    if (keep.length === all.length) continue;
+    events += all.length - keep.length;
+    if (keep.length) await job.updateData({ events: keep });
+    else await job.remove().catch(() => {}); // taken by a worker meanwhile: suppression drops it
+  }
+  const needles = [ids.profileId, ids.email, ...ids.anonymousIds].map((s) => JSON.stringify(s));
+  let deliveries = 0;
+  for await (const job of jobsAtRest<{ siteId: string; body: string }>(queues.webhooks)) {
+    if (job.data?.siteId !== ids.siteId || !needles.some((n) => job.data.body.includes(n))) continue;
+    await job.remove().catch(() => {});
+    deliveries++;
+  }
+  return { events, deliveries };
+}
