@@ -44,11 +44,12 @@ export const track = <N extends string>(
 /** Records a page_view of the current URL; in a single-page app the referrer is the previous page. */
 export const page = (properties?: Properties, tracker?: Tracker): ClientEvent | undefined =>
   run((t) => {
-    // Cut to the collector's limits (2048, 2048, 1024): an over-long URL must not cost the page view.
-    const url = location.href.slice(0, 2048);
+    // Cleaned of secrets and cut to the collector's limits (2048, 2048, 1024): an over-long URL must not cost
+    // the page view, and a password in a query string must not leave the page.
+    const url = t.url(location.href);
     const e = t.track('page_view', {
       url,
-      referrer: (t.lastUrl ?? document.referrer).slice(0, 2048),
+      referrer: t.lastUrl ?? t.url(document.referrer),
       title: document.title.slice(0, 1024),
       ...properties,
     });

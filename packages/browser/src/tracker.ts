@@ -1,5 +1,6 @@
 import { EVENT_NAME, MAX_EVENT_BYTES } from '@trackmate/core';
 import { bytes } from './core/batch.js';
+import { cleanUrl } from './core/url.js';
 import { uuid } from './core/uuid.js';
 import { createDelivery } from './delivery.js';
 import { cookieStore, localStore, memoryStore } from './storage.js';
@@ -59,6 +60,8 @@ export const createTracker = (options: TrackerOptions): Tracker => {
       if (fresh) for (const p of plugins) p.session?.(sid, t);
       return sid;
     },
+    keepHash: options.keepHash,
+    url: (href) => cleanUrl(href, t.keepHash),
     track(name, properties = {}) {
       if (state === 'denied') return;
       if (!EVENT_NAME.test(name)) return void warn('invalid event name', name);
@@ -70,7 +73,7 @@ export const createTracker = (options: TrackerOptions): Tracker => {
         sessionId: t.sessionId(),
         properties,
         context: {
-          page: { url: location.href, title: document.title },
+          page: { url: t.url(location.href), title: document.title },
           library: { name: '@trackmate/browser', version: VERSION },
         },
       };

@@ -83,6 +83,8 @@ export interface TrackerOptions {
   sessionTimeout?: number;
   /** Log dropped and rejected events to the console. */
   debug?: boolean;
+  /** Send URLs with their #fragment (hash-routed apps). Default false: fragments stay on the page. */
+  keepHash?: boolean;
 }
 
 /**
@@ -112,4 +114,8 @@ export interface Tracker {
   teardown(): void;
   /** URL of the last page_view, the referrer of the next one in a single-page app. */
   lastUrl?: string;
+  /** A URL as the SDK sends it: secret and personal query values replaced, no fragment, cut to 2,048. */
+  url(href: string): string;
+  /** Keep #fragments in URLs (the `keepHash` option, or page-view's `{ hash: true }`). */
+  keepHash?: boolean;
 }

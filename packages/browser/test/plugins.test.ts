@@ -67,11 +67,31 @@ describe('page-view', () => {
     ]);
   });
 
+  it('never sends secret or personal query values, nor the fragment: url, referrer and context.page.url', async () => {
+    const t = start(pageView());
+    // a sign-up form submitted with GET lands on a URL holding what was typed
+    history.pushState(
+      null,
+      '',
+      '/thanks?email=ada%40example.com&password=hunter2&csrf_token=abc&page=2&utm_source=news#done',
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    history.pushState(null, '', '/next');
+    await vi.advanceTimersByTimeAsync(0);
+    await t.flush();
+    const views = net.events().filter((e) => e.name === 'page_view');
+    const clean = 'http://localhost:3000/thanks?email=_&password=_&csrf_token=_&page=2&utm_source=news';
+    expect(views[1]?.properties?.url).toBe(clean);
+    expect(views[1]?.context?.page?.url).toBe(clean);
+    expect(views[2]?.properties?.referrer).toBe(clean);
+    expect(JSON.stringify(net.events())).not.toMatch(/hunter2|ada%40example|abc|#done/);
+  });
+
   it('queues the page_view of a navigation when the tab closes within the same tick', async () => {
     start(pageView());
     history.pushState(null, '', '/products'); // then the tab goes away before the tick that reads the title
     window.dispatchEvent(new Event('pagehide'));
-    expect(net.events().map((e) => [e.name, e.properties.url])).toEqual([
+    expect(net.events().map((e) => [e.name, e.properties?.url])).toEqual([
       ['page_view', 'http://localhost:3000/'],
       ['page_view', 'http://localhost:3000/products'],
     ]);

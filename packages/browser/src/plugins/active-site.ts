@@ -8,5 +8,5 @@ import type { Plugin } from '../types.js';
 export const activeSite = (): Plugin => ({
   // Touching the session starts one when none is running, which calls `session` below.
   setup: (t) => void t.sessionId(),
-  session: (sessionId, t) => void t.track('active_site', { url: location.href.slice(0, 2048), sessionId }),
+  session: (sessionId, t) => void t.track('active_site', { url: t.url(location.href), sessionId }),
 });

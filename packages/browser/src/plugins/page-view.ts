@@ -14,6 +14,7 @@ export const pageView = ({ hash }: PageViewOptions = {}): Plugin => {
   let restore: () => void;
   return {
     setup(t) {
+      if (hash) t.keepHash = true; // hash-routed: the fragment is the page
       const where = () => (hash ? location.href : location.href.split('#')[0]);
       let last = where();
       const check = () => {
