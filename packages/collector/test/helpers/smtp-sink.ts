@@ -4,15 +4,24 @@ import { SMTPServer } from 'smtp-server';
 export interface ReceivedMail {
   to: string[];
   raw: string;
-  /** Headers and bodies with quoted-printable soft breaks and escapes undone. */
+  /** Headers as sent (folded lines unfolded); bodies with quoted-printable soft breaks and escapes undone. */
   decoded: string;
 }
 
-/** Undoes quoted-printable (enough to read links and text of the messages nodemailer writes). */
+/**
+ * Undoes quoted-printable in the bodies (enough to read links and text of the messages nodemailer writes).
+ * Headers are only unfolded: they are not quoted-printable, and a `sig=89…` in a header is not a byte.
+ */
 function decodeQuotedPrintable(raw: string): string {
-  return raw
-    .replace(/=\r?\n/g, '')
-    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  const split = raw.search(/\r?\n\r?\n/);
+  const head = split < 0 ? raw : raw.slice(0, split);
+  const body = split < 0 ? '' : raw.slice(split);
+  return (
+    head.replace(/\r?\n[ \t]+/g, ' ') +
+    body
+      .replace(/=\r?\n/g, '')
+      .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+  );
 }
 
 /** A real SMTP server on localhost that keeps every message it accepts. */
