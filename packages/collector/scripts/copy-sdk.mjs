@@ -1,5 +1,6 @@
 // Copies the browser SDK's script-tag build into public/sdk.js, with brotli and gzip copies beside it, so the
 // collector serves /sdk.js from its own package (installed from npm too) without compressing per request.
+// `--strict` (npm pack / publish) fails instead of warning, so no tarball ships without /sdk.js.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -13,6 +14,10 @@ let raw;
 try {
   raw = readFileSync(join(dirname(require.resolve('@trackmate/browser/package.json')), 'dist', 'trackmate.min.js'));
 } catch (err) {
+  if (process.argv.includes('--strict')) {
+    console.error(`copy-sdk: no browser SDK build (${err.code}); build @trackmate/browser before packing`);
+    process.exit(1);
+  }
   console.warn(`copy-sdk: no browser SDK build (${err.code}); /sdk.js answers 404 until @trackmate/browser is built`);
   process.exit(0);
 }

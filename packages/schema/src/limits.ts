@@ -1,34 +1,27 @@
-import {
-  EVENT_NAME,
-  KEEPALIVE_BUDGET_BYTES,
-  MAX_BATCH_EVENTS,
-  MAX_DEPTH,
-  MAX_EVENT_BYTES,
-  MAX_ID_LENGTH,
-  MAX_NAME_LENGTH,
-  MAX_REQUEST_BYTES,
-} from '@trackmate/core';
-
-/** Limits shared by the SDKs and the collector (DESIGN.md section 6); the numbers live in `@trackmate/core`. */
+/**
+ * Limits shared by the SDKs and the collector (DESIGN.md section 6). The numbers are `@trackmate/core`'s, written
+ * out here so that this package needs nothing at run time but typebox; `__tests__/limits.test.ts` fails when the
+ * two disagree.
+ */
 export const LIMITS = {
   /** Bytes of one serialized event. */
-  maxEventBytes: MAX_EVENT_BYTES,
+  maxEventBytes: 32 * 1024,
   /** Bytes of one request body. */
-  maxRequestBytes: MAX_REQUEST_BYTES,
+  maxRequestBytes: 512 * 1024,
   /** Events in one batch request. */
-  maxBatchEvents: MAX_BATCH_EVENTS,
+  maxBatchEvents: 500,
   /** Nesting levels of any payload. */
-  maxDepth: MAX_DEPTH,
+  maxDepth: 64,
   /** Length of an event name. */
-  maxNameLength: MAX_NAME_LENGTH,
+  maxNameLength: 64,
   /** Length of ids (messageId, anonymousId, sessionId). */
-  maxIdLength: MAX_ID_LENGTH,
+  maxIdLength: 128,
   /** Bytes a page may have in flight through keepalive fetches and beacons. */
-  keepaliveBudgetBytes: KEEPALIVE_BUDGET_BYTES,
+  keepaliveBudgetBytes: 64 * 1024,
 } as const;
 
 /** Custom event names: lower-case snake case, 1–64 characters (the SDKs test names with the same RegExp). */
-export const EVENT_NAME_PATTERN: string = EVENT_NAME.source;
+export const EVENT_NAME_PATTERN: string = '^[a-z][a-z0-9_]{0,63}$';
 
 /** A MongoDB ObjectId in hex. */
 export const OBJECT_ID_PATTERN = '^[0-9a-fA-F]{24}$';
