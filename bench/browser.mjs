@@ -56,7 +56,7 @@ function serve() {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export async function benchBrowser({ loads = 12, events = 1_000 } = {}) {
+export async function benchBrowser({ loads = 12, events = 1_000, offlineQueued = 1_000 } = {}) {
   if (!existsSync(IIFE)) {
     const reason = 'packages/browser/dist/trackmate.min.js is not built (npm run build)';
     console.log(`\n4. Browser cost: skipped, ${reason}`);
@@ -134,6 +134,43 @@ export async function benchBrowser({ loads = 12, events = 1_000 } = {}) {
       const sdk = await perEvent('/with-sdk.html', action);
       out[action] = { baseline: base, sdk, extraUsPerEvent: sdk.taskUsPerEvent - base.taskUsPerEvent };
     }
+    // per track() with a full offline queue (DESIGN.md section 9: <= 0.2 ms): the collector unreachable,
+    // `queued` events already waiting (localStorage mirror included), then `events` more calls timed one by one
+    const offline = async (path) => {
+      const { context, p } = await load(path);
+      await context.setOffline(true);
+      const r = await p.evaluate(
+        async ({ queued, n }) => {
+          const tm = window.trackmate ?? (() => {});
+          for (let i = 0; i < queued; i++) tm('track', 'queued_offline', { i, plan: 'pro', page: location.href });
+          await new Promise((r) => setTimeout(r, 1500)); // the mirror is written, a send has failed
+          const times = [];
+          for (let i = 0; i < n; i++) {
+            const t0 = performance.now();
+            tm('track', 'bench_offline', { i, plan: 'pro', page: location.href });
+            times.push(performance.now() - t0);
+          }
+          times.sort((a, b) => a - b);
+          const mirrored = Object.keys(localStorage)
+            .filter((k) => k.startsWith('tm_q_'))
+            .reduce((n, k) => n + JSON.parse(localStorage.getItem(k)).length, 0);
+          return {
+            meanMs: times.reduce((a, b) => a + b, 0) / n,
+            p50Ms: times[n >> 1],
+            p95Ms: times[Math.floor(n * 0.95)],
+            mirrored,
+          };
+        },
+        { queued: offlineQueued, n: events },
+      );
+      await context.close();
+      return r;
+    };
+    out.offline = {
+      baseline: await offline('/blank.html'),
+      sdk: await offline('/with-sdk.html'),
+      queued: offlineQueued,
+    };
     out.eventsReceived = received();
   } finally {
     await browser.close();
@@ -159,6 +196,12 @@ export async function benchBrowser({ loads = 12, events = 1_000 } = {}) {
         us(out.track.extraUsPerEvent),
       ],
       [
+        `trackmate("track") per call, offline with ${fmt.n(out.offline.queued)} queued: mean (p95)`,
+        `${us(out.offline.baseline.meanMs * 1000)}`,
+        `${us(out.offline.sdk.meanMs * 1000)} (${us(out.offline.sdk.p95Ms * 1000)})`,
+        `${us((out.offline.sdk.meanMs - out.offline.baseline.meanMs) * 1000)} (target <= 200 µs)`,
+      ],
+      [
         'captured button click per event, incl. sending',
         us(out.click.baseline.taskUsPerEvent),
         us(out.click.sdk.taskUsPerEvent),
@@ -167,5 +210,6 @@ export async function benchBrowser({ loads = 12, events = 1_000 } = {}) {
     ],
   );
   console.log(`   (the stub collector of this benchmark received ${fmt.n(out.eventsReceived)} events)`);
+  console.log(`   (offline: ${fmt.n(out.offline.sdk.mirrored)} events mirrored in localStorage after the timed calls)`);
   return out;
 }
