@@ -7,6 +7,7 @@ import { campaignRoutes } from './campaigns/index.js';
 import type { Config } from './config.js';
 import { loggable, TrackMateError } from './errors.js';
 import { ingestRoutes, rateLimitOptions } from './ingest/index.js';
+import { pipelineRoutes } from './pipeline/index.js';
 import auth from './plugins/auth.js';
 import bodyParser from './plugins/body-parser.js';
 import mongo from './plugins/mongo.js';
@@ -16,9 +17,9 @@ import queues from './plugins/queues.js';
 import redis from './plugins/redis.js';
 import workers from './plugins/workers.js';
 import { profileRoutes } from './profiles/index.js';
-import { metricsRoutes } from './rollups/index.js';
+import { metricsRoutes, topPagesRoutes } from './rollups/index.js';
 import { siteRoutes } from './sites/index.js';
-import { webhookRoutes } from './webhooks/index.js';
+import { webhookActionRoutes, webhookRoutes } from './webhooks/index.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -72,9 +73,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(opsRoutes);
   await app.register(ingestRoutes);
   await app.register(profileRoutes);
+  await app.register(pipelineRoutes);
   await app.register(metricsRoutes);
+  await app.register(topPagesRoutes);
   await app.register(campaignRoutes);
   await app.register(webhookRoutes);
+  await app.register(webhookActionRoutes);
   await app.register(siteRoutes);
   return app;
 }

@@ -1,4 +1,5 @@
 import type { Routes } from '../route-kit.js';
+import triggerDeliveryRoutes from './trigger-delivery-routes.js';
 import triggerRoutes from './trigger-routes.js';
 import { loadSigningSecret } from './unsubscribe-links.js';
 import unsubscribeRoutes from './unsubscribe-routes.js';
@@ -7,6 +8,7 @@ import unsubscribeRoutes from './unsubscribe-routes.js';
 const campaignRoutes: Routes = async (app) => {
   const signingSecret = await loadSigningSecret(app.models, app.config);
   await app.register(triggerRoutes);
+  await app.register(triggerDeliveryRoutes);
   await app.register(unsubscribeRoutes, { signingSecret });
 };
 

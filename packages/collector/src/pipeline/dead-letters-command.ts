@@ -1,11 +1,10 @@
-import type { Types } from 'mongoose';
 import type { Config } from '../config.js';
 import { TrackMateError } from '../errors.js';
-import type { IngestJob, QueuedEvent } from '../ingest/index.js';
+import type { IngestJob } from '../ingest/index.js';
 import type { DeadLetterDoc, Models } from '../models/index.js';
-import { closeQueue, createQueue, jobIdFor, QUEUE_NAMES } from '../plugins/queues.js';
+import { closeQueue, createQueue, QUEUE_NAMES } from '../plugins/queues.js';
 import { parseId } from '../route-kit.js';
-import type { UnstorablePayload } from './dead-letters.js';
+import { deadLetterPayload, replayDeadLetters } from './replay-dead-letters.js';
 
 export interface DeadLettersInput {
   sub: string | undefined;
@@ -35,19 +34,6 @@ function filterOf(input: DeadLettersInput): Record<string, unknown> {
   }
   return filter;
 }
-
-/** The payload as it was queued, also when it was kept as JSON text. */
-function payloadOf(doc: DeadLetterDoc): unknown {
-  const p = doc.payload as Partial<UnstorablePayload> | null;
-  if (p && p.unstorable === true && typeof p.json === 'string') return JSON.parse(p.json);
-  return doc.payload;
-}
-
-const isQueuedEvent = (v: unknown): v is QueuedEvent =>
-  v !== null &&
-  typeof v === 'object' &&
-  typeof (v as QueuedEvent).messageId === 'string' &&
-  typeof (v as QueuedEvent).siteId === 'string';
 
 /**
  * `trackmate-collector dead-letters list|replay [--id ID] [--since TIME] [--queue NAME]`. `list` prints the
@@ -80,7 +66,7 @@ export async function deadLettersCommand(
       };
       write(
         input.json
-          ? `${JSON.stringify({ ...line, payload: payloadOf(d) })}\n`
+          ? `${JSON.stringify({ ...line, payload: deadLetterPayload(d) })}\n`
           : `${line.id}  ${line.failedAt}  ${line.queue.padEnd(8)}  ${line.replayedAt ? 'replayed ' : ''}${line.reason.slice(0, 120)}\n`,
       );
     }
@@ -95,44 +81,10 @@ export async function deadLettersCommand(
     webhooks: createQueue(config, QUEUE_NAMES.webhooks),
     triggers: createQueue(config, QUEUE_NAMES.triggers),
   };
-  const replayed: Types.ObjectId[] = [];
-  let skipped = 0;
   try {
-    const events: Array<{ id: Types.ObjectId; event: QueuedEvent }> = [];
-    const stamp = Date.now();
-    for (const d of docs) {
-      const payload = payloadOf(d);
-      if (d.queue === QUEUE_NAMES.ingest) {
-        const list = isQueuedEvent(payload)
-          ? [payload]
-          : ((payload as Partial<IngestJob>)?.events ?? []).filter(isQueuedEvent);
-        if (!list.length) skipped++;
-        for (const event of list) events.push({ id: d._id, event });
-        if (list.length) replayed.push(d._id);
-      } else if (
-        d.queue === QUEUE_NAMES.webhooks &&
-        payload &&
-        typeof payload === 'object' &&
-        'deliveryId' in payload
-      ) {
-        await queues.webhooks.add('deliver', payload, {
-          jobId: jobIdFor('w', `${String(payload.deliveryId)}:replay:${stamp}`),
-        });
-        replayed.push(d._id);
-      } else if (d.queue === QUEUE_NAMES.triggers && payload && typeof payload === 'object' && 'entryId' in payload) {
-        const entryId = String(payload.entryId);
-        await models.TriggerEntry.updateOne({ _id: entryId }, { $set: { state: 'waiting', updatedAt: new Date() } });
-        await queues.triggers.add('fire', { entryId }, { jobId: jobIdFor('t', `${entryId}:replay:${stamp}`) });
-        replayed.push(d._id);
-      } else skipped++;
-    }
-    for (let i = 0; i < events.length; i += 500) {
-      await queues.ingest.add('events', { events: events.slice(i, i + 500).map((e) => e.event) });
-    }
-    if (replayed.length)
-      await models.DeadLetter.updateMany({ _id: { $in: replayed } }, { $set: { replayedAt: new Date() } });
+    const { replayed, events, skipped } = await replayDeadLetters(models, queues, docs);
     write(
-      `replayed ${replayed.length} dead letter(s)${events.length ? ` (${events.length} event(s) queued for ingestion)` : ''}` +
+      `replayed ${replayed} dead letter(s)${events ? ` (${events} event(s) queued for ingestion)` : ''}` +
         `${skipped ? `; ${skipped} skipped (no payload that can be queued again)` : ''}\n`,
     );
   } finally {

@@ -3,5 +3,7 @@ export { type DeadLetterItem, deadLetter, deadLetters, type UnstorablePayload } 
 export { type DeadLettersInput, deadLettersCommand } from './dead-letters-command.js';
 export { createIngestWorker, type IngestWorkerOptions } from './ingest-worker.js';
 export { ownedEvents } from './owned-events.js';
+export { default as pipelineRoutes } from './pipeline-routes.js';
+export { deadLetterPayload, type ReplayResult, replayDeadLetters } from './replay-dead-letters.js';
 export { type Removed, removeExpired, startRetention } from './retention.js';
 export { type AfterInsertHook, type HookJob, type ProcessResult, processEvents } from './store-events.js';

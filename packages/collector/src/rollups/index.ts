@@ -2,3 +2,4 @@
 export { default as metricsRoutes } from './metrics-routes.js';
 export { recordRollups } from './record-rollups.js';
 export { type RollupFolder, startRollupFolder } from './rollup-folder.js';
+export { default as topPagesRoutes } from './top-pages-routes.js';

@@ -3,12 +3,12 @@ import { TrackMateError } from '../errors.js';
 import type { MetricsDailyDoc } from '../models/index.js';
 import { EventName, errorReplies, type Routes, siteIdOf } from '../route-kit.js';
 
-const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'UTC day, YYYY-MM-DD' });
+export const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'UTC day, YYYY-MM-DD' });
 const DAY_MS = 86_400_000;
 const FUNNEL_STEPS = ['page_view', 'add_to_cart', 'order_placed'];
 
 /** from/to as UTC days; default the last 30 days; at most 366 days. */
-function dayRange(q: { from?: string; to?: string }): { from: string; to: string } {
+export function dayRange(q: { from?: string; to?: string }): { from: string; to: string } {
   const parse = (s: string, what: string) => {
     const d = new Date(`${s}T00:00:00Z`);
     if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== s) {

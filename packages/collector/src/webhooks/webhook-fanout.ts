@@ -35,7 +35,7 @@ export const loadSubscriptions =
   };
 
 /** The event as receivers see it (no IP address, no user agent). */
-function publicEvent(e: NewEventDoc) {
+export function publicEvent(e: NewEventDoc) {
   return {
     messageId: e.messageId,
     name: e.name,

@@ -1,0 +1,59 @@
+import { Type } from 'typebox';
+import type { DeliveryDoc, TriggerDoc } from '../models/index.js';
+import { errorReplies, IdParams, Limit, parseLimit, type Routes, siteIdOf, siteScoped } from '../route-kit.js';
+
+const Delivery = Type.Object({
+  id: Type.String(),
+  kind: Type.String({ description: 'email or webhook' }),
+  status: Type.String({ description: 'sent, failed (retried, or a dead letter after the last attempt) or skipped' }),
+  attempt: Type.Integer(),
+  target: Type.String({ description: 'The e-mail address or URL' }),
+  entryId: Type.Union([Type.String(), Type.Null()], { description: 'The trigger entry this send belongs to' }),
+  responseCode: Type.Union([Type.Integer(), Type.Null()]),
+  latencyMs: Type.Union([Type.Number(), Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()]),
+  at: Type.String({ format: 'date-time' }),
+});
+
+const view = (d: DeliveryDoc) => ({
+  id: d._id.toHexString(),
+  kind: d.kind,
+  status: d.status,
+  attempt: d.attempt,
+  target: d.target,
+  entryId: d.entryId,
+  responseCode: d.responseCode,
+  latencyMs: d.latencyMs,
+  error: d.error,
+  at: d.at.toISOString(),
+});
+
+/** `GET /api/triggers/:id/deliveries`: what a trigger sent (or skipped, with the reason), newest first. */
+const triggerDeliveryRoutes: Routes = async (app) => {
+  app.addHook('onRequest', app.requireSecretKey);
+  const load = siteScoped<TriggerDoc>(app.models.Trigger, 'trigger');
+
+  app.get(
+    '/api/triggers/:id/deliveries',
+    {
+      schema: {
+        tags: ['campaign triggers'],
+        security: [{ secretKey: [] }],
+        summary: "The trigger's e-mail and webhook attempts, newest first (default 50, at most 200)",
+        params: IdParams,
+        querystring: Type.Object({ limit: Limit }),
+        response: { 200: Type.Object({ deliveries: Type.Array(Delivery) }), ...errorReplies(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const trigger = await load(siteIdOf(request), request.params.id);
+      const docs = await app.models.Delivery.find({ siteId: trigger.siteId, triggerId: trigger._id })
+        .sort({ at: -1 })
+        .limit(parseLimit(request.query.limit))
+        .lean<DeliveryDoc[]>();
+      return { deliveries: docs.map(view) };
+    },
+  );
+};
+
+export default triggerDeliveryRoutes;

@@ -1,0 +1,93 @@
+import { Type } from 'typebox';
+import { TrackMateError } from '../errors.js';
+import type { DeadLetterDoc } from '../models/index.js';
+import { QUEUE_NAMES } from '../plugins/queues.js';
+import { errorReplies, IdParams, Limit, parseLimit, type Routes, siteIdOf, siteScoped } from '../route-kit.js';
+import { deadLetterPayload, replayDeadLetters } from './replay-dead-letters.js';
+
+const DeadLetter = Type.Object({
+  id: Type.String(),
+  queue: Type.String({ description: 'ingest, webhooks or triggers' }),
+  failedAt: Type.String({ format: 'date-time' }),
+  attempts: Type.Integer(),
+  reason: Type.String(),
+  replayedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  payload: Type.Unknown({ description: 'What was queued: an ingest job, a webhook delivery or a trigger action' }),
+});
+const Replayed = Type.Object({
+  replayed: Type.Integer(),
+  events: Type.Integer({ description: 'Events queued for ingestion again (duplicates are still stored once)' }),
+  skipped: Type.Integer(),
+});
+
+const view = (d: DeadLetterDoc) => ({
+  id: d._id.toHexString(),
+  queue: d.queue,
+  failedAt: d.failedAt.toISOString(),
+  attempts: d.attempts,
+  reason: d.reason,
+  replayedAt: d.replayedAt?.toISOString() ?? null,
+  payload: deadLetterPayload(d),
+});
+
+const common = { tags: ['dead letters'], security: [{ secretKey: [] }] };
+
+/**
+ * `/api/dead-letters`: the site's payloads that failed after every retry, and replaying them — what
+ * `trackmate-collector dead-letters` does for the whole installation, scoped to the key's site.
+ */
+const deadLetterRoutes: Routes = async (app) => {
+  app.addHook('onRequest', app.requireSecretKey);
+  const { DeadLetter: Model } = app.models;
+  const load = siteScoped<DeadLetterDoc>(Model, 'dead letter');
+
+  app.get(
+    '/api/dead-letters',
+    {
+      schema: {
+        ...common,
+        summary: "The site's dead letters, newest first",
+        querystring: Type.Object({
+          queue: Type.Optional(Type.Union(Object.values(QUEUE_NAMES).map((q) => Type.Literal(q)))),
+          limit: Limit,
+        }),
+        response: { 200: Type.Object({ deadLetters: Type.Array(DeadLetter) }), ...errorReplies(400, 401) },
+      },
+    },
+    async (request) => {
+      const filter: Record<string, unknown> = { siteId: siteIdOf(request) };
+      if (request.query.queue) filter.queue = request.query.queue;
+      const docs = await Model.find(filter)
+        .sort({ failedAt: -1 })
+        .limit(parseLimit(request.query.limit))
+        .lean<DeadLetterDoc[]>();
+      return { deadLetters: docs.map(view) };
+    },
+  );
+
+  app.post(
+    '/api/dead-letters/:id/replay',
+    {
+      schema: {
+        ...common,
+        summary: 'Queue a dead letter again (also one replayed before) and mark it replayed',
+        params: IdParams,
+        response: { 200: Replayed, ...errorReplies(400, 401, 404, 409) },
+      },
+    },
+    async (request) => {
+      const doc = await load(siteIdOf(request), request.params.id);
+      const result = await replayDeadLetters(app.models, app.queues, [doc]);
+      if (!result.replayed) {
+        throw new TrackMateError('TM_ERR_BAD_REQUEST', {
+          statusCode: 409,
+          message: 'This dead letter holds nothing that can be queued again',
+        });
+      }
+      request.log.info({ site: doc.siteId?.toHexString(), deadLetter: doc._id.toHexString() }, 'dead letter replayed');
+      return result;
+    },
+  );
+};
+
+export default deadLetterRoutes;

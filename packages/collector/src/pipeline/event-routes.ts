@@ -1,0 +1,54 @@
+import { EventPage, LIMITS } from '@trackmate/schema';
+import { Type } from 'typebox';
+import type { EventDoc } from '../models/index.js';
+import { decodeEventCursor, encodeEventCursor, eventView } from '../profiles/index.js';
+import { errorReplies, Limit, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
+
+const common = { tags: ['events'], security: [{ secretKey: [] }] };
+
+/** `GET /api/events`: the site's stored events, newest first — the console's live view. */
+const eventRoutes: Routes = async (app) => {
+  app.addHook('onRequest', app.requireSecretKey);
+
+  app.get(
+    '/api/events',
+    {
+      schema: {
+        ...common,
+        summary: "The site's stored events, newest first (by event time), a page at a time",
+        description:
+          'Events appear once the ingest worker has stored them, usually within a second of the 202. ' +
+          '`nextCursor` (or null) goes in `?cursor=` for the next, older page.',
+        querystring: Type.Object({
+          name: Type.Optional(
+            Type.String({ maxLength: LIMITS.maxNameLength, description: 'Only events of this name' }),
+          ),
+          limit: Limit,
+          cursor: Type.Optional(Type.String({ maxLength: 128, description: 'nextCursor of the previous page' })),
+        }),
+        response: { 200: EventPage, ...errorReplies(400, 401) },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const limit = parseLimit(q.limit);
+      const filter: Record<string, unknown> = { siteId: siteIdOf(request) };
+      if (q.name) filter.name = q.name;
+      if (q.cursor) {
+        const after = decodeEventCursor(q.cursor);
+        filter.$or = [{ timestamp: { $lt: after.timestamp } }, { timestamp: after.timestamp, _id: { $lt: after.id } }];
+      }
+      const docs = await app.models.Event.find(filter)
+        .sort({ timestamp: -1, _id: -1 })
+        .limit(limit + 1)
+        .lean<EventDoc[]>();
+      const page = docs.slice(0, limit);
+      return {
+        events: page.map(eventView),
+        nextCursor: docs.length > limit ? encodeEventCursor(page[page.length - 1]!) : null,
+      };
+    },
+  );
+};
+
+export default eventRoutes;
