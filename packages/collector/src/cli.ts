@@ -6,6 +6,8 @@ import { isUserError } from './errors.js';
 import { migrate } from './models/index.js';
 import { deadLettersCommand } from './pipeline/index.js';
 import { openMongo } from './plugins/mongo.js';
+import { closeQueue, createQueue, QUEUE_NAMES } from './plugins/queues.js';
+import { redisConnection } from './plugins/redis.js';
 import { startServer, startWorker } from './server.js';
 import { sitesCommand } from './sites/index.js';
 
@@ -19,10 +21,13 @@ Usage:
                                   create a site: prints siteId, writeKey (pk_…), secretKey and ingestKey (sk_…, shown once)
   trackmate-collector sites list [--json]
   trackmate-collector sites update --id ID [--name NAME] [--add-origin URL] [--remove-origin URL]
-  trackmate-collector sites rotate-key --id ID [--write] [--secret] [--ingest]
-                                  new keys (secret ones shown once); the old ones stop working
+  trackmate-collector sites rotate-key --id ID [--write] [--secret] [--ingest] [--overlap 24h]
+                                  new keys (secret ones shown once); the old ones stop working at once,
+                                  or after the overlap (at most 30d) while you deploy the new ones
   trackmate-collector sites revoke --id ID
-                                  replace both keys with ones nobody is told (the data stays)
+                                  replace every key with ones nobody is told (the data stays)
+  trackmate-collector sites delete --id ID --yes
+                                  delete the site and everything it holds (events, profiles, triggers, …)
   trackmate-collector migrate     create collections and indexes (also done at start)
   trackmate-collector dead-letters list [--since TIME] [--queue ingest|triggers|webhooks] [--limit N] [--json]
                                   what could not be processed, newest first, with the reason
@@ -48,6 +53,23 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/** Redis and the three queues, for commands that change what Redis holds (`sites delete`). */
+async function openQueues(config: ReturnType<typeof loadConfig>) {
+  const redis = redisConnection(config, 'client');
+  const queues = {
+    ingest: createQueue(config, QUEUE_NAMES.ingest),
+    triggers: createQueue(config, QUEUE_NAMES.triggers),
+    webhooks: createQueue(config, QUEUE_NAMES.webhooks),
+  };
+  return {
+    deps: { redis, prefix: config.queuePrefix, queues },
+    async close() {
+      await Promise.all(Object.values(queues).map((q) => closeQueue(q)));
+      redis.disconnect();
+    },
+  };
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -63,6 +85,8 @@ async function main(argv: string[]): Promise<void> {
       write: { type: 'boolean' },
       secret: { type: 'boolean' },
       ingest: { type: 'boolean' },
+      overlap: { type: 'string' },
+      yes: { type: 'boolean' },
       json: { type: 'boolean' },
       id: { type: 'string' },
       since: { type: 'string' },
@@ -109,9 +133,11 @@ async function main(argv: string[]): Promise<void> {
           write: values.write ?? false,
           secret: values.secret ?? false,
           ingest: values.ingest ?? false,
+          overlap: values.overlap,
+          yes: values.yes ?? false,
           json: values.json ?? false,
         };
-        process.stdout.write(await sitesCommand(db.models, input));
+        process.stdout.write(await sitesCommand(db.models, input, async () => openQueues(config)));
       } finally {
         await db.close();
       }

@@ -9,6 +9,7 @@ export const ERRORS = {
   TM_ERR_INVALID_ID: { status: 400, message: 'Ids are 24 hexadecimal characters' },
   TM_ERR_USAGE: { status: 400, message: 'Unknown command or option; see trackmate-collector --help' },
   TM_ERR_INVALID_SITE: { status: 400, message: 'The site settings are not valid' },
+  TM_ERR_CONFIRM: { status: 400, message: 'This cannot be undone: repeat the id of what is to be deleted to confirm' },
   TM_ERR_MISSING_KEY: {
     status: 401,
     message: 'A write key is required (body writeKey, ?writeKey= or the X-TrackMate-Key header)',

@@ -27,7 +27,7 @@ async function person(email: string, key = t.site.secretKey, extra: Record<strin
   const res = await track({ event: 'identify', messageId: `identify-${email}`, profile: { email, ...extra } }, key);
   expect(res.status).toBe(202);
   // the worker upserts the profile (and records its consent) before it stores the event
-  await waitFor(() => events().findOne({ messageId: `identify-${email}` }), 15_000, `identify of ${email}`);
+  await waitFor(() => events().findOne({ messageId: `srv:identify-${email}` }), 15_000, `identify of ${email}`);
   const doc = await waitFor(() => profiles().findOne({ email }), 15_000, `profile ${email}`);
   return doc._id.toString();
 }
@@ -43,7 +43,7 @@ async function eventsFor(email: string, names: string[], start = Date.parse('202
   }));
   expect((await track({ batch })).body.accepted).toBe(names.length);
   await waitFor(
-    async () => (await events().countDocuments({ messageId: { $in: batch.map((b) => b.messageId) } })) === names.length,
+    async () => (await events().countDocuments({ messageId: { $in: batch.map((b) => `srv:${b.messageId}`) } })) === names.length,
   );
 }
 
@@ -121,7 +121,7 @@ describe('profile API', () => {
       timestamp: '2020-01-01T00:00:00Z',
       profile: { email: 'consent@example.com', consent: { email: true } },
     });
-    await waitFor(() => events().findOne({ messageId: 'late-yes' }));
+    await waitFor(() => events().findOne({ messageId: 'srv:late-yes' }));
     const now = await api('GET', `/api/profiles/${id}`);
     expect(now.body.consent.email).toBe(false);
     const history = now.body.consentHistory.map((c: { email: boolean; source: string }) => [c.email, c.source]);

@@ -21,7 +21,7 @@ const events = () => t.db.collection('events');
 const profiles = () => t.db.collection('profiles');
 /** Waits until an event named `marker` with this value of properties.m is stored: the worker has seen its request. */
 const marker = (m: string) => ({ event: 'test_marker', messageId: `marker-${m}`, properties: { m } });
-const waitMarker = (m: string) => waitFor(() => events().findOne({ messageId: `marker-${m}` }), 15_000, `marker ${m}`);
+const waitMarker = (m: string) => waitFor(() => events().findOne({ messageId: `srv:marker-${m}` }), 15_000, `marker ${m}`);
 
 describe('POST /api/track/server-event', () => {
   it("stores the specification's order as one order_placed event linked to one profile with its fields", async () => {
@@ -107,13 +107,13 @@ describe('POST /api/track/server-event', () => {
     expect(res.body.rejected[2].errors).toEqual(["/properties/nested/$where: keys may not start with '$'"]);
     expect(res.body.rejected[3].errors.join(' ')).toMatch(/\/profile\/phone/);
 
-    const stored = await waitFor(() => events().findOne({ messageId: 'batch-good-1' }));
+    const stored = await waitFor(() => events().findOne({ messageId: 'srv:batch-good-1' }));
     const ren = await profiles().findOne({ email: 'ren@example.com' });
     expect(stored.profileId.toString()).toBe(ren!._id.toString());
     await post(marker('batch'));
     await waitMarker('batch');
     expect(await events().countDocuments({ 'properties.orderId': { $in: ['bad-1', 'bad-4'] } })).toBe(0);
-    expect(await events().countDocuments({ messageId: { $in: ['batch-bad-2', 'batch-bad-3'] } })).toBe(0);
+    expect(await events().countDocuments({ messageId: { $in: ['srv:batch-bad-2', 'srv:batch-bad-3'] } })).toBe(0);
   });
 
   it('answers 400 with the reasons when no event is valid', async () => {
@@ -191,9 +191,9 @@ describe('POST /api/track/server-event', () => {
     expect(res.status).toBe(202);
     expect(res.body.accepted).toBe(1);
     expect(res.body.rejected).toEqual([{ index: 1, errors: [`/profileId: no profile ${foreign._id} in this site`] }]);
-    const linked = await waitFor(() => events().findOne({ messageId: 'pid-mine' }));
+    const linked = await waitFor(() => events().findOne({ messageId: 'srv:pid-mine' }));
     expect(linked.profileId.toString()).toBe(mine._id.toString());
-    expect(await events().countDocuments({ messageId: 'pid-foreign' })).toBe(0);
+    expect(await events().countDocuments({ messageId: 'srv:pid-foreign' })).toBe(0);
   });
 
   it('records consent carried by a server profile with source server', async () => {
@@ -204,7 +204,7 @@ describe('POST /api/track/server-event', () => {
       profile: { email: 'cons@example.com', phone: '+44 20 7946 0958', consent: { email: true } },
     });
     // the worker upserts the profile and records its consent before it stores the event
-    await waitFor(() => events().findOne({ messageId: 'consent-server-1' }));
+    await waitFor(() => events().findOne({ messageId: 'srv:consent-server-1' }));
     const p = await profiles().findOne({ email: 'cons@example.com' });
     expect(p!.phone).toBe('+442079460958');
     expect(p!.consent.email).toBe(true);

@@ -67,7 +67,7 @@ function toQueued(event: OrderPlacedEvent | GenericServerEvent, ctx: ServerReque
   const at = event.timestamp ? correctTimestamp(event.timestamp, undefined, ctx.receivedAt) : ctx.receivedAt;
   const queued: QueuedEvent = {
     siteId: ctx.siteId,
-    messageId: event.messageId ?? derivedMessageId(ctx.siteId, event),
+    messageId: event.messageId ? serverMessageId(event.messageId) : derivedMessageId(ctx.siteId, event),
     name: event.event,
     timestamp: at.toISOString(),
     receivedAt: ctx.receivedAt.toISOString(),
@@ -124,6 +124,12 @@ export function derivedMessageId(siteId: string, event: OrderPlacedEvent | Gener
     : `${siteId}:${event.event}:${canonicalJson(event)}`;
   return `srv:${createHash('sha256').update(basis).digest('hex')}`;
 }
+
+/**
+ * A server event's own messageId, in the server namespace: `srv:` before it (browsers may not send `srv:` ids),
+ * so that no browser can take an id a back end will use and have the real event dropped as a duplicate.
+ */
+export const serverMessageId = (id: string) => (id.startsWith('srv:') ? id : `srv:${id}`);
 
 /** JSON with object keys sorted at every level, so equal payloads hash equally whatever their key order. */
 export function canonicalJson(value: unknown): string {

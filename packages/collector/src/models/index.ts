@@ -87,7 +87,7 @@ export type { MetricsDailyDoc, MetricsFoldedDoc, MetricsPendingDoc } from './met
 export type { ConsentEntry, ProfileDoc } from './profile.js';
 export type { SettingDoc } from './setting.js';
 export type { SiteDoc } from './site.js';
-export type { SuppressionDoc } from './suppression.js';
+export { type SuppressionDoc, siteSuppressionKey } from './suppression.js';
 export type { PropertyFilter, TriggerAction, TriggerDoc, TriggerEntryDoc, TriggerVisitorDoc } from './trigger.js';
 export type { WebhookDoc } from './webhook.js';
 export {

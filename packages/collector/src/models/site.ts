@@ -8,6 +8,21 @@ const siteSchema = new Schema(
     /** Hash of the ingest-only secret key: it sends server events, and reads or changes nothing. */
     ingestKeyHash: { type: String },
     allowedOrigins: { type: [String], default: [] },
+    /**
+     * Keys replaced by a rotation with an overlap, still accepted until `until`: the old write key itself, or
+     * the hash of an old secret or ingest key.
+     */
+    retiredKeys: {
+      type: [
+        {
+          _id: false,
+          kind: { type: String, enum: ['write', 'secret', 'ingest'], required: true },
+          value: { type: String, required: true },
+          until: { type: Date, required: true },
+        },
+      ],
+      default: [],
+    },
     createdAt: { type: Date, default: () => new Date() },
   },
   { collection: 'sites', versionKey: false, autoIndex: false, autoCreate: false },
@@ -15,6 +30,7 @@ const siteSchema = new Schema(
 siteSchema.index({ writeKey: 1 }, { unique: true });
 siteSchema.index({ secretKeyHash: 1 }, { unique: true });
 siteSchema.index({ ingestKeyHash: 1 });
+siteSchema.index({ 'retiredKeys.value': 1 });
 
 export type SiteDoc = InferSchemaType<typeof siteSchema> & { _id: Types.ObjectId };
 export { siteSchema };

@@ -21,4 +21,7 @@ const suppressionSchema = new Schema<SuppressionDoc>(
 );
 suppressionSchema.index({ siteId: 1, until: 1 });
 
+/** The suppression of a whole deleted site: its queued and retried events are dropped, whoever they name. */
+export const siteSuppressionKey = (siteId: string) => `${siteId}:*`;
+
 export { suppressionSchema };

@@ -6,6 +6,7 @@ import {
   isDuplicateKey,
   type Models,
   type NewEventDoc,
+  siteSuppressionKey,
   writeErrorsOf,
 } from '../models/index.js';
 import { type ProfileUpsert, profileKey, suppressionKey, upsertProfiles } from '../profiles/index.js';
@@ -114,11 +115,12 @@ export async function processEvents(
   };
 }
 
-/** False (and the event noted) when it names an erased person of its site by visitor id or e-mail. */
+/** False (and the event noted) when its site was deleted or it names an erased person (visitor id or e-mail). */
 function keep(e: QueuedEvent, suppressed: Map<string, Set<string>>, dropped: QueuedEvent[]): boolean {
   const keys = suppressed.get(e.siteId);
   if (!keys) return true;
   const named =
+    keys.has(siteSuppressionKey(e.siteId)) ||
     (e.anonymousId && keys.has(suppressionKey(e.siteId, e.anonymousId))) ||
     (e.profile && keys.has(suppressionKey(e.siteId, e.profile.email)));
   if (named) dropped.push(e);

@@ -1,5 +1,6 @@
-import type { Job, Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { IngestJob, QueuedEvent } from '../ingest/index.js';
+import { jobsAtRest } from '../plugins/jobs-at-rest.js';
 
 /** Who is being erased, by every id their queued data may carry. */
 export interface PersonIds {
@@ -7,23 +8,6 @@ export interface PersonIds {
   profileId: string;
   email: string;
   anonymousIds: string[];
-}
-
-/** Job states that hold data at rest (an active job is being processed: suppression covers it). */
-const AT_REST = ['waiting', 'delayed', 'prioritized', 'failed'] as const;
-const PAGE = 200;
-
-async function* jobsAtRest<T>(queue: Pick<Queue<T>, 'getJobs'>): AsyncGenerator<Job<T>> {
-  for (const state of AT_REST) {
-    // removing jobs shifts later pages: collect a state's jobs first, then act
-    const jobs: Job<T>[] = [];
-    for (let start = 0; ; start += PAGE) {
-      const page = await queue.getJobs([state], start, start + PAGE - 1, true);
-      for (const j of page) if (j) jobs.push(j as Job<T>);
-      if (page.length < PAGE) break;
-    }
-    yield* jobs;
-  }
 }
 
 const names = (ids: PersonIds) => {

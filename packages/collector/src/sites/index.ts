@@ -1,8 +1,16 @@
 /** Sites: keys, the key-to-site cache, allowed origins, and the `sites` CLI command. */
 export { type CreatedSite, createSite } from './create-site.js';
+export { type DeleteSiteDeps, deleteSite, type SiteDeletion } from './delete-site.js';
 export { type CachedSite, KeyCache, type KeyCacheOptions } from './key-cache.js';
 export { isSecretKeyShape, isWriteKeyShape } from './keys.js';
 export { normalizeOrigin, originAllowed } from './origins.js';
 export { bumpSiteConfig, SiteConfigCache } from './site-config-cache.js';
 export { default as siteRoutes } from './site-routes.js';
-export { rotateKeys, type SitesCommandInput, sitesCommand, siteView, updateSite } from './sites-command.js';
+export {
+  parseOverlap,
+  rotateKeys,
+  type SitesCommandInput,
+  sitesCommand,
+  siteView,
+  updateSite,
+} from './sites-command.js';

@@ -12,6 +12,8 @@ export interface CachedSite {
 interface Entry {
   site: CachedSite | null;
   expires: number;
+  /** A retired key's end (rotation with an overlap): never served past it, not even stale. */
+  until?: number;
 }
 
 export interface KeyCacheOptions {
@@ -51,14 +53,16 @@ export class KeyCache {
   /** The site of a public write key (`pk_…`), or null. */
   byWriteKey(writeKey: string): Promise<CachedSite | null> {
     if (!isWriteKeyShape(writeKey)) return Promise.resolve(null);
-    return this.lookup(`w:${writeKey}`, { writeKey });
+    return this.lookup(`w:${writeKey}`, 'write', writeKey, { $or: [{ writeKey }, { 'retiredKeys.value': writeKey }] });
   }
 
   /** The site of a secret key (`sk_…`), found by its hash, or null. */
   bySecretKey(secretKey: string): Promise<CachedSite | null> {
     if (!isSecretKeyShape(secretKey)) return Promise.resolve(null);
     const hash = hashSecretKey(secretKey);
-    return this.lookup(`s:${hash}`, { $or: [{ secretKeyHash: hash }, { ingestKeyHash: hash }] }, hash);
+    return this.lookup(`s:${hash}`, 'secret', hash, {
+      $or: [{ secretKeyHash: hash }, { ingestKeyHash: hash }, { 'retiredKeys.value': hash }],
+    });
   }
 
   /** Drops every key of a site (after its keys or origins changed), so this process looks them up again. */
@@ -82,28 +86,55 @@ export class KeyCache {
     return set;
   }
 
-  private lookup(cacheKey: string, filter: Record<string, unknown>, secretHash?: string) {
+  private lookup(cacheKey: string, kind: 'write' | 'secret', value: string, filter: Record<string, unknown>) {
     const hit = this.entries.get(cacheKey);
-    if (hit && hit.expires > Date.now()) return Promise.resolve(hit.site);
+    const now = Date.now();
+    if (hit && hit.expires > now) return Promise.resolve(hit.site);
     let pending = this.inflight.get(cacheKey);
     if (!pending) {
-      pending = this.load(cacheKey, filter, secretHash).finally(() => this.inflight.delete(cacheKey));
+      pending = this.load(cacheKey, kind, value, filter).finally(() => this.inflight.delete(cacheKey));
       this.inflight.set(cacheKey, pending);
     }
-    if (hit?.site) {
+    if (hit?.site && !(hit.until !== undefined && hit.until <= now)) {
       pending.catch(() => {});
       return Promise.resolve(hit.site);
     }
     return pending;
   }
 
-  private async load(cacheKey: string, filter: Record<string, unknown>, secretHash?: string) {
-    const doc = await this.models.Site.findOne(filter, { name: 1, allowedOrigins: 1, secretKeyHash: 1 }).lean();
-    const site: CachedSite | null = doc
-      ? { id: doc._id.toString(), name: doc.name, allowedOrigins: doc.allowedOrigins ?? [] }
-      : null;
-    if (site && secretHash) site.scope = doc?.secretKeyHash === secretHash ? 'admin' : 'ingest';
-    this.store(cacheKey, { site, expires: Date.now() + (site ? this.options.ttlMs : this.options.negativeTtlMs) });
+  private async load(cacheKey: string, kind: 'write' | 'secret', value: string, filter: Record<string, unknown>) {
+    const doc = await this.models.Site.findOne(filter, {
+      name: 1,
+      allowedOrigins: 1,
+      writeKey: 1,
+      secretKeyHash: 1,
+      ingestKeyHash: 1,
+      retiredKeys: 1,
+    }).lean();
+    const now = Date.now();
+    let scope: CachedSite['scope'];
+    let until: number | undefined;
+    let found = false;
+    if (doc && kind === 'write' && doc.writeKey === value) found = true;
+    else if (doc && kind === 'secret' && (doc.secretKeyHash === value || doc.ingestKeyHash === value)) {
+      found = true;
+      scope = doc.secretKeyHash === value ? 'admin' : 'ingest';
+    } else if (doc) {
+      // a key replaced by a rotation with an overlap: accepted until its end
+      const retired = (doc.retiredKeys ?? []).find(
+        (k) => k.value === value && (kind === 'write') === (k.kind === 'write') && k.until.getTime() > now,
+      );
+      if (retired) {
+        found = true;
+        until = retired.until.getTime();
+        if (kind === 'secret') scope = retired.kind === 'secret' ? 'admin' : 'ingest';
+      }
+    }
+    const site: CachedSite | null =
+      doc && found ? { id: doc._id.toString(), name: doc.name, allowedOrigins: doc.allowedOrigins ?? [] } : null;
+    if (site && scope) site.scope = scope;
+    const ttl = site ? this.options.ttlMs : this.options.negativeTtlMs;
+    this.store(cacheKey, { site, expires: Math.min(now + ttl, until ?? Number.POSITIVE_INFINITY), until });
     return site;
   }
 

@@ -2,7 +2,8 @@ import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { SiteDoc } from '../models/index.js';
 import { errorReplies, type Routes, siteIdOf } from '../route-kit.js';
-import { rotateKeys, siteView, updateSite } from './sites-command.js';
+import { deleteSite } from './delete-site.js';
+import { MAX_OVERLAP_MS, rotateKeys, siteView, updateSite } from './sites-command.js';
 
 const Origin = Type.String({ maxLength: 300, description: 'An http(s) origin such as https://shop.example' });
 const common = { tags: ['site'], security: [{ secretKey: [] }] };
@@ -67,6 +68,13 @@ const siteRoutes: Routes = async (app) => {
             write: Type.Optional(Type.Boolean()),
             secret: Type.Optional(Type.Boolean()),
             ingest: Type.Optional(Type.Boolean()),
+            overlapSeconds: Type.Optional(
+              Type.Integer({
+                minimum: 0,
+                maximum: MAX_OVERLAP_MS / 1000,
+                description: 'How long the replaced keys keep working (default 0: they stop at once; at most 30 days)',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -74,12 +82,47 @@ const siteRoutes: Routes = async (app) => {
       },
     },
     async (request) => {
-      const { write = false, secret = false, ingest = false } = request.body;
+      const { write = false, secret = false, ingest = false, overlapSeconds = 0 } = request.body;
       const which = { write, secret, ingest };
-      const rotated = await rotateKeys(app.models, await load(request), which);
+      const rotated = await rotateKeys(app.models, await load(request), { ...which, overlapMs: overlapSeconds * 1000 });
       app.siteKeys.forgetSite(rotated.siteId);
-      request.log.info({ site: rotated.siteId, ...which }, 'site keys rotated');
+      request.log.info({ site: rotated.siteId, ...which, overlapSeconds }, 'site keys rotated');
       return rotated;
+    },
+  );
+
+  app.delete(
+    '/api/site',
+    {
+      schema: {
+        ...common,
+        summary: 'Delete the site and everything it holds: events, profiles, triggers, webhooks, deliveries',
+        description:
+          'Cannot be undone. `confirm` must be the site id. The keys stop working at once (other collector ' +
+          'processes within 30 s); events of the site still queued or retried by browsers are dropped for 30 days. ' +
+          'Answers how many documents and queued jobs were deleted.',
+        querystring: Type.Object(
+          { confirm: Type.String({ description: 'The site id, to confirm' }) },
+          { additionalProperties: false },
+        ),
+        response: errorReplies(400, 401),
+      },
+    },
+    async (request) => {
+      const site = await load(request);
+      const siteId = site._id.toHexString();
+      if (request.query.confirm !== siteId) {
+        throw new TrackMateError('TM_ERR_CONFIRM', {
+          message: `To delete the site and all its data, repeat its id: DELETE /api/site?confirm=${siteId}`,
+        });
+      }
+      const result = await deleteSite(
+        { models: app.models, redis: app.redis, prefix: app.config.queuePrefix, queues: app.queues },
+        site._id,
+      );
+      app.siteKeys.forgetSite(siteId);
+      request.log.info({ site: siteId, deleted: result.deleted }, 'site deleted');
+      return result;
     },
   );
 };

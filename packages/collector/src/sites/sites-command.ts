@@ -2,6 +2,7 @@ import { TrackMateError } from '../errors.js';
 import type { Models, SiteDoc } from '../models/index.js';
 import { parseId } from '../route-kit.js';
 import { createSite } from './create-site.js';
+import { type DeleteSiteDeps, deleteSite } from './delete-site.js';
 import { hashSecretKey, newSecretKey, newWriteKey } from './keys.js';
 import { normalizeOrigin } from './origins.js';
 
@@ -15,6 +16,10 @@ export interface SitesCommandInput {
   write: boolean;
   secret: boolean;
   ingest: boolean;
+  /** `rotate-key --overlap 24h`: how long the replaced keys keep working. */
+  overlap?: string;
+  /** `delete --yes`: the confirmation that everything of the site goes. */
+  yes?: boolean;
   json: boolean;
 }
 
@@ -61,27 +66,70 @@ export async function updateSite(
   return { ...site, ...set } as SiteDoc;
 }
 
-/** New keys for a site; the secret key is returned once, only its hash is stored. */
+/** Longest overlap a rotation may give the old keys. */
+export const MAX_OVERLAP_MS = 30 * 86_400_000;
+
+/** `--overlap 24h`: a number of seconds, minutes, hours or days (`90s`, `30m`, `24h`, `7d`; `0` = none). */
+export function parseOverlap(raw: string): number {
+  const m = /^(\d{1,7})([smhd]?)$/.exec(raw.trim());
+  const unit = { '': 1_000, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m?.[2] ?? ''];
+  const ms = m && unit ? Number(m[1]) * unit : Number.NaN;
+  if (!Number.isFinite(ms) || ms > MAX_OVERLAP_MS) {
+    throw usage(`--overlap must be a duration such as 30m, 24h or 7d, at most 30d; got "${raw}"`);
+  }
+  return ms;
+}
+
+export interface RotatedKeys {
+  siteId: string;
+  writeKey?: string;
+  secretKey?: string;
+  ingestKey?: string;
+  /** When the replaced keys stop working, if the rotation gave them an overlap. */
+  oldKeysValidUntil?: string;
+}
+
+/**
+ * New keys for a site; secret keys are returned once, only their hash is stored. With `overlapMs`, the replaced
+ * keys keep working until then (time to deploy the new ones); without, they stop at once.
+ */
 export async function rotateKeys(
   models: Models,
   site: SiteDoc,
-  which: { write: boolean; secret: boolean; ingest?: boolean },
-): Promise<{ siteId: string; writeKey?: string; secretKey?: string; ingestKey?: string }> {
+  which: { write: boolean; secret: boolean; ingest?: boolean; overlapMs?: number },
+  now = Date.now(),
+): Promise<RotatedKeys> {
   if (!which.write && !which.secret && !which.ingest)
     throw usage('rotate the write key, the secret key, the ingest key');
-  const out: { siteId: string; writeKey?: string; secretKey?: string; ingestKey?: string } = {
-    siteId: site._id.toHexString(),
+  const overlap = which.overlapMs ?? 0;
+  if (!Number.isInteger(overlap) || overlap < 0 || overlap > MAX_OVERLAP_MS) {
+    throw usage('the overlap must be from 0 to 30 days');
+  }
+  const out: RotatedKeys = { siteId: site._id.toHexString() };
+  const set: Record<string, unknown> = {};
+  const until = new Date(now + overlap);
+  const retired: Array<{ kind: string; value: string; until: Date }> = (site.retiredKeys ?? [])
+    .filter((k) => new Date(k.until).getTime() > now)
+    .map(({ kind, value, until }) => ({ kind, value, until }));
+  const retire = (kind: 'write' | 'secret' | 'ingest', value: string | null | undefined) => {
+    if (overlap > 0 && value) retired.push({ kind, value, until });
   };
-  const set: Record<string, string> = {};
-  if (which.write) set.writeKey = out.writeKey = newWriteKey();
+  if (which.write) {
+    retire('write', site.writeKey);
+    set.writeKey = out.writeKey = newWriteKey();
+  }
   if (which.secret) {
+    retire('secret', site.secretKeyHash);
     out.secretKey = newSecretKey();
     set.secretKeyHash = hashSecretKey(out.secretKey);
   }
   if (which.ingest) {
+    retire('ingest', site.ingestKeyHash);
     out.ingestKey = newSecretKey();
     set.ingestKeyHash = hashSecretKey(out.ingestKey);
   }
+  set.retiredKeys = retired;
+  if (overlap > 0) out.oldKeysValidUntil = until.toISOString();
   await models.Site.updateOne({ _id: site._id }, { $set: set });
   return out;
 }
@@ -95,10 +143,15 @@ export const siteView = (s: SiteDoc) => ({
 });
 
 /**
- * `trackmate-collector sites create | list | update | rotate-key | revoke`; returns what to print. Secret
+ * `trackmate-collector sites create | list | update | rotate-key | revoke | delete`; returns what to print. Secret
  * keys are shown once, when made; only their hash is stored.
  */
-export async function sitesCommand(models: Models, input: SitesCommandInput): Promise<string> {
+export async function sitesCommand(
+  models: Models,
+  input: SitesCommandInput,
+  /** Redis and the queues, opened only by `sites delete` (the other commands need MongoDB alone). */
+  openQueues?: () => Promise<{ deps: Omit<DeleteSiteDeps, 'models'>; close(): Promise<void> }>,
+): Promise<string> {
   switch (input.sub) {
     case 'create': {
       if (!input.name) throw usage('sites create needs --name NAME');
@@ -140,14 +193,42 @@ export async function sitesCommand(models: Models, input: SitesCommandInput): Pr
       if (!input.write && !input.secret && !input.ingest) {
         throw usage('sites rotate-key needs --write, --secret or --ingest (or several)');
       }
-      const out = await rotateKeys(models, site, input);
+      const overlapMs = input.overlap === undefined ? 0 : parseOverlap(input.overlap);
+      const out = await rotateKeys(models, site, { ...input, overlapMs });
       if (input.json) return `${JSON.stringify(out)}\n`;
+      const old = out.oldKeysValidUntil
+        ? `the old ones keep working until ${out.oldKeysValidUntil}`
+        : `the old ones stop working (${CACHE_NOTE})`;
       return (
-        `keys rotated for ${site.name}; the old ones stop working (${CACHE_NOTE})\n` +
+        `keys rotated for ${site.name}; ${old}\n` +
         (out.writeKey ? `  writeKey:  ${out.writeKey}  (update the snippet or SDK init)\n` : '') +
         (out.secretKey ? `  secretKey: ${out.secretKey}  (shown once)\n` : '') +
         (out.ingestKey ? `  ingestKey: ${out.ingestKey}  (shown once)\n` : '')
       );
+    }
+    case 'delete': {
+      const site = await siteOf(models, input.id);
+      if (!input.yes) {
+        throw usage(
+          `sites delete removes ${site.name} (${site._id.toHexString()}) with every event, profile, trigger, ` +
+            'webhook and delivery it holds, and cannot be undone: add --yes to go ahead (export people first: GET /api/profiles/ID/export)',
+        );
+      }
+      if (!openQueues) throw usage('sites delete needs Redis (REDIS_URL)');
+      const services = await openQueues();
+      try {
+        const result = await deleteSite({ models, ...services.deps }, site._id);
+        if (input.json) return `${JSON.stringify(result)}\n`;
+        const counts = Object.entries(result.deleted)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ');
+        return (
+          `site ${site.name} (${result.siteId}) deleted: ${counts}\n` +
+          `  its keys no longer work (${CACHE_NOTE}); events of the site still arriving are dropped for 30 days\n`
+        );
+      } finally {
+        await services.close();
+      }
     }
     case 'revoke': {
       // both keys replaced by ones nobody is told: the site and its data stay, nothing can reach them
@@ -160,6 +241,7 @@ export async function sitesCommand(models: Models, input: SitesCommandInput): Pr
             secretKeyHash: hashSecretKey(newSecretKey()),
             ingestKeyHash: hashSecretKey(newSecretKey()),
             allowedOrigins: [],
+            retiredKeys: [],
           },
         },
       );
@@ -168,7 +250,8 @@ export async function sitesCommand(models: Models, input: SitesCommandInput): Pr
     default:
       throw usage(
         `unknown command "sites ${input.sub ?? ''}"; try: sites create --name NAME --origin URL | sites list | ` +
-          'sites update --id ID [--add-origin URL] [--remove-origin URL] | sites rotate-key --id ID --write|--secret|--ingest | sites revoke --id ID',
+          'sites update --id ID [--add-origin URL] [--remove-origin URL] | sites rotate-key --id ID --write|--secret|--ingest [--overlap 24h] | ' +
+          'sites revoke --id ID | sites delete --id ID --yes',
       );
   }
 }

@@ -26,15 +26,17 @@ const site = {
   name: 'Shop',
   allowedOrigins: ['https://shop.test'],
 };
+/** The site as stored when the looked-up key is its current one (the first branch of the `$or`). */
+const holding = (filter: Filter) => ({ ...site, ...(filter.$or as Filter[])[0] });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fast = { ttlMs: 10, negativeTtlMs: 10 };
 
 describe('KeyCache', () => {
   it('keeps serving a known write key from its expired entry while MongoDB is down (ingest needs only Redis)', async () => {
     let down = false;
-    const { models } = fakeModels(() => {
+    const { models } = fakeModels((filter) => {
       if (down) throw new Error('connection refused');
-      return site;
+      return holding(filter);
     });
     const cache = new KeyCache(models, fast);
     const key = newWriteKey();
@@ -53,13 +55,15 @@ describe('KeyCache', () => {
     const { models } = fakeModels((filter) => {
       seen.push(filter);
       if (down) throw new Error('connection refused');
-      return site;
+      return holding(filter);
     });
     const cache = new KeyCache(models, fast);
     const secret = newSecretKey();
     expect((await cache.bySecretKey(secret))?.name).toBe('Shop');
     const hash = hashSecretKey(secret);
-    expect(seen[0]).toEqual({ $or: [{ secretKeyHash: hash }, { ingestKeyHash: hash }] });
+    expect(seen[0]).toEqual({
+      $or: [{ secretKeyHash: hash }, { ingestKeyHash: hash }, { 'retiredKeys.value': hash }],
+    });
     down = true;
     await sleep(20);
     expect((await cache.bySecretKey(secret))?.name).toBe('Shop');
@@ -67,7 +71,7 @@ describe('KeyCache', () => {
 
   it('sees a revoked key after the refresh that follows expiry', async () => {
     let exists = true;
-    const { models, calls } = fakeModels(() => (exists ? site : null));
+    const { models, calls } = fakeModels((filter) => (exists ? holding(filter) : null));
     const cache = new KeyCache(models, fast);
     const key = newWriteKey();
     expect(await cache.byWriteKey(key)).not.toBeNull();
@@ -77,6 +81,23 @@ describe('KeyCache', () => {
     await sleep(1);
     expect(await cache.byWriteKey(key)).toBeNull();
     expect(calls()).toBe(2);
+  });
+
+  it('accepts a key retired with an overlap until its end, and never serves it stale past it', async () => {
+    const old = newWriteKey();
+    let down = false;
+    const until = new Date(Date.now() + 30);
+    const { models } = fakeModels(() => {
+      if (down) throw new Error('connection refused');
+      return { ...site, writeKey: newWriteKey(), retiredKeys: [{ kind: 'write', value: old, until }] };
+    });
+    const cache = new KeyCache(models, { ttlMs: 60_000, negativeTtlMs: 10 });
+    expect((await cache.byWriteKey(old))?.name).toBe('Shop');
+    down = true; // a known key is normally served stale while MongoDB is away: not past its retirement
+    await sleep(40);
+    await expect(cache.byWriteKey(old)).rejects.toThrow('connection refused');
+    down = false;
+    expect(await cache.byWriteKey(old)).toBeNull();
   });
 
   it('never looks up or caches a key of the wrong shape (a 500 KB key costs nothing)', async () => {

@@ -1,0 +1,118 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Types } from 'mongoose';
+import type { Models } from '../models/index.js';
+import { siteSuppressionKey } from '../models/index.js';
+import { jobsAtRest } from '../plugins/jobs-at-rest.js';
+import { bumpSiteConfig } from './site-config-cache.js';
+
+export interface DeleteSiteDeps {
+  models: Models;
+  redis: Pick<Redis, 'incr' | 'scan' | 'unlink'>;
+  prefix: string;
+  queues: { ingest: Queue; triggers: Queue; webhooks: Queue };
+  /** How long to wait for jobs already being processed to finish (their events are then deleted too). */
+  activeWaitMs?: number;
+}
+
+export interface SiteDeletion {
+  siteId: string;
+  deleted: Record<string, number>;
+}
+
+/** Deleted sites' events still queued or retried by browsers are dropped this long (as erased people's are). */
+const SUPPRESS_DAYS = 30;
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Deletes a site and everything held about it. In order: its keys stop working (the site document goes) and
+ * the workers are told to drop the site's events from then on (a site-wide suppression for 30 days, so events
+ * still in browsers' retry queues cannot come back); its jobs waiting in Redis are removed; jobs a worker is
+ * processing are waited for; then every collection is cleared of it, and its visitor sketches in Redis.
+ */
+export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId): Promise<SiteDeletion> {
+  const { models, queues } = deps;
+  const siteId = siteOid.toHexString();
+  const deleted: Record<string, number> = {};
+
+  await models.Suppression.updateOne(
+    { _id: siteSuppressionKey(siteId) },
+    { $set: { siteId: siteOid, until: new Date(Date.now() + SUPPRESS_DAYS * 86_400_000) } },
+    { upsert: true },
+  );
+  deleted.sites = (await models.Site.deleteOne({ _id: siteOid })).deletedCount;
+  await bumpSiteConfig(deps.redis, deps.prefix, siteId);
+
+  // Redis: the site's events in ingest jobs at rest, its trigger and webhook jobs
+  let queuedEvents = 0;
+  let queuedJobs = 0;
+  for await (const job of jobsAtRest<{ events: Array<{ siteId: string }> }>(queues.ingest)) {
+    const all = job.data?.events ?? [];
+    const keep = all.filter((e) => e.siteId !== siteId);
+    if (keep.length === all.length) continue;
+    queuedEvents += all.length - keep.length;
+    if (keep.length) await job.updateData({ events: keep });
+    else await job.remove().catch(() => {}); // taken meanwhile: the suppression drops its events
+  }
+  for await (const job of jobsAtRest<{ entryId?: string }>(queues.triggers)) {
+    if (!job.data?.entryId?.includes(`:${siteId}:`)) continue;
+    await job.remove().catch(() => {});
+    queuedJobs++;
+  }
+  for await (const job of jobsAtRest<{ siteId?: string }>(queues.webhooks)) {
+    if (job.data?.siteId !== siteId) continue;
+    await job.remove().catch(() => {});
+    queuedJobs++;
+  }
+  deleted.queuedEvents = queuedEvents;
+  deleted.queuedJobs = queuedJobs;
+  await activeJobsDone(queues.ingest, siteId, deps.activeWaitMs ?? 30_000);
+
+  const bySite = { siteId: siteOid };
+  const triggerIds = (await models.Trigger.find(bySite, { _id: 1 }).lean()).map((t) => t._id.toHexString());
+  deleted.events = (await models.Event.deleteMany(bySite)).deletedCount;
+  deleted.profiles = (await models.Profile.deleteMany(bySite)).deletedCount;
+  deleted.identities = (await models.Identity.deleteMany(bySite)).deletedCount;
+  deleted.triggers = (await models.Trigger.deleteMany(bySite)).deletedCount;
+  deleted.triggerEntries = (await models.TriggerEntry.deleteMany(bySite)).deletedCount;
+  deleted.triggerVisitors = triggerIds.length
+    ? (await models.TriggerVisitor.deleteMany({ _id: { $regex: `^(${triggerIds.join('|')}):` } })).deletedCount
+    : 0;
+  deleted.webhooks = (await models.Webhook.deleteMany(bySite)).deletedCount;
+  deleted.deliveries = (await models.Delivery.deleteMany(bySite)).deletedCount;
+  deleted.deadLetters = (await models.DeadLetter.deleteMany(bySite)).deletedCount;
+  deleted.metrics =
+    (await models.MetricsDaily.deleteMany({ siteId })).deletedCount +
+    (await models.MetricsPending.deleteMany({ siteId })).deletedCount +
+    (await models.MetricsFolded.deleteMany({ _id: { $regex: `^${escapeRegex(siteId)}:` } })).deletedCount;
+  // the people erased from the site: their own suppressions go, the site-wide one covers them
+  deleted.suppressions = (
+    await models.Suppression.deleteMany({ siteId: siteOid, _id: { $ne: siteSuppressionKey(siteId) } })
+  ).deletedCount;
+  deleted.visitorSketches = await unlinkMatching(deps.redis, `${deps.prefix}:visitors:${siteId}:*`);
+  return { siteId, deleted };
+}
+
+/** Waits until no ingest job being processed holds the site's events (or `waitMs` passes). */
+async function activeJobsDone(queue: Queue, siteId: string, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline) {
+    const active = await queue.getJobs(['active'], 0, 500);
+    const busy = active.some((j) =>
+      (j?.data as { events?: Array<{ siteId: string }> } | undefined)?.events?.some((e) => e.siteId === siteId),
+    );
+    if (!busy) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function unlinkMatching(redis: Pick<Redis, 'scan' | 'unlink'>, pattern: string): Promise<number> {
+  let cursor = '0';
+  let count = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+    cursor = next;
+    if (keys.length) count += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return count;
+}
