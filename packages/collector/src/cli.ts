@@ -21,6 +21,7 @@ Usage:
                                   create a site: prints siteId, writeKey (pk_…), secretKey and ingestKey (sk_…, shown once)
   trackmate-collector sites list [--json]
   trackmate-collector sites update --id ID [--name NAME] [--add-origin URL] [--remove-origin URL]
+                                  [--consent-mode single|double|server]  what a browser's yes to e-mail counts for
   trackmate-collector sites rotate-key --id ID [--write] [--secret] [--ingest] [--overlap 24h]
                                   new keys (secret ones shown once); the old ones stop working at once,
                                   or after the overlap (at most 30d) while you deploy the new ones
@@ -86,6 +87,7 @@ async function main(argv: string[]): Promise<void> {
       secret: { type: 'boolean' },
       ingest: { type: 'boolean' },
       overlap: { type: 'string' },
+      'consent-mode': { type: 'string' },
       yes: { type: 'boolean' },
       json: { type: 'boolean' },
       id: { type: 'string' },
@@ -134,6 +136,7 @@ async function main(argv: string[]): Promise<void> {
           secret: values.secret ?? false,
           ingest: values.ingest ?? false,
           overlap: values.overlap,
+          consentMode: values['consent-mode'],
           yes: values.yes ?? false,
           json: values.json ?? false,
         };

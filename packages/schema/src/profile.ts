@@ -10,6 +10,7 @@ export const ConsentChange = Type.Object({
     Type.Literal('api'),
     Type.Literal('server'),
     Type.Literal('unsubscribe'),
+    Type.Literal('confirmation'),
   ]),
 });
 export type ConsentChange = Static<typeof ConsentChange>;

@@ -1,15 +1,17 @@
 import type { Routes } from '../route-kit.js';
+import consentConfirmRoutes from './consent-confirm-routes.js';
 import triggerDeliveryRoutes from './trigger-delivery-routes.js';
 import triggerRoutes from './trigger-routes.js';
 import { loadSigningSecret } from './unsubscribe-links.js';
 import unsubscribeRoutes from './unsubscribe-routes.js';
 
-/** Campaigns over HTTP: the trigger API (secret key) and the signed unsubscribe link of campaign e-mails. */
+/** Campaigns over HTTP: the trigger API (secret key), the signed unsubscribe and double opt-in links. */
 const campaignRoutes: Routes = async (app) => {
   const signingSecret = await loadSigningSecret(app.models, app.config);
   await app.register(triggerRoutes);
   await app.register(triggerDeliveryRoutes);
   await app.register(unsubscribeRoutes, { signingSecret });
+  await app.register(consentConfirmRoutes, { signingSecret });
 };
 
 export default campaignRoutes;

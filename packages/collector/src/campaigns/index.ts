@@ -1,5 +1,6 @@
 /** Campaigns: triggers (entry, delay, exit, action), campaign e-mail with signed unsubscribe links. */
 export { default as campaignRoutes } from './campaign-routes.js';
+export { requestConfirmations } from './consent-confirmation.js';
 export { type ActiveTriggers, enterTriggers, type FireJob, loadActiveTriggers } from './trigger-entry.js';
 export { createTriggerWorker } from './trigger-worker.js';
 export { loadSigningSecret } from './unsubscribe-links.js';

@@ -16,6 +16,12 @@ const ESCAPES: Record<string, string> = {
 };
 export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 
+/** A small HTML page (the unsubscribe and consent-confirmation pages); `body` is HTML, the title is escaped. */
+export const htmlPage = (title: string, body: string) =>
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
+  `<title>${escapeHtml(title)}</title></head><body style="font-family:sans-serif;max-width:32rem;margin:3rem auto">` +
+  `<h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+
 function lookup(ctx: TemplateContext, path: string): string {
   let value: unknown = ctx;
   for (const part of path.split('.')) {

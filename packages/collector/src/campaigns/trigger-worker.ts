@@ -13,6 +13,7 @@ import {
 import { deadLetter } from '../pipeline/index.js';
 import { createQueueWorker, jobIdFor, QUEUE_NAMES, type WorkerLog } from '../plugins/queues.js';
 import { recordDelivery, type WebhookJob } from '../webhooks/index.js';
+import { CONFIRM_JOB, type ConfirmJob, sendConfirmation } from './consent-confirmation.js';
 import { createMailer, type Mailer } from './mailer.js';
 import { escapeHtml, render, type TemplateContext } from './templates.js';
 import type { FireJob } from './trigger-entry.js';
@@ -29,7 +30,8 @@ export interface TriggerWorkerDeps {
 /**
  * The end of a trigger's delay: acts on a `waiting` entry only (so a job run twice acts once), re-checks the
  * exit events since the entry, resolves the visitor (an anonymous visitor identified during the delay is
- * reached), then sends the e-mail (consent re-checked now) or queues the webhook.
+ * reached), then sends the e-mail (consent re-checked now) or queues the webhook. The same queue carries the
+ * double opt-in e-mails (`confirm-consent` jobs).
  */
 export function triggerProcessor(deps: TriggerWorkerDeps) {
   const { models } = deps;
@@ -40,6 +42,7 @@ export function triggerProcessor(deps: TriggerWorkerDeps) {
     );
 
   return async (job: Job<FireJob>) => {
+    if (job.name === CONFIRM_JOB) return sendConfirmation(deps, job as unknown as Job<ConfirmJob>);
     const entry = await models.TriggerEntry.findById(job.data.entryId).lean<TriggerEntryDoc>();
     if (entry?.state !== 'waiting') return { state: entry?.state ?? 'missing' };
     const trigger = await models.Trigger.findOne({ _id: entry.triggerId, siteId: entry.siteId }).lean<TriggerDoc>();

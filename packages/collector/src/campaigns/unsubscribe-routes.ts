@@ -3,7 +3,7 @@ import { type Static, Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import { recordConsent } from '../profiles/index.js';
 import type { Routes } from '../route-kit.js';
-import { escapeHtml } from './templates.js';
+import { escapeHtml, htmlPage as page } from './templates.js';
 import { verifyUnsubscribe } from './unsubscribe-links.js';
 
 const Query = Type.Object({
@@ -12,11 +12,6 @@ const Query = Type.Object({
   sig: Type.String({ maxLength: 100 }),
 });
 type Q = Static<typeof Query>;
-
-const page = (title: string, body: string) =>
-  `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
-  `<title>${escapeHtml(title)}</title></head><body style="font-family:sans-serif;max-width:32rem;margin:3rem auto">` +
-  `<h1>${escapeHtml(title)}</h1>${body}</body></html>`;
 
 /**
  * The signed unsubscribe link of campaign e-mails. GET shows a confirmation button (link scanners that open

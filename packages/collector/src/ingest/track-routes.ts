@@ -76,6 +76,7 @@ const trackRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure 
       const sentAt = 'sentAt' in body ? body.sentAt : undefined;
       const validated = validateClientEvents(items, {
         siteId: site.id,
+        consentMode: site.consentMode,
         receivedAt,
         sentAt: typeof sentAt === 'string' && isBatch ? sentAt : undefined,
         ip: storedIp(request.ip, app.config.ipMode),

@@ -29,6 +29,8 @@ export interface RequestContext {
   userAgent: string | null;
   /** Bytes of the decoded JSON body, when known (a Content-Length without Content-Encoding). */
   bodyBytes?: number;
+  /** The site's consent mode: what a browser's yes to e-mail counts for (default `single`). */
+  consentMode?: 'single' | 'double' | 'server';
 }
 
 export interface Validated {
@@ -152,7 +154,22 @@ function enrich(event: ClientEvent, ctx: RequestContext, shared: SharedTimes): Q
     source: 'client',
     userAgent: ctx.userAgent,
     ip: ctx.ip,
-    profile: profileFrom(event.name, properties),
+    ...withConsentMode(profileFrom(event.name, properties), ctx.consentMode),
+  };
+}
+
+/**
+ * A browser's yes counts as the site says: at once (`single`), as a request for a confirmation e-mail
+ * (`double`: the event is flagged `consent_requested`), or not at all (`server`). A no always counts.
+ */
+function withConsentMode(
+  profile: ProfileUpsert | undefined,
+  mode: RequestContext['consentMode'] = 'single',
+): Pick<QueuedEvent, 'profile' | 'flags'> {
+  if (profile?.consent !== true || mode === 'single') return { profile };
+  return {
+    profile: { ...profile, consent: undefined },
+    flags: [mode === 'double' ? 'consent_requested' : 'consent_ignored'],
   };
 }
 

@@ -3,7 +3,7 @@ import { Schema, type Types } from 'mongoose';
 export interface ConsentEntry {
   email: boolean;
   at: Date;
-  source: 'form' | 'identify' | 'api' | 'server' | 'unsubscribe';
+  source: 'form' | 'identify' | 'api' | 'server' | 'unsubscribe' | 'confirmation';
 }
 
 export interface ProfileDoc {

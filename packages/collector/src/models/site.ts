@@ -9,6 +9,12 @@ const siteSchema = new Schema(
     ingestKeyHash: { type: String },
     allowedOrigins: { type: [String], default: [] },
     /**
+     * What a "yes" to e-mail from a browser (the public write key) counts for: `single` — consent at once;
+     * `double` — a request, confirmed by following the link of an e-mail sent to the address; `server` —
+     * nothing (only the profile API, a backend or a confirmation give consent). A "no" always counts.
+     */
+    consentMode: { type: String, enum: ['single', 'double', 'server'], default: 'single' },
+    /**
      * Keys replaced by a rotation with an overlap, still accepted until `until`: the old write key itself, or
      * the hash of an old secret or ingest key.
      */

@@ -8,6 +8,7 @@ import {
   enterTriggers,
   loadActiveTriggers,
   loadSigningSecret,
+  requestConfirmations,
 } from '../campaigns/index.js';
 import type { Config } from '../config.js';
 import type { Models } from '../models/index.js';
@@ -92,6 +93,7 @@ export function createAfterInsertHook(
     if (await recordRollups(models, folder.sketches, events, job.key, fresh)) folder.kick();
     await enterTriggers(models, queues.triggers, events, cached?.activeTriggers);
     await fanOutWebhooks(models, queues.webhooks, events, cached?.subscriptions);
+    await requestConfirmations(queues.triggers, events);
   };
 }
 

@@ -160,7 +160,7 @@ async function trimProfiles(
 /** Decisions sent from browsers (the public write key). */
 const BROWSER_SOURCES = new Set<ConsentEntry['source']>(['form', 'identify']);
 /** Decisions a browser's never replaces. */
-const STANDING_SOURCES = new Set<ConsentEntry['source']>(['unsubscribe', 'api', 'server']);
+const STANDING_SOURCES = new Set<ConsentEntry['source']>(['unsubscribe', 'api', 'server', 'confirmation']);
 
 export interface ConsentDecision {
   profileId: Types.ObjectId;

@@ -7,7 +7,11 @@ export interface CachedSite {
   allowedOrigins: string[];
   /** For secret keys: `admin` (the site's secret key) or `ingest` (sends server events only). */
   scope?: 'admin' | 'ingest';
+  /** What a browser's consent counts for (see the site model). */
+  consentMode: ConsentMode;
 }
+
+export type ConsentMode = 'single' | 'double' | 'server';
 
 interface Entry {
   site: CachedSite | null;
@@ -106,6 +110,7 @@ export class KeyCache {
     const doc = await this.models.Site.findOne(filter, {
       name: 1,
       allowedOrigins: 1,
+      consentMode: 1,
       writeKey: 1,
       secretKeyHash: 1,
       ingestKeyHash: 1,
@@ -131,7 +136,14 @@ export class KeyCache {
       }
     }
     const site: CachedSite | null =
-      doc && found ? { id: doc._id.toString(), name: doc.name, allowedOrigins: doc.allowedOrigins ?? [] } : null;
+      doc && found
+        ? {
+            id: doc._id.toString(),
+            name: doc.name,
+            allowedOrigins: doc.allowedOrigins ?? [],
+            consentMode: (doc.consentMode ?? 'single') as ConsentMode,
+          }
+        : null;
     if (site && scope) site.scope = scope;
     const ttl = site ? this.options.ttlMs : this.options.negativeTtlMs;
     this.store(cacheKey, { site, expires: Math.min(now + ttl, until ?? Number.POSITIVE_INFINITY), until });

@@ -37,12 +37,19 @@ const siteRoutes: Routes = async (app) => {
     {
       schema: {
         ...common,
-        summary: 'Rename the site or change its allowed origins',
+        summary: 'Rename the site, change its allowed origins or its consent mode',
         body: Type.Object(
           {
             name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
             addOrigins: Type.Optional(Type.Array(Origin, { maxItems: 50 })),
             removeOrigins: Type.Optional(Type.Array(Origin, { maxItems: 50 })),
+            consentMode: Type.Optional(
+              Type.Union([Type.Literal('single'), Type.Literal('double'), Type.Literal('server')], {
+                description:
+                  "What a browser's yes to e-mail counts for: single (consent), double (a confirmation e-mail is sent; " +
+                  'the link gives consent) or server (nothing: only a backend, the profile API or a confirmation)',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),

@@ -16,6 +16,8 @@ export interface SitesCommandInput {
   write: boolean;
   secret: boolean;
   ingest: boolean;
+  /** `update --consent-mode single|double|server`. */
+  consentMode?: string;
   /** `rotate-key --overlap 24h`: how long the replaced keys keep working. */
   overlap?: string;
   /** `delete --yes`: the confirmation that everything of the site goes. */
@@ -46,7 +48,7 @@ async function siteOf(models: Models, id: string | undefined): Promise<SiteDoc> 
 export async function updateSite(
   models: Models,
   site: SiteDoc,
-  change: { name?: string; addOrigins?: string[]; removeOrigins?: string[] },
+  change: { name?: string; addOrigins?: string[]; removeOrigins?: string[]; consentMode?: string },
 ): Promise<SiteDoc> {
   const set: Record<string, unknown> = {};
   if (change.name !== undefined) {
@@ -61,7 +63,15 @@ export async function updateSite(
     );
     set.allowedOrigins = [...new Set(origins)];
   }
-  if (!Object.keys(set).length) throw usage('nothing to change: give a name, origins to add or origins to remove');
+  if (change.consentMode !== undefined) {
+    if (!['single', 'double', 'server'].includes(change.consentMode)) {
+      throw invalid(`the consent mode is single, double or server; got "${change.consentMode}"`);
+    }
+    set.consentMode = change.consentMode;
+  }
+  if (!Object.keys(set).length) {
+    throw usage('nothing to change: give a name, origins to add or remove, or a consent mode');
+  }
   await models.Site.updateOne({ _id: site._id }, { $set: set });
   return { ...site, ...set } as SiteDoc;
 }
@@ -139,6 +149,7 @@ export const siteView = (s: SiteDoc) => ({
   name: s.name,
   writeKey: s.writeKey,
   allowedOrigins: s.allowedOrigins ?? [],
+  consentMode: s.consentMode ?? 'single',
   createdAt: s.createdAt ? new Date(s.createdAt).toISOString() : null,
 });
 
@@ -182,11 +193,13 @@ export async function sitesCommand(
           name: input.name,
           addOrigins: input.addOrigins,
           removeOrigins: input.removeOrigins,
+          consentMode: input.consentMode,
         }),
       );
       return input.json
         ? `${JSON.stringify(updated)}\n`
-        : `site updated: ${updated.name}\n  origins: ${updated.allowedOrigins.join(', ') || '(none)'}\n  (${CACHE_NOTE})\n`;
+        : `site updated: ${updated.name}\n  origins: ${updated.allowedOrigins.join(', ') || '(none)'}\n` +
+            `  consent from browsers: ${updated.consentMode} opt-in\n  (${CACHE_NOTE})\n`;
     }
     case 'rotate-key': {
       const site = await siteOf(models, input.id);
@@ -250,7 +263,7 @@ export async function sitesCommand(
     default:
       throw usage(
         `unknown command "sites ${input.sub ?? ''}"; try: sites create --name NAME --origin URL | sites list | ` +
-          'sites update --id ID [--add-origin URL] [--remove-origin URL] | sites rotate-key --id ID --write|--secret|--ingest [--overlap 24h] | ' +
+          'sites update --id ID [--add-origin URL] [--remove-origin URL] [--consent-mode single|double|server] | sites rotate-key --id ID --write|--secret|--ingest [--overlap 24h] | ' +
           'sites revoke --id ID | sites delete --id ID --yes',
       );
   }
