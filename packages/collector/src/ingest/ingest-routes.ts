@@ -4,12 +4,13 @@ import { Backpressure } from './backpressure.js';
 import { EnqueueBatcher } from './enqueue-batcher.js';
 import type { IngestJob } from './queued-event.js';
 import sdkRoute from './sdk-route.js';
+import { segmentRoutes } from './segment/index.js';
 import serverEventRoutes from './server-event-routes.js';
 import trackRoutes from './track-routes.js';
 
 /**
  * Ingest: the track endpoints, which validate, enrich and hand events to the ingest queue (202 only once they
- * are durable in Redis, 503 while the backlog is over its limit), and `/sdk.js`. On close, requests in flight finish first, then the queued writes, before the queue closes.
+ * are durable in Redis, 503 while the backlog is over its limit), Segment's tracking API (`segment/`), and `/sdk.js`. On close, requests in flight finish first, then the queued writes, before the queue closes.
  */
 const ingestRoutes: Routes = async (app) => {
   const queue: Pick<Queue<IngestJob>, 'add'> = app.queues.ingest;
@@ -29,6 +30,7 @@ const ingestRoutes: Routes = async (app) => {
   const ingest = { batcher, backpressure };
   await app.register(trackRoutes, { prefix: '/api/track', ...ingest });
   await app.register(serverEventRoutes, ingest);
+  await app.register(segmentRoutes, ingest);
   await app.register(sdkRoute);
 };
 

@@ -1,0 +1,133 @@
+import cors from '@fastify/cors';
+import { TrackAccepted } from '@trackmate/schema';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { Type } from 'typebox';
+import { TrackMateError } from '../../errors.js';
+import { errorReplies, type Routes } from '../../route-kit.js';
+import { isWriteKeyShape, normalizeOrigin, originAllowed } from '../../sites/index.js';
+import { accept } from '../accept.js';
+import type { Backpressure } from '../backpressure.js';
+import { storedIp } from '../client-ip.js';
+import { trackCors } from '../cors.js';
+import type { EnqueueBatcher } from '../enqueue-batcher.js';
+import { limit } from '../rate-limits.js';
+import { writeKeyOf } from '../write-key.js';
+import { segmentKeyOf } from './segment-key.js';
+import { mapSegmentMessages, type SegmentType } from './segment-message.js';
+
+/** Segment's HTTP Tracking API paths, and the short ones analytics.js posts to (`apiHost` + `/t`, `/i`, …). */
+const ROUTES: { path: string; type?: SegmentType }[] = [
+  { path: '/v1/batch' },
+  { path: '/v1/b' },
+  { path: '/v1/track', type: 'track' },
+  { path: '/v1/t', type: 'track' },
+  { path: '/v1/identify', type: 'identify' },
+  { path: '/v1/i', type: 'identify' },
+  { path: '/v1/page', type: 'page' },
+  { path: '/v1/p', type: 'page' },
+];
+
+const MAX_BATCH = 500;
+
+/**
+ * Segment-compatible ingest, a migration path: the routes of Segment's HTTP Tracking API taking what
+ * analytics.js and analytics-node send (the write key as Basic auth user, or `writeKey` in the body), mapped
+ * onto TrackMate events and profiles, then the same origin check, limits, queue and 202 as `/api/track/event`.
+ */
+const segmentRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure }> = async (
+  app,
+  { batcher, backpressure },
+) => {
+  await app.register(cors, { delegator: trackCors(app) });
+
+  for (const { path, type } of ROUTES) {
+    app.post(
+      path,
+      {
+        schema: {
+          summary: type
+            ? `Segment-compatible ${type} call`
+            : 'Segment-compatible batch of track, identify and page calls',
+          description:
+            'For libraries made for Segment (analytics.js, analytics-node): point their host at the collector and use ' +
+            "the site's write key (Basic auth user, or `writeKey` in the body). Track events keep their names " +
+            '("Order Completed"), page calls become `page_view`, identify calls `identify` (traits.email creates or ' +
+            'updates the profile); userId is kept in `context.userId`. See docs/migrate-from-segment.md.',
+          tags: ['segment'],
+          body: Type.Object({}, { additionalProperties: true }),
+          response: { 202: TrackAccepted, ...errorReplies(400, 401, 403, 413, 415, 429, 503) },
+        },
+        // validated per message below, so one bad message never sinks the rest
+        validatorCompiler: () => () => true,
+        onRequest: [
+          backpressure.check,
+          ...limit(app, app.config.rateLimitPerIp, 'per client IP', (request) => `ip:${request.ip}`),
+        ],
+        preHandler: [
+          checkKey,
+          ...limit(app, app.config.rateLimitPerKey, 'per write key', (request) => `key:${request.writeKey}`),
+        ],
+      },
+      async (request, reply) => {
+        const receivedAt = new Date();
+        const body = request.body as Record<string, unknown>;
+        if (!app.siteKeys.knows('write', request.writeKey!)) await app.authFailures.check(request);
+        const site = await app.siteKeys.byWriteKey(request.writeKey!);
+        if (!site) {
+          await app.authFailures.record(request);
+          throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
+        }
+        const origin = request.headers.origin;
+        if (!originAllowed(origin, site.allowedOrigins)) {
+          throw new TrackMateError('TM_ERR_ORIGIN_NOT_ALLOWED', {
+            message: `Origin ${normalizeOrigin(origin ?? '') ?? origin} is not allowed for this site`,
+          });
+        }
+
+        const isBatch = !type;
+        const items = isBatch ? batchItems(body) : [body];
+        const mapped = mapSegmentMessages(items, type, {
+          siteId: site.id,
+          receivedAt,
+          sentAt: isBatch && typeof body.sentAt === 'string' ? body.sentAt : undefined,
+          batchContext: isBatch && isObject(body.context) ? body.context : undefined,
+          ip: storedIp(request.ip, app.config.ipMode),
+          userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
+        });
+        return accept(app, batcher, reply, 'client', isBatch, mapped);
+      },
+    );
+  }
+};
+
+export default segmentRoutes;
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function batchItems(body: Record<string, unknown>): unknown[] {
+  const batch = body.batch;
+  if (!Array.isArray(batch))
+    throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: 'The body must be { "batch": [ ... ] }' });
+  if (batch.length > MAX_BATCH) {
+    throw new TrackMateError('TM_ERR_PAYLOAD_TOO_LARGE', {
+      message: `A batch holds at most ${MAX_BATCH} messages; this one has ${batch.length}`,
+    });
+  }
+  return batch;
+}
+
+/** An object body and a write key of the right shape (Basic auth user, else as on /api/track/event). */
+function checkKey(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  try {
+    const body = request.body;
+    if (!isObject(body)) throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: 'The body must be a JSON object' });
+    const key = segmentKeyOf(request.headers.authorization) ?? writeKeyOf(request, body);
+    if (!key) throw new TrackMateError('TM_ERR_MISSING_KEY');
+    if (!isWriteKeyShape(key)) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
+    request.writeKey = key;
+  } catch (err) {
+    done(err as TrackMateError);
+    return;
+  }
+  done();
+}

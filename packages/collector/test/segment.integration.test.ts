@@ -1,0 +1,259 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp, waitFor } from './helpers/harness.js';
+
+/**
+ * The Segment-compatible routes, fed with payloads in the shape Segment's own libraries send: analytics-node
+ * (`POST /v1/batch`, Basic auth, application/json) and analytics.js (`POST /v1/t|p|i`, the write key in the
+ * body, text/plain from the page's origin).
+ */
+let t: TestApp;
+let key: string;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  key = t.site.writeKey;
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const events = () => t.db.collection('events');
+const byMessageId = (ids: string[]) =>
+  events()
+    .find({ messageId: { $in: ids } })
+    .toArray();
+const waitStored = (ids: string[], n = ids.length) =>
+  waitFor(async () => (await byMessageId(ids)).length >= n && byMessageId(ids), 15_000, `${n} stored events`);
+
+const basic = (user: string) => `Basic ${Buffer.from(`${user}:`).toString('base64')}`;
+
+async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${t.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : {}, headers: res.headers };
+}
+
+/** One message as analytics-node 2.x builds it (before its batch envelope). */
+function nodeMessage(type: string, fields: Record<string, unknown>): Record<string, unknown> {
+  return {
+    type,
+    ...fields,
+    context: { library: { name: '@segment/analytics-node', version: '2.1.3' } },
+    integrations: {},
+    messageId: `node-next-${Date.now()}-${randomUUID()}`,
+    timestamp: new Date().toISOString(),
+    _metadata: { nodeVersion: process.versions.node, jsRuntime: 'node' },
+  };
+}
+
+/** One call as analytics.js (analytics-next) sends it to `apiHost/t|p|i`. */
+function browserCall(type: string, fields: Record<string, unknown>, anonymousId: string): Record<string, unknown> {
+  return {
+    timestamp: new Date().toISOString(),
+    integrations: {},
+    type,
+    ...fields,
+    context: {
+      page: {
+        path: '/checkout',
+        referrer: 'https://search.test/?q=shoes',
+        search: '',
+        title: 'Checkout',
+        url: 'https://shop.test/checkout',
+      },
+      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0',
+      locale: 'en-GB',
+      library: { name: 'analytics.js', version: 'next-1.77.0' },
+      timezone: 'Europe/London',
+    },
+    messageId: `ajs-next-${Date.now()}-${randomUUID()}`,
+    anonymousId,
+    writeKey: key,
+    userId: null,
+    sentAt: new Date().toISOString(),
+    _metadata: { bundled: ['Segment.io'], unbundled: [], bundledIds: [] },
+  };
+}
+
+describe('Segment-compatible ingest', () => {
+  it('takes an analytics-node batch: track names kept as given, identify makes the profile from traits.email', async () => {
+    const batch = [
+      nodeMessage('identify', {
+        userId: 'user-42',
+        traits: { email: 'Ada@Example.com', firstName: 'Ada', plan: 'pro' },
+      }),
+      nodeMessage('track', {
+        userId: 'user-42',
+        event: 'Order Completed',
+        properties: {
+          order_id: 'o-1001',
+          total: 42.5,
+          currency: 'EUR',
+          products: [{ product_id: 'p-1', quantity: 1 }],
+        },
+      }),
+      nodeMessage('page', {
+        anonymousId: 'anon-node',
+        name: 'Pricing',
+        properties: { url: 'https://shop.test/pricing' },
+      }),
+    ];
+    const res = await post(
+      '/v1/batch',
+      { batch, sentAt: new Date().toISOString() },
+      { authorization: basic(key), 'user-agent': 'analytics-node-next/latest' },
+    );
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ accepted: 3, rejected: [] });
+
+    const docs = await waitStored(batch.map((m) => m.messageId as string));
+    const [identify, order, page] = batch.map((m) => docs.find((d) => d.messageId === m.messageId)!);
+    expect(order!.name).toBe('Order Completed');
+    expect(order!.properties).toEqual(batch[1]!.properties);
+    expect(order!.context.userId).toBe('user-42');
+    expect(order!.context.library.name).toBe('@segment/analytics-node');
+    expect(page!.name).toBe('page_view');
+    expect(page!.properties).toMatchObject({
+      url: 'https://shop.test/pricing',
+      referrer: '',
+      title: '',
+      name: 'Pricing',
+    });
+    expect(page!.anonymousId).toBe('anon-node');
+    expect(identify!.name).toBe('identify');
+
+    const profile = await waitFor(
+      () => t.db.collection('profiles').findOne({ email: 'ada@example.com' }),
+      15_000,
+      'the identified profile',
+    );
+    expect(profile.firstName).toBe('Ada');
+    await waitFor(
+      async () => (await events().findOne({ _id: identify!._id }))?.profileId?.toString() === profile._id.toString(),
+      15_000,
+      'the identify event linked to its profile',
+    );
+  });
+
+  it('takes analytics.js calls (text/plain, key in the body, from an allowed origin) and links the visitor on identify', async () => {
+    const anonymousId = randomUUID();
+    const origin = { origin: 'https://shop.test', 'content-type': 'text/plain' };
+    const page = browserCall(
+      'page',
+      {
+        name: null,
+        category: null,
+        properties: {
+          path: '/checkout',
+          url: 'https://shop.test/checkout',
+          title: 'Checkout',
+          referrer: 'https://search.test/?q=shoes',
+          search: '',
+        },
+      },
+      anonymousId,
+    );
+    const track = browserCall('track', { event: 'Checkout Step Viewed', properties: { step: 2 } }, anonymousId);
+    const identify = browserCall(
+      'identify',
+      { userId: 'user-7', traits: { email: 'grace@example.com', last_name: 'Hopper' } },
+      anonymousId,
+    );
+    for (const [path, body] of [
+      ['/v1/p', page],
+      ['/v1/t', track],
+      ['/v1/i', identify],
+    ] as const) {
+      const res = await post(path, JSON.stringify(body), origin);
+      expect(res.status, path).toBe(202);
+      expect(res.headers.get('access-control-allow-origin')).toBe('https://shop.test');
+    }
+    const ids = [page, track, identify].map((m) => m.messageId as string);
+    await waitStored(ids);
+    const profile = await waitFor(
+      () => t.db.collection('profiles').findOne({ email: 'grace@example.com' }),
+      15_000,
+      'profile',
+    );
+    expect(profile.lastName).toBe('Hopper');
+    // the visitor's earlier page and track events are back-filled with the profile
+    const linked = await waitFor(
+      async () => {
+        const docs = await byMessageId(ids);
+        return docs.every((d) => d.profileId?.toString() === profile._id.toString()) && docs;
+      },
+      15_000,
+      'back-filled profileId',
+    );
+    const pageDoc = linked.find((d) => d.messageId === page.messageId)!;
+    expect(pageDoc.name).toBe('page_view');
+    expect(pageDoc.properties).toMatchObject({
+      url: 'https://shop.test/checkout',
+      title: 'Checkout',
+      referrer: 'https://search.test/?q=shoes',
+    });
+    expect(pageDoc.userAgent).toMatch(/Chrome/);
+    expect(linked.find((d) => d.messageId === track.messageId)!.name).toBe('Checkout Step Viewed');
+  });
+
+  it('stores a message once however often it is sent (messageId, or one derived from the content)', async () => {
+    const withId = nodeMessage('track', { userId: 'u-dup', event: 'Product Viewed', properties: { sku: 'a' } });
+    const withoutId: Record<string, unknown> = {
+      userId: 'u-dup',
+      event: 'Product Viewed',
+      properties: { sku: 'b' },
+      timestamp: '2026-11-30T10:00:00.000Z',
+    };
+    for (let i = 0; i < 3; i++) {
+      expect((await post('/v1/batch', { batch: [withId] }, { authorization: basic(key) })).status).toBe(202);
+      expect((await post('/v1/track', withoutId, { authorization: basic(key) })).status).toBe(202);
+    }
+    await waitStored([withId.messageId as string]);
+    await waitFor(async () => (await events().countDocuments({ 'context.userId': 'u-dup' })) >= 2, 15_000, 'both');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await events().countDocuments({ 'context.userId': 'u-dup' })).toBe(2);
+  });
+
+  it('refuses what Segment would refuse, message by message', async () => {
+    const good = nodeMessage('track', { anonymousId: 'a-1', event: 'Signed Up' });
+    const res = await post(
+      '/v1/batch',
+      {
+        batch: [
+          good,
+          nodeMessage('group', { userId: 'u', groupId: 'g' }),
+          nodeMessage('track', { userId: 'u' }),
+          nodeMessage('track', { event: 'No One' }),
+          nodeMessage('track', { userId: 'u', event: 'Bad Keys', properties: { $where: 1 } }),
+        ],
+      },
+      { authorization: basic(key) },
+    );
+    expect(res.status).toBe(202);
+    expect(res.body.accepted).toBe(1);
+    expect(res.body.rejected.map((r: { index: number }) => r.index)).toEqual([1, 2, 3, 4]);
+    expect(res.body.rejected[0].errors[0]).toMatch(/group/);
+
+    const none = await post('/v1/track', { userId: 'u' }, { authorization: basic(key) });
+    expect(none.status).toBe(400);
+  });
+
+  it('authenticates by the write key: Basic auth user or body writeKey; origins checked for browsers', async () => {
+    const msg = () => nodeMessage('track', { userId: 'u-auth', event: 'Auth Checked' });
+    expect((await post('/v1/track', msg())).status).toBe(401);
+    expect((await post('/v1/track', msg(), { authorization: basic('pk_nobody_knows_this_key_000000') })).status).toBe(
+      401,
+    );
+    expect((await post('/v1/track', msg(), { authorization: basic(t.site.secretKey) })).status).toBe(401);
+    expect((await post('/v1/track', { ...msg(), writeKey: key })).status).toBe(202);
+    const foreign = await post('/v1/track', msg(), { authorization: basic(key), origin: 'https://evil.test' });
+    expect(foreign.status).toBe(403);
+    const big = await post('/v1/batch', { batch: Array.from({ length: 501 }, msg) }, { authorization: basic(key) });
+    expect(big.status).toBe(413);
+  });
+});
