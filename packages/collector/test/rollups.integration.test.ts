@@ -24,7 +24,7 @@ describe('metric roll-ups', () => {
     const res = await postEvents(t.url, { writeKey: t.site.writeKey, sentAt: new Date().toISOString(), batch: events });
     expect(res.status).toBe(202);
   };
-  const order = (email: string, total: number) =>
+  const order = (email: string, total: number, currency?: string) =>
     fetch(`${t.url}/api/track/server-event`, {
       method: 'POST',
       headers: { authorization: `Bearer ${t.site.secretKey}`, 'content-type': 'application/json' },
@@ -34,6 +34,7 @@ describe('metric roll-ups', () => {
         profile: { email },
         items: [{ name: 'Thing', sku: 's', amount: total, tax: 0, discount: 0 }],
         orderTotal: total,
+        ...(currency ? { currency } : {}),
       }),
     });
   /** What the stored events say, per (day, name): count and distinct visitors. */
@@ -158,14 +159,18 @@ describe('metric roll-ups', () => {
     );
   });
 
-  it('sums orders and revenue; the funnel reads page_view → add_to_cart → order_placed from the roll-ups', async () => {
+  it('sums orders and revenue, one currency apart from another; the funnel reads page_view → add_to_cart → order_placed from the roll-ups', async () => {
     const email = `buyer-${randomUUID().slice(0, 8)}@example.com`;
     expect((await order(email, 19.9)).status).toBe(202);
     expect((await order(email, 5.05)).status).toBe(202);
+    expect((await order(email, 100, 'EUR')).status).toBe(202);
+    expect((await order(email, 0.5, 'EUR')).status).toBe(202);
+    expect((await order(email, 7, 'USD')).status).toBe(202);
+    expect((await order(email, 3, 'eur')).status).toBe(400); // not an ISO 4217 code
     await waitFor(
       async () =>
         (await t.db.collection('metrics_daily').findOne({ _id: `${t.site.siteId}:${today}:order_placed` } as never))
-          ?.count === 2,
+          ?.count === 5,
       10_000,
       'orders rolled up',
     );
@@ -174,8 +179,10 @@ describe('metric roll-ups', () => {
     expect(res.body.events).toEqual([
       {
         name: 'order_placed',
-        totals: { count: 2, visitorDays: 1, orders: 2, revenue: 24.95 },
-        days: [{ day: today, count: 2, visitors: 1, orders: 2, revenue: 24.95 }],
+        totals: { count: 5, visitorDays: 1, orders: 5, revenue: 24.95, revenueByCurrency: { EUR: 100.5, USD: 7 } },
+        days: [
+          { day: today, count: 5, visitors: 1, orders: 5, revenue: 24.95, revenueByCurrency: { EUR: 100.5, USD: 7 } },
+        ],
       },
     ]);
 
@@ -189,6 +196,7 @@ describe('metric roll-ups', () => {
         count: 9,
         visitorDays: 4,
         revenue: 0,
+        revenueByCurrency: {},
         conversionFromPrevious: null,
         conversionFromFirst: null,
       },
@@ -197,14 +205,16 @@ describe('metric roll-ups', () => {
         count: 3,
         visitorDays: 2,
         revenue: 0,
+        revenueByCurrency: {},
         conversionFromPrevious: 0.5,
         conversionFromFirst: 0.5,
       },
       {
         name: 'order_placed',
-        count: 2,
+        count: 5,
         visitorDays: 1,
         revenue: 24.95,
+        revenueByCurrency: { EUR: 100.5, USD: 7 },
         conversionFromPrevious: 0.5,
         conversionFromFirst: 0.25,
       },
@@ -232,7 +242,9 @@ describe('metric roll-ups', () => {
     );
     await new Promise((r) => setTimeout(r, 500));
     const res = await admin('GET', `/api/metrics?from=${today}&to=${today}&event=button_click`);
-    expect(res.body.events[0].days).toEqual([{ day: today, count: 1_000, visitors: 5, orders: 0, revenue: 0 }]);
+    expect(res.body.events[0].days).toEqual([
+      { day: today, count: 1_000, visitors: 5, orders: 0, revenue: 0, revenueByCurrency: {} },
+    ]);
   });
 
   it('rejects bad day ranges', async () => {

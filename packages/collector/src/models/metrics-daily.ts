@@ -16,7 +16,10 @@ export interface MetricsDailyDoc {
   visitors: number;
   /** Order events only. */
   orders: number;
+  /** Revenue of orders that name no currency. */
   revenue: number;
+  /** Revenue of orders that name one, per ISO 4217 code (`{ EUR: 120.5 }`): currencies are never added up. */
+  revenueByCurrency?: Record<string, number>;
   jobs: string[];
 }
 
@@ -30,6 +33,7 @@ const metricsDailySchema = new Schema<MetricsDailyDoc>(
     visitors: { type: Number, default: 0 },
     orders: { type: Number, default: 0 },
     revenue: { type: Number, default: 0 },
+    revenueByCurrency: { type: Schema.Types.Mixed, default: undefined },
     jobs: { type: [String], default: [] },
   },
   { collection: 'metrics_daily', versionKey: false, autoIndex: false, autoCreate: false },
@@ -49,6 +53,7 @@ export interface MetricsPendingDoc {
   count: number;
   orders: number;
   revenue: number;
+  revenueByCurrency: Record<string, number>;
   /** Recorded by a retried job: the folder checks metrics_folded before adding it. */
   retry: boolean;
   at: Date;
@@ -64,6 +69,7 @@ const metricsPendingSchema = new Schema<MetricsPendingDoc>(
     count: { type: Number, required: true },
     orders: { type: Number, required: true },
     revenue: { type: Number, required: true },
+    revenueByCurrency: { type: Schema.Types.Mixed, default: {} },
     retry: { type: Boolean, default: false },
     at: { type: Date, required: true },
   },

@@ -29,10 +29,19 @@ interface Totals {
   /** Sum of each day's distinct visitors (a visitor seen on two days counts twice). */
   visitorDays: number;
   orders: number;
+  /** Revenue of orders that name no currency. */
   revenue: number;
+  /** Revenue of orders that name one, per ISO 4217 code; two currencies are never added together. */
+  revenueByCurrency: Record<string, number>;
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** Adds each currency's amount of `from` to `into` (rounded to cents). */
+function addCurrencies(into: Record<string, number>, from: Record<string, number> | undefined) {
+  for (const [code, n] of Object.entries(from ?? {})) into[code] = round2((into[code] ?? 0) + n);
+  return into;
+}
 
 const common = { tags: ['metrics'], security: [{ secretKey: [] }] };
 
@@ -66,14 +75,26 @@ const metricsRoutes: Routes = async (app) => {
       for (const d of docs.sort((a, b) => a.day.localeCompare(b.day))) {
         let s = byName.get(d.name);
         if (!s) {
-          s = { name: d.name, totals: { count: 0, visitorDays: 0, orders: 0, revenue: 0 }, days: [] };
+          s = {
+            name: d.name,
+            totals: { count: 0, visitorDays: 0, orders: 0, revenue: 0, revenueByCurrency: {} },
+            days: [],
+          };
           byName.set(d.name, s);
         }
         s.totals.count += d.count;
         s.totals.visitorDays += d.visitors;
         s.totals.orders += d.orders;
         s.totals.revenue = round2(s.totals.revenue + d.revenue);
-        s.days.push({ day: d.day, count: d.count, visitors: d.visitors, orders: d.orders, revenue: round2(d.revenue) });
+        addCurrencies(s.totals.revenueByCurrency, d.revenueByCurrency);
+        s.days.push({
+          day: d.day,
+          count: d.count,
+          visitors: d.visitors,
+          orders: d.orders,
+          revenue: round2(d.revenue),
+          revenueByCurrency: addCurrencies({}, d.revenueByCurrency),
+        });
       }
       return { ...range, events: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)) };
     },
@@ -102,6 +123,7 @@ const metricsRoutes: Routes = async (app) => {
           count: mine.reduce((n, d) => n + d.count, 0),
           visitorDays: mine.reduce((n, d) => n + d.visitors, 0),
           revenue: round2(mine.reduce((n, d) => n + d.revenue, 0)),
+          revenueByCurrency: mine.reduce<Record<string, number>>((c, d) => addCurrencies(c, d.revenueByCurrency), {}),
         };
       });
       const rate = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 10_000) / 10_000 : null);

@@ -9,7 +9,10 @@ interface Bucket {
   name: string;
   count: number;
   orders: number;
+  /** Revenue of orders that name no currency. */
   revenue: number;
+  /** Revenue of orders that name one, per ISO 4217 code: amounts in two currencies are never added. */
+  byCurrency: Record<string, number>;
   visitors: Set<string>;
 }
 
@@ -27,6 +30,16 @@ export function revenueOf(properties: Record<string, unknown>): number {
   }
   return Math.round(sum * 100) / 100;
 }
+
+const CURRENCY = /^[A-Z]{3}$/;
+
+/** An order's ISO 4217 currency code, or null when it names none (or something else). */
+export function currencyOf(properties: Record<string, unknown>): string | null {
+  const c = properties.currency;
+  return typeof c === 'string' && CURRENCY.test(c) ? c : null;
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
 
 /** Where distinct visitors are counted: Redis HyperLogLogs, one per bucket (see rollup-folder.ts). */
 export interface VisitorSketches {
@@ -56,14 +69,17 @@ export async function recordRollups(
     const id = `${siteId}:${day}:${e.name}`;
     let b = buckets.get(id);
     if (!b) {
-      b = { siteId, day, name: e.name, count: 0, orders: 0, revenue: 0, visitors: new Set() };
+      b = { siteId, day, name: e.name, count: 0, orders: 0, revenue: 0, byCurrency: {}, visitors: new Set() };
       buckets.set(id, b);
     }
     b.count++;
     // only a backend's order counts as an order with revenue: anyone can send a browser event with any amount
     if (ORDER_EVENTS.has(e.name) && e.source === 'server') {
       b.orders++;
-      b.revenue += revenueOf(e.properties ?? {});
+      const amount = revenueOf(e.properties ?? {});
+      const currency = currencyOf(e.properties ?? {});
+      if (currency) b.byCurrency[currency] = (b.byCurrency[currency] ?? 0) + amount;
+      else b.revenue += amount;
     }
     const visitor = e.anonymousId ?? e.profileId?.toString();
     if (visitor) b.visitors.add(visitor);
@@ -87,7 +103,8 @@ export async function recordRollups(
     name: b.name,
     count: b.count,
     orders: b.orders,
-    revenue: Math.round(b.revenue * 100) / 100,
+    revenue: round2(b.revenue),
+    revenueByCurrency: Object.fromEntries(Object.entries(b.byCurrency).map(([c, n]) => [c, round2(n)])),
     retry: !fresh,
     at,
   }));

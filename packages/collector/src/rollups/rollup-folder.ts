@@ -43,6 +43,15 @@ export async function foldPending(models: Models, sketches: Pick<Sketches, 'coun
     if (apply.length) {
       const sum = (k: 'count' | 'orders' | 'revenue') => apply.reduce((n, p) => n + p[k], 0);
       const first = apply[0]!;
+      // codes are checked (^[A-Z]{3}$) when recorded, so each is a plain field name
+      const currencies: Record<string, number> = {};
+      for (const p of apply) {
+        for (const [code, n] of Object.entries(p.revenueByCurrency ?? {})) {
+          if (/^[A-Z]{3}$/.test(code))
+            currencies[`revenueByCurrency.${code}`] = (currencies[`revenueByCurrency.${code}`] ?? 0) + n;
+        }
+      }
+      for (const k of Object.keys(currencies)) currencies[k] = Math.round(currencies[k]! * 100) / 100;
       await daily.updateOne(
         { _id: bucket },
         {
@@ -50,6 +59,7 @@ export async function foldPending(models: Models, sketches: Pick<Sketches, 'coun
             count: sum('count'),
             orders: sum('orders'),
             revenue: Math.round(sum('revenue') * 100) / 100,
+            ...currencies,
           },
           $max: { visitors: await sketches.count(bucket) },
           $push: { jobs: { $each: apply.map((p) => p._id) } },
