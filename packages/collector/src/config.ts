@@ -65,6 +65,9 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
   return n;
 }
 
+/** A `redis+cluster://` or `rediss+cluster://` URL: a Redis Cluster, reached through the node it names. */
+export const isClusterUrl = (redisUrl: string) => /^rediss?\+cluster:/i.test(redisUrl);
+
 function url(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: string[]): string {
   const raw = env[name] || fallback;
   let parsed: URL;
@@ -100,13 +103,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(queuePrefix)) {
     throw new ConfigError(`TRACKMATE_QUEUE_PREFIX must be 1-64 letters, digits, _ or -, got "${queuePrefix}"`);
   }
+  const redisUrl = url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', [
+    'redis:',
+    'rediss:',
+    'redis+cluster:',
+    'rediss+cluster:',
+  ]);
   const smtpUrl = env.SMTP_URL ? url(env, 'SMTP_URL', '', ['smtp:', 'smtps:']) : undefined;
   const port = int(env, 'PORT', 8080, 0, 65535);
   const host = env.HOST || '127.0.0.1';
   const config: Config = {
     mongodbUri: url(env, 'MONGODB_URI', 'mongodb://127.0.0.1:27017/trackmate', ['mongodb:', 'mongodb+srv:']),
-    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-    queuePrefix,
+    redisUrl,
+    // on a Redis Cluster every key carries the prefix as its hash tag, so all keys of the installation share one
+    // slot: BullMQ's scripts and the multi-key commands need their keys on one node
+    queuePrefix: isClusterUrl(redisUrl) ? `{${queuePrefix}}` : queuePrefix,
     port,
     host,
     trustProxy,

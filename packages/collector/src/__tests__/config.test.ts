@@ -47,4 +47,15 @@ describe('configuration', () => {
       '::1',
     ]);
   });
+
+  it('takes a Redis Cluster as redis+cluster:// and puts every key under the prefix as hash tag', () => {
+    expect(loadConfig({}).queuePrefix).toBe('trackmate');
+    const cluster = loadConfig({ REDIS_URL: 'redis+cluster://10.0.0.5:6379', TRACKMATE_QUEUE_PREFIX: 'shop' });
+    expect(cluster.redisUrl).toBe('redis+cluster://10.0.0.5:6379');
+    expect(cluster.queuePrefix).toBe('{shop}');
+    expect(loadConfig({ REDIS_URL: 'rediss+cluster://u:p@cfg.cache.amazonaws.com:6379' }).queuePrefix).toBe(
+      '{trackmate}',
+    );
+    expect(() => loadConfig({ REDIS_URL: 'cluster://x' })).toThrow(/REDIS_URL must start with/);
+  });
 });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Redis } from 'ioredis';
-import type { Config } from '../config.js';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { type Config, isClusterUrl } from '../config.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,16 +19,42 @@ export function redisConnection(
   role: 'client' | 'worker',
   options: { autoPipelining?: boolean } = {},
 ): Redis {
-  const redis = new Redis(config.redisUrl, {
-    maxRetriesPerRequest: role === 'worker' ? null : 1,
+  const retry = (times: number) => Math.min(times * 200, 2_000);
+  const common = {
     enableOfflineQueue: role === 'worker',
     enableAutoPipelining: options.autoPipelining ?? role === 'client',
-    connectTimeout: 5_000,
-    retryStrategy: (times) => Math.min(times * 200, 2_000),
     lazyConnect: false,
-  });
+  };
+  const perNode: RedisOptions = { maxRetriesPerRequest: role === 'worker' ? null : 1, connectTimeout: 5_000 };
+  if (isClusterUrl(config.redisUrl)) {
+    const cluster = new Cluster([seedNode(config.redisUrl)], {
+      ...common,
+      clusterRetryStrategy: retry,
+      redisOptions: { ...perNode, ...clusterAuth(config.redisUrl) },
+    });
+    cluster.on('error', () => {});
+    // same commands as a single Redis for everything TrackMate does; every key shares one hash tag (config.ts)
+    return cluster as unknown as Redis;
+  }
+  const redis = new Redis(config.redisUrl, { ...common, ...perNode, retryStrategy: retry });
   redis.on('error', () => {});
   return redis;
+}
+
+/** The node a `redis+cluster://` URL names, from which ioredis discovers the others. */
+function seedNode(redisUrl: string): { host: string; port: number } {
+  const url = new URL(redisUrl);
+  return { host: url.hostname, port: Number(url.port) || 6379 };
+}
+
+/** User, password and TLS (`rediss+cluster:`) of every node. */
+function clusterAuth(redisUrl: string): RedisOptions {
+  const url = new URL(redisUrl);
+  return {
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(url.protocol === 'rediss+cluster:' ? { tls: {} } : {}),
+  };
 }
 
 export default fp(
