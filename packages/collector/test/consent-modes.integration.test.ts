@@ -67,7 +67,7 @@ describe("consent modes: what a browser's yes to e-mail counts for", () => {
     expect(smtp.mails.filter((m) => m.to.includes(email) && m.decoded.includes('Please confirm'))).toHaveLength(1);
   });
 
-  it('server-only consent: a yes from a browser is ignored (no consent, no e-mail); a backend's yes counts', async () => {
+  it('server-only consent: a yes from a browser is ignored (no consent, no e-mail); a backend yes counts', async () => {
     const site = await siteWith('server');
     const email = `server-only-${Date.now()}@example.com`;
     const stored = await signUp(site.writeKey, email, true);
