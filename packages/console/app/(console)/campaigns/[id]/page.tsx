@@ -1,0 +1,78 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { notFound } from 'next/navigation';
+import { ActionForm } from '@/components/action-form';
+import { ConfirmDialog } from '@/components/confirm-dialog';
+import { DeliveryTable } from '@/components/delivery-table';
+import { TriggerFields } from '@/components/trigger-form';
+import { ApiError, api } from '@/lib/collector';
+import { param } from '@/lib/format';
+import type { Delivery, Trigger } from '@/lib/types';
+import { deleteTrigger, updateTrigger } from '../actions';
+
+export const metadata: Metadata = { title: 'Trigger' };
+
+export default async function TriggerPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ id: string }>;
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
+  const { id } = await params;
+  const created = param((await searchParams).created);
+  let trigger: Trigger;
+  let deliveries: Delivery[];
+  try {
+    [trigger, { deliveries }] = await Promise.all([
+      api<Trigger>('GET', `/api/triggers/${encodeURIComponent(id)}`),
+      api<{ deliveries: Delivery[] }>('GET', `/api/triggers/${encodeURIComponent(id)}/deliveries`),
+    ]);
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 404 || err.status === 400)) notFound();
+    throw err;
+  }
+  return (
+    <>
+      <p>
+        <Link href="/campaigns">← Campaigns</Link>
+      </p>
+      <h1>{trigger.name}</h1>
+      {created ? (
+        <p className="success" role="status">
+          Trigger created. It acts on {trigger.entryEvent} events from now on.
+        </p>
+      ) : null}
+      <div className="grid">
+        <section className="panel" aria-labelledby="edit">
+          <h2 id="edit" style={{ marginTop: 0 }}>
+            Settings
+          </h2>
+          <ActionForm action={updateTrigger} submit="Save" pending="Saving…" label="Edit trigger">
+            <TriggerFields trigger={trigger} />
+          </ActionForm>
+          <h2>Delete</h2>
+          <ConfirmDialog open="Delete trigger…" title={`Delete “${trigger.name}”?`}>
+            <p>Visitors waiting in this trigger get no e-mail or webhook.</p>
+            <ActionForm action={deleteTrigger} submit="Delete" danger>
+              <input type="hidden" name="id" value={trigger.id} />
+            </ActionForm>
+          </ConfirmDialog>
+        </section>
+        <section className="panel" aria-labelledby="deliveries">
+          <h2 id="deliveries" style={{ marginTop: 0 }}>
+            Deliveries
+          </h2>
+          {deliveries.length ? (
+            <DeliveryTable deliveries={deliveries} />
+          ) : (
+            <p className="muted">
+              Nothing sent yet. A visitor enters on {trigger.entryEvent}; the action runs after the wait unless they do{' '}
+              {trigger.exitEvents.join(' or ') || 'nothing else'} first.
+            </p>
+          )}
+        </section>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,14 @@
+import { api } from '@/lib/collector';
+
+/** Downloads everything held about the person, as the collector's export answers it. */
+export async function GET(_request: Request, { params }: { params: Promise<{ id: string }> }) {
+  const { id } = await params;
+  const data = await api<unknown>('GET', `/api/profiles/${encodeURIComponent(id)}/export`);
+  return new Response(JSON.stringify(data, null, 2), {
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'content-disposition': `attachment; filename="profile-${id.replace(/[^0-9a-f]/gi, '')}.json"`,
+      'cache-control': 'no-store',
+    },
+  });
+}

@@ -1,0 +1,94 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { api } from '@/lib/collector';
+import { dateTime, param } from '@/lib/format';
+import type { Profile } from '@/lib/types';
+
+export const metadata: Metadata = { title: 'Profiles' };
+
+export default async function ProfilesPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
+  const sp = await searchParams;
+  const email = param(sp.email)?.trim();
+  const cursor = param(sp.cursor);
+  const erased = param(sp.erased);
+  const qs = new URLSearchParams({ limit: '50' });
+  if (email) qs.set('email', email);
+  if (cursor && !email) qs.set('cursor', cursor);
+  const page = await api<{ profiles: Profile[]; nextCursor: string | null }>('GET', `/api/profiles?${qs}`);
+
+  return (
+    <>
+      <h1>Profiles</h1>
+      {erased ? (
+        <p className="success" role="status">
+          {erased} was erased ({param(sp.events) ?? 0} events deleted).
+        </p>
+      ) : null}
+      <search>
+        <form method="get" className="panel row" aria-label="Find a profile">
+          <div style={{ flex: '1 1 260px' }}>
+            <label htmlFor="email">E-mail address</label>
+            <input id="email" name="email" type="email" defaultValue={email} placeholder="ada@example.com" />
+          </div>
+          <button type="submit">Find</button>
+          {email ? (
+            <Link className="button secondary" href="/profiles">
+              All profiles
+            </Link>
+          ) : null}
+        </form>
+      </search>
+      {page.profiles.length ? (
+        <div className="panel table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">E-mail</th>
+                <th scope="col">Name</th>
+                <th scope="col">E-mail consent</th>
+                <th scope="col" className="hide-narrow">
+                  Created
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.profiles.map((p) => (
+                <tr key={p.id}>
+                  <td className="break">
+                    <Link href={`/profiles/${p.id}`}>{p.email}</Link>
+                  </td>
+                  <td>{[p.firstName, p.lastName].filter(Boolean).join(' ') || '—'}</td>
+                  <td>
+                    <span className={`badge ${p.consent.email ? 'on' : 'off'}`}>{p.consent.email ? 'yes' : 'no'}</span>
+                  </td>
+                  <td className="hide-narrow">{dateTime(p.createdAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : email ? (
+        <p className="empty">No profile with the e-mail {email}.</p>
+      ) : (
+        <div className="empty">
+          <h2 style={{ marginTop: 0 }}>No profiles yet</h2>
+          <p>
+            A profile is made when a visitor gives an e-mail: a form with an e-mail field (form_submit), an{' '}
+            <code>identify()</code> call, or a server event carrying a profile, such as an order:
+          </p>
+          <pre>{`import { identify } from '@trackmate/browser';
+identify('ada@example.com', { firstName: 'Ada', consent: true });`}</pre>
+        </div>
+      )}
+      {page.nextCursor && !email ? (
+        <p>
+          <Link href={`/profiles?cursor=${page.nextCursor}`}>Older profiles</Link>
+        </p>
+      ) : null}
+    </>
+  );
+}

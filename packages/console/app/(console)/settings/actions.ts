@@ -1,0 +1,54 @@
+'use server';
+
+import { revalidatePath } from 'next/cache';
+import { api, attempt } from '@/lib/collector';
+import { type FormState, setSession } from '@/lib/session-actions';
+
+export async function rename(_prev: FormState, form: FormData): Promise<FormState> {
+  const r = await attempt(() => api('PATCH', '/api/site', { name: String(form.get('name') ?? '').trim() }));
+  if (!r.ok) return { error: r.error };
+  revalidatePath('/', 'layout');
+  return { message: 'Renamed.' };
+}
+
+export async function addOrigin(_prev: FormState, form: FormData): Promise<FormState> {
+  const origin = String(form.get('origin') ?? '').trim();
+  const r = await attempt(() => api('PATCH', '/api/site', { addOrigins: [origin] }));
+  if (!r.ok) return { error: r.error };
+  revalidatePath('/settings');
+  return { message: `${origin} may now send events.` };
+}
+
+export async function removeOrigin(_prev: FormState, form: FormData): Promise<FormState> {
+  const origin = String(form.get('origin') ?? '');
+  const r = await attempt(() => api('PATCH', '/api/site', { removeOrigins: [origin] }));
+  if (!r.ok) return { error: r.error };
+  revalidatePath('/settings');
+  return { message: `${origin} removed.` };
+}
+
+/** New keys; a new secret key replaces this session's (the old one stops working at once). */
+export async function rotate(_prev: FormState, form: FormData): Promise<FormState> {
+  const which = {
+    write: form.get('write') === 'on',
+    secret: form.get('secret') === 'on',
+    ingest: form.get('ingest') === 'on',
+  };
+  if (!which.write && !which.secret && !which.ingest) return { error: 'Choose at least one key.' };
+  const r = await attempt(() =>
+    api<{ writeKey?: string; secretKey?: string; ingestKey?: string }>('POST', '/api/site/rotate-key', which),
+  );
+  if (!r.ok) return { error: r.error };
+  if (which.secret && r.value.secretKey) await setSession(r.value.secretKey);
+  revalidatePath('/settings');
+  const secrets: Record<string, string> = {};
+  if (which.write && r.value.writeKey) secrets['New write key'] = r.value.writeKey;
+  if (which.secret && r.value.secretKey) secrets['New secret key'] = r.value.secretKey;
+  if (which.ingest && r.value.ingestKey) secrets['New ingest-only key'] = r.value.ingestKey;
+  return {
+    message: which.write
+      ? 'Rotated. Pages still using the old write key are refused from now on: update your snippet.'
+      : 'Rotated. This console now uses the new secret key.',
+    secrets,
+  };
+}

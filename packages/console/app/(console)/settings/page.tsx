@@ -1,0 +1,97 @@
+import type { Metadata } from 'next';
+import { ActionForm } from '@/components/action-form';
+import { ConfirmDialog } from '@/components/confirm-dialog';
+import { GettingStarted } from '@/components/snippet';
+import { api } from '@/lib/collector';
+import { dateTime } from '@/lib/format';
+import type { Site } from '@/lib/types';
+import { addOrigin, removeOrigin, rename, rotate } from './actions';
+
+export const metadata: Metadata = { title: 'Site settings' };
+
+export default async function SettingsPage() {
+  const site = await api<Site>('GET', '/api/site');
+  return (
+    <>
+      <h1>Site settings</h1>
+      <div className="grid">
+        <section className="panel" aria-labelledby="site">
+          <h2 id="site" style={{ marginTop: 0 }}>
+            Site
+          </h2>
+          <dl className="facts">
+            <dt>Site id</dt>
+            <dd>
+              <code>{site.siteId}</code>
+            </dd>
+            <dt>Write key</dt>
+            <dd>
+              <code data-testid="write-key">{site.writeKey}</code>{' '}
+              <span className="muted">(public: it goes in your pages)</span>
+            </dd>
+            <dt>Created</dt>
+            <dd>{dateTime(site.createdAt)}</dd>
+          </dl>
+          <ActionForm action={rename} submit="Rename" label="Rename the site">
+            <label htmlFor="name">Name</label>
+            <input id="name" name="name" defaultValue={site.name} required maxLength={200} />
+          </ActionForm>
+        </section>
+        <section className="panel" aria-labelledby="origins">
+          <h2 id="origins" style={{ marginTop: 0 }}>
+            Allowed origins
+          </h2>
+          <p className="hint">Browsers may send events only from these origins (scheme://host[:port]).</p>
+          {site.allowedOrigins.length ? (
+            <ul>
+              {site.allowedOrigins.map((o) => (
+                <li key={o} className="row" style={{ alignItems: 'center' }}>
+                  <code>{o}</code>
+                  <ActionForm action={removeOrigin} submit="Remove" pending="…" label={`Remove ${o}`}>
+                    <input type="hidden" name="origin" value={o} />
+                  </ActionForm>
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p className="error">No origin is allowed: browsers cannot send events yet. Add your site’s origin.</p>
+          )}
+          <ActionForm action={addOrigin} submit="Add origin" label="Add an origin">
+            <label htmlFor="origin">Origin</label>
+            <input id="origin" name="origin" type="url" required placeholder="https://shop.example" />
+          </ActionForm>
+        </section>
+      </div>
+      <section className="panel" aria-labelledby="keys">
+        <h2 id="keys" style={{ marginTop: 0 }}>
+          Rotate keys
+        </h2>
+        <p>
+          A leaked key is replaced here; the old one stops working at once (other collector processes within 30 s).
+          Rotating the secret key signs this console in with the new one.
+        </p>
+        <ConfirmDialog open="Rotate keys…" title="Rotate keys">
+          <ActionForm action={rotate} submit="Rotate now" danger label="Rotate keys">
+            <label className="inline">
+              <input type="checkbox" name="write" /> write key (pk_…, in your pages)
+            </label>
+            <br />
+            <label className="inline">
+              <input type="checkbox" name="secret" /> secret key (sk_…, admin and server SDK)
+            </label>
+            <br />
+            <label className="inline">
+              <input type="checkbox" name="ingest" /> ingest-only key (server events only)
+            </label>
+          </ActionForm>
+        </ConfirmDialog>
+      </section>
+      <section className="panel" aria-labelledby="snippet">
+        <h2 id="snippet" style={{ marginTop: 0 }}>
+          Snippet
+        </h2>
+        <GettingStarted writeKey={site.writeKey} />
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,99 @@
+import { cookies } from 'next/headers';
+import { redirect } from 'next/navigation';
+
+/** The cookie holding the signed-in site's secret key: httpOnly, never readable by page scripts. */
+export const SESSION_COOKIE = 'tm_session';
+
+/** Where the console reaches the collector (server to server). */
+export function collectorUrl(): string {
+  return (process.env.TRACKMATE_COLLECTOR_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+}
+
+/** The collector URL browsers and shops use, for snippets (differs behind a proxy). */
+export function publicCollectorUrl(): string {
+  return (process.env.TRACKMATE_PUBLIC_COLLECTOR_URL ?? collectorUrl()).replace(/\/+$/, '');
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Cookie options of the session: scripts cannot read it, other sites cannot send it. */
+export function sessionCookie(key: string, secure: boolean) {
+  return {
+    name: SESSION_COOKIE,
+    value: key,
+    httpOnly: true,
+    sameSite: 'strict' as const,
+    secure,
+    path: '/',
+    maxAge: 60 * 60 * 12,
+  };
+}
+
+export async function sessionKey(): Promise<string | undefined> {
+  return (await cookies()).get(SESSION_COOKIE)?.value;
+}
+
+/** One call to the collector with an explicit key; the answer as JSON, or an ApiError with its message. */
+export async function callCollector<T>(key: string, method: string, path: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`${collectorUrl()}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(502, `The collector at ${collectorUrl()} does not answer. Is it running?`);
+  }
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!res.ok) {
+    const err = (json ?? {}) as { message?: string; code?: string };
+    throw new ApiError(res.status, err.message ?? `The collector answered ${res.status}`, err.code);
+  }
+  return json as T;
+}
+
+/**
+ * A collector call with the signed-in site's key (server components and actions only). A missing or no longer
+ * valid key sends the user to the sign-in page.
+ */
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const key = await sessionKey();
+  if (!key) redirect('/sign-in');
+  try {
+    return await callCollector<T>(key, method, path, body);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) redirect('/sign-in?expired=1');
+    throw err;
+  }
+}
+
+/** For server actions: the collector's message instead of a thrown error, so forms can show it. */
+export async function attempt<T>(
+  run: () => Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+  try {
+    return { ok: true, value: await run() };
+  } catch (err) {
+    if (err instanceof ApiError) return { ok: false, error: err.message };
+    throw err; // redirects and real bugs
+  }
+}

@@ -1,0 +1,366 @@
+/**
+ * The console in real Chromium, in front of the real collector (Redis, MongoDB-wire server): a site owner signs
+ * in with the secret key, watches events arrive, finds and erases a person, creates a trigger, operates
+ * webhooks and dead letters, and every page is photographed at 1,440 and 360 px (packages/console/test-artifacts).
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { MongoClient, ObjectId } from 'mongodb';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ARTIFACTS,
+  admin,
+  type Child,
+  createSite,
+  ensureBuilt,
+  isolatedEnv,
+  launchChromium,
+  startCollector,
+  startConsole,
+  waitFor,
+} from './harness.js';
+
+let env: Record<string, string>;
+let collector: Child;
+let consoleApp: Child;
+let site: { siteId: string; writeKey: string; secretKey: string };
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let mongo: MongoClient;
+const problems: string[] = [];
+const run = randomUUID().slice(0, 8);
+const email = `jane-${run}@example.com`;
+
+const api = <T = unknown>(method: string, path: string, body?: unknown) =>
+  admin<T>(collector.url, site.secretKey, method, path, body);
+
+async function track(events: Array<Record<string, unknown>>) {
+  const res = await fetch(`${collector.url}/api/track/event`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain' },
+    body: JSON.stringify({ writeKey: site.writeKey, sentAt: new Date().toISOString(), batch: events }),
+  });
+  expect(res.status).toBe(202);
+}
+
+const clientEvent = (name: string, properties: Record<string, unknown>, anonymousId = `visitor-${run}`) => ({
+  messageId: randomUUID(),
+  name,
+  timestamp: new Date().toISOString(),
+  anonymousId,
+  sessionId: `session-${run}`,
+  properties,
+});
+
+/** Both widths; the narrow one must not scroll sideways. */
+async function screenshots(name: string) {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}-1440.png`), fullPage: true });
+  await page.setViewportSize({ width: 360, height: 780 });
+  await page.waitForTimeout(150);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow, `${name} scrolls sideways at 360 px`).toBeLessThanOrEqual(0);
+  await page.screenshot({ path: join(ARTIFACTS, `${name}-360.png`), fullPage: true });
+  await page.setViewportSize({ width: 1440, height: 900 });
+}
+
+const go = async (path: string) => {
+  const res = await page.goto(`${consoleApp.url}${path}`);
+  expect(res?.status(), `GET ${path}`).toBeLessThan(400);
+};
+
+beforeAll(async () => {
+  ensureBuilt('packages/console');
+  env = isolatedEnv();
+  collector = await startCollector(env);
+  site = createSite(env, 'https://shop.test');
+  consoleApp = await startConsole(collector.url);
+  mongo = new MongoClient(env.MONGODB_URI!);
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  page = await context.newPage();
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('response', (r) => r.status() >= 500 && problems.push(`HTTP ${r.status()} ${r.url()}`));
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await consoleApp?.stop();
+  await collector?.stop();
+  await mongo
+    ?.db()
+    .dropDatabase()
+    .catch(() => {});
+  await mongo?.close();
+});
+
+describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
+  it('sends a signed-out visitor to sign-in, refuses a wrong key, and keeps the right one in an httpOnly cookie', async () => {
+    await page.goto(`${consoleApp.url}/`);
+    expect(new URL(page.url()).pathname).toBe('/sign-in');
+    await screenshots('sign-in');
+
+    await page.getByLabel('Secret key').fill('sk_not_a_real_key_0000000000000000');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect
+      .poll(() => page.locator('.error[role="alert"]').textContent())
+      .toContain('does not know this secret key');
+
+    await page.getByLabel('Secret key').fill(site.secretKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${consoleApp.url}/`);
+    const cookie = (await context.cookies()).find((c) => c.name === 'tm_session');
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    expect(await page.evaluate(() => document.cookie)).not.toContain('sk_');
+    expect(await page.evaluate(() => JSON.stringify(localStorage))).not.toContain('sk_');
+    // a new site: the overview tells what to do first
+    await expect.poll(() => page.locator('text=No events yet').count()).toBe(1);
+    expect(await page.locator('pre[data-snippet="tag"]').textContent()).toContain(site.writeKey);
+    await screenshots('overview-empty');
+  });
+
+  it('live events: events sent a moment earlier appear without reloading, newest first, and filter by name', async () => {
+    await go('/events');
+    await expect.poll(() => page.locator('text=Waiting for the first event').count()).toBe(1);
+    const url = `https://shop.test/product/${run}`;
+    await track([
+      clientEvent('page_view', { url, referrer: '', title: 'Product' }),
+      clientEvent('add_to_cart', { productId: `sku-${run}`, quantity: 1, price: 499 }),
+    ]);
+    // the page refreshes itself every 3 s
+    await page.locator(`text=productId: sku-${run}`).waitFor({ timeout: 20_000 });
+    await page.locator(`text=url: ${url}`).waitFor();
+    const names = await page
+      .locator('tr[data-event]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event')));
+    expect(names).toEqual(['add_to_cart', 'page_view']);
+    await page.locator(`text=productId: sku-${run}`).click();
+    expect(await page.locator('pre').first().textContent()).toContain(`"messageId"`);
+    await screenshots('events');
+
+    await page.getByLabel('Event name').fill('page_view');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/name=page_view/);
+    expect(
+      await page.locator('tr[data-event]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event'))),
+    ).toEqual(['page_view']);
+  });
+
+  it('overview: charts, funnel and top pages over the date range', async () => {
+    const order = {
+      event: 'order_placed',
+      orderId: `order-${run}`,
+      profile: { firstName: 'Jane', lastName: 'Doe', email, phone: '+911234567890' },
+      items: [{ name: 'T-Shirt', sku: 'TSHIRT001', amount: 499, tax: 49, discount: 0 }],
+      orderTotal: 548,
+      timestamp: new Date().toISOString(),
+    };
+    const res = await fetch(`${collector.url}/api/track/server-event`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${site.secretKey}` },
+      body: JSON.stringify(order),
+    });
+    expect(res.status).toBe(202);
+    await waitFor(async () => {
+      const m = await api<{ events: Array<{ name: string }> }>('GET', '/api/metrics');
+      return m.body.events.some((e) => e.name === 'order_placed');
+    }, 'the order in the roll-ups');
+    await go('/');
+    await page.locator('.u-wrap canvas').first().waitFor({ timeout: 15_000 }); // uPlot drew
+    expect(await page.locator('canvas').count()).toBeGreaterThanOrEqual(4);
+    const cards = await page.locator('.card').allTextContents();
+    expect(cards.join(' | ')).toMatch(/Orders1/);
+    expect(cards.join(' | ')).toMatch(/Revenue548\.00/);
+    expect(await page.locator('section[aria-labelledby="top"]').textContent()).toContain(
+      `https://shop.test/product/${run}`,
+    );
+    expect(await page.locator('ol.funnel').textContent()).toContain('add_to_cart');
+    await screenshots('overview');
+
+    await page.getByLabel('From', { exact: true }).fill('2026-01-01');
+    await page.getByLabel('To', { exact: true }).fill('2026-01-31');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.waitForURL(/from=2026-01-01&to=2026-01-31/);
+    expect(await page.locator('section[aria-labelledby="top"]').textContent()).toContain('No page views in these days');
+  });
+
+  it('profiles: find by e-mail, consent history and timeline, export, and erase after typing the e-mail', async () => {
+    await go('/profiles');
+    await page.getByLabel('E-mail address').fill(email.toUpperCase());
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.getByRole('link', { name: email }).click();
+    await page.waitForURL(/\/profiles\/[0-9a-f]{24}$/);
+    const profileId = page.url().split('/').pop()!;
+    await expect
+      .poll(() => page.locator('section[aria-labelledby="timeline"]').textContent())
+      .toContain('order_placed');
+    expect(await page.locator('section[aria-labelledby="consent"]').textContent()).toMatch(
+      /No consent decision|server/,
+    );
+    await screenshots('profile');
+
+    const exported = await page.request.get(`${consoleApp.url}/profiles/${profileId}/export`);
+    expect(exported.headers()['content-disposition']).toContain('attachment');
+    expect((await exported.json()).profile.email).toBe(email);
+
+    await page.getByRole('button', { name: 'Erase this person…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel(`Type ${email} to confirm`).fill('someone-else@example.com');
+    await dialog.getByRole('button', { name: 'Erase for ever' }).click();
+    await expect.poll(() => dialog.locator('.error[role="alert"]').textContent()).toContain('exactly');
+    expect((await api('GET', `/api/profiles/${profileId}`)).status).toBe(200);
+
+    await dialog.getByLabel(`Type ${email} to confirm`).fill(email);
+    await dialog.getByRole('button', { name: 'Erase for ever' }).click();
+    await page.waitForURL(/\/profiles\?erased=/);
+    expect(await page.locator('.success[role="status"]').textContent()).toContain(`${email} was erased`);
+    expect((await api('GET', `/api/profiles/${profileId}`)).status).toBe(404);
+    await screenshots('profiles');
+  });
+
+  it('campaigns: creates the abandoned-cart trigger from the form, edits it, and lists it', async () => {
+    await go('/campaigns');
+    expect(await page.locator('text=No campaign triggers yet').count()).toBe(1);
+    await screenshots('campaigns-empty');
+    await page.getByRole('link', { name: 'New abandoned-cart trigger' }).click();
+    await page.waitForURL(/\/campaigns\/new$/);
+    await page.getByLabel('Wait (minutes)').fill('30');
+    await screenshots('campaign-new');
+    await page.getByRole('button', { name: 'Create trigger' }).click();
+    await page.waitForURL(/\/campaigns\/[0-9a-f]{24}\?created=1$/);
+    const { body } = await api<{ triggers: Array<Record<string, unknown>> }>('GET', '/api/triggers');
+    expect(body.triggers).toHaveLength(1);
+    expect(body.triggers[0]).toMatchObject({
+      name: 'Abandoned cart',
+      entryEvent: 'add_to_cart',
+      exitEvents: ['order_placed'],
+      delaySeconds: 1800,
+      action: { type: 'email' },
+    });
+    await page.getByLabel('Name', { exact: true }).fill('Abandoned cart, 45 min');
+    await page.getByLabel('Wait (minutes)').fill('45');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('text=Saved.').count()).toBe(1);
+    expect(
+      (await api<{ triggers: Array<{ delaySeconds: number }> }>('GET', '/api/triggers')).body.triggers[0]!.delaySeconds,
+    ).toBe(2700);
+    await screenshots('campaign');
+    await go('/campaigns');
+    expect(await page.getByRole('link', { name: 'Abandoned cart, 45 min' }).count()).toBe(1);
+    await screenshots('campaigns');
+  });
+
+  it('webhooks: subscribes an endpoint (secret shown once), sends a test POST and lists the delivery', async () => {
+    const received: string[] = [];
+    const { createServer } = await import('node:http');
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push(body);
+        res.end('ok');
+      });
+    }).listen(0, '127.0.0.1');
+    await new Promise((r) => receiver.once('listening', r));
+    const hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+    try {
+      await go('/webhooks');
+      expect(await page.locator('text=No endpoints yet').count()).toBe(1);
+      await page.getByLabel('URL').fill(hookUrl);
+      await page.getByLabel(/^Events/).fill('order_placed');
+      await page.getByRole('button', { name: 'Subscribe' }).click();
+      await expect.poll(() => page.locator('code[data-secret]').textContent()).toMatch(/^whsec_/);
+      await go('/webhooks');
+      await page.getByRole('link', { name: hookUrl }).click();
+      await page.getByRole('button', { name: 'Send a test POST' }).click();
+      await waitFor(() => received.length > 0, 'the test POST');
+      expect(JSON.parse(received[0]!).type).toBe('test');
+      await waitFor(async () => {
+        await page.reload();
+        return (await page.locator('tr[data-status="sent"]').count()) > 0;
+      }, 'the delivery listed');
+      await screenshots('webhook');
+      await go('/webhooks');
+      await screenshots('webhooks');
+    } finally {
+      receiver.close();
+    }
+  });
+
+  it('dead letters: lists the site’s failures with the reason and replays one into the events', async () => {
+    await go('/dead-letters');
+    expect(await page.locator('text=Nothing failed').count()).toBe(1);
+    const messageId = `dead-${run}`;
+    const now = new Date().toISOString();
+    await mongo
+      .db()
+      .collection('dead_letters')
+      .insertOne({
+        queue: 'ingest',
+        jobId: '1',
+        siteId: new ObjectId(site.siteId),
+        reason: 'MongoDB was away for 3 minutes',
+        attempts: 12,
+        failedAt: new Date(),
+        replayedAt: null,
+        payload: {
+          events: [
+            {
+              siteId: site.siteId,
+              messageId,
+              name: 'page_view',
+              timestamp: now,
+              receivedAt: now,
+              anonymousId: 'visitor-dl',
+              sessionId: null,
+              profileId: null,
+              properties: { url: 'https://shop.test/replayed', referrer: '', title: 'Replayed' },
+              source: 'client',
+              userAgent: null,
+              ip: null,
+            },
+          ],
+        },
+      });
+    await page.reload();
+    expect(await page.locator('text=MongoDB was away for 3 minutes').count()).toBe(1);
+    await screenshots('dead-letters');
+    await page.getByRole('button', { name: 'Replay' }).click();
+    await expect.poll(() => page.locator('text=Queued again').count()).toBe(1);
+    await waitFor(async () => {
+      const r = await api<{ events: Array<{ messageId: string }> }>('GET', '/api/events?name=page_view');
+      return r.body.events.some((e) => e.messageId === messageId);
+    }, 'the replayed event stored');
+  });
+
+  it('site settings: write key and snippet, adds an origin, rotates the secret key and stays signed in', async () => {
+    await go('/settings');
+    expect(await page.getByTestId('write-key').textContent()).toBe(site.writeKey);
+    await page.getByLabel('Origin', { exact: true }).fill('https://www.shop.test');
+    await page.getByRole('button', { name: 'Add origin' }).click();
+    await expect
+      .poll(async () => (await api<{ allowedOrigins: string[] }>('GET', '/api/site')).body.allowedOrigins)
+      .toContain('https://www.shop.test');
+    await screenshots('settings');
+
+    await page.getByRole('button', { name: 'Rotate keys…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel(/secret key/).check();
+    await dialog.getByRole('button', { name: 'Rotate now' }).click();
+    const fresh = await waitFor(
+      () => dialog.locator('code[data-secret="New secret key"]').textContent(),
+      'the new key',
+    );
+    expect(fresh).toMatch(/^sk_/);
+    expect((await api('GET', '/api/site')).status).toBe(401); // the old key is gone
+    site.secretKey = fresh;
+    await go('/events'); // still signed in: the session holds the new key
+    expect(new URL(page.url()).pathname).toBe('/events');
+  });
+
+  it('no page answered 5xx or threw in the browser', () => {
+    expect(problems).toEqual([]);
+  });
+});
