@@ -1,0 +1,9 @@
+'use client';
+
+import { useEffect } from 'react';
+import { writeCart } from './cart';
+
+export function ClearCart() {
+  useEffect(() => writeCart([]), []);
+  return null;
+}
