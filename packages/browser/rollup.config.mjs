@@ -40,7 +40,7 @@ export const plugins = ['page-view', 'active-site', 'deep-scroll', 'button-click
 export default [
   {
     // ESM, one file per module, unminified: the app's bundler tree-shakes and minifies.
-    input: ['src/index.ts', ...plugins.map((p) => `src/plugins/${p}.ts`)],
+    input: ['src/index.ts', 'src/cookie-store.ts', ...plugins.map((p) => `src/plugins/${p}.ts`)],
     output: { dir: 'dist', format: 'es', preserveModules: true, preserveModulesRoot: 'src', entryFileNames: fileName },
     plugins: [nodeResolve(), ts()],
   },

@@ -1,3 +1,4 @@
+import { urlOf } from './core/url.js';
 import { createTracker } from './tracker.js';
 import type {
   ClientEvent,
@@ -21,7 +22,7 @@ const early: ((t: Tracker) => unknown)[] = [];
 const run = <R>(fn: (t: Tracker) => R, tracker = current): R | undefined => {
   if (tracker) return fn(tracker);
   // On a server (SSR) there is nothing to replay into: keeping the calls would only leak memory.
-  if (typeof window !== 'undefined') early.push(fn);
+  if (globalThis.window) early.push(fn);
   return undefined;
 };
 
@@ -46,10 +47,10 @@ export const page = (properties?: Properties, tracker?: Tracker): ClientEvent | 
   run((t) => {
     // Cleaned of secrets and cut to the collector's limits (2048, 2048, 1024): an over-long URL must not cost
     // the page view, and a password in a query string must not leave the page.
-    const url = t.url(location.href);
+    const url = urlOf(t, location.href);
     const e = t.track('page_view', {
       url,
-      referrer: t.lastUrl ?? t.url(document.referrer),
+      referrer: t.lastUrl ?? urlOf(t, document.referrer),
       title: document.title.slice(0, 1024),
       ...properties,
     });
@@ -57,7 +58,10 @@ export const page = (properties?: Properties, tracker?: Tracker): ClientEvent | 
     return e;
   }, tracker);
 
-/** Tells who the visitor is: sends `identify`, which creates or updates the profile and links this visitor. */
+/**
+ * Tells who the visitor is: sends `identify`, which creates or updates the profile and links this visitor.
+ * Traits may carry your own `userId` beside the e-mail.
+ */
 export const identify = (email: string, traits?: IdentifyTraits, tracker?: Tracker): ClientEvent | undefined =>
   track('identify', { ...traits, email }, tracker);
 
@@ -81,6 +85,16 @@ export const consent = (state: ConsentState, tracker?: Tracker): void => run((t)
 
 /** Sends what is queued now; resolves when the queue is empty or a retry is scheduled. */
 export const flush = (tracker?: Tracker): Promise<void> => run((t) => t.flush(), tracker) ?? Promise.resolve();
+
+/** Super-properties: added to every later event of this page; an event's own properties win. */
+export const register = (properties: Properties, tracker?: Tracker): void =>
+  run((t) => t.register(properties), tracker);
+
+/** The visitor's consent decision, 'granted' or 'denied', or undefined when none was made (or before init). */
+export const getConsent = (tracker?: Tracker): ConsentState | undefined => (tracker || current)?.getConsent();
+
+/** The visitor's anonymousId (undefined before init). */
+export const anonymousId = (tracker?: Tracker): string | undefined => (tracker || current)?.anonymousId();
 
 /** Forgets the visitor (new anonymousId and session), e.g. on logout. */
 export const reset = (tracker?: Tracker): void => run((t) => t.reset(), tracker);

@@ -5,95 +5,116 @@ import {
   isRetryableStatus,
   KEEPALIVE_BUDGET_BYTES,
   MAX_REQUEST_BYTES,
-  parseRetryAfter,
 } from '@trackmate/core';
 import { body, bytes, take } from './core/batch.js';
+import { uuid } from './core/uuid.js';
 import type { Store } from './storage.js';
-import type { ClientEvent } from './types.js';
+import type { TrackerOptions } from './types.js';
 
-export interface DeliveryOptions {
-  /** `…/api/track/event?writeKey=…` (the query carries the key for beacons, which cannot set headers). */
-  url: string;
-  writeKey: string;
-  /** Where unsent events survive the page (localStorage); without it they live in memory only. */
-  store: Store | undefined;
-  key: string;
-  batchSize: number;
-  interval: number;
-  max: number;
-  /** False while consent is pending or denied: nothing is sent or stored then. */
-  allowed: () => boolean;
-  /** Report dropped and rejected events (debug mode). */
-  debug: boolean | undefined;
-  warn: (...args: unknown[]) => void;
-}
+/** Events older than this (7 days) are not retried any more. */
+const MAX_AGE = 6048e5;
 
 export interface Delivery {
-  add(event: ClientEvent): void;
+  /** Queues one serialised event. */
+  add(event: string): void;
   /** Sends everything queued unless a retry is pending (Retry-After is honoured even for manual flushes). */
   flush(): Promise<void>;
-  /** The page is being hidden or unloaded: beacons, in chunks that fit the keepalive budget. */
-  unload(): void;
-  /** The browser is back online: retry now rather than at the end of the backoff. */
-  online(): void;
   /** Consent granted: store and send what was held back. */
   resume(): void;
-  /** Consent denied: forget every unsent event, stored ones too. */
+  /** Consent denied: forget every unsent event, stored and in-flight ones too. */
   clear(): void;
+  /** Removes listeners and timers; what is unsent stays stored. */
   stop(): void;
 }
 
 /**
  * The unsent queue and its way to the collector: batches, keepalive fetches within the 64 KB budget, beacons
- * at unload, retries with backoff, and a localStorage mirror of every event not yet acknowledged so that the
+ * when the page is hidden or left (it listens to the page's lifecycle itself), retries with backoff, and a localStorage mirror of every event not yet acknowledged so that the
  * next page load resends what this one could not.
  *
- * Delivery is at-least-once; the collector drops repeated messageIds. The stored mirror is shared by the
- * origin's tabs: each tab rewrites it as "other tabs' events + its own unacknowledged ones".
+ * The queue holds serialised events, so `track()` costs one JSON.stringify and the mirror is written by
+ * joining strings, batched off the hot path (and at once when the page is hidden). Each tab mirrors into its
+ * own key, `tm_q_<writeKey>.<tab>`, and holds a Web Lock of that name while it lives: a page load adopts only
+ * the keys of tabs that are gone (under a second lock, so two loads never adopt the same key), never the events
+ * another live tab has queued or in flight. Delivery is at-least-once; the collector drops repeated messageIds.
  */
-export const createDelivery = (o: DeliveryOptions): Delivery => {
-  const { url, writeKey, store, key, warn } = o;
+export const createDelivery = (
+  /** `…/api/track/event?writeKey=…` (the query carries the key for beacons, which cannot set headers). */
+  url: string,
+  o: TrackerOptions,
+  /** Where unsent events survive the page (localStorage); without it they live in memory only. */
+  store: Store | undefined,
+  /** False while consent is pending or denied: nothing is sent or stored then. */
+  allowed: () => boolean,
+  /** Reports dropped and rejected events (debug mode). */
+  warn: (...args: unknown[]) => unknown,
+): Delivery => {
+  const { writeKey, batchSize = 20, flushInterval = 1000, maxQueueSize = 1000 } = o;
+  const key = `tm_q_${writeKey}`;
+  /** This site's mirrors (keys `tm_q_<writeKey>.<tab>`, and `tm_q_<writeKey>` of SDK versions before 0.2). */
+  const ours = (k: string) => `${k}.`.startsWith(`${key}.`);
+  const mine = `${key}.${uuid()}`;
+  const back = `tm_b_${writeKey}`;
+  const locks = navigator.locks;
+  /**
+   * Not too old to send: an event this SDK serialised starts with {"timestamp":"<24 characters>" (one whose
+   * time cannot be read so is kept; the collector judges it).
+   */
+  const fresh = (s: string) => !(Date.now() - Date.parse(s.slice(14, 38)) > MAX_AGE);
   /** Waiting to be sent, oldest first. */
-  let queue: ClientEvent[] = [];
-  /** Every event of this tab not yet acknowledged (queued, in flight, or beaconed while failing). */
-  const unacked = new Map<string, ClientEvent>();
-  /** Message ids this tab has taken responsibility for; the rest of the stored mirror belongs to other tabs. */
-  const owned = new Set<string>();
+  let queue: string[] = [];
+  /** Batches sent and not yet answered. */
+  const out = new Set<string[]>();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let saving: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> | undefined;
-  /** Consecutive failed requests; 0 means the collector answered the last one. */
-  let attempt = 0;
-  let blockedUntil = 0;
+  let release: (() => void) | undefined;
+  let started: unknown;
   /** Bytes of our keepalive fetches still in flight. */
   let inflight = 0;
+  /** Consecutive failed requests (0: the collector answered the last one) and when the next may go. */
+  let [attempt = 0, blockedUntil = 0] = (store?.get(back) || '').split('.').map((x) => +x || 0);
 
-  const read = (): ClientEvent[] => {
+  /** Writes the mirror now: the events in flight and queued, or no key when there are none. */
+  const write = () => {
+    clearTimeout(saving);
+    saving = undefined;
+    if (!store || !allowed()) return;
+    const all = [...out].flat().concat(queue);
+    while (all.length && !store.set(mine, `[${all}]`)) {
+      warn('not stored', all.splice(0, (all.length >> 1) + 1));
+    }
+    if (!all.length) store.del(mine);
+  };
+  const save = () => {
+    saving ||= setTimeout(write, 1000);
+  };
+
+  const read = (k: string): string[] => {
     try {
-      const stored = JSON.parse(store?.get(key) || '[]');
-      return Array.isArray(stored) ? stored : [];
+      return JSON.parse(store!.get(k)!).map((e: unknown) => JSON.stringify(e));
     } catch {
-      return [];
+      return []; // not ours, or corrupt
     }
   };
 
-  const persist = () => {
-    if (!store || !o.allowed()) return;
-    const all = read()
-      .filter((e) => !owned.has(e.messageId))
-      .concat([...unacked.values()])
-      .slice(-o.max);
-    for (;;) {
-      try {
-        return all.length ? store.set(key, JSON.stringify(all)) : store.del(key);
-      } catch {
-        warn('storage full, not persisted:', all.splice(0, (all.length >> 1) + 1));
-      }
-    }
+  /** Takes over the mirrors of tabs that are gone (`held`: the keys whose tab still holds its lock). */
+  const adopt = (held: (string | undefined)[]) => {
+    const keys = store!.keys!().filter((k) => ours(k) && k !== mine && !held.includes(k));
+    for (const k of keys) queue = read(k).concat(queue);
+    write();
+    for (const k of keys) store!.del(k);
+    schedule();
   };
 
-  const ack = (batch: ClientEvent[]) => {
-    for (const e of batch) unacked.delete(e.messageId);
-    persist();
+  const lock = () => locks.request(mine, () => new Promise<void>((r) => (release = r))).catch(warn);
+
+  const start = () => {
+    if (started || !store || !allowed()) return;
+    started = 1;
+    if (!locks) return adopt([]);
+    lock();
+    locks.request(key, () => locks.query().then((s) => adopt(s.held!.map((l) => l.name)))).catch(warn);
   };
 
   const tick = () => {
@@ -101,28 +122,33 @@ export const createDelivery = (o: DeliveryOptions): Delivery => {
     send();
   };
 
-  /** Records the outcome of a request: acknowledged (retry undefined) or to be retried after a delay. */
-  const settle = (batch: ClientEvent[], retry: number | undefined) => {
+  /** Records the answer to a batch: acknowledged (retry undefined) or to be retried after a delay. */
+  const settle = (batch: string[], retry: number | undefined) => {
+    // A consent denial forgot this batch while it was in flight: nothing of it comes back.
+    if (!out.delete(batch)) return;
+    save();
     if (retry === undefined) {
       attempt = 0;
-      return ack(batch);
+      store?.del(back);
+      return;
     }
     queue = batch.concat(queue);
-    attempt++;
     // Retry-After is a floor; the added second of jitter keeps a fleet of pages from returning in step.
-    const delay = retry < 0 ? backoffDelay(attempt, BACKOFF_BASE, BACKOFF_MAX) : retry + Math.random() * 1000;
+    const delay = retry < 0 ? backoffDelay(++attempt, BACKOFF_BASE, BACKOFF_MAX) : retry + Math.random() * 1000;
     blockedUntil = Date.now() + delay;
+    store?.set(back, `${attempt}.${blockedUntil}`);
     clearTimeout(timer);
     timer = setTimeout(tick, delay);
-    return true;
+    return 1;
   };
 
   /**
    * POSTs a batch, with keepalive when allowed and within the budget; resolves to undefined when done with
-   * it, else to the retry delay (-1: use backoff).
+   * it, else to the retry delay (-1: use backoff). Statuses other than 408, 429 and 5xx are final.
    */
-  const post = (batch: ClientEvent[], keep: boolean): Promise<number | undefined> => {
-    const b = body(writeKey, batch);
+  const post = (batch: string[], keep: boolean): Promise<number | undefined> => {
+    out.add(batch);
+    const b = body(batch);
     const n = bytes(b);
     const keepalive = keep && inflight + n <= KEEPALIVE_BUDGET_BYTES;
     if (keepalive) inflight += n;
@@ -130,7 +156,8 @@ export const createDelivery = (o: DeliveryOptions): Delivery => {
     return fetch(url, { method: 'POST', body: b, keepalive })
       .then(
         (r) => {
-          if (isRetryableStatus(r.status)) return parseRetryAfter(r.headers.get('Retry-After')) ?? -1;
+          // Retry-After in seconds (the collector's form); absent, 0 or an HTTP date: our own backoff.
+          if (isRetryableStatus(r.status)) return +r.headers.get('Retry-After')! * 1000 || -1;
           if (r.status > 299) warn('dropped on', r.status, batch);
           else if (o.debug) r.json().then((j) => j.rejected?.length && warn('rejected', j.rejected), warn);
           return undefined;
@@ -142,9 +169,15 @@ export const createDelivery = (o: DeliveryOptions): Delivery => {
       });
   };
 
+  /** Drops events too old to retry any longer. */
+  const expire = () => {
+    queue = queue.filter(fresh);
+  };
+
   const send = (): Promise<void> =>
     (running ||= (async () => {
-      while (queue.length && o.allowed()) {
+      expire();
+      while (queue.length && allowed()) {
         const batch = take(queue, MAX_REQUEST_BYTES);
         if (settle(batch, await post(batch, true))) break;
       }
@@ -153,70 +186,94 @@ export const createDelivery = (o: DeliveryOptions): Delivery => {
     }));
 
   const schedule = () => {
-    if (!o.allowed() || Date.now() < blockedUntil) return;
-    if (queue.length >= o.batchSize) send();
-    else timer ||= setTimeout(tick, o.interval);
+    if (!allowed() || Date.now() < blockedUntil) return;
+    if (queue.length >= batchSize) send();
+    else timer ||= setTimeout(tick, flushInterval);
   };
 
-  for (const e of read()) {
-    owned.add(e.messageId);
-    unacked.set(e.messageId, e);
-    queue.push(e);
-  }
-  if (queue.length) schedule();
+  /** The page is being hidden (or, `leaving`, unloaded): beacons, in chunks that fit the keepalive budget. */
+  const unload = (leaving?: unknown) => {
+    if (!allowed()) return;
+    expire();
+    // While the collector is failing, a beacon's fate is unknown: its events stay queued (and stored), and
+    // this tab retries them at the end of the backoff if it lives on.
+    let kept: string[] = [];
+    // Beacons and keepalive fetches share one 64 KB in-flight quota (Chromium refuses what exceeds it), so
+    // beacon only what fits in what our keepalive fetches leave; the rest goes by plain fetch, which
+    // finishes if the page survives (hidden, not closed) and otherwise leaves the events stored.
+    let room = KEEPALIVE_BUDGET_BYTES - inflight;
+    while (queue.length) {
+      const batch = take(queue, room > 0 ? room : MAX_REQUEST_BYTES);
+      const b = body(batch);
+      const n = bytes(b);
+      if (n <= room && navigator.sendBeacon?.(url, b)) {
+        room -= n;
+        if (attempt) kept = kept.concat(batch);
+      } else {
+        post(batch, n <= room).then((r) => settle(batch, r));
+        room = 0;
+      }
+    }
+    queue = kept;
+    write();
+    // Leaving (or entering the back/forward cache): other tabs may take over what is stored from now on.
+    if (leaving) release?.();
+  };
+
+  const listeners: [EventTarget, string, (e: never) => unknown][] = [
+    [window, 'pagehide', unload],
+    [document, 'visibilitychange', () => document.visibilityState === 'hidden' && unload()],
+    [
+      window,
+      'pageshow',
+      (e: PageTransitionEvent) => {
+        // While this page sat in the back/forward cache, another tab may have adopted its stored events.
+        if (e.persisted && started) {
+          if (!store!.get(mine)) queue = [];
+          if (locks) lock();
+        }
+      },
+    ],
+    [
+      window,
+      'online',
+      () => {
+        // Back online: retry now rather than at the end of the backoff.
+        if (attempt) {
+          blockedUntil = 0;
+          clearTimeout(timer);
+          tick();
+        }
+      },
+    ],
+  ];
+  for (const [target, type, fn] of listeners) target.addEventListener(type, fn as EventListener);
+  if (blockedUntil > Date.now()) timer = setTimeout(tick, blockedUntil - Date.now());
+  start();
 
   return {
     add(e) {
-      if (unacked.size >= o.max) {
-        const [old] = unacked.values() as unknown as [ClientEvent];
-        unacked.delete(old.messageId);
-        queue = queue.filter((x) => x !== old);
-        warn('queue full, dropped', old);
-      }
-      owned.add(e.messageId);
-      unacked.set(e.messageId, e);
+      if (queue.length >= maxQueueSize) warn('queue full', queue.shift());
       queue.push(e);
-      persist();
+      save();
       schedule();
     },
     flush: () => (Date.now() < blockedUntil ? Promise.resolve() : send()),
-    unload() {
-      if (!o.allowed()) return;
-      // While the collector is failing, a beacon's fate is unknown: keep its events stored for the next page.
-      const trusted = !attempt;
-      // Beacons and keepalive fetches share one 64 KB in-flight quota (Chromium refuses what exceeds it), so
-      // beacon only what fits in what our keepalive fetches leave; the rest goes by plain fetch, which
-      // finishes if the page survives (hidden, not closed) and otherwise leaves the events stored.
-      let room = KEEPALIVE_BUDGET_BYTES - inflight;
-      while (queue.length) {
-        const batch = take(queue, room > 0 ? room : MAX_REQUEST_BYTES);
-        const b = body(writeKey, batch);
-        const n = bytes(b);
-        if (n <= room && navigator.sendBeacon?.(url, b)) {
-          room -= n;
-          if (trusted) ack(batch);
-        } else {
-          post(batch, n <= room).then((r) => settle(batch, r));
-          room = 0;
-        }
-      }
-    },
-    online() {
-      if (attempt) {
-        blockedUntil = 0;
-        clearTimeout(timer);
-        tick();
-      }
-    },
     resume() {
-      persist();
+      start();
+      write();
       send();
     },
     clear() {
       queue = [];
-      unacked.clear();
-      store?.del(key);
+      out.clear();
+      if (store) for (const k of store.keys!()) if (ours(k)) store.del(k);
     },
-    stop: () => clearTimeout(timer),
+    stop() {
+      for (const [target, type, fn] of listeners) target.removeEventListener(type, fn as EventListener);
+      clearTimeout(timer);
+      write();
+      release?.();
+    },
   };
 };

@@ -4,9 +4,24 @@
  *
  * - One tag: `<script async src=".../sdk.js" data-write-key="pk_…">` initialises from the tag's attributes.
  * - Snippet: a stub queued calls in `trackmate.q` before this loaded; they are replayed in order.
- * Without a `host`, events go to the origin that served this script.
+ * Without a `host`, events go to the origin that served this script when it is the collector's `/sdk.js`;
+ * loaded from anywhere else (a CDN), the SDK refuses to start rather than post events to that origin.
  */
-import { addToCart, consent, flush, identify, init, orderProduct, page, reset, track } from './api.js';
+import {
+  addToCart,
+  anonymousId,
+  consent,
+  flush,
+  getConsent,
+  identify,
+  init,
+  orderProduct,
+  page,
+  register,
+  reset,
+  track,
+} from './api.js';
+import { cookieStore } from './cookie-store.js';
 import { activeSite } from './plugins/active-site.js';
 import { buttonClick } from './plugins/button-click.js';
 import { deepScroll } from './plugins/deep-scroll.js';
@@ -24,13 +39,23 @@ const stub = w.trackmate;
 if (!stub?.l) {
   const script = document.currentScript as HTMLScriptElement | null;
   const data = script?.dataset || {};
+  const src = script?.src ? new URL(script.src) : undefined;
+  /** A flag attribute: present and not "false". */
+  const flag = (v: string | undefined) => v !== undefined && v !== 'false';
   const methods: Record<string, (...args: never[]) => unknown> = {
-    init: (o: SnippetOptions = {}) =>
+    init(o: SnippetOptions = {}) {
+      // Served by the collector at /sdk.js, the script's origin is the collector's; anywhere else (a CDN) it is
+      // not, and events posted there would go to a stranger.
+      if (!o.host && src && !src.pathname.endsWith('/sdk.js')) {
+        return void (o.debug && console.warn('[trackmate] no host given: not sending events to', src.origin));
+      }
       init({
         ...(o as TrackerOptions),
-        host: o.host || (script?.src ? new URL(script.src).origin : ''),
+        host: o.host || src?.origin,
+        storage: o.storage || cookieStore(),
         plugins: o.autocapture === false ? [] : [activeSite(), pageView(), deepScroll(), buttonClick(), formSubmit()],
-      }),
+      });
+    },
     track,
     page,
     identify,
@@ -39,6 +64,9 @@ if (!stub?.l) {
     consent,
     flush,
     reset,
+    register,
+    getConsent,
+    anonymousId,
   };
   const trackmate: Global = (method, ...args) => {
     const fn = methods[method];
@@ -51,9 +79,9 @@ if (!stub?.l) {
     trackmate('init', {
       writeKey: data.writeKey,
       host: data.host,
-      requireConsent: 'requireConsent' in data,
-      cookieless: 'cookieless' in data,
-      debug: 'debug' in data,
+      requireConsent: flag(data.requireConsent),
+      cookieless: flag(data.cookieless),
+      debug: flag(data.debug),
     } satisfies SnippetOptions);
   }
   for (const call of queued) trackmate(...call);

@@ -1,4 +1,17 @@
-export { addToCart, consent, flush, identify, init, orderProduct, page, reset, track } from './api.js';
+export {
+  addToCart,
+  anonymousId,
+  consent,
+  flush,
+  getConsent,
+  identify,
+  init,
+  orderProduct,
+  page,
+  register,
+  reset,
+  track,
+} from './api.js';
 export { createTracker } from './tracker.js';
 export type {
   ClientEvent,
@@ -12,5 +25,6 @@ export type {
   StandardEvents,
   Tracker,
   TrackerOptions,
+  UrlParams,
 } from './types.js';
 export { VERSION } from './version.js';

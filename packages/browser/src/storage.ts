@@ -1,22 +1,31 @@
-/** String key-value stores: the seam through which identity, consent and the unsent queue persist. */
+/**
+ * String key-value stores: the seam through which identity, consent and the unsent queue persist. No method
+ * throws: storage that refuses (quota, a sandboxed frame where `document.cookie` throws, a disabled or
+ * corrupt localStorage) reads as empty and `set` answers undefined instead of true.
+ */
 export interface Store {
-  get(key: string): string | null;
-  /** Throws when the browser refuses (quota). */
-  set(key: string, value: string): void;
+  get(key: string): string | null | undefined;
+  /** True when stored; undefined when the browser refused (quota, …). */
+  set(key: string, value: string): true | undefined;
   del(key: string): void;
+  /** Every key held (localStorage: the origin's, other tabs' and scripts' included); only the queue needs it. */
+  keys?(): string[];
 }
 
-export const memoryStore = (): Store => {
-  const m: Record<string, string> = {};
-  return {
-    get: (k) => m[k] ?? null,
-    set: (k, v) => {
-      m[k] = v;
-    },
-    del: (k) => {
-      delete m[k];
-    },
+/** `f` that gives undefined instead of throwing. */
+export const safely =
+  <A extends unknown[], R>(f: (...a: A) => R) =>
+  (...a: A): R | undefined => {
+    try {
+      return f(...a);
+    } catch {
+      return undefined;
+    }
   };
+
+export const memoryStore = (): Store => {
+  const m = new Map<string, string>();
+  return { get: (k) => m.get(k), set: (k, v) => !!m.set(k, v) as true, del: (k) => m.delete(k) };
 };
 
 /** localStorage when it exists and takes a write (it throws when disabled, in sandboxed frames, …). */
@@ -25,26 +34,21 @@ export const localStore = (): Store | undefined => {
     const ls = localStorage;
     ls.setItem('tm_', '');
     ls.removeItem('tm_');
-    return { get: (k) => ls.getItem(k), set: (k, v) => ls.setItem(k, v), del: (k) => ls.removeItem(k) };
+    return {
+      // Once a write went through, only a write can throw (quota).
+      get: (k) => ls.getItem(k),
+      set(k, v) {
+        try {
+          ls.setItem(k, v);
+          return true;
+        } catch {
+          return undefined;
+        }
+      },
+      del: (k) => ls.removeItem(k),
+      keys: () => Object.keys(ls),
+    };
   } catch {
     return undefined;
   }
-};
-
-/** A first-party cookie per key, for ids when localStorage is unavailable. */
-export const cookieStore = (): Store => {
-  const set = (k: string, v: string, age = 3e7) => {
-    // biome-ignore lint/suspicious/noDocumentCookie: the Cookie Store API is not in Safari or Firefox
-    document.cookie = `${k}=${encodeURIComponent(v)};path=/;max-age=${age};SameSite=Lax${
-      location.protocol === 'https:' ? ';Secure' : ''
-    }`;
-  };
-  return {
-    get: (k) => {
-      const m = document.cookie.match(`(?:^|; )${k}=([^;]*)`);
-      return m ? decodeURIComponent(m[1]!) : null;
-    },
-    set,
-    del: (k) => set(k, '', 0),
-  };
 };

@@ -1,10 +1,9 @@
 import { EVENT_NAME, MAX_EVENT_BYTES } from '@trackmate/core';
 import { bytes } from './core/batch.js';
-import { cleanUrl } from './core/url.js';
 import { uuid } from './core/uuid.js';
 import { createDelivery } from './delivery.js';
-import { cookieStore, localStore, memoryStore } from './storage.js';
-import type { ClientEvent, ConsentState, Tracker, TrackerOptions } from './types.js';
+import { localStore, memoryStore, type Store } from './storage.js';
+import type { ClientEvent, ConsentState, Plugin, Properties, Tracker, TrackerOptions } from './types.js';
 import { VERSION } from './version.js';
 
 const AID = 'tm_aid';
@@ -14,39 +13,69 @@ const CONSENT = 'tm_consent';
 /**
  * Creates a tracker: identity (anonymousId, rotating sessionId), consent, plugins and delivery. Most apps
  * call `init()` instead, which also makes it the default tracker of the free functions.
+ *
+ * Nothing here throws into the page: plugin hooks and storage are guarded, and an event that cannot be
+ * serialised is dropped (with a console warning in debug mode).
  */
 export const createTracker = (options: TrackerOptions): Tracker => {
   const { writeKey, host = '', plugins = [], requireConsent, cookieless, debug } = options;
   const timeout = options.sessionTimeout || 18e5;
   const warn = (...args: unknown[]) => debug && console.warn('[trackmate]', ...args);
-  // Ids prefer localStorage, then a first-party cookie; the queue needs localStorage (cookies are too small).
+  /** Runs one hook of every plugin; one that throws is reported in debug mode, and the others still run. */
+  const each = <H extends 'setup' | 'session' | 'teardown'>(hook: H, ...args: Parameters<NonNullable<Plugin[H]>>) => {
+    for (const p of plugins) {
+      try {
+        (p[hook] as ((...a: unknown[]) => void) | undefined)?.(...args);
+      } catch (x) {
+        warn(hook, x);
+      }
+    }
+  };
+  // Ids prefer localStorage, then the `storage` option (e.g. cookies), else memory; the queue needs localStorage.
   const local = cookieless ? undefined : localStore();
-  const persistent = cookieless ? memoryStore() : local || cookieStore();
   const memory = memoryStore();
-  let state = persistent.get(CONSENT) as ConsentState | null;
+  const persistent = (!cookieless && (local || options.storage)) || memory;
+  let state = persistent.get(CONSENT) as ConsentState | null | undefined;
   const allowed = () => (state ? state === 'granted' : !requireConsent);
-  /** Ids live in memory until storing them is allowed. */
+  /** Ids live in memory until storing them is allowed, and again after a denial. */
   let ids = allowed() ? persistent : memory;
   const put = (k: string, v: string) => {
-    try {
-      ids.set(k, v);
-    } catch {}
+    ids.set(k, v);
     return v;
   };
+  /** Moves the ids to another store. */
+  const move = (to: Store) => {
+    for (const k of [AID, SID]) {
+      const v = ids.get(k);
+      ids.del(k);
+      if (v) to.set(k, v);
+    }
+    ids = to;
+  };
+  /** Super-properties (`register`), added to every event. */
+  const supers: Properties = {};
 
-  const delivery = createDelivery({
-    url: `${host.replace(/\/+$/, '')}/api/track/event?writeKey=${encodeURIComponent(writeKey)}`,
-    writeKey,
-    store: local,
-    key: `tm_q_${writeKey}`,
-    batchSize: options.batchSize || 20,
-    interval: options.flushInterval ?? 1000,
-    max: options.maxQueueSize || 1000,
+  const delivery = createDelivery(
+    `${host.replace(/\/+$/, '')}/api/track/event?writeKey=${encodeURIComponent(writeKey)}`,
+    options,
+    local,
     allowed,
-    debug,
     warn,
-  });
-  const hide = () => document.visibilityState === 'hidden' && delivery.unload();
+  );
+
+  /** Applies a consent decision, this tab's or (through the `storage` event) another tab's. */
+  const decide = (s: ConsentState) => {
+    state = s;
+    if (s === 'granted') {
+      move(persistent);
+      delivery.resume();
+    } else {
+      move(memory);
+      delivery.clear();
+    }
+  };
+
+  const onStorage = (e: StorageEvent) => e.key === CONSENT && e.newValue && decide(e.newValue as ConsentState);
 
   const t: Tracker = {
     options,
@@ -57,72 +86,64 @@ export const createTracker = (options: TrackerOptions): Tracker => {
       const fresh = !id || !(now - +seen! <= timeout);
       const sid = fresh ? uuid() : id;
       put(SID, `${sid}.${now}`);
-      if (fresh) for (const p of plugins) p.session?.(sid, t);
+      if (fresh) each('session', sid, t);
       return sid;
     },
     keepHash: options.keepHash,
-    url: (href) => cleanUrl(href, t.keepHash),
-    track(name, properties = {}) {
+    register: (properties) => void Object.assign(supers, properties),
+    getConsent: () => state ?? undefined,
+    track(name, properties) {
       if (state === 'denied') return;
-      if (!EVENT_NAME.test(name)) return void warn('invalid event name', name);
-      let e: ClientEvent | null = {
-        messageId: uuid(),
-        name,
-        timestamp: new Date().toISOString(),
-        anonymousId: t.anonymousId(),
-        sessionId: t.sessionId(),
-        properties,
-        context: {
-          page: { url: t.url(location.href), title: document.title },
-          library: { name: '@trackmate/browser', version: VERSION },
-        },
-      };
-      for (const p of plugins) if (e && p.beforeSend) e = p.beforeSend(e, t);
-      if (!e) return;
-      let size = Infinity;
+      if (!EVENT_NAME.test(name)) return void warn('bad name', name);
+      let e: ClientEvent | null = null;
       try {
-        size = bytes(JSON.stringify(e));
-      } catch {} // circular or BigInt properties: never throw into the page
-      if (size > MAX_EVENT_BYTES) return void warn('event over 32 KB or not JSON, dropped', e);
-      delivery.add(e);
-      return e;
+        e = {
+          timestamp: new Date().toISOString(),
+          messageId: uuid(),
+          name,
+          anonymousId: t.anonymousId(),
+          sessionId: t.sessionId(),
+          properties: { ...supers, ...properties },
+          context: {
+            // Only where the event happened, never the query: a form sent with GET puts what was typed there.
+            page: {
+              url: location.origin + location.pathname + (t.keepHash ? location.hash : ''),
+              title: document.title,
+            },
+            library: { name: '@trackmate/browser', version: VERSION },
+          },
+        };
+        for (const p of plugins) if (e && p.beforeSend) e = p.beforeSend(e, t);
+        if (!e) return;
+        // Serialised once, here: the queue holds the string, so what the caller does with its objects later
+        // (mutation, cycles) cannot change or break what is sent.
+        const s = JSON.stringify(e);
+        if (bytes(s) > MAX_EVENT_BYTES) throw 'over 32 KB';
+        if (debug) console.log('[trackmate]', name, e);
+        delivery.add(s);
+        return e;
+      } catch (x) {
+        return void warn('dropped', x, e);
+      }
     },
     flush: delivery.flush,
     consent(s) {
-      state = s;
-      try {
-        persistent.set(CONSENT, s);
-      } catch {}
-      if (s === 'granted') {
-        if (ids === memory) {
-          ids = persistent;
-          for (const k of [AID, SID]) {
-            const v = memory.get(k);
-            if (v) put(k, v);
-          }
-        }
-        delivery.resume();
-      } else {
-        delivery.clear();
-        t.reset();
-      }
+      persistent.set(CONSENT, s);
+      decide(s);
     },
     reset() {
       ids.del(AID);
       ids.del(SID);
     },
     teardown() {
-      removeEventListener('pagehide', delivery.unload);
-      removeEventListener('online', delivery.online);
-      document.removeEventListener('visibilitychange', hide);
+      removeEventListener('storage', onStorage);
       delivery.stop();
-      for (const p of plugins) p.teardown?.();
+      each('teardown');
     },
   };
 
-  addEventListener('pagehide', delivery.unload);
-  addEventListener('online', delivery.online);
-  document.addEventListener('visibilitychange', hide);
-  for (const p of plugins) p.setup?.(t);
+  // Another tab's consent decision applies here at once.
+  addEventListener('storage', onStorage);
+  each('setup', t);
   return t;
 };

@@ -4,6 +4,10 @@
  * (checked by `npm run typecheck`) fails when they drift from the schema.
  */
 
+import type { UrlParams } from './core/url.js';
+import type { Store } from './storage.js';
+
+export type { Store, UrlParams };
 export type Properties = Record<string, unknown>;
 
 /** One event on the wire, as the collector's `ClientEvent` schema takes it. */
@@ -35,6 +39,8 @@ export interface OrderItem {
 }
 
 export interface IdentifyTraits {
+  /** Your own id for this person (e.g. the user's primary key), sent beside the e-mail. */
+  userId?: string;
   firstName?: string;
   lastName?: string;
   /** E.164, e.g. `+911234567890`. */
@@ -79,12 +85,22 @@ export interface TrackerOptions {
   requireConsent?: boolean;
   /** Keep ids and the queue in memory only: no cookie, no localStorage. */
   cookieless?: boolean;
+  /**
+   * Where ids and the consent decision live when localStorage is unusable, e.g. `cookieStore()` from
+   * `@trackmate/browser/cookie-store` (the script-tag build uses it). Default: memory.
+   */
+  storage?: Store;
   /** A session ends after this much inactivity (ms). Default 30 minutes. */
   sessionTimeout?: number;
   /** Log dropped and rejected events to the console. */
   debug?: boolean;
   /** Send URLs with their #fragment (hash-routed apps). Default false: fragments stay on the page. */
   keepHash?: boolean;
+  /**
+   * Query parameters (lower-case names) to clean besides the built-in secret and personal ones (`deny`), or
+   * to send as they are although their names look secret (`allow`).
+   */
+  urlParams?: UrlParams;
 }
 
 /**
@@ -114,8 +130,10 @@ export interface Tracker {
   teardown(): void;
   /** URL of the last page_view, the referrer of the next one in a single-page app. */
   lastUrl?: string;
-  /** A URL as the SDK sends it: secret and personal query values replaced, no fragment, cut to 2,048. */
-  url(href: string): string;
   /** Keep #fragments in URLs (the `keepHash` option, or page-view's `{ hash: true }`). */
   keepHash?: boolean;
+  /** Super-properties: added to the properties of every later event of this page (an event's own win). */
+  register(properties: Properties): void;
+  /** The visitor's consent decision, or undefined when none was made. */
+  getConsent(): ConsentState | undefined;
 }

@@ -40,7 +40,7 @@ describe('batching', () => {
     expect(net.sent).toHaveLength(1);
     const [req] = net.sent;
     expect(req!.url).toBe('https://c.example/api/track/event?writeKey=pk_test');
-    expect(req!.body.writeKey).toBe(KEY);
+    expect(req!.body.writeKey).toBeUndefined(); // in the URL's query, for beacons too
     expect(req!.body.batch.map((e) => e.name)).toEqual(['one', 'two']);
     expect(req!.body.batch[1]!.properties).toEqual({ n: 2 });
     expect(Date.parse(req!.body.sentAt)).toBe(Date.now());
@@ -140,6 +140,7 @@ describe('retry', () => {
     expect(net.sent).toHaveLength(2);
     expect(net.sent[1]!.body.batch.map((e) => e.name)).toEqual(['a', 'b']);
     expect(net.sent[1]!.body.batch[0]!.messageId).toBe(net.sent[0]!.body.batch[0]!.messageId);
+    await vi.advanceTimersByTimeAsync(1000); // the mirror is rewritten within a second
     expect(stored(KEY)).toEqual([]);
   });
 
@@ -161,6 +162,7 @@ describe('retry', () => {
     await vi.advanceTimersByTimeAsync(20_000);
     expect(times).toEqual([1000, 3000, 7000, 15000]);
     expect(net.sent.filter((s) => s.body.batch.length)).toHaveLength(5);
+    await vi.advanceTimersByTimeAsync(1000); // the mirror is rewritten within a second
     expect(stored(KEY)).toEqual([]);
   });
 
@@ -176,6 +178,7 @@ describe('retry', () => {
     window.dispatchEvent(new Event('online'));
     await vi.advanceTimersByTimeAsync(0);
     expect(net.sent).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1000); // the mirror is rewritten within a second
     expect(stored(KEY)).toEqual([]);
     await vi.advanceTimersByTimeAsync(60_000);
     expect(net.sent).toHaveLength(2);
@@ -190,6 +193,7 @@ describe('retry', () => {
     await t.flush();
     await vi.advanceTimersByTimeAsync(120_000);
     expect(net.sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1000); // the mirror is rewritten within a second
     expect(stored(KEY)).toEqual([]);
     expect(warn).toHaveBeenCalledWith('[trackmate]', 'dropped on', code, expect.any(Array));
   });
@@ -215,6 +219,7 @@ describe('persistence', () => {
     t.track('a');
     t.track('b');
     await t.flush();
+    await vi.advanceTimersByTimeAsync(1000); // the mirror is written within a second, off the hot path
     expect(stored(KEY).map((e) => e.name)).toEqual(['a', 'b']);
     const ids = stored(KEY).map((e) => e.messageId);
 
@@ -222,7 +227,9 @@ describe('persistence', () => {
     net.sent.length = 0;
     const next = nextPage();
     next.track('c');
-    await next.flush();
+    await next.flush(); // the backoff the last page reached still holds: nothing yet
+    expect(net.sent).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(2000);
     expect(net.names()).toEqual(['a', 'b', 'c']);
     expect(
       net
@@ -230,6 +237,7 @@ describe('persistence', () => {
         .slice(0, 2)
         .map((e) => e.messageId),
     ).toEqual(ids);
+    await vi.advanceTimersByTimeAsync(1000); // the mirror is rewritten within a second
     expect(stored(KEY)).toEqual([]);
     nextPage();
     await vi.advanceTimersByTimeAsync(5000);
@@ -242,24 +250,28 @@ describe('persistence', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const t = tracker({ maxQueueSize: 3, debug: true });
     for (const n of ['a', 'b', 'c', 'd', 'e']) t.track(n);
+    await vi.advanceTimersByTimeAsync(1000);
     expect(stored(KEY).map((e) => e.name)).toEqual(['c', 'd', 'e']);
-    expect(warn).toHaveBeenCalledWith('[trackmate]', 'queue full, dropped', expect.objectContaining({ name: 'a' }));
+    expect(warn).toHaveBeenCalledWith('[trackmate]', 'queue full', expect.stringContaining('"name":"a"'));
     net.reply(() => status(202));
     await vi.advanceTimersByTimeAsync(60_000);
     expect(net.sent.at(-1)!.body.batch.map((e) => e.name)).toEqual(['c', 'd', 'e']);
   });
 
-  it("keeps other tabs' stored events when rewriting the mirror", async () => {
+  it("each tab mirrors its own events: one tab's acknowledgement leaves the other's stored", async () => {
     const net = fakeNetwork();
     net.reply(() => new TypeError('offline'));
     const a = tracker();
     const b = tracker(); // another tab, same origin: adopts nothing yet
     a.track('from_a');
     b.track('from_b');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(Object.keys(localStorage).filter((k) => k.startsWith(`tm_q_${KEY}.`))).toHaveLength(2);
     expect(stored(KEY).map((e) => e.name)).toEqual(['from_a', 'from_b']);
     net.reply(() => status(202));
-    await b.flush();
-    await vi.advanceTimersByTimeAsync(0);
+    a.teardown(); // a's retries stop; its events stay stored
+    await vi.advanceTimersByTimeAsync(60_000); // b's retry goes through
+    expect(net.names()).toEqual(['from_a', 'from_b', 'from_b']);
     expect(stored(KEY).map((e) => e.name)).toEqual(['from_a']);
   });
 
@@ -306,6 +318,7 @@ describe('unload', () => {
     // Beaconed events are done with; the fetched ones stay stored until their answer comes.
     expect(stored(KEY)).toHaveLength(fetches.reduce((sum, s) => sum + s.body.batch.length, 0));
     await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(1000); // the mirror is rewritten within a second
     expect(stored(KEY)).toEqual([]);
   });
 
@@ -323,6 +336,7 @@ describe('unload', () => {
     expect(stored(KEY)).toHaveLength(100);
     for (const resolve of pending) resolve(status(202));
     await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(1000); // the mirror is rewritten within a second
     expect(stored(KEY)).toEqual([]);
   });
 
@@ -335,11 +349,12 @@ describe('unload', () => {
     t.track('b');
     closeTab();
     expect(net.sent.at(-1)!.via).toBe('beacon');
-    expect(stored(KEY).map((e) => e.name)).toEqual(['a', 'b']);
+    expect(stored(KEY).map((e) => e.name)).toEqual(['a', 'b']); // written at once as the tab hides
     net.reply(() => status(202));
-    const next = nextPage();
-    await next.flush();
+    nextPage();
+    await vi.advanceTimersByTimeAsync(2000); // once the backoff the last page reached has passed
     expect(net.sent.at(-1)!.body.batch.map((e) => e.name)).toEqual(['a', 'b']);
+    await vi.advanceTimersByTimeAsync(1000); // the mirror is rewritten within a second
     expect(stored(KEY)).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import type { ClientEvent } from '../src/types.js';
 export interface Sent {
   via: 'fetch' | 'beacon';
   url: string;
-  body: { writeKey: string; sentAt: string; batch: ClientEvent[] };
+  body: { writeKey?: string; sentAt: string; batch: ClientEvent[] };
   bytes: number;
   keepalive: boolean;
 }
@@ -78,4 +78,9 @@ export const showTab = () => {
   Object.defineProperty(document, 'visibilityState', { configurable: true, value: 'visible' });
 };
 
-export const stored = (writeKey: string): ClientEvent[] => JSON.parse(localStorage.getItem(`tm_q_${writeKey}`) || '[]');
+/** Every event a site's tabs hold in localStorage (each tab mirrors into `tm_q_<writeKey>.<tab>`). */
+export const stored = (writeKey: string): ClientEvent[] =>
+  Object.keys(localStorage)
+    .filter((k) => k.startsWith(`tm_q_${writeKey}.`) || k === `tm_q_${writeKey}`)
+    .flatMap((k) => JSON.parse(localStorage.getItem(k)!) as ClientEvent[])
+    .sort((a, b) => a.timestamp.localeCompare(b.timestamp));

@@ -6,13 +6,15 @@ import { uuid } from '../src/core/uuid.js';
 import type { ClientEvent } from '../src/types.js';
 import { VERSION } from '../src/version.js';
 
-const event = (i: number, pad = 0): ClientEvent => ({
-  messageId: `m${i}`,
-  name: 'e',
-  timestamp: '2026-01-01T00:00:00.000Z',
-  anonymousId: 'a',
-  properties: { pad: 'x'.repeat(pad) },
-});
+const event = (i: number, pad = 0, properties: Record<string, unknown> = { pad: 'x'.repeat(pad) }): string =>
+  JSON.stringify({
+    timestamp: '2026-01-01T00:00:00.000Z',
+    messageId: `m${i}`,
+    name: 'e',
+    anonymousId: 'a',
+    properties,
+  } satisfies ClientEvent);
+const id = (s: string) => (JSON.parse(s) as ClientEvent).messageId;
 
 describe('version', () => {
   it('reports the package version as context.library.version', () => {
@@ -29,15 +31,15 @@ describe('uuid', () => {
   });
 });
 
-// The splitting itself is @trackmate/core's takeBatch (tested there); these pin what the SDK feeds it.
+// The queue holds serialised events; batches are cut from it by the UTF-8 size of the request body.
 describe('batch splitting', () => {
   it('takes events from the front while the request body, envelope included, stays within the byte limit', () => {
     const queue = Array.from({ length: 10 }, (_, i) => event(i, 1000));
     const first = take(queue, 4000);
-    expect(first.map((e) => e.messageId)).toEqual(['m0', 'm1', 'm2']);
-    expect(bytes(body('pk_x', first))).toBeLessThanOrEqual(4000);
+    expect(first.map(id)).toEqual(['m0', 'm1', 'm2']);
+    expect(bytes(body(first))).toBeLessThanOrEqual(4000);
     expect(queue).toHaveLength(7);
-    expect(queue[0]!.messageId).toBe('m3');
+    expect(id(queue[0]!)).toBe('m3');
   });
 
   it('takes at most 500 events per request', () => {
@@ -49,16 +51,22 @@ describe('batch splitting', () => {
 
   it('sends one oversized event alone instead of blocking the queue', () => {
     const queue = [event(0, 5000), event(1)];
-    expect(take(queue, 1000).map((e) => e.messageId)).toEqual(['m0']);
-    expect(take(queue, 1000).map((e) => e.messageId)).toEqual(['m1']);
+    expect(take(queue, 1000).map(id)).toEqual(['m0']);
+    expect(take(queue, 1000).map(id)).toEqual(['m1']);
   });
 
   it('counts UTF-8 bytes, not UTF-16 code units', () => {
     expect(bytes('é€😀')).toBe(2 + 3 + 4);
-    const queue = Array.from({ length: 10 }, (_, i) => ({ ...event(i), properties: { s: '€'.repeat(300) } }));
+    const queue = Array.from({ length: 10 }, (_, i) => event(i, 0, { s: '€'.repeat(300) }));
     const batch = take(queue, 3000);
-    expect(bytes(body('pk_x', batch))).toBeLessThanOrEqual(3000);
+    expect(bytes(body(batch))).toBeLessThanOrEqual(3000);
     // …and it is the longest such run: one more event would not fit.
-    expect(bytes(body('pk_x', [...batch, queue[0]!]))).toBeGreaterThan(3000);
+    expect(bytes(body([...batch, queue[0]!]))).toBeGreaterThan(3000);
+  });
+
+  it('assembles the request body from the serialised events, parseable as the collector expects', () => {
+    const parsed = JSON.parse(body([event(0), event(1)]));
+    expect(parsed.batch.map((e: ClientEvent) => e.messageId)).toEqual(['m0', 'm1']);
+    expect(Date.parse(parsed.sentAt)).toBeGreaterThan(0);
   });
 });

@@ -1,5 +1,6 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { cookieStore } from '../src/cookie-store.js';
 import { addToCart, consent, flush, identify, init, orderProduct, page, reset, track } from '../src/index.js';
 import { createTracker } from '../src/tracker.js';
 import type { Tracker, TrackerOptions } from '../src/types.js';
@@ -43,15 +44,25 @@ describe('identity', () => {
     expect(localStorage.getItem('tm_aid')).toBe(first.anonymousId);
   });
 
-  it('falls back to a first-party cookie when localStorage is unusable', () => {
+  it('falls back to first-party cookies (storage: cookieStore()) when localStorage is unusable', () => {
+    fakeNetwork();
+    vi.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
+      throw new DOMException('denied', 'SecurityError');
+    });
+    const first = tracker({ storage: cookieStore() }).track('a')!;
+    expect(document.cookie).toContain(`tm_aid=${first.anonymousId}`);
+    const second = tracker({ storage: cookieStore() }).track('b')!;
+    expect(second.anonymousId).toBe(first.anonymousId);
+  });
+
+  it('keeps ids in memory when localStorage is unusable and no storage is given', () => {
     fakeNetwork();
     vi.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
       throw new DOMException('denied', 'SecurityError');
     });
     const first = tracker().track('a')!;
-    expect(document.cookie).toContain(`tm_aid=${first.anonymousId}`);
-    const second = tracker().track('b')!;
-    expect(second.anonymousId).toBe(first.anonymousId);
+    expect(tracker().track('b')!.anonymousId).not.toBe(first.anonymousId);
+    expect(document.cookie).toBe('');
   });
 
   it('keeps ids in memory only in cookieless mode', () => {
@@ -162,6 +173,7 @@ describe('consent', () => {
     const t = tracker();
     t.track('a');
     await t.flush();
+    await vi.advanceTimersByTimeAsync(1000);
     expect(stored(KEY)).toHaveLength(1);
     t.consent('denied');
     expect(stored(KEY)).toEqual([]);

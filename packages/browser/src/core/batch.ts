@@ -1,19 +1,26 @@
-import { MAX_BATCH_EVENTS, takeBatch } from '@trackmate/core';
-import type { ClientEvent } from '../types.js';
+import { MAX_BATCH_EVENTS } from '@trackmate/core';
 
 const encoder = /* @__PURE__ */ new TextEncoder();
 
 /** UTF-8 size of a string: what the network and the keepalive budget count. */
 export const bytes = (s: string): number => encoder.encode(s).length;
 
-/** Request body of a batch (DESIGN.md section 6); sentAt lets the collector correct the client's clock. */
-export const body = (writeKey: string, batch: ClientEvent[]): string =>
-  JSON.stringify({ writeKey, sentAt: new Date().toISOString(), batch });
+/**
+ * Request body of a batch of serialised events (DESIGN.md section 6), assembled without parsing them again;
+ * sentAt lets the collector correct the client's clock. The write key travels in the URL's query.
+ */
+export const body = (batch: string[]): string => `{"sentAt":"${new Date().toISOString()}","batch":[${batch}]}`;
 
 /**
  * Removes from the front of `queue` the next batch whose request body stays within `maxBytes` (and 500
  * events); one event larger than `maxBytes` goes alone rather than blocking the queue. The envelope,
- * {"writeKey":"…","sentAt":"2026-01-01T00:00:00.000Z","batch":[]}, is counted as 200 bytes.
+ * {"sentAt":"2026-01-01T00:00:00.000Z","batch":[]}, is counted as 200 bytes.
  */
-export const take = (queue: ClientEvent[], maxBytes: number): ClientEvent[] =>
-  takeBatch(queue, (e) => bytes(JSON.stringify(e)), 200, maxBytes, MAX_BATCH_EVENTS);
+export const take = (queue: string[], maxBytes: number): string[] => {
+  let n = 0;
+  for (let size = 199; n < queue.length && n < MAX_BATCH_EVENTS; n++) {
+    size += bytes(queue[n]!) + 1;
+    if (n && size > maxBytes) break;
+  }
+  return queue.splice(0, n);
+};

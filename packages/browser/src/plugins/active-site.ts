@@ -1,3 +1,4 @@
+import { urlOf } from '../core/url.js';
 import type { Plugin } from '../types.js';
 
 /**
@@ -8,5 +9,5 @@ import type { Plugin } from '../types.js';
 export const activeSite = (): Plugin => ({
   // Touching the session starts one when none is running, which calls `session` below.
   setup: (t) => void t.sessionId(),
-  session: (sessionId, t) => void t.track('active_site', { url: t.url(location.href), sessionId }),
+  session: (sessionId, t) => void t.track('active_site', { url: urlOf(t, location.href), sessionId }),
 });
