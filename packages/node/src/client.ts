@@ -170,7 +170,8 @@ export class TrackMate extends Emitter<TrackMateEvents> {
   /**
    * Stops taking events and delivers everything queued, retries included. With `timeout` (ms), gives up
    * after that long: what is still undelivered is reported through 'drop' with reason `closed`. Call it on
-   * graceful shutdown, and at the end of a serverless handler.
+   * graceful shutdown of a long-running server. Not at the end of a serverless handler: a warm instance reuses
+   * the client, and a closed one drops every later event (reason `closed`); `await flush()` there instead.
    */
   async close(options: { timeout?: number } = {}): Promise<void> {
     this.#closed = true;

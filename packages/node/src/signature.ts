@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { hmacSha256Hex, timingSafeEqualText } from './hmac-sha256.js';
 
 /**
  * Outgoing webhooks are signed with header
@@ -39,10 +39,10 @@ export function verifyWebhookSignature(options: VerifyWebhookOptions): boolean {
   if (!timestamp || !/^\d{1,15}$/.test(timestamp) || signatures.length === 0) return false;
   if (Math.abs(now / 1000 - Number(timestamp)) > toleranceSeconds) return false;
 
-  const expected = Buffer.from(hmac(secret, timestamp, body), 'hex');
+  const expected = hmac(secret, timestamp, body);
   return signatures.some((signature) => {
     if (!/^[0-9a-f]{64}$/i.test(signature)) return false;
-    return timingSafeEqual(expected, Buffer.from(signature, 'hex'));
+    return timingSafeEqualText(expected, signature.toLowerCase());
   });
 }
 
@@ -57,6 +57,7 @@ export function signWebhookPayload(options: {
   return `t=${t},v1=${hmac(options.secret, t, options.body)}`;
 }
 
+/** Runtime-neutral (see hmac-sha256.ts): the same on Node and on edge runtimes that have no `node:crypto`. */
 function hmac(secret: string, timestamp: string, body: string | Uint8Array): string {
-  return createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
+  return hmacSha256Hex(secret, `${timestamp}.`, body);
 }

@@ -1,9 +1,15 @@
-import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
 import { parseRetryAfter } from '@trackmate/core';
 import { TrackMateError } from './errors.js';
 
-const gzip = promisify(gzipCallback);
+/**
+ * gzip through the Web Streams `CompressionStream` (Node ≥ 18, Deno, Bun, Workers, Vercel Edge), so that no
+ * `node:` module is imported; null where the runtime has none (the body is then sent as it is).
+ */
+async function gzip(text: string): Promise<Uint8Array | null> {
+  if (typeof CompressionStream !== 'function') return null;
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
 
 export interface SendRequest {
   url: string;
@@ -36,8 +42,9 @@ export function fetchTransport(fetchImpl: typeof fetch = globalThis.fetch): Tran
       'user-agent': 'trackmate-node',
     };
     let payload: string | Uint8Array = request.body;
-    if (request.gzip) {
-      payload = await gzip(request.body);
+    const compressed = request.gzip ? await gzip(request.body) : null;
+    if (compressed) {
+      payload = compressed;
       headers['content-encoding'] = 'gzip';
     }
 

@@ -1,5 +1,6 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { hmacSha256Hex } from '../src/hmac-sha256.js';
 import { signWebhookPayload, verifyWebhookSignature } from '../src/index.js';
 
 const secret = 'whsec_test';
@@ -65,5 +66,20 @@ describe('verifyWebhookSignature', () => {
         now,
       }),
     ).toBe(false);
+  });
+});
+
+describe('the runtime-neutral HMAC-SHA-256 (no node:crypto on edge runtimes)', () => {
+  it('computes what node:crypto computes, for keys and messages of every length around the block size', () => {
+    for (let keyLength = 0; keyLength <= 130; keyLength += 13) {
+      for (const messageLength of [0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 1_000, 70_000]) {
+        const key = randomBytes(keyLength).toString('base64').slice(0, keyLength);
+        const message = `${randomBytes(messageLength).toString('latin1')}é€😀`.slice(0, messageLength + 3);
+        const expected = createHmac('sha256', key).update('t.').update(message).digest('hex');
+        expect(hmacSha256Hex(key, 't.', message), `key ${keyLength}, message ${messageLength}`).toBe(expected);
+      }
+    }
+    const bytes = randomBytes(300);
+    expect(hmacSha256Hex('k', bytes)).toBe(createHmac('sha256', 'k').update(bytes).digest('hex'));
   });
 });
