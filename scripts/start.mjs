@@ -12,8 +12,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const port = Number(process.env.PORT || 8080);
 const host = process.env.HOST || '127.0.0.1';
 const demoPort = Number(process.env.DEMO_PORT || 8081);
+const consolePort = Number(process.env.CONSOLE_PORT || 3000);
+const shopPort = 3001; // examples/next-shop (`npx next dev --port 3001`), allowed for the demo site
 const collectorUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-const demoOrigins = [`http://localhost:${demoPort}`, `http://127.0.0.1:${demoPort}`];
+const demoOrigins = [demoPort, shopPort].flatMap((p) => [`http://localhost:${p}`, `http://127.0.0.1:${p}`]);
 const stateFile = join(root, '.trackmate', 'demo-site.json');
 
 async function demoSite() {
@@ -78,17 +80,44 @@ const collector = spawn(
   },
 );
 const demo = serveDemo(site);
+// the console (packages/console, built by ensure-deps) in front of the collector
+const consoleApp = spawn(
+  process.execPath,
+  [
+    join(root, 'packages/console/bin/trackmate-console.mjs'),
+    '--port',
+    String(consolePort),
+    '--host',
+    host,
+    '--collector',
+    collectorUrl,
+  ],
+  { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } },
+);
 const stop = () => {
   demo.close();
+  consoleApp.kill('SIGTERM');
   collector.kill('SIGTERM');
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 collector.on('exit', (code) => {
   demo.close();
+  consoleApp.kill('SIGTERM');
   process.exit(code ?? 0);
 });
 await waitReady(collector);
+const consoleUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${consolePort}`;
+for (let i = 0; i < 120 && consoleApp.exitCode === null; i++) {
+  if (
+    await fetch(`${consoleUrl}/sign-in`).then(
+      (r) => r.ok,
+      () => false,
+    )
+  )
+    break;
+  await new Promise((r) => setTimeout(r, 250));
+}
 
 const sample = JSON.stringify({
   writeKey: site.writeKey,
@@ -101,6 +130,7 @@ const sample = JSON.stringify({
 console.log(`
   TrackMate is running.
 
+  Console       ${consoleUrl}      (sign in with the secret key below)
   Collector     ${collectorUrl}        (API docs: ${collectorUrl}/docs, health: ${collectorUrl}/ready)
   Demo page     http://localhost:${demoPort}      (open it, click around; events arrive in MongoDB)
   MongoDB       ${process.env.MONGODB_URI}   collections: events, profiles, ...
@@ -112,6 +142,9 @@ console.log(`
   Send an event:
     curl -i -X POST ${collectorUrl}/api/track/event -H 'content-type: text/plain' \\
       -d '${sample}'
+
+  Next.js shop  TRACKMATE_WRITE_KEY=${site.writeKey} TRACKMATE_SECRET_KEY=${site.secretKey} \\
+                TRACKMATE_HOST=${collectorUrl} npx next dev --port ${shopPort}   (in examples/next-shop)
 
   Ctrl-C stops everything.
 `);
