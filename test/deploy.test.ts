@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { parseDockerfile } from '../scripts/dockerfile.mjs';
+import { ROOT } from './helpers/packages.js';
+
+/**
+ * The deployment files, checked without a Docker engine: compose.yaml against docs/configuration.md and the
+ * Dockerfile, the Dockerfile's shape. `node scripts/check-dockerfile.mjs` replays the Dockerfile's commands.
+ */
+type Service = {
+  image?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  volumes?: string[];
+  deploy?: { replicas?: number };
+  healthcheck?: { test?: string[]; disable?: boolean };
+};
+const compose = parse(readFileSync(join(ROOT, 'compose.yaml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
+const services = compose.services;
+const stages = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+const runtime = stages.at(-1)!;
+
+/** Every variable named in the first column of docs/configuration.md's table (`PORT` / `HOST` counts twice). */
+const documented = new Set(
+  readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))
+    .flatMap((l) => [...l.split('|')[1]!.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!)),
+);
+
+const ourServices = Object.entries(services).filter(([, s]) => s.image?.startsWith('trackmate'));
+const collector = services.collector!;
+const envOf = (s: Service) => s.environment ?? {};
+/** A compose value with its `${VAR:-default}` replaced by the default. */
+const resolved = (v: string) => v.replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1');
+
+describe('compose.yaml', () => {
+  it('runs MongoDB, Redis, the collector, two workers and the console', () => {
+    expect(Object.keys(services).sort()).toEqual(['collector', 'console', 'mongodb', 'redis', 'worker']);
+    expect(services.worker!.deploy?.replicas).toBe(2);
+    expect(services.worker!.command).toEqual(['node', 'packages/collector/dist/cli.js', 'worker']);
+    expect(collector.command).toEqual(['node', 'packages/collector/dist/cli.js', 'start', '--no-worker']);
+    expect(services.mongodb!.image).toMatch(/^mongo:[6-9]/);
+    expect(services.redis!.image).toMatch(/^redis:7/);
+  });
+
+  it('sets only documented variables, and the ones a deployment needs', () => {
+    for (const [name, service] of ourServices.filter(([n]) => n !== 'console')) {
+      const unknown = Object.keys(envOf(service)).filter((v) => !documented.has(v));
+      expect(unknown, name).toEqual([]);
+      expect(envOf(service), name).toHaveProperty('MONGODB_URI');
+      expect(envOf(service), name).toHaveProperty('REDIS_URL');
+      expect(envOf(service), name).toHaveProperty('TRACKMATE_PUBLIC_URL');
+    }
+    expect(envOf(collector).HOST).toBe('0.0.0.0');
+  });
+
+  it('points every process at the services of the file', () => {
+    for (const [name, service] of ourServices.filter(([n]) => n !== 'console')) {
+      const env = envOf(service);
+      expect(new URL(resolved(env.MONGODB_URI!)).hostname, name).toBe('mongodb');
+      expect(new URL(resolved(env.REDIS_URL!)).hostname, name).toBe('redis');
+    }
+    const consoleArgs = services.console!.command!;
+    const collectorUrl = new URL(consoleArgs[consoleArgs.indexOf('--collector') + 1]!);
+    expect(collectorUrl.hostname).toBe('collector');
+    expect(collectorUrl.port).toBe(envOf(collector).PORT);
+  });
+
+  it('publishes the ports the processes listen on', () => {
+    expect(collector.ports).toEqual([`${envOf(collector).PORT}:${envOf(collector).PORT}`]);
+    const args = services.console!.command!;
+    const port = args[args.indexOf('--port') + 1];
+    expect(services.console!.ports).toEqual([`${port}:${port}`]);
+    expect(args[args.indexOf('--host') + 1]).toBe('0.0.0.0');
+    expect(services.worker!.ports).toBeUndefined();
+  });
+
+  it('runs Redis with AOF (everysec) and noeviction, and keeps both databases on volumes', () => {
+    const redis = services.redis!.command!.join(' ');
+    expect(redis).toMatch(/--appendonly yes/);
+    expect(redis).toMatch(/--appendfsync everysec/);
+    expect(redis).toMatch(/--maxmemory-policy noeviction/);
+    for (const name of ['mongodb', 'redis']) {
+      const volume = services[name]!.volumes?.[0]?.split(':')[0];
+      expect(volume && volume in compose.volumes, name).toBe(true);
+    }
+  });
+
+  it('gives the workers and the console health checks of their own (the image checks /ready)', () => {
+    expect(services.worker!.healthcheck?.disable).toBe(true);
+    expect(services.console!.healthcheck?.test?.join(' ')).toContain('127.0.0.1:3000');
+  });
+});
+
+describe('Dockerfile', () => {
+  it('builds in one stage and runs from another, both on the official node image', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const s of stages) expect(s.from).toMatch(/^node:/);
+  });
+
+  it('runs as an unprivileged user, with production dependencies only, and checks /ready', () => {
+    const user = runtime.instructions.filter((i) => i.op === 'USER').at(-1)?.args;
+    expect(user).toBeDefined();
+    expect(user).not.toMatch(/^(root|0)$/);
+    const runs = stages.flatMap((s) => s.instructions.filter((i) => i.op === 'RUN').map((i) => i.args));
+    expect(runs.some((r) => /npm ci\b.*--omit=dev/.test(r))).toBe(true);
+    expect(runtime.instructions.find((i) => i.op === 'HEALTHCHECK')?.args).toMatch(/\/ready/);
+    expect(runtime.instructions.some((i) => i.op === 'COPY' && !i.args.includes('--from='))).toBe(false);
+  });
+
+  it('holds what every compose command runs', () => {
+    // the build stage gathers the runtime's files into .runtime/, which the runtime stage copies whole
+    const gather = stages[0]!.instructions.find((i) => i.op === 'RUN' && i.args.includes('.runtime'))!.args;
+    const gathered = gather.split(/\s+/).filter((w) => /^(packages|node_modules|package\.json)/.test(w));
+    expect(runtime.instructions.filter((i) => i.op === 'COPY').map((i) => i.args)).toEqual([
+      '--from=build /app/.runtime ./',
+    ]);
+    const cmd = JSON.parse(runtime.instructions.find((i) => i.op === 'CMD')!.args) as string[];
+    const files = [cmd[1]!, ...ourServices.map(([, s]) => s.command![1]!)];
+    for (const file of files)
+      expect(
+        gathered.some((c) => file === c || file.startsWith(`${c}/`)),
+        file,
+      ).toBe(true);
+    expect(gathered).toContain('node_modules');
+  });
+});
