@@ -1,7 +1,7 @@
 'use client';
 
 import { type ReactNode, useActionState } from 'react';
-import type { FormState } from '@/lib/session-actions';
+import type { FormState } from '../lib/session-actions';
 
 /**
  * A form bound to a server action that answers a FormState: shows its error or message in a live region, and

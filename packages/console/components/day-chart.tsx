@@ -2,7 +2,7 @@
 
 import { useEffect, useId, useRef } from 'react';
 import 'uplot/dist/uPlot.min.css';
-import { money, number } from '@/lib/format';
+import { money, number } from '../lib/format';
 
 export interface Series {
   label: string;

@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
-import { dateTime } from '@/lib/format';
-import type { Delivery } from '@/lib/types';
+import { dateTime } from '../lib/format';
+import type { Delivery } from '../lib/types';
 
 /** Delivery attempts, newest first; `actions` renders a cell per row (e.g. a retry button). */
 export function DeliveryTable({

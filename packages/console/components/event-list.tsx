@@ -1,6 +1,6 @@
 import Link from 'next/link';
-import { dateTime } from '@/lib/format';
-import type { StoredEvent } from '@/lib/types';
+import { dateTime } from '../lib/format';
+import type { StoredEvent } from '../lib/types';
 
 function summary(e: StoredEvent): string {
   const p = e.properties as Record<string, unknown>;

@@ -1,4 +1,4 @@
-import { publicCollectorUrl } from '@/lib/collector';
+import { publicCollectorUrl } from '../lib/collector';
 
 /** What a new user does next: the script tag, the npm install, and a curl that sends one event. */
 export function GettingStarted({ writeKey }: { writeKey: string }) {

@@ -16,8 +16,11 @@ export function daysBetween(from: string, to: string): string[] {
   return out;
 }
 
-export const isDay = (s: unknown): s is string =>
-  typeof s === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`));
+export const isDay = (s: unknown): s is string => {
+  if (typeof s !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+  const t = Date.parse(`${s}T00:00:00Z`);
+  return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === s;
+};
 
 export function dateTime(iso: string | null | undefined): string {
   if (!iso) return '—';
@@ -32,4 +35,19 @@ export const percent = (r: number | null) => (r === null ? '—' : `${(r * 100).
 /** First string query parameter (Next gives string | string[] | undefined). */
 export function param(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The Overview's range from `?from=&to=` (UTC days): default the last 30 days, at most 366, never reversed. */
+export function dayRange(sp: Record<string, string | string[] | undefined>): {
+  from: string;
+  to: string;
+  error?: string;
+} {
+  const to = isDay(param(sp.to)) ? param(sp.to)! : today();
+  const from = isDay(param(sp.from)) ? param(sp.from)! : daysAgo(29, to);
+  if (from > to) return { from: daysAgo(29, to), to, error: 'The start day was after the end day; showing 30 days.' };
+  if (Date.parse(to) - Date.parse(from) > 365 * DAY_MS) {
+    return { from: daysAgo(365, to), to, error: 'At most 366 days at once.' };
+  }
+  return { from, to };
 }

@@ -3,28 +3,19 @@ import Link from 'next/link';
 import { DayChart } from '@/components/day-chart';
 import { GettingStarted } from '@/components/snippet';
 import { api } from '@/lib/collector';
-import { DAY_MS, daysAgo, daysBetween, isDay, money, number, param, percent, today } from '@/lib/format';
+import { dayRange, daysAgo, daysBetween, money, number, percent, today } from '@/lib/format';
 import type { EventPage, Funnel, Metrics, Site, TopPages } from '@/lib/types';
 
 export const metadata: Metadata = { title: 'Overview' };
 
 const PRESETS = [7, 30, 90];
 
-function range(sp: Record<string, string | string[] | undefined>): { from: string; to: string; error?: string } {
-  const to = isDay(param(sp.to)) ? param(sp.to)! : today();
-  const from = isDay(param(sp.from)) ? param(sp.from)! : daysAgo(29, to);
-  if (from > to) return { from: daysAgo(29, to), to, error: 'The start day was after the end day; showing 30 days.' };
-  if (Date.parse(to) - Date.parse(from) > 365 * DAY_MS)
-    return { from: daysAgo(365, to), to, error: 'At most 366 days at once.' };
-  return { from, to };
-}
-
 export default async function OverviewPage({
   searchParams,
 }: {
   searchParams: Promise<Record<string, string | string[] | undefined>>;
 }) {
-  const { from, to, error } = range(await searchParams);
+  const { from, to, error } = dayRange(await searchParams);
   const q = `from=${from}&to=${to}`;
   const [site, metrics, funnel, top, latest] = await Promise.all([
     api<Site>('GET', '/api/site'),
