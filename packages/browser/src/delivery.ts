@@ -70,6 +70,8 @@ export const createDelivery = (
   let running: Promise<void> | undefined;
   let release: (() => void) | undefined;
   let started: unknown;
+  /** This page was left (pagehide) and has not been shown again. */
+  let left: unknown;
   /** Bytes of our keepalive fetches still in flight. */
   let inflight = 0;
   /** Consecutive failed requests (0: the collector answered the last one) and when the next may go. */
@@ -117,10 +119,14 @@ export const createDelivery = (
     locks.request(key, () => locks.query().then((s) => adopt(s.held!.map((l) => l.name)))).catch(warn);
   };
 
+  /** A timer ran out: the flush interval, or the backoff (whose end this is). */
   const tick = () => {
     timer = undefined;
+    blockedUntil = 0;
     send();
   };
+  /** Allowed to send now: consent, and no backoff or Retry-After pending (manual flushes honour it too). */
+  const ready = () => allowed() && Date.now() >= blockedUntil;
 
   /** Records the answer to a batch: acknowledged (retry undefined) or to be retried after a delay. */
   const settle = (batch: string[], retry: number | undefined) => {
@@ -139,7 +145,6 @@ export const createDelivery = (
     store?.set(back, `${attempt}.${blockedUntil}`);
     clearTimeout(timer);
     timer = setTimeout(tick, delay);
-    return 1;
   };
 
   /**
@@ -177,16 +182,16 @@ export const createDelivery = (
   const send = (): Promise<void> =>
     (running ||= (async () => {
       expire();
-      while (queue.length && allowed()) {
+      while (queue.length && ready()) {
         const batch = take(queue, MAX_REQUEST_BYTES);
-        if (settle(batch, await post(batch, true))) break;
+        settle(batch, await post(batch, true));
       }
     })().finally(() => {
       running = undefined;
     }));
 
   const schedule = () => {
-    if (!allowed() || Date.now() < blockedUntil) return;
+    if (!ready()) return;
     if (queue.length >= batchSize) send();
     else timer ||= setTimeout(tick, flushInterval);
   };
@@ -217,7 +222,10 @@ export const createDelivery = (
     queue = kept;
     write();
     // Leaving (or entering the back/forward cache): other tabs may take over what is stored from now on.
-    if (leaving) release?.();
+    if (leaving && started) {
+      left = 1;
+      release?.();
+    }
   };
 
   const listeners: [EventTarget, string, (e: never) => unknown][] = [
@@ -228,7 +236,8 @@ export const createDelivery = (
       'pageshow',
       (e: PageTransitionEvent) => {
         // While this page sat in the back/forward cache, another tab may have adopted its stored events.
-        if (e.persisted && started) {
+        if (e.persisted && left) {
+          left = 0;
           if (!store!.get(mine)) queue = [];
           if (locks) lock();
         }
@@ -240,7 +249,6 @@ export const createDelivery = (
       () => {
         // Back online: retry now rather than at the end of the backoff.
         if (attempt) {
-          blockedUntil = 0;
           clearTimeout(timer);
           tick();
         }
@@ -258,7 +266,7 @@ export const createDelivery = (
       save();
       schedule();
     },
-    flush: () => (Date.now() < blockedUntil ? Promise.resolve() : send()),
+    flush: send,
     resume() {
       start();
       write();

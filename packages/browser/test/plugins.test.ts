@@ -73,7 +73,7 @@ describe('page-view', () => {
     history.pushState(
       null,
       '',
-      '/thanks?email=ada%40example.com&password=hunter2&csrf_token=abc&page=2&utm_source=news#done',
+      '/thanks?email=ada%40example.com&password=hunter2&csrf_token=c5rfT0k&page=2&utm_source=news#done',
     );
     await vi.advanceTimersByTimeAsync(0);
     history.pushState(null, '', '/next');
@@ -84,7 +84,7 @@ describe('page-view', () => {
     expect(views[1]?.properties?.url).toBe(clean);
     expect(views[1]?.context?.page?.url).toBe('http://localhost:3000/thanks');
     expect(views[2]?.properties?.referrer).toBe(clean);
-    expect(JSON.stringify(net.events())).not.toMatch(/hunter2|ada%40example|abc|#done/);
+    expect(JSON.stringify(net.events())).not.toMatch(/hunter2|ada%40example|c5rfT0k|#done/);
   });
 
   it('queues the page_view of a navigation when the tab closes within the same tick', async () => {
@@ -118,6 +118,39 @@ describe('page-view', () => {
     t.teardown();
     expect(history.pushState).toBe(push);
   });
+
+  it('with { replaceState: false }, URL rewrites in place are not page views, navigations still are', async () => {
+    const t = start(pageView({ replaceState: false }));
+    history.replaceState(null, '', '/search?q=m'); // search as you type
+    history.replaceState(null, '', '/search?q=mugs');
+    await vi.advanceTimersByTimeAsync(0);
+    window.dispatchEvent(new Event('pagehide')); // nor when the tab goes away afterwards
+    history.pushState(null, '', '/cart');
+    history.replaceState(null, '', '/cart?step=1'); // part of the navigation just made
+    const urls = (await sent(t)).map(([, p]) => (p as { url: string }).url);
+    expect(urls).toEqual(['http://localhost:3000/', 'http://localhost:3000/cart?step=1']);
+  });
+
+  it('counts a page restored from the back/forward cache', async () => {
+    const t = start(pageView());
+    window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: false })); // first load: counted already
+    window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+    expect((await sent(t)).map(([n]) => n)).toEqual(['page_view', 'page_view']);
+  });
+
+  it('counts a prerendered page once it is shown, not while it is prepared', async () => {
+    Object.defineProperty(document, 'prerendering', { configurable: true, value: true });
+    try {
+      const t = start(pageView());
+      expect(await sent(t)).toEqual([]);
+      Object.defineProperty(document, 'prerendering', { configurable: true, value: false });
+      document.dispatchEvent(new Event('prerenderingchange'));
+      document.dispatchEvent(new Event('prerenderingchange'));
+      expect((await sent(t)).map(([n]) => n)).toEqual(['page_view']);
+    } finally {
+      delete (document as { prerendering?: boolean }).prerendering;
+    }
+  });
 });
 
 describe('active-site', () => {
@@ -145,28 +178,71 @@ describe('active-site', () => {
 });
 
 describe('deep-scroll', () => {
-  const scrollTo = (y: number) => {
-    Object.defineProperty(window, 'scrollY', { configurable: true, value: y });
-    window.dispatchEvent(new Event('scroll'));
+  let reads = 0;
+  /** A scrolling element of 4 screens: `scrollTop` reads are counted (layout reads). */
+  const scroller = (el: Element) => {
+    let top = 0;
+    Object.defineProperty(el, 'clientHeight', { configurable: true, value: 1000 });
+    Object.defineProperty(el, 'scrollHeight', { configurable: true, value: 4000 });
+    Object.defineProperty(el, 'scrollTop', {
+      configurable: true,
+      get: () => {
+        reads++;
+        return top;
+      },
+      set: (v) => {
+        top = v;
+      },
+    });
+    return async (y: number, frame = true) => {
+      el.scrollTop = y;
+      (el === document.documentElement ? document : el).dispatchEvent(new Event('scroll'));
+      if (frame) await vi.advanceTimersByTimeAsync(16);
+    };
   };
+  const percentages = async (t: Tracker) =>
+    (await sent(t)).filter(([n]) => n === 'deep_scroll').map(([, p]) => (p as { percentage: number }).percentage);
   beforeEach(() => {
-    Object.defineProperty(window, 'innerHeight', { configurable: true, value: 1000 });
-    Object.defineProperty(document.documentElement, 'scrollHeight', { configurable: true, value: 4000 });
+    reads = 0;
   });
 
-  it('reports 25/50/75/100 % once per page, and again after a navigation', async () => {
+  it('reports 25/50/75/100 % once per page view, and starts over at each page_view', async () => {
+    const scrollTo = scroller(document.documentElement);
     const t = start(deepScroll());
-    scrollTo(0); // 25 % visible at the top of a 4-screen page
-    scrollTo(500);
-    scrollTo(1000); // 50 %
-    scrollTo(0);
-    scrollTo(1000);
-    scrollTo(3000); // bottom: 75 and 100
-    scrollTo(2999.6); // fractional scroll positions still count as the bottom
-    history.pushState(null, '', '/next');
-    scrollTo(0);
-    const marks = (await sent(t)).map(([, p]) => (p as { percentage: number }).percentage);
-    expect(marks).toEqual([25, 50, 75, 100, 25]);
+    await scrollTo(0); // 25 % visible at the top of a 4-screen page
+    await scrollTo(500);
+    await scrollTo(1000); // 50 %
+    await scrollTo(0);
+    await scrollTo(1000);
+    await scrollTo(3000); // bottom: 75 and 100
+    await scrollTo(2999.6); // fractional scroll positions still count as the bottom
+    t.track('page_view', { url: 'http://localhost:3000/next', referrer: '', title: '' });
+    await scrollTo(0);
+    expect(await percentages(t)).toEqual([25, 50, 75, 100, 25]);
+  });
+
+  it('reads layout at most once per animation frame, and not at all once every mark has fired', async () => {
+    const scrollTo = scroller(document.documentElement);
+    const t = start(deepScroll());
+    for (let y = 0; y < 100; y += 10) await scrollTo(y, false); // ten scroll events within one frame
+    await vi.advanceTimersByTimeAsync(16);
+    expect(reads).toBe(1);
+    await scrollTo(3000);
+    expect(reads).toBe(2);
+    for (let y = 0; y < 3000; y += 100) await scrollTo(y);
+    expect(reads).toBe(2);
+    expect(await percentages(t)).toEqual([25, 50, 75, 100]);
+  });
+
+  it('measures the configured inner container instead of the page', async () => {
+    document.body.innerHTML = '<main id="pane"></main><aside id="other"></aside>';
+    const pane = scroller(document.getElementById('pane')!);
+    const other = scroller(document.getElementById('other')!);
+    const t = start(deepScroll({ container: '#pane' }));
+    await other(3000); // another scrolling element: ignored
+    expect(await percentages(t)).toEqual([]);
+    await pane(1000);
+    expect(await percentages(t)).toEqual([25, 50]);
   });
 
   it('reports nothing before the visitor scrolls', async () => {
@@ -199,6 +275,22 @@ describe('button-click', () => {
     ]);
   });
 
+  it('reads .value only from button-type inputs, and never sends e-mail addresses found in the text', async () => {
+    document.body.innerHTML = `
+      <input type="text" data-track="search" value="what the visitor typed">
+      <input type="reset" data-track="clear" value="Clear">
+      <button id="logout">Log out ada@example.com</button>`;
+    const t = start(buttonClick());
+    for (const sel of ['[data-track=search]', '[data-track=clear]', '#logout']) {
+      document.querySelector<HTMLElement>(sel)!.click();
+    }
+    expect(await sent(t)).toEqual([
+      ['button_click', { elementId: 'search', text: '' }],
+      ['button_click', { elementId: 'clear', text: 'Clear' }],
+      ['button_click', { elementId: 'logout', text: 'Log out' }],
+    ]);
+  });
+
   it('sees clicks whose propagation the app stops', async () => {
     document.body.innerHTML = '<button id="x">X</button>';
     document.querySelector('#x')!.addEventListener('click', (e) => e.stopPropagation());
@@ -222,7 +314,7 @@ describe('form-submit', () => {
       <input name="user_email" value=" Ada@Example.com ">
       <input autocomplete="given-name" name="a" value="Ada">
       <input name="last_name" value="Lovelace">
-      <input type="tel" name="contact" value="+441234567890">
+      <input type="tel" name="mobile" value="+441234567890">
       <input type="checkbox" name="accept_terms" checked>
       <input name="company" value="Analytical Engines">
       <button>Join</button></form>`);
@@ -269,11 +361,37 @@ describe('form-submit', () => {
   it('cuts over-long entries to the collector limits', async () => {
     const t = start(formSubmit());
     submit(
-      `<form id="f"><input name="first_name" value="${'a'.repeat(500)}"><input type="tel" value="${'1'.repeat(100)}"></form>`,
+      `<form id="f"><input name="first_name" value="${'a'.repeat(500)}"><input type="tel" name="phone" value="+${'1'.repeat(100)}"></form>`,
     );
     const [[, p]] = (await sent(t)) as [[string, { fields: Record<string, string> }]];
     expect(p.fields.firstName).toHaveLength(200);
     expect(p.fields.phone).toHaveLength(64);
+  });
+
+  it('takes a tel input for a phone only when its name or autocomplete says so', async () => {
+    const t = start(formSubmit());
+    submit(`<form id="verify">
+      <input type="tel" name="otp" value="+441234567890">
+      <input type="tel" name="x" autocomplete="tel" value="+442222222222"></form>`);
+    expect(await sent(t)).toEqual([['form_submit', { formId: 'verify', fields: { phone: '+442222222222' } }]]);
+  });
+
+  it('never sends a value that looks like a card number (Luhn, 13-19 digits) or a CVV, from any field', async () => {
+    const t = start(formSubmit());
+    submit(`<form id="f">
+      <input name="first_name" value="4111 1111 1111 1111">
+      <input name="last_name" value="123">
+      <input type="tel" name="phone" value="4242-4242-4242-4242">
+      <input name="user_email" value="5555555555554444"></form>`);
+    expect(await sent(t)).toEqual([['form_submit', { formId: 'f', fields: {} }]]);
+    // 16 digits that fail the Luhn check, and a name with digits, are ordinary values
+    submit(
+      `<form id="g"><input type="tel" name="phone" value="1234567890123456"><input name="first_name" value="R2D2"></form>`,
+    );
+    expect((await sent(t)).at(-1)).toEqual([
+      'form_submit',
+      { formId: 'g', fields: { phone: '1234567890123456', firstName: 'R2D2' } },
+    ]);
   });
 
   it('skips forms inside [data-track-ignore]', async () => {

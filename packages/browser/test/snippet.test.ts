@@ -1,14 +1,14 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fakeNetwork, showTab } from './helpers.js';
+import { closeTab, fakeNetwork, showTab } from './helpers.js';
 
 type Global = ((...args: unknown[]) => unknown) & { q?: IArguments[] };
 const w = window as unknown as { trackmate?: Global };
 
 /** Runs the script-tag build's entry as if loaded by `<script src=... data-*>`. */
-const loadScript = async (attrs: Record<string, string> = {}) => {
+const loadScript = async (attrs: Record<string, string> = {}, src = 'https://collector.example/sdk.js') => {
   const script = document.createElement('script');
-  script.src = 'https://collector.example/sdk.js';
+  script.src = src;
   for (const [k, v] of Object.entries(attrs)) script.setAttribute(k, v);
   document.head.append(script);
   Object.defineProperty(document, 'currentScript', { configurable: true, value: script });
@@ -99,6 +99,50 @@ describe('script-tag contract', () => {
     await loadScript({ 'data-write-key': 'pk_x' });
     expect(() => w.trackmate!('trak', 'x')).not.toThrow();
     expect(warn).toHaveBeenCalledWith('[trackmate] unknown method', 'trak');
+  });
+});
+
+describe('script-tag attributes and the global', () => {
+  it('data-require-consent="false" (and the other flags) read as false', async () => {
+    const net = fakeNetwork();
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    await loadScript({ 'data-write-key': 'pk_f', 'data-require-consent': 'false', 'data-debug': 'false' });
+    await w.trackmate!('flush');
+    expect(net.names()).toEqual(['active_site', 'page_view']);
+    expect(log).not.toHaveBeenCalled();
+  });
+
+  it('loaded from a CDN without data-host, posts nowhere and says so in debug mode', async () => {
+    const net = fakeNetwork();
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const cdn = 'https://cdn.jsdelivr.net/npm/@trackmate/browser/dist/trackmate.min.js';
+    await loadScript({ 'data-write-key': 'pk_cdn', 'data-debug': '' }, cdn);
+    w.trackmate!('track', 'lost');
+    await vi.advanceTimersByTimeAsync(5000);
+    closeTab();
+    expect(net.sent).toEqual([]);
+    expect(warn).toHaveBeenCalledWith('[trackmate] no host given: not sending events to', 'https://cdn.jsdelivr.net');
+  });
+
+  it('loaded from a CDN with data-host, posts to that host', async () => {
+    const net = fakeNetwork();
+    const cdn = 'https://unpkg.com/@trackmate/browser/dist/trackmate.min.js';
+    await loadScript({ 'data-write-key': 'pk_cdn', 'data-host': 'https://collector.example' }, cdn);
+    await w.trackmate!('flush');
+    expect(net.sent[0]!.url).toBe('https://collector.example/api/track/event?writeKey=pk_cdn');
+  });
+
+  it('the global answers anonymousId and getConsent, and register adds super-properties', async () => {
+    const net = fakeNetwork();
+    await loadScript({ 'data-write-key': 'pk_g' });
+    expect(w.trackmate!('anonymousId')).toBe(localStorage.getItem('tm_aid'));
+    expect(w.trackmate!('getConsent')).toBeUndefined();
+    w.trackmate!('register', { plan: 'pro' });
+    w.trackmate!('track', 'upgrade', { seats: 3 });
+    w.trackmate!('consent', 'granted');
+    expect(w.trackmate!('getConsent')).toBe('granted');
+    await w.trackmate!('flush');
+    expect(net.events().at(-1)!.properties).toEqual({ plan: 'pro', seats: 3 });
   });
 });
 

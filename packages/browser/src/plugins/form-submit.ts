@@ -8,7 +8,8 @@ const SKIP_NAME = /pass|card|cc-|cvc|cvv|iban|secret|token|ssn/;
 
 /**
  * Which of the five fields an input holds, judged by type, autocomplete and name/id (lower-cased), or
- * undefined for every other input, whose value is then never read.
+ * undefined for every other input, whose value is then never read. A `type=tel` input is a phone only when
+ * its name or autocomplete says so (one-time codes and card numbers are typed into tel inputs too).
  */
 const fieldOf = (type: string, hint: string): keyof FormFields | undefined =>
   type === 'checkbox'
@@ -17,13 +18,29 @@ const fieldOf = (type: string, hint: string): keyof FormFields | undefined =>
       : undefined
     : type === 'email' || /mail/.test(hint)
       ? 'email'
-      : type === 'tel' || /(^|[^a-z])tel|phone|mobile/.test(hint)
+      : /(^|[^a-z])tel|phone|mobile/.test(hint)
         ? 'phone'
         : /given|first.?name|fname/.test(hint)
           ? 'firstName'
           : /family|last.?name|lname|surname/.test(hint)
             ? 'lastName'
             : undefined;
+
+/**
+ * A value that looks like payment data whatever the field claims: 3 or 4 digits (a CVV), or 13 to 19 digits
+ * (spaces and dashes aside) that pass the Luhn check (a card number).
+ */
+export const looksLikeCard = (value: string): boolean => {
+  const d = value.replace(/[\s-]/g, '');
+  if (/^\d{3,4}$/.test(d)) return true;
+  if (!/^\d{13,19}$/.test(d)) return false;
+  let sum = 0;
+  for (let i = 0; i < d.length; i++) {
+    const n = +d[d.length - 1 - i]! * (i % 2 ? 2 : 1);
+    sum += n > 9 ? n - 9 : n;
+  }
+  return sum % 10 === 0;
+};
 
 /** Reads the five mapped fields of a form; everything else, and any `[data-track-ignore]`, stays unread. */
 export const readForm = (form: HTMLFormElement): FormFields => {
@@ -35,7 +52,7 @@ export const readForm = (form: HTMLFormElement): FormFields => {
     if (el.closest('[data-track-ignore]')) continue;
     if (key === 'accept_terms') fields[key] = el.checked;
     // Cut to the collector's limits, so one over-long entry does not cost the whole event.
-    else if (el.value.trim())
+    else if (el.value.trim() && !looksLikeCard(el.value))
       fields[key] = el.value.trim().slice(0, key === 'email' ? 254 : key === 'phone' ? 64 : 200);
   }
   return fields;
@@ -44,7 +61,8 @@ export const readForm = (form: HTMLFormElement): FormFields => {
 /**
  * form_submit with formId (id, else name) and the fields email, firstName, lastName, phone and accept_terms,
  * mapped from input type, autocomplete and name. Password, card, hidden and file inputs are never read;
- * neither is anything inside `[data-track-ignore]`.
+ * neither is anything inside `[data-track-ignore]`, and a value that looks like a card number or CVV is never
+ * sent, whatever its field.
  */
 export const formSubmit = (): Plugin => {
   let onSubmit: (e: Event) => void;
