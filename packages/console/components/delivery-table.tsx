@@ -12,7 +12,7 @@ export function DeliveryTable({
 }) {
   return (
     <div className="table-wrap">
-      <table>
+      <table className="stack">
         <thead>
           <tr>
             <th scope="col">When</th>

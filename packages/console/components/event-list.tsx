@@ -14,7 +14,7 @@ function summary(e: StoredEvent): string {
 export function EventList({ events, showProfile = true }: { events: StoredEvent[]; showProfile?: boolean }) {
   return (
     <div className="table-wrap">
-      <table>
+      <table className="stack">
         <thead>
           <tr>
             <th scope="col">Time</th>

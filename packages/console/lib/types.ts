@@ -31,7 +31,9 @@ export interface EventPage {
 
 export interface Profile {
   id: string;
-  email: string;
+  /** Absent for a profile known only by the shop's user id. */
+  email?: string;
+  userId?: string;
   firstName?: string;
   lastName?: string;
   phone?: string;
@@ -127,3 +129,7 @@ export interface DeadLetter {
   replayedAt: string | null;
   payload: unknown;
 }
+
+/** How a person is named in the console: e-mail, else the shop's user id, else the profile id. */
+export const personLabel = (p: Pick<Profile, 'id' | 'email' | 'userId'>) =>
+  p.email ?? (p.userId ? `user ${p.userId}` : p.id);

@@ -118,6 +118,7 @@ describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
     // a new site: the overview tells what to do first
     await expect.poll(() => page.locator('text=No events yet').count()).toBe(1);
     expect(await page.locator('pre[data-snippet="tag"]').textContent()).toContain(site.writeKey);
+    await page.locator('.u-wrap canvas').first().waitFor({ timeout: 15_000 });
     await screenshots('overview-empty');
   });
 

@@ -90,7 +90,7 @@ export default async function OverviewPage({
         </div>
       </div>
 
-      <div className="grid">
+      <div className="grid charts">
         <DayChart title="Visitors" days={days} series={[{ label: 'Visitors', values: visitors, color: '#2446c7' }]} />
         <DayChart title="Page views" days={days} series={[{ label: 'Page views', values: views, color: '#0e7c86' }]} />
         <DayChart title="Orders" days={days} series={[{ label: 'Orders', values: orders, color: '#8a4baf' }]} />

@@ -4,22 +4,17 @@ import { redirect } from 'next/navigation';
 import { api, attempt } from '@/lib/collector';
 import type { FormState } from '@/lib/session-actions';
 
-/** Erasure, confirmed by typing the person's e-mail; then back to the list with what was deleted. */
+/** Erasure, confirmed by typing the person's e-mail (or user id); then back to the list with what was deleted. */
 export async function eraseProfile(_prev: FormState, form: FormData): Promise<FormState> {
   const id = String(form.get('id') ?? '');
-  const email = String(form.get('email') ?? '');
-  if (
-    String(form.get('confirm') ?? '')
-      .trim()
-      .toLowerCase() !== email.toLowerCase()
-  ) {
-    return { error: 'Type the e-mail address exactly to confirm.' };
-  }
+  const label = String(form.get('label') ?? '');
+  const typed = String(form.get('confirm') ?? '').trim();
+  if (!label || typed.toLowerCase() !== label.toLowerCase()) return { error: `Type ${label} exactly to confirm.` };
   const r = await attempt(() =>
     api<{ deleted: Record<string, number> }>('DELETE', `/api/profiles/${encodeURIComponent(id)}`),
   );
   if (!r.ok) return { error: r.error };
-  redirect(`/profiles?erased=${encodeURIComponent(email)}&events=${r.value.deleted.events ?? 0}`);
+  redirect(`/profiles?erased=${encodeURIComponent(label)}&events=${r.value.deleted.events ?? 0}`);
 }
 
 export async function setConsent(_prev: FormState, form: FormData): Promise<FormState> {

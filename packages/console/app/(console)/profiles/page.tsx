@@ -2,7 +2,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { api } from '@/lib/collector';
 import { dateTime, param } from '@/lib/format';
-import type { Profile } from '@/lib/types';
+import { type Profile, personLabel } from '@/lib/types';
 
 export const metadata: Metadata = { title: 'Profiles' };
 
@@ -47,7 +47,7 @@ export default async function ProfilesPage({
           <table>
             <thead>
               <tr>
-                <th scope="col">E-mail</th>
+                <th scope="col">Person</th>
                 <th scope="col">Name</th>
                 <th scope="col">E-mail consent</th>
                 <th scope="col" className="hide-narrow">
@@ -59,7 +59,7 @@ export default async function ProfilesPage({
               {page.profiles.map((p) => (
                 <tr key={p.id}>
                   <td className="break">
-                    <Link href={`/profiles/${p.id}`}>{p.email}</Link>
+                    <Link href={`/profiles/${p.id}`}>{personLabel(p)}</Link>
                   </td>
                   <td>{[p.firstName, p.lastName].filter(Boolean).join(' ') || '—'}</td>
                   <td>

@@ -6,7 +6,7 @@ import { ConfirmDialog } from '@/components/confirm-dialog';
 import { EventList } from '@/components/event-list';
 import { ApiError, api } from '@/lib/collector';
 import { dateTime, param } from '@/lib/format';
-import type { EventPage, Profile } from '@/lib/types';
+import { type EventPage, type Profile, personLabel } from '@/lib/types';
 import { eraseProfile, setConsent } from '../actions';
 
 export const metadata: Metadata = { title: 'Profile' };
@@ -35,19 +35,28 @@ export default async function ProfilePage({
     throw err;
   }
   const name = [profile.firstName, profile.lastName].filter(Boolean).join(' ');
+  const label = personLabel(profile);
 
   return (
     <>
       <p>
         <Link href="/profiles">← Profiles</Link>
       </p>
-      <h1 className="break">{profile.email}</h1>
+      <h1 className="break">{label}</h1>
       <div className="grid">
         <section className="panel" aria-labelledby="facts">
           <h2 id="facts" style={{ marginTop: 0 }}>
             Profile
           </h2>
           <dl className="facts">
+            <dt>E-mail</dt>
+            <dd>{profile.email ?? '—'}</dd>
+            {profile.userId ? (
+              <>
+                <dt>User id</dt>
+                <dd>{profile.userId}</dd>
+              </>
+            ) : null}
             <dt>Name</dt>
             <dd>{name || '—'}</dd>
             <dt>Phone</dt>
@@ -115,15 +124,15 @@ export default async function ProfilePage({
               Export as JSON
             </a>
           </p>
-          <ConfirmDialog open="Erase this person…" title={`Erase ${profile.email}?`}>
+          <ConfirmDialog open="Erase this person…" title={`Erase ${label}?`}>
             <p>
               This deletes the profile, every event of the person (also their anonymous history), their campaign entries
               and delivery records. It cannot be undone.
             </p>
             <ActionForm action={eraseProfile} submit="Erase for ever" pending="Erasing…" danger label="Confirm erasure">
               <input type="hidden" name="id" value={profile.id} />
-              <input type="hidden" name="email" value={profile.email} />
-              <label htmlFor="confirm">Type {profile.email} to confirm</label>
+              <input type="hidden" name="label" value={label} />
+              <label htmlFor="confirm">Type {label} to confirm</label>
               <input id="confirm" name="confirm" type="text" autoComplete="off" required />
             </ActionForm>
           </ConfirmDialog>
