@@ -167,7 +167,13 @@ function profileOf(traits: Obj): ProfileUpsert | undefined {
   };
 }
 
-const digest = (msg: Obj) => createHash('sha256').update(JSON.stringify(msg)).digest('hex').slice(0, 40);
+/** What a resend keeps: the message without the fields a library rewrites on each attempt. */
+const VOLATILE = new Set(['sentAt', 'writeKey', '_metadata', 'integrations']);
+const digest = (msg: Obj) =>
+  createHash('sha256')
+    .update(JSON.stringify(msg, (key, value) => (VOLATILE.has(key) ? undefined : value)))
+    .digest('hex')
+    .slice(0, 40);
 
 const hasControlCharacter = (s: string) => {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 0x20) return true;
