@@ -6,9 +6,12 @@ import type { Delivery } from '../lib/types';
 export function DeliveryTable({
   deliveries,
   actions,
+  showTarget = true,
 }: {
   deliveries: Delivery[];
   actions?: (d: Delivery) => ReactNode;
+  /** Off where every row goes to the same place (one webhook endpoint). */
+  showTarget?: boolean;
 }) {
   return (
     <div className="table-wrap">
@@ -18,7 +21,7 @@ export function DeliveryTable({
             <th scope="col">When</th>
             <th scope="col">Status</th>
             <th scope="col">Attempt</th>
-            <th scope="col">To</th>
+            {showTarget ? <th scope="col">To</th> : null}
             <th scope="col">Answer</th>
             {actions ? <th scope="col">Action</th> : null}
           </tr>
@@ -31,7 +34,7 @@ export function DeliveryTable({
                 <span className={`badge ${d.status}`}>{d.status}</span>
               </td>
               <td className="num">{d.attempt}</td>
-              <td className="break">{d.target}</td>
+              {showTarget ? <td className="break">{d.target}</td> : null}
               <td className="break">
                 {d.responseCode ?? ''} {d.error ?? (d.latencyMs !== null ? `${d.latencyMs} ms` : '')}
               </td>

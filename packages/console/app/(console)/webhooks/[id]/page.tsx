@@ -68,6 +68,7 @@ export default async function WebhookPage({ params }: { params: Promise<{ id: st
           {deliveries.length ? (
             <DeliveryTable
               deliveries={deliveries}
+              showTarget={false}
               actions={(d) =>
                 d.status === 'failed' && d.messageId ? (
                   <ActionForm action={retryDelivery} submit="Retry" pending="…">
