@@ -16,7 +16,7 @@ import prometheus from './plugins/prometheus.js';
 import queues from './plugins/queues.js';
 import redis from './plugins/redis.js';
 import workers from './plugins/workers.js';
-import { profileRoutes } from './profiles/index.js';
+import { profileRoutes, profileSearchRoutes } from './profiles/index.js';
 import { metricsRoutes, topPagesRoutes } from './rollups/index.js';
 import { siteRoutes } from './sites/index.js';
 import { webhookActionRoutes, webhookRoutes } from './webhooks/index.js';
@@ -73,6 +73,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(opsRoutes);
   await app.register(ingestRoutes);
   await app.register(profileRoutes);
+  await app.register(profileSearchRoutes);
   await app.register(pipelineRoutes);
   await app.register(metricsRoutes);
   await app.register(topPagesRoutes);

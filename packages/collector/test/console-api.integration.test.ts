@@ -195,10 +195,35 @@ describe('console endpoints (secret key, site-scoped)', () => {
     );
   });
 
+  it('GET /api/profiles/search finds profiles by the start of their e-mail, any case, in the key’s site only', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const server = (email: string) => ({ event: 'newsletter_signup', email, messageId: randomUUID() });
+    const res = await fetch(`${t.url}/api/track/server-event`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${t.site.secretKey}` },
+      body: JSON.stringify({
+        batch: [server(`ada.${tag}@example.com`), server(`adam.${tag}@example.com`), server(`bob.${tag}@example.com`)],
+      }),
+    });
+    expect(res.status).toBe(202);
+    const found = await waitFor(async () => {
+      const r = await admin('GET', `/api/profiles/search?q=ADA`);
+      return r.body.profiles?.length >= 2 ? r : null;
+    });
+    expect(found.body.profiles.map((p: { email: string }) => p.email)).toEqual([
+      `ada.${tag}@example.com`,
+      `adam.${tag}@example.com`,
+    ]);
+    expect((await admin('GET', '/api/profiles/search?q=a.*')).body.profiles).toEqual([]); // not a pattern
+    expect((await admin('GET', '/api/profiles/search?q=ada', undefined, other.secretKey)).body.profiles).toEqual([]);
+    expect((await admin('GET', '/api/profiles/search')).status).toBe(400);
+  });
+
   it('the new routes are in the OpenAPI document', async () => {
     const doc = await (await fetch(`${t.url}/docs/json`)).json();
     for (const path of [
       '/api/events',
+      '/api/profiles/search',
       '/api/metrics/top-pages',
       '/api/dead-letters',
       '/api/dead-letters/{id}/replay',

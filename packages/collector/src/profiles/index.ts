@@ -13,3 +13,4 @@ export {
   recordConsents,
   upsertProfiles,
 } from './upsert-profile.js';
+export { default as profileSearchRoutes } from './profile-search-routes.js';

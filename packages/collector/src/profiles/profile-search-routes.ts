@@ -1,0 +1,44 @@
+import { ProfilePage } from '@trackmate/schema';
+import { Type } from 'typebox';
+import type { ProfileDoc } from '../models/index.js';
+import { errorReplies, Limit, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
+import { profileView } from './profile-views.js';
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * `GET /api/profiles/search?q=`: profiles whose e-mail starts with what was typed (the console's search box), in
+ * e-mail order. An anchored prefix of the lower-cased e-mail, so the (siteId, email) index answers it.
+ */
+const profileSearchRoutes: Routes = async (app) => {
+  app.addHook('onRequest', app.requireSecretKey);
+
+  app.get(
+    '/api/profiles/search',
+    {
+      schema: {
+        tags: ['profiles'],
+        security: [{ secretKey: [] }],
+        summary: 'Profiles whose e-mail starts with `q` (any case), in e-mail order, default 20',
+        querystring: Type.Object({
+          q: Type.String({ minLength: 1, maxLength: 254, description: 'The start of an e-mail address' }),
+          limit: Limit,
+        }),
+        response: { 200: ProfilePage, ...errorReplies(400, 401) },
+      },
+    },
+    async (request) => {
+      const prefix = request.query.q.trim().toLowerCase();
+      const docs = await app.models.Profile.find({
+        siteId: siteIdOf(request),
+        email: { $regex: `^${escapeRegExp(prefix)}` },
+      })
+        .sort({ email: 1 })
+        .limit(parseLimit(request.query.limit, 20, 200))
+        .lean<ProfileDoc[]>();
+      return { profiles: docs.map(profileView), nextCursor: null };
+    },
+  );
+};
+
+export default profileSearchRoutes;
