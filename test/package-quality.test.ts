@@ -24,15 +24,28 @@ afterAll(async () => {
 /** True when no export of the package has a `require` condition: an ESM-only package. */
 const esmOnly = (manifest: Manifest) => !JSON.stringify(manifest.exports ?? {}).includes('"require"');
 
-/** Source files of a package that run at the user's place (not tests, not build scripts). */
+/** Folders of a package whose code never runs at the user's place. */
+const NOT_SHIPPED = new Set([
+  'node_modules',
+  '.next',
+  '.turbo',
+  'dist',
+  'test',
+  'tests',
+  '__tests__',
+  'scripts',
+  'bench',
+]);
+
+/** Source files of a package that run at the user's place (not tests, build scripts or build configuration). */
 function sourceFiles(dir: string): string[] {
   const walk = (d: string): string[] =>
     readdirSync(d, { withFileTypes: true }).flatMap((e) => {
       const path = join(d, e.name);
-      if (e.isDirectory()) return ['__tests__', 'node_modules', '.next', 'test'].includes(e.name) ? [] : walk(path);
-      return /\.(m|c)?[jt]sx?$/.test(e.name) && !/\.test\.[jt]sx?$/.test(e.name) ? [path] : [];
+      if (e.isDirectory()) return NOT_SHIPPED.has(e.name) || e.name.startsWith('test-') ? [] : walk(path);
+      return /\.(m|c)?[jt]sx?$/.test(e.name) && !/\.test\.|^(rollup|vitest|vite)\.config\./.test(e.name) ? [path] : [];
     });
-  return ['src', 'bin', 'app'].flatMap((d) => (existsSync(join(dir, d)) ? walk(join(dir, d)) : []));
+  return walk(dir);
 }
 
 const peersOf = (dep: string): string[] => {
