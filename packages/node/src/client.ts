@@ -11,7 +11,7 @@ import type {
   OrderInput,
   OrderPlacedEvent,
   ServerEvent,
-  ServerProfile,
+  ServerIdentity,
 } from './types.js';
 
 /** Longest delay setTimeout takes. */
@@ -137,10 +137,11 @@ export class TrackMate extends Emitter<TrackMateEvents> {
   }
 
   /**
-   * Creates or updates the profile keyed by `profile.email`. Pass `anonymousId` (the browser SDK's visitor
-   * id) to link that visitor's earlier events to the profile.
+   * Creates or updates the profile keyed by `profile.userId` and/or `profile.email` (with both, they are linked:
+   * two profiles that turn out to be one person are merged). Pass `anonymousId` (the browser SDK's visitor id) to
+   * link that visitor's earlier events to the profile.
    */
-  identify(profile: ServerProfile, options: CallOptions & { anonymousId?: string } = {}): void {
+  identify(profile: ServerIdentity, options: CallOptions & { anonymousId?: string } = {}): void {
     const event: GenericServerEvent = {
       event: 'identify',
       messageId: options.messageId ?? randomId(),
@@ -149,6 +150,21 @@ export class TrackMate extends Emitter<TrackMateEvents> {
     };
     if (options.anonymousId !== undefined) event.anonymousId = options.anonymousId;
     this.#enqueue(event);
+  }
+
+  /**
+   * Tells the collector that `previousId` (a visitor id the person had before: another device, an id your site
+   * kept from before sign-in) is the same person as `identity`: that visitor's events join the profile.
+   */
+  alias(previousId: string, identity: Identity & CallOptions): void {
+    const { messageId, timestamp, ...who } = identity;
+    this.#enqueue({
+      event: 'alias',
+      messageId: messageId ?? randomId(),
+      timestamp: toIso(timestamp),
+      ...(who as Partial<GenericServerEvent>),
+      properties: { previousId },
+    });
   }
 
   /** Events queued and not yet handed to a request. */

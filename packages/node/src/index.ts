@@ -15,6 +15,7 @@ export type {
   OrderInput,
   OrderPlacedEvent,
   ServerEvent,
+  ServerIdentity,
   ServerOrderItem,
   ServerProfile,
 } from './types.js';

@@ -15,9 +15,22 @@ export interface Address {
   [key: string]: unknown;
 }
 
-/** The person a server event is about. The e-mail is the key the collector links profiles by. */
+/** The person an order is about: found by e-mail, and by your userId when given. */
 export interface ServerProfile {
   email: string;
+  /** Your own id of the person (account id, customer number): a profile key beside the e-mail. */
+  userId?: string;
+  firstName?: string;
+  lastName?: string;
+  /** E.164, e.g. `+911234567890`. */
+  phone?: string;
+  consent?: { email: boolean };
+}
+
+/** The person an `identify()` or event is about: by e-mail, by your userId, or both (then they are linked). */
+export interface ServerIdentity {
+  email?: string;
+  userId?: string;
   firstName?: string;
   lastName?: string;
   /** E.164, e.g. `+911234567890`. */
@@ -63,8 +76,9 @@ export interface GenericServerEvent {
   event: string;
   messageId?: string;
   timestamp?: string;
-  profile?: ServerProfile;
+  profile?: ServerIdentity;
   email?: string;
+  userId?: string;
   /** 24-hex id of a TrackMate profile. */
   profileId?: string;
   anonymousId?: string;
@@ -74,7 +88,11 @@ export interface GenericServerEvent {
 export type ServerEvent = OrderPlacedEvent | GenericServerEvent;
 
 /** Who a `track()` call is about. */
-export type Identity = { email: string } | { profileId: string } | { anonymousId: string };
+export type Identity =
+  | { email: string; userId?: string }
+  | { userId: string; email?: string }
+  | { profileId: string }
+  | { anonymousId: string };
 
 /** Per-call options of `track()` and `identify()`. */
 export interface CallOptions {

@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from 'typebox';
-import { Email, EventName, FreeObject, Id, IsoDateTime, ObjectIdString, Phone } from './common.js';
+import { Email, EventName, FreeObject, Id, IsoDateTime, ObjectIdString, Phone, UserId } from './common.js';
 import { LIMITS } from './limits.js';
 
 const Str = (maxLength = 2048) => Type.String({ maxLength });
@@ -31,9 +31,11 @@ export const OrderProductProperties = Type.Object(
   { orderId: Str(256), items: Type.Array(OrderItem, { minItems: 1, maxItems: 500 }) },
   open,
 );
+/** `identify`: an e-mail, a userId, or both (the check that one is there is made by the collector). */
 export const IdentifyProperties = Type.Object(
   {
-    email: Email,
+    email: Type.Optional(Email),
+    userId: Type.Optional(UserId),
     firstName: Type.Optional(Str(200)),
     lastName: Type.Optional(Str(200)),
     phone: Type.Optional(Phone),

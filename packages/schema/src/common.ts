@@ -10,3 +10,6 @@ export const Phone = Type.String({ pattern: E164_PATTERN, description: 'E.164, e
 /** Free-form JSON object; keys are checked separately (see `findUnsafeKey`). */
 export const FreeObject = Type.Record(Type.String(), Type.Unknown());
 export type FreeObject = Static<typeof FreeObject>;
+
+/** Your own id of a user (an account id, a customer number): a profile key beside the e-mail. */
+export const UserId = Type.String({ minLength: 1, maxLength: 256 });

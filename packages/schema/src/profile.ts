@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { Email, FreeObject, Id, ObjectIdString, Phone } from './common.js';
+import { Email, FreeObject, Id, ObjectIdString, Phone, UserId } from './common.js';
 
 export const ConsentChange = Type.Object({
   email: Type.Boolean(),
@@ -19,7 +19,9 @@ export type ConsentChange = Static<typeof ConsentChange>;
 export const Profile = Type.Object({
   id: ObjectIdString,
   siteId: Type.String(),
-  email: Email,
+  /** Absent for a profile known only by its userId. */
+  email: Type.Optional(Email),
+  userId: Type.Optional(UserId),
   firstName: Type.Optional(Type.String()),
   lastName: Type.Optional(Type.String()),
   phone: Type.Optional(Phone),

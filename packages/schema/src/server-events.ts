@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { Email, EventName, FreeObject, Id, IsoDateTime, ObjectIdString, Phone } from './common.js';
+import { Email, EventName, FreeObject, Id, IsoDateTime, ObjectIdString, Phone, UserId } from './common.js';
 import { LIMITS } from './limits.js';
 
 const Str = (maxLength = 512) => Type.String({ maxLength });
@@ -14,6 +14,7 @@ export type Address = Static<typeof Address>;
 export const ServerProfile = Type.Object(
   {
     email: Email,
+    userId: Type.Optional(UserId),
     firstName: Type.Optional(Str(200)),
     lastName: Type.Optional(Str(200)),
     phone: Type.Optional(Phone),
@@ -22,6 +23,20 @@ export const ServerProfile = Type.Object(
   { additionalProperties: false },
 );
 export type ServerProfile = Static<typeof ServerProfile>;
+
+/** The person a generic server event creates or updates: keyed by e-mail, userId or both (one is required). */
+export const ServerIdentity = Type.Object(
+  {
+    email: Type.Optional(Email),
+    userId: Type.Optional(UserId),
+    firstName: Type.Optional(Str(200)),
+    lastName: Type.Optional(Str(200)),
+    phone: Type.Optional(Phone),
+    consent: Type.Optional(Type.Object({ email: Type.Boolean() })),
+  },
+  { additionalProperties: false },
+);
+export type ServerIdentity = Static<typeof ServerIdentity>;
 
 export const ServerOrderItem = Type.Object(
   { name: Str(), sku: Str(128), amount: Money, tax: Money, discount: Money },
@@ -53,8 +68,9 @@ export const GenericServerEvent = Type.Object(
     event: EventName,
     messageId: Type.Optional(Id),
     timestamp: Type.Optional(IsoDateTime),
-    profile: Type.Optional(ServerProfile),
+    profile: Type.Optional(ServerIdentity),
     email: Type.Optional(Email),
+    userId: Type.Optional(UserId),
     profileId: Type.Optional(ObjectIdString),
     anonymousId: Type.Optional(Id),
     properties: Type.Optional(FreeObject),

@@ -86,7 +86,7 @@ export async function sendConfirmation(
     siteId: new Types.ObjectId(siteId),
   }).lean<ProfileDoc>();
   const base = { siteId: new Types.ObjectId(siteId), kind: 'email' as const, messageId, attempt: job.attemptsMade + 1 };
-  if (!site || !profile) return { state: 'missing' };
+  if (!site || !profile?.email) return { state: 'missing' };
   const decided = profile.consent?.updatedAt && new Date(profile.consent.updatedAt) > new Date(requestedAt);
   if (profile.consent?.email === true || decided) {
     await recordDelivery(models, {

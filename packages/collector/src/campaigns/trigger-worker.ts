@@ -115,6 +115,16 @@ async function sendEmail(
     await setState(entry, 'skipped', 'visitor not identified');
     return { state: 'skipped' };
   }
+  if (!profile.email) {
+    await recordDelivery(models, {
+      ...base,
+      status: 'skipped',
+      target: `profile ${profile._id.toHexString()}`,
+      error: 'no e-mail address',
+    });
+    await setState(entry, 'skipped', 'no e-mail address');
+    return { state: 'skipped' };
+  }
   if (profile.consent?.email !== true) {
     await recordDelivery(models, {
       ...base,

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 import type { Redis } from 'ioredis';
 import { TrackMateError } from '../errors.js';
 import type { Prometheus } from '../plugins/prometheus.js';
+import { infoOfMasters } from '../plugins/redis.js';
 
 export interface BackpressureOptions {
   /** Most events waiting in the ingest queue before new ones are refused (0 = no limit). */
@@ -76,7 +77,8 @@ export class Backpressure {
     const counts = await this.queue.getJobCounts('waiting', 'prioritized');
     const jobs = Object.values(counts).reduce((a, b) => a + b, 0);
     this.backlog = Math.round(jobs * this.sizes.averageEventsPerJob());
-    this.memory = maxRedisMemory < 1 ? memoryShare(await this.redis.info('memory')) : 0;
+    // on a Redis Cluster, the fullest master (the installation's keys share one slot, so one master)
+    this.memory = maxRedisMemory < 1 ? Math.max(0, ...(await infoOfMasters(this.redis, 'memory')).map(memoryShare)) : 0;
     const overBacklog = maxBacklogEvents > 0 && this.backlog > maxBacklogEvents * (this.over ? RESUME_AT : 1);
     const overMemory = this.memory > 0 && this.memory > maxRedisMemory * (this.over ? RESUME_AT : 1);
     this.over = overBacklog || overMemory;

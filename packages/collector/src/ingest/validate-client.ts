@@ -116,6 +116,12 @@ function validateOne(item: unknown): string[] | undefined {
   if (validator && !validator.Check(event.properties ?? {})) {
     return describeErrors(validator, event.properties ?? {}, '/properties');
   }
+  if (event.name === 'identify' && !event.properties?.email && !event.properties?.userId) {
+    return ['/properties: identify needs an email or a userId'];
+  }
+  if (event.name === 'alias' && (typeof event.properties?.previousId !== 'string' || !event.properties.previousId)) {
+    return ['/properties/previousId: alias needs the previous visitor id'];
+  }
   return undefined;
 }
 
@@ -191,9 +197,11 @@ function profileFrom(name: string, p: Record<string, unknown>): ProfileUpsert | 
   }
   if (name === 'identify') {
     const email = normalizeEmail(p.email);
-    if (!email) return undefined;
+    const userId = typeof p.userId === 'string' && p.userId ? p.userId : undefined;
+    if (!email && !userId) return undefined;
     return {
       email,
+      userId,
       firstName: cleanName(p.firstName),
       lastName: cleanName(p.lastName),
       phone: normalizePhone(p.phone),

@@ -5,6 +5,7 @@ import {
   type OrderPlacedEvent,
   OrderPlacedEvent as OrderPlacedEventSchema,
   type RejectedItem,
+  type ServerIdentity,
   type ServerProfile,
 } from '@trackmate/schema';
 import { Compile } from 'typebox/compile';
@@ -57,6 +58,9 @@ function validateOne(item: Record<string, unknown>): string[] | undefined {
   }
   const validator = item.event === 'order_placed' ? orderValidator : genericValidator;
   if (!validator.Check(item)) return describeErrors(validator, item);
+  if (profile && !profile.email && !profile.userId && !(item as { userId?: string }).userId) {
+    return ['/profile: a profile needs an email or a userId'];
+  }
   if (typeof item.timestamp === 'string' && Number.isNaN(Date.parse(item.timestamp))) {
     return [`/timestamp: "${item.timestamp}" is not a real time`];
   }
@@ -89,17 +93,22 @@ function toQueued(event: OrderPlacedEvent | GenericServerEvent, ctx: ServerReque
   queued.properties = event.properties ?? {};
   queued.anonymousId = event.anonymousId ?? null;
   queued.profileId = event.profileId ? event.profileId.toLowerCase() : null;
-  if (event.profile) queued.profile = profileUpsert(event.profile);
-  else if (event.email)
-    queued.profile = { email: normalizeEmail(event.email) ?? event.email.toLowerCase(), consentSource: 'server' };
+  if (event.profile) queued.profile = profileUpsert({ userId: event.userId, ...event.profile });
+  else if (event.email || event.userId)
+    queued.profile = {
+      email: event.email === undefined ? undefined : (normalizeEmail(event.email) ?? event.email.toLowerCase()),
+      userId: event.userId,
+      consentSource: 'server',
+    };
   return queued;
 }
 
 const isOrder = (e: OrderPlacedEvent | GenericServerEvent): e is OrderPlacedEvent => e.event === 'order_placed';
 
-function profileUpsert(p: ServerProfile): ProfileUpsert {
+function profileUpsert(p: ServerProfile | ServerIdentity): ProfileUpsert {
   return {
-    email: normalizeEmail(p.email) ?? p.email.trim().toLowerCase(),
+    email: p.email === undefined ? undefined : (normalizeEmail(p.email) ?? p.email.trim().toLowerCase()),
+    userId: p.userId,
     firstName: cleanName(p.firstName),
     lastName: cleanName(p.lastName),
     phone: normalizePhone(p.phone),

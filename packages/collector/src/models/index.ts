@@ -12,6 +12,7 @@ import {
   metricsPendingSchema,
 } from './metrics-daily.js';
 import { type ProfileDoc, profileSchema } from './profile.js';
+import { migrateProfileKeys } from './profile-keys.js';
 import { type SettingDoc, settingSchema } from './setting.js';
 import { type SiteDoc, siteSchema } from './site.js';
 import { type SuppressionDoc, suppressionSchema } from './suppression.js';
@@ -71,6 +72,7 @@ export function createModels(conn: Connection): Models {
 
 /** Creates collections and indexes; idempotent (`trackmate-collector migrate`, also run at start). */
 export async function migrate(models: Models): Promise<void> {
+  await migrateProfileKeys(models.Profile);
   for (const model of Object.values(models) as Array<Model<unknown>>) {
     await model.createCollection().catch((err: { codeName?: string; code?: number }) => {
       if (err.codeName !== 'NamespaceExists' && err.code !== 48) throw err;
@@ -84,7 +86,7 @@ export type { DeliveryDoc } from './delivery.js';
 export type { EventDoc, NewEventDoc } from './event.js';
 export { type IdentityDoc, identityKey } from './identity.js';
 export type { MetricsDailyDoc, MetricsFoldedDoc, MetricsPendingDoc } from './metrics-daily.js';
-export type { ConsentEntry, ProfileDoc } from './profile.js';
+export { type ConsentEntry, emailKeyOf, type ProfileDoc, userKeyOf } from './profile.js';
 export type { SettingDoc } from './setting.js';
 export type { SiteDoc } from './site.js';
 export { type SuppressionDoc, siteSuppressionKey } from './suppression.js';

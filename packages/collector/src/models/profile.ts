@@ -9,7 +9,13 @@ export interface ConsentEntry {
 export interface ProfileDoc {
   _id: Types.ObjectId;
   siteId: Types.ObjectId;
-  email: string;
+  /** Lower-cased; a profile known only by its userId has none yet. */
+  email?: string;
+  /** The site's own id of the person (an account id, a customer number). */
+  userId?: string;
+  /** `<siteId>|<email>` and `<siteId>|<userId>`: unique where present (sparse), so two profiles never share one. */
+  emailKey?: string;
+  userKey?: string;
   firstName?: string;
   lastName?: string;
   phone?: string;
@@ -27,7 +33,10 @@ export interface ProfileDoc {
 const profileSchema = new Schema<ProfileDoc>(
   {
     siteId: { type: Schema.Types.ObjectId, required: true },
-    email: { type: String, required: true, lowercase: true, trim: true },
+    email: { type: String, lowercase: true, trim: true },
+    userId: { type: String },
+    emailKey: { type: String },
+    userKey: { type: String },
     firstName: String,
     lastName: String,
     phone: String,
@@ -41,7 +50,14 @@ const profileSchema = new Schema<ProfileDoc>(
   },
   { collection: 'profiles', versionKey: false, autoIndex: false, autoCreate: false, minimize: false },
 );
-profileSchema.index({ siteId: 1, email: 1 }, { unique: true });
+// Uniqueness lives in emailKey/userKey: a compound unique (siteId, email) would allow only one profile without an
+// e-mail per site on MongoDB (a missing field is indexed as null); sparse single-field indexes skip them.
+profileSchema.index({ emailKey: 1 }, { unique: true, sparse: true });
+profileSchema.index({ userKey: 1 }, { unique: true, sparse: true });
+profileSchema.index({ siteId: 1, email: 1 });
 profileSchema.index({ siteId: 1, _id: 1 });
+
+export const emailKeyOf = (siteId: string, email: string) => `${siteId}|${email}`;
+export const userKeyOf = (siteId: string, userId: string) => `${siteId}|${userId}`;
 
 export { profileSchema };

@@ -72,7 +72,7 @@ export async function processEvents(
       })),
     );
     for (const e of profileEvents) {
-      const profileId = ids.get(profileKey(e.siteId, e.profile.email));
+      const profileId = ids.get(profileKey(e.siteId, e.profile));
       if (!profileId) continue;
       e.profileId = profileId.toHexString();
       if (e.anonymousId) links.set(identityKey(e.siteId, e.anonymousId), profileId); // the latest event's profile
@@ -88,6 +88,7 @@ export async function processEvents(
     const found = await models.Identity.find({ _id: { $in: unresolved } }, { profileId: 1 }).lean();
     for (const doc of found) links.set(doc._id, doc.profileId);
   }
+  await linkAliases(models, events, links, newlyLinked);
 
   const docs = events.map((e) => toDoc(e, links, options.jobKey));
   const { insertedIdx, duplicates, failed } = await insertEvents(models, docs);
@@ -122,9 +123,52 @@ function keep(e: QueuedEvent, suppressed: Map<string, Set<string>>, dropped: Que
   const named =
     keys.has(siteSuppressionKey(e.siteId)) ||
     (e.anonymousId && keys.has(suppressionKey(e.siteId, e.anonymousId))) ||
-    (e.profile && keys.has(suppressionKey(e.siteId, e.profile.email)));
+    (e.profile?.email && keys.has(suppressionKey(e.siteId, e.profile.email))) ||
+    (e.profile?.userId && keys.has(suppressionKey(e.siteId, e.profile.userId)));
   if (named) dropped.push(e);
   return !named;
+}
+
+/**
+ * `alias` events (`properties.previousId`): a visitor id the person had before — another device, a cleared
+ * cookie, an id the site kept from before sign-in — joins the profile of the event's visitor, and its earlier
+ * events are back-filled. A visitor id already linked to another profile stays with it.
+ */
+async function linkAliases(
+  models: Models,
+  events: QueuedEvent[],
+  links: Map<string, Types.ObjectId>,
+  newlyLinked: Map<string, Types.ObjectId>,
+): Promise<void> {
+  const aliases = new Map<string, { profileId: Types.ObjectId; previousId: string }>();
+  for (const e of events) {
+    const previousId = e.name === 'alias' ? e.properties.previousId : undefined;
+    if (typeof previousId !== 'string' || !previousId || previousId === e.anonymousId) continue;
+    const profileId = e.profileId
+      ? new Types.ObjectId(e.profileId)
+      : e.anonymousId
+        ? links.get(identityKey(e.siteId, e.anonymousId))
+        : undefined;
+    if (profileId) aliases.set(identityKey(e.siteId, previousId), { profileId, previousId });
+  }
+  if (!aliases.size) return;
+  const existing = await models.Identity.find({ _id: { $in: [...aliases.keys()] } }, { profileId: 1 }).lean();
+  for (const doc of existing) {
+    if (!doc.profileId.equals(aliases.get(doc._id)!.profileId)) aliases.delete(doc._id);
+  }
+  if (!aliases.size) return;
+  const linked = new Map([...aliases].map(([key, a]) => [key, a.profileId]));
+  await saveLinks(models, linked);
+  await models.Profile.bulkWrite(
+    [...aliases.values()].map((a) => ({
+      updateOne: { filter: { _id: a.profileId }, update: { $addToSet: { anonymousIds: a.previousId } } },
+    })),
+    { ordered: false },
+  );
+  for (const [key, profileId] of linked) {
+    links.set(key, profileId);
+    newlyLinked.set(key, profileId);
+  }
 }
 
 async function saveLinks(models: Models, links: Map<string, Types.ObjectId>): Promise<void> {

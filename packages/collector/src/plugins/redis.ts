@@ -57,6 +57,13 @@ function clusterAuth(redisUrl: string): RedisOptions {
   };
 }
 
+/** INFO `section` of every node that holds data: the one Redis, or each master of a Cluster. */
+export async function infoOfMasters(redis: Redis, section: string): Promise<string[]> {
+  const cluster = redis as unknown as Cluster;
+  if (cluster.isCluster) return Promise.all(cluster.nodes('master').map((node) => node.info(section)));
+  return [await redis.info(section)];
+}
+
 export default fp(
   async function redisPlugin(app: FastifyInstance) {
     const redis = redisConnection(app.config, 'client');

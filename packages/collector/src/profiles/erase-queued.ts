@@ -6,7 +6,8 @@ import { jobsAtRest } from '../plugins/jobs-at-rest.js';
 export interface PersonIds {
   siteId: string;
   profileId: string;
-  email: string;
+  email?: string;
+  userId?: string;
   anonymousIds: string[];
 }
 
@@ -16,7 +17,8 @@ const names = (ids: PersonIds) => {
     e.siteId === ids.siteId &&
     ((e.anonymousId !== null && anonymous.has(e.anonymousId)) ||
       e.profileId === ids.profileId ||
-      e.profile?.email === ids.email);
+      (ids.email !== undefined && e.profile?.email === ids.email) ||
+      (ids.userId !== undefined && e.profile?.userId === ids.userId));
 };
 
 /**
@@ -38,7 +40,9 @@ export async function eraseQueued(
     if (keep.length) await job.updateData({ events: keep });
     else await job.remove().catch(() => {}); // taken by a worker meanwhile: suppression drops it
   }
-  const needles = [ids.profileId, ids.email, ...ids.anonymousIds].map((s) => JSON.stringify(s));
+  const needles = [ids.profileId, ids.email, ids.userId, ...ids.anonymousIds]
+    .filter((s): s is string => s !== undefined)
+    .map((s) => JSON.stringify(s));
   let deliveries = 0;
   for await (const job of jobsAtRest<{ siteId: string; body: string }>(queues.webhooks)) {
     if (job.data?.siteId !== ids.siteId || !needles.some((n) => job.data.body.includes(n))) continue;

@@ -96,7 +96,11 @@ export async function erasePerson(models: Models, profile: ProfileDoc): Promise<
     : { deletedCount: 0 };
   const identities = await models.Identity.deleteMany({ siteId, profileId: profile._id });
   // events still queued or retried by a browser must not recreate the person
-  await suppress(models, siteId, [profile.email, ...anonymousIds]);
+  await suppress(
+    models,
+    siteId,
+    [profile.email, profile.userId, ...anonymousIds].filter((id): id is string => !!id),
+  );
   const profiles = await models.Profile.deleteOne({ _id: profile._id, siteId });
   return {
     profiles: profiles.deletedCount,

@@ -34,9 +34,10 @@ const profileRoutes: Routes = async (app) => {
     {
       schema: {
         ...common,
-        summary: 'Find a profile by e-mail, or list profiles newest first, a page at a time',
+        summary: 'Find a profile by e-mail or userId, or list profiles newest first, a page at a time',
         querystring: Type.Object({
           email: Type.Optional(Type.String({ maxLength: 254 })),
+          userId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
           limit: Limit,
           cursor: Cursor,
         }),
@@ -48,6 +49,7 @@ const profileRoutes: Routes = async (app) => {
       const limit = parseLimit(q.limit);
       const filter: Record<string, unknown> = { siteId: siteIdOf(request) };
       if (q.email !== undefined) filter.email = normalizeEmail(q.email) ?? q.email.trim().toLowerCase();
+      if (q.userId !== undefined) filter.userId = q.userId;
       if (q.cursor) filter._id = { $lt: decodeProfileCursor(q.cursor) };
       const docs = await models.Profile.find(filter)
         .sort({ _id: -1 })
@@ -177,6 +179,7 @@ const profileRoutes: Routes = async (app) => {
         siteId: profile.siteId.toHexString(),
         profileId: profile._id.toHexString(),
         email: profile.email,
+        userId: profile.userId,
         anonymousIds,
       });
       const deleted = { ...erased, queuedEvents: queued.events, queuedDeliveries: queued.deliveries };

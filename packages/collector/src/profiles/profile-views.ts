@@ -8,7 +8,6 @@ export function profileView(doc: ProfileDoc): Profile {
   const view: Profile = {
     id: doc._id.toHexString(),
     siteId: doc.siteId.toHexString(),
-    email: doc.email,
     consent: { email: doc.consent?.email === true },
     consentHistory: [...(doc.consentHistory ?? [])]
       .sort((a, b) => a.at.getTime() - b.at.getTime())
@@ -18,6 +17,8 @@ export function profileView(doc: ProfileDoc): Profile {
     updatedAt: doc.updatedAt.toISOString(),
   };
   if (doc.consent?.updatedAt) view.consent.updatedAt = doc.consent.updatedAt.toISOString();
+  if (doc.email) view.email = doc.email;
+  if (doc.userId) view.userId = doc.userId;
   if (doc.firstName) view.firstName = doc.firstName;
   if (doc.lastName) view.lastName = doc.lastName;
   if (doc.phone) view.phone = doc.phone;

@@ -1,10 +1,12 @@
-import type { AnyBulkWriteOperation, Types } from 'mongoose';
+import { type AnyBulkWriteOperation, Types } from 'mongoose';
 import type { ConsentEntry, Models, ProfileDoc } from '../models/index.js';
-import { writeErrorsOf } from '../models/index.js';
+import { emailKeyOf, userKeyOf, writeErrorsOf } from '../models/index.js';
+import { linkUserIds } from './user-ids.js';
 
-/** The profile a profile-creating event carries, keyed by e-mail. */
+/** The profile a profile-creating event carries, keyed by e-mail, by the site's own userId, or by both. */
 export interface ProfileUpsert {
-  email: string;
+  email?: string;
+  userId?: string;
   firstName?: string;
   lastName?: string;
   phone?: string;
@@ -27,21 +29,30 @@ export interface ProfileTouch {
 /** Bounds that keep a profile far below MongoDB's 16 MB document limit, however long it lives. */
 export const PROFILE_CAPS = { anonymousIds: 200, consentHistory: 500 } as const;
 
-export const profileKey = (siteId: string, email: string) => `${siteId}|${email}`;
+/** The key a touch's profile is found by: its userId when it has one, else its e-mail. */
+export const profileKey = (siteId: string, p: Pick<ProfileUpsert, 'email' | 'userId'>) =>
+  p.userId ? `u|${userKeyOf(siteId, p.userId)}` : `e|${emailKeyOf(siteId, p.email ?? '')}`;
 
 /**
- * Creates or updates the profiles of a job's profile-creating events, keyed by (site, e-mail), with one
- * `bulkWrite` and one `find` per site whatever the number of events; returns profileKey → id. Idempotent, so a
- * retried job is harmless; an upsert that loses a race with another worker on the unique index is run again
- * as an update. Consent decisions are recorded with one more `bulkWrite`.
+ * Creates or updates the profiles of a job's profile-creating events, keyed by (site, userId) when the event has
+ * one and by (site, e-mail) otherwise, with one `bulkWrite` and one `find` whatever the number of events; returns
+ * profileKey → id. userIds are linked to e-mails first (linkUserIds: profiles may be merged). Idempotent, so a
+ * retried job is harmless; an upsert that loses a race with another worker on a unique key is run again as an
+ * update. Consent decisions are recorded with one more `bulkWrite`.
  */
 export async function upsertProfiles(models: Models, touches: ProfileTouch[]): Promise<Map<string, Types.ObjectId>> {
   const ids = new Map<string, Types.ObjectId>();
   if (!touches.length) return ids;
-  const ordered = [...touches].sort((a, b) => a.at.getTime() - b.at.getTime());
+  const ordered = await linkUserIds(
+    models,
+    [...touches].sort((a, b) => a.at.getTime() - b.at.getTime()),
+  );
   type Group = {
     siteId: string;
-    email: string;
+    key: string;
+    filter: Record<string, string>;
+    onInsert: Record<string, string>;
+    email?: string;
     set: Record<string, unknown>;
     names: Record<string, unknown>;
     server: boolean;
@@ -49,12 +60,24 @@ export async function upsertProfiles(models: Models, touches: ProfileTouch[]): P
   };
   const groups = new Map<string, Group>();
   for (const t of ordered) {
-    const key = profileKey(t.siteId, t.profile.email);
+    const key = profileKey(t.siteId, t.profile);
     let g = groups.get(key);
     if (!g) {
-      g = { siteId: t.siteId, email: t.profile.email, set: {}, names: {}, server: false, visitors: new Set() };
+      const { userId, email } = t.profile;
+      const keyed: Pick<Group, 'filter' | 'onInsert'> = userId
+        ? {
+            filter: { userKey: userKeyOf(t.siteId, userId) },
+            onInsert: { userId, userKey: userKeyOf(t.siteId, userId) },
+          }
+        : {
+            filter: { emailKey: emailKeyOf(t.siteId, email!) },
+            onInsert: { email: email!, emailKey: emailKeyOf(t.siteId, email!) },
+          };
+      g = { key, ...keyed, siteId: t.siteId, set: {}, names: {}, server: false, visitors: new Set() };
       groups.set(key, g);
     }
+    // a userId's profile takes the e-mail its events carry (linkUserIds removed those it may not take)
+    if (t.profile.userId && t.profile.email) g.email = t.profile.email;
     // the latest event that names a field sets it; once a backend has named the person, browsers no longer do
     const fields = t.from === 'server' ? g.set : g.names;
     if (t.profile.firstName) fields.firstName = t.profile.firstName;
@@ -68,13 +91,20 @@ export async function upsertProfiles(models: Models, touches: ProfileTouch[]): P
   }
   const now = new Date();
   const ops: AnyBulkWriteOperation<ProfileDoc>[] = [...groups.values()].map((g) => {
-    const setOnInsert: Record<string, unknown> = { createdAt: now, consent: { email: false }, consentHistory: [] };
+    const setOnInsert: Record<string, unknown> = {
+      siteId: new Types.ObjectId(g.siteId),
+      ...g.onInsert,
+      createdAt: now,
+      consent: { email: false },
+      consentHistory: [],
+    };
     if (!g.visitors.size) setOnInsert.anonymousIds = [];
+    const email = g.email ? { email: g.email, emailKey: emailKeyOf(g.siteId, g.email) } : {};
     return {
       updateOne: {
-        filter: { siteId: g.siteId, email: g.email },
+        filter: g.filter,
         update: {
-          $set: { ...g.set, ...(g.server ? { namesFrom: 'server' } : {}), updatedAt: now },
+          $set: { ...g.set, ...email, ...(g.server ? { namesFrom: 'server' } : {}), updatedAt: now },
           $setOnInsert: setOnInsert,
           ...(g.visitors.size ? { $addToSet: { anonymousIds: { $each: [...g.visitors] } } } : {}),
         },
@@ -89,28 +119,27 @@ export async function upsertProfiles(models: Models, touches: ProfileTouch[]): P
     .filter((g) => Object.keys(g.names).length)
     .map((g) => ({
       updateOne: {
-        filter: { siteId: g.siteId, email: g.email, namesFrom: { $ne: 'server' } },
+        filter: { ...g.filter, namesFrom: { $ne: 'server' } },
         update: { $set: g.names },
       },
     }));
   if (browserNames.length) await models.Profile.bulkWrite(browserNames, { ordered: false });
 
-  const bySite = new Map<string, string[]>();
-  for (const g of groups.values()) bySite.set(g.siteId, [...(bySite.get(g.siteId) ?? []), g.email]);
-  const found: Array<Pick<ProfileDoc, '_id' | 'siteId' | 'email' | 'anonymousIds' | 'consentHistory'>> = [];
-  for (const [siteId, emails] of bySite) {
-    found.push(
-      ...(await models.Profile.find(
-        { siteId, email: { $in: emails } },
-        { email: 1, siteId: 1, anonymousIds: 1, consentHistory: 1 },
-      ).lean()),
-    );
+  const all = [...groups.values()];
+  const userKeys = all.flatMap((g) => (g.filter.userKey ? [g.filter.userKey] : []));
+  const emailKeys = all.flatMap((g) => (g.filter.emailKey ? [g.filter.emailKey] : []));
+  const found = await models.Profile.find(
+    { $or: [{ userKey: { $in: userKeys } }, { emailKey: { $in: emailKeys } }] },
+    { userKey: 1, emailKey: 1, anonymousIds: 1, consentHistory: 1 },
+  ).lean<Array<Pick<ProfileDoc, '_id' | 'userKey' | 'emailKey' | 'anonymousIds' | 'consentHistory'>>>();
+  for (const doc of found) {
+    if (doc.userKey) ids.set(`u|${doc.userKey}`, doc._id);
+    if (doc.emailKey) ids.set(`e|${doc.emailKey}`, doc._id);
   }
-  for (const doc of found) ids.set(profileKey(doc.siteId.toHexString(), doc.email), doc._id);
   await trimProfiles(models, found);
 
   const decisions = ordered.flatMap((t) => {
-    const id = ids.get(profileKey(t.siteId, t.profile.email));
+    const id = ids.get(profileKey(t.siteId, t.profile));
     return id && t.profile.consent !== undefined
       ? [{ profileId: id, email: t.profile.consent, at: t.at, source: t.profile.consentSource }]
       : [];

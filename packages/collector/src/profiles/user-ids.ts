@@ -1,0 +1,134 @@
+import type { Types } from 'mongoose';
+import { emailKeyOf, isDuplicateKey, type Models, type ProfileDoc, userKeyOf } from '../models/index.js';
+import type { ProfileTouch } from './upsert-profile.js';
+
+type Keys = Pick<ProfileDoc, '_id' | 'siteId' | 'email' | 'userId' | 'emailKey' | 'userKey'>;
+
+/**
+ * Links the site's userIds to e-mails before a job's profiles are upserted (touches in time order). For an event
+ * that carries both:
+ * - neither known: one profile gets both (the upsert creates it);
+ * - the e-mail's profile has no userId: it takes this one;
+ * - the userId's profile has no e-mail: it takes this one; a backend may also change it to a new address;
+ * - both known, on two profiles, the e-mail's without a userId, and a backend sent it: the same person under two
+ *   profiles — the e-mail's is merged into the userId's (mergeProfiles), keeping every event and consent.
+ * Anything else (a browser's claim, an e-mail that is another userId's) links the event to the userId's profile
+ * and leaves the e-mail where it is: the touch is returned without it. Every step is idempotent, so a retried job
+ * merges nothing twice.
+ */
+export async function linkUserIds(models: Models, touches: ProfileTouch[]): Promise<ProfileTouch[]> {
+  const both = touches.filter((t) => t.profile.userId && t.profile.email);
+  if (!both.length) return touches;
+  const uks = [...new Set(both.map((t) => userKeyOf(t.siteId, t.profile.userId!)))];
+  const eks = [...new Set(both.map((t) => emailKeyOf(t.siteId, t.profile.email!)))];
+  const docs = await models.Profile.find(
+    { $or: [{ userKey: { $in: uks } }, { emailKey: { $in: eks } }] },
+    { siteId: 1, email: 1, userId: 1, emailKey: 1, userKey: 1 },
+  ).lean<Keys[]>();
+  const byUser = new Map(docs.filter((d) => d.userKey).map((d) => [d.userKey!, d]));
+  const byEmail = new Map(docs.filter((d) => d.emailKey).map((d) => [d.emailKey!, d]));
+
+  const out: ProfileTouch[] = [];
+  for (const t of touches) {
+    const { userId, email } = t.profile;
+    if (!userId || !email) {
+      out.push(t);
+      continue;
+    }
+    const uk = userKeyOf(t.siteId, userId);
+    const ek = emailKeyOf(t.siteId, email);
+    const user = byUser.get(uk);
+    const owner = byEmail.get(ek);
+    const withoutEmail = () => out.push({ ...t, profile: { ...t.profile, email: undefined } });
+    if (!user && !owner) {
+      out.push(t); // the upsert makes one profile with both
+    } else if (user && owner && user._id.equals(owner._id)) {
+      out.push(t);
+    } else if (user && owner) {
+      if (t.from !== 'server' || owner.userId) {
+        withoutEmail();
+        continue;
+      }
+      await mergeProfiles(models, owner._id, user._id);
+      const merged = { ...user, email, emailKey: ek };
+      byUser.set(uk, merged);
+      byEmail.set(ek, merged);
+      out.push(t);
+    } else if (user) {
+      // the e-mail is on no profile: the user's first address, or (from a backend) their new one
+      if (user.email && t.from !== 'server') {
+        withoutEmail();
+        continue;
+      }
+      if (user.emailKey) byEmail.delete(user.emailKey);
+      const updated = { ...user, email, emailKey: ek };
+      byUser.set(uk, updated);
+      byEmail.set(ek, updated);
+      out.push(t); // the upsert by userId sets the e-mail
+    } else if (owner) {
+      if (owner.userId) {
+        withoutEmail(); // the address is another user's
+        continue;
+      }
+      const taken = await models.Profile.updateOne(
+        { _id: owner._id, userKey: { $exists: false } },
+        { $set: { userId, userKey: uk } },
+      ).catch((err: unknown) => {
+        if (isDuplicateKey(err)) return null; // another worker gave the userId a profile meanwhile: no link
+        throw err;
+      });
+      if (!taken) {
+        withoutEmail();
+        continue;
+      }
+      const updated = { ...owner, userId, userKey: uk };
+      byUser.set(uk, updated);
+      byEmail.set(ek, updated);
+      out.push(t);
+    }
+  }
+  return out;
+}
+
+/**
+ * Merges profile `fromId` into `intoId` (one person known under two profiles): `into` gets the visitor ids, the
+ * consent history, the names it lacks and the newer standing consent; events, visitor links and trigger entries
+ * move to it; `from` is deleted and `into` takes its e-mail. Each step can run again without effect, so a merge
+ * interrupted by a crash is finished by the job's retry.
+ */
+export async function mergeProfiles(models: Models, fromId: Types.ObjectId, intoId: Types.ObjectId): Promise<void> {
+  const [from, into] = await Promise.all([
+    models.Profile.findById(fromId).lean<ProfileDoc>(),
+    models.Profile.findById(intoId).lean<ProfileDoc>(),
+  ]);
+  if (!from || !into || !from.siteId.equals(into.siteId)) return;
+  const set: Record<string, unknown> = { updatedAt: new Date() };
+  for (const field of ['firstName', 'lastName', 'phone'] as const) {
+    if (!into[field] && from[field]) set[field] = from[field];
+  }
+  const fromAt = from.consent?.updatedAt ? new Date(from.consent.updatedAt).getTime() : -1;
+  const intoAt = into.consent?.updatedAt ? new Date(into.consent.updatedAt).getTime() : -1;
+  if (fromAt > intoAt) set.consent = from.consent;
+  await models.Profile.updateOne(
+    { _id: into._id },
+    {
+      $set: set,
+      $addToSet: {
+        anonymousIds: { $each: from.anonymousIds ?? [] },
+        consentHistory: { $each: from.consentHistory ?? [] },
+      },
+    },
+  );
+  const moved = { siteId: from.siteId, profileId: from._id };
+  const to = { $set: { profileId: into._id } };
+  await models.Event.updateMany(moved, to);
+  await models.Identity.updateMany(moved, to);
+  await models.TriggerEntry.updateMany(moved, to);
+  await models.Profile.deleteOne({ _id: from._id });
+  if (from.email) {
+    await models.Profile.updateOne(
+      { _id: into._id },
+      { $set: { email: from.email, emailKey: emailKeyOf(from.siteId.toHexString(), from.email) } },
+    );
+  }
+}
