@@ -48,6 +48,19 @@ describe('on a Redis Cluster', () => {
     expect(rollup).toBeTruthy();
   });
 
+  it('reads Redis memory from the masters for backpressure', async () => {
+    const share = await waitFor(
+      async () => {
+        const metrics = await (await fetch(`${t.url}/metrics`)).text();
+        return Number(/^trackmate_redis_memory_share (\S+)$/m.exec(metrics)?.[1] ?? 0);
+      },
+      5_000,
+      'a Redis memory share',
+    );
+    expect(share).toBeGreaterThan(0);
+    expect(share).toBeLessThan(0.8);
+  });
+
   it("keeps the installation's keys in the hash tag's slot", async () => {
     const tag = t.config.queuePrefix.slice(1, -1);
     const slot = Number(await cli(cluster.ports[0]!, 'cluster', 'keyslot', tag));

@@ -58,9 +58,11 @@ function clusterAuth(redisUrl: string): RedisOptions {
 }
 
 /** INFO `section` of every node that holds data: the one Redis, or each master of a Cluster. */
-export async function infoOfMasters(redis: Redis, section: string): Promise<string[]> {
-  const cluster = redis as unknown as Cluster;
-  if (cluster.isCluster) return Promise.all(cluster.nodes('master').map((node) => node.info(section)));
+export async function infoOfMasters(redis: Pick<Redis, 'info'>, section: string): Promise<string[]> {
+  const cluster = redis as Partial<Cluster>;
+  if (cluster.isCluster && cluster.nodes) {
+    return Promise.all(cluster.nodes('master').map((node) => node.info(section)));
+  }
   return [await redis.info(section)];
 }
 

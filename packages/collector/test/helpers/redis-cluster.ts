@@ -53,6 +53,8 @@ export async function startRedisCluster(masters = 3): Promise<LocalCluster> {
         '',
         '--appendonly',
         'no',
+        '--maxmemory',
+        '256mb',
         '--maxmemory-policy',
         'noeviction',
       ],
