@@ -98,7 +98,8 @@ afterAll(async () => {
 
 describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
   it('sends a signed-out visitor to sign-in, refuses a wrong key, and keeps the right one in an httpOnly cookie', async () => {
-    await page.goto(`${consoleApp.url}/`);
+    const first = await page.goto(`${consoleApp.url}/`);
+    expect(first?.headers()['x-frame-options']).toBe('DENY'); // never framed: erase and rotate are one click away
     expect(new URL(page.url()).pathname).toBe('/sign-in');
     await screenshots('sign-in');
 
@@ -189,7 +190,7 @@ describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
 
   it('profiles: find by e-mail, consent history and timeline, export, and erase after typing the e-mail', async () => {
     await go('/profiles');
-    await page.getByLabel('E-mail address').fill(email.toUpperCase());
+    await page.getByLabel('E-mail address, or its start').fill(`JANE-${run}`);
     await page.getByRole('button', { name: 'Find' }).click();
     await page.getByRole('link', { name: email }).click();
     await page.waitForURL(/\/profiles\/[0-9a-f]{24}$/);

@@ -16,9 +16,13 @@ export default async function ProfilesPage({
   const cursor = param(sp.cursor);
   const erased = param(sp.erased);
   const qs = new URLSearchParams({ limit: '50' });
-  if (email) qs.set('email', email);
-  if (cursor && !email) qs.set('cursor', cursor);
-  const page = await api<{ profiles: Profile[]; nextCursor: string | null }>('GET', `/api/profiles?${qs}`);
+  if (email) qs.set('q', email);
+  else if (cursor) qs.set('cursor', cursor);
+  // a search box: what was typed is the start of an e-mail address
+  const page = await api<{ profiles: Profile[]; nextCursor: string | null }>(
+    'GET',
+    email ? `/api/profiles/search?${qs}` : `/api/profiles?${qs}`,
+  );
 
   return (
     <>
@@ -31,8 +35,8 @@ export default async function ProfilesPage({
       <search>
         <form method="get" className="panel row" aria-label="Find a profile">
           <div style={{ flex: '1 1 260px' }}>
-            <label htmlFor="email">E-mail address</label>
-            <input id="email" name="email" type="email" defaultValue={email} placeholder="ada@example.com" />
+            <label htmlFor="email">E-mail address, or its start</label>
+            <input id="email" name="email" type="search" defaultValue={email} placeholder="ada@" maxLength={254} />
           </div>
           <button type="submit">Find</button>
           {email ? (
@@ -72,7 +76,7 @@ export default async function ProfilesPage({
           </table>
         </div>
       ) : email ? (
-        <p className="empty">No profile with the e-mail {email}.</p>
+        <p className="empty">No profile’s e-mail starts with “{email}”.</p>
       ) : (
         <div className="empty">
           <h2 style={{ marginTop: 0 }}>No profiles yet</h2>
