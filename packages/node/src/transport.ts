@@ -1,11 +1,31 @@
 import { parseRetryAfter } from '@trackmate/core';
 import { TrackMateError } from './errors.js';
 
+interface NodeZlib {
+  gzip(input: string, callback: (error: Error | null, output: Uint8Array) => void): void;
+}
+
 /**
- * gzip through the Web Streams `CompressionStream` (Node ≥ 18, Deno, Bun, Workers, Vercel Edge), so that no
- * `node:` module is imported; null where the runtime has none (the body is then sent as it is).
+ * Node's zlib, reached through `process.getBuiltinModule` (Node ≥ 20.16) rather than an import, so that bundles
+ * for edge runtimes hold no `node:` import; undefined elsewhere. On Node it gzips 35–40 % faster than
+ * `CompressionStream` (bench/throughput.mjs).
+ */
+let zlib: NodeZlib | null | undefined;
+function nodeZlib(): NodeZlib | null {
+  if (zlib === undefined) {
+    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    zlib = (proc?.getBuiltinModule?.('node:zlib') as NodeZlib | undefined) ?? null;
+  }
+  return zlib;
+}
+
+/**
+ * gzip: Node's zlib where there is one, else the Web Streams `CompressionStream` (Deno, Bun, Workers, Vercel
+ * Edge); null where the runtime has neither (the body is then sent as it is).
  */
 async function gzip(text: string): Promise<Uint8Array | null> {
+  const z = nodeZlib();
+  if (z) return new Promise((resolve, reject) => z.gzip(text, (err, out) => (err ? reject(err) : resolve(out))));
   if (typeof CompressionStream !== 'function') return null;
   const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
   return new Uint8Array(await new Response(stream).arrayBuffer());

@@ -47,7 +47,8 @@ describe('@trackmate/node on an edge runtime (no node: modules)', () => {
   it('the built bundles import no node: module and use no Buffer', () => {
     for (const file of ['esm/index.js', 'cjs/index.cjs']) {
       const code = readFileSync(join(dist, file), 'utf8');
-      expect(code, file).not.toMatch(/['"]node:|require\(['"](?:zlib|crypto|util|buffer)['"]\)/);
+      // imports and requires of built-ins (`process.getBuiltinModule('node:zlib')` is a call, not an import)
+      expect(code, file).not.toMatch(/(?:from|import|require)\s*\(?\s*['"](?:node:|zlib|crypto|util|buffer)/);
       expect(code, file).not.toMatch(/\bBuffer\./);
     }
   });
@@ -58,7 +59,8 @@ describe('@trackmate/node on an edge runtime (no node: modules)', () => {
     const script = join(sandbox.dir, 'handler.mjs');
     writeFileSync(
       script,
-      `let blocked = false;
+      `delete process.getBuiltinModule; // edge runtimes have none: the SDK must gzip with CompressionStream
+let blocked = false;
 try { await import('node:zlib'); } catch { blocked = true; }
 if (!blocked) throw new Error('the sandbox lets node: modules through');
 const { TrackMate, verifyWebhookSignature, signWebhookPayload } = await import(${JSON.stringify(join(dist, 'esm/index.js'))});
