@@ -133,6 +133,13 @@ describe('Segment-compatible ingest', () => {
       'the identified profile',
     );
     expect(profile.firstName).toBe('Ada');
+    expect(profile.userId).toBe('user-42');
+    // the order names only the userId: it is the same person's
+    await waitFor(
+      async () => (await events().findOne({ _id: order!._id }))?.profileId?.toString() === profile._id.toString(),
+      15_000,
+      'the order linked to the profile of its userId',
+    );
     await waitFor(
       async () => (await events().findOne({ _id: identify!._id }))?.profileId?.toString() === profile._id.toString(),
       15_000,
@@ -199,6 +206,27 @@ describe('Segment-compatible ingest', () => {
     });
     expect(pageDoc.userAgent).toMatch(/Chrome/);
     expect(linked.find((d) => d.messageId === track.messageId)!.name).toBe('Checkout Step Viewed');
+  });
+
+  it('alias joins an earlier visitor to the user: their events are back-filled', async () => {
+    const earlier = nodeMessage('page', {
+      anonymousId: 'anon-before-signup',
+      properties: { url: 'https://shop.test/' },
+    });
+    expect((await post('/v1/batch', { batch: [earlier] }, { authorization: basic(key) })).status).toBe(202);
+    await waitStored([earlier.messageId as string]);
+    const alias = nodeMessage('alias', { previousId: 'anon-before-signup', userId: 'user-9' });
+    const res = await post('/v1/alias', alias, { authorization: basic(key) });
+    expect(res.status).toBe(202);
+    const profile = await waitFor(() => t.db.collection('profiles').findOne({ userId: 'user-9' }), 15_000, 'profile');
+    await waitFor(
+      async () =>
+        (await events().findOne({ messageId: earlier.messageId }))?.profileId?.toString() === profile._id.toString(),
+      15_000,
+      "the earlier visitor's page back-filled",
+    );
+    const bad = await post('/v1/alias', { previousId: 'x' }, { authorization: basic(key) });
+    expect(bad.status).toBe(400);
   });
 
   it('stores a message once however often it is sent (messageId, or one derived from the content)', async () => {

@@ -4,9 +4,9 @@ import { cleanName, normalizeEmail, normalizePhone, type ProfileUpsert } from '.
 import type { QueuedEvent } from '../queued-event.js';
 import { correctTimestamp, type RequestContext, structuralErrors } from '../validate-client.js';
 
-/** The Segment calls TrackMate maps; `screen`, `group` and `alias` are refused per message. */
-export type SegmentType = 'track' | 'identify' | 'page';
-const TYPES = new Set<string>(['track', 'identify', 'page']);
+/** The Segment calls TrackMate maps; `screen` and `group` are refused per message. */
+export type SegmentType = 'track' | 'identify' | 'page' | 'alias';
+const TYPES = new Set<string>(['track', 'identify', 'page', 'alias']);
 
 /** Segment event names are free text ("Order Completed"); they are stored as given, within these bounds. */
 const MAX_SEGMENT_NAME = 200;
@@ -31,8 +31,10 @@ export interface Mapped {
  * Segment messages (as analytics.js and analytics-node send them) validated one by one and mapped onto
  * TrackMate events: `track` keeps its event name and properties, `page` becomes `page_view` (url, referrer and
  * title from the properties or `context.page`), `identify` becomes `identify` with the traits as properties and
- * creates or updates the profile of `traits.email`. `userId` is kept as given in `context.userId`. A message
- * without messageId gets one derived from its content, so a retried request is stored once.
+ * creates or updates the profile of its `userId` and `traits.email`, `alias` becomes `alias` (its `previousId`
+ * joins the profile of `userId`). Every message with a `userId` is linked to that user's profile (made when
+ * missing), as Segment attributes it; the userId is also kept as given in `context.userId`. A message without
+ * messageId gets one derived from its content, so a retried request is stored once.
  */
 export function mapSegmentMessages(
   items: readonly unknown[],
@@ -60,7 +62,9 @@ function mapOne(
   const type = msg.type ?? implied;
   if (typeof type !== 'string' || !TYPES.has(type)) {
     return {
-      errors: [`/type: Segment ${JSON.stringify(type ?? null)} calls are not taken (track, identify and page are)`],
+      errors: [
+        `/type: Segment ${JSON.stringify(type ?? null)} calls are not taken (track, identify, page and alias are)`,
+      ],
     };
   }
   if (implied && msg.type !== undefined && msg.type !== implied) {
@@ -122,12 +126,26 @@ function mapOne(
     };
     if (typeof msg.name === 'string') eventProperties.name = msg.name.slice(0, 1024);
     if (typeof msg.category === 'string') eventProperties.category = msg.category.slice(0, 1024);
+  } else if (type === 'alias') {
+    const previousId = msg.previousId;
+    if (
+      (typeof previousId !== 'string' && typeof previousId !== 'number') ||
+      !String(previousId) ||
+      String(previousId).length > MAX_ID
+    ) {
+      errors.push(`/previousId: must be a string of 1 to ${MAX_ID} characters`);
+    }
+    if (userId === undefined) errors.push('/userId: alias needs the userId the previousId joins');
+    name = 'alias';
+    eventProperties = { previousId: String(previousId) };
   } else {
     const traits: Obj = isObject(msg.traits) ? msg.traits : isObject(context.traits) ? context.traits : {};
     name = 'identify';
     eventProperties = traits;
-    profile = profileOf(traits);
+    profile = profileOf(traits, userId);
   }
+  // as Segment attributes every call with a userId to that user: linked to (or making) the user's profile
+  if (!profile && userId !== undefined) profile = { userId, consentSource: 'identify' };
   if (errors.length) return { errors: errors.slice(0, 5) };
 
   const timestamp = text(msg.originalTimestamp) ?? text(msg.timestamp);
@@ -154,12 +172,13 @@ function mapOne(
   };
 }
 
-/** The profile an identify call names by `traits.email` (Segment's reserved traits, camel or snake case). */
-function profileOf(traits: Obj): ProfileUpsert | undefined {
+/** The profile an identify call names by userId and `traits.email` (Segment's reserved traits, camel or snake case). */
+function profileOf(traits: Obj, userId: string | undefined): ProfileUpsert | undefined {
   const email = normalizeEmail(traits.email);
-  if (!email) return undefined;
+  if (!email && !userId) return undefined;
   return {
     email,
+    userId,
     firstName: cleanName(traits.firstName ?? traits.first_name),
     lastName: cleanName(traits.lastName ?? traits.last_name),
     phone: normalizePhone(traits.phone),

@@ -25,6 +25,8 @@ const ROUTES: { path: string; type?: SegmentType }[] = [
   { path: '/v1/i', type: 'identify' },
   { path: '/v1/page', type: 'page' },
   { path: '/v1/p', type: 'page' },
+  { path: '/v1/alias', type: 'alias' },
+  { path: '/v1/a', type: 'alias' },
 ];
 
 const MAX_BATCH = 500;
@@ -47,12 +49,13 @@ const segmentRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressur
         schema: {
           summary: type
             ? `Segment-compatible ${type} call`
-            : 'Segment-compatible batch of track, identify and page calls',
+            : 'Segment-compatible batch of track, identify, page and alias calls',
           description:
             'For libraries made for Segment (analytics.js, analytics-node): point their host at the collector and use ' +
             "the site's write key (Basic auth user, or `writeKey` in the body). Track events keep their names " +
-            '("Order Completed"), page calls become `page_view`, identify calls `identify` (traits.email creates or ' +
-            'updates the profile); userId is kept in `context.userId`. See docs/migrate-from-segment.md.',
+            '("Order Completed"), page calls become `page_view`, identify calls `identify` (creating or updating the ' +
+            "profile of the userId and traits.email), alias calls `alias`. A userId links the event to that user's " +
+            'profile and is also kept in `context.userId`. See docs/migrate-from-segment.md.',
           tags: ['segment'],
           body: Type.Object({}, { additionalProperties: true }),
           response: { 202: TrackAccepted, ...errorReplies(400, 401, 403, 413, 415, 429, 503) },
