@@ -219,6 +219,9 @@ describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
     await page.waitForURL(/\/profiles\?erased=/);
     expect(await page.locator('.success[role="status"]').textContent()).toContain(`${email} was erased`);
     expect((await api('GET', `/api/profiles/${profileId}`)).status).toBe(404);
+    const gone = await page.goto(`${consoleApp.url}/profiles/${profileId}`);
+    expect(gone?.status()).toBe(404);
+    expect(await page.locator('h1').textContent()).toBe('Not found');
     await screenshots('profiles');
   });
 
@@ -364,5 +367,18 @@ describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
 
   it('no page answered 5xx or threw in the browser', () => {
     expect(problems).toEqual([]);
+  });
+
+  it('with the collector down, a page says what to check and offers to try again; sign-in says it does not answer', async () => {
+    await collector.stop();
+    await page.goto(`${consoleApp.url}/events`);
+    expect(await page.locator('h1').textContent()).toBe('This page could not be loaded');
+    expect(await page.getByRole('button', { name: 'Try again' }).count()).toBe(1);
+    await screenshots('collector-down');
+    await context.clearCookies();
+    await page.goto(`${consoleApp.url}/sign-in`);
+    await page.getByLabel('Secret key').fill(site.secretKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.locator('.error[role="alert"]').textContent()).toContain('does not answer');
   });
 });
