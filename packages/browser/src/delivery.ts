@@ -163,7 +163,7 @@ export const createDelivery = (
         (r) => {
           // Retry-After in seconds (the collector's form); absent, 0 or an HTTP date: our own backoff.
           if (isRetryableStatus(r.status)) return +r.headers.get('Retry-After')! * 1000 || -1;
-          if (r.status > 299) warn('dropped on', r.status, batch);
+          if (r.status > 299) warn(r.status, batch);
           else if (o.debug) r.json().then((j) => j.rejected?.length && warn('rejected', j.rejected), warn);
           return undefined;
         },
@@ -179,16 +179,23 @@ export const createDelivery = (
     queue = queue.filter(fresh);
   };
 
+  /**
+   * One send loop at a time; a call while it runs joins it. It looks at the queue only after a microtask and
+   * clears `running` in the same step as its last look, so what is queued meanwhile is never left behind.
+   */
   const send = (): Promise<void> =>
     (running ||= (async () => {
-      expire();
-      while (queue.length && ready()) {
-        const batch = take(queue, MAX_REQUEST_BYTES);
-        settle(batch, await post(batch, true));
+      try {
+        await 0;
+        expire();
+        while (queue.length && ready()) {
+          const batch = take(queue, MAX_REQUEST_BYTES);
+          settle(batch, await post(batch, true));
+        }
+      } finally {
+        running = undefined;
       }
-    })().finally(() => {
-      running = undefined;
-    }));
+    })());
 
   const schedule = () => {
     if (!ready()) return;

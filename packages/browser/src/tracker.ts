@@ -90,7 +90,7 @@ export const createTracker = (options: TrackerOptions): Tracker => {
       return sid;
     },
     keepHash: options.keepHash,
-    register: (properties) => void Object.assign(supers, properties),
+    register: (properties) => Object.assign(supers, properties),
     getConsent: () => state ?? undefined,
     track(name, properties) {
       if (state === 'denied') return;

@@ -4,7 +4,7 @@
  * app's bundler would ship it) or the script-tag build the collector serves at /sdk.js.
  */
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -43,18 +43,19 @@ let origin: string;
 let cdn: string;
 const pages = new Map<string, string>();
 
+/** dist/ as built when the tests started (read once: a rebuild meanwhile does not pull files from under a page). */
+const built = new Map<string, Buffer>();
+
 /** Serves dist/ (the ESM build and the IIFE), and the HTML a test set for a path (query ignored). */
 const serve = async () => {
+  for (const f of readdirSync(DIST, { recursive: true, encoding: 'utf8' })) {
+    if (f.endsWith('.js')) built.set(f, readFileSync(join(DIST, f)));
+  }
   server = createServer((req, res) => {
     const path = new URL(req.url!, 'http://x').pathname;
     if (path.startsWith('/dist/') || path.startsWith('/cdn/')) {
-      try {
-        const file = path.startsWith('/cdn/') ? 'trackmate.min.js' : path.slice(6);
-        const body = readFileSync(join(DIST, file));
-        return res.writeHead(200, { 'content-type': 'text/javascript' }).end(body);
-      } catch {
-        return res.writeHead(404).end();
-      }
+      const body = built.get(path.startsWith('/cdn/') ? 'trackmate.min.js' : path.slice(6));
+      return body ? res.writeHead(200, { 'content-type': 'text/javascript' }).end(body) : res.writeHead(404).end();
     }
     return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(pages.get(path) ?? '<!doctype html>');
   }).listen(0, '127.0.0.1');
