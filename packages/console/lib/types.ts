@@ -50,7 +50,10 @@ export interface DayMetrics {
   count: number;
   visitors: number;
   orders: number;
+  /** Revenue of orders that name no currency. */
   revenue: number;
+  /** Revenue of orders naming one, per ISO 4217 code (never added across currencies). */
+  revenueByCurrency?: Record<string, number>;
 }
 
 export interface Metrics {

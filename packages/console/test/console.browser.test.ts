@@ -157,6 +157,7 @@ describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
       profile: { firstName: 'Jane', lastName: 'Doe', email, phone: '+911234567890' },
       items: [{ name: 'T-Shirt', sku: 'TSHIRT001', amount: 499, tax: 49, discount: 0 }],
       orderTotal: 548,
+      currency: 'INR',
       timestamp: new Date().toISOString(),
     };
     const res = await fetch(`${collector.url}/api/track/server-event`, {
@@ -174,7 +175,7 @@ describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
     expect(await page.locator('canvas').count()).toBeGreaterThanOrEqual(4);
     const cards = await page.locator('.card').allTextContents();
     expect(cards.join(' | ')).toMatch(/Orders1/);
-    expect(cards.join(' | ')).toMatch(/Revenue548\.00/);
+    expect(cards.join(' | ')).toMatch(/RevenueINR 548\.00/); // per currency, never added across currencies
     expect(await page.locator('section[aria-labelledby="top"]').textContent()).toContain(
       `https://shop.test/product/${run}`,
     );

@@ -4,11 +4,34 @@ import { DayChart } from '@/components/day-chart';
 import { GettingStarted } from '@/components/snippet';
 import { api } from '@/lib/collector';
 import { dayRange, daysAgo, daysBetween, money, number, percent, today } from '@/lib/format';
-import type { EventPage, Funnel, Metrics, Site, TopPages } from '@/lib/types';
+import type { DayMetrics, EventPage, Funnel, Metrics, Site, TopPages } from '@/lib/types';
 
 export const metadata: Metadata = { title: 'Overview' };
 
 const PRESETS = [7, 30, 90];
+const COLORS = ['#1d6b3a', '#b05a00', '#2446c7', '#8a4baf'];
+
+/**
+ * Revenue per day, one series per currency (amounts in two currencies are never added), plus orders that name
+ * none; just the latter when there is no order at all.
+ */
+function revenueSeries(metrics: Metrics, days: string[]): Array<{ code: string | null; values: number[] }> {
+  const round = (n: number) => Math.round(n * 100) / 100;
+  const at = (day: string, pick: (d: DayMetrics) => number) =>
+    round(metrics.events.reduce((n, e) => n + pick(e.days.find((d) => d.day === day) ?? EMPTY_DAY), 0));
+  const codes = [
+    ...new Set(metrics.events.flatMap((e) => e.days.flatMap((d) => Object.keys(d.revenueByCurrency ?? {})))),
+  ].sort();
+  const plain = days.map((day) => at(day, (d) => d.revenue));
+  const series: Array<{ code: string | null; values: number[] }> = codes.map((code) => ({
+    code,
+    values: days.map((day) => at(day, (d) => d.revenueByCurrency?.[code] ?? 0)),
+  }));
+  if (!codes.length || plain.some((n) => n !== 0)) series.unshift({ code: null, values: plain });
+  return series;
+}
+
+const EMPTY_DAY: DayMetrics = { day: '', count: 0, visitors: 0, orders: 0, revenue: 0 };
 
 export default async function OverviewPage({
   searchParams,
@@ -25,7 +48,7 @@ export default async function OverviewPage({
     api<EventPage>('GET', '/api/events?limit=1'),
   ]);
   const days = daysBetween(from, to);
-  const perDay = (name: string | null, field: 'count' | 'visitors' | 'orders' | 'revenue') =>
+  const perDay = (name: string | null, field: 'count' | 'visitors' | 'orders') =>
     days.map((day) =>
       metrics.events
         .filter((e) => name === null || e.name === name)
@@ -34,7 +57,7 @@ export default async function OverviewPage({
   const visitors = perDay('page_view', 'visitors');
   const views = perDay('page_view', 'count');
   const orders = perDay(null, 'orders');
-  const revenue = perDay(null, 'revenue').map((n) => Math.round(n * 100) / 100);
+  const revenue = revenueSeries(metrics, days);
   const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
   const first = funnel.steps[0]?.visitorDays ?? 0;
 
@@ -86,7 +109,9 @@ export default async function OverviewPage({
         </div>
         <div className="card">
           <div className="label">Revenue</div>
-          <div className="value">{money(sum(revenue))}</div>
+          <div className="value">
+            {revenue.map((r) => `${r.code ? `${r.code} ` : ''}${money(sum(r.values))}`).join(' · ')}
+          </div>
         </div>
       </div>
 
@@ -98,7 +123,11 @@ export default async function OverviewPage({
           title="Revenue"
           days={days}
           unit="money"
-          series={[{ label: 'Revenue', values: revenue, color: '#1d6b3a' }]}
+          series={revenue.map((r, i) => ({
+            label: r.code ? `Revenue ${r.code}` : 'Revenue',
+            values: r.values,
+            color: COLORS[i % COLORS.length]!,
+          }))}
         />
       </div>
 
