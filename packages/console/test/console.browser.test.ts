@@ -354,6 +354,7 @@ describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
     await page.getByRole('button', { name: 'Rotate keys…' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel(/secret key/).check();
+    await dialog.getByLabel('The old keys keep working').selectOption('0');
     await dialog.getByRole('button', { name: 'Rotate now' }).click();
     const fresh = await waitFor(
       () => dialog.locator('code[data-secret="New secret key"]').textContent(),

@@ -35,8 +35,13 @@ export async function rotate(_prev: FormState, form: FormData): Promise<FormStat
     ingest: form.get('ingest') === 'on',
   };
   if (!which.write && !which.secret && !which.ingest) return { error: 'Choose at least one key.' };
+  const overlapSeconds = Math.max(0, Math.min(2_592_000, Math.floor(Number(form.get('overlapSeconds') ?? 0) || 0)));
   const r = await attempt(() =>
-    api<{ writeKey?: string; secretKey?: string; ingestKey?: string }>('POST', '/api/site/rotate-key', which),
+    api<{ writeKey?: string; secretKey?: string; ingestKey?: string; oldKeysValidUntil?: string | null }>(
+      'POST',
+      '/api/site/rotate-key',
+      { ...which, ...(overlapSeconds ? { overlapSeconds } : {}) },
+    ),
   );
   if (!r.ok) return { error: r.error };
   if (which.secret && r.value.secretKey) await setSession(r.value.secretKey);
@@ -45,10 +50,11 @@ export async function rotate(_prev: FormState, form: FormData): Promise<FormStat
   if (which.write && r.value.writeKey) secrets['New write key'] = r.value.writeKey;
   if (which.secret && r.value.secretKey) secrets['New secret key'] = r.value.secretKey;
   if (which.ingest && r.value.ingestKey) secrets['New ingest-only key'] = r.value.ingestKey;
-  return {
-    message: which.write
-      ? 'Rotated. Pages still using the old write key are refused from now on: update your snippet.'
-      : 'Rotated. This console now uses the new secret key.',
-    secrets,
-  };
+  const until = r.value.oldKeysValidUntil;
+  const old = until
+    ? `The old keys keep working until ${until.slice(0, 16).replace('T', ' ')} UTC.`
+    : 'The old keys stopped working.';
+  const next = which.write ? ' Update the write key in your pages.' : '';
+  const session = which.secret ? ' This console now uses the new secret key.' : '';
+  return { message: `Rotated. ${old}${next}${session}`, secrets };
 }

@@ -67,8 +67,8 @@ export default async function SettingsPage() {
           Rotate keys
         </h2>
         <p>
-          A leaked key is replaced here; the old one stops working at once (other collector processes within 30 s).
-          Rotating the secret key signs this console in with the new one.
+          A leaked key is replaced here and stops working at once; for a routine rotation, keep the old keys working
+          while you deploy the new ones. Rotating the secret key signs this console in with the new one.
         </p>
         <ConfirmDialog open="Rotate keys…" title="Rotate keys">
           <ActionForm action={rotate} submit="Rotate now" danger label="Rotate keys">
@@ -83,6 +83,13 @@ export default async function SettingsPage() {
             <label className="inline">
               <input type="checkbox" name="ingest" /> ingest-only key (server events only)
             </label>
+            <label htmlFor="overlapSeconds">The old keys keep working</label>
+            <select id="overlapSeconds" name="overlapSeconds" defaultValue="0">
+              <option value="0">not at all (a key has leaked)</option>
+              <option value="3600">for 1 hour</option>
+              <option value="86400">for 1 day (time to deploy the new keys)</option>
+              <option value="604800">for 7 days</option>
+            </select>
           </ActionForm>
         </ConfirmDialog>
       </section>
