@@ -7,6 +7,7 @@ import type {
   IdentifyTraits,
   OrderItem,
   Properties,
+  StandardEvents,
   Tracker,
   TrackerOptions,
 } from './types.js';
@@ -60,10 +61,13 @@ export const page = (properties?: Properties, tracker?: Tracker): ClientEvent | 
 
 /**
  * Tells who the visitor is: sends `identify`, which creates or updates the profile and links this visitor.
- * Traits may carry your own `userId` beside the e-mail.
+ * `identify(email, traits?)`, or `identify({ userId, email?, ...traits })` to name the person by your own id.
  */
-export const identify = (email: string, traits?: IdentifyTraits, tracker?: Tracker): ClientEvent | undefined =>
-  track('identify', { ...traits, email }, tracker);
+export const identify = (
+  who: string | StandardEvents['identify'],
+  traits?: IdentifyTraits,
+  tracker?: Tracker,
+): ClientEvent | undefined => track('identify', typeof who === 'string' ? { ...traits, email: who } : who, tracker);
 
 export const addToCart = (
   productId: string,

@@ -39,8 +39,9 @@ export interface OrderItem {
 }
 
 export interface IdentifyTraits {
-  /** Your own id for this person (e.g. the user's primary key), sent beside the e-mail. */
+  /** Your own id for this person (e.g. the user's primary key), beside or instead of the e-mail. */
   userId?: string;
+  email?: string;
   firstName?: string;
   lastName?: string;
   /** E.164, e.g. `+911234567890`. */
@@ -59,7 +60,8 @@ export interface StandardEvents {
   add_to_cart: { productId: string; quantity: number; price: number };
   form_submit: { formId: string; fields: FormFields };
   order_product: { orderId: string; items: OrderItem[] };
-  identify: { email: string } & IdentifyTraits;
+  /** An e-mail, your userId, or both. */
+  identify: ({ email: string } | { userId: string }) & IdentifyTraits;
 }
 
 export type EventProperties<N extends string> = N extends keyof StandardEvents

@@ -612,11 +612,20 @@ describe('API', () => {
       `<!doctype html><title>API</title><script async src="${c.url}/sdk.js" data-write-key="${site.writeKey}" onload="window.ready = true"></script>`,
     );
     const context = await browser.newContext();
+    const answers: unknown[] = [];
+    context.on('response', (res) => {
+      if (res.url().includes('/api/track/event'))
+        res.json().then(
+          (j) => answers.push(j),
+          () => {},
+        );
+    });
     const page = await open(context, '/api');
     const r = await page.evaluate(async () => {
       const tm = (window as unknown as { trackmate: (...a: unknown[]) => unknown }).trackmate;
       tm('register', { plan: 'pro' });
       tm('identify', 'linus@example.com', { userId: 'u-42', firstName: 'Linus' });
+      tm('identify', { userId: 'u-43' });
       tm('track', 'upgrade', { seats: 3, plan: 'team' });
       const before = tm('getConsent');
       tm('consent', 'granted');
@@ -628,11 +637,12 @@ describe('API', () => {
     expect(r.after).toBe('granted');
     const stored = await waitFor(
       () => events({ anonymousId: r.aid as string, name: { $in: ['identify', 'upgrade'] } }),
-      (e) => e.length === 2,
-      'identify and upgrade',
+      (e) => e.length === 3,
+      `two identify and upgrade (collector answered ${JSON.stringify(answers)})`,
     );
     expect(stored.map((e) => e.properties)).toEqual([
       { plan: 'pro', userId: 'u-42', firstName: 'Linus', email: 'linus@example.com' },
+      { plan: 'pro', userId: 'u-43' },
       { plan: 'team', seats: 3 },
     ]);
     const profile = await waitFor(

@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { identify } from '../src/api.js';
 import { cookieStore } from '../src/cookie-store.js';
 import { createTracker } from '../src/tracker.js';
 import type { Tracker, TrackerOptions } from '../src/types.js';
@@ -172,6 +173,18 @@ describe('API', () => {
     t.track('after', { plan: 'team' });
     await t.flush();
     expect(net.events().map((e) => e.properties)).toEqual([{}, { plan: 'team', app: 'web' }]);
+  });
+
+  it('identify takes an e-mail, or your userId (with or without an e-mail)', async () => {
+    const net = fakeNetwork();
+    const t = tracker();
+    identify('ada@example.com', { userId: 'u-1', firstName: 'Ada' }, t);
+    identify({ userId: 'u-2' }, undefined, t);
+    await t.flush();
+    expect(net.events().map((e) => e.properties)).toEqual([
+      { userId: 'u-1', firstName: 'Ada', email: 'ada@example.com' },
+      { userId: 'u-2' },
+    ]);
   });
 
   it('debug mode logs every event it queues', () => {
