@@ -18,11 +18,15 @@ export default async function ProfilesPage({
   const qs = new URLSearchParams({ limit: '50' });
   if (email) qs.set('q', email);
   else if (cursor) qs.set('cursor', cursor);
-  // a search box: what was typed is the start of an e-mail address
-  const page = await api<{ profiles: Profile[]; nextCursor: string | null }>(
-    'GET',
-    email ? `/api/profiles/search?${qs}` : `/api/profiles?${qs}`,
-  );
+  type Page = { profiles: Profile[]; nextCursor: string | null };
+  // a search box: what was typed is the start of an e-mail address, or (without an @) the shop's user id
+  const [page, byUserId] = await Promise.all([
+    api<Page>('GET', email ? `/api/profiles/search?${qs}` : `/api/profiles?${qs}`),
+    email && !email.includes('@')
+      ? api<Page>('GET', `/api/profiles?${new URLSearchParams({ userId: email })}`).catch(() => undefined)
+      : undefined,
+  ]);
+  for (const p of byUserId?.profiles ?? []) if (!page.profiles.some((q) => q.id === p.id)) page.profiles.unshift(p);
 
   return (
     <>
@@ -36,7 +40,18 @@ export default async function ProfilesPage({
         <form method="get" className="panel row" aria-label="Find a profile">
           <div style={{ flex: '1 1 260px' }}>
             <label htmlFor="email">E-mail address, or its start</label>
-            <input id="email" name="email" type="search" defaultValue={email} placeholder="ada@" maxLength={254} />
+            <input
+              id="email"
+              name="email"
+              type="search"
+              defaultValue={email}
+              placeholder="ada@"
+              maxLength={254}
+              aria-describedby="search-hint"
+            />
+            <p id="search-hint" className="hint">
+              Or a user id of your shop.
+            </p>
           </div>
           <button type="submit">Find</button>
           {email ? (
