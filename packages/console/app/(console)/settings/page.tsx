@@ -43,7 +43,7 @@ export default async function SettingsPage() {
           </h2>
           <p className="hint">Browsers may send events only from these origins (scheme://host[:port]).</p>
           {site.allowedOrigins.length ? (
-            <ul>
+            <ul className="plain">
               {site.allowedOrigins.map((o) => (
                 <li key={o} className="row" style={{ alignItems: 'center' }}>
                   <code>{o}</code>
