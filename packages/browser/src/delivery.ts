@@ -48,6 +48,8 @@ export const createDelivery = (
   allowed: () => boolean,
   /** Reports dropped and rejected events (debug mode). */
   warn: (...args: unknown[]) => unknown,
+  /** The page's `storage` events (another tab's writes), listened to with the rest of the page's lifecycle. */
+  onStorage: (e: StorageEvent) => unknown,
 ): Delivery => {
   const { writeKey, batchSize = 20, flushInterval = 1000, maxQueueSize = 1000 } = o;
   const key = `tm_q_${writeKey}`;
@@ -236,6 +238,7 @@ export const createDelivery = (
   };
 
   const listeners: [EventTarget, string, (e: never) => unknown][] = [
+    [window, 'storage', onStorage],
     [window, 'pagehide', unload],
     [document, 'visibilitychange', () => document.visibilityState === 'hidden' && unload()],
     [

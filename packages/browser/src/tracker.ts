@@ -61,6 +61,8 @@ export const createTracker = (options: TrackerOptions): Tracker => {
     local,
     allowed,
     warn,
+    // Another tab's consent decision applies here at once.
+    (e) => e.key === CONSENT && e.newValue && decide(e.newValue as ConsentState),
   );
 
   /** Applies a consent decision, this tab's or (through the `storage` event) another tab's. */
@@ -74,8 +76,6 @@ export const createTracker = (options: TrackerOptions): Tracker => {
       delivery.clear();
     }
   };
-
-  const onStorage = (e: StorageEvent) => e.key === CONSENT && e.newValue && decide(e.newValue as ConsentState);
 
   const t: Tracker = {
     options,
@@ -136,14 +136,11 @@ export const createTracker = (options: TrackerOptions): Tracker => {
       ids.del(SID);
     },
     teardown() {
-      removeEventListener('storage', onStorage);
       delivery.stop();
       each('teardown');
     },
   };
 
-  // Another tab's consent decision applies here at once.
-  addEventListener('storage', onStorage);
   each('setup', t);
   return t;
 };
