@@ -54,8 +54,15 @@ const clientEvent = (name: string, properties: Record<string, unknown>, anonymou
   properties,
 });
 
-/** Both widths; the narrow one must not scroll sideways. */
+/** Both widths; the narrow one must not scroll sideways; every field has a label, every page one h1. */
 async function screenshots(name: string) {
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll<HTMLInputElement>('input:not([type=hidden]), select, textarea')]
+      .filter((el) => !el.labels?.length && !el.getAttribute('aria-label'))
+      .map((el) => el.name || el.id),
+  );
+  expect(unlabelled, `${name}: fields without a label`).toEqual([]);
+  expect(await page.locator('h1').count(), `${name}: one h1`).toBe(1);
   await page.setViewportSize({ width: 1440, height: 900 });
   await page.screenshot({ path: join(ARTIFACTS, `${name}-1440.png`), fullPage: true });
   await page.setViewportSize({ width: 360, height: 780 });
