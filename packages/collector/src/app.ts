@@ -109,6 +109,8 @@ function createInstance(config: Config, options: BuildOptions) {
     trustProxy: trustProxyOf(config.trustProxy),
     bodyLimit: 512 * 1024,
     return503OnClosing: true,
+    // start-up migrations (indexes, the profile-key back-fill) can take long on a large or busy database
+    pluginTimeout: 300_000,
     // headers sent one byte a second must not hold a socket for ever either (the body: see body-parser.ts)
     requestTimeout: config.requestTimeoutMs,
     forceCloseConnections: 'idle',

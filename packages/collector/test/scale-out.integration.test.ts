@@ -48,7 +48,17 @@ describe('scale-out', () => {
 
     for (let i = 0; i < 4; i++) workers.push(spawnCli(['worker'], { ...t.env, TRACKMATE_WORKER_CONCURRENCY: '2' }));
     const events = t.db.collection('events');
-    await waitFor(async () => (await events.countDocuments()) >= total, 90_000, 'all events stored');
+    // the queue is polled, not the collection: a count is a full scan on FerretDB, and polling it every 100 ms
+    // competes with the four workers for the database
+    await waitFor(
+      async () => {
+        const c = await t.app.queues.ingest.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        return Object.values(c).every((n) => n === 0);
+      },
+      150_000,
+      'the queue drained',
+    );
+    await waitFor(async () => (await events.countDocuments()) >= total, 15_000, 'all events stored');
     await new Promise((r) => setTimeout(r, 1_500)); // any duplicate would land now
     expect(await events.countDocuments()).toBe(total);
     expect(new Set(await events.distinct('messageId'))).toEqual(new Set(ids));
@@ -62,5 +72,5 @@ describe('scale-out', () => {
     await waitFor(async () => (await rolled()) === total, 30_000, `roll-ups counting ${total} events`);
     await new Promise((r) => setTimeout(r, 1_500));
     expect(await rolled()).toBe(total);
-  }, 180_000);
+  }, 240_000);
 });
