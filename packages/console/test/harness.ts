@@ -106,19 +106,9 @@ export async function serve(args: string[], env: Record<string, string>, port: n
   };
 }
 
-/**
- * `trackmate-collector start` on a free port. On a loaded machine its first start can exceed fastify's plugin
- * timeout while MongoDB creates the collections: one more try then (the collections exist by now).
- */
 export const startCollector = async (env: Record<string, string>) => {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    try {
-      return await serve([CLI, 'start', '--port', String(port)], env, port, '/ready');
-    } catch (err) {
-      if (attempt >= 2 || !/did not start in time/.test(String(err))) throw err;
-    }
-  }
+  const port = await freePort();
+  return serve([CLI, 'start', '--port', String(port)], env, port, '/ready');
 };
 
 export const startConsole = async (collectorUrl: string) => {
