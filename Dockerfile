@@ -17,16 +17,9 @@ RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund --loglevel=
 RUN npx turbo run build --filter=@trackmate/collector... --filter=@trackmate/console... --output-logs=errors-only
 # production dependencies only, in place of the full install (the builds above stay)
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error
-# what the runtime needs, gathered in one directory: the production node_modules (the root one, and a
-# package's own where npm nested a second version), each running package's manifest and built files
-RUN mkdir -p .runtime && cp -r --parents package.json node_modules \
-      packages/schema/package.json packages/schema/dist \
-      packages/collector/package.json packages/collector/dist packages/collector/public \
-      packages/console/package.json packages/console/next.config.mjs packages/console/bin packages/console/.next \
-      .runtime/ \
-  && for d in packages/schema/node_modules packages/collector/node_modules packages/console/node_modules; do \
-       if [ -d "$d" ]; then cp -r --parents "$d" .runtime/; fi; done \
-  && rm -rf .runtime/packages/console/.next/cache
+# what the runtime needs, gathered in one directory: the production node_modules, and the manifest, published
+# files (`files` of each package.json) and nested node_modules of each package that runs
+RUN node scripts/gather-runtime.mjs .runtime packages/schema packages/collector packages/console
 
 # ---- runtime: node, production dependencies and built files only; runs as the unprivileged `node` user ----
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime

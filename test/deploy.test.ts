@@ -116,19 +116,24 @@ describe('Dockerfile', () => {
   });
 
   it('holds what every compose command runs', () => {
-    // the build stage gathers the runtime's files into .runtime/, which the runtime stage copies whole
-    const gather = stages[0]!.instructions.find((i) => i.op === 'RUN' && i.args.includes('.runtime'))!.args;
-    const gathered = gather.split(/\s+/).filter((w) => /^(packages|node_modules|package\.json)/.test(w));
+    // the build stage gathers each running package's published files into .runtime/, copied whole
+    const gather = stages[0]!.instructions.find((i) => i.op === 'RUN' && i.args.includes('gather-runtime'))!.args;
+    const packageDirs = gather.split(/\s+/).filter((w) => w.startsWith('packages/'));
     expect(runtime.instructions.filter((i) => i.op === 'COPY').map((i) => i.args)).toEqual([
       '--from=build /app/.runtime ./',
     ]);
     const cmd = JSON.parse(runtime.instructions.find((i) => i.op === 'CMD')!.args) as string[];
-    const files = [cmd[1]!, ...ourServices.map(([, s]) => s.command![1]!)];
-    for (const file of files)
+    for (const file of [cmd[1]!, ...ourServices.map(([, s]) => s.command![1]!)]) {
+      const dir = packageDirs.find((d) => file.startsWith(`${d}/`));
+      expect(dir, file).toBeDefined();
+      const { files = [] } = JSON.parse(readFileSync(join(ROOT, dir!, 'package.json'), 'utf8')) as { files?: string[] };
+      const inside = file.slice(dir!.length + 1);
       expect(
-        gathered.some((c) => file === c || file.startsWith(`${c}/`)),
-        file,
+        files.some((f) => inside === f || inside.startsWith(`${f.replace(/\/$/, '')}/`)),
+        `${file} is in ${dir}'s files`,
       ).toBe(true);
-    expect(gathered).toContain('node_modules');
+    }
+    // the collector's schema dependency runs too
+    expect(packageDirs).toContain('packages/schema');
   });
 });
