@@ -271,6 +271,9 @@ describe('Segment-compatible ingest', () => {
 
     const none = await post('/v1/track', { userId: 'u' }, { authorization: basic(key) });
     expect(none.status).toBe(400);
+    // the batch's context reaches every message, so it is checked like one
+    const unsafe = await post('/v1/batch', { batch: [good], context: { $where: 'x' } }, { authorization: basic(key) });
+    expect(unsafe.status).toBe(400);
   });
 
   it('authenticates by the write key: Basic auth user or body writeKey; origins checked for browsers', async () => {

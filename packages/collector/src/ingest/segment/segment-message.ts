@@ -151,6 +151,8 @@ function mapOne(
   const timestamp = text(msg.originalTimestamp) ?? text(msg.timestamp);
   const sentAt = text(msg.sentAt) ?? ctx.sentAt;
   if (userId !== undefined) context.userId = userId;
+  // an address a sender vouches for is not stored: the event's ip is the request's, kept per TRACKMATE_IP_MODE
+  delete context.ip;
   const userAgent = text(context.userAgent, 512) ?? ctx.userAgent;
   return {
     event: {

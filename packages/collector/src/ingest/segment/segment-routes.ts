@@ -11,6 +11,7 @@ import { storedIp } from '../client-ip.js';
 import { trackCors } from '../cors.js';
 import type { EnqueueBatcher } from '../enqueue-batcher.js';
 import { limit } from '../rate-limits.js';
+import { structuralErrors } from '../validate-client.js';
 import { writeKeyOf } from '../write-key.js';
 import { segmentKeyOf } from './segment-key.js';
 import { mapSegmentMessages, type SegmentType } from './segment-message.js';
@@ -93,7 +94,7 @@ const segmentRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressur
           siteId: site.id,
           receivedAt,
           sentAt: isBatch && typeof body.sentAt === 'string' ? body.sentAt : undefined,
-          batchContext: isBatch && isObject(body.context) ? body.context : undefined,
+          batchContext: isBatch ? batchContext(body) : undefined,
           ip: storedIp(request.ip, app.config.ipMode),
           userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
         });
@@ -117,6 +118,14 @@ function batchItems(body: Record<string, unknown>): unknown[] {
     });
   }
   return batch;
+}
+
+/** The batch's `context`, which every message inherits: checked like a message (unsafe keys, nesting, size). */
+function batchContext(body: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (!isObject(body.context)) return undefined;
+  const errors = structuralErrors(body.context);
+  if (errors) throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: `/context: ${errors.join('; ')}` });
+  return body.context;
 }
 
 /** An object body and a write key of the right shape (Basic auth user, else as on /api/track/event). */

@@ -46,6 +46,15 @@ describe('Segment messages', () => {
     expect(events[0]!.anonymousId).toBeNull();
   });
 
+  it("never stores the sender's context.ip (the request's address is kept per TRACKMATE_IP_MODE)", () => {
+    const { events } = map(
+      [{ userId: 'u', event: 'X', messageId: 'm1', context: { ip: '198.51.100.7', locale: 'de' } }],
+      'track',
+    );
+    expect(events[0]!.context).toEqual({ locale: 'de', userId: 'u' });
+    expect(events[0]!.ip).toBe('203.0.113.0');
+  });
+
   it('refuses names with control characters, unknown types and messages naming nobody', () => {
     const { events, rejected } = map([
       { type: 'track', event: 'Bad\nName', anonymousId: 'a' },
