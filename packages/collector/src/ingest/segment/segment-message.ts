@@ -146,6 +146,8 @@ function mapOne(
   }
   // as Segment attributes every call with a userId to that user: linked to (or making) the user's profile
   if (!profile && userId !== undefined) profile = { userId, consentSource: 'identify' };
+  // the batch's context joins the message's: still one event of at most 32 KB
+  if (!errors.length && ctx.batchContext) errors.push(...(structuralErrors({ eventProperties, context }) ?? []));
   if (errors.length) return { errors: errors.slice(0, 5) };
 
   const timestamp = text(msg.originalTimestamp) ?? text(msg.timestamp);

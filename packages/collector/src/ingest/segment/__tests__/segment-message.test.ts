@@ -71,6 +71,17 @@ describe('Segment messages', () => {
     ]);
   });
 
+  it('keeps each message under 32 KB once the batch context is added to it', () => {
+    const big = { blob: 'x'.repeat(20_000) };
+    const { events, rejected } = map(
+      [{ type: 'track', event: 'Fits', anonymousId: 'a', messageId: 'm1', properties: big }],
+      undefined,
+      { batchContext: { also: 'y'.repeat(20_000) } },
+    );
+    expect(events).toEqual([]);
+    expect(rejected[0]!.errors[0]).toMatch(/bytes/);
+  });
+
   it('reads the write key from Basic auth (key as user, empty password)', () => {
     expect(segmentKeyOf(`Basic ${Buffer.from('pk_abc:').toString('base64')}`)).toBe('pk_abc');
     expect(segmentKeyOf(`basic ${Buffer.from('pk_abc').toString('base64')}`)).toBe('pk_abc');
