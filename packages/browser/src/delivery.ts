@@ -166,7 +166,8 @@ export const createDelivery = (
           // Retry-After in seconds (the collector's form); absent, 0 or an HTTP date: our own backoff.
           if (isRetryableStatus(r.status)) return +r.headers.get('Retry-After')! * 1000 || -1;
           if (r.status > 299) warn(r.status, batch);
-          else if (o.debug) r.json().then((j) => j.rejected?.length && warn('rejected', j.rejected), warn);
+          // debug mode: the answer, { accepted, rejected: [{ index, errors }] }
+          else if (o.debug) r.json().then(warn, warn);
           return undefined;
         },
         () => -1,
