@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 
@@ -144,6 +145,40 @@ describe('Segment-compatible ingest', () => {
       async () => (await events().findOne({ _id: identify!._id }))?.profileId?.toString() === profile._id.toString(),
       15_000,
       'the identify event linked to its profile',
+    );
+  });
+
+  it('takes what the real analytics-node library sends, end to end', async () => {
+    const analytics = new Analytics({ writeKey: key, host: t.url, path: '/v1/batch', flushInterval: 50 });
+    const errors: unknown[] = [];
+    analytics.on('error', (err) => errors.push(err));
+    analytics.page({ anonymousId: 'lib-anon', name: 'Docs', properties: { url: 'https://shop.test/docs' } });
+    analytics.identify({ userId: 'lib-user', traits: { email: 'lib@example.com', firstName: 'Lib' } });
+    analytics.track({ userId: 'lib-user', event: 'Order Completed', properties: { order_id: 'o-9', total: 9.5 } });
+    analytics.alias({ userId: 'lib-user', previousId: 'lib-anon' });
+    await analytics.closeAndFlush({ timeout: 10_000 });
+    expect(errors).toEqual([]);
+
+    const profile = await waitFor(
+      () => t.db.collection('profiles').findOne({ userId: 'lib-user' }),
+      15_000,
+      "analytics-node's profile",
+    );
+    expect(profile.email).toBe('lib@example.com');
+    const order = await waitFor(
+      () => events().findOne({ name: 'Order Completed', 'context.userId': 'lib-user' }),
+      15_000,
+      "analytics-node's order",
+    );
+    expect(order.properties).toEqual({ order_id: 'o-9', total: 9.5 });
+    expect(order.context.library.name).toMatch(/analytics-node/);
+    // the alias joined the earlier page view's visitor to the user
+    await waitFor(
+      async () =>
+        (await events().findOne({ anonymousId: 'lib-anon', name: 'page_view' }))?.profileId?.toString() ===
+        profile._id.toString(),
+      15_000,
+      'the aliased page view back-filled',
     );
   });
 
