@@ -356,18 +356,27 @@ describe('robustness', () => {
       for (const n of ['a1', 'a2']) await call(a, 'track', n);
       for (const n of ['b1', 'b2']) await call(b, 'track', n);
       await b.waitForTimeout(1500); // sends fail; each mirror is written
-      expect(Object.values(await mirrorOf(b)).sort()).toEqual([
+      const before = await mirrorOf(b);
+      expect(Object.values(before).sort()).toEqual([
         ['a1', 'a2'],
         ['b1', 'b2'],
       ]);
+      const keyOf = (first: string) => Object.keys(before).find((k) => before[k]![0] === first)!;
+      const [keyA, keyB] = [keyOf('a1'), keyOf('b1')];
       await a.close({ runBeforeUnload: true });
       const next = await open(context, '/tab-c', html); // a new page load while tab b lives
-      await next.waitForTimeout(500);
-      const mirrors = Object.values(await mirrorOf(next)).sort();
-      expect(mirrors).toEqual([
-        ['a1', 'a2'],
-        ['b1', 'b2'],
-      ]); // c took a's (the closed tab's) key over, and left b's alone
+      const after = await waitFor(
+        () => mirrorOf(next),
+        (m) => !(keyA in m),
+        "tab c taking over the closed tab's mirror",
+      );
+      // c holds a's events under its own key; b's key, b being alive, is left alone
+      expect(after[keyB]).toEqual(['b1', 'b2']);
+      expect(
+        Object.entries(after)
+          .filter(([k]) => k !== keyB)
+          .map(([, v]) => v),
+      ).toEqual([['a1', 'a2']]);
       await up();
       for (const p of [b, next]) await p.evaluate(() => window.dispatchEvent(new Event('online')));
       await waitFor(
@@ -579,12 +588,12 @@ describe('robustness', () => {
       esm(`plugins: [pageView(), deepScroll({ container: '#pane' })]`, setup, body),
     );
     const aid = await call<string>(page, 'anonymousId');
-    const scroll = async (y: number) => {
-      await page.evaluate((top) => {
+    /** Scrolls the pane, then waits three frames: the scroll event, the frame it asked for, and one more. */
+    const scroll = (y: number) =>
+      page.evaluate(async (top) => {
         document.getElementById('pane')!.scrollTop = top;
+        for (let i = 0; i < 3; i++) await new Promise((r) => requestAnimationFrame(r));
       }, y);
-      await page.waitForTimeout(100);
-    };
     await scroll(1000);
     await scroll(4000);
     const reads = await page.evaluate(() => (window as unknown as { reads: number }).reads);
