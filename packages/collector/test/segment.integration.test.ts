@@ -324,4 +324,11 @@ describe('Segment-compatible ingest', () => {
     const big = await post('/v1/batch', { batch: Array.from({ length: 501 }, msg) }, { authorization: basic(key) });
     expect(big.status).toBe(413);
   });
+
+  it('is described in the OpenAPI document', async () => {
+    const spec = (await (await fetch(`${t.url}/docs/json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining(['/v1/batch', '/v1/track', '/v1/identify', '/v1/page', '/v1/alias']),
+    );
+  });
 });
