@@ -7,13 +7,16 @@ import { writeKeyOf } from './write-key.js';
 /** Answers to the browser SDK: readable by the page (the SDK honours Retry-After and reads 4xx reasons). */
 const ANSWER: FastifyCorsOptions = { origin: true, exposedHeaders: 'Retry-After', preflight: false };
 
-const PREFLIGHT: FastifyCorsOptions = {
+/** Request headers the track endpoint's pre-flights allow. */
+export const TRACK_HEADERS = 'content-type, x-trackmate-key, content-encoding';
+
+const preflightOptions = (allowedHeaders: string): FastifyCorsOptions => ({
   origin: true,
   methods: 'POST, OPTIONS',
-  allowedHeaders: 'content-type, x-trackmate-key, content-encoding',
+  allowedHeaders,
   maxAge: 86_400,
   strictPreflight: false,
-};
+});
 
 /**
  * @fastify/cors options per request for the track endpoint. A pre-flight is allowed for the origins of the
@@ -21,7 +24,8 @@ const PREFLIGHT: FastifyCorsOptions = {
  * refused with 403. Other requests reflect the origin: the route itself refuses an origin that is not the
  * site's (403, answered without CORS headers), once the body has told it which site.
  */
-export function trackCors(app: FastifyInstance): FastifyCorsOptionsDelegateCallback {
+export function trackCors(app: FastifyInstance, allowedHeaders = TRACK_HEADERS): FastifyCorsOptionsDelegateCallback {
+  const PREFLIGHT = preflightOptions(allowedHeaders);
   const preflight = async (request: FastifyRequest): Promise<FastifyCorsOptions> => {
     const origin = request.headers.origin;
     if (!origin) return PREFLIGHT; // not a browser: nothing to allow or refuse

@@ -8,7 +8,7 @@ import { isWriteKeyShape, normalizeOrigin, originAllowed } from '../../sites/ind
 import { accept } from '../accept.js';
 import type { Backpressure } from '../backpressure.js';
 import { storedIp } from '../client-ip.js';
-import { trackCors } from '../cors.js';
+import { TRACK_HEADERS, trackCors } from '../cors.js';
 import type { EnqueueBatcher } from '../enqueue-batcher.js';
 import { limit } from '../rate-limits.js';
 import { structuralErrors } from '../validate-client.js';
@@ -41,7 +41,8 @@ const segmentRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressur
   app,
   { batcher, backpressure },
 ) => {
-  await app.register(cors, { delegator: trackCors(app) });
+  // analytics.js sends the write key as Basic auth from the page: its pre-flight asks for `authorization`
+  await app.register(cors, { delegator: trackCors(app, `${TRACK_HEADERS}, authorization`) });
 
   for (const { path, type } of ROUTES) {
     app.post(
