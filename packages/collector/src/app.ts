@@ -179,11 +179,9 @@ function errorHandler(
       'request failed',
     );
   }
-  // A refused origin's answer stays unreadable to the page: CORS headers set on the way in are taken back.
-  if (e.code === 'TM_ERR_ORIGIN_NOT_ALLOWED') {
-    reply.removeHeader('access-control-allow-origin');
-    reply.removeHeader('access-control-expose-headers');
-  }
+  // A refused origin's 403 stays readable by the page (its CORS headers were set on the way in): the SDK then
+  // drops those events instead of retrying what it would take for a network error for days. Pre-flights of
+  // refused origins get no CORS headers, so nothing that needs one is ever sent.
   if (e.retryAfter) reply.header('retry-after', String(e.retryAfter));
   return reply.code(e.statusCode).send(e.toReply());
 }
