@@ -6,14 +6,27 @@
  * its package.json, what its `files` lists (as `npm publish` would ship; `!path` entries left out) and its own
  * node_modules when npm nested a second version of a dependency there.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 
 const [out, ...packages] = process.argv.slice(2);
 if (!out || !packages.length) {
   console.error('usage: gather-runtime.mjs OUT PACKAGE_DIR…');
   process.exit(2);
 }
+/** Files under `root` whose path relative to it matches a `files` glob (`*` within a name, `**` across folders). */
+function matching(root, glob) {
+  const body = glob
+    .split('**/')
+    .map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*'))
+    .join('(?:.*/)?');
+  const re = new RegExp(`^${body}$`);
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath ?? e.path, e.name))
+    .filter((path) => re.test(relative(root, path)));
+}
+
 const copy = (path) => {
   mkdirSync(dirname(join(out, path)), { recursive: true });
   cpSync(path, join(out, path), { recursive: true, verbatimSymlinks: true });
@@ -28,7 +41,10 @@ for (const dir of packages) {
     if (!existsSync(join(dir, entry))) throw new Error(`${dir}: "${entry}" of files is missing; build first`);
     copy(join(dir, entry));
   }
-  for (const entry of files.filter((f) => f.startsWith('!')))
-    rmSync(join(out, dir, entry.slice(1)), { recursive: true, force: true });
+  for (const entry of files.filter((f) => f.startsWith('!'))) {
+    const pattern = entry.slice(1);
+    if (!pattern.includes('*')) rmSync(join(out, dir, pattern), { recursive: true, force: true });
+    else for (const path of matching(join(out, dir), pattern)) rmSync(path, { force: true });
+  }
   if (existsSync(join(dir, 'node_modules'))) copy(join(dir, 'node_modules'));
 }
