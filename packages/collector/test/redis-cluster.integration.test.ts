@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminCall } from './helpers/admin.js';
 import { clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 import { cli, type LocalCluster, startRedisCluster } from './helpers/redis-cluster.js';
 
@@ -70,5 +71,15 @@ describe('on a Redis Cluster', () => {
     const keys = counts.flatMap((c) => c.split('\n').filter(Boolean));
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) expect(Number(await cli(cluster.ports[0]!, 'cluster', 'keyslot', key))).toBe(slot);
+  });
+
+  it("deleting a site removes its visitor sketches from the cluster's master that holds them", async () => {
+    const res = await adminCall(t.url, t.site.secretKey, 'DELETE', `/api/site?confirm=${t.site.siteId}`);
+    expect(res.status).toBe(200);
+    expect(res.body.deleted.visitorSketches).toBeGreaterThan(0);
+    const left = await Promise.all(
+      cluster.ports.map((p) => cli(p, '--scan', '--pattern', `${t.config.queuePrefix}:visitors:${t.site.siteId}:*`)),
+    );
+    expect(left.join('').trim()).toBe('');
   });
 });

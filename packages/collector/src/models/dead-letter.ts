@@ -28,5 +28,6 @@ const deadLetterSchema = new Schema<DeadLetterDoc>(
   { collection: 'dead_letters', versionKey: false, autoIndex: false, autoCreate: false, minimize: false },
 );
 deadLetterSchema.index({ queue: 1, failedAt: -1 });
+deadLetterSchema.index({ failedAt: 1 }); // retention
 
 export { deadLetterSchema };

@@ -40,5 +40,6 @@ const deliverySchema = new Schema<DeliveryDoc>(
 );
 deliverySchema.index({ siteId: 1, at: -1 });
 deliverySchema.index({ webhookId: 1, at: -1 });
+deliverySchema.index({ at: 1 }); // retention
 
 export { deliverySchema };

@@ -49,5 +49,7 @@ eventSchema.index({ siteId: 1, messageId: 1 }, { unique: true });
 eventSchema.index({ siteId: 1, anonymousId: 1 });
 eventSchema.index({ siteId: 1, profileId: 1, timestamp: -1 });
 eventSchema.index({ siteId: 1, name: 1, timestamp: -1 });
+// retention deletes by receivedAt, a batch at a time: without it each batch would scan the collection
+eventSchema.index({ receivedAt: 1 });
 
 export { eventSchema };

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Types } from 'mongoose';
 import type { Models } from '../models/index.js';
 import { siteSuppressionKey } from '../models/index.js';
@@ -106,13 +106,18 @@ async function activeJobsDone(queue: Queue, siteId: string, waitMs: number): Pro
   }
 }
 
+/** SCAN + UNLINK of a pattern; on a Redis Cluster on every master (a SCAN sent to the cluster hits one node). */
 async function unlinkMatching(redis: Pick<Redis, 'scan' | 'unlink'>, pattern: string): Promise<number> {
-  let cursor = '0';
+  const cluster = redis as Partial<Cluster>;
+  const nodes: Array<Pick<Redis, 'scan'>> = cluster.isCluster && cluster.nodes ? cluster.nodes('master') : [redis];
   let count = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-    cursor = next;
-    if (keys.length) count += await redis.unlink(...keys);
-  } while (cursor !== '0');
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) count += await redis.unlink(...keys);
+    } while (cursor !== '0');
+  }
   return count;
 }
