@@ -43,7 +43,8 @@ async function eventsFor(email: string, names: string[], start = Date.parse('202
   }));
   expect((await track({ batch })).body.accepted).toBe(names.length);
   await waitFor(
-    async () => (await events().countDocuments({ messageId: { $in: batch.map((b) => `srv:${b.messageId}`) } })) === names.length,
+    async () =>
+      (await events().countDocuments({ messageId: { $in: batch.map((b) => `srv:${b.messageId}`) } })) === names.length,
   );
 }
 

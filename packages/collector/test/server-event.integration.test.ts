@@ -21,7 +21,8 @@ const events = () => t.db.collection('events');
 const profiles = () => t.db.collection('profiles');
 /** Waits until an event named `marker` with this value of properties.m is stored: the worker has seen its request. */
 const marker = (m: string) => ({ event: 'test_marker', messageId: `marker-${m}`, properties: { m } });
-const waitMarker = (m: string) => waitFor(() => events().findOne({ messageId: `srv:marker-${m}` }), 15_000, `marker ${m}`);
+const waitMarker = (m: string) =>
+  waitFor(() => events().findOne({ messageId: `srv:marker-${m}` }), 15_000, `marker ${m}`);
 
 describe('POST /api/track/server-event', () => {
   it("stores the specification's order as one order_placed event linked to one profile with its fields", async () => {
