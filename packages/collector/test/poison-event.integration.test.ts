@@ -67,7 +67,12 @@ describe('one bad event never sinks a job', () => {
     // the payload cannot be stored as it is, so it is kept as JSON text, which names the bad key
     expect(letters[0]!.payload.unstorable).toBe(true);
     expect(JSON.parse(letters[0]!.payload.json)).toMatchObject({ messageId: poison.messageId });
-    // nothing was retried: the job completed
+    // nothing was retried: the job completed (it may still be finishing its hooks when the dead letter shows)
+    await waitFor(
+      async () => (await t.app.queues.ingest.getJobCounts('active', 'waiting')).active === 0,
+      15_000,
+      'the job to finish',
+    );
     expect(await t.app.queues.ingest.getJobCounts('failed', 'waiting', 'active', 'delayed')).toEqual({
       failed: 0,
       waiting: 0,
