@@ -5,16 +5,15 @@ import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, type Routes } from '../route-kit.js';
-import { type CachedSite, isWriteKeyShape, normalizeOrigin, originAllowed } from '../sites/index.js';
+import { isWriteKeyShape } from '../sites/index.js';
 import { accept } from './accept.js';
 import type { Backpressure } from './backpressure.js';
 import { storedIp } from './client-ip.js';
 import { trackCors } from './cors.js';
 import type { EnqueueBatcher } from './enqueue-batcher.js';
 import { rejectForeignProfileIds } from './profile-ids.js';
-import { limit } from './rate-limits.js';
 import { requestItems, validateClientEvents } from './validate-client.js';
-import { writeKeyOf } from './write-key.js';
+import { siteOfWriteKey, writeKeyHooks, writeKeyOf } from './write-key.js';
 
 const batchEnvelope = Compile(ClientBatch);
 
@@ -52,25 +51,12 @@ const trackRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure 
       },
       // The body is validated per event below, so one bad event never sinks the rest.
       validatorCompiler: () => () => true,
-      onRequest: [
-        backpressure.check,
-        ...limit(app, app.config.rateLimitPerIp, 'per client IP', (request) => `ip:${request.ip}`),
-      ],
-      preHandler: [
-        checkKey,
-        ...limit(app, app.config.rateLimitPerKey, 'per write key', (request) => `key:${request.writeKey}`),
-      ],
+      ...writeKeyHooks(app, backpressure, checkKey),
     },
     async (request, reply) => {
       const receivedAt = new Date();
       const body = request.body; // an object: checkKey made sure
-      if (!app.siteKeys.knows('write', request.writeKey!)) await app.authFailures.check(request);
-      const site = await app.siteKeys.byWriteKey(request.writeKey!);
-      if (!site) {
-        await app.authFailures.record(request);
-        throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
-      }
-      checkOrigin(request, site);
+      const site = await siteOfWriteKey(app, request);
 
       const { isBatch, items } = requestItems(body, batchEnvelope);
       const sentAt = 'sentAt' in body ? body.sentAt : undefined;
@@ -116,13 +102,4 @@ function checkKey(request: FastifyRequest, _reply: FastifyReply, done: HookHandl
     return;
   }
   done();
-}
-
-function checkOrigin(request: FastifyRequest, site: CachedSite): void {
-  const origin = request.headers.origin;
-  if (!originAllowed(origin, site.allowedOrigins)) {
-    throw new TrackMateError('TM_ERR_ORIGIN_NOT_ALLOWED', {
-      message: `Origin ${normalizeOrigin(origin ?? '') ?? origin} is not allowed for this site`,
-    });
-  }
 }

@@ -1,5 +1,8 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { TrackMateError } from '../errors.js';
+import { type CachedSite, normalizeOrigin, originAllowed } from '../sites/index.js';
+import type { Backpressure } from './backpressure.js';
+import { limit } from './rate-limits.js';
 
 /**
  * The write key of a track request: body `writeKey`, else `?writeKey=`, else the X-TrackMate-Key header. Only
@@ -16,4 +19,43 @@ export function writeKeyOf(request: FastifyRequest, body: unknown): string | und
     if (typeof candidate === 'string' && candidate.trim()) return candidate.trim();
   }
   return undefined;
+}
+
+/**
+ * The hooks of every route that takes a write key (`/api/track/event`, the Segment routes): backpressure and
+ * the per-IP limit before the body is read; `checkKey` (the route's own: where its key comes from) and the
+ * per-key limit after.
+ */
+export function writeKeyHooks(app: FastifyInstance, backpressure: Backpressure, checkKey: preHandlerHookHandler) {
+  return {
+    onRequest: [
+      backpressure.check,
+      ...limit(app, app.config.rateLimitPerIp, 'per client IP', (request) => `ip:${request.ip}`),
+    ],
+    preHandler: [
+      checkKey,
+      ...limit(app, app.config.rateLimitPerKey, 'per write key', (request) => `key:${request.writeKey}`),
+    ],
+  };
+}
+
+/**
+ * The site of the request's write key (its shape already checked), seen from an origin the site allows: 401 for
+ * an unknown key (counted against the client address, which is limited before any more lookups), 403 for an
+ * origin the site does not allow.
+ */
+export async function siteOfWriteKey(app: FastifyInstance, request: FastifyRequest): Promise<CachedSite> {
+  if (!app.siteKeys.knows('write', request.writeKey!)) await app.authFailures.check(request);
+  const site = await app.siteKeys.byWriteKey(request.writeKey!);
+  if (!site) {
+    await app.authFailures.record(request);
+    throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
+  }
+  const origin = request.headers.origin;
+  if (!originAllowed(origin, site.allowedOrigins)) {
+    throw new TrackMateError('TM_ERR_ORIGIN_NOT_ALLOWED', {
+      message: `Origin ${normalizeOrigin(origin ?? '') ?? origin} is not allowed for this site`,
+    });
+  }
+  return site;
 }

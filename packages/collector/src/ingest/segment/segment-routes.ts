@@ -4,15 +4,14 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 import { Type } from 'typebox';
 import { TrackMateError } from '../../errors.js';
 import { errorReplies, type Routes } from '../../route-kit.js';
-import { isWriteKeyShape, normalizeOrigin, originAllowed } from '../../sites/index.js';
+import { isWriteKeyShape } from '../../sites/index.js';
 import { accept } from '../accept.js';
 import type { Backpressure } from '../backpressure.js';
 import { storedIp } from '../client-ip.js';
 import { TRACK_HEADERS, trackCors } from '../cors.js';
 import type { EnqueueBatcher } from '../enqueue-batcher.js';
-import { limit } from '../rate-limits.js';
 import { structuralErrors } from '../validate-client.js';
-import { writeKeyOf } from '../write-key.js';
+import { siteOfWriteKey, writeKeyHooks, writeKeyOf } from '../write-key.js';
 import { segmentKeyOf } from './segment-key.js';
 import { mapSegmentMessages, type SegmentType } from './segment-message.js';
 
@@ -64,30 +63,12 @@ const segmentRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressur
         },
         // validated per message below, so one bad message never sinks the rest
         validatorCompiler: () => () => true,
-        onRequest: [
-          backpressure.check,
-          ...limit(app, app.config.rateLimitPerIp, 'per client IP', (request) => `ip:${request.ip}`),
-        ],
-        preHandler: [
-          checkKey,
-          ...limit(app, app.config.rateLimitPerKey, 'per write key', (request) => `key:${request.writeKey}`),
-        ],
+        ...writeKeyHooks(app, backpressure, checkKey),
       },
       async (request, reply) => {
         const receivedAt = new Date();
         const body = request.body as Record<string, unknown>;
-        if (!app.siteKeys.knows('write', request.writeKey!)) await app.authFailures.check(request);
-        const site = await app.siteKeys.byWriteKey(request.writeKey!);
-        if (!site) {
-          await app.authFailures.record(request);
-          throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
-        }
-        const origin = request.headers.origin;
-        if (!originAllowed(origin, site.allowedOrigins)) {
-          throw new TrackMateError('TM_ERR_ORIGIN_NOT_ALLOWED', {
-            message: `Origin ${normalizeOrigin(origin ?? '') ?? origin} is not allowed for this site`,
-          });
-        }
+        const site = await siteOfWriteKey(app, request);
 
         const isBatch = !type;
         const items = isBatch ? batchItems(body) : [body];
