@@ -11,29 +11,22 @@ export const Address = Type.Object(
 );
 export type Address = Static<typeof Address>;
 
-export const ServerProfile = Type.Object(
-  {
-    email: Email,
-    userId: Type.Optional(UserId),
-    firstName: Type.Optional(Str(200)),
-    lastName: Type.Optional(Str(200)),
-    phone: Type.Optional(Phone),
-    consent: Type.Optional(Type.Object({ email: Type.Boolean() })),
-  },
-  { additionalProperties: false },
-);
+/** What a backend may send about a person besides the e-mail: the userId (a second key) and the traits. */
+const besidesEmail = {
+  userId: Type.Optional(UserId),
+  firstName: Type.Optional(Str(200)),
+  lastName: Type.Optional(Str(200)),
+  phone: Type.Optional(Phone),
+  consent: Type.Optional(Type.Object({ email: Type.Boolean() })),
+};
+
+/** The person an order is about: found by e-mail (required), and by userId when given. */
+export const ServerProfile = Type.Object({ email: Email, ...besidesEmail }, { additionalProperties: false });
 export type ServerProfile = Static<typeof ServerProfile>;
 
 /** The person a generic server event creates or updates: keyed by e-mail, userId or both (one is required). */
 export const ServerIdentity = Type.Object(
-  {
-    email: Type.Optional(Email),
-    userId: Type.Optional(UserId),
-    firstName: Type.Optional(Str(200)),
-    lastName: Type.Optional(Str(200)),
-    phone: Type.Optional(Phone),
-    consent: Type.Optional(Type.Object({ email: Type.Boolean() })),
-  },
+  { email: Type.Optional(Email), ...besidesEmail },
   { additionalProperties: false },
 );
 export type ServerIdentity = Static<typeof ServerIdentity>;
