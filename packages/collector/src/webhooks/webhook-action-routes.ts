@@ -4,7 +4,7 @@ import { TrackMateError } from '../errors.js';
 import type { DeliveryDoc, EventDoc, WebhookDoc } from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
 import { errorReplies, IdParams, parseId, type Routes, siteIdOf, siteScoped } from '../route-kit.js';
-import { publicEvent, type WebhookJob } from './webhook-fanout.js';
+import { eventDelivery, type WebhookJob } from './webhook-fanout.js';
 
 const Queued = Type.Object({
   queued: Type.Literal(true),
@@ -91,27 +91,10 @@ const webhookActionRoutes: Routes = async (app) => {
           message: 'The event of this delivery is no longer stored (or it was a test): nothing to send again',
         });
       }
-      const natural = `${sub._id}:${event.siteId}:${event.messageId}`;
-      const deliveryId = jobIdFor('whd', natural);
-      const body = JSON.stringify({
-        id: deliveryId,
-        type: 'event',
-        siteId: event.siteId.toHexString(),
-        event: publicEvent(event),
-      });
-      await enqueue(
-        {
-          siteId: event.siteId.toHexString(),
-          url: sub.url,
-          body,
-          deliveryId,
-          secretFrom: { webhookId: sub._id.toHexString() },
-          messageId: event.messageId,
-        },
-        natural,
-      );
+      const { natural, data } = eventDelivery(sub, event);
+      await enqueue(data, natural);
       request.log.info({ site: sub.siteId.toHexString(), webhook: sub._id.toHexString() }, 'webhook delivery retried');
-      return reply.code(202).send({ queued: true as const, deliveryId });
+      return reply.code(202).send({ queued: true as const, deliveryId: data.deliveryId });
     },
   );
 };

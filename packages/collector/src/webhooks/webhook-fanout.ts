@@ -35,7 +35,32 @@ export const loadSubscriptions =
   };
 
 /** The event as receivers see it (no IP address, no user agent). */
-export function publicEvent(e: NewEventDoc) {
+/**
+ * The delivery of one event to one subscription: its natural key (subscription, site, messageId) and the job.
+ * The body's `id` comes from the natural key, so every send of it, retries and manual re-sends alike, carries
+ * the same id for receivers to dedupe on.
+ */
+export function eventDelivery(
+  sub: Pick<WebhookDoc, '_id' | 'url'>,
+  e: NewEventDoc,
+): { natural: string; data: WebhookJob } {
+  const natural = `${sub._id}:${e.siteId}:${e.messageId}`;
+  const deliveryId = jobIdFor('whd', natural);
+  const body = JSON.stringify({ id: deliveryId, type: 'event', siteId: e.siteId.toString(), event: publicEvent(e) });
+  return {
+    natural,
+    data: {
+      siteId: e.siteId.toString(),
+      url: sub.url,
+      body,
+      deliveryId,
+      secretFrom: { webhookId: sub._id.toString() },
+      messageId: e.messageId,
+    },
+  };
+}
+
+function publicEvent(e: NewEventDoc) {
   return {
     messageId: e.messageId,
     name: e.name,
@@ -63,26 +88,8 @@ export async function fanOutWebhooks(
   for (const e of events) {
     for (const sub of subs) {
       if (!sub.siteId.equals(e.siteId) || !(sub.events.includes(e.name) || sub.events.includes('*'))) continue;
-      const natural = `${sub._id}:${e.siteId}:${e.messageId}`;
-      const deliveryId = jobIdFor('whd', natural);
-      const body = JSON.stringify({
-        id: deliveryId,
-        type: 'event',
-        siteId: e.siteId.toString(),
-        event: publicEvent(e),
-      });
-      jobs.push({
-        name: 'deliver',
-        data: {
-          siteId: e.siteId.toString(),
-          url: sub.url,
-          body,
-          deliveryId,
-          secretFrom: { webhookId: sub._id.toString() },
-          messageId: e.messageId,
-        },
-        opts: { jobId: jobIdFor('w', natural) },
-      });
+      const { natural, data } = eventDelivery(sub, e);
+      jobs.push({ name: 'deliver', data, opts: { jobId: jobIdFor('w', natural) } });
     }
   }
   if (jobs.length) await queue.addBulk(jobs);
