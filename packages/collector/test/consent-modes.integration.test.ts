@@ -55,7 +55,13 @@ describe("consent modes: what a browser's yes to e-mail counts for", () => {
     expect(forged.status).toBe(403);
     expect((await profileOf(email))?.consent.email).toBe(false);
 
-    expect((await fetch(`${t.url}${path}`, { method: 'POST' })).status).toBe(200);
+    // as the page's button posts it: a form
+    const confirm = await fetch(`${t.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: '',
+    });
+    expect(confirm.status).toBe(200);
     const confirmed = await profileOf(email);
     expect(confirmed?.consent).toMatchObject({ email: true, source: 'confirmation' });
     // a later browser "no" does not undo a confirmation, but an unsubscribe would (standing sources)

@@ -1,10 +1,8 @@
-import { Types } from 'mongoose';
 import { type Static, Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
-import { recordConsent } from '../profiles/index.js';
 import type { Routes } from '../route-kit.js';
 import { verifyConfirm } from './consent-confirmation.js';
-import { escapeHtml, htmlPage } from './templates.js';
+import { consentLinkRoutes } from './consent-link.js';
 
 const Query = Type.Object({
   site: Type.String({ maxLength: 24 }),
@@ -29,41 +27,24 @@ const consentConfirmRoutes: Routes<{ signingSecret: string }> = async (app, { si
     }
     return q;
   };
-  const schema = { tags: ['campaign triggers'], querystring: Query };
-
-  app.get(
-    '/api/consent/confirm',
-    { schema: { ...schema, summary: 'Confirmation page of a double opt-in e-mail' } },
-    async (request, reply) => {
-      const q = check(request.query);
-      const action = `/api/consent/confirm?${new URLSearchParams(q).toString()}`;
-      return reply
-        .type('text/html; charset=utf-8')
-        .header('cache-control', 'no-store')
-        .send(
-          htmlPage(
-            'Confirm your subscription',
-            `<form method="post" action="${escapeHtml(action)}"><button type="submit">Yes, send me e-mails</button></form>`,
-          ),
-        );
+  consentLinkRoutes(app, {
+    path: '/api/consent/confirm',
+    query: Query,
+    check,
+    decision: { email: true, source: 'confirmation' },
+    ask: {
+      summary: 'Confirmation page of a double opt-in e-mail',
+      title: 'Confirm your subscription',
+      html: '',
+      button: 'Yes, send me e-mails',
     },
-  );
-
-  app.post(
-    '/api/consent/confirm',
-    { schema: { ...schema, summary: 'Give e-mail consent (signed double opt-in link)' } },
-    async (request, reply) => {
-      const q = check(request.query);
-      const profileId = new Types.ObjectId(q.profile);
-      const exists = await app.models.Profile.exists({ _id: profileId, siteId: q.site });
-      if (exists) await recordConsent(app.models, profileId, true, new Date(), 'confirmation');
-      request.log.info({ profileId: q.profile }, 'consent confirmed');
-      return reply
-        .type('text/html; charset=utf-8')
-        .header('cache-control', 'no-store')
-        .send(htmlPage('Subscription confirmed', '<p>Thank you: you will receive our e-mails.</p>'));
+    done: {
+      summary: 'Give e-mail consent (signed double opt-in link)',
+      title: 'Subscription confirmed',
+      html: '<p>Thank you: you will receive our e-mails.</p>',
+      log: 'consent confirmed',
     },
-  );
+  });
 };
 
 export default consentConfirmRoutes;

@@ -1,0 +1,67 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Types } from 'mongoose';
+import type { TObject } from 'typebox';
+import type { ConsentEntry } from '../models/index.js';
+import { recordConsent } from '../profiles/index.js';
+import { escapeHtml, htmlPage } from './templates.js';
+
+interface LinkQuery {
+  site: string;
+  profile: string;
+  [key: string]: string;
+}
+
+/**
+ * A signed consent link of an e-mail (unsubscribe, double opt-in confirmation) at `path`: GET shows a page with
+ * one button (mail scanners open every link and must change nobody's consent); POST, from that button, records
+ * the decision for the link's profile in the link's site. `check` throws for a link that is not valid.
+ */
+export function consentLinkRoutes<Q extends LinkQuery>(
+  app: FastifyInstance,
+  link: {
+    path: string;
+    query: TObject;
+    check: (q: Q) => Q;
+    decision: { email: boolean; source: ConsentEntry['source'] };
+    ask: { title: string; html: string; button: string; summary: string };
+    done: { title: string; html: string; summary: string; log: string };
+  },
+): void {
+  // the page's button posts a form, and RFC 8058 one-click unsubscribe sends `List-Unsubscribe=One-Click`
+  // form-encoded: the body carries nothing we need
+  app.addContentTypeParser(
+    ['application/x-www-form-urlencoded', 'multipart/form-data'],
+    { parseAs: 'string', bodyLimit: 4_096 },
+    (_r, _b, done) => done(null, {}),
+  );
+  const schema = { tags: ['campaign triggers'], querystring: link.query };
+  const sendPage = (reply: FastifyReply, title: string, html: string) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(htmlPage(title, html));
+
+  app.get<{ Querystring: Q }>(
+    link.path,
+    { schema: { ...schema, summary: link.ask.summary } },
+    async (request, reply) => {
+      const q = link.check(request.query as Q); // the schema checked its shape
+      const action = `${link.path}?${new URLSearchParams(q).toString()}`;
+      return sendPage(
+        reply,
+        link.ask.title,
+        `${link.ask.html}<form method="post" action="${escapeHtml(action)}"><button type="submit">${escapeHtml(link.ask.button)}</button></form>`,
+      );
+    },
+  );
+
+  app.post<{ Querystring: Q }>(
+    link.path,
+    { schema: { ...schema, summary: link.done.summary } },
+    async (request, reply) => {
+      const q = link.check(request.query as Q); // the schema checked its shape
+      const profileId = new Types.ObjectId(q.profile);
+      const exists = await app.models.Profile.exists({ _id: profileId, siteId: q.site });
+      if (exists) await recordConsent(app.models, profileId, link.decision.email, new Date(), link.decision.source);
+      request.log.info({ profileId: q.profile }, link.done.log);
+      return sendPage(reply, link.done.title, link.done.html);
+    },
+  );
+}
