@@ -54,8 +54,9 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
     if (keep.length) await job.updateData({ events: keep });
     else await job.remove().catch(() => {}); // taken meanwhile: the suppression drops its events
   }
-  for await (const job of jobsAtRest<{ entryId?: string }>(queues.triggers)) {
-    if (!job.data?.entryId?.includes(`:${siteId}:`)) continue;
+  // trigger jobs name the site in their entry id (`<trigger>:<site>:<messageId>`), confirmation e-mails directly
+  for await (const job of jobsAtRest<{ entryId?: string; siteId?: string }>(queues.triggers)) {
+    if (!job.data?.entryId?.includes(`:${siteId}:`) && job.data?.siteId !== siteId) continue;
     await job.remove().catch(() => {});
     queuedJobs++;
   }
