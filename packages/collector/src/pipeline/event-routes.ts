@@ -1,7 +1,6 @@
 import { EventPage, LIMITS } from '@trackmate/schema';
 import { Type } from 'typebox';
-import type { EventDoc } from '../models/index.js';
-import { decodeEventCursor, encodeEventCursor, eventView } from '../profiles/index.js';
+import { eventPage } from '../profiles/index.js';
 import { errorReplies, Limit, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
 
 const common = { tags: ['events'], security: [{ secretKey: [] }] };
@@ -31,22 +30,9 @@ const eventRoutes: Routes = async (app) => {
     },
     async (request) => {
       const q = request.query;
-      const limit = parseLimit(q.limit);
       const filter: Record<string, unknown> = { siteId: siteIdOf(request) };
       if (q.name) filter.name = q.name;
-      if (q.cursor) {
-        const after = decodeEventCursor(q.cursor);
-        filter.$or = [{ timestamp: { $lt: after.timestamp } }, { timestamp: after.timestamp, _id: { $lt: after.id } }];
-      }
-      const docs = await app.models.Event.find(filter)
-        .sort({ timestamp: -1, _id: -1 })
-        .limit(limit + 1)
-        .lean<EventDoc[]>();
-      const page = docs.slice(0, limit);
-      return {
-        events: page.map(eventView),
-        nextCursor: docs.length > limit ? encodeEventCursor(page[page.length - 1]!) : null,
-      };
+      return eventPage(app.models, filter, parseLimit(q.limit), q.cursor);
     },
   );
 };

@@ -1,8 +1,9 @@
 /** Profiles: the profile API, upserts and consent, and everything held about a person (export, erasure). */
+
+export { eventPage } from './event-page.js';
 export { cleanName, normalizeEmail, normalizePhone } from './profile-fields.js';
 export { default as profileRoutes } from './profile-routes.js';
 export { default as profileSearchRoutes } from './profile-search-routes.js';
-export { decodeEventCursor, encodeEventCursor, eventView } from './profile-views.js';
 export { loadSuppressions, SUPPRESS_DAYS, suppress, suppressionKey } from './suppression.js';
 export {
   type ConsentDecision,

@@ -10,13 +10,14 @@ import {
 } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
-import type { EventDoc, ProfileDoc } from '../models/index.js';
+import type { ProfileDoc } from '../models/index.js';
 import { errorReplies as errors, IdParams, Limit, parseId, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
 import { bumpSiteConfig } from '../sites/index.js';
 import { eraseQueued } from './erase-queued.js';
+import { eventPage } from './event-page.js';
 import { anonymousIdsOf, erasePerson, eventsOf, profileOf } from './person-data.js';
 import { cleanName, normalizeEmail } from './profile-fields.js';
-import { decodeEventCursor, decodeProfileCursor, encodeEventCursor, eventView, profileView } from './profile-views.js';
+import { decodeProfileCursor, eventView, profileView } from './profile-views.js';
 import { recordConsent } from './upsert-profile.js';
 
 const Cursor = Type.Optional(Type.String({ maxLength: 128, description: 'nextCursor of the previous page' }));
@@ -138,23 +139,10 @@ const profileRoutes: Routes = async (app) => {
     },
     async (request) => {
       const q = request.query;
-      const limit = parseLimit(q.limit);
       const profile = await profileOf(models, siteIdOf(request), parseProfileId(request.params.id));
       const filter: Record<string, unknown> = { siteId: profile.siteId, profileId: profile._id };
       if (q.name !== undefined) filter.name = q.name;
-      if (q.cursor) {
-        const after = decodeEventCursor(q.cursor);
-        filter.$or = [{ timestamp: { $lt: after.timestamp } }, { timestamp: after.timestamp, _id: { $lt: after.id } }];
-      }
-      const docs = await models.Event.find(filter)
-        .sort({ timestamp: -1, _id: -1 })
-        .limit(limit + 1)
-        .lean<EventDoc[]>();
-      const page = docs.slice(0, limit);
-      return {
-        events: page.map(eventView),
-        nextCursor: docs.length > limit ? encodeEventCursor(page[page.length - 1]!) : null,
-      };
+      return eventPage(models, filter, parseLimit(q.limit), q.cursor);
     },
   );
 
