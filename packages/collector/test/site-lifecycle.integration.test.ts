@@ -6,6 +6,7 @@ import type { QueuedEvent } from '../src/ingest/index.js';
 import { createSite } from '../src/sites/index.js';
 import { adminCall } from './helpers/admin.js';
 import { CLI, clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
+import { specOrder } from './helpers/secret-api.js';
 
 const run = promisify(execFile);
 
@@ -39,14 +40,30 @@ describe('site keys and site deletion', () => {
     // old and new keys both work during the overlap
     expect((await postEvents(t.url, { writeKey: site.writeKey, batch: [clientEvent()] })).status).toBe(202);
     expect((await postEvents(t.url, { writeKey: rotated.body.writeKey, batch: [clientEvent()] })).status).toBe(202);
-    expect((await adminCall(t.url, site.secretKey, 'GET', '/api/site')).status).toBe(200);
     expect((await adminCall(t.url, rotated.body.secretKey, 'GET', '/api/site')).status).toBe(200);
-    // the old secret key is still the admin key, not a lesser one
-    expect((await adminCall(t.url, site.secretKey, 'GET', '/api/profiles')).status).toBe(200);
+    // the old secret key may only send events during the overlap: a leaked one cannot rotate again (minting a
+    // permanent key and killing the new one), delete the site or read profiles
+    const order = { ...specOrder(), orderId: 'overlap-1' };
+    expect((await serverEvent(site.secretKey, order)).status).toBe(202);
+    for (const [method, path, body] of [
+      ['POST', '/api/site/rotate-key', { secret: true }],
+      ['DELETE', `/api/site?confirm=${site.siteId}`, undefined],
+      ['GET', '/api/profiles', undefined],
+      ['GET', '/api/site', undefined],
+    ] as const) {
+      const refused = await adminCall(t.url, site.secretKey, method, path, body);
+      expect(refused.status, `${method} ${path}`).toBe(403);
+      expect(refused.body).toMatchObject({
+        code: 'TM_ERR_KEY_SCOPE',
+        message: expect.stringMatching(/only sends events/),
+      });
+    }
+    expect((await adminCall(t.url, rotated.body.secretKey, 'GET', '/api/site')).status).toBe(200);
 
     await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now()) + 100));
     expect((await postEvents(t.url, { writeKey: site.writeKey, batch: [clientEvent()] })).status).toBe(401);
     expect((await adminCall(t.url, site.secretKey, 'GET', '/api/site')).status).toBe(401);
+    expect((await serverEvent(site.secretKey, order)).status).toBe(401);
     expect((await postEvents(t.url, { writeKey: rotated.body.writeKey, batch: [clientEvent()] })).status).toBe(202);
     expect((await adminCall(t.url, rotated.body.secretKey, 'GET', '/api/site')).status).toBe(200);
 

@@ -42,7 +42,14 @@ export default fp(
         await app.authFailures.record(request);
         throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown secret key' });
       }
-      if (!scopes.includes(site.scope)) throw new TrackMateError('TM_ERR_KEY_SCOPE');
+      if (!scopes.includes(site.scope)) {
+        throw new TrackMateError(
+          'TM_ERR_KEY_SCOPE',
+          site.retired
+            ? { message: 'This key was replaced by a rotation: until its overlap ends it only sends events' }
+            : {},
+        );
+      }
       request.site = site;
     };
     app.decorate('requireSecretKey', (request: FastifyRequest) => authenticate(request, ['admin']));

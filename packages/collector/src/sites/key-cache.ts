@@ -7,6 +7,8 @@ export interface CachedSite {
   allowedOrigins: string[];
   /** For secret keys: `admin` (the site's secret key) or `ingest` (sends server events only). */
   scope?: 'admin' | 'ingest';
+  /** A key replaced by a rotation, still accepted during its overlap: it only sends events. */
+  retired?: true;
   /** What a browser's consent counts for (see the site model). */
   consentMode: ConsentMode;
 }
@@ -125,14 +127,15 @@ export class KeyCache {
       found = true;
       scope = doc.secretKeyHash === value ? 'admin' : 'ingest';
     } else if (doc) {
-      // a key replaced by a rotation with an overlap: accepted until its end
+      // a key replaced by a rotation with an overlap: accepted until its end, for sending events only (a leaked
+      // old secret key must not rotate the keys again or delete the site during the overlap)
       const retired = (doc.retiredKeys ?? []).find(
         (k) => k.value === value && (kind === 'write') === (k.kind === 'write') && k.until.getTime() > now,
       );
       if (retired) {
         found = true;
         until = retired.until.getTime();
-        if (kind === 'secret') scope = retired.kind === 'secret' ? 'admin' : 'ingest';
+        if (kind === 'secret') scope = 'ingest';
       }
     }
     const site: CachedSite | null =
@@ -145,6 +148,7 @@ export class KeyCache {
           }
         : null;
     if (site && scope) site.scope = scope;
+    if (site && until !== undefined) site.retired = true;
     const ttl = site ? this.options.ttlMs : this.options.negativeTtlMs;
     this.store(cacheKey, { site, expires: Math.min(now + ttl, until ?? Number.POSITIVE_INFINITY), until });
     return site;
