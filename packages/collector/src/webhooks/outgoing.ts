@@ -33,14 +33,46 @@ for (const [net, bits] of [
   PRIVATE.addSubnet(net, bits, 'ipv6');
 }
 
-/** Whether an address is in one of the ranges above (IPv4-mapped IPv6 addresses are checked as IPv4). */
+/**
+ * Whether an address is in one of the ranges above. An IPv6 address that carries an IPv4 address inside is
+ * judged by that IPv4 address too: IPv4-mapped (`::ffff:0:0/96`) and IPv4-compatible (`::/96`), NAT64
+ * (`64:ff9b::/96`; the local-use `64:ff9b:1::/48` is refused whole) and 6to4 (`2002::/16`, the IPv4 address in
+ * bits 16–47). Teredo (`2001::/32`) tunnels to an address it hides, so it is refused whole.
+ */
 export function isPrivateAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  if (mapped) return PRIVATE.check(mapped, 'ipv4');
   const family = isIP(address);
   if (family === 4) return PRIVATE.check(address, 'ipv4');
-  if (family === 6) return PRIVATE.check(address, 'ipv6');
+  if (family !== 6) return false;
+  if (PRIVATE.check(address, 'ipv6')) return true;
+  const words = ipv6Words(address);
+  if (!words) return true; // isIP accepted it, so this cannot happen; refuse rather than guess
+  const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  const zero = (from: number, to: number) => words.slice(from, to).every((w) => w === 0);
+  if (zero(0, 5) && (words[5] === 0xffff || words[5] === 0)) return PRIVATE.check(v4(words[6]!, words[7]!), 'ipv4');
+  if (words[0] === 0x64 && words[1] === 0xff9b) {
+    if (words[2] === 1) return true;
+    if (zero(2, 6)) return PRIVATE.check(v4(words[6]!, words[7]!), 'ipv4');
+  }
+  if (words[0] === 0x2002) return PRIVATE.check(v4(words[1]!, words[2]!), 'ipv4');
+  if (words[0] === 0x2001 && words[1] === 0) return true;
   return false;
+}
+
+/** The eight 16-bit words of an IPv6 address (`::` expanded, a trailing dotted IPv4 part and a zone allowed). */
+function ipv6Words(address: string): number[] | null {
+  let text = address.replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail, extra] = text.split('::');
+  if (extra !== undefined) return null;
+  const part = (s: string | undefined) => (s ? s.split(':').map((w) => Number.parseInt(w, 16)) : []);
+  const left = part(head);
+  const right = part(tail);
+  const words = tail === undefined ? left : [...left, ...new Array(8 - left.length - right.length).fill(0), ...right];
+  return words.length === 8 && words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffff) ? words : null;
 }
 
 /** A delivery refused before any connection: retrying it would be refused again. */
