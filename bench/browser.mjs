@@ -134,7 +134,7 @@ export async function benchBrowser({ loads = 12, events = 1_000, offlineQueued =
       const sdk = await perEvent('/with-sdk.html', action);
       out[action] = { baseline: base, sdk, extraUsPerEvent: sdk.taskUsPerEvent - base.taskUsPerEvent };
     }
-    // per track() with a full offline queue (DESIGN.md section 9: <= 0.2 ms): the collector unreachable,
+    // per track() with a full offline queue (target: <= 0.2 ms, bench/README.md): the collector unreachable,
     // `queued` events already waiting (localStorage mirror included), then `events` more calls timed one by one
     const offline = async (path) => {
       const { context, p } = await load(path);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench`: the benchmarks of DESIGN.md section 9, each beside its baseline measured in the same run.
+// `npm run bench`: the benchmarks of bench/README.md, each beside its baseline measured in the same run.
 // Prints tables and writes bench/results/latest.json. Never fails on speed.
 //   node bench/run.mjs [--only sizes,http,pipeline,scaleout,sustained,profile,browser] [--duration 5] [--events 20000]
 //                      [--sustained 60] [--quick]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run bench`: the benchmarks of DESIGN.md section 9; prints figures beside their baselines.
+# `npm run bench`: the benchmarks of bench/README.md; prints figures beside their baselines.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/ensure-deps.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure Redis and a MongoDB-compatible server answer (DESIGN.md section 4). Idempotent.
+# Makes sure Redis and a MongoDB-compatible server answer (docs/architecture.md, invariants). Idempotent.
 #   - uses REDIS_URL / MONGODB_URI when they answer;
 #   - else starts redis-server (installed from Debian when missing and root) with AOF and noeviction;
 #   - else starts mongod when on PATH, or FerretDB 1.24.2 on SQLite (installed with `go install` when missing).

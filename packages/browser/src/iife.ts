@@ -1,6 +1,6 @@
 /**
  * The `<script>` build (dist/trackmate.min.js, served by the collector at /sdk.js): every auto-capture
- * plugin, and the global `trackmate(method, ...args)` of the script-tag contract (README, DESIGN.md §8).
+ * plugin, and the global `trackmate(method, ...args)` of the script-tag contract (the package README).
  *
  * - One tag: `<script async src=".../sdk.js" data-write-key="pk_…">` initialises from the tag's attributes.
  * - Snippet: a stub queued calls in `trackmate.q` before this loaded; they are replayed in order.

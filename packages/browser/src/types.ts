@@ -1,5 +1,5 @@
 /**
- * Public types. The wire shapes mirror `@trackmate/schema` (DESIGN.md section 6) but are written out here so
+ * Public types. The wire shapes mirror `@trackmate/schema` (docs/api.md) but are written out here so
  * that the published declarations need nothing installed besides this package; `test/schema-compat.ts`
  * (checked by `npm run typecheck`) fails when they drift from the schema.
  */

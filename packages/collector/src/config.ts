@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { TrackMateError } from './errors.js';
 
-/** Configuration from the environment (DESIGN.md section 3); flags override. Bad values stop the process. */
+/** Configuration from the environment (docs/configuration.md); flags override. Bad values stop the process. */
 export interface Config {
   mongodbUri: string;
   redisUrl: string;

@@ -25,7 +25,7 @@ const waitMarker = (m: string) =>
   waitFor(() => events().findOne({ messageId: `srv:marker-${m}` }), 15_000, `marker ${m}`);
 
 describe('POST /api/track/server-event', () => {
-  it("stores the specification's order as one order_placed event linked to one profile with its fields", async () => {
+  it('stores the documented order as one order_placed event linked to one profile with its fields', async () => {
     const res = await post(specOrder());
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ accepted: 1, rejected: [] });

@@ -1,5 +1,5 @@
 /**
- * The wire limits (DESIGN.md section 6), defined once: the SDKs check them before sending and
+ * The wire limits (docs/architecture.md, invariants), defined once: the SDKs check them before sending and
  * `@trackmate/schema` builds its `LIMITS` from them for the collector. One constant per limit, so that a
  * bundler keeps only those a build uses and the minifier inlines them as plain numbers.
  */

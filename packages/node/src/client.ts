@@ -114,7 +114,7 @@ export class TrackMate extends Emitter<TrackMateEvents> {
   }
 
   /**
-   * Queues the specification's `order_placed` payload. Leave `messageId` out so the collector dedupes on
+   * Queues the collector's `order_placed` payload. Leave `messageId` out so the collector dedupes on
    * site + orderId: sending the same order twice stores it once.
    */
   orderPlaced(order: OrderInput): void {

@@ -1,5 +1,5 @@
 /**
- * The server wire format (DESIGN.md section 6), written out here rather than imported from
+ * The server wire format (docs/api.md), written out here rather than imported from
  * `@trackmate/schema` so that the published types need no dependency at all: `@trackmate/schema` carries
  * TypeBox at run time, and a server SDK that promises zero dependencies should not pull it in for types.
  * `test/types.test.ts` fails when these drift from the schema.
@@ -47,7 +47,7 @@ export interface ServerOrderItem {
   [key: string]: unknown;
 }
 
-/** The specification's `order_placed` payload, exactly as the collector takes it. */
+/** The `order_placed` payload, exactly as the collector takes it. */
 export interface OrderPlacedEvent {
   event: 'order_placed';
   /**
@@ -67,7 +67,7 @@ export interface OrderPlacedEvent {
   timestamp?: string;
 }
 
-/** `orderPlaced()` takes the specification's payload with or without its `"event": "order_placed"`. */
+/** `orderPlaced()` takes the payload with or without its `"event": "order_placed"`. */
 export type OrderInput = Omit<OrderPlacedEvent, 'event'> & { event?: 'order_placed' };
 
 /** Any other named server event. */

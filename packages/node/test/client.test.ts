@@ -112,7 +112,7 @@ describe('batching', () => {
 });
 
 describe('event payloads', () => {
-  it('sends an order as the specification payload, without messageId so the collector dedupes on orderId', async () => {
+  it('sends an order as the order_placed payload, without messageId so the collector dedupes on orderId', async () => {
     const { stub, client } = await setup();
     client.orderPlaced({
       orderId: 'ORD-1',

@@ -29,7 +29,7 @@ const events = () => collector.db.collection('events');
 const profiles = () => collector.db.collection('profiles');
 const count = (name: string) => () => events().countDocuments({ name });
 
-/** The specification's server payload, as written there. */
+/** The `order_placed` payload of docs/api.md. */
 const specOrder = (orderId: string, email: string) => ({
   event: 'order_placed' as const,
   orderId,
@@ -45,7 +45,7 @@ const specOrder = (orderId: string, email: string) => ({
 });
 
 describe('@trackmate/node against the real collector', () => {
-  it('stores the specification order sent twice once, linked to one profile with its fields', slow, async () => {
+  it('stores the documented order sent twice once, linked to one profile with its fields', slow, async () => {
     const { tm, drops } = client();
     tm.orderPlaced(specOrder('ORD-SPEC-1', 'Asha.Rao@Example.com'));
     await tm.flush();

@@ -6,7 +6,7 @@ const Str = (maxLength = 2048) => Type.String({ maxLength });
 const Money = Type.Number({ minimum: 0 });
 const open = { additionalProperties: true } as const;
 
-/** Required properties of each standard client event (the specification's table). */
+/** Required properties of each standard client event (docs/api.md, Tracking). */
 export const ActiveSiteProperties = Type.Object({ url: Str(), sessionId: Id }, open);
 export const PageViewProperties = Type.Object({ url: Str(), referrer: Str(), title: Str(1024) }, open);
 export const DeepScrollProperties = Type.Object({ percentage: Type.Number({ minimum: 0, maximum: 100 }) }, open);
@@ -82,7 +82,7 @@ export interface StandardEventPropertiesMap {
   identify: IdentifyProperties;
 }
 
-/** The envelope every client event shares (DESIGN.md section 6). */
+/** The envelope every client event shares (docs/api.md). */
 export const ClientEvent = Type.Object(
   {
     messageId: Id,

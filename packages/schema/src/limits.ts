@@ -1,5 +1,5 @@
 /**
- * Limits shared by the SDKs and the collector (DESIGN.md section 6). The numbers are `@trackmate/core`'s, written
+ * Limits shared by the SDKs and the collector (docs/architecture.md, invariants). The numbers are `@trackmate/core`'s, written
  * out here so that this package needs nothing at run time but typebox; `__tests__/limits.test.ts` fails when the
  * two disagree.
  */

@@ -15,7 +15,7 @@ export const ConsentChange = Type.Object({
 });
 export type ConsentChange = Static<typeof ConsentChange>;
 
-/** A profile as the API returns it (specification section 4.1). */
+/** A profile as the API returns it (docs/api.md, Profiles). */
 export const Profile = Type.Object({
   id: ObjectIdString,
   siteId: Type.String(),

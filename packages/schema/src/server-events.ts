@@ -37,7 +37,7 @@ export const ServerOrderItem = Type.Object(
 );
 export type ServerOrderItem = Static<typeof ServerOrderItem>;
 
-/** The specification's `order_placed` server payload (section 5.2), as written there. */
+/** The `order_placed` server payload (docs/api.md, Server events). */
 export const OrderPlacedEvent = Type.Object(
   {
     event: Type.Literal('order_placed'),

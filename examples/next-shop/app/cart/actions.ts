@@ -7,7 +7,7 @@ import { trackmate } from '@/lib/trackmate-server';
 
 /**
  * Checkout (a server action): prices come from the catalogue, not from the page; the order is reported with
- * @trackmate/node as the specification's `order_placed` payload, and the browser's visitor id is linked to the
+ * @trackmate/node as the `order_placed` payload (docs/api.md), and the browser's visitor id is linked to the
  * buyer so that their page views and add-to-carts join the profile.
  */
 export async function placeOrder(form: FormData): Promise<void> {

@@ -6,7 +6,7 @@ const encoder = /* @__PURE__ */ new TextEncoder();
 export const bytes = (s: string): number => encoder.encode(s).length;
 
 /**
- * Request body of a batch of serialised events (DESIGN.md section 6), assembled without parsing them again;
+ * Request body of a batch of serialised events (docs/api.md, Tracking), assembled without parsing them again;
  * sentAt lets the collector correct the client's clock. The write key travels in the URL's query.
  */
 export const body = (batch: string[]): string => `{"sentAt":"${new Date().toISOString()}","batch":[${batch}]}`;

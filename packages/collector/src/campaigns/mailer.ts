@@ -15,7 +15,7 @@ export interface Mailer {
   close(): void;
 }
 
-/** SMTP through nodemailer (SMTP_URL). Without SMTP_URL every send fails loudly, as DESIGN.md section 3 says. */
+/** SMTP through nodemailer (SMTP_URL). Without SMTP_URL every send fails loudly, as docs/configuration.md says. */
 export function createMailer(config: Config): Mailer {
   let transport: Transporter | undefined;
   return {

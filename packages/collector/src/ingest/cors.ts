@@ -21,8 +21,10 @@ const preflightOptions = (allowedHeaders: string): FastifyCorsOptions => ({
 /**
  * @fastify/cors options per request for the track endpoint. A pre-flight is allowed for the origins of the
  * site its key names (`?writeKey=` or X-TrackMate-Key), or of any site when it names none; any other origin is
- * refused with 403. Other requests reflect the origin: the route itself refuses an origin that is not the
- * site's (403, answered without CORS headers), once the body has told it which site.
+ * refused with 403 and gets no CORS headers, so nothing that needs a pre-flight is ever sent. Other requests
+ * reflect the origin: the route itself refuses an origin that is not the site's (403) once the body has told it
+ * which site, and that 403 keeps its CORS headers, so the page (the SDK) can read it and drop those events
+ * instead of retrying what looks like a network error.
  */
 export function trackCors(app: FastifyInstance, allowedHeaders = TRACK_HEADERS): FastifyCorsOptionsDelegateCallback {
   const PREFLIGHT = preflightOptions(allowedHeaders);

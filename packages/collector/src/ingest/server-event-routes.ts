@@ -14,7 +14,7 @@ import { validateServerEvents } from './validate-server.js';
 
 const batchEnvelope = Compile(ServerBatch);
 
-/** `POST /api/track/server-event`: the specification's server payload, or a batch of them (DESIGN.md section 6). */
+/** `POST /api/track/server-event`: the documented server payload (docs/api.md), or a batch of them. */
 const serverEventRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure }> = async (
   app,
   { batcher, backpressure },
@@ -25,7 +25,7 @@ const serverEventRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpre
       schema: {
         summary: 'Track one server event or a batch of them',
         description:
-          'Body: one event (`order_placed` as in the specification, or any named event), or `{ "batch": [...] }`. ' +
+          'Body: one event (`order_placed`, or any named event), or `{ "batch": [...] }`. ' +
           'Authenticated by the site secret key. An event without messageId gets a deterministic one: for an ' +
           'order from site + event + orderId, so a retried webhook stores one order; for any other event from ' +
           'its content, so send a messageId or a timestamp to record two identical events. An orderTotal that ' +

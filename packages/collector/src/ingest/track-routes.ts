@@ -25,8 +25,8 @@ declare module 'fastify' {
 }
 
 /**
- * `POST /api/track/event` (registered under the `/api/track` prefix): one client event or a batch (DESIGN.md
- * section 6). Per-IP limit before the body is read, per-key limit after; CORS by @fastify/cors per site.
+ * `POST /api/track/event` (registered under the `/api/track` prefix): one client event or a batch (docs/api.md).
+ * Per-IP limit before the body is read, per-key limit after; CORS by @fastify/cors per site.
  */
 const trackRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure }> = async (
   app,

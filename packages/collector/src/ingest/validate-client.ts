@@ -179,7 +179,7 @@ function withConsentMode(
   };
 }
 
-/** form_submit with a valid e-mail and identify create or update a profile (specification step 4). */
+/** form_submit with a valid e-mail and identify create or update a profile (docs/architecture.md, an event's path). */
 function profileFrom(name: string, p: Record<string, unknown>): ProfileUpsert | undefined {
   if (name === 'form_submit') {
     const f = (p.fields ?? {}) as Record<string, unknown>;

@@ -34,7 +34,7 @@ export interface ValidatedServer {
   indexes: number[];
 }
 
-/** Validates each server event on its own (DESIGN.md section 6), so a bad event never sinks its good neighbours. */
+/** Validates each server event on its own, so a bad event never sinks its good neighbours. */
 export function validateServerEvents(items: readonly unknown[], ctx: ServerRequestContext): ValidatedServer {
   const out: ValidatedServer = { events: [], rejected: [], indexes: [] };
   items.forEach((item, index) => {

@@ -1,6 +1,9 @@
 import { Schema, type Types } from 'mongoose';
 
-/** A stored event (DESIGN.md section 5). Written with the raw driver on the hot path; the schema documents it. */
+/**
+ * A stored event (docs/architecture.md, data model). The pipeline inserts them with `insertMany` and `lean: true`
+ * (no documents built, no casting) on the hot path; the schema still declares every field and the indexes.
+ */
 export interface EventDoc {
   _id: Types.ObjectId;
   siteId: Types.ObjectId;

@@ -65,7 +65,8 @@ export async function startWorkers({
     createTriggerWorker({ config, models, signingSecret, webhooks: queues.webhooks, log }),
     createWebhookWorker(config, models, log),
   ];
-  log.info({ queues: ['ingest', 'triggers', 'webhooks'], concurrency: config.workerConcurrency }, 'workers started');
+  // each worker's own concurrency: ingest's is TRACKMATE_WORKER_CONCURRENCY, the others are set where they are made
+  log.info({ concurrency: Object.fromEntries(workers.map((w) => [w.name, w.concurrency])) }, 'workers started');
   return {
     workers,
     async close() {

@@ -35,7 +35,7 @@ export async function secretApi(
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
-/** The specification's order payload (SPEC.md section 5.2), verbatim. */
+/** The `order_placed` payload of docs/api.md, verbatim. */
 export function specOrder(): Record<string, unknown> {
   return JSON.parse(`{
   "event": "order_placed",

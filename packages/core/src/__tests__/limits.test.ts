@@ -11,7 +11,7 @@ import {
 } from '../limits.js';
 
 describe('limits', () => {
-  it('are the wire limits of DESIGN.md section 6', () => {
+  it('are the documented wire limits', () => {
     expect(MAX_EVENT_BYTES).toBe(32_768);
     expect(MAX_REQUEST_BYTES).toBe(524_288);
     expect(MAX_BATCH_EVENTS).toBe(500);

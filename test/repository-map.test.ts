@@ -1,0 +1,30 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from './helpers/packages.js';
+
+/** The repository explains itself: docs/architecture.md is the map, and nothing points readers outside it. */
+const tracked = execFileSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' })
+  .split('\n')
+  .filter((f) => f && !f.endsWith('package-lock.json') && existsSync(join(ROOT, f)));
+
+describe('the repository map', () => {
+  it('no tracked file points readers to a design brief outside the repository', () => {
+    // written in two pieces so that this file does not match itself
+    const outside = [new RegExp(['DESIGN', '\\.md'].join('')), new RegExp(['the', 'specification'].join(' '), 'i')];
+    const offenders = tracked.filter((f) => {
+      const text = readFileSync(join(ROOT, f), 'utf8');
+      return outside.some((re) => re.test(text));
+    });
+    expect(offenders).toEqual([]);
+  });
+
+  it("every source file docs/architecture.md names exists (an event's path stays true)", () => {
+    const doc = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8');
+    const named = [...doc.matchAll(/`((?:packages\/)?[a-z]+\/src\/[\w/.-]+\.ts)`/g)].map((m) => m[1]!);
+    expect(named.length).toBeGreaterThan(5);
+    const missing = named.filter((p) => !existsSync(join(ROOT, p.startsWith('packages/') ? p : `packages/${p}`)));
+    expect(missing).toEqual([]);
+  });
+});
