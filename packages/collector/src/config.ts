@@ -43,6 +43,10 @@ export interface Config {
   webhookAllowPrivate: boolean;
   /** From header of campaign e-mails; default `TrackMate <no-reply@host of publicUrl>`. */
   mailFrom?: string;
+  /** Bearer token /metrics asks for on the API address; unset = /metrics answers loopback clients only. */
+  metricsToken?: string;
+  /** A separate address serving /metrics (then the API address has none), e.g. `0.0.0.0:9464`. */
+  metricsListen?: { host: string; port: number };
 }
 
 /** Bad configuration: TM_ERR_CONFIG with one line naming the variable. */
@@ -140,6 +144,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     retentionDays: int(env, 'TRACKMATE_RETENTION_DAYS', 0, 0, 36_500),
     webhookAllowPrivate: bool(env, 'TRACKMATE_WEBHOOK_ALLOW_PRIVATE'),
     mailFrom: env.TRACKMATE_MAIL_FROM || undefined,
+    metricsToken: metricsToken(env),
+    metricsListen: listenAddress(env, 'TRACKMATE_METRICS_LISTEN'),
     ...stripUndefined(flags),
   };
   if (!config.publicUrl)
@@ -189,6 +195,28 @@ function signingSecret(env: NodeJS.ProcessEnv): string | undefined {
   if (!raw) return undefined;
   if (raw.length < 32) throw new ConfigError('TRACKMATE_SIGNING_SECRET must be at least 32 characters');
   return raw;
+}
+
+function metricsToken(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.TRACKMATE_METRICS_TOKEN;
+  if (!raw) return undefined;
+  if (!/^[\x21-\x7e]{16,256}$/.test(raw)) {
+    throw new ConfigError('TRACKMATE_METRICS_TOKEN must be 16 to 256 printable characters without spaces');
+  }
+  return raw;
+}
+
+/** `HOST:PORT`, `[IPv6]:PORT` or a bare port (then on 127.0.0.1). */
+function listenAddress(env: NodeJS.ProcessEnv, name: string): { host: string; port: number } | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$|^(\d{1,5})$/.exec(raw);
+  const port = Number(m?.[3] ?? m?.[4]);
+  const host = m?.[1] ?? m?.[2] ?? '127.0.0.1';
+  if (!m || port > 65535 || (m[1] && isIP(m[1]) !== 6)) {
+    throw new ConfigError(`${name} must be HOST:PORT such as 0.0.0.0:9464, [::]:9464 or a port, got "${raw}"`);
+  }
+  return { host, port };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -20,6 +20,11 @@ export const ERRORS = {
     status: 403,
     message: 'This is an ingest-only key: it sends server events; reading or changing data takes the secret key',
   },
+  TM_ERR_METRICS_FORBIDDEN: {
+    status: 403,
+    message:
+      '/metrics answers this machine only: set TRACKMATE_METRICS_TOKEN (then send it as a Bearer token) or TRACKMATE_METRICS_LISTEN',
+  },
   TM_ERR_ORIGIN_NOT_ALLOWED: { status: 403, message: 'This origin is not allowed for the site' },
   TM_ERR_INVALID_LINK: { status: 403, message: 'This link is not valid (it may have been altered)' },
   TM_ERR_NOT_FOUND: { status: 404, message: 'Not found' },

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { Routes } from '../route-kit.js';
+import { checkMetricsAccess, renderMetrics, serveMetricsSeparately } from './metrics-endpoint.js';
 
 const Readiness = Type.Object({ status: Type.String(), mongodb: Type.String(), redis: Type.String() });
 
@@ -12,7 +13,7 @@ const within = <T>(p: Promise<T>, ms: number) =>
     ),
   ]);
 
-/** Health, readiness and Prometheus metrics (with the depth and lag of every queue). */
+/** Health, readiness and Prometheus metrics (with the depth and lag of every queue; see metrics-endpoint.ts). */
 const opsRoutes: Routes = async (app) => {
   app.get(
     '/health',
@@ -50,27 +51,18 @@ const opsRoutes: Routes = async (app) => {
     },
   );
 
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
-    await Promise.all(
-      Object.entries(app.queues).map(async ([name, queue]) => {
-        try {
-          const [counts, oldest] = await within(
-            Promise.all([
-              queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'),
-              queue.getJobs(['waiting', 'prioritized'], 0, 0, true),
-            ]),
-            1_000,
-          );
-          for (const [state, n] of Object.entries(counts)) app.prometheus.queueDepth.set({ queue: name, state }, n);
-          const age = oldest[0] ? Math.max(0, (Date.now() - oldest[0].timestamp) / 1000) : 0;
-          app.prometheus.queueOldestAge.set({ queue: name }, age);
-        } catch {
-          // Redis away: the gauges keep their last values; /ready says why
-        }
-      }),
-    );
-    return reply.type(app.prometheus.registry.contentType).send(await app.prometheus.registry.metrics());
-  });
+  if (app.config.metricsListen) {
+    serveMetricsSeparately(app);
+    return; // /metrics is on its own address, not on this one
+  }
+  app.get(
+    '/metrics',
+    {
+      schema: { tags: ['operations'], summary: 'Prometheus metrics (a token, or from this machine only)' },
+      onRequest: async (request) => checkMetricsAccess(app, request),
+    },
+    async (_request, reply) => reply.type(app.prometheus.registry.contentType).send(await renderMetrics(app)),
+  );
 };
 
 export default opsRoutes;
