@@ -325,6 +325,31 @@ describe('Segment-compatible ingest', () => {
     expect(big.status).toBe(413);
   });
 
+  // Regression (issue 22): a 37.5 KB request of 500 messages and a 31 KB batch context stored 3 MB (each
+  // message got its own copy); a few dozen such requests filled Redis and every site got 503
+  it('refuses a batch whose shared context, copied into each message, would pass 512 KB: 413, nothing stored', async () => {
+    const context = { library: { name: 'x', version: '1' }, padding: 'p'.repeat(31_000) };
+    const userId = `u-amplify-${randomUUID()}`;
+    const small = () => ({ type: 'track', userId, event: 'Amplified', messageId: randomUUID() });
+    const body = { batch: Array.from({ length: 500 }, small), context };
+    expect(JSON.stringify(body).length).toBeLessThan(128 * 1024); // far under the 512 KB a body may have
+    const res = await post('/v1/batch', body, { authorization: basic(key) });
+    expect(res.status).toBe(413);
+    expect(res.body.message).toMatch(/context \(\d+ bytes\) joins each of its 500 messages/);
+    // the same context with a dozen messages fits (31 KB × 12 < 512 KB) and each stored event carries it
+    const fits = await post(
+      '/v1/batch',
+      { batch: Array.from({ length: 12 }, small), context },
+      { authorization: basic(key) },
+    );
+    expect(fits.status).toBe(202);
+    expect(fits.body.accepted).toBe(12);
+    await waitFor(async () => (await events().countDocuments({ 'context.userId': userId })) >= 12, 15_000, '12 stored');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await events().countDocuments({ 'context.userId': userId })).toBe(12);
+    expect((await events().findOne({ 'context.userId': userId }))!.context.padding).toHaveLength(31_000);
+  });
+
   it('is described in the OpenAPI document', async () => {
     const spec = (await (await fetch(`${t.url}/docs/json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(spec.paths)).toEqual(

@@ -1,5 +1,5 @@
 import cors from '@fastify/cors';
-import { TrackAccepted } from '@trackmate/schema';
+import { LIMITS, TrackAccepted } from '@trackmate/schema';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { Type } from 'typebox';
 import { TrackMateError } from '../../errors.js';
@@ -72,11 +72,13 @@ const segmentRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressur
 
         const isBatch = !type;
         const items = isBatch ? batchItems(body) : [body];
+        const shared = isBatch ? batchContext(body) : undefined;
+        if (shared) checkExpandedSize(request, body, shared, items.length);
         const mapped = mapSegmentMessages(items, type, {
           siteId: site.id,
           receivedAt,
           sentAt: isBatch && typeof body.sentAt === 'string' ? body.sentAt : undefined,
-          batchContext: isBatch ? batchContext(body) : undefined,
+          batchContext: shared,
           ip: storedIp(request.ip, app.config.ipMode),
           userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
         });
@@ -108,6 +110,27 @@ function batchContext(body: Record<string, unknown>): Record<string, unknown> | 
   const errors = structuralErrors(body.context);
   if (errors) throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: `/context: ${errors.join('; ')}` });
   return body.context;
+}
+
+/**
+ * The batch's `context` is copied into each message, so a 31 KB context in a 37 KB request of 500 messages
+ * would store (and queue in Redis) 15 MB. The 512 KB request limit therefore applies to the request as stored:
+ * its body plus one more copy of the shared context per message. Checked before any message is mapped.
+ */
+function checkExpandedSize(request: FastifyRequest, body: Record<string, unknown>, context: object, n: number): void {
+  const contextBytes = Buffer.byteLength(JSON.stringify(context));
+  // fastify checked a plain body's length against its header; a gzip body's is measured (body-parser.ts)
+  const bodyBytes = request.headers['content-encoding']
+    ? Buffer.byteLength(JSON.stringify(body))
+    : Number(request.headers['content-length']) || Buffer.byteLength(JSON.stringify(body));
+  const expanded = bodyBytes + contextBytes * Math.max(0, n - 1);
+  if (expanded > LIMITS.maxRequestBytes) {
+    throw new TrackMateError('TM_ERR_PAYLOAD_TOO_LARGE', {
+      message:
+        `The batch's context (${contextBytes} bytes) joins each of its ${n} messages: ${expanded} bytes stored, ` +
+        `more than the ${LIMITS.maxRequestBytes} a request may hold; send a smaller context or fewer messages`,
+    });
+  }
 }
 
 /** An object body and a write key of the right shape (Basic auth user, else as on /api/track/event). */
