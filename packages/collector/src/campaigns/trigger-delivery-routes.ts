@@ -1,21 +1,9 @@
+import { type TriggerDelivery, TriggerDeliveryList } from '@trackmate/schema';
 import { Type } from 'typebox';
 import type { DeliveryDoc, TriggerDoc } from '../models/index.js';
 import { errorReplies, IdParams, Limit, parseLimit, type Routes, siteIdOf, siteScoped } from '../route-kit.js';
 
-const Delivery = Type.Object({
-  id: Type.String(),
-  kind: Type.String({ description: 'email or webhook' }),
-  status: Type.String({ description: 'sent, failed (retried, or a dead letter after the last attempt) or skipped' }),
-  attempt: Type.Integer(),
-  target: Type.String({ description: 'The e-mail address or URL' }),
-  entryId: Type.Union([Type.String(), Type.Null()], { description: 'The trigger entry this send belongs to' }),
-  responseCode: Type.Union([Type.Integer(), Type.Null()]),
-  latencyMs: Type.Union([Type.Number(), Type.Null()]),
-  error: Type.Union([Type.String(), Type.Null()]),
-  at: Type.String({ format: 'date-time' }),
-});
-
-const view = (d: DeliveryDoc) => ({
+const view = (d: DeliveryDoc): TriggerDelivery => ({
   id: d._id.toHexString(),
   kind: d.kind,
   status: d.status,
@@ -42,7 +30,7 @@ const triggerDeliveryRoutes: Routes = async (app) => {
         summary: "The trigger's e-mail and webhook attempts, newest first (default 50, at most 200)",
         params: IdParams,
         querystring: Type.Object({ limit: Limit }),
-        response: { 200: Type.Object({ deliveries: Type.Array(Delivery) }), ...errorReplies(400, 401, 404) },
+        response: { 200: TriggerDeliveryList, ...errorReplies(400, 401, 404) },
       },
     },
     async (request) => {

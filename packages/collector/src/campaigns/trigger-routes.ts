@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { TriggerList, Trigger as TriggerSchema, type Trigger as TriggerView } from '@trackmate/schema';
 import type { Types } from 'mongoose';
 import { type Static, Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
@@ -102,8 +103,8 @@ function withSecret(action: TriggerAction): TriggerAction {
 }
 
 /** A trigger as the API shows it: a webhook action's secret only in the answer that created it. */
-function triggerView(t: TriggerDoc, withSecret = false) {
-  const action =
+function triggerView(t: TriggerDoc, withSecret = false): TriggerView {
+  const action: TriggerView['action'] =
     t.action.type === 'webhook'
       ? {
           type: t.action.type,
@@ -140,7 +141,12 @@ const triggerRoutes: Routes = async (app) => {
   app.post(
     '/api/triggers',
     {
-      schema: { ...common, summary: 'Create a campaign trigger', body: TriggerInput, response: errorReplies(400, 401) },
+      schema: {
+        ...common,
+        summary: 'Create a campaign trigger',
+        body: TriggerInput,
+        response: { 201: TriggerSchema, ...errorReplies(400, 401) },
+      },
     },
     async (request, reply) => {
       const input = request.body;
@@ -165,7 +171,7 @@ const triggerRoutes: Routes = async (app) => {
 
   app.get(
     '/api/triggers',
-    { schema: { ...common, summary: "The site's triggers", response: errorReplies(401) } },
+    { schema: { ...common, summary: "The site's triggers", response: { 200: TriggerList, ...errorReplies(401) } } },
     async (request) => {
       const docs = await Trigger.find({ siteId: siteIdOf(request) })
         .sort({ _id: 1 })
@@ -177,7 +183,14 @@ const triggerRoutes: Routes = async (app) => {
 
   app.get(
     '/api/triggers/:id',
-    { schema: { ...common, summary: 'One trigger', params: IdParams, response: errorReplies(400, 401, 404) } },
+    {
+      schema: {
+        ...common,
+        summary: 'One trigger',
+        params: IdParams,
+        response: { 200: TriggerSchema, ...errorReplies(400, 401, 404) },
+      },
+    },
     async (request) => triggerView(await load(siteIdOf(request), request.params.id)),
   );
 
@@ -189,7 +202,7 @@ const triggerRoutes: Routes = async (app) => {
         summary: 'Change a trigger (visitors already waiting get the new action and exit events when their delay ends)',
         params: IdParams,
         body: TriggerPatch,
-        response: errorReplies(400, 401, 404),
+        response: { 200: TriggerSchema, ...errorReplies(400, 401, 404) },
       },
     },
     async (request) => {

@@ -6,7 +6,7 @@ export type FilterOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'exists';
 export interface PropertyFilter {
   property: string;
   op: FilterOp;
-  value?: unknown;
+  value?: string | number | boolean | null;
 }
 
 export type TriggerAction =

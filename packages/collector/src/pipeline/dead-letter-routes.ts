@@ -1,3 +1,4 @@
+import { type DeadLetter, DeadLetterList, DeadLettersReplayed } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { DeadLetterDoc } from '../models/index.js';
@@ -5,22 +6,7 @@ import { QUEUE_NAMES } from '../plugins/queues.js';
 import { errorReplies, IdParams, Limit, parseLimit, type Routes, siteIdOf, siteScoped } from '../route-kit.js';
 import { deadLetterPayload, replayDeadLetters } from './replay-dead-letters.js';
 
-const DeadLetter = Type.Object({
-  id: Type.String(),
-  queue: Type.String({ description: 'ingest, webhooks or triggers' }),
-  failedAt: Type.String({ format: 'date-time' }),
-  attempts: Type.Integer(),
-  reason: Type.String(),
-  replayedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  payload: Type.Unknown({ description: 'What was queued: an ingest job, a webhook delivery or a trigger action' }),
-});
-const Replayed = Type.Object({
-  replayed: Type.Integer(),
-  events: Type.Integer({ description: 'Events queued for ingestion again (duplicates are still stored once)' }),
-  skipped: Type.Integer(),
-});
-
-const view = (d: DeadLetterDoc) => ({
+const view = (d: DeadLetterDoc): DeadLetter => ({
   id: d._id.toHexString(),
   queue: d.queue,
   failedAt: d.failedAt.toISOString(),
@@ -51,7 +37,7 @@ const deadLetterRoutes: Routes = async (app) => {
           queue: Type.Optional(Type.Union(Object.values(QUEUE_NAMES).map((q) => Type.Literal(q)))),
           limit: Limit,
         }),
-        response: { 200: Type.Object({ deadLetters: Type.Array(DeadLetter) }), ...errorReplies(400, 401) },
+        response: { 200: DeadLetterList, ...errorReplies(400, 401) },
       },
     },
     async (request) => {
@@ -72,7 +58,7 @@ const deadLetterRoutes: Routes = async (app) => {
         ...common,
         summary: 'Queue a dead letter again (also one replayed before) and mark it replayed',
         params: IdParams,
-        response: { 200: Replayed, ...errorReplies(400, 401, 404, 409) },
+        response: { 200: DeadLettersReplayed, ...errorReplies(400, 401, 404, 409) },
       },
     },
     async (request) => {

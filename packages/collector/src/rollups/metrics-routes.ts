@@ -1,3 +1,4 @@
+import { Funnel, Metrics } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { MetricsDailyDoc } from '../models/index.js';
@@ -61,7 +62,7 @@ const metricsRoutes: Routes = async (app) => {
         ...common,
         summary: 'Daily counts, distinct visitors, orders and revenue per event name',
         querystring: Type.Object({ from: Type.Optional(Day), to: Type.Optional(Day), event: Type.Optional(EventName) }),
-        response: errorReplies(400, 401),
+        response: { 200: Metrics, ...errorReplies(400, 401) },
       },
     },
     async (request) => {
@@ -110,7 +111,7 @@ const metricsRoutes: Routes = async (app) => {
           'Each step counts events and visitor-days (the sum of each day’s distinct visitors); conversion is ' +
           'visitor-days of a step over those of the step before. Steps are not checked per visitor.',
         querystring: Type.Object({ from: Type.Optional(Day), to: Type.Optional(Day) }),
-        response: errorReplies(400, 401),
+        response: { 200: Funnel, ...errorReplies(400, 401) },
       },
     },
     async (request) => {

@@ -1,13 +1,9 @@
+import { TopPages } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { errorReplies, Limit, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
 import { Day, dayRange } from './metrics-routes.js';
 
 const DAY_MS = 86_400_000;
-const TopPages = Type.Object({
-  from: Type.String(),
-  to: Type.String(),
-  pages: Type.Array(Type.Object({ url: Type.String(), views: Type.Integer() })),
-});
 
 /**
  * `GET /api/metrics/top-pages`: the most viewed page URLs over a day range. Unlike the other metrics this is

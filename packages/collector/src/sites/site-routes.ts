@@ -1,3 +1,4 @@
+import { RotatedKeys, Site, SiteDeletion } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { SiteDoc } from '../models/index.js';
@@ -26,7 +27,7 @@ const siteRoutes: Routes = async (app) => {
       schema: {
         ...common,
         summary: 'The site of this secret key: name, write key, allowed origins',
-        response: errorReplies(401),
+        response: { 200: Site, ...errorReplies(401) },
       },
     },
     async (request) => siteView(await load(request)),
@@ -53,7 +54,7 @@ const siteRoutes: Routes = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: errorReplies(400, 401),
+        response: { 200: Site, ...errorReplies(400, 401) },
       },
     },
     async (request) => {
@@ -85,7 +86,7 @@ const siteRoutes: Routes = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: errorReplies(400, 401),
+        response: { 200: RotatedKeys, ...errorReplies(400, 401) },
       },
     },
     async (request) => {
@@ -112,7 +113,7 @@ const siteRoutes: Routes = async (app) => {
           { confirm: Type.String({ description: 'The site id, to confirm' }) },
           { additionalProperties: false },
         ),
-        response: errorReplies(400, 401),
+        response: { 200: SiteDeletion, ...errorReplies(400, 401) },
       },
     },
     async (request) => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DeliveryQueued } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { DeliveryDoc, EventDoc, WebhookDoc } from '../models/index.js';
@@ -6,10 +7,6 @@ import { jobIdFor } from '../plugins/queues.js';
 import { errorReplies, IdParams, parseId, type Routes, siteIdOf, siteScoped } from '../route-kit.js';
 import { eventDelivery, type WebhookJob } from './webhook-fanout.js';
 
-const Queued = Type.Object({
-  queued: Type.Literal(true),
-  deliveryId: Type.String({ description: 'X-TrackMate-Delivery of the POST, and `id` in its body' }),
-});
 const common = { tags: ['webhooks'], security: [{ secretKey: [] }] };
 
 /**
@@ -29,7 +26,7 @@ const webhookActionRoutes: Routes = async (app) => {
         ...common,
         summary: 'Send a signed test POST (`type: "test"`) to the subscription now',
         params: IdParams,
-        response: { 202: Queued, ...errorReplies(400, 401, 404) },
+        response: { 202: DeliveryQueued, ...errorReplies(400, 401, 404) },
       },
     },
     async (request, reply) => {
@@ -70,7 +67,7 @@ const webhookActionRoutes: Routes = async (app) => {
         summary: "Send a delivery's event to the subscription again (same body id, so receivers can dedupe)",
         description: 'Answers 409 when the event is no longer stored (erased, past retention) or was a test.',
         params: Type.Object({ ...IdParams.properties, deliveryId: Type.String({ maxLength: 64 }) }),
-        response: { 202: Queued, ...errorReplies(400, 401, 404, 409) },
+        response: { 202: DeliveryQueued, ...errorReplies(400, 401, 404, 409) },
       },
     },
     async (request, reply) => {

@@ -1,4 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import {
+  type WebhookDelivery,
+  WebhookDeliveryList,
+  WebhookList,
+  Webhook as WebhookSchema,
+  type Webhook as WebhookView,
+} from '@trackmate/schema';
 import type { Types } from 'mongoose';
 import { Type } from 'typebox';
 import type { DeliveryDoc, WebhookDoc } from '../models/index.js';
@@ -35,7 +42,7 @@ const WebhookInput = Type.Object(
 // (Type.Partial drops the inner object's additionalProperties: it is given to Partial itself)
 const WebhookPatch = Type.Partial(WebhookInput, { additionalProperties: false });
 
-function webhookView(w: WebhookDoc, withSecret = false) {
+function webhookView(w: WebhookDoc, withSecret = false): WebhookView {
   return {
     id: w._id.toString(),
     url: w.url,
@@ -47,7 +54,7 @@ function webhookView(w: WebhookDoc, withSecret = false) {
   };
 }
 
-const deliveryView = (d: DeliveryDoc) => ({
+const deliveryView = (d: DeliveryDoc): WebhookDelivery => ({
   id: d._id.toString(),
   status: d.status,
   attempt: d.attempt,
@@ -79,7 +86,7 @@ const webhookRoutes: Routes = async (app) => {
         ...common,
         summary: 'Subscribe a URL to events (the answer shows the signing secret; later reads do not)',
         body: WebhookInput,
-        response: errorReplies(400, 401),
+        response: { 201: WebhookSchema, ...errorReplies(400, 401) },
       },
     },
     async (request, reply) => {
@@ -101,7 +108,13 @@ const webhookRoutes: Routes = async (app) => {
 
   app.get(
     '/api/webhooks',
-    { schema: { ...common, summary: "The site's webhook subscriptions", response: errorReplies(401) } },
+    {
+      schema: {
+        ...common,
+        summary: "The site's webhook subscriptions",
+        response: { 200: WebhookList, ...errorReplies(401) },
+      },
+    },
     async (request) => {
       const docs = await Webhook.find({ siteId: siteIdOf(request) })
         .sort({ _id: 1 })
@@ -113,7 +126,14 @@ const webhookRoutes: Routes = async (app) => {
 
   app.get(
     '/api/webhooks/:id',
-    { schema: { ...common, summary: 'One subscription', params: IdParams, response: errorReplies(400, 401, 404) } },
+    {
+      schema: {
+        ...common,
+        summary: 'One subscription',
+        params: IdParams,
+        response: { 200: WebhookSchema, ...errorReplies(400, 401, 404) },
+      },
+    },
     async (request) => webhookView(await load(siteIdOf(request), request.params.id)),
   );
 
@@ -126,7 +146,7 @@ const webhookRoutes: Routes = async (app) => {
           'Change a subscription (a new secret signs the next attempts; for 24 hours they carry the old secret’s signature too)',
         params: IdParams,
         body: WebhookPatch,
-        response: errorReplies(400, 401, 404),
+        response: { 200: WebhookSchema, ...errorReplies(400, 401, 404) },
       },
     },
     async (request) => {
@@ -172,7 +192,7 @@ const webhookRoutes: Routes = async (app) => {
         ...common,
         summary: 'The latest 100 delivery attempts, newest first',
         params: IdParams,
-        response: errorReplies(400, 401, 404),
+        response: { 200: WebhookDeliveryList, ...errorReplies(400, 401, 404) },
       },
     },
     async (request) => {

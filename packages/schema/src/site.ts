@@ -1,0 +1,34 @@
+import { type Static, Type } from 'typebox';
+
+/** What a browser's yes to e-mail counts for (see docs/api.md, The site). */
+export const ConsentMode = Type.Union([Type.Literal('single'), Type.Literal('double'), Type.Literal('server')]);
+export type ConsentMode = Static<typeof ConsentMode>;
+
+/** `GET /api/site` and `PATCH /api/site`: the key's own site. */
+export const Site = Type.Object({
+  siteId: Type.String(),
+  name: Type.String(),
+  writeKey: Type.String(),
+  allowedOrigins: Type.Array(Type.String()),
+  consentMode: ConsentMode,
+  createdAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+export type Site = Static<typeof Site>;
+
+/** `POST /api/site/rotate-key`: the new keys; secret keys appear here only. */
+export const RotatedKeys = Type.Object({
+  siteId: Type.String(),
+  writeKey: Type.Optional(Type.String()),
+  secretKey: Type.Optional(Type.String()),
+  ingestKey: Type.Optional(Type.String()),
+  /** When the replaced keys stop working, if the rotation gave them an overlap. */
+  oldKeysValidUntil: Type.Optional(Type.String({ format: 'date-time' })),
+});
+export type RotatedKeys = Static<typeof RotatedKeys>;
+
+/** `DELETE /api/site`: how many documents and queued jobs of each kind were deleted. */
+export const SiteDeletion = Type.Object({
+  siteId: Type.String(),
+  deleted: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+});
+export type SiteDeletion = Static<typeof SiteDeletion>;
