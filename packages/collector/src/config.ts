@@ -43,6 +43,10 @@ export interface Config {
   webhookAllowPrivate: boolean;
   /** From header of campaign e-mails; default `TrackMate <no-reply@host of publicUrl>`. */
   mailFrom?: string;
+  /** Double opt-in: least time between two confirmation e-mails to one address for one site. */
+  confirmCooldownMs: number;
+  /** Double opt-in: most confirmation e-mails to one address a day, over every site of the installation. */
+  confirmDailyCap: number;
   /** Bearer token /metrics asks for on the API address; unset = /metrics answers loopback clients only. */
   metricsToken?: string;
   /** A separate address serving /metrics (then the API address has none), e.g. `0.0.0.0:9464`. */
@@ -144,6 +148,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     retentionDays: int(env, 'TRACKMATE_RETENTION_DAYS', 0, 0, 36_500),
     webhookAllowPrivate: bool(env, 'TRACKMATE_WEBHOOK_ALLOW_PRIVATE'),
     mailFrom: env.TRACKMATE_MAIL_FROM || undefined,
+    confirmCooldownMs: int(env, 'TRACKMATE_CONFIRM_COOLDOWN_MINUTES', 15, 0, 10_080) * 60_000,
+    confirmDailyCap: int(env, 'TRACKMATE_CONFIRM_DAILY_CAP', 3, 1, 1_000),
     metricsToken: metricsToken(env),
     metricsListen: listenAddress(env, 'TRACKMATE_METRICS_LISTEN'),
     ...stripUndefined(flags),

@@ -73,6 +73,48 @@ describe("consent modes: what a browser's yes to e-mail counts for", () => {
     expect(smtp.mails.filter((m) => m.to.includes(email) && m.decoded.includes('Please confirm'))).toHaveLength(1);
   });
 
+  // Regression (issue 22): each sign-up with a new messageId sent one confirmation, and one request could carry
+  // 500 of them to any address
+  it('double opt-in cannot mail-bomb: one e-mail per address and site per cooldown, a daily cap, refusals in /metrics', async () => {
+    const refused = async () => {
+      const text = await (await fetch(`${t.url}/metrics`)).text();
+      const count = (reason: string) =>
+        Number(
+          new RegExp(`trackmate_consent_confirmations_refused_total\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ??
+            0,
+        );
+      return { cooldown: count('cooldown'), dailyCap: count('daily_cap') };
+    };
+    const mailsTo = (email: string) =>
+      smtp.mails.filter((m) => m.to.includes(email) && m.decoded.includes('Please confirm'));
+    const before = await refused();
+    const victim = `victim-${Date.now()}@example.com`;
+    const first = await siteWith('double');
+    const burst = Array.from({ length: 500 }, () =>
+      clientEvent({ name: 'identify', anonymousId: 'v-bomb', properties: { email: victim, consent: true } }),
+    );
+    expect((await postEvents(t.url, { writeKey: first.writeKey, batch: burst })).status).toBe(202);
+    await waitFor(() => mailsTo(victim).length >= 1, 15_000, 'the confirmation e-mail');
+    // a second request right after: within the cooldown, so refused and counted
+    const again = clientEvent({
+      name: 'identify',
+      anonymousId: 'v-bomb',
+      properties: { email: victim, consent: true },
+    });
+    expect((await postEvents(t.url, { writeKey: first.writeKey, batch: [again] })).status).toBe(202);
+    await waitFor(async () => (await refused()).cooldown > before.cooldown, 15_000, 'a cooldown refusal');
+    expect(mailsTo(victim)).toHaveLength(1);
+
+    // other sites of the installation: the address gets 3 a day in all (TRACKMATE_CONFIRM_DAILY_CAP), then no more
+    for (let i = 0; i < 3; i++) await signUp((await siteWith('double')).writeKey, victim, true);
+    await waitFor(async () => (await refused()).dailyCap > before.dailyCap, 15_000, 'a daily-cap refusal');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(mailsTo(victim)).toHaveLength(3);
+    const stats = await refused();
+    expect(stats.cooldown - before.cooldown).toBe(1);
+    expect(stats.dailyCap - before.dailyCap).toBe(1);
+  });
+
   it('server-only consent: a yes from a browser is ignored (no consent, no e-mail); a backend yes counts', async () => {
     const site = await siteWith('server');
     const email = `server-only-${Date.now()}@example.com`;

@@ -1,4 +1,5 @@
 import type { Routes } from '../route-kit.js';
+import { confirmRefusals } from './confirmation-limits.js';
 import consentConfirmRoutes from './consent-confirm-routes.js';
 import triggerDeliveryRoutes from './trigger-delivery-routes.js';
 import triggerRoutes from './trigger-routes.js';
@@ -12,6 +13,11 @@ const campaignRoutes: Routes = async (app) => {
   await app.register(triggerDeliveryRoutes);
   await app.register(unsubscribeRoutes, { signingSecret });
   await app.register(consentConfirmRoutes, { signingSecret });
+  app.prometheus.beforeScrape.push(async () => {
+    const refused = await confirmRefusals(app.redis, app.config.queuePrefix);
+    app.prometheus.consentConfirmationsRefused.reset();
+    for (const [reason, n] of Object.entries(refused)) app.prometheus.consentConfirmationsRefused.inc({ reason }, n);
+  });
 };
 
 export default campaignRoutes;

@@ -1,10 +1,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import type { Config } from '../config.js';
 import type { EventDoc, Models, ProfileDoc } from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
 import { recordDelivery } from '../webhooks/index.js';
+import { takeConfirmAllowance } from './confirmation-limits.js';
 import type { Mailer } from './mailer.js';
 import { escapeHtml } from './templates.js';
 import { unsubscribeUrl } from './unsubscribe-links.js';
@@ -22,12 +24,17 @@ export const CONFIRM_TTL_MS = 7 * 86_400_000;
 export interface ConfirmJob {
   siteId: string;
   profileId: string;
-  /** The requesting event's messageId (one e-mail per request, however often the job runs). */
+  /** The messageId of the first event that asked while no confirmation was pending. */
   messageId: string;
   requestedAt: string;
 }
 
-/** After insert: one confirmation job per stored event that requested consent (job ids make a rerun a no-op). */
+/**
+ * After insert: one confirmation job per address and site (the profile is the address on the site), whatever
+ * number of events asked: the job id comes from site and profile, so requests while one is pending join it (a
+ * batch of 500 sign-ups of one address queues one job). The job is removed once done; the cooldown and daily cap
+ * (confirmation-limits.ts) then decide whether a later request mails again.
+ */
 export async function requestConfirmations(
   queue: Pick<Queue, 'addBulk'>,
   events: Array<Pick<EventDoc, 'siteId' | 'profileId' | 'messageId' | 'flags' | 'receivedAt'>>,
@@ -41,7 +48,11 @@ export async function requestConfirmations(
         messageId: e.messageId,
         requestedAt: new Date(e.receivedAt).toISOString(),
       };
-      return { name: CONFIRM_JOB, data, opts: { jobId: jobIdFor('c', `${data.siteId}:${e.messageId}`) } };
+      return {
+        name: CONFIRM_JOB,
+        data,
+        opts: { jobId: jobIdFor('c', `${data.siteId}:${data.profileId}`), removeOnComplete: true },
+      };
     });
   if (jobs.length) await queue.addBulk(jobs);
 }
@@ -73,9 +84,12 @@ export function verifyConfirm(
   return now - Number(q.at) > CONFIRM_TTL_MS ? 'expired' : 'ok';
 }
 
-/** Sends the confirmation e-mail of one request, unless the person has consented or said no since. */
+/**
+ * Sends the confirmation e-mail of one request, unless the person has consented or said no since, or the address
+ * is within its cooldown for the site or past its daily cap (then nothing is sent nor retried).
+ */
 export async function sendConfirmation(
-  deps: { config: Config; models: Models; mailer: Mailer; signingSecret: string },
+  deps: { config: Config; models: Models; mailer: Mailer; signingSecret: string; redis: Pick<Redis, 'eval'> },
   job: Job<ConfirmJob>,
 ): Promise<{ state: string }> {
   const { models } = deps;
@@ -96,6 +110,11 @@ export async function sendConfirmation(
       error: profile.consent?.email ? 'already consented' : 'a later decision stands',
     });
     return { state: 'skipped' };
+  }
+  // a retried job already took its allowance on the attempt that failed to send
+  if (job.attemptsMade === 0) {
+    const allowance = await takeConfirmAllowance(deps.redis, deps.config, siteId, profile.email);
+    if (allowance !== 'ok') return { state: `refused: ${allowance}` };
   }
   const link = confirmUrl(deps.config, deps.signingSecret, siteId, profileId, Date.now());
   const unsubscribe = unsubscribeUrl(deps.config, deps.signingSecret, siteId, profileId);

@@ -1,4 +1,5 @@
 import type { Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Types } from 'mongoose';
 import type { Config } from '../config.js';
 import { TrackMateError } from '../errors.js';
@@ -25,6 +26,8 @@ export interface TriggerWorkerDeps {
   mailer: Mailer;
   signingSecret: string;
   webhooks: Pick<Queue<WebhookJob>, 'add'>;
+  /** The double opt-in limits' counters (confirmation-limits.ts). */
+  redis: Pick<Redis, 'eval'>;
 }
 
 /**

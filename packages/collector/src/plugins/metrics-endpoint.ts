@@ -29,6 +29,7 @@ export async function renderMetrics(app: FastifyInstance): Promise<string> {
       }
     }),
   );
+  await Promise.all(app.prometheus.beforeScrape.map((read) => within(read(), 1_000).catch(() => {})));
   return app.prometheus.registry.metrics();
 }
 

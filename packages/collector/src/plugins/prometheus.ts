@@ -78,6 +78,14 @@ export function createPrometheus() {
       help: '1 while the track endpoints answer 503 because the backlog is over its limit',
       registers: [registry],
     }),
+    consentConfirmationsRefused: new Counter({
+      name: 'trackmate_consent_confirmations_refused_total',
+      help: 'Double opt-in e-mails not sent, by reason (cooldown, daily_cap), over every worker of the installation',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    /** Read before each scrape: figures kept in Redis, shared by every process (features add theirs). */
+    beforeScrape: [] as Array<() => Promise<void>>,
   };
 }
 

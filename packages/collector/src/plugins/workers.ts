@@ -62,7 +62,7 @@ export async function startWorkers({
       hooks: [afterInsert],
       suppressions: (siteIds) => suppressions.get(siteIds),
     }),
-    createTriggerWorker({ config, models, signingSecret, webhooks: queues.webhooks, log }),
+    createTriggerWorker({ config, models, signingSecret, webhooks: queues.webhooks, redis, log }),
     createWebhookWorker(config, models, log),
   ];
   // each worker's own concurrency: ingest's is TRACKMATE_WORKER_CONCURRENCY, the others are set where they are made
