@@ -108,6 +108,42 @@ describe('campaign triggers with e-mail (real SMTP server, real BullMQ delays)',
     expect(mailsTo(email)).toHaveLength(1);
   });
 
+  // Regression (issue 22): the guard ran on the event's own time, which a client sets: carts dated 2020-01-01,
+  // 01-03, 01-05… each passed it and each sent an e-mail
+  it('back-dated entry events do not pass the re-entry guard again (it runs on receivedAt); their time is bounded', async () => {
+    const anon = `anon-${randomUUID()}`;
+    const email = `backdated-${randomUUID().slice(0, 8)}@example.com`;
+    await track([identify(anon, email, true)]);
+    await waitFor(() => t.db.collection('profiles').findOne({ email }), 10_000, 'profile');
+    const dated = (day: string) => ({ ...addToCart(anon), timestamp: `${day}T12:00:00.000Z` });
+    for (const day of ['2020-01-01', '2020-01-03', '2020-01-05', '2020-01-07']) {
+      await track([dated(day)]);
+      await waitFor(
+        async () => (await t.db.collection('events').countDocuments({ anonymousId: anon })) > 0,
+        10_000,
+        'stored',
+      );
+    }
+    // a batch where a guarded visitor comes first and a new one second: only the new one enters (the guards are read
+    // back, not taken from the write error's index)
+    const other = `anon-${randomUUID()}`;
+    await track([dated('2020-01-09'), addToCart(other)]);
+    await waitFor(
+      () => t.db.collection('trigger_entries').findOne({ anonymousId: other }),
+      10_000,
+      "the new visitor's entry",
+    );
+    await waitFor(() => mailsTo(email)[0], 15_000, 'the one e-mail');
+    await new Promise((r) => setTimeout(r, (DELAY_S + 1) * 1000));
+    const entries = await t.db.collection('trigger_entries').find({ anonymousId: anon }).toArray();
+    expect(entries).toHaveLength(1);
+    expect(mailsTo(email)).toHaveLength(1);
+    // a date years back enters as at most a day before it arrived
+    const stored = await t.db.collection('events').findOne({ messageId: entries[0]!.event.messageId });
+    expect(stored!.timestamp.toISOString()).toMatch(/^2020-01-/);
+    expect(stored!.receivedAt.getTime() - entries[0]!.enteredAt.getTime()).toBeLessThanOrEqual(24 * 3_600_000);
+  });
+
   it('abandoned cart: an order inside the window means no e-mail', async () => {
     const anon = `anon-${randomUUID()}`;
     const email = `bob-${randomUUID().slice(0, 8)}@example.com`;

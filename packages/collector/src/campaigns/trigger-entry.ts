@@ -1,5 +1,12 @@
 import type { Queue } from 'bullmq';
-import { ignoreDuplicates, type Models, type NewEventDoc, type TriggerDoc, writeErrorsOf } from '../models/index.js';
+import {
+  ignoreDuplicates,
+  isDuplicateKey,
+  type Models,
+  type NewEventDoc,
+  type TriggerDoc,
+  writeErrorsOf,
+} from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
 import { matchesFilters } from './property-filters.js';
 
@@ -27,6 +34,8 @@ interface Candidate {
   trigger: TriggerDoc;
   doc: Record<string, unknown>;
   enteredAt: Date;
+  /** When the collector received the event: the re-entry guard's clock (a client cannot set it). */
+  receivedAt: Date;
   delay: number;
   /** Re-entry guard keys: one per id the visitor is known by (visitor id and, once identified, profile). */
   guards: string[];
@@ -80,11 +89,21 @@ export async function enterTriggers(
   );
 }
 
+/**
+ * How far before its arrival an event's own time counts for a trigger: a client sets `timestamp`, so an entry
+ * event dated years back would otherwise skip the trigger's delay. Older times enter as this long ago.
+ */
+export const MAX_ENTRY_BACKDATE_MS = 24 * 3_600_000;
+
 function candidateFor(t: TriggerDoc, e: NewEventDoc): Candidate | null {
   const ids = [e.anonymousId, e.profileId?.toString()].filter((id): id is string => Boolean(id));
   if (!ids.length) return null; // nobody to reach or to re-check
   const entryId = `${t._id}:${e.siteId}:${e.messageId}`;
-  const enteredAt = new Date(e.timestamp);
+  const receivedAt = new Date(e.receivedAt);
+  const received = receivedAt.getTime();
+  const enteredAt = new Date(
+    Math.min(received, Math.max(new Date(e.timestamp).getTime(), received - MAX_ENTRY_BACKDATE_MS)),
+  );
   const fireAt = new Date(Math.max(Date.now(), enteredAt.getTime() + t.delaySeconds * 1000));
   const doc = {
     siteId: e.siteId,
@@ -98,48 +117,54 @@ function candidateFor(t: TriggerDoc, e: NewEventDoc): Candidate | null {
     updatedAt: new Date(),
   };
   const guards = t.reentryHours > 0 ? ids.map((id) => `${t._id}:${id}`) : [];
-  return { entryId, trigger: t, doc, enteredAt, delay: Math.max(0, fireAt.getTime() - Date.now()), guards };
+  return { entryId, trigger: t, doc, enteredAt, receivedAt, delay: Math.max(0, fireAt.getTime() - Date.now()), guards };
 }
 
 /**
  * At most one entry per visitor per `reentryHours`, by every id the visitor is known by: a visitor who entered
- * anonymously and is identified since does not enter again under their profile id. The same entry (a retried
- * job) is let through again. Claims are conditional upserts in one unordered bulkWrite; a claim refused by the
- * unique _id is let through only when the guard already names this entry.
+ * anonymously and is identified since does not enter again under their profile id. The window runs on the
+ * collector's clock (`receivedAt`), never on the event's own time: entry events back-dated two days apart would
+ * each pass a guard that trusted it. Claims are conditional upserts in one unordered bulkWrite. When some are
+ * refused, the write error is not trusted to say which (FerretDB stops at the first refusal of an unordered bulk
+ * write and reports it at a wrong index): each claim is made again on its own (a repeat of one that succeeded is
+ * refused harmlessly), the guards are read back, and an entry goes ahead only where every guard names it (so a
+ * retried job goes ahead again).
  */
 async function claimReentry(models: Models, candidates: Candidate[]): Promise<Candidate[]> {
   const claims = candidates.flatMap((c) => c.guards.map((guard) => ({ c, guard })));
   if (!claims.length) return candidates;
-  const refused = new Set<number>();
-  try {
-    await models.TriggerVisitor.bulkWrite(
-      claims.map(({ c, guard }) => {
-        const cutoff = new Date(c.enteredAt.getTime() - c.trigger.reentryHours * 3_600_000);
-        return {
-          updateOne: {
-            filter: { _id: guard, lastEnteredAt: { $lte: cutoff } },
-            update: { $set: { lastEnteredAt: c.enteredAt, lastEntry: c.entryId } },
-            upsert: true,
-          },
-        };
-      }),
-      { ordered: false },
-    );
-  } catch (err) {
+  const claim = ({ c, guard }: (typeof claims)[number]) => ({
+    filter: {
+      _id: guard,
+      lastEnteredAt: { $lte: new Date(c.receivedAt.getTime() - c.trigger.reentryHours * 3_600_000) },
+    },
+    update: { $set: { lastEnteredAt: c.receivedAt, lastEntry: c.entryId } },
+  });
+  const onlyDuplicates = (err: unknown) => {
     const errors = writeErrorsOf(err);
     if (!errors || errors.some((w) => w.code !== 11000)) throw err;
-    for (const w of errors) refused.add(w.index);
+  };
+  try {
+    await models.TriggerVisitor.bulkWrite(
+      claims.map((x) => ({ updateOne: { ...claim(x), upsert: true } })),
+      { ordered: false },
+    );
+    return candidates;
+  } catch (err) {
+    onlyDuplicates(err);
   }
+  await Promise.all(
+    claims.map((x) => {
+      const { filter, update } = claim(x);
+      return models.TriggerVisitor.updateOne(filter, update, { upsert: true }).catch((err: unknown) => {
+        if (!isDuplicateKey(err)) throw err;
+      });
+    }),
+  );
   const holders = new Map<string, string>();
-  if (refused.size) {
-    const ids = [...new Set([...refused].map((i) => claims[i]!.guard))];
-    for (const g of await models.TriggerVisitor.find({ _id: { $in: ids } }, { lastEntry: 1 }).lean()) {
-      holders.set(g._id, g.lastEntry);
-    }
+  const ids = [...new Set(claims.map((c) => c.guard))];
+  for (const g of await models.TriggerVisitor.find({ _id: { $in: ids } }, { lastEntry: 1 }).lean()) {
+    holders.set(g._id, g.lastEntry);
   }
-  const denied = new Set<string>();
-  claims.forEach(({ c, guard }, i) => {
-    if (refused.has(i) && holders.get(guard) !== c.entryId) denied.add(c.entryId);
-  });
-  return candidates.filter((c) => !denied.has(c.entryId));
+  return candidates.filter((c) => c.guards.every((guard) => holders.get(guard) === c.entryId));
 }
