@@ -16,6 +16,10 @@ export const ERRORS = {
   },
   TM_ERR_UNKNOWN_KEY: { status: 401, message: 'Unknown key' },
   TM_ERR_MISSING_SECRET: { status: 401, message: 'A secret key is required: Authorization: Bearer sk_…' },
+  TM_ERR_BAD_SIGNATURE: {
+    status: 401,
+    message: 'The webhook signature does not verify with the secret set for the site',
+  },
   TM_ERR_KEY_SCOPE: {
     status: 403,
     message: 'This is an ingest-only key: it sends server events; reading or changing data takes the secret key',

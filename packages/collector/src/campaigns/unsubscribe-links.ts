@@ -1,22 +1,8 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.js';
-import { TrackMateError } from '../errors.js';
-import { isDuplicateKey, type Models } from '../models/index.js';
 
-/**
- * The installation's signing secret: TRACKMATE_SIGNING_SECRET, else one generated at first start and kept in
- * the `settings` collection, so links signed before a restart (or by another process) still verify.
- */
-export async function loadSigningSecret(models: Models, config: Config): Promise<string> {
-  if (config.signingSecret) return config.signingSecret;
-  const generated = randomBytes(32).toString('base64url');
-  await models.Setting.create({ _id: 'signingSecret', value: generated, createdAt: new Date() }).catch((err) => {
-    if (!isDuplicateKey(err)) throw err; // another process generated it first: use theirs
-  });
-  const doc = await models.Setting.findById('signingSecret').lean();
-  if (!doc) throw new TrackMateError('TM_ERR_DATABASE', { message: 'The signing secret is missing from settings' });
-  return doc.value;
-}
+/** Kept here for the campaign code that loads it; it lives with the secret box (plugins/secret-box.ts). */
+export { loadSigningSecret } from '../plugins/secret-box.js';
 
 const unsubscribeMac = (secret: string, siteId: string, profileId: string) =>
   createHmac('sha256', secret).update(`unsubscribe:${siteId}:${profileId}`).digest('base64url');

@@ -1,6 +1,7 @@
 import type { RejectedItem } from '@trackmate/schema';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { TrackMateError } from '../errors.js';
+import type { Backpressure } from './backpressure.js';
 import type { EnqueueBatcher } from './enqueue-batcher.js';
 import type { QueuedEvent } from './queued-event.js';
 
@@ -26,4 +27,10 @@ export async function accept(
   await batcher.enqueue(events);
   app.prometheus.eventsAccepted.inc({ source }, events.length);
   return reply.code(202).send({ accepted: events.length, rejected });
+}
+
+/** What a route that hands events to the ingest queue is registered with. */
+export interface IngestFeed {
+  batcher: EnqueueBatcher;
+  backpressure: Backpressure;
 }

@@ -1,4 +1,9 @@
 /** Ingest: track and server-event routes, request parsing, validation, enrichment and enqueueing; /sdk.js. */
+export { accept, type IngestFeed } from './accept.js';
+export { storedIp } from './client-ip.js';
 export { default as ingestRoutes } from './ingest-routes.js';
 export type { IngestJob, QueuedEvent } from './queued-event.js';
-export { rateLimitOptions } from './rate-limits.js';
+export { limit, rateLimitOptions } from './rate-limits.js';
+export { structuralErrors, validateClientEvents } from './validate-client.js';
+export { serverMessageId } from './validate-server.js';
+export { siteOfWriteKey, writeKeyHooks, writeKeyOf } from './write-key.js';

@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Routes } from '../route-kit.js';
+import type { IngestFeed } from './accept.js';
 import { Backpressure } from './backpressure.js';
 import { EnqueueBatcher } from './enqueue-batcher.js';
 import type { IngestJob } from './queued-event.js';
@@ -10,9 +11,9 @@ import trackRoutes from './track-routes.js';
 
 /**
  * Ingest: the track endpoints, which validate, enrich and hand events to the ingest queue (202 only once they
- * are durable in Redis, 503 while the backlog is over its limit), Segment's tracking API (`segment/`), and `/sdk.js`. On close, requests in flight finish first, then the queued writes, before the queue closes.
+ * are durable in Redis, 503 while the backlog is over its limit), Segment's tracking API (`segment/`), the `feeds` other features add (the shop platforms' webhooks), and `/sdk.js`. On close, requests in flight finish first, then the queued writes, before the queue closes.
  */
-const ingestRoutes: Routes = async (app) => {
+const ingestRoutes: Routes<{ feeds?: Routes<IngestFeed>[] }> = async (app, { feeds = [] }) => {
   const queue: Pick<Queue<IngestJob>, 'add'> = app.queues.ingest;
   const batcher = new EnqueueBatcher(queue);
   const { maxBacklogEvents, maxRedisMemory } = app.config;
@@ -31,6 +32,8 @@ const ingestRoutes: Routes = async (app) => {
   await app.register(trackRoutes, { prefix: '/api/track', ...ingest });
   await app.register(serverEventRoutes, ingest);
   await app.register(segmentRoutes, ingest);
+  // routes of other features that hand events to the same queue (integrations/: platform webhooks, the pixel)
+  for (const feed of feeds) await app.register(feed, ingest);
   await app.register(sdkRoute);
 };
 

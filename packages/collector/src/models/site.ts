@@ -1,5 +1,11 @@
 import { type InferSchemaType, Schema, type Types } from 'mongoose';
 
+/** One shop platform's webhook secret, sealed, and when it was set. */
+const integrationSchema = new Schema(
+  { secret: { type: String, required: true }, setAt: { type: Date, required: true } },
+  { _id: false },
+);
+
 const siteSchema = new Schema(
   {
     name: { type: String, required: true, maxlength: 200 },
@@ -28,6 +34,21 @@ const siteSchema = new Schema(
         },
       ],
       default: [],
+    },
+    /**
+     * The shop platforms' webhook secrets (integrations/), sealed (plugins/secret-box.ts): the platforms sign
+     * with them, so they must be read back, never stored in the clear or hashed.
+     */
+    integrations: {
+      type: new Schema(
+        {
+          shopify: { type: integrationSchema, default: undefined },
+          woocommerce: { type: integrationSchema, default: undefined },
+          stripe: { type: integrationSchema, default: undefined },
+        },
+        { _id: false },
+      ),
+      default: undefined,
     },
     createdAt: { type: Date, default: () => new Date() },
   },

@@ -91,6 +91,8 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
     await models.Suppression.deleteMany({ siteId: siteOid, _id: { $ne: siteSuppressionKey(siteId) } })
   ).deletedCount;
   deleted.visitorSketches = await unlinkMatching(deps.redis, `${deps.prefix}:visitors:${siteId}:*`);
+  // the shop platforms' deliveries log (integrations/)
+  deleted.platformDeliveryLogs = await unlinkMatching(deps.redis, `${deps.prefix}:hooks:${siteId}:*`);
   return { siteId, deleted };
 }
 

@@ -2,11 +2,13 @@ import { RotatedKeys, Site, SiteDeletion } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { SiteDoc } from '../models/index.js';
+import { loadSecretBox } from '../plugins/secret-box.js';
 import { errorReplies, type Routes, siteIdOf } from '../route-kit.js';
 import { deleteSite } from './delete-site.js';
 import { MAX_OVERLAP_MS, rotateKeys, siteView, updateSite } from './sites-command.js';
 
 const Origin = Type.String({ maxLength: 300, description: 'An http(s) origin such as https://shop.example' });
+const Secret = Type.Optional(Type.Union([Type.String({ maxLength: 512 }), Type.Null()]));
 const common = { tags: ['site'], security: [{ secretKey: [] }] };
 
 /**
@@ -38,7 +40,7 @@ const siteRoutes: Routes = async (app) => {
     {
       schema: {
         ...common,
-        summary: 'Rename the site, change its allowed origins or its consent mode',
+        summary: 'Rename the site, change its allowed origins, its consent mode or its shop platform secrets',
         body: Type.Object(
           {
             name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -51,6 +53,17 @@ const siteRoutes: Routes = async (app) => {
                   'the link gives consent) or server (nothing: only a backend, the profile API or a confirmation)',
               }),
             ),
+            integrationSecrets: Type.Optional(
+              Type.Object(
+                { shopify: Secret, woocommerce: Secret, stripe: Secret },
+                {
+                  additionalProperties: false,
+                  description:
+                    "The webhook secret of each shop platform (Shopify's signing key, WooCommerce's webhook secret, " +
+                    "Stripe's whsec_…); null removes it. Stored sealed, never shown again. See docs/integrations.md.",
+                },
+              ),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -58,7 +71,9 @@ const siteRoutes: Routes = async (app) => {
       },
     },
     async (request) => {
-      const updated = await updateSite(app.models, await load(request), request.body);
+      const updated = await updateSite(app.models, await load(request), request.body, () =>
+        loadSecretBox(app.models, app.config),
+      );
       app.siteKeys.forgetSite(updated._id.toHexString());
       return siteView(updated);
     },

@@ -1,8 +1,10 @@
 import { TrackMateError } from '../errors.js';
 import type { Models, SiteDoc } from '../models/index.js';
+import type { SecretBox } from '../plugins/secret-box.js';
 import { parseId } from '../route-kit.js';
 import { createSite } from './create-site.js';
 import { type DeleteSiteDeps, deleteSite } from './delete-site.js';
+import { type IntegrationSecretsChange, integrationSecretsUpdate, integrationsView } from './integration-secrets.js';
 import { hashSecretKey, newSecretKey, newWriteKey } from './keys.js';
 import { normalizeOrigin } from './origins.js';
 
@@ -44,11 +46,21 @@ async function siteOf(models: Models, id: string | undefined): Promise<SiteDoc> 
   return site;
 }
 
-/** Name and allowed origins of a site, changed; returns the site as it now is. */
+/**
+ * Name, allowed origins, consent mode and shop platform secrets of a site, changed (`box` seals the secrets);
+ * returns the site as it now is.
+ */
 export async function updateSite(
   models: Models,
   site: SiteDoc,
-  change: { name?: string; addOrigins?: string[]; removeOrigins?: string[]; consentMode?: string },
+  change: {
+    name?: string;
+    addOrigins?: string[];
+    removeOrigins?: string[];
+    consentMode?: string;
+    integrationSecrets?: IntegrationSecretsChange;
+  },
+  box?: () => Promise<SecretBox>,
 ): Promise<SiteDoc> {
   const set: Record<string, unknown> = {};
   if (change.name !== undefined) {
@@ -69,11 +81,24 @@ export async function updateSite(
     }
     set.consentMode = change.consentMode;
   }
-  if (!Object.keys(set).length) {
-    throw usage('nothing to change: give a name, origins to add or remove, or a consent mode');
+  const secrets = change.integrationSecrets ?? {};
+  let unset: Record<string, ''> = {};
+  if (Object.values(secrets).some((v) => v !== undefined)) {
+    if (!box) throw usage('platform secrets cannot be changed here');
+    const update = integrationSecretsUpdate(await box(), site._id.toHexString(), secrets);
+    Object.assign(set, update.set);
+    unset = update.unset;
   }
-  await models.Site.updateOne({ _id: site._id }, { $set: set });
-  return { ...site, ...set } as SiteDoc;
+  if (!Object.keys(set).length && !Object.keys(unset).length) {
+    throw usage('nothing to change: give a name, origins to add or remove, a consent mode or a platform secret');
+  }
+  await models.Site.updateOne(
+    { _id: site._id },
+    { ...(Object.keys(set).length ? { $set: set } : {}), ...(Object.keys(unset).length ? { $unset: unset } : {}) },
+  );
+  const updated = await models.Site.findById(site._id).lean<SiteDoc>();
+  if (!updated) throw invalid(`no site ${site._id.toHexString()}`);
+  return updated;
 }
 
 /** Longest overlap a rotation may give the old keys. */
@@ -150,6 +175,7 @@ export const siteView = (s: SiteDoc) => ({
   writeKey: s.writeKey,
   allowedOrigins: s.allowedOrigins ?? [],
   consentMode: s.consentMode ?? 'single',
+  integrations: integrationsView(s),
   createdAt: s.createdAt ? new Date(s.createdAt).toISOString() : null,
 });
 
