@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { SiteIntegrations } from './integrations.js';
 
 /** What a browser's yes to e-mail counts for (see docs/api.md, The site). */
 export const ConsentMode = Type.Union([Type.Literal('single'), Type.Literal('double'), Type.Literal('server')]);
@@ -11,6 +12,8 @@ export const Site = Type.Object({
   writeKey: Type.String(),
   allowedOrigins: Type.Array(Type.String()),
   consentMode: ConsentMode,
+  /** Which shop platforms' webhook secrets are set (docs/integrations.md). */
+  integrations: SiteIntegrations,
   createdAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
 export type Site = Static<typeof Site>;

@@ -1,5 +1,5 @@
+import type { Platform } from '@trackmate/schema';
 import type { Cluster, Redis } from 'ioredis';
-import type { Platform } from '../sites/index.js';
 
 /**
  * What became of a delivery: `accepted` (its events are queued), `duplicate` (a redelivery: everything in it is

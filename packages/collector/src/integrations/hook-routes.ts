@@ -1,3 +1,4 @@
+import { HookReply, PLATFORMS, type Platform } from '@trackmate/schema';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
@@ -5,7 +6,7 @@ import { type IngestFeed, limit } from '../ingest/index.js';
 import type { SiteDoc } from '../models/index.js';
 import { loadSecretBox } from '../plugins/secret-box.js';
 import { errorReplies, parseId, type Routes } from '../route-kit.js';
-import { integrationSecret, PLATFORMS, type Platform } from '../sites/index.js';
+import { integrationSecret } from '../sites/index.js';
 import { type Delivery, deliveryLog, type Outcome } from './delivery-log.js';
 import { eventErrors, type HookContext } from './order-event.js';
 import { type Json, type Mapped, parseBody } from './payload.js';
@@ -83,11 +84,7 @@ const hookRoutes: Routes<IngestFeed> = async (app, { batcher, backpressure }) =>
           siteId: Type.String({ maxLength: 64 }),
         }),
         response: {
-          200: Type.Object({
-            outcome: Type.String(),
-            events: Type.Integer(),
-            reason: Type.Optional(Type.String()),
-          }),
+          200: HookReply,
           ...errorReplies(400, 401, 404, 413, 415, 429, 503),
         },
       },

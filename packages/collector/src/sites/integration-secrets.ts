@@ -1,10 +1,7 @@
+import { PLATFORMS, type Platform, type SiteIntegrations } from '@trackmate/schema';
 import { TrackMateError } from '../errors.js';
 import type { SiteDoc } from '../models/index.js';
 import type { SecretBox } from '../plugins/secret-box.js';
-
-/** The shop platforms whose order webhooks a site can receive (`POST /api/hooks/<platform>/<siteId>`). */
-export const PLATFORMS = ['shopify', 'woocommerce', 'stripe'] as const;
-export type Platform = (typeof PLATFORMS)[number];
 
 /** New secrets per platform; null removes one (its webhooks are then refused). */
 export type IntegrationSecretsChange = Partial<Record<Platform, string | null>>;
@@ -53,7 +50,7 @@ export function integrationSecret(box: SecretBox, site: Pick<SiteDoc, '_id' | 'i
 }
 
 /** Which platforms have a secret, and since when; never the secrets. */
-export function integrationsView(site: Pick<SiteDoc, 'integrations'>) {
+export function integrationsView(site: Pick<SiteDoc, 'integrations'>): SiteIntegrations {
   return Object.fromEntries(
     PLATFORMS.map((p) => {
       const setAt = site.integrations?.[p]?.setAt;
@@ -62,5 +59,5 @@ export function integrationsView(site: Pick<SiteDoc, 'integrations'>) {
         { secretSet: Boolean(site.integrations?.[p]?.secret), setAt: setAt ? new Date(setAt).toISOString() : null },
       ];
     }),
-  ) as Record<Platform, { secretSet: boolean; setAt: string | null }>;
+  ) as SiteIntegrations;
 }
