@@ -69,6 +69,18 @@ export function createQueueWorker<T>(
   return worker;
 }
 
+/**
+ * Completed jobs are kept a while for their ids (a re-added job is then a no-op), but not their bodies: once a
+ * job completes its data is replaced by what `keep` returns (ids and outcome, no personal data), so an erased
+ * person's e-mail and name do not wait in Redis for the completed job to expire. Best effort: a process that
+ * dies between completing a job and this leaves that one body until the job expires.
+ */
+export function scrubWhenCompleted<T>(worker: Worker<T>, keep: (data: T) => T): void {
+  worker.on('completed', (job) => {
+    job.updateData(keep(job.data)).catch(() => {}); // already removed or expired: nothing left to scrub
+  });
+}
+
 /** Lets running jobs finish, then closes the worker and its connection. */
 export async function closeWorker(worker: Worker): Promise<void> {
   await worker.close();

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import { TrackMateError } from '../errors.js';
 import type { Models, TriggerDoc } from '../models/index.js';
 import { deadLetter } from '../pipeline/index.js';
-import { createQueueWorker, QUEUE_NAMES, type WorkerLog } from '../plugins/queues.js';
+import { createQueueWorker, QUEUE_NAMES, scrubWhenCompleted, type WorkerLog } from '../plugins/queues.js';
 import { recordDelivery } from './deliveries.js';
 import { PrivateAddressError, post } from './outgoing.js';
 import type { WebhookJob } from './webhook-fanout.js';
@@ -100,7 +100,11 @@ export function webhookProcessor(config: Config, models: Models) {
 }
 
 /** The webhook worker: 16 deliveries at once, each retried by the queue's policy. */
-export const createWebhookWorker = (config: Config, models: Models, log: WorkerLog): Worker<WebhookJob> =>
-  createQueueWorker<WebhookJob>(config, QUEUE_NAMES.webhooks, webhookProcessor(config, models), log, {
+export function createWebhookWorker(config: Config, models: Models, log: WorkerLog): Worker<WebhookJob> {
+  const worker = createQueueWorker<WebhookJob>(config, QUEUE_NAMES.webhooks, webhookProcessor(config, models), log, {
     concurrency: 16,
   });
+  // a delivered body names the person (event properties, profile): only the ids stay with the completed job
+  scrubWhenCompleted(worker, ({ body: _body, url: _url, ...ids }) => ({ ...ids, body: '', url: '' }));
+  return worker;
+}
