@@ -1,48 +1,41 @@
+import type { Delivery } from '@trackmate/schema';
 import type { ReactNode } from 'react';
 import { dateTime } from '../lib/format';
-import type { Delivery } from '../lib/types';
+import { DataTable } from './data-table';
 
 /** Delivery attempts, newest first; `actions` renders a cell per row (e.g. a retry button). */
-export function DeliveryTable({
+export function DeliveryTable<D extends Delivery>({
   deliveries,
   actions,
   showTarget = true,
 }: {
-  deliveries: Delivery[];
-  actions?: (d: Delivery) => ReactNode;
+  deliveries: D[];
+  actions?: (d: D) => ReactNode;
   /** Off where every row goes to the same place (one webhook endpoint). */
   showTarget?: boolean;
 }) {
   return (
-    <div className="table-wrap">
-      <table className="stack">
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Status</th>
-            <th scope="col">Attempt</th>
-            {showTarget ? <th scope="col">To</th> : null}
-            <th scope="col">Answer</th>
-            {actions ? <th scope="col">Action</th> : null}
-          </tr>
-        </thead>
-        <tbody>
-          {deliveries.map((d) => (
-            <tr key={d.id} data-status={d.status}>
-              <td style={{ whiteSpace: 'nowrap' }}>{dateTime(d.at)}</td>
-              <td>
-                <span className={`badge ${d.status}`}>{d.status}</span>
-              </td>
-              <td className="num">{d.attempt}</td>
-              {showTarget ? <td className="break">{d.target}</td> : null}
-              <td className="break">
-                {d.responseCode ?? ''} {d.error ?? (d.latencyMs !== null ? `${d.latencyMs} ms` : '')}
-              </td>
-              {actions ? <td>{actions(d)}</td> : null}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      stack
+      rows={deliveries}
+      rowKey={(d) => d.id}
+      rowData={(d) => ({ 'data-status': d.status })}
+      columns={[
+        { header: 'When', style: { whiteSpace: 'nowrap' }, cell: (d) => dateTime(d.at) },
+        { header: 'Status', cell: (d) => <span className={`badge ${d.status}`}>{d.status}</span> },
+        { header: 'Attempt', cellClassName: 'num', cell: (d) => d.attempt },
+        showTarget && { header: 'To', cellClassName: 'break', cell: (d) => d.target },
+        {
+          header: 'Answer',
+          cellClassName: 'break',
+          cell: (d) => (
+            <>
+              {d.responseCode ?? ''} {d.error ?? (d.latencyMs !== null ? `${d.latencyMs} ms` : '')}
+            </>
+          ),
+        },
+        actions && { header: 'Action', cell: actions },
+      ]}
+    />
   );
 }

@@ -1,9 +1,10 @@
+import type { StoredEvent } from '@trackmate/schema';
 import Link from 'next/link';
 import { dateTime } from '../lib/format';
-import type { StoredEvent } from '../lib/types';
+import { DataTable } from './data-table';
 
 function summary(e: StoredEvent): string {
-  const p = e.properties as Record<string, unknown>;
+  const p = e.properties;
   for (const k of ['url', 'orderId', 'productId', 'email', 'formId', 'elementId']) {
     if (typeof p[k] === 'string' || typeof p[k] === 'number') return `${k}: ${p[k]}`;
   }
@@ -13,42 +14,36 @@ function summary(e: StoredEvent): string {
 /** Events as a table; each row opens to its stored JSON. */
 export function EventList({ events, showProfile = true }: { events: StoredEvent[]; showProfile?: boolean }) {
   return (
-    <div className="table-wrap">
-      <table className="stack">
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Event</th>
-            <th scope="col" className="hide-narrow">
-              Visitor
-            </th>
-            <th scope="col">Details</th>
-          </tr>
-        </thead>
-        <tbody>
-          {events.map((e) => (
-            <tr key={e.id} data-event={e.name}>
-              <td style={{ whiteSpace: 'nowrap' }}>{dateTime(e.timestamp)}</td>
-              <td>
-                <span className="badge">{e.name}</span>
-              </td>
-              <td className="hide-narrow break">
-                {showProfile && e.profileId ? (
-                  <Link href={`/profiles/${e.profileId}`}>profile</Link>
-                ) : (
-                  (e.anonymousId ?? '—')
-                )}
-              </td>
-              <td className="break">
-                <details>
-                  <summary>{summary(e) || 'JSON'}</summary>
-                  <pre>{JSON.stringify(e, null, 2)}</pre>
-                </details>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      stack
+      rows={events}
+      rowKey={(e) => e.id}
+      rowData={(e) => ({ 'data-event': e.name })}
+      columns={[
+        { header: 'Time', style: { whiteSpace: 'nowrap' }, cell: (e) => dateTime(e.timestamp) },
+        { header: 'Event', cell: (e) => <span className="badge">{e.name}</span> },
+        {
+          header: 'Visitor',
+          className: 'hide-narrow',
+          cellClassName: 'hide-narrow break',
+          cell: (e) =>
+            showProfile && e.profileId ? (
+              <Link href={`/profiles/${e.profileId}`}>profile</Link>
+            ) : (
+              (e.anonymousId ?? '—')
+            ),
+        },
+        {
+          header: 'Details',
+          cellClassName: 'break',
+          cell: (e) => (
+            <details>
+              <summary>{summary(e) || 'JSON'}</summary>
+              <pre>{JSON.stringify(e, null, 2)}</pre>
+            </details>
+          ),
+        },
+      ]}
+    />
   );
 }

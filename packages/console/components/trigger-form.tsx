@@ -1,4 +1,4 @@
-import type { Trigger } from '../lib/types';
+import type { Trigger } from '@trackmate/schema';
 
 /** The fields of a campaign trigger; the defaults are the abandoned-cart campaign. */
 export function TriggerFields({ trigger }: { trigger?: Trigger }) {

@@ -51,3 +51,7 @@ export function dayRange(sp: Record<string, string | string[] | undefined>): {
   }
   return { from, to };
 }
+
+/** How a person is named in the console: e-mail, else the shop's user id, else the profile id. */
+export const personLabel = (p: { id: string; email?: string; userId?: string }) =>
+  p.email ?? (p.userId ? `user ${p.userId}` : p.id);

@@ -1,9 +1,9 @@
 'use server';
 
+import type { Site } from '@trackmate/schema';
 import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { ApiError, callCollector, SESSION_COOKIE, sessionCookie } from './collector';
-import type { Site } from './types';
 
 export interface FormState {
   error?: string;

@@ -1,9 +1,11 @@
+import type { StoredEvent } from '@trackmate/schema';
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
+import { DataTable } from '../components/data-table.js';
 import { DeliveryTable } from '../components/delivery-table.js';
+import { EmptyState } from '../components/empty-state.js';
 import { EventList } from '../components/event-list.js';
-import type { StoredEvent } from '../lib/types.js';
 
 const event = (over: Partial<StoredEvent>): StoredEvent => ({
   id: '6b112dbcde3674634acff8ff',
@@ -61,5 +63,36 @@ describe('console components (server-rendered markup)', () => {
       }),
     );
     expect(withAction).toContain('<button type="button">Retry</button>');
+  });
+
+  it('DataTable: a header per shown column, a row per item with its data- attributes; left-out columns leave no cell', () => {
+    const rows = [
+      { id: 'a', name: 'Ada', n: 1 },
+      { id: 'b', name: '<Bob>', n: 2 },
+    ];
+    const html = renderToStaticMarkup(
+      createElement(DataTable<(typeof rows)[number]>, {
+        panel: true,
+        rows,
+        rowKey: (r) => r.id,
+        rowData: (r) => ({ 'data-row': r.id }),
+        columns: [
+          { header: 'Name', cellClassName: 'break', cell: (r) => r.name },
+          false,
+          { header: 'Count', className: 'num', cell: (r) => r.n },
+        ],
+      }),
+    );
+    expect(html.startsWith('<div class="panel table-wrap"><table>')).toBe(true);
+    expect(html.match(/<th /g)).toHaveLength(2);
+    expect(html).toContain('<th scope="col" class="num">Count</th>');
+    expect(html).toContain('<tr data-row="b"><td class="break">&lt;Bob&gt;</td><td class="num">2</td></tr>');
+  });
+
+  it('EmptyState: its title as a heading, then what to do', () => {
+    const html = renderToStaticMarkup(
+      createElement(EmptyState, { title: 'Nothing yet' }, createElement('p', null, 'Send an event')),
+    );
+    expect(html).toBe('<div class="empty"><h2 style="margin-top:0">Nothing yet</h2><p>Send an event</p></div>');
   });
 });

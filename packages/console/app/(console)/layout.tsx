@@ -1,12 +1,11 @@
 import type { ReactNode } from 'react';
 import { Nav } from '@/components/nav';
-import { api } from '@/lib/collector';
+import { getSite } from '@/lib/data';
 import { signOut } from '@/lib/session-actions';
-import type { Site } from '@/lib/types';
 
 /** Every console page: the signed-in site (its key in the session cookie) and the navigation. */
 export default async function ConsoleLayout({ children }: { children: ReactNode }) {
-  const site = await api<Site>('GET', '/api/site');
+  const site = await getSite();
   return (
     <div className="shell">
       <a className="skip" href="#content">

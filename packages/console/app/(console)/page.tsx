@@ -1,10 +1,10 @@
+import type { DayMetrics, Metrics } from '@trackmate/schema';
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { DayChart } from '@/components/day-chart';
 import { GettingStarted } from '@/components/snippet';
-import { api } from '@/lib/collector';
+import { getEvents, getFunnel, getMetrics, getSite, getTopPages } from '@/lib/data';
 import { dayRange, daysAgo, daysBetween, money, number, percent, today } from '@/lib/format';
-import type { DayMetrics, EventPage, Funnel, Metrics, Site, TopPages } from '@/lib/types';
 
 export const metadata: Metadata = { title: 'Overview' };
 
@@ -31,7 +31,7 @@ function revenueSeries(metrics: Metrics, days: string[]): Array<{ code: string |
   return series;
 }
 
-const EMPTY_DAY: DayMetrics = { day: '', count: 0, visitors: 0, orders: 0, revenue: 0 };
+const EMPTY_DAY: DayMetrics = { day: '', count: 0, visitors: 0, orders: 0, revenue: 0, revenueByCurrency: {} };
 
 export default async function OverviewPage({
   searchParams,
@@ -39,13 +39,12 @@ export default async function OverviewPage({
   searchParams: Promise<Record<string, string | string[] | undefined>>;
 }) {
   const { from, to, error } = dayRange(await searchParams);
-  const q = `from=${from}&to=${to}`;
   const [site, metrics, funnel, top, latest] = await Promise.all([
-    api<Site>('GET', '/api/site'),
-    api<Metrics>('GET', `/api/metrics?${q}`),
-    api<Funnel>('GET', `/api/metrics/funnel?${q}`),
-    api<TopPages>('GET', `/api/metrics/top-pages?${q}`),
-    api<EventPage>('GET', '/api/events?limit=1'),
+    getSite(),
+    getMetrics(from, to),
+    getFunnel(from, to),
+    getTopPages(from, to),
+    getEvents(1),
   ]);
   const days = daysBetween(from, to);
   const perDay = (name: string | null, field: 'count' | 'visitors' | 'orders') =>

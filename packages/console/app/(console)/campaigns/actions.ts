@@ -2,9 +2,9 @@
 
 import { revalidatePath } from 'next/cache';
 import { redirect } from 'next/navigation';
-import { api, attempt } from '@/lib/collector';
+import { attempt } from '@/lib/collector';
+import * as data from '@/lib/data';
 import type { FormState } from '@/lib/session-actions';
-import type { Trigger } from '@/lib/types';
 
 const names = (v: FormDataEntryValue | null) =>
   String(v ?? '')
@@ -13,9 +13,9 @@ const names = (v: FormDataEntryValue | null) =>
     .filter(Boolean);
 
 /** The trigger form as the collector's body; numbers in the units a person thinks in (minutes, hours). */
-function triggerBody(form: FormData) {
+function triggerBody(form: FormData): data.TriggerChange {
   const type = String(form.get('actionType') ?? 'email');
-  const action =
+  const action: data.TriggerChange['action'] =
     type === 'webhook'
       ? { type: 'webhook', url: String(form.get('url') ?? '').trim() }
       : { type: 'email', subject: String(form.get('subject') ?? ''), body: String(form.get('body') ?? '') };
@@ -31,7 +31,7 @@ function triggerBody(form: FormData) {
 }
 
 export async function createTrigger(_prev: FormState, form: FormData): Promise<FormState> {
-  const r = await attempt(() => api<Trigger>('POST', '/api/triggers', triggerBody(form)));
+  const r = await attempt(() => data.createTrigger(triggerBody(form)));
   if (!r.ok) return { error: r.error };
   const secret = r.value.action.type === 'webhook' ? r.value.action.secret : undefined;
   if (secret) return { message: `Trigger “${r.value.name}” created.`, secrets: { 'Webhook signing secret': secret } };
@@ -40,7 +40,7 @@ export async function createTrigger(_prev: FormState, form: FormData): Promise<F
 
 export async function updateTrigger(_prev: FormState, form: FormData): Promise<FormState> {
   const id = String(form.get('id') ?? '');
-  const r = await attempt(() => api<Trigger>('PATCH', `/api/triggers/${encodeURIComponent(id)}`, triggerBody(form)));
+  const r = await attempt(() => data.updateTrigger(id, triggerBody(form)));
   if (!r.ok) return { error: r.error };
   revalidatePath(`/campaigns/${id}`);
   return { message: 'Saved. Visitors already waiting get the new action and exit events when their delay ends.' };
@@ -48,7 +48,7 @@ export async function updateTrigger(_prev: FormState, form: FormData): Promise<F
 
 export async function deleteTrigger(_prev: FormState, form: FormData): Promise<FormState> {
   const id = String(form.get('id') ?? '');
-  const r = await attempt(() => api('DELETE', `/api/triggers/${encodeURIComponent(id)}`));
+  const r = await attempt(() => data.deleteTrigger(id));
   if (!r.ok) return { error: r.error };
   redirect('/campaigns');
 }

@@ -1,14 +1,15 @@
 import type { Metadata } from 'next';
 import { ActionForm } from '@/components/action-form';
-import { api } from '@/lib/collector';
+import { DataTable } from '@/components/data-table';
+import { EmptyState } from '@/components/empty-state';
+import { getDeadLetters } from '@/lib/data';
 import { dateTime } from '@/lib/format';
-import type { DeadLetter } from '@/lib/types';
 import { replay } from './actions';
 
 export const metadata: Metadata = { title: 'Dead letters' };
 
 export default async function DeadLettersPage() {
-  const { deadLetters } = await api<{ deadLetters: DeadLetter[] }>('GET', '/api/dead-letters?limit=100');
+  const { deadLetters } = await getDeadLetters(100);
   return (
     <>
       <h1>Dead letters</h1>
@@ -17,48 +18,45 @@ export default async function DeadLettersPage() {
         never dropped. Fix the cause, then replay: events are still stored once.
       </p>
       {deadLetters.length ? (
-        <div className="panel table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Failed</th>
-                <th scope="col">Queue</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Replay</th>
-              </tr>
-            </thead>
-            <tbody>
-              {deadLetters.map((d) => (
-                <tr key={d.id}>
-                  <td style={{ whiteSpace: 'nowrap' }}>{dateTime(d.failedAt)}</td>
-                  <td>{d.queue}</td>
-                  <td className="break">
-                    <details>
-                      <summary>
-                        {d.reason} <span className="muted">({d.attempts} attempts)</span>
-                      </summary>
-                      <pre>{JSON.stringify(d.payload, null, 2)}</pre>
-                    </details>
-                  </td>
-                  <td>
-                    {d.replayedAt ? <p className="muted">replayed {dateTime(d.replayedAt)}</p> : null}
-                    <ActionForm action={replay} submit={d.replayedAt ? 'Replay again' : 'Replay'} pending="…">
-                      <input type="hidden" name="id" value={d.id} />
-                    </ActionForm>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          panel
+          rows={deadLetters}
+          rowKey={(d) => d.id}
+          columns={[
+            { header: 'Failed', style: { whiteSpace: 'nowrap' }, cell: (d) => dateTime(d.failedAt) },
+            { header: 'Queue', cell: (d) => d.queue },
+            {
+              header: 'Reason',
+              cellClassName: 'break',
+              cell: (d) => (
+                <details>
+                  <summary>
+                    {d.reason} <span className="muted">({d.attempts} attempts)</span>
+                  </summary>
+                  <pre>{JSON.stringify(d.payload, null, 2)}</pre>
+                </details>
+              ),
+            },
+            {
+              header: 'Replay',
+              cell: (d) => (
+                <>
+                  {d.replayedAt ? <p className="muted">replayed {dateTime(d.replayedAt)}</p> : null}
+                  <ActionForm action={replay} submit={d.replayedAt ? 'Replay again' : 'Replay'} pending="…">
+                    <input type="hidden" name="id" value={d.id} />
+                  </ActionForm>
+                </>
+              ),
+            },
+          ]}
+        />
       ) : (
-        <div className="empty">
-          <h2 style={{ marginTop: 0 }}>Nothing failed</h2>
+        <EmptyState title="Nothing failed">
           <p>
             No dead letters for this site. On the collector’s machine,{' '}
             <code>trackmate-collector dead-letters list</code> shows those of every site.
           </p>
-        </div>
+        </EmptyState>
       )}
     </>
   );

@@ -3,9 +3,8 @@ import Link from 'next/link';
 import { AutoRefresh } from '@/components/auto-refresh';
 import { EventList } from '@/components/event-list';
 import { GettingStarted } from '@/components/snippet';
-import { api } from '@/lib/collector';
+import { getEvents, getSite } from '@/lib/data';
 import { param } from '@/lib/format';
-import type { EventPage, Site } from '@/lib/types';
 
 export const metadata: Metadata = { title: 'Live events' };
 
@@ -29,10 +28,7 @@ export default async function EventsPage({
   const name = param(sp.name)?.trim() || undefined;
   const cursor = param(sp.cursor);
   const validName = name === undefined || /^[a-z][a-z0-9_]{0,63}$/.test(name);
-  const qs = new URLSearchParams({ limit: '50' });
-  if (name && validName) qs.set('name', name);
-  if (cursor) qs.set('cursor', cursor);
-  const [page, site] = await Promise.all([api<EventPage>('GET', `/api/events?${qs}`), api<Site>('GET', '/api/site')]);
+  const [page, site] = await Promise.all([getEvents(50, validName ? name : undefined, cursor), getSite()]);
   const filtered = name ? `?name=${encodeURIComponent(name)}` : '';
 
   return (

@@ -1,8 +1,9 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { api } from '@/lib/collector';
-import { dateTime, param } from '@/lib/format';
-import { type Profile, personLabel } from '@/lib/types';
+import { DataTable } from '@/components/data-table';
+import { EmptyState } from '@/components/empty-state';
+import { getProfiles, getProfilesByUserId, searchProfiles } from '@/lib/data';
+import { dateTime, param, personLabel } from '@/lib/format';
 
 export const metadata: Metadata = { title: 'Profiles' };
 
@@ -15,17 +16,12 @@ export default async function ProfilesPage({
   const email = param(sp.email)?.trim();
   const cursor = param(sp.cursor);
   const erased = param(sp.erased);
-  const qs = new URLSearchParams({ limit: '50' });
-  if (email) qs.set('q', email);
-  else if (cursor) qs.set('cursor', cursor);
-  type Page = { profiles: Profile[]; nextCursor: string | null };
   // a search box: what was typed is the start of an e-mail address, or (without an @) the shop's user id
-  const [page, byUserId] = await Promise.all([
-    api<Page>('GET', email ? `/api/profiles/search?${qs}` : `/api/profiles?${qs}`),
-    email && !email.includes('@')
-      ? api<Page>('GET', `/api/profiles?${new URLSearchParams({ userId: email })}`).catch(() => undefined)
-      : undefined,
+  const [found, byUserId] = await Promise.all([
+    email ? searchProfiles(email) : getProfiles(cursor),
+    email && !email.includes('@') ? getProfilesByUserId(email).catch(() => undefined) : undefined,
   ]);
+  const page = { ...found, profiles: [...found.profiles] };
   for (const p of byUserId?.profiles ?? []) if (!page.profiles.some((q) => q.id === p.id)) page.profiles.unshift(p);
 
   return (
@@ -62,46 +58,37 @@ export default async function ProfilesPage({
         </form>
       </search>
       {page.profiles.length ? (
-        <div className="panel table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Person</th>
-                <th scope="col">Name</th>
-                <th scope="col">E-mail consent</th>
-                <th scope="col" className="hide-narrow">
-                  Created
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.profiles.map((p) => (
-                <tr key={p.id}>
-                  <td className="break">
-                    <Link href={`/profiles/${p.id}`}>{personLabel(p)}</Link>
-                  </td>
-                  <td>{[p.firstName, p.lastName].filter(Boolean).join(' ') || '—'}</td>
-                  <td>
-                    <span className={`badge ${p.consent.email ? 'on' : 'off'}`}>{p.consent.email ? 'yes' : 'no'}</span>
-                  </td>
-                  <td className="hide-narrow">{dateTime(p.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          panel
+          rows={page.profiles}
+          rowKey={(p) => p.id}
+          columns={[
+            {
+              header: 'Person',
+              cellClassName: 'break',
+              cell: (p) => <Link href={`/profiles/${p.id}`}>{personLabel(p)}</Link>,
+            },
+            { header: 'Name', cell: (p) => [p.firstName, p.lastName].filter(Boolean).join(' ') || '—' },
+            {
+              header: 'E-mail consent',
+              cell: (p) => (
+                <span className={`badge ${p.consent.email ? 'on' : 'off'}`}>{p.consent.email ? 'yes' : 'no'}</span>
+              ),
+            },
+            { header: 'Created', className: 'hide-narrow', cell: (p) => dateTime(p.createdAt) },
+          ]}
+        />
       ) : email ? (
         <p className="empty">No profile’s e-mail starts with “{email}”.</p>
       ) : (
-        <div className="empty">
-          <h2 style={{ marginTop: 0 }}>No profiles yet</h2>
+        <EmptyState title="No profiles yet">
           <p>
             A profile is made when a visitor gives an e-mail: a form with an e-mail field (form_submit), an{' '}
             <code>identify()</code> call, or a server event carrying a profile, such as an order:
           </p>
           <pre>{`import { identify } from '@trackmate/browser';
 identify('ada@example.com', { firstName: 'Ada', consent: true });`}</pre>
-        </div>
+        </EmptyState>
       )}
       {page.nextCursor && !email ? (
         <p>

@@ -1,11 +1,12 @@
 'use server';
 
 import { revalidatePath } from 'next/cache';
-import { api, attempt } from '@/lib/collector';
+import { attempt } from '@/lib/collector';
+import { rotateKeys, updateSite } from '@/lib/data';
 import { type FormState, setSession } from '@/lib/session-actions';
 
 export async function rename(_prev: FormState, form: FormData): Promise<FormState> {
-  const r = await attempt(() => api('PATCH', '/api/site', { name: String(form.get('name') ?? '').trim() }));
+  const r = await attempt(() => updateSite({ name: String(form.get('name') ?? '').trim() }));
   if (!r.ok) return { error: r.error };
   revalidatePath('/', 'layout');
   return { message: 'Renamed.' };
@@ -13,7 +14,7 @@ export async function rename(_prev: FormState, form: FormData): Promise<FormStat
 
 export async function addOrigin(_prev: FormState, form: FormData): Promise<FormState> {
   const origin = String(form.get('origin') ?? '').trim();
-  const r = await attempt(() => api('PATCH', '/api/site', { addOrigins: [origin] }));
+  const r = await attempt(() => updateSite({ addOrigins: [origin] }));
   if (!r.ok) return { error: r.error };
   revalidatePath('/settings');
   return { message: `${origin} may now send events.` };
@@ -21,7 +22,7 @@ export async function addOrigin(_prev: FormState, form: FormData): Promise<FormS
 
 export async function removeOrigin(_prev: FormState, form: FormData): Promise<FormState> {
   const origin = String(form.get('origin') ?? '');
-  const r = await attempt(() => api('PATCH', '/api/site', { removeOrigins: [origin] }));
+  const r = await attempt(() => updateSite({ removeOrigins: [origin] }));
   if (!r.ok) return { error: r.error };
   revalidatePath('/settings');
   return { message: `${origin} removed.` };
@@ -36,13 +37,7 @@ export async function rotate(_prev: FormState, form: FormData): Promise<FormStat
   };
   if (!which.write && !which.secret && !which.ingest) return { error: 'Choose at least one key.' };
   const overlapSeconds = Math.max(0, Math.min(2_592_000, Math.floor(Number(form.get('overlapSeconds') ?? 0) || 0)));
-  const r = await attempt(() =>
-    api<{ writeKey?: string; secretKey?: string; ingestKey?: string; oldKeysValidUntil?: string | null }>(
-      'POST',
-      '/api/site/rotate-key',
-      { ...which, ...(overlapSeconds ? { overlapSeconds } : {}) },
-    ),
-  );
+  const r = await attempt(() => rotateKeys({ ...which, ...(overlapSeconds ? { overlapSeconds } : {}) }));
   if (!r.ok) return { error: r.error };
   if (which.secret && r.value.secretKey) await setSession(r.value.secretKey);
   revalidatePath('/settings');

@@ -2,15 +2,14 @@ import type { Metadata } from 'next';
 import { ActionForm } from '@/components/action-form';
 import { ConfirmDialog } from '@/components/confirm-dialog';
 import { GettingStarted } from '@/components/snippet';
-import { api } from '@/lib/collector';
+import { getSite } from '@/lib/data';
 import { dateTime } from '@/lib/format';
-import type { Site } from '@/lib/types';
 import { addOrigin, removeOrigin, rename, rotate } from './actions';
 
 export const metadata: Metadata = { title: 'Site settings' };
 
 export default async function SettingsPage() {
-  const site = await api<Site>('GET', '/api/site');
+  const site = await getSite();
   return (
     <>
       <h1>Site settings</h1>

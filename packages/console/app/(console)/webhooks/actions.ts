@@ -2,9 +2,9 @@
 
 import { revalidatePath } from 'next/cache';
 import { redirect } from 'next/navigation';
-import { api, attempt } from '@/lib/collector';
+import { attempt } from '@/lib/collector';
+import * as data from '@/lib/data';
 import type { FormState } from '@/lib/session-actions';
-import type { Webhook } from '@/lib/types';
 
 const events = (v: FormDataEntryValue | null) =>
   String(v ?? '')
@@ -15,10 +15,7 @@ const events = (v: FormDataEntryValue | null) =>
 export async function createWebhook(_prev: FormState, form: FormData): Promise<FormState> {
   const list = events(form.get('events'));
   const r = await attempt(() =>
-    api<Webhook>('POST', '/api/webhooks', {
-      url: String(form.get('url') ?? '').trim(),
-      events: list.length ? list : ['*'],
-    }),
+    data.createWebhook({ url: String(form.get('url') ?? '').trim(), events: list.length ? list : ['*'] }),
   );
   if (!r.ok) return { error: r.error };
   revalidatePath('/webhooks');
@@ -30,7 +27,7 @@ export async function createWebhook(_prev: FormState, form: FormData): Promise<F
 
 export async function testWebhook(_prev: FormState, form: FormData): Promise<FormState> {
   const id = String(form.get('id') ?? '');
-  const r = await attempt(() => api<{ deliveryId: string }>('POST', `/api/webhooks/${encodeURIComponent(id)}/test`));
+  const r = await attempt(() => data.testWebhook(id));
   if (!r.ok) return { error: r.error };
   return { message: 'Test POST queued; it appears under Deliveries in a moment (reload).' };
 }
@@ -38,25 +35,21 @@ export async function testWebhook(_prev: FormState, form: FormData): Promise<For
 export async function retryDelivery(_prev: FormState, form: FormData): Promise<FormState> {
   const id = String(form.get('id') ?? '');
   const delivery = String(form.get('delivery') ?? '');
-  const r = await attempt(() =>
-    api('POST', `/api/webhooks/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(delivery)}/retry`),
-  );
+  const r = await attempt(() => data.retryWebhookDelivery(id, delivery));
   if (!r.ok) return { error: r.error };
   return { message: 'Queued again.' };
 }
 
 export async function setWebhookActive(_prev: FormState, form: FormData): Promise<FormState> {
   const id = String(form.get('id') ?? '');
-  const r = await attempt(() =>
-    api('PATCH', `/api/webhooks/${encodeURIComponent(id)}`, { active: form.get('active') === 'true' }),
-  );
+  const r = await attempt(() => data.setWebhookActive(id, form.get('active') === 'true'));
   if (!r.ok) return { error: r.error };
   redirect(`/webhooks/${id}`);
 }
 
 export async function deleteWebhook(_prev: FormState, form: FormData): Promise<FormState> {
   const id = String(form.get('id') ?? '');
-  const r = await attempt(() => api('DELETE', `/api/webhooks/${encodeURIComponent(id)}`));
+  const r = await attempt(() => data.deleteWebhook(id));
   if (!r.ok) return { error: r.error };
   redirect('/webhooks');
 }

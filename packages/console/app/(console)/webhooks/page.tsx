@@ -1,51 +1,42 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { ActionForm } from '@/components/action-form';
-import { api } from '@/lib/collector';
-import type { Webhook } from '@/lib/types';
+import { ActiveBadge } from '@/components/active-badge';
+import { DataTable } from '@/components/data-table';
+import { EmptyState } from '@/components/empty-state';
+import { getWebhooks } from '@/lib/data';
 import { createWebhook } from './actions';
 
 export const metadata: Metadata = { title: 'Webhooks' };
 
 export default async function WebhooksPage() {
-  const { webhooks } = await api<{ webhooks: Webhook[] }>('GET', '/api/webhooks');
+  const { webhooks } = await getWebhooks();
   return (
     <>
       <h1>Webhooks</h1>
       {webhooks.length ? (
-        <div className="panel table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Endpoint</th>
-                <th scope="col">Events</th>
-                <th scope="col">Status</th>
-              </tr>
-            </thead>
-            <tbody>
-              {webhooks.map((w) => (
-                <tr key={w.id}>
-                  <td className="break">
-                    <Link href={`/webhooks/${w.id}`}>{w.url}</Link>
-                  </td>
-                  <td>{w.events.join(', ')}</td>
-                  <td>
-                    <span className={`badge ${w.active ? 'on' : 'off'}`}>{w.active ? 'active' : 'paused'}</span>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          panel
+          rows={webhooks}
+          rowKey={(w) => w.id}
+          columns={[
+            {
+              header: 'Endpoint',
+              cellClassName: 'break',
+              cell: (w) => <Link href={`/webhooks/${w.id}`}>{w.url}</Link>,
+            },
+            { header: 'Events', cell: (w) => w.events.join(', ') },
+            { header: 'Status', cell: (w) => <ActiveBadge active={w.active} /> },
+          ]}
+        />
       ) : (
-        <div className="empty">
-          <h2 style={{ marginTop: 0 }}>No endpoints yet</h2>
+        <EmptyState title="No endpoints yet">
           <p>
             Subscribe a URL of yours: every stored event of the chosen names is POSTed to it as JSON, signed with a
             secret (header <code>X-TrackMate-Signature</code>; <code>verifyWebhookSignature</code> in @trackmate/node
             checks it), retried with backoff when it fails.
           </p>
-        </div>
+        </EmptyState>
       )}
       <section className="panel" aria-labelledby="new">
         <h2 id="new" style={{ marginTop: 0 }}>

@@ -1,13 +1,11 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { notFound } from 'next/navigation';
 import { ActionForm } from '@/components/action-form';
 import { ConfirmDialog } from '@/components/confirm-dialog';
 import { DeliveryTable } from '@/components/delivery-table';
 import { TriggerFields } from '@/components/trigger-form';
-import { ApiError, api } from '@/lib/collector';
+import { getTrigger, getTriggerDeliveries } from '@/lib/data';
 import { param } from '@/lib/format';
-import type { Delivery, Trigger } from '@/lib/types';
 import { deleteTrigger, updateTrigger } from '../actions';
 
 export const metadata: Metadata = { title: 'Trigger' };
@@ -21,17 +19,7 @@ export default async function TriggerPage({
 }) {
   const { id } = await params;
   const created = param((await searchParams).created);
-  let trigger: Trigger;
-  let deliveries: Delivery[];
-  try {
-    [trigger, { deliveries }] = await Promise.all([
-      api<Trigger>('GET', `/api/triggers/${encodeURIComponent(id)}`),
-      api<{ deliveries: Delivery[] }>('GET', `/api/triggers/${encodeURIComponent(id)}/deliveries`),
-    ]);
-  } catch (err) {
-    if (err instanceof ApiError && (err.status === 404 || err.status === 400)) notFound();
-    throw err;
-  }
+  const [trigger, { deliveries }] = await Promise.all([getTrigger(id), getTriggerDeliveries(id)]);
   return (
     <>
       <p>

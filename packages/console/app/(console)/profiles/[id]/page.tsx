@@ -1,12 +1,10 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { notFound } from 'next/navigation';
 import { ActionForm } from '@/components/action-form';
 import { ConfirmDialog } from '@/components/confirm-dialog';
 import { EventList } from '@/components/event-list';
-import { ApiError, api } from '@/lib/collector';
-import { dateTime, param } from '@/lib/format';
-import { type EventPage, type Profile, personLabel } from '@/lib/types';
+import { getProfile, getProfileEvents } from '@/lib/data';
+import { dateTime, param, personLabel } from '@/lib/format';
 import { eraseProfile, setConsent } from '../actions';
 
 export const metadata: Metadata = { title: 'Profile' };
@@ -20,20 +18,7 @@ export default async function ProfilePage({
 }) {
   const { id } = await params;
   const cursor = param((await searchParams).cursor);
-  let profile: Profile;
-  let events: EventPage;
-  try {
-    [profile, events] = await Promise.all([
-      api<Profile>('GET', `/api/profiles/${encodeURIComponent(id)}`),
-      api<EventPage>(
-        'GET',
-        `/api/profiles/${encodeURIComponent(id)}/events?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-      ),
-    ]);
-  } catch (err) {
-    if (err instanceof ApiError && (err.status === 404 || err.status === 400)) notFound();
-    throw err;
-  }
+  const [profile, events] = await Promise.all([getProfile(id), getProfileEvents(id, cursor)]);
   const name = [profile.firstName, profile.lastName].filter(Boolean).join(' ');
   const label = personLabel(profile);
 

@@ -1,29 +1,18 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { notFound } from 'next/navigation';
 import { ActionForm } from '@/components/action-form';
+import { ActiveBadge } from '@/components/active-badge';
 import { ConfirmDialog } from '@/components/confirm-dialog';
 import { DeliveryTable } from '@/components/delivery-table';
-import { ApiError, api } from '@/lib/collector';
+import { getWebhook, getWebhookDeliveries } from '@/lib/data';
 import { dateTime } from '@/lib/format';
-import type { Delivery, Webhook } from '@/lib/types';
 import { deleteWebhook, retryDelivery, setWebhookActive, testWebhook } from '../actions';
 
 export const metadata: Metadata = { title: 'Webhook' };
 
 export default async function WebhookPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
-  let hook: Webhook;
-  let deliveries: Delivery[];
-  try {
-    [hook, { deliveries }] = await Promise.all([
-      api<Webhook>('GET', `/api/webhooks/${encodeURIComponent(id)}`),
-      api<{ deliveries: Delivery[] }>('GET', `/api/webhooks/${encodeURIComponent(id)}/deliveries`),
-    ]);
-  } catch (err) {
-    if (err instanceof ApiError && (err.status === 404 || err.status === 400)) notFound();
-    throw err;
-  }
+  const [hook, { deliveries }] = await Promise.all([getWebhook(id), getWebhookDeliveries(id)]);
   return (
     <>
       <p>
@@ -40,7 +29,7 @@ export default async function WebhookPage({ params }: { params: Promise<{ id: st
             <dd>{hook.events.join(', ')}</dd>
             <dt>Status</dt>
             <dd>
-              <span className={`badge ${hook.active ? 'on' : 'off'}`}>{hook.active ? 'active' : 'paused'}</span>
+              <ActiveBadge active={hook.active} />
             </dd>
             <dt>Created</dt>
             <dd>{dateTime(hook.createdAt)}</dd>

@@ -1,0 +1,143 @@
+import type {
+  DeadLetterList,
+  DeadLettersReplayed,
+  DeliveryQueued,
+  EventPage,
+  Funnel,
+  Metrics,
+  Profile,
+  ProfileErasure,
+  ProfilePage,
+  RotatedKeys,
+  Site,
+  TopPages,
+  Trigger,
+  TriggerDeliveryList,
+  TriggerList,
+  Webhook,
+  WebhookDeliveryList,
+  WebhookList,
+} from '@trackmate/schema';
+import { notFound } from 'next/navigation';
+import { cache } from 'react';
+import { ApiError, api } from './collector';
+
+/**
+ * Every call the console makes to the collector, one named function each, typed by the answers
+ * `@trackmate/schema` defines (the same schemas the collector's routes declare). Reads are cached per request
+ * (React `cache`), so a layout and a page asking for the site make one call; reads of one item answer Next's
+ * not-found page for the collector's coded not-found and malformed-id errors. Writes are for server actions.
+ */
+
+const path = (...parts: string[]) => parts.map(encodeURIComponent).join('/');
+const query = (params: Record<string, string | undefined>) => {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : '';
+};
+
+/** The collector's errors that mean "no such item here" (another site's id answers as a missing one). */
+const NOT_FOUND_CODES = new Set(['TM_ERR_NOT_FOUND', 'TM_ERR_PROFILE_NOT_FOUND', 'TM_ERR_INVALID_ID']);
+
+/** A read of one item: the not-found page when the collector says there is none. */
+async function item<T>(url: string): Promise<T> {
+  try {
+    return await api<T>('GET', url);
+  } catch (err) {
+    if (err instanceof ApiError && err.code && NOT_FOUND_CODES.has(err.code)) notFound();
+    throw err;
+  }
+}
+
+// ── reads (cached per request) ──────────────────────────────────────────────────────────────────────────────
+
+export const getSite = cache(() => api<Site>('GET', '/api/site'));
+
+export const getMetrics = cache((from: string, to: string) =>
+  api<Metrics>('GET', `/api/metrics${query({ from, to })}`),
+);
+export const getFunnel = cache((from: string, to: string) =>
+  api<Funnel>('GET', `/api/metrics/funnel${query({ from, to })}`),
+);
+export const getTopPages = cache((from: string, to: string) =>
+  api<TopPages>('GET', `/api/metrics/top-pages${query({ from, to })}`),
+);
+
+/** Stored events newest first; `name` filters, `cursor` pages. */
+export const getEvents = cache((limit: number, name?: string, cursor?: string) =>
+  api<EventPage>('GET', `/api/events${query({ limit: String(limit), name, cursor })}`),
+);
+
+/** Profiles newest first, a page of 50 at a time. */
+export const getProfiles = cache((cursor?: string) =>
+  api<ProfilePage>('GET', `/api/profiles${query({ limit: '50', cursor })}`),
+);
+/** The profile of one of the shop's own user ids (a page of at most one). */
+export const getProfilesByUserId = cache((userId: string) =>
+  api<ProfilePage>('GET', `/api/profiles${query({ userId })}`),
+);
+/** Profiles whose e-mail starts with `q`. */
+export const searchProfiles = cache((q: string, limit = 50) =>
+  api<ProfilePage>('GET', `/api/profiles/search${query({ limit: String(limit), q })}`),
+);
+export const getProfile = cache((id: string) => item<Profile>(`/api/profiles/${path(id)}`));
+export const getProfileEvents = cache((id: string, cursor?: string) =>
+  item<EventPage>(`/api/profiles/${path(id)}/events${query({ limit: '50', cursor })}`),
+);
+
+export const getTriggers = cache(() => api<TriggerList>('GET', '/api/triggers'));
+export const getTrigger = cache((id: string) => item<Trigger>(`/api/triggers/${path(id)}`));
+export const getTriggerDeliveries = cache((id: string) =>
+  item<TriggerDeliveryList>(`/api/triggers/${path(id)}/deliveries`),
+);
+
+export const getWebhooks = cache(() => api<WebhookList>('GET', '/api/webhooks'));
+export const getWebhook = cache((id: string) => item<Webhook>(`/api/webhooks/${path(id)}`));
+export const getWebhookDeliveries = cache((id: string) =>
+  item<WebhookDeliveryList>(`/api/webhooks/${path(id)}/deliveries`),
+);
+
+export const getDeadLetters = cache((limit = 100) =>
+  api<DeadLetterList>('GET', `/api/dead-letters${query({ limit: String(limit) })}`),
+);
+
+/** A person's export, as the collector answers it (streamed to the browser as a download). */
+export const exportProfile = (id: string) => api<unknown>('GET', `/api/profiles/${path(id)}/export`);
+
+// ── writes (server actions) ─────────────────────────────────────────────────────────────────────────────────
+
+export type SiteChange = { name?: string; addOrigins?: string[]; removeOrigins?: string[] };
+export const updateSite = (change: SiteChange) => api<Site>('PATCH', '/api/site', change);
+export const rotateKeys = (which: { write: boolean; secret: boolean; ingest: boolean; overlapSeconds?: number }) =>
+  api<RotatedKeys>('POST', '/api/site/rotate-key', which);
+
+export const setProfileConsent = (id: string, email: boolean) =>
+  api<Profile>('PATCH', `/api/profiles/${path(id)}`, { consent: { email } });
+export const eraseProfile = (id: string) => api<ProfileErasure>('DELETE', `/api/profiles/${path(id)}`);
+
+/** The trigger body as the collector takes it (`POST /api/triggers`). */
+export interface TriggerChange {
+  name: string;
+  active: boolean;
+  entryEvent: string;
+  exitEvents: string[];
+  delaySeconds: number;
+  reentryHours: number;
+  action: { type: 'email'; subject: string; body: string } | { type: 'webhook'; url: string };
+}
+export const createTrigger = (body: TriggerChange) => api<Trigger>('POST', '/api/triggers', body);
+export const updateTrigger = (id: string, body: TriggerChange) =>
+  api<Trigger>('PATCH', `/api/triggers/${path(id)}`, body);
+export const deleteTrigger = (id: string) => api<null>('DELETE', `/api/triggers/${path(id)}`);
+
+export const createWebhook = (body: { url: string; events: string[] }) => api<Webhook>('POST', '/api/webhooks', body);
+export const setWebhookActive = (id: string, active: boolean) =>
+  api<Webhook>('PATCH', `/api/webhooks/${path(id)}`, { active });
+export const deleteWebhook = (id: string) => api<null>('DELETE', `/api/webhooks/${path(id)}`);
+export const testWebhook = (id: string) => api<DeliveryQueued>('POST', `/api/webhooks/${path(id)}/test`);
+export const retryWebhookDelivery = (id: string, deliveryId: string) =>
+  api<DeliveryQueued>('POST', `/api/webhooks/${path(id)}/deliveries/${path(deliveryId)}/retry`);
+
+export const replayDeadLetter = (id: string) =>
+  api<DeadLettersReplayed>('POST', `/api/dead-letters/${path(id)}/replay`);
