@@ -346,6 +346,57 @@ describe('Stripe webhooks', () => {
   });
 });
 
+describe('refunds in the roll-ups', () => {
+  it("a refund lowers the day's revenue (the sum over event names, as the overview shows it)", async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const at = new Date().toISOString();
+    const order = {
+      ...sample('shopify-order'),
+      id: 5871234509999,
+      admin_graphql_api_id: 'gid://shopify/Order/5871234509999',
+      currency: 'GBP',
+      created_at: at,
+      processed_at: at,
+    };
+    const refund = {
+      ...sample('shopify-refund'),
+      id: 992209999,
+      admin_graphql_api_id: 'gid://shopify/Refund/992209999',
+      order_id: 5871234509999,
+      created_at: at,
+      processed_at: at,
+    };
+    refund.transactions[0].currency = 'GBP';
+    const gbp = async () => {
+      const res = await adminCall(t.url, t.site.secretKey, 'GET', `/api/metrics?from=${today}&to=${today}`);
+      expect(res.status).toBe(200);
+      const byName = Object.fromEntries(
+        res.body.events.map((e: { name: string; totals: { revenueByCurrency: Record<string, number> } }) => [
+          e.name,
+          e.totals.revenueByCurrency.GBP ?? 0,
+        ]),
+      );
+      const day = Object.values(byName as Record<string, number>).reduce((a, b) => a + b, 0);
+      return { byName, day: Math.round(day * 100) / 100 };
+    };
+    expect((await hook('shopify', sign.shopify('orders/create', order))).body.outcome).toBe('accepted');
+    await waitFor(async () => (await gbp()).day === 82.35, 20_000, 'the order in the roll-ups');
+    expect((await hook('shopify', sign.shopify('refunds/create', refund))).body.outcome).toBe('accepted');
+    await waitFor(async () => (await gbp()).day === 58.55, 20_000, 'the refund in the roll-ups');
+    const after = await gbp();
+    // the orders stay what they were; the refunds' bucket carries the money returned, negative
+    expect(after.byName).toMatchObject({ order_placed: 82.35, order_refunded: -23.8 });
+    // a redelivered refund changes nothing: an order delivered after it is all that is added
+    await hook('shopify', sign.shopify('refunds/create', refund));
+    const next = { ...order, id: 5871234509998, admin_graphql_api_id: 'gid://shopify/Order/5871234509998' };
+    expect((await hook('shopify', sign.shopify('orders/create', next))).body.outcome).toBe('accepted');
+    await waitFor(async () => (await gbp()).day !== 58.55, 20_000, 'the next order in the roll-ups');
+    const last = await gbp();
+    expect(last.byName).toMatchObject({ order_placed: 164.7, order_refunded: -23.8 });
+    expect(last.day).toBe(140.9);
+  });
+});
+
 describe('hook routes', () => {
   it('answer 401 when the site has no secret for the platform, 404 for an unknown site or platform', async () => {
     await adminCall(t.url, t.site.secretKey, 'PATCH', '/api/site', { integrationSecrets: { woocommerce: null } });

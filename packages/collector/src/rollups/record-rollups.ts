@@ -2,6 +2,8 @@ import { ignoreDuplicates, type Models, type NewEventDoc } from '../models/index
 
 /** Events whose roll-up also counts an order and its revenue, when a server (secret key) sent them. */
 const ORDER_EVENTS = new Set(['order_placed', 'order_product']);
+/** A refund from a server: its `amount` is taken off the revenue of the day it was made (its bucket's is negative). */
+const REFUND_EVENT = 'order_refunded';
 
 interface Bucket {
   siteId: string;
@@ -18,6 +20,12 @@ interface Bucket {
 
 /** UTC day of an event, YYYY-MM-DD. */
 const utcDay = (d: Date) => d.toISOString().slice(0, 10);
+
+/** Money a refund returned: its `amount` when it is a positive number, else nothing. */
+export function refundOf(properties: Record<string, unknown>): number {
+  const a = properties.amount;
+  return typeof a === 'number' && Number.isFinite(a) && a > 0 ? a : 0;
+}
 
 /** Revenue of an order event: orderTotal when given, else the items' amount + tax − discount. */
 export function revenueOf(properties: Record<string, unknown>): number {
@@ -74,9 +82,10 @@ export async function recordRollups(
     }
     b.count++;
     // only a backend's order counts as an order with revenue: anyone can send a browser event with any amount
-    if (ORDER_EVENTS.has(e.name) && e.source === 'server') {
-      b.orders++;
-      const amount = revenueOf(e.properties ?? {});
+    const isOrder = ORDER_EVENTS.has(e.name);
+    if ((isOrder || e.name === REFUND_EVENT) && e.source === 'server') {
+      if (isOrder) b.orders++;
+      const amount = isOrder ? revenueOf(e.properties ?? {}) : -refundOf(e.properties ?? {});
       const currency = currencyOf(e.properties ?? {});
       if (currency) b.byCurrency[currency] = (b.byCurrency[currency] ?? 0) + amount;
       else b.revenue += amount;
