@@ -7,7 +7,7 @@ import { campaignRoutes } from './campaigns/index.js';
 import type { Config } from './config.js';
 import { loggable, TrackMateError } from './errors.js';
 import { ingestRoutes, rateLimitOptions } from './ingest/index.js';
-import { integrationRoutes } from './integrations/index.js';
+import { integrationRoutes, pixelRoute } from './integrations/index.js';
 import { pipelineRoutes } from './pipeline/index.js';
 import auth from './plugins/auth.js';
 import bodyParser from './plugins/body-parser.js';
@@ -72,7 +72,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   await app.register(opsRoutes);
-  await app.register(ingestRoutes, { feeds: [integrationRoutes] });
+  await app.register(ingestRoutes, { feeds: [integrationRoutes, pixelRoute] });
   await app.register(profileRoutes);
   await app.register(profileSearchRoutes);
   await app.register(pipelineRoutes);

@@ -42,16 +42,19 @@ export function writeKeyHooks(app: FastifyInstance, backpressure: Backpressure, 
 /**
  * The site of the request's write key (its shape already checked), seen from an origin the site allows: 401 for
  * an unknown key (counted against the client address, which is limited before any more lookups), 403 for an
- * origin the site does not allow.
+ * origin the site does not allow (the request's Origin header, unless the route names another: the pixel's Referer).
  */
-export async function siteOfWriteKey(app: FastifyInstance, request: FastifyRequest): Promise<CachedSite> {
+export async function siteOfWriteKey(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  origin: string | undefined = request.headers.origin,
+): Promise<CachedSite> {
   if (!app.siteKeys.knows('write', request.writeKey!)) await app.authFailures.check(request);
   const site = await app.siteKeys.byWriteKey(request.writeKey!);
   if (!site) {
     await app.authFailures.record(request);
     throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
   }
-  const origin = request.headers.origin;
   if (!originAllowed(origin, site.allowedOrigins)) {
     throw new TrackMateError('TM_ERR_ORIGIN_NOT_ALLOWED', {
       message: `Origin ${normalizeOrigin(origin ?? '') ?? origin} is not allowed for this site`,

@@ -1,5 +1,6 @@
 /**
  * Integrations: events that arrive without our SDKs — the order webhooks of Shopify, WooCommerce and Stripe
- * (verified with each platform's signature), and the deliveries log the console shows.
+ * (verified with each platform's signature), the deliveries log the console shows, and the no-script pixel.
  */
 export { default as integrationRoutes } from './hook-routes.js';
+export { default as pixelRoute } from './pixel-route.js';

@@ -1,0 +1,154 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { Type } from 'typebox';
+import { TrackMateError } from '../errors.js';
+import {
+  type IngestFeed,
+  siteOfWriteKey,
+  storedIp,
+  validateClientEvents,
+  writeKeyHooks,
+  writeKeyOf,
+} from '../ingest/index.js';
+import { loadSigningSecret } from '../plugins/secret-box.js';
+import { errorReplies, type Routes } from '../route-kit.js';
+import { isWriteKeyShape, normalizeOrigin } from '../sites/index.js';
+
+/** A transparent 1×1 GIF, 43 bytes. */
+export const PIXEL = Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
+
+const Query = Type.Object(
+  {
+    writeKey: Type.Optional(Type.String({ maxLength: 128 })),
+    name: Type.Optional(Type.String({ maxLength: 64, description: 'Event name (default page_view)' })),
+    url: Type.Optional(Type.String({ maxLength: 2048, description: 'The page (default: the Referer)' })),
+    referrer: Type.Optional(Type.String({ maxLength: 2048 })),
+    title: Type.Optional(Type.String({ maxLength: 512 })),
+    anonymousId: Type.Optional(Type.String({ maxLength: 128 })),
+    sessionId: Type.Optional(Type.String({ maxLength: 128 })),
+    messageId: Type.Optional(Type.String({ maxLength: 128, description: 'Dedupe key (default: a new one per load)' })),
+    props: Type.Optional(Type.String({ maxLength: 4096, description: 'More properties, a JSON object' })),
+  },
+  // other parameters (a campaign's own, a cache buster) are ignored
+  { additionalProperties: true },
+);
+
+/**
+ * `GET /p.gif?writeKey=…&name=…&url=…`: the no-script pixel, for `<noscript>`, AMP pages and e-mail clients.
+ * One client event per load, through the same key check, rate limits, origin rule (by the Referer, when the
+ * client sends one), validation, privacy rules and queue as `POST /api/track/event`; answered with a 43-byte
+ * transparent GIF that is never cached. Errors keep their status (401 unknown key, 403 origin, 400 invalid).
+ */
+const pixelRoute: Routes<IngestFeed> = async (app, { batcher, backpressure }) => {
+  const signing = await loadSigningSecret(app.models, app.config);
+
+  app.get(
+    '/p.gif',
+    {
+      exposeHeadRoute: false, // a HEAD (a mail proxy checking the image) must not count as a view
+      schema: {
+        summary: 'No-script tracking pixel',
+        description:
+          'One event per load (default `page_view`, with `url` defaulting to the Referer). The visitor is ' +
+          '`anonymousId` when given, else a daily id hashed from site, address and user agent (never stored ' +
+          'as such). Answers a 43-byte transparent GIF with no-cache headers. See docs/integrations.md.',
+        tags: ['tracking'],
+        querystring: Query,
+        response: { ...errorReplies(400, 401, 403, 429, 503) },
+      },
+      ...writeKeyHooks(app, backpressure, checkKey),
+    },
+    async (request, reply) => {
+      const receivedAt = new Date();
+      const q = request.query;
+      const referer = typeof request.headers.referer === 'string' ? request.headers.referer : undefined;
+      const refererOrigin = referer ? (normalizeOrigin(referer) ?? referer) : undefined;
+      const site = await siteOfWriteKey(app, request, request.headers.origin ?? refererOrigin);
+
+      const props = q.props === undefined ? {} : jsonObject(q.props);
+      const ip = storedIp(request.ip, app.config.ipMode);
+      const userAgent = request.headers['user-agent']?.slice(0, 512) ?? null;
+      const name = q.name ?? 'page_view';
+      const properties: Record<string, unknown> = { ...props };
+      const url = q.url ?? referer;
+      if (url !== undefined) properties.url = url;
+      if (name === 'page_view') {
+        properties.referrer = q.referrer ?? '';
+        properties.title = q.title ?? '';
+      } else {
+        if (q.referrer !== undefined) properties.referrer = q.referrer;
+        if (q.title !== undefined) properties.title = q.title;
+      }
+      const event = {
+        messageId: q.messageId ?? randomUUID(),
+        name,
+        timestamp: receivedAt.toISOString(),
+        anonymousId: q.anonymousId ?? dailyVisitor(signing, site.id, ip, userAgent, receivedAt),
+        ...(q.sessionId ? { sessionId: q.sessionId } : {}),
+        properties,
+        context: { library: { name: 'trackmate-pixel', version: '1' } },
+      };
+      const { events, rejected } = validateClientEvents([event], {
+        siteId: site.id,
+        consentMode: site.consentMode,
+        receivedAt,
+        ip,
+        userAgent,
+      });
+      if (!events.length) {
+        app.prometheus.eventsRejected.inc({ source: 'client' }, 1);
+        throw new TrackMateError('TM_ERR_INVALID_PAYLOAD', {
+          message: `The event is invalid: ${rejected[0]?.errors.join('; ')}`,
+          details: { rejected },
+        });
+      }
+      await batcher.enqueue(events);
+      app.prometheus.eventsAccepted.inc({ source: 'client' }, 1);
+      return reply
+        .code(200)
+        .header('content-type', 'image/gif')
+        .header('cache-control', 'no-cache, no-store, must-revalidate, max-age=0')
+        .header('pragma', 'no-cache')
+        .header('expires', '0')
+        .send(PIXEL);
+    },
+  );
+};
+
+export default pixelRoute;
+
+/**
+ * A visitor id for pixel loads that name none (e-mail clients, pages without script): one per site, address and
+ * user agent for the UTC day, hashed with a key of the installation and that day, so it cannot be turned back
+ * into the address nor followed from one day to the next. With TRACKMATE_IP_MODE=none, the address is not used.
+ */
+function dailyVisitor(secret: string, siteId: string, ip: string | null, ua: string | null, at: Date): string {
+  const day = at.toISOString().slice(0, 10);
+  const key = createHmac('sha256', secret).update(`pixel-visitor:${day}`).digest();
+  return `px_${createHmac('sha256', key)
+    .update(`${siteId}|${ip ?? ''}|${ua ?? ''}`)
+    .digest('base64url')
+    .slice(0, 22)}`;
+}
+
+function jsonObject(raw: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: 'props must be a JSON object' });
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A write key of the right shape in the query, before any limit, cache or query sees it. */
+function checkKey(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  const key = writeKeyOf(request, undefined);
+  if (!key) return done(new TrackMateError('TM_ERR_MISSING_KEY'));
+  if (!isWriteKeyShape(key)) return done(new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' }));
+  request.writeKey = key;
+  done();
+}
