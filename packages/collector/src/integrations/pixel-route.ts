@@ -146,9 +146,14 @@ function jsonObject(raw: string): Record<string, unknown> {
 
 /** A write key of the right shape in the query, before any limit, cache or query sees it. */
 function checkKey(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  const key = writeKeyOf(request, undefined);
-  if (!key) return done(new TrackMateError('TM_ERR_MISSING_KEY'));
-  if (!isWriteKeyShape(key)) return done(new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' }));
-  request.writeKey = key;
+  try {
+    const key = writeKeyOf(request, undefined);
+    if (!key) throw new TrackMateError('TM_ERR_MISSING_KEY');
+    if (!isWriteKeyShape(key)) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
+    request.writeKey = key;
+  } catch (err) {
+    done(err as TrackMateError);
+    return;
+  }
   done();
 }
