@@ -3,19 +3,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
+import { CHROMIUM_PATH as CHROMIUM, launchChromium } from '../test/helpers/chromium.mjs';
 import { fmt, ROOT, sleep, table } from './lib.mjs';
 
 const IIFE = join(ROOT, 'packages/browser/dist/trackmate.min.js');
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 const page = (withSdk) => `<!doctype html><html><head><meta charset="utf-8"><title>Bench</title>
 ${withSdk ? '<script src="/sdk.js" data-write-key="pk_bench"></script>' : ''}
@@ -67,9 +58,8 @@ export async function benchBrowser({ loads = 12, events = 1_000, offlineQueued =
     console.log(`\n4. Browser cost: skipped, ${reason}`);
     return { skipped: reason };
   }
-  const { chromium } = await import('playwright-core');
   const { server, port, received } = await serve();
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  const browser = await launchChromium();
   const out = {};
   try {
     const metricsOf = async (cdp) => {

@@ -11,6 +11,7 @@ import { MongoClient } from 'mongodb';
 import { rollup } from 'rollup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Packed, packAll, run } from './helpers/packages.js';
+import { removeRedisKeys } from './helpers/redis-keys.mjs';
 
 /**
  * A user outside this repository: every package packed as `npm publish` would, installed from the tarballs into
@@ -59,6 +60,7 @@ afterAll(async () => {
     .dropDatabase()
     .catch(() => {});
   await client.close();
+  await removeRedisKeys(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
   if (packDir) rmSync(packDir, { recursive: true, force: true });
 });
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ObjectId } from 'mongodb';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeRedisKeys } from '../../../test/helpers/redis-keys.mjs';
 import {
   type Collector,
   collector,
@@ -185,6 +186,7 @@ afterAll(async () => {
   server?.close();
   await db?.db.dropDatabase().catch(() => {});
   await db?.client.close();
+  await removeRedisKeys(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
 });
 
 describe('privacy', () => {

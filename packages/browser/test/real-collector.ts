@@ -11,7 +11,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { type Browser, chromium } from 'playwright-core';
 
 const repo = join(import.meta.dirname, '../../..');
 const CLI = join(repo, 'packages/collector/dist/cli.js');
@@ -129,19 +128,7 @@ export const pageServer = async () => {
   };
 };
 
-export const launchChromium = (): Promise<Browser> =>
-  chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+export { launchChromium } from '../../../test/helpers/chromium.mjs';
 
 export const mongo = (uri: string) => {
   const client = new MongoClient(uri);

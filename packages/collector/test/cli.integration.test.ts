@@ -2,21 +2,14 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, isolatedEnv } from './helpers/harness.js';
+import { CLI, isolatedEnv, removeTestData } from './helpers/harness.js';
 
 const run = promisify(execFile);
 const env = isolatedEnv();
 const cli = (args: string[], extra: Record<string, string> = {}) =>
   run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env, ...extra } });
 
-afterAll(async () => {
-  const client = new MongoClient(env.MONGODB_URI!);
-  await client
-    .db()
-    .dropDatabase()
-    .catch(() => {});
-  await client.close();
-});
+afterAll(() => removeTestData(env));
 
 describe('trackmate-collector CLI', () => {
   it('sites create prints the keys once and stores only the secret key’s hash', async () => {

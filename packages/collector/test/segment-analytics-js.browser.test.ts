@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../../test/helpers/chromium.mjs';
 import { startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 
 /**
@@ -29,11 +30,7 @@ beforeAll(async () => {
   html = `<!doctype html><title>Checkout</title><script>${bundle}</script><script>
     window.analytics = SegmentAnalytics.AnalyticsBrowser.load(${JSON.stringify({ writeKey: t.site.writeKey, cdnSettings: settings })});
   </script>`;
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Analytics } from '@segment/analytics-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp, waitFor } from './helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { storedEvents, type TestApp, useTestApp, waitFor } from './helpers/harness.js';
 
 /**
  * The Segment-compatible routes, fed with payloads in the shape Segment's own libraries send: analytics-node
@@ -10,22 +10,11 @@ import { startTestApp, type TestApp, waitFor } from './helpers/harness.js';
  */
 let t: TestApp;
 let key: string;
-
-beforeAll(async () => {
-  t = await startTestApp();
-  key = t.site.writeKey;
+useTestApp({}, (started) => {
+  t = started;
+  key = started.site.writeKey;
 });
-afterAll(async () => {
-  await t?.close();
-});
-
-const events = () => t.db.collection('events');
-const byMessageId = (ids: string[]) =>
-  events()
-    .find({ messageId: { $in: ids } })
-    .toArray();
-const waitStored = (ids: string[], n = ids.length) =>
-  waitFor(async () => (await byMessageId(ids)).length >= n && byMessageId(ids), 15_000, `${n} stored events`);
+const { events, stored: byMessageId, waitStored } = storedEvents(() => t);
 
 const basic = (user: string) => `Basic ${Buffer.from(`${user}:`).toString('base64')}`;
 

@@ -1,25 +1,14 @@
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { clientEvent, postEvents, storedEvents, type TestApp, useTestApp, waitFor } from './helpers/harness.js';
 
 let t: TestApp;
 let key: string;
-
-beforeAll(async () => {
-  t = await startTestApp();
-  key = t.site.writeKey;
+useTestApp({}, (started) => {
+  t = started;
+  key = started.site.writeKey;
 });
-afterAll(async () => {
-  await t?.close();
-});
-
-const events = () => t.db.collection('events');
-const stored = (messageIds: string[]) =>
-  events()
-    .find({ messageId: { $in: messageIds } })
-    .toArray();
-const waitStored = (ids: string[], n = ids.length) =>
-  waitFor(async () => (await stored(ids)).length >= n && stored(ids), 15_000, `${n} stored events`);
+const { events, stored, waitStored } = storedEvents(() => t);
 
 const standard: Record<string, Record<string, unknown>> = {
   active_site: { url: 'https://shop.test/', sessionId: 'sess-1' },

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { MongoClient, ObjectId } from 'mongodb';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeRedisKeys } from '../../../test/helpers/redis-keys.mjs';
 import {
   ARTIFACTS,
   admin,
@@ -101,6 +102,7 @@ afterAll(async () => {
     .dropDatabase()
     .catch(() => {});
   await mongo?.close();
+  await removeRedisKeys(env.REDIS_URL!, env.TRACKMATE_QUEUE_PREFIX!);
 });
 
 describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {

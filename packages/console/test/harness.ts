@@ -9,7 +9,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
 
 export const repo = join(import.meta.dirname, '../../..');
 const CLI = join(repo, 'packages/collector/dist/cli.js');
@@ -133,19 +132,7 @@ export function createSite(env: Record<string, string>, origin: string) {
   return JSON.parse(out) as { siteId: string; writeKey: string; secretKey: string };
 }
 
-export const launchChromium = (): Promise<Browser> =>
-  chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+export { launchChromium } from '../../../test/helpers/chromium.mjs';
 
 /** A call to the collector's admin API with a secret key. */
 export async function admin<T = unknown>(url: string, key: string, method: string, path: string, body?: unknown) {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, spawnCli, stopChild, waitFor } from '../helpers/harness.js';
+import { isolatedEnv, removeTestData, spawnCli, stopChild, waitFor } from '../helpers/harness.js';
 import { freePort } from '../helpers/private-services.js';
 import { SteadyLoad, settle } from './load.js';
 import { type BadRequest, malformedRequests } from './malformed.js';
@@ -59,11 +59,8 @@ describe('fault: malformed input', () => {
   });
   afterAll(async () => {
     if (child) await stopChild(child);
-    await client
-      ?.db()
-      .dropDatabase()
-      .catch(() => {});
     await client?.close();
+    await removeTestData(env);
   });
 
   it(`answers ${TOTAL} malformed requests 4xx, stores none of them, stays up and keeps serving valid traffic`, async () => {

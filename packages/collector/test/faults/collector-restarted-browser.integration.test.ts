@@ -6,12 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, spawnCli, stopChild, waitFor } from '../helpers/harness.js';
+import { CHROMIUM_PATH as CHROMIUM, launchChromium } from '../../../../test/helpers/chromium.mjs';
+import { isolatedEnv, removeTestData, spawnCli, stopChild, waitFor } from '../helpers/harness.js';
 import { freePort } from '../helpers/private-services.js';
 import { sleep } from './load.js';
 
 const SDK = fileURLToPath(new URL('../../../browser/dist/trackmate.min.js', import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ready = existsSync(SDK) && existsSync(CHROMIUM);
 
 // A page in Chromium tracks a numbered event every 25 ms through the real browser SDK, while the collector
@@ -55,30 +55,15 @@ describe.skipIf(!ready)('fault: the collector restarts under browser-SDK load', 
     writeKey = (JSON.parse(out) as { writeKey: string }).writeKey;
     port = await freePort();
     await startCollector();
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     client = new MongoClient(env.MONGODB_URI!);
   }, 90_000);
   afterAll(async () => {
     await browser?.close();
     if (collector) await stopChild(collector, 'SIGKILL');
     pages?.close();
-    await client
-      ?.db()
-      .dropDatabase()
-      .catch(() => {});
     await client?.close();
+    await removeTestData(env);
   });
 
   it('delivers every event the SDK captured exactly once after the collector comes back', async () => {

@@ -4,6 +4,8 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll } from 'vitest';
+import { removeRedisKeys } from '../../../../test/helpers/redis-keys.mjs';
 import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type CreatedSite, createSite } from '../../src/sites/create-site.js';
@@ -61,10 +63,51 @@ export async function startTestApp(
     db,
     async close() {
       await app.close();
-      await db.dropDatabase().catch(() => {});
       await client.close();
+      await removeTestData(env);
     },
   };
+}
+
+/**
+ * The collector for this test file: started before its tests (`ready` gets it), closed after them with its
+ * database and Redis keys.
+ */
+export function useTestApp(options: Parameters<typeof startTestApp>[0], ready: (t: TestApp) => void): void {
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    t = await startTestApp(options);
+    ready(t);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+}
+
+/** A test app's stored events by messageId, and a wait for them (the worker stores them a moment later). */
+export function storedEvents(t: () => TestApp) {
+  const events = () => t().db.collection('events');
+  const stored = (messageIds: string[]) =>
+    events()
+      .find({ messageId: { $in: messageIds } })
+      .toArray();
+  const waitStored = (ids: string[], n = ids.length) =>
+    waitFor(async () => (await stored(ids)).length >= n && stored(ids), 15_000, `${n} stored events`);
+  return { events, stored, waitStored };
+}
+
+/**
+ * Removes what a test file made, as BullMQ's suite obliterates its queues: its database and every Redis key under
+ * its queue prefix (queues, rate limits, caches, sketches). Call it once the collector it ran is closed.
+ */
+export async function removeTestData(env: Record<string, string>): Promise<void> {
+  const client = new MongoClient(env.MONGODB_URI!);
+  await client
+    .db()
+    .dropDatabase()
+    .catch(() => {});
+  await client.close();
+  await removeRedisKeys(env.REDIS_URL!, env.TRACKMATE_QUEUE_PREFIX!);
 }
 
 /** Polls until `check` returns a truthy value or the time is up (then throws with the last value). */

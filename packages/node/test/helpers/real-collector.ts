@@ -5,8 +5,8 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
 import { type Db, MongoClient } from 'mongodb';
+import { removeRedisKeys } from '../../../../test/helpers/redis-keys.mjs';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -72,7 +72,7 @@ export async function startRealCollector(options: { worker?: boolean } = {}) {
       }
       await db.dropDatabase().catch(() => undefined);
       await mongo.close();
-      await deleteKeys(services.REDIS_URL ?? 'redis://127.0.0.1:6379', `${env.TRACKMATE_QUEUE_PREFIX}*`);
+      await removeRedisKeys(services.REDIS_URL ?? 'redis://127.0.0.1:6379', env.TRACKMATE_QUEUE_PREFIX);
     },
   };
 }
@@ -153,23 +153,5 @@ async function waitForHttp(host: string, child: ChildProcess, log: () => string)
       if (Date.now() - start > 60_000) throw new Error(`collector did not answer on ${host}:\n${log()}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-  }
-}
-
-/** Removes what this run left in the shared Redis (its queues, limits and caches) under its own prefix. */
-async function deleteKeys(url: string, pattern: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } catch {
-    // Best effort: a Redis that went away has nothing left to clean.
-  } finally {
-    redis.disconnect();
   }
 }
