@@ -22,6 +22,7 @@ Usage:
   trackmate-collector sites list [--json]
   trackmate-collector sites update --id ID [--name NAME] [--add-origin URL] [--remove-origin URL]
                                   [--consent-mode single|double|server]  what a browser's yes to e-mail counts for
+                                  [--url-params allow[:promo,…] | full[:customer,…]]  query parameters stored URLs keep
   trackmate-collector sites rotate-key --id ID [--write] [--secret] [--ingest] [--overlap 24h]
                                   new keys (secret ones shown once); the old ones stop working at once,
                                   or after the overlap (at most 30d) while you deploy the new ones
@@ -88,6 +89,7 @@ async function main(argv: string[]): Promise<void> {
       ingest: { type: 'boolean' },
       overlap: { type: 'string' },
       'consent-mode': { type: 'string' },
+      'url-params': { type: 'string' },
       yes: { type: 'boolean' },
       json: { type: 'boolean' },
       id: { type: 'string' },
@@ -137,6 +139,7 @@ async function main(argv: string[]): Promise<void> {
           ingest: values.ingest ?? false,
           overlap: values.overlap,
           consentMode: values['consent-mode'],
+          urlParams: values['url-params'],
           yes: values.yes ?? false,
           json: values.json ?? false,
         };

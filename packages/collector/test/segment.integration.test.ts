@@ -226,7 +226,7 @@ describe('Segment-compatible ingest', () => {
     expect(pageDoc.properties).toMatchObject({
       url: 'https://shop.test/checkout',
       title: 'Checkout',
-      referrer: 'https://search.test/?q=shoes',
+      referrer: 'https://search.test/', // the search terms are not an allowed parameter (docs/security.md, URLs)
     });
     expect(pageDoc.userAgent).toMatch(/Chrome/);
     expect(linked.find((d) => d.messageId === track.messageId)!.name).toBe('Checkout Step Viewed');

@@ -10,4 +10,5 @@ export * from './profile.js';
 export * from './server-events.js';
 export * from './site.js';
 export * from './triggers.js';
+export * from './url-params.js';
 export * from './webhooks.js';

@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { SiteIntegrations } from './integrations.js';
+import { UrlParams } from './url-params.js';
 
 /** What a browser's yes to e-mail counts for (see docs/api.md, The site). */
 export const ConsentMode = Type.Union([Type.Literal('single'), Type.Literal('double'), Type.Literal('server')]);
@@ -12,6 +13,8 @@ export const Site = Type.Object({
   writeKey: Type.String(),
   allowedOrigins: Type.Array(Type.String()),
   consentMode: ConsentMode,
+  /** Which query parameters the URLs the collector stores keep (docs/security.md, URLs). */
+  urlParams: UrlParams,
   /** Which shop platforms' webhook secrets are set (docs/integrations.md). */
   integrations: SiteIntegrations,
   createdAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),

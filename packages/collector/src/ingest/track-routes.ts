@@ -12,6 +12,7 @@ import { storedIp } from './client-ip.js';
 import { trackCors } from './cors.js';
 import type { EnqueueBatcher } from './enqueue-batcher.js';
 import { rejectForeignProfileIds } from './profile-ids.js';
+import { cleanEventUrls } from './url-params.js';
 import { requestItems, validateClientEvents } from './validate-client.js';
 import { siteOfWriteKey, writeKeyHooks, writeKeyOf } from './write-key.js';
 
@@ -72,6 +73,7 @@ const trackRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure 
           ? undefined
           : Number(request.headers['content-length']) || undefined,
       });
+      cleanEventUrls(validated.events, site.urlParams);
       await rejectForeignProfileIds(app.models, site.id, validated);
       validated.rejected.sort((a, b) => a.index - b.index);
       return accept(app, batcher, reply, 'client', isBatch, validated);

@@ -21,6 +21,21 @@ const siteSchema = new Schema(
      */
     consentMode: { type: String, enum: ['single', 'double', 'server'], default: 'single' },
     /**
+     * Which query parameters the URLs stored from browsers keep: `allow` (the default) — only campaign tags,
+     * ad click ids and `allow`; `full` — all but `deny` and names that look secret (ingest/url-params.ts).
+     */
+    urlParams: {
+      type: new Schema(
+        {
+          mode: { type: String, enum: ['allow', 'full'], default: 'allow' },
+          allow: { type: [String], default: [] },
+          deny: { type: [String], default: [] },
+        },
+        { _id: false },
+      ),
+      default: () => ({ mode: 'allow', allow: [], deny: [] }),
+    },
+    /**
      * Keys replaced by a rotation with an overlap, still accepted until `until`: the old write key itself, or
      * the hash of an old secret or ingest key.
      */

@@ -1,3 +1,4 @@
+import type { UrlParams } from '@trackmate/schema';
 import type { Models } from '../models/index.js';
 import { hashSecretKey, isSecretKeyShape, isWriteKeyShape } from './keys.js';
 
@@ -11,6 +12,8 @@ export interface CachedSite {
   retired?: true;
   /** What a browser's consent counts for (see the site model). */
   consentMode: ConsentMode;
+  /** Which query parameters stored URLs keep (ingest/url-params.ts). */
+  urlParams: UrlParams;
 }
 
 export type ConsentMode = 'single' | 'double' | 'server';
@@ -113,6 +116,7 @@ export class KeyCache {
       name: 1,
       allowedOrigins: 1,
       consentMode: 1,
+      urlParams: 1,
       writeKey: 1,
       secretKeyHash: 1,
       ingestKeyHash: 1,
@@ -145,6 +149,11 @@ export class KeyCache {
             name: doc.name,
             allowedOrigins: doc.allowedOrigins ?? [],
             consentMode: (doc.consentMode ?? 'single') as ConsentMode,
+            urlParams: {
+              mode: doc.urlParams?.mode === 'full' ? 'full' : 'allow',
+              allow: doc.urlParams?.allow ?? [],
+              deny: doc.urlParams?.deny ?? [],
+            },
           }
         : null;
     if (site && scope) site.scope = scope;

@@ -1,4 +1,4 @@
-import { RotatedKeys, Site, SiteDeletion } from '@trackmate/schema';
+import { RotatedKeys, Site, SiteDeletion, UrlParamName } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { SiteDoc } from '../models/index.js';
@@ -40,7 +40,7 @@ const siteRoutes: Routes = async (app) => {
     {
       schema: {
         ...common,
-        summary: 'Rename the site, change its allowed origins, its consent mode or its shop platform secrets',
+        summary: 'Rename the site, change its allowed origins, consent mode, URL rules or shop platform secrets',
         body: Type.Object(
           {
             name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -52,6 +52,22 @@ const siteRoutes: Routes = async (app) => {
                   "What a browser's yes to e-mail counts for: single (consent), double (a confirmation e-mail is sent; " +
                   'the link gives consent) or server (nothing: only a backend, the profile API or a confirmation)',
               }),
+            ),
+            urlParams: Type.Optional(
+              Type.Object(
+                {
+                  mode: Type.Optional(Type.Union([Type.Literal('allow'), Type.Literal('full')])),
+                  allow: Type.Optional(Type.Array(UrlParamName, { maxItems: 100 })),
+                  deny: Type.Optional(Type.Array(UrlParamName, { maxItems: 100 })),
+                },
+                {
+                  additionalProperties: false,
+                  description:
+                    'Which query parameters the URLs stored from browsers keep: allow (the default) keeps campaign tags ' +
+                    '(utm_*), click ids (gclid, fbclid, msclkid), ref, source and the `allow` list; full keeps all but ' +
+                    '`deny` and names that look secret. Fields given replace the stored ones. See docs/security.md.',
+                },
+              ),
             ),
             integrationSecrets: Type.Optional(
               Type.Object(

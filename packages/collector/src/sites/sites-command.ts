@@ -1,3 +1,4 @@
+import type { UrlParams } from '@trackmate/schema';
 import { TrackMateError } from '../errors.js';
 import type { Models, SiteDoc } from '../models/index.js';
 import type { SecretBox } from '../plugins/secret-box.js';
@@ -20,6 +21,8 @@ export interface SitesCommandInput {
   ingest: boolean;
   /** `update --consent-mode single|double|server`. */
   consentMode?: string;
+  /** `update --url-params allow[:name,…] | full[:name,…]`: the URL rules (see parseUrlParams). */
+  urlParams?: string;
   /** `rotate-key --overlap 24h`: how long the replaced keys keep working. */
   overlap?: string;
   /** `delete --yes`: the confirmation that everything of the site goes. */
@@ -58,6 +61,7 @@ export async function updateSite(
     addOrigins?: string[];
     removeOrigins?: string[];
     consentMode?: string;
+    urlParams?: Partial<UrlParams>;
     integrationSecrets?: IntegrationSecretsChange;
   },
   box?: () => Promise<SecretBox>,
@@ -81,6 +85,7 @@ export async function updateSite(
     }
     set.consentMode = change.consentMode;
   }
+  if (change.urlParams !== undefined) set.urlParams = urlParamsOf(site, change.urlParams);
   const secrets = change.integrationSecrets ?? {};
   let unset: Record<string, ''> = {};
   if (Object.values(secrets).some((v) => v !== undefined)) {
@@ -90,7 +95,9 @@ export async function updateSite(
     unset = update.unset;
   }
   if (!Object.keys(set).length && !Object.keys(unset).length) {
-    throw usage('nothing to change: give a name, origins to add or remove, a consent mode or a platform secret');
+    throw usage(
+      'nothing to change: give a name, origins to add or remove, a consent mode, URL rules or a platform secret',
+    );
   }
   await models.Site.updateOne(
     { _id: site._id },
@@ -99,6 +106,42 @@ export async function updateSite(
   const updated = await models.Site.findById(site._id).lean<SiteDoc>();
   if (!updated) throw invalid(`no site ${site._id.toHexString()}`);
   return updated;
+}
+
+/** A site's URL rules with `change` applied (fields given replace theirs), names lower-cased and checked. */
+function urlParamsOf(site: SiteDoc, change: Partial<UrlParams>): UrlParams {
+  const names = (list: string[] | undefined, fallback: string[]) => {
+    if (list === undefined) return fallback;
+    if (list.length > 100) throw invalid('URL rules name at most 100 parameters');
+    const out = list.map((n) => n.trim().toLowerCase());
+    const bad = out.find((n) => !/^[^\s&=#]{1,64}$/.test(n));
+    if (bad !== undefined)
+      throw invalid(`"${bad}" is not a query parameter name (1 to 64 characters, no & = # or space)`);
+    return [...new Set(out)];
+  };
+  const mode = change.mode ?? (site.urlParams?.mode === 'full' ? 'full' : 'allow');
+  if (mode !== 'allow' && mode !== 'full') throw invalid(`the URL mode is allow or full; got "${mode}"`);
+  return {
+    mode,
+    allow: names(change.allow, site.urlParams?.allow ?? []),
+    deny: names(change.deny, site.urlParams?.deny ?? []),
+  };
+}
+
+/**
+ * `--url-params allow` (only campaign tags and click ids), `--url-params allow:promo,variant` (and these),
+ * `--url-params full` (every parameter but secret-looking ones) or `--url-params full:customer,ref` (and not
+ * these). The names given replace the mode's list.
+ */
+export function parseUrlParams(raw: string): Partial<UrlParams> {
+  const m = /^(allow|full)(?::(.*))?$/.exec(raw.trim());
+  if (!m) throw usage(`--url-params must be allow[:name,…] or full[:name,…]; got "${raw}"`);
+  const mode = m[1] as UrlParams['mode'];
+  const list = (m[2] ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  return mode === 'allow' ? { mode, allow: list } : { mode, deny: list };
 }
 
 /** Longest overlap a rotation may give the old keys. */
@@ -175,6 +218,11 @@ export const siteView = (s: SiteDoc) => ({
   writeKey: s.writeKey,
   allowedOrigins: s.allowedOrigins ?? [],
   consentMode: s.consentMode ?? 'single',
+  urlParams: {
+    mode: s.urlParams?.mode === 'full' ? ('full' as const) : ('allow' as const),
+    allow: s.urlParams?.allow ?? [],
+    deny: s.urlParams?.deny ?? [],
+  },
   integrations: integrationsView(s),
   createdAt: s.createdAt ? new Date(s.createdAt).toISOString() : null,
 });
@@ -220,12 +268,18 @@ export async function sitesCommand(
           addOrigins: input.addOrigins,
           removeOrigins: input.removeOrigins,
           consentMode: input.consentMode,
+          urlParams: input.urlParams === undefined ? undefined : parseUrlParams(input.urlParams),
         }),
       );
+      const rules = updated.urlParams;
+      const urls =
+        rules.mode === 'allow'
+          ? `allow-list: campaign tags and click ids${rules.allow.length ? `, ${rules.allow.join(', ')}` : ''}`
+          : `full, without secret-looking names${rules.deny.length ? ` and ${rules.deny.join(', ')}` : ''}`;
       return input.json
         ? `${JSON.stringify(updated)}\n`
         : `site updated: ${updated.name}\n  origins: ${updated.allowedOrigins.join(', ') || '(none)'}\n` +
-            `  consent from browsers: ${updated.consentMode} opt-in\n  (${CACHE_NOTE})\n`;
+            `  consent from browsers: ${updated.consentMode} opt-in\n  URL parameters: ${urls}\n  (${CACHE_NOTE})\n`;
     }
     case 'rotate-key': {
       const site = await siteOf(models, input.id);
@@ -289,7 +343,7 @@ export async function sitesCommand(
     default:
       throw usage(
         `unknown command "sites ${input.sub ?? ''}"; try: sites create --name NAME --origin URL | sites list | ` +
-          'sites update --id ID [--add-origin URL] [--remove-origin URL] [--consent-mode single|double|server] | sites rotate-key --id ID --write|--secret|--ingest [--overlap 24h] | ' +
+          'sites update --id ID [--add-origin URL] [--remove-origin URL] [--consent-mode single|double|server] [--url-params allow|full[:names]] | sites rotate-key --id ID --write|--secret|--ingest [--overlap 24h] | ' +
           'sites revoke --id ID | sites delete --id ID --yes',
       );
   }

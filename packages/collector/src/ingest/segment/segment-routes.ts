@@ -10,6 +10,7 @@ import type { Backpressure } from '../backpressure.js';
 import { storedIp } from '../client-ip.js';
 import { TRACK_HEADERS, trackCors } from '../cors.js';
 import type { EnqueueBatcher } from '../enqueue-batcher.js';
+import { cleanEventUrls } from '../url-params.js';
 import { structuralErrors } from '../validate-client.js';
 import { siteOfWriteKey, writeKeyHooks, writeKeyOf } from '../write-key.js';
 import { segmentKeyOf } from './segment-key.js';
@@ -82,6 +83,7 @@ const segmentRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressur
           ip: storedIp(request.ip, app.config.ipMode),
           userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
         });
+        cleanEventUrls(mapped.events, site.urlParams);
         return accept(app, batcher, reply, 'client', isBatch, mapped);
       },
     );
