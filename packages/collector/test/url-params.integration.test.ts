@@ -95,6 +95,16 @@ describe('URLs the collector stores keep only allowed query parameters', () => {
     noPersonalData(await stored(tr.messageId));
   });
 
+  it('cleans the no-script pixel too (its url defaults to the Referer)', async () => {
+    const res = await fetch(`${t.url}/p.gif?writeKey=${t.site.writeKey}&anonymousId=px-url`, {
+      headers: { referer: THANKS },
+    });
+    expect(res.status).toBe(200);
+    const doc = await waitFor(() => events().findOne({ anonymousId: 'px-url' }), 15_000, 'the pixel event');
+    expect(doc.properties.url).toBe('https://shop.test/thanks?utm_source=newsletter&utm_campaign=spring&gclid=Cj0abc');
+    noPersonalData(doc);
+  });
+
   it("a site's own additions (PATCH /api/site) and full URLs with a deny-list", async () => {
     const site = await createSite(t.app.models, { name: 'URL rules shop', origins: [] });
     const admin = (body: unknown) => adminCall(t.url, site.secretKey, 'PATCH', '/api/site', body);

@@ -4,6 +4,7 @@ export { storedIp } from './client-ip.js';
 export { default as ingestRoutes } from './ingest-routes.js';
 export type { IngestJob, QueuedEvent } from './queued-event.js';
 export { limit, rateLimitOptions } from './rate-limits.js';
+export { cleanEventUrls } from './url-params.js';
 export { structuralErrors, validateClientEvents } from './validate-client.js';
 export { serverMessageId } from './validate-server.js';
 export { siteOfWriteKey, writeKeyHooks, writeKeyOf } from './write-key.js';

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import {
+  cleanEventUrls,
   type IngestFeed,
   siteOfWriteKey,
   storedIp,
@@ -102,6 +103,7 @@ const pixelRoute: Routes<IngestFeed> = async (app, { batcher, backpressure }) =>
           details: { rejected },
         });
       }
+      cleanEventUrls(events, site.urlParams); // the page's query, as on every browser route
       await batcher.enqueue(events);
       app.prometheus.eventsAccepted.inc({ source: 'client' }, 1);
       return reply
