@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseDockerfile } from '../scripts/dockerfile.mjs';
@@ -40,7 +41,32 @@ const envOf = (s: Service) => s.environment ?? {};
 /** A compose value with its `${VAR:-default}` replaced by the default. */
 const resolved = (v: string) => v.replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1');
 
+/**
+ * The Compose Specification's JSON schema (compose-spec.json of github.com/compose-spec/compose-go v2.17.0,
+ * Apache-2.0, what `docker compose` validates with), vendored in test/fixtures so no network is needed.
+ */
+const composeSchema = new Ajv2020({ allErrors: true, strict: false }).compile(
+  JSON.parse(readFileSync(join(ROOT, 'test/fixtures/compose-spec.json'), 'utf8')),
+);
+
 describe('compose.yaml', () => {
+  it('is valid against the Compose Specification schema (docker compose would load it)', () => {
+    const valid = composeSchema(parse(readFileSync(join(ROOT, 'compose.yaml'), 'utf8'), { merge: true }));
+    expect(composeSchema.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+  });
+
+  it('the schema check refuses what docker compose would refuse (a misspelt key, a bad port)', () => {
+    const broken = structuredClone(compose) as { services: Record<string, Record<string, unknown>> };
+    broken.services.collector!.helthcheck = { test: ['CMD', 'true'] };
+    broken.services.worker!.ports = [{ target: 8080, publish: '8080' }];
+    expect(composeSchema(broken)).toBe(false);
+    const errors = JSON.stringify(composeSchema.errors);
+    expect(errors).toContain('"unevaluatedProperty":"helthcheck"');
+    expect(errors).toContain('"instancePath":"/services/worker/ports/0"');
+    expect(errors).toContain('"additionalProperty":"publish"');
+  });
+
   it('runs MongoDB, Redis, the collector, two workers and the console', () => {
     expect(Object.keys(services).sort()).toEqual(['collector', 'console', 'mongodb', 'redis', 'worker']);
     expect(services.worker!.deploy?.replicas).toBe(2);
