@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import { openGeo } from './analytics/index.js';
 import { campaignRoutes } from './campaigns/index.js';
 import type { Config } from './config.js';
 import { loggable, TrackMateError } from './errors.js';
@@ -72,7 +73,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   await app.register(opsRoutes);
-  await app.register(ingestRoutes, { feeds: [integrationRoutes, pixelRoute] });
+  await app.register(ingestRoutes, { feeds: [integrationRoutes, pixelRoute], geo: geoOf(config) });
   await app.register(profileRoutes);
   await app.register(profileSearchRoutes);
   await app.register(pipelineRoutes);
@@ -83,6 +84,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(webhookActionRoutes);
   await app.register(siteRoutes);
   return app;
+}
+
+/** The country database, opened once per process that takes requests (TRACKMATE_GEO=off: none). */
+function geoOf(config: Config) {
+  if (!config.geo) return null;
+  const geo = openGeo(config.geoDatabase);
+  return (ip: string | undefined) => geo.lookup(ip);
 }
 
 /** `trackmate-collector worker`: the same services and workers as `start`, without HTTP routes. */

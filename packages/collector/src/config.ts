@@ -51,6 +51,10 @@ export interface Config {
   metricsToken?: string;
   /** A separate address serving /metrics (then the API address has none), e.g. `0.0.0.0:9464`. */
   metricsListen?: { host: string; port: number };
+  /** Country (and region) of each request's address, from an offline database (TRACKMATE_GEO=on|off). */
+  geo: boolean;
+  /** A MaxMind DB file to use instead of the bundled country database (e.g. one with regions). */
+  geoDatabase?: string;
 }
 
 /** Bad configuration: TM_ERR_CONFIG with one line naming the variable. */
@@ -152,6 +156,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     confirmDailyCap: int(env, 'TRACKMATE_CONFIRM_DAILY_CAP', 3, 1, 1_000),
     metricsToken: metricsToken(env),
     metricsListen: listenAddress(env, 'TRACKMATE_METRICS_LISTEN'),
+    geo: onOff(env, 'TRACKMATE_GEO', true),
+    geoDatabase: env.TRACKMATE_GEO_DB || undefined,
     ...stripUndefined(flags),
   };
   if (!config.publicUrl)
@@ -194,6 +200,14 @@ function bool(env: NodeJS.ProcessEnv, name: string): boolean {
   if (raw === 'true' || raw === '1') return true;
   if (raw === 'false' || raw === '0' || raw === '') return false;
   throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '') return fallback;
+  if (raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new ConfigError(`${name} must be on or off, got "${env[name]}"`);
 }
 
 function signingSecret(env: NodeJS.ProcessEnv): string | undefined {

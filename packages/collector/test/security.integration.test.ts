@@ -178,7 +178,7 @@ describe('security regressions', () => {
     expect(order.status).toBe(202);
     const stored = await waitFor(() => t.db.collection('events').findOne({ messageId: derived }), 10_000, 'the order');
     expect(stored.name).toBe('order_placed');
-    expect(stored.source).toBe('server');
+    expect(stored.sentBy).toBe('server');
   });
 
   it('a browser event cannot re-subscribe a person who withdrew consent, even dated in the future', async () => {

@@ -36,7 +36,7 @@ describe('POST /api/track/server-event', () => {
     expect(jane!.siteId.toString()).toBe(t.site.siteId);
     expect(order.profileId.toString()).toBe(jane!._id.toString());
     expect(order.siteId.toString()).toBe(t.site.siteId);
-    expect(order.source).toBe('server');
+    expect(order.sentBy).toBe('server');
     expect(order.timestamp).toEqual(new Date('2025-08-27T18:30:00Z'));
     const spec = specOrder();
     expect(order.properties).toEqual({

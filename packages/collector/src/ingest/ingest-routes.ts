@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { EventGeo } from '../models/index.js';
 import type { Routes } from '../route-kit.js';
 import type { IngestFeed } from './accept.js';
 import { Backpressure } from './backpressure.js';
@@ -9,11 +10,23 @@ import { segmentRoutes } from './segment/index.js';
 import serverEventRoutes from './server-event-routes.js';
 import trackRoutes from './track-routes.js';
 
+/** Country and region of a client address (analytics' offline database), or null. */
+export type GeoOf = (ip: string | undefined) => EventGeo | null;
+
+export interface IngestOptions {
+  /** Routes of other features that hand events to the same queue (integrations/: platform webhooks, the pixel). */
+  feeds?: Routes<IngestFeed>[];
+  /** Looked up per request, before TRACKMATE_IP_MODE anonymises the address; absent with TRACKMATE_GEO=off. */
+  geo?: GeoOf | null;
+}
+
+const noGeo: GeoOf = () => null;
+
 /**
  * Ingest: the track endpoints, which validate, enrich and hand events to the ingest queue (202 only once they
  * are durable in Redis, 503 while the backlog is over its limit), Segment's tracking API (`segment/`), the `feeds` other features add (the shop platforms' webhooks), and `/sdk.js`. On close, requests in flight finish first, then the queued writes, before the queue closes.
  */
-const ingestRoutes: Routes<{ feeds?: Routes<IngestFeed>[] }> = async (app, { feeds = [] }) => {
+const ingestRoutes: Routes<IngestOptions> = async (app, { feeds = [], geo }) => {
   const queue: Pick<Queue<IngestJob>, 'add'> = app.queues.ingest;
   const batcher = new EnqueueBatcher(queue);
   const { maxBacklogEvents, maxRedisMemory } = app.config;
@@ -28,7 +41,7 @@ const ingestRoutes: Routes<{ feeds?: Routes<IngestFeed>[] }> = async (app, { fee
     backpressure.stop();
     await batcher.drain();
   });
-  const ingest = { batcher, backpressure };
+  const ingest = { batcher, backpressure, geo: geo ?? noGeo };
   await app.register(trackRoutes, { prefix: '/api/track', ...ingest });
   await app.register(serverEventRoutes, ingest);
   await app.register(segmentRoutes, ingest);

@@ -1,3 +1,4 @@
+import type { EventGeo } from '../models/index.js';
 import type { ProfileUpsert } from '../profiles/index.js';
 
 /** An accepted event as it travels through the ingest queue: validated, enriched, JSON-safe. */
@@ -16,6 +17,8 @@ export interface QueuedEvent {
   source: 'client' | 'server';
   userAgent: string | null;
   ip: string | null;
+  /** Country and region of the request's address, looked up before TRACKMATE_IP_MODE anonymised it. */
+  geo?: EventGeo;
   flags?: string[];
   /** Set on profile-creating events: the profile to create or update, keyed by e-mail. */
   profile?: ProfileUpsert;

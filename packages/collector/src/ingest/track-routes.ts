@@ -11,6 +11,7 @@ import type { Backpressure } from './backpressure.js';
 import { storedIp } from './client-ip.js';
 import { trackCors } from './cors.js';
 import type { EnqueueBatcher } from './enqueue-batcher.js';
+import type { GeoOf } from './ingest-routes.js';
 import { rejectForeignProfileIds } from './profile-ids.js';
 import { cleanEventUrls } from './url-params.js';
 import { requestItems, validateClientEvents } from './validate-client.js';
@@ -29,9 +30,9 @@ declare module 'fastify' {
  * `POST /api/track/event` (registered under the `/api/track` prefix): one client event or a batch (docs/api.md).
  * Per-IP limit before the body is read, per-key limit after; CORS by @fastify/cors per site.
  */
-const trackRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure }> = async (
+const trackRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure; geo: GeoOf }> = async (
   app,
-  { batcher, backpressure },
+  { batcher, backpressure, geo },
 ) => {
   await app.register(cors, { delegator: trackCors(app) });
   app.decorateRequest('writeKey', undefined);
@@ -67,6 +68,7 @@ const trackRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure 
         receivedAt,
         sentAt: typeof sentAt === 'string' && isBatch ? sentAt : undefined,
         ip: storedIp(request.ip, app.config.ipMode),
+        geo: geo(request.ip),
         userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
         // fastify checked that the body had exactly this length; gzip bodies have none (body-parser.ts)
         bodyBytes: request.headers['content-encoding']

@@ -9,6 +9,7 @@ import {
 } from '@trackmate/schema';
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
+import type { EventGeo } from '../models/index.js';
 import type { ProfileUpsert } from '../profiles/index.js';
 import { cleanName, normalizeEmail, normalizePhone } from '../profiles/index.js';
 import type { QueuedEvent } from './queued-event.js';
@@ -26,6 +27,8 @@ export interface RequestContext {
   /** Batch-level sentAt (client clock when the request left). */
   sentAt?: string;
   ip: string | null;
+  /** Country and region of the request's address (before anonymisation), or null. */
+  geo?: EventGeo | null;
   userAgent: string | null;
   /** Bytes of the decoded JSON body, when known (a Content-Length without Content-Encoding). */
   bodyBytes?: number;
@@ -160,6 +163,7 @@ function enrich(event: ClientEvent, ctx: RequestContext, shared: SharedTimes): Q
     source: 'client',
     userAgent: ctx.userAgent,
     ip: ctx.ip,
+    ...(ctx.geo ? { geo: ctx.geo } : {}),
     ...withConsentMode(profileFrom(event.name, properties), ctx.consentMode),
   };
 }

@@ -24,6 +24,7 @@ import {
   triggerSchema,
   triggerVisitorSchema,
 } from './trigger.js';
+import { type StatsDailyDoc, statsDailySchema, type VisitDoc, visitSchema } from './visit.js';
 import { type WebhookDoc, webhookSchema } from './webhook.js';
 
 /**
@@ -47,6 +48,8 @@ export interface Models {
   Delivery: Model<DeliveryDoc>;
   Setting: Model<SettingDoc>;
   Suppression: Model<SuppressionDoc>;
+  Visit: Model<VisitDoc>;
+  StatsDaily: Model<StatsDailyDoc>;
 }
 
 /** Binds every model to one connection (one database per installation, or per test). */
@@ -67,6 +70,8 @@ export function createModels(conn: Connection): Models {
     Delivery: conn.model<DeliveryDoc>('Delivery', deliverySchema),
     Setting: conn.model<SettingDoc>('Setting', settingSchema),
     Suppression: conn.model<SuppressionDoc>('Suppression', suppressionSchema),
+    Visit: conn.model<VisitDoc>('Visit', visitSchema),
+    StatsDaily: conn.model<StatsDailyDoc>('StatsDaily', statsDailySchema),
   };
 }
 
@@ -83,7 +88,14 @@ export async function migrate(models: Models): Promise<void> {
 
 export type { DeadLetterDoc } from './dead-letter.js';
 export type { DeliveryDoc } from './delivery.js';
-export type { EventDoc, NewEventDoc } from './event.js';
+export {
+  type EventDevice,
+  type EventDoc,
+  type EventGeo,
+  type EventSource,
+  type NewEventDoc,
+  sentByOf,
+} from './event.js';
 export { type IdentityDoc, identityKey } from './identity.js';
 export type { MetricsDailyDoc, MetricsFoldedDoc, MetricsPendingDoc } from './metrics-daily.js';
 export { type ConsentEntry, emailKeyOf, type ProfileDoc, userKeyOf } from './profile.js';
@@ -91,6 +103,7 @@ export type { SettingDoc } from './setting.js';
 export type { SiteDoc } from './site.js';
 export { type SuppressionDoc, siteSuppressionKey } from './suppression.js';
 export type { PropertyFilter, TriggerAction, TriggerDoc, TriggerEntryDoc, TriggerVisitorDoc } from './trigger.js';
+export type { StatsDailyDoc, VisitDims, VisitDoc, VisitSummary } from './visit.js';
 export type { WebhookDoc } from './webhook.js';
 export {
   duplicateIndexes,

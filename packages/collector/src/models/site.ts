@@ -20,6 +20,8 @@ const siteSchema = new Schema(
      * nothing (only the profile API, a backend or a confirmation give consent). A "no" always counts.
      */
     consentMode: { type: String, enum: ['single', 'double', 'server'], default: 'single' },
+    /** IANA time zone of the site's days in the stats (a visit counts on the day it started there). */
+    timezone: { type: String, default: 'UTC' },
     /**
      * Which query parameters the URLs stored from browsers keep: `allow` (the default) — only campaign tags,
      * ad click ids and `allow`; `full` — all but `deny` and names that look secret (ingest/url-params.ts).

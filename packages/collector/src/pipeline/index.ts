@@ -6,4 +6,10 @@ export { ownedEvents } from './owned-events.js';
 export { default as pipelineRoutes } from './pipeline-routes.js';
 export { deadLetterPayload, type ReplayResult, replayDeadLetters } from './replay-dead-letters.js';
 export { type Removed, removeExpired, startRetention } from './retention.js';
-export { type AfterInsertHook, type HookJob, type ProcessResult, processEvents } from './store-events.js';
+export {
+  type AfterInsertHook,
+  type EnrichHook,
+  type HookJob,
+  type ProcessResult,
+  processEvents,
+} from './store-events.js';

@@ -7,7 +7,7 @@ import type { Models } from '../models/index.js';
 import type { Prometheus } from '../plugins/prometheus.js';
 import { createQueueWorker, QUEUE_NAMES } from '../plugins/queues.js';
 import { deadLetters } from './dead-letters.js';
-import { type AfterInsertHook, processEvents } from './store-events.js';
+import { type AfterInsertHook, type EnrichHook, processEvents } from './store-events.js';
 
 export interface IngestWorkerOptions {
   config: Config;
@@ -15,6 +15,8 @@ export interface IngestWorkerOptions {
   log: FastifyBaseLogger;
   prometheus?: Prometheus;
   hooks?: AfterInsertHook[];
+  /** Enrichment stored on each event (analytics). */
+  enrich?: EnrichHook;
   /** Suppressed ids of erased people, per site (cached by the wiring). */
   suppressions?: (siteIds: string[]) => Promise<Map<string, string[]>>;
 }
@@ -32,6 +34,7 @@ export function createIngestWorker({
   log,
   prometheus,
   hooks = [],
+  enrich,
   suppressions,
 }: IngestWorkerOptions): Worker<IngestJob> {
   // Each event of a job that failed for good is a dead letter of its own (a job may hold 2,000 events, more
@@ -58,7 +61,7 @@ export function createIngestWorker({
               ]),
             )
           : undefined;
-        const result = await processEvents(models, job.data.events, { jobKey, suppressed });
+        const result = await processEvents(models, job.data.events, { jobKey, suppressed, enrich });
         if (result.suppressed.length)
           log.info({ jobId: job.id, dropped: result.suppressed.length }, 'events of erased people dropped');
         await deadLetters(

@@ -38,6 +38,13 @@ export interface HookJob {
 export type AfterInsertHook = (inserted: NewEventDoc[], models: Models, job: HookJob) => Promise<void>;
 
 /**
+ * Adds stored fields to a job's documents before they are inserted (analytics' enrichment: source, device,
+ * place, visit); `events` are the queued events the documents were made from, in the same order. Must give the
+ * same answer when the job is retried.
+ */
+export type EnrichHook = (docs: NewEventDoc[], events: QueuedEvent[]) => Promise<void>;
+
+/**
  * One ingest job, step by step, with a fixed number of round trips whatever its size; every step is
  * idempotent, so a job retried after a crash at any point stores each event exactly once:
  * 1. profile-creating events upsert their profiles (one bulkWrite) and link their visitors (one bulkWrite);
@@ -50,7 +57,7 @@ export type AfterInsertHook = (inserted: NewEventDoc[], models: Models, job: Hoo
 export async function processEvents(
   models: Models,
   allEvents: QueuedEvent[],
-  options: { jobKey?: string; suppressed?: Map<string, Set<string>> } = {},
+  options: { jobKey?: string; suppressed?: Map<string, Set<string>>; enrich?: EnrichHook } = {},
 ): Promise<ProcessResult> {
   const suppressed: QueuedEvent[] = [];
   const events = options.suppressed?.size
@@ -91,6 +98,7 @@ export async function processEvents(
   await linkAliases(models, events, links, newlyLinked);
 
   const docs = events.map((e) => toDoc(e, links, options.jobKey));
+  if (options.enrich) await options.enrich(docs, events);
   const { insertedIdx, duplicates, failed } = await insertEvents(models, docs);
   const inserted = insertedIdx.map((i) => docs[i]!);
 
@@ -201,7 +209,7 @@ function toDoc(e: QueuedEvent, links: Map<string, Types.ObjectId>, jobKey?: stri
     timestamp: new Date(e.timestamp),
     receivedAt: new Date(e.receivedAt),
     properties: e.properties,
-    source: e.source,
+    sentBy: e.source,
     userAgent: e.userAgent,
     ip: e.ip,
   };

@@ -2,6 +2,7 @@ import type { Queue, Worker } from 'bullmq';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
+import { createEnricher } from '../analytics/index.js';
 import {
   type ActiveTriggers,
   createTriggerWorker,
@@ -60,6 +61,7 @@ export async function startWorkers({
       log,
       prometheus,
       hooks: [afterInsert],
+      enrich: createEnricher({ redis, prefix: config.queuePrefix, models }),
       suppressions: (siteIds) => suppressions.get(siteIds),
     }),
     createTriggerWorker({ config, models, signingSecret, webhooks: queues.webhooks, redis, log }),

@@ -1,7 +1,7 @@
 import type { Profile, StoredEvent } from '@trackmate/schema';
 import { Types } from 'mongoose';
 import { TrackMateError } from '../errors.js';
-import type { EventDoc, ProfileDoc } from '../models/index.js';
+import { type EventDoc, type ProfileDoc, sentByOf } from '../models/index.js';
 
 /** The API form of a stored profile; the consent history oldest first. */
 export function profileView(doc: ProfileDoc): Profile {
@@ -37,7 +37,7 @@ export function eventView(doc: EventDoc): StoredEvent {
     profileId: doc.profileId ? doc.profileId.toHexString() : null,
     anonymousId: doc.anonymousId ?? null,
     sessionId: doc.sessionId ?? null,
-    source: doc.source ?? 'client',
+    source: sentByOf(doc),
     properties: doc.properties ?? {},
     userAgent: doc.userAgent ?? null,
     ip: doc.ip ?? null,

@@ -1,4 +1,4 @@
-import { ignoreDuplicates, type Models, type NewEventDoc } from '../models/index.js';
+import { ignoreDuplicates, type Models, type NewEventDoc, sentByOf } from '../models/index.js';
 
 /** Events whose roll-up also counts an order and its revenue, when a server (secret key) sent them. */
 const ORDER_EVENTS = new Set(['order_placed', 'order_product']);
@@ -83,7 +83,7 @@ export async function recordRollups(
     b.count++;
     // only a backend's order counts as an order with revenue: anyone can send a browser event with any amount
     const isOrder = ORDER_EVENTS.has(e.name);
-    if ((isOrder || e.name === REFUND_EVENT) && e.source === 'server') {
+    if ((isOrder || e.name === REFUND_EVENT) && sentByOf(e) === 'server') {
       if (isOrder) b.orders++;
       const amount = isOrder ? revenueOf(e.properties ?? {}) : -refundOf(e.properties ?? {});
       const currency = currencyOf(e.properties ?? {});

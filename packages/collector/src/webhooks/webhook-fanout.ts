@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Models, NewEventDoc, WebhookDoc } from '../models/index.js';
+import { type Models, type NewEventDoc, sentByOf, type WebhookDoc } from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
 
 /** One outgoing POST; the body is fixed when queued so that every attempt sends the same bytes. */
@@ -69,7 +69,7 @@ function publicEvent(e: NewEventDoc) {
     anonymousId: e.anonymousId,
     sessionId: e.sessionId,
     profileId: e.profileId?.toString() ?? null,
-    source: e.source,
+    source: sentByOf(e),
     properties: e.properties ?? {},
   };
 }

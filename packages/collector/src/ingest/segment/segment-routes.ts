@@ -11,6 +11,7 @@ import { storedIp } from '../client-ip.js';
 import { TRACK_HEADERS, trackCors } from '../cors.js';
 import type { EnqueueBatcher } from '../enqueue-batcher.js';
 import { cleanEventUrls } from '../url-params.js';
+import type { GeoOf } from '../ingest-routes.js';
 import { structuralErrors } from '../validate-client.js';
 import { siteOfWriteKey, writeKeyHooks, writeKeyOf } from '../write-key.js';
 import { segmentKeyOf } from './segment-key.js';
@@ -37,9 +38,9 @@ const MAX_BATCH = 500;
  * analytics.js and analytics-node send (the write key as Basic auth user, or `writeKey` in the body), mapped
  * onto TrackMate events and profiles, then the same origin check, limits, queue and 202 as `/api/track/event`.
  */
-const segmentRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure }> = async (
+const segmentRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure; geo: GeoOf }> = async (
   app,
-  { batcher, backpressure },
+  { batcher, backpressure, geo },
 ) => {
   // analytics.js sends the write key as Basic auth from the page: its pre-flight asks for `authorization`
   await app.register(cors, { delegator: trackCors(app, `${TRACK_HEADERS}, authorization`) });
@@ -84,6 +85,8 @@ const segmentRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressur
           userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
         });
         cleanEventUrls(mapped.events, site.urlParams);
+        const place = geo(request.ip);
+        if (place) for (const e of mapped.events) e.geo = place;
         return accept(app, batcher, reply, 'client', isBatch, mapped);
       },
     );

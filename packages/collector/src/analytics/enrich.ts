@@ -1,0 +1,179 @@
+import type { Redis } from 'ioredis';
+import type { QueuedEvent } from '../ingest/index.js';
+import type { EventDevice, EventGeo, EventSource, Models, NewEventDoc, VisitDims } from '../models/index.js';
+import { parseAgent } from './device.js';
+import { localDay, siteTimeZones } from './site-days.js';
+import { sourceOf } from './source.js';
+import { assignVisits, VISIT_IDLE_MS } from './visit-state.js';
+
+/** The visit's fixed part, carried in Redis while it is open. */
+interface VisitStart {
+  source: EventSource;
+  device: EventDevice;
+  geo: EventGeo | null;
+  bot: boolean;
+}
+
+type Located = Pick<NewEventDoc, 'name' | 'properties' | 'context'>;
+
+/** The page an event is on: page_view's url, else the page the SDK put in its context. */
+export function urlOf(e: Located): string | undefined {
+  if (e.name === 'page_view' && typeof e.properties.url === 'string') return e.properties.url;
+  const p = e.context?.page as Record<string, unknown> | undefined;
+  return typeof p?.url === 'string' ? p.url : undefined;
+}
+
+function referrerOf(e: Located): unknown {
+  if (e.name === 'page_view' && typeof e.properties.referrer === 'string') return e.properties.referrer;
+  return (e.context?.page as Record<string, unknown> | undefined)?.referrer;
+}
+
+/** What a visit's first event fixes: source, device and place, and whether a bot sent it. */
+export function visitStartOf(doc: NewEventDoc, geo: EventGeo | null): VisitStart {
+  const agent = parseAgent(doc.userAgent);
+  return { source: sourceOf(urlOf(doc), referrerOf(doc)), device: agent.device, geo, bot: agent.bot };
+}
+
+export const dimsOf = (v: VisitStart): VisitDims => ({
+  channel: v.source.channel,
+  referrer: v.source.referrerHost,
+  utmSource: v.source.utm.source,
+  utmMedium: v.source.utm.medium,
+  utmCampaign: v.source.utm.campaign,
+  utmTerm: v.source.utm.term,
+  utmContent: v.source.utm.content,
+  country: v.geo?.country ?? null,
+  region: v.geo?.region ?? null,
+  browser: v.device.browser,
+  os: v.device.os,
+  device: v.device.type,
+  bot: v.bot,
+});
+
+export interface EnricherOptions {
+  redis: Redis;
+  prefix: string;
+  models: Models;
+  idleMs?: number;
+}
+
+/** Enriches one ingest job's documents in place before they are stored (`events`: what they were made from). */
+export type Enricher = (docs: NewEventDoc[], events: QueuedEvent[]) => Promise<void>;
+
+/**
+ * Enrichment, done once by the ingest worker and stored on the event: source (channel, referrer, UTM, click id:
+ * the visit's, fixed by its first event), device and bot flag from the user agent, place (looked up by the
+ * collector at ingest, before the address was anonymised), and the visit. Each job writes its visits with
+ * idempotent upserts, so a retried job changes nothing. A server event joins its visitor's open visit and
+ * takes its source, device and place: the visitor is its `anonymousId`, or the browser its profile was last
+ * seen on in the last 30 minutes (an order names a person, not a browser); outside a visit it belongs to none.
+ */
+export function createEnricher({ redis, prefix, models, idleMs = VISIT_IDLE_MS }: EnricherOptions): Enricher {
+  const zones = siteTimeZones(models);
+  const browserOf = (siteId: string, profileId: string) => `${prefix}:browser-of:${siteId}:${profileId}`;
+  return async (docs, events) => {
+    for (const doc of docs) Object.assign(doc, { source: null, device: null, geo: null, bot: false, visitId: null });
+    const visitors: Array<string | null> = docs.map((d) => d.anonymousId);
+    // the browser each identified person was last seen on, for their server events
+    const seen = new Map<string, string>();
+    for (const d of docs) {
+      if (d.sentBy === 'client' && d.profileId && d.anonymousId)
+        seen.set(browserOf(d.siteId.toString(), d.profileId.toString()), d.anonymousId);
+    }
+    const unknown = [
+      ...new Set(
+        docs.flatMap((d) =>
+          d.sentBy === 'server' && !d.anonymousId && d.profileId
+            ? [browserOf(d.siteId.toString(), d.profileId.toString())]
+            : [],
+        ),
+      ),
+    ].filter((k) => !seen.has(k));
+    const identified = new Map(seen);
+    if (unknown.length) {
+      const found = await redis.mget(...unknown);
+      for (const [i, k] of unknown.entries()) if (found[i]) seen.set(k, found[i]!);
+    }
+    docs.forEach((d, i) => {
+      if (!visitors[i] && d.sentBy === 'server' && d.profileId)
+        visitors[i] = seen.get(browserOf(d.siteId.toString(), d.profileId.toString())) ?? null;
+    });
+
+    const order = docs.map((_, i) => i).filter((i) => visitors[i]);
+    order.sort((a, b) => docs[a]!.timestamp.getTime() - docs[b]!.timestamp.getTime());
+    const starts = docs.map((d, i) => (d.sentBy === 'client' ? visitStartOf(d, events[i]!.geo ?? null) : null));
+    const assigned = await assignVisits(
+      redis,
+      prefix,
+      order.map((i) => ({
+        siteId: docs[i]!.siteId.toString(),
+        visitor: visitors[i]!,
+        ts: docs[i]!.timestamp.getTime(),
+        dims: starts[i] ?? {},
+        joinOnly: !starts[i],
+      })),
+      idleMs,
+    );
+    const tz = await zones(docs.map((d) => d.siteId.toString()));
+    const visits = new Map<
+      string,
+      { doc: NewEventDoc; visitor: string; dims: VisitDims; day: string; start: number; end: number }
+    >();
+    order.forEach((i, k) => {
+      const doc = docs[i]!;
+      const visit = assigned[k];
+      if (!visit) return;
+      const start = JSON.parse(visit.dims) as VisitStart;
+      const own = starts[i];
+      const ts = doc.timestamp.getTime();
+      Object.assign(doc, {
+        source: start.source,
+        device: own ? own.device : start.device,
+        geo: own ? own.geo : start.geo,
+        bot: own ? own.bot : start.bot,
+        visitId: visit.id,
+      });
+      const v = visits.get(visit.id);
+      if (v) {
+        v.start = Math.min(v.start, ts);
+        v.end = Math.max(v.end, ts);
+      } else {
+        const day = localDay(visit.start, tz.get(doc.siteId.toString()) ?? 'UTC');
+        visits.set(visit.id, {
+          doc,
+          visitor: visitors[i]!,
+          dims: dimsOf(start),
+          day,
+          start: Math.min(visit.start, ts),
+          end: ts,
+        });
+      }
+    });
+    // outside any visit (no visitor id, or a server event with no open visit): its own device and place only
+    docs.forEach((d, i) => {
+      if (!d.visitId && starts[i])
+        Object.assign(d, { device: starts[i]!.device, geo: starts[i]!.geo, bot: starts[i]!.bot });
+    });
+    if (identified.size) {
+      const pipeline = redis.pipeline();
+      for (const [key, visitor] of identified) pipeline.set(key, visitor, 'PX', idleMs);
+      await pipeline.exec();
+    }
+    if (!visits.size) return;
+    const now = new Date();
+    await models.Visit.bulkWrite(
+      [...visits].map(([id, v]) => ({
+        updateOne: {
+          filter: { _id: id },
+          update: {
+            $setOnInsert: { siteId: v.doc.siteId, visitor: v.visitor, day: v.day, dims: v.dims, closed: false },
+            $min: { start: new Date(v.start) },
+            $max: { end: new Date(v.end), touchedAt: now },
+          },
+          upsert: true,
+        },
+      })),
+      { ordered: false },
+    );
+  };
+}

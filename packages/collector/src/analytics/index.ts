@@ -1,0 +1,10 @@
+/**
+ * Analytics: enrichment stored on each event (source and channel, device, bot flag, place, visit), visits
+ * closed and rolled up by dimension per site-day, and the stats API.
+ */
+export { parseAgent } from './device.js';
+export { createEnricher, type Enricher } from './enrich.js';
+export { defaultGeoDatabase, type GeoLookup, openGeo } from './geo.js';
+export { isTimeZone, localDay } from './site-days.js';
+export { sourceOf } from './source.js';
+export { VISIT_IDLE_MS } from './visit-state.js';

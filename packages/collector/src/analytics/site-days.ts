@@ -1,0 +1,38 @@
+import type { Models } from '../models/index.js';
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+/** The day (YYYY-MM-DD) of an instant in an IANA time zone. */
+export function localDay(ms: number, timeZone: string): string {
+  let f = formats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    formats.set(timeZone, f);
+  }
+  return f.format(ms);
+}
+
+/** True for a time zone name this runtime knows (`Europe/Berlin`, `UTC`). */
+export function isTimeZone(name: string): boolean {
+  try {
+    localDay(0, name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Each site's time zone, read at most once a minute per process. */
+export function siteTimeZones(models: Models, ttlMs = 60_000) {
+  const cache = new Map<string, { tz: string; until: number }>();
+  return async (siteIds: string[]): Promise<Map<string, string>> => {
+    const now = Date.now();
+    const missing = [...new Set(siteIds)].filter((id) => (cache.get(id)?.until ?? 0) < now);
+    if (missing.length) {
+      const found = await models.Site.find({ _id: { $in: missing } }, { timezone: 1 }).lean();
+      const zones = new Map(found.map((s) => [s._id.toHexString(), s.timezone ?? 'UTC']));
+      for (const id of missing) cache.set(id, { tz: zones.get(id) ?? 'UTC', until: now + ttlMs });
+    }
+    return new Map(siteIds.map((id) => [id, cache.get(id)?.tz ?? 'UTC']));
+  };
+}
