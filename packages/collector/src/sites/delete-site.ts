@@ -85,12 +85,17 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
   deleted.metrics =
     (await models.MetricsDaily.deleteMany({ siteId })).deletedCount +
     (await models.MetricsPending.deleteMany({ siteId })).deletedCount +
-    (await models.MetricsFolded.deleteMany({ _id: { $regex: `^${escapeRegex(siteId)}:` } })).deletedCount;
+    (await models.MetricsFolded.deleteMany({ _id: { $regex: `^${escapeRegex(siteId)}:` } })).deletedCount +
+    (await models.StatsDaily.deleteMany({ siteId })).deletedCount +
+    (await models.Visit.deleteMany(bySite)).deletedCount;
   // the people erased from the site: their own suppressions go, the site-wide one covers them
   deleted.suppressions = (
     await models.Suppression.deleteMany({ siteId: siteOid, _id: { $ne: siteSuppressionKey(siteId) } })
   ).deletedCount;
-  deleted.visitorSketches = await unlinkMatching(deps.redis, `${deps.prefix}:visitors:${siteId}:*`);
+  deleted.visitorSketches = 0;
+  // the daily sketches, the stats' sketches, open visits and the browsers of identified people
+  for (const kind of ['visitors', 'uv', 'visit', 'browser-of'])
+    deleted.visitorSketches += await unlinkMatching(deps.redis, `${deps.prefix}:${kind}:${siteId}:*`);
   // the shop platforms' deliveries log (integrations/)
   deleted.platformDeliveryLogs = await unlinkMatching(deps.redis, `${deps.prefix}:hooks:${siteId}:*`);
   return { siteId, deleted };
