@@ -55,7 +55,7 @@ describe('Shopify order webhooks', () => {
     expect(first).toEqual({ status: 200, body: { outcome: 'accepted', events: 1 } });
     const stored = await waitFor(() => events().findOne({ name: 'order_placed', 'properties.platform': 'shopify' }));
     expect(stored.messageId).toMatch(/^srv:/);
-    expect(stored.source).toBe('server');
+    expect(stored.sentBy).toBe('server');
     expect(stored.anonymousId).toBe(visitor);
     expect(stored.timestamp).toEqual(new Date('2026-12-06T15:14:05Z'));
     expect(stored.properties).toMatchObject({

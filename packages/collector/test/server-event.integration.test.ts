@@ -169,6 +169,8 @@ describe('POST /api/track/server-event', () => {
     expect((await post({ batch: [e, second] })).body.accepted).toBe(2);
     expect((await post({ batch: [reordered, marker('nomsg')] })).body.accepted).toBe(2);
     await waitMarker('nomsg');
+    // the two requests went in separate ingest jobs, which the worker may finish in either order
+    await waitFor(() => events().findOne({ name: 'invoice_paid', 'properties.invoice': 'A-2' }), 15_000, 'A-2');
     const docs = await events().find({ name: 'invoice_paid' }).toArray();
     expect(docs.map((d) => d.properties.invoice).sort()).toEqual(['A-1', 'A-2']);
   });
