@@ -39,7 +39,7 @@ describe('GET /p.gif', () => {
     const stored = await waitFor(() => events().findOne({ 'properties.title': 'Linen shirts' }));
     expect(stored).toMatchObject({
       name: 'page_view',
-      source: 'client',
+      sentBy: 'client',
       userAgent: 'Mozilla/5.0 (X11; Linux x86_64) NoScript',
     });
     expect(stored.properties.url).toMatch(/^https:\/\/shop\.test\/shirts\/linen/);

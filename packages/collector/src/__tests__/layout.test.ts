@@ -8,7 +8,17 @@ import { describe, expect, it } from 'vitest';
  * other's index.ts, shared layers never importing features, and nothing importing upward.
  */
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const FEATURES = ['analytics', 'ingest', 'pipeline', 'profiles', 'campaigns', 'webhooks', 'rollups', 'sites', 'integrations'];
+const FEATURES = [
+  'analytics',
+  'ingest',
+  'pipeline',
+  'profiles',
+  'campaigns',
+  'webhooks',
+  'rollups',
+  'sites',
+  'integrations',
+];
 /** Plugins that wire features together; every other plugin is infrastructure. */
 const WIRING = ['plugins/workers.ts', 'plugins/auth.ts'];
 const ENTRY = ['app.ts', 'server.ts', 'cli.ts', 'index.ts'];

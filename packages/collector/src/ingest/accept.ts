@@ -1,6 +1,7 @@
 import type { RejectedItem } from '@trackmate/schema';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { TrackMateError } from '../errors.js';
+import type { EventGeo } from '../models/index.js';
 import type { Backpressure } from './backpressure.js';
 import type { EnqueueBatcher } from './enqueue-batcher.js';
 import type { QueuedEvent } from './queued-event.js';
@@ -29,8 +30,13 @@ export async function accept(
   return reply.code(202).send({ accepted: events.length, rejected });
 }
 
+/** Country and region of a client address (analytics' offline database), or null. */
+export type GeoOf = (ip: string | undefined) => EventGeo | null;
+
 /** What a route that hands events to the ingest queue is registered with. */
 export interface IngestFeed {
   batcher: EnqueueBatcher;
   backpressure: Backpressure;
+  /** Looked up per request, before TRACKMATE_IP_MODE anonymises the address (null for all with TRACKMATE_GEO=off). */
+  geo: GeoOf;
 }

@@ -1,7 +1,7 @@
 /** Ingest: track and server-event routes, request parsing, validation, enrichment and enqueueing; /sdk.js. */
-export { accept, type IngestFeed } from './accept.js';
+export { accept, type GeoOf, type IngestFeed } from './accept.js';
 export { storedIp } from './client-ip.js';
-export { default as ingestRoutes, type GeoOf, type IngestOptions } from './ingest-routes.js';
+export { default as ingestRoutes, type IngestOptions } from './ingest-routes.js';
 export type { IngestJob, QueuedEvent } from './queued-event.js';
 export { limit, rateLimitOptions } from './rate-limits.js';
 export { cleanEventUrls } from './url-params.js';

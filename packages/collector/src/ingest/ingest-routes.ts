@@ -1,7 +1,6 @@
 import type { Queue } from 'bullmq';
-import type { EventGeo } from '../models/index.js';
 import type { Routes } from '../route-kit.js';
-import type { IngestFeed } from './accept.js';
+import type { GeoOf, IngestFeed } from './accept.js';
 import { Backpressure } from './backpressure.js';
 import { EnqueueBatcher } from './enqueue-batcher.js';
 import type { IngestJob } from './queued-event.js';
@@ -9,9 +8,6 @@ import sdkRoute from './sdk-route.js';
 import { segmentRoutes } from './segment/index.js';
 import serverEventRoutes from './server-event-routes.js';
 import trackRoutes from './track-routes.js';
-
-/** Country and region of a client address (analytics' offline database), or null. */
-export type GeoOf = (ip: string | undefined) => EventGeo | null;
 
 export interface IngestOptions {
   /** Routes of other features that hand events to the same queue (integrations/: platform webhooks, the pixel). */

@@ -40,7 +40,7 @@ const Query = Type.Object(
  * client sends one), validation, privacy rules and queue as `POST /api/track/event`; answered with a 43-byte
  * transparent GIF that is never cached. Errors keep their status (401 unknown key, 403 origin, 400 invalid).
  */
-const pixelRoute: Routes<IngestFeed> = async (app, { batcher, backpressure }) => {
+const pixelRoute: Routes<IngestFeed> = async (app, { batcher, backpressure, geo }) => {
   const signing = await loadSigningSecret(app.models, app.config);
 
   app.get(
@@ -94,6 +94,7 @@ const pixelRoute: Routes<IngestFeed> = async (app, { batcher, backpressure }) =>
         consentMode: site.consentMode,
         receivedAt,
         ip,
+        geo: geo(request.ip),
         userAgent,
       });
       if (!events.length) {
