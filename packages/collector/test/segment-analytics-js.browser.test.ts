@@ -100,7 +100,10 @@ describe("Segment's analytics.js in a browser", () => {
     const byName = Object.fromEntries(stored.map((d) => [d.name, d]));
     expect(byName['Order Completed']!.properties).toEqual({ order_id: 'js-1', revenue: 30 });
     // the collector keeps only allowed query parameters, whatever library sent the URL
-    expect(byName.page_view!.properties).toMatchObject({ url: `${origin}/checkout?utm_source=mail`, title: 'Checkout' });
+    expect(byName.page_view!.properties).toMatchObject({
+      url: `${origin}/checkout?utm_source=mail`,
+      title: 'Checkout',
+    });
     expect(byName.page_view!.context.library.name).toBe('analytics.js');
     expect(byName.identify!.properties).toMatchObject({ email: 'js@example.com', firstName: 'Jay' });
     await page.close();
