@@ -82,6 +82,8 @@ if (!stub?.l) {
       requireConsent: flag(data.requireConsent),
       cookieless: flag(data.cookieless),
       debug: flag(data.debug),
+      // the site's own additions to the allowed query parameters: data-url-params="promo,variant"
+      urlParams: { allow: (data.urlParams || '').toLowerCase().split(',') },
     } satisfies SnippetOptions);
   }
   for (const call of queued) trackmate(...call);

@@ -99,8 +99,9 @@ export interface TrackerOptions {
   /** Send URLs with their #fragment (hash-routed apps). Default false: fragments stay on the page. */
   keepHash?: boolean;
   /**
-   * Query parameters (lower-case names) to clean besides the built-in secret and personal ones (`deny`), or
-   * to send as they are although their names look secret (`allow`).
+   * Which query parameters URLs keep when they leave the page (lower-case names). By default only campaign tags
+   * and click ids (`utm_*`, `gclid`, `fbclid`, `msclkid`, `ref`, `source`) and `allow`; `full: true` keeps all
+   * but `deny` and secret-looking names. Give the same additions as the site's rules on the collector.
    */
   urlParams?: UrlParams;
 }

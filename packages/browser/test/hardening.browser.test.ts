@@ -130,6 +130,35 @@ const posts = (context: BrowserContext) => {
   return seen;
 };
 
+/**
+ * Every event the pages of a context hand to fetch or sendBeacon for the collector, as sent. Recorded in the page
+ * (beacons sent while a page unloads never show as requests to the test), in localStorage, read with `read(page)`.
+ */
+const sentEvents = async (context: BrowserContext) => {
+  await context.addInitScript(() => {
+    const keep = (body: unknown) => {
+      if (typeof body !== 'string') return;
+      const all = JSON.parse(localStorage.getItem('test_wire') ?? '[]') as string[];
+      localStorage.setItem('test_wire', JSON.stringify([...all, body]));
+    };
+    const beacon = navigator.sendBeacon.bind(navigator);
+    navigator.sendBeacon = (url, data) => {
+      if (String(url).includes('/api/track/event')) keep(data);
+      return beacon(url, data);
+    };
+    const f = window.fetch;
+    window.fetch = (url, init) => {
+      if (String(url).includes('/api/track/event')) keep(init?.body);
+      return f(url, init);
+    };
+  });
+  return async (page: Page) =>
+    (await page.evaluate(() => JSON.parse(localStorage.getItem('test_wire') ?? '[]') as string[])).flatMap((text) => {
+      const body = JSON.parse(text);
+      return (body.batch ?? [body]) as StoredEvent[];
+    });
+};
+
 /** messageId → how many 202 answers carried it. */
 const acceptedCounts = (context: BrowserContext) => {
   const counts = new Map<string, number>();
@@ -190,12 +219,13 @@ afterAll(async () => {
 });
 
 describe('privacy', () => {
-  it('URLs: query values cleaned by the built-in rules and the allow/deny lists; context.page.url has no query', async () => {
+  it('URLs: only allowed query parameters leave the page (campaign tags, click ids, the allow-list); context.page.url has no query', async () => {
     const context = await browser.newContext();
+    const sent = await sentEvents(context);
     const page = await open(
       context,
-      '/landing?promo_code=SPRING&customer=42&token=t0k3n&utm_source=news#frag',
-      esm(`plugins: [pageView()], urlParams: { allow: ['promo_code'], deny: ['customer'] }`),
+      '/landing?promo_code=SPRING&customer=42&token=t0k3n&color=red&utm_source=news&gclid=g1#frag',
+      esm(`plugins: [pageView()], urlParams: { allow: ['promo_code'], deny: ['gclid'] }`),
     );
     const aid = await call<string>(page, 'anonymousId');
     await call(page, 'flush');
@@ -204,9 +234,77 @@ describe('privacy', () => {
       (e) => e.length > 0,
       'the page_view',
     );
-    expect(view!.properties.url).toBe(`${origin}/landing?promo_code=SPRING&customer=_&token=_&utm_source=news`);
+    // the SDK sends its allow-list and the page's additions…
+    const wire = await sent(page);
+    expect(wire.find((e) => e.messageId === view!.messageId)!.properties.url).toBe(
+      `${origin}/landing?promo_code=SPRING&utm_source=news`,
+    );
+    // …and the collector stores what the site's rules allow (this site added nothing: promo_code goes too)
+    expect(view!.properties.url).toBe(`${origin}/landing?utm_source=news`);
     expect(view!.context?.page?.url).toBe(`${origin}/landing`);
-    expect(JSON.stringify(view)).not.toMatch(/t0k3n|customer=42|frag/);
+    expect(JSON.stringify(view)).not.toMatch(/t0k3n|customer|color|gclid|frag/);
+    await context.close();
+  }, 60_000);
+
+  // Regression (issue 22): with the one-tag install, a sign-up form sent with GET put firstName, lastName and a
+  // csrf token into the page_view url of the thanks page and the referrer of the next page, all the way to MongoDB
+  it('one tag: a sign-up form sent with GET leaves no field in the url or the next referrer, on the wire or stored', async () => {
+    const tag = `<script async src="${c.url}/sdk.js" data-write-key="${site.writeKey}" data-url-params="plan" onload="window.ready = true"></script>`;
+    pages.set(
+      '/join',
+      `<!doctype html><title>Join</title>${tag}
+<form id="join" method="get" action="/thanks">
+  <input type="email" name="email" value="ann@example.com">
+  <input name="firstName" value="Annabel">
+  <input name="lastName" value="Buyerson">
+  <input type="tel" name="phone" value="+4915112345678">
+  <input type="password" name="password" value="hunter2">
+  <input type="hidden" name="csrf" value="secret-token">
+  <input type="hidden" name="plan" value="pro">
+  <input type="hidden" name="utm_source" value="footer">
+  <button id="send" type="submit">Join</button>
+</form>`,
+    );
+    pages.set('/thanks', `<!doctype html><title>Thanks</title>${tag}<a id="next" href="/next">Go on</a>`);
+    pages.set('/next', `<!doctype html><title>Next</title>${tag}`);
+    const context = await browser.newContext();
+    const sent = await sentEvents(context);
+    const page = await open(context, '/join');
+    const aid = await page.evaluate(() =>
+      (window as unknown as { trackmate: (m: string) => string }).trackmate('anonymousId'),
+    );
+    await Promise.all([page.waitForURL(/\/thanks\?/), page.click('#send')]);
+    expect(page.url()).toContain('firstName=Annabel'); // the browser did put the fields in the address bar
+    await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready);
+    await Promise.all([page.waitForURL(/\/next$/), page.click('#next')]);
+    await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready);
+    await page.evaluate(() => (window as unknown as { trackmate: (m: string) => unknown }).trackmate('flush'));
+    const views = await waitFor(
+      () => events({ anonymousId: aid, name: 'page_view' }),
+      (e) => e.length >= 3,
+      'three page views',
+    );
+    const thanks = views.find((v) => String(v.properties.url).includes('/thanks'))!;
+    const next = views.find((v) => String(v.properties.url).endsWith('/next'))!;
+    // sent: the campaign tag and the page's own addition (data-url-params="plan"); stored: what the site allows
+    const wire = await sent(page);
+    const sentThanks = wire.find((e) => e.messageId === thanks.messageId)!;
+    expect(sentThanks.properties.url).toBe(`${origin}/thanks?plan=pro&utm_source=footer`);
+    expect(wire.find((e) => e.messageId === next.messageId)!.properties.referrer).toBe(sentThanks.properties.url);
+    expect(thanks.properties.url).toBe(`${origin}/thanks?utm_source=footer`);
+    expect(next.properties.referrer).toBe(`${origin}/thanks?utm_source=footer`);
+    // only the form_submit event names the person (that is what it is for); no URL does, and no event holds the
+    // password or the csrf token
+    const personal = /ann%40example|Annabel|Buyerson|4915112345678|hunter2|secret-token/;
+    const stored = await events({ anonymousId: aid });
+    for (const [where, list] of [
+      ['sent', wire],
+      ['stored', stored],
+    ] as const) {
+      expect(list.length, where).toBeGreaterThanOrEqual(3);
+      expect(JSON.stringify(list.filter((e) => e.name !== 'form_submit')), where).not.toMatch(personal);
+      expect(JSON.stringify(list), where).not.toMatch(/hunter2|secret-token/);
+    }
     await context.close();
   }, 60_000);
 

@@ -1,29 +1,35 @@
 import type { Tracker } from '../types.js';
 
-/** Query parameters whose names look secret or personal: their values never leave the page. */
+/** Query parameters every URL keeps: campaign tags and ad click ids (the collector's allow-list too). */
+const KEPT = /^(utm_.*|gclid|fbclid|msclkid|ref|source)$/;
+/** Names that look secret or personal: dropped even from full URLs unless allowed by name. */
 const SECRET = /pass|pwd|token|secret|auth|key|code|session|sid|mail|phone|tel|card|cvv|ssn|otp|sig/i;
 
-/** Parameter names (case-insensitive) to clean besides the built-in ones (`deny`), or to send as they are. */
+/** Which query parameters leave the page (lower-case names); mirror the site's rules on the collector. */
 export interface UrlParams {
-  /** Sent as they are although their names look secret (e.g. `['promo_code']`); `utm_*` always are. */
+  /** Kept besides the campaign tags and click ids (e.g. `['promo']`); in `full` mode, kept although secret-looking. */
   allow?: string[];
-  /** Always cleaned (e.g. `['customer', 'ref']`), `utm_*` too. */
+  /** Never kept (e.g. `['customer']`), even campaign tags. */
   deny?: string[];
+  /** Keep every parameter but `deny` and secret-looking ones, instead of only the allowed ones. Default false. */
+  full?: boolean;
 }
 
 /**
- * A URL as the SDK sends it (page_view url and referrer, active_site url): values of secret or personal
- * query parameters replaced by `_` (campaign `utm_*` kept), the fragment dropped unless `keepHash`, cut to
- * the collector's 2,048 characters. Not a URL (`about:blank`, empty): sent as it is, cut.
+ * A URL as the SDK sends it (page_view url and referrer, active_site url): its path and only the query
+ * parameters allowed (`utm_*`, `gclid`, `fbclid`, `msclkid`, `ref`, `source` and `allow`; with `full`, all but
+ * `deny` and secret-looking names), the fragment dropped unless `keepHash`, cut to the collector's 2,048
+ * characters. A form sent with GET puts what was typed in the query: none of it leaves the page. Not a URL
+ * (`about:blank`, empty): sent as it is, cut.
  */
-export const cleanUrl = (href: string, keepHash?: boolean, { allow = [], deny = [] }: UrlParams = {}): string => {
+export const cleanUrl = (href: string, keepHash?: boolean, { allow = [], deny = [], full }: UrlParams = {}): string => {
   try {
     const u = new URL(href);
     const q = u.searchParams;
     if (!keepHash) u.hash = '';
     for (const k of [...q.keys()]) {
       const n = k.toLowerCase();
-      if (deny.includes(n) || (SECRET.test(k) && !/^utm_/.test(n) && !allow.includes(n))) q.set(k, '_');
+      if (deny.includes(n) || !(KEPT.test(n) || allow.includes(n) || (full && !SECRET.test(n)))) q.delete(k);
     }
     href = u.href;
   } catch {}
