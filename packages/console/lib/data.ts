@@ -107,7 +107,12 @@ export const exportProfile = (id: string) => api<unknown>('GET', `/api/profiles/
 
 // ── writes (server actions) ─────────────────────────────────────────────────────────────────────────────────
 
-export type SiteChange = { name?: string; addOrigins?: string[]; removeOrigins?: string[] };
+export type SiteChange = {
+  name?: string;
+  addOrigins?: string[];
+  removeOrigins?: string[];
+  urlParams?: Partial<Site['urlParams']>;
+};
 export const updateSite = (change: SiteChange) => api<Site>('PATCH', '/api/site', change);
 export const rotateKeys = (which: { write: boolean; secret: boolean; ingest: boolean; overlapSeconds?: number }) =>
   api<RotatedKeys>('POST', '/api/site/rotate-key', which);

@@ -360,6 +360,20 @@ describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
       .toContain('https://www.shop.test');
     await screenshots('settings');
 
+    // URL parameters: the site's own additions to the allow-list, then full URLs minus a deny-list
+    await page.getByLabel('Also keep (comma-separated)').fill('Promo, variant');
+    await page.getByRole('button', { name: 'Save URL rules' }).click();
+    type Rules = { urlParams: { mode: string; allow: string[]; deny: string[] } };
+    await expect
+      .poll(async () => (await api<Rules>('GET', '/api/site')).body.urlParams)
+      .toEqual({ mode: 'allow', allow: ['promo', 'variant'], deny: [] });
+    await page.getByLabel(/keep full URLs/).check();
+    await page.getByLabel('Never keep (comma-separated)').fill('customer');
+    await page.getByRole('button', { name: 'Save URL rules' }).click();
+    await expect
+      .poll(async () => (await api<Rules>('GET', '/api/site')).body.urlParams)
+      .toEqual({ mode: 'full', allow: ['promo', 'variant'], deny: ['customer'] });
+
     await page.getByRole('button', { name: 'Rotate keys…' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel(/secret key/).check();

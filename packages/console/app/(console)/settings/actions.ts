@@ -53,3 +53,22 @@ export async function rotate(_prev: FormState, form: FormData): Promise<FormStat
   const session = which.secret ? ' This console now uses the new secret key.' : '';
   return { message: `Rotated. ${old}${next}${session}`, secrets };
 }
+
+/** Which query parameters stored URLs keep: the allow-list plus names, or full URLs minus names. */
+export async function setUrlParams(_prev: FormState, form: FormData): Promise<FormState> {
+  const mode = form.get('mode') === 'full' ? 'full' : 'allow';
+  const names = (field: string) =>
+    String(form.get(field) ?? '')
+      .split(/[\s,]+/)
+      .map((n) => n.trim().toLowerCase())
+      .filter(Boolean);
+  const r = await attempt(() => updateSite({ urlParams: { mode, allow: names('allow'), deny: names('deny') } }));
+  if (!r.ok) return { error: r.error };
+  revalidatePath('/settings');
+  return {
+    message:
+      mode === 'allow'
+        ? 'Saved: URLs keep campaign tags, click ids and the names you listed.'
+        : 'Saved: URLs keep every parameter except secret-looking ones and the names you listed.',
+  };
+}

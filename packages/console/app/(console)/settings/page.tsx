@@ -4,7 +4,7 @@ import { ConfirmDialog } from '@/components/confirm-dialog';
 import { GettingStarted } from '@/components/snippet';
 import { getSite } from '@/lib/data';
 import { dateTime } from '@/lib/format';
-import { addOrigin, removeOrigin, rename, rotate } from './actions';
+import { addOrigin, removeOrigin, rename, rotate, setUrlParams } from './actions';
 
 export const metadata: Metadata = { title: 'Site settings' };
 
@@ -61,6 +61,33 @@ export default async function SettingsPage() {
           </ActionForm>
         </section>
       </div>
+      <section className="panel" aria-labelledby="url-params">
+        <h2 id="url-params" style={{ marginTop: 0 }}>
+          URL parameters
+        </h2>
+        <p className="hint">
+          A form sent with GET puts what was typed (e-mail, name, tokens) into the address bar. Stored URLs keep only
+          campaign tags (<code>utm_*</code>), click ids (<code>gclid</code>, <code>fbclid</code>, <code>msclkid</code>),{' '}
+          <code>ref</code> and <code>source</code>, plus the names you add; or, for full URLs, everything except
+          secret-looking names and the names you exclude. Give your pages the same additions (
+          <code>data-url-params</code> or the SDK&apos;s <code>urlParams</code>).
+        </p>
+        <ActionForm action={setUrlParams} submit="Save URL rules" label="URL parameters">
+          <label className="inline">
+            <input type="radio" name="mode" value="allow" defaultChecked={site.urlParams.mode === 'allow'} /> keep only
+            the allow-list and these names
+          </label>
+          <br />
+          <label className="inline">
+            <input type="radio" name="mode" value="full" defaultChecked={site.urlParams.mode === 'full'} /> keep full
+            URLs except secret-looking names and the excluded ones
+          </label>
+          <label htmlFor="allow">Also keep (comma-separated)</label>
+          <input id="allow" name="allow" defaultValue={site.urlParams.allow.join(', ')} placeholder="promo, variant" />
+          <label htmlFor="deny">Never keep (comma-separated)</label>
+          <input id="deny" name="deny" defaultValue={site.urlParams.deny.join(', ')} placeholder="customer" />
+        </ActionForm>
+      </section>
       <section className="panel" aria-labelledby="keys">
         <h2 id="keys" style={{ marginTop: 0 }}>
           Rotate keys
