@@ -1,4 +1,3 @@
-import { urlOf } from './core/url.js';
 import { createTracker } from './tracker.js';
 import type {
   ClientEvent,
@@ -11,6 +10,7 @@ import type {
   Tracker,
   TrackerOptions,
 } from './types.js';
+import { urlOf } from './util/url.js';
 
 /**
  * The free-function API. Every function acts on the tracker `init()` made, or on the one passed last.

@@ -6,10 +6,10 @@ import {
   KEEPALIVE_BUDGET_BYTES,
   MAX_REQUEST_BYTES,
 } from '@trackmate/core';
-import { body, bytes, take } from './core/batch.js';
-import { uuid } from './core/uuid.js';
 import type { Store } from './storage.js';
 import type { TrackerOptions } from './types.js';
+import { body, bytes, take } from './util/request-body.js';
+import { uuid } from './util/uuid.js';
 
 /** Events older than this (7 days) are not retried any more. */
 const MAX_AGE = 6048e5;

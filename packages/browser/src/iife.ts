@@ -7,20 +7,7 @@
  * Without a `host`, events go to the origin that served this script when it is the collector's `/sdk.js`;
  * loaded from anywhere else (a CDN), the SDK refuses to start rather than post events to that origin.
  */
-import {
-  addToCart,
-  anonymousId,
-  consent,
-  flush,
-  getConsent,
-  identify,
-  init,
-  orderProduct,
-  page,
-  register,
-  reset,
-  track,
-} from './api.js';
+import * as api from './api.js';
 import { cookieStore } from './cookie-store.js';
 import { activeSite } from './plugins/active-site.js';
 import { buttonClick } from './plugins/button-click.js';
@@ -42,31 +29,22 @@ if (!stub?.l) {
   const src = script?.src ? new URL(script.src) : undefined;
   /** A flag attribute: present and not "false". */
   const flag = (v: string | undefined) => v !== undefined && v !== 'false';
+  // every manual method of the package, by name (api.ts is the one list); init reads the tag's options first
   const methods: Record<string, (...args: never[]) => unknown> = {
+    ...api,
     init(o: SnippetOptions = {}) {
       // Served by the collector at /sdk.js, the script's origin is the collector's; anywhere else (a CDN) it is
       // not, and events posted there would go to a stranger.
       if (!o.host && src && !src.pathname.endsWith('/sdk.js')) {
         return void (o.debug && console.warn('[trackmate] no host given: not sending events to', src.origin));
       }
-      init({
+      api.init({
         ...(o as TrackerOptions),
         host: o.host || src?.origin,
         storage: o.storage || cookieStore(),
         plugins: o.autocapture === false ? [] : [activeSite(), pageView(), deepScroll(), buttonClick(), formSubmit()],
       });
     },
-    track,
-    page,
-    identify,
-    addToCart,
-    orderProduct,
-    consent,
-    flush,
-    reset,
-    register,
-    getConsent,
-    anonymousId,
   };
   const trackmate: Global = (method, ...args) => {
     const fn = methods[method];

@@ -1,9 +1,9 @@
 import { EVENT_NAME, MAX_EVENT_BYTES } from '@trackmate/core';
-import { bytes } from './core/batch.js';
-import { uuid } from './core/uuid.js';
 import { createDelivery } from './delivery.js';
 import { localStore, memoryStore, type Store } from './storage.js';
 import type { ClientEvent, ConsentState, Plugin, Properties, Tracker, TrackerOptions } from './types.js';
+import { bytes } from './util/request-body.js';
+import { uuid } from './util/uuid.js';
 import { VERSION } from './version.js';
 
 const AID = 'tm_aid';

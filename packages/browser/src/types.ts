@@ -4,10 +4,9 @@
  * (checked by `npm run typecheck`) fails when they drift from the schema.
  */
 
-import type { UrlParams } from './core/url.js';
 import type { Store } from './storage.js';
 
-export type { Store, UrlParams };
+export type { Store };
 export type Properties = Record<string, unknown>;
 
 /** One event on the wire, as the collector's `ClientEvent` schema takes it. */
@@ -139,4 +138,14 @@ export interface Tracker {
   register(properties: Properties): void;
   /** The visitor's consent decision, or undefined when none was made. */
   getConsent(): ConsentState | undefined;
+}
+
+/** Which query parameters leave the page (lower-case names); mirror the site's rules on the collector. */
+export interface UrlParams {
+  /** Kept besides the campaign tags and click ids (e.g. `['promo']`); in `full` mode, kept although secret-looking. */
+  allow?: string[];
+  /** Never kept (e.g. `['customer']`), even campaign tags. */
+  deny?: string[];
+  /** Keep every parameter but `deny` and secret-looking ones, instead of only the allowed ones. Default false. */
+  full?: boolean;
 }

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { MAX_REQUEST_BYTES } from '@trackmate/core';
 import { describe, expect, it } from 'vitest';
-import { body, bytes, take } from '../src/core/batch.js';
-import { uuid } from '../src/core/uuid.js';
 import type { ClientEvent } from '../src/types.js';
+import { body, bytes, take } from '../src/util/request-body.js';
+import { uuid } from '../src/util/uuid.js';
 import { VERSION } from '../src/version.js';
 
 const event = (i: number, pad = 0, properties: Record<string, unknown> = { pad: 'x'.repeat(pad) }): string =>

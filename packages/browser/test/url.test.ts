@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cleanUrl } from '../src/core/url.js';
+import { cleanUrl } from '../src/util/url.js';
 
 describe('cleanUrl', () => {
   it("keeps only campaign tags and click ids by default: a GET form's fields never leave the page", () => {

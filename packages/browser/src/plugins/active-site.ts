@@ -1,5 +1,5 @@
-import { urlOf } from '../core/url.js';
 import type { Plugin } from '../types.js';
+import { urlOf } from '../util/url.js';
 
 /**
  * active_site once per session, carrying its sessionId: at the first event of a visit, and again when the

@@ -1,19 +1,9 @@
-import type { Tracker } from '../types.js';
+import type { Tracker, UrlParams } from '../types.js';
 
 /** Query parameters every URL keeps: campaign tags and ad click ids (the collector's allow-list too). */
 const KEPT = /^(utm_.*|gclid|fbclid|msclkid|ref|source)$/;
 /** Names that look secret or personal: dropped even from full URLs unless allowed by name. */
 const SECRET = /pass|pwd|token|secret|auth|key|code|session|sid|mail|phone|tel|card|cvv|ssn|otp|sig/i;
-
-/** Which query parameters leave the page (lower-case names); mirror the site's rules on the collector. */
-export interface UrlParams {
-  /** Kept besides the campaign tags and click ids (e.g. `['promo']`); in `full` mode, kept although secret-looking. */
-  allow?: string[];
-  /** Never kept (e.g. `['customer']`), even campaign tags. */
-  deny?: string[];
-  /** Keep every parameter but `deny` and secret-looking ones, instead of only the allowed ones. Default false. */
-  full?: boolean;
-}
 
 /**
  * A URL as the SDK sends it (page_view url and referrer, active_site url): its path and only the query
