@@ -9,6 +9,7 @@ export * from './metrics.js';
 export * from './profile.js';
 export * from './server-events.js';
 export * from './site.js';
+export * from './stats.js';
 export * from './triggers.js';
 export * from './url-params.js';
 export * from './webhooks.js';

@@ -7,4 +7,6 @@ export { createEnricher, type Enricher } from './enrich.js';
 export { defaultGeoDatabase, type GeoLookup, openGeo } from './geo.js';
 export { isTimeZone, localDay } from './site-days.js';
 export { sourceOf } from './source.js';
+export { default as statsRoutes } from './stats-routes.js';
+export { closeVisits, startVisitCloser, type VisitCloser } from './visit-closer.js';
 export { VISIT_IDLE_MS } from './visit-state.js';

@@ -13,6 +13,8 @@ const siteSchema = new Schema(
     secretKeyHash: { type: String, required: true },
     /** Hash of the ingest-only secret key: it sends server events, and reads or changes nothing. */
     ingestKeyHash: { type: String },
+    /** Hash of the read-only stats key: it reads the stats routes, and nothing else. */
+    statsKeyHash: { type: String },
     allowedOrigins: { type: [String], default: [] },
     /**
      * What a "yes" to e-mail from a browser (the public write key) counts for: `single` — consent at once;
@@ -74,6 +76,7 @@ const siteSchema = new Schema(
 siteSchema.index({ writeKey: 1 }, { unique: true });
 siteSchema.index({ secretKeyHash: 1 }, { unique: true });
 siteSchema.index({ ingestKeyHash: 1 });
+siteSchema.index({ statsKeyHash: 1 });
 siteSchema.index({ 'retiredKeys.value': 1 });
 
 export type SiteDoc = InferSchemaType<typeof siteSchema> & { _id: Types.ObjectId };

@@ -13,6 +13,8 @@ declare module 'fastify' {
     siteKeys: KeyCache;
     /** onRequest hook of admin routes: the site's secret key → request.site; 401 unknown, 403 an ingest-only key. */
     requireSecretKey: (request: FastifyRequest) => Promise<void>;
+    /** onRequest hook of the stats routes: the secret key, or a read-only stats key of the site. */
+    requireStatsKey: (request: FastifyRequest) => Promise<void>;
     /** onRequest hook of the server-event route: the secret key or the ingest-only key → request.site. */
     requireIngestKey: (request: FastifyRequest) => Promise<void>;
     /** Unknown keys per client IP (write and secret keys alike), 429 past the allowance. */
@@ -54,6 +56,7 @@ export default fp(
     };
     app.decorate('requireSecretKey', (request: FastifyRequest) => authenticate(request, ['admin']));
     app.decorate('requireIngestKey', (request: FastifyRequest) => authenticate(request, ['admin', 'ingest']));
+    app.decorate('requireStatsKey', (request: FastifyRequest) => authenticate(request, ['admin', 'stats']));
   },
   { name: 'trackmate-auth', dependencies: ['trackmate-mongo', '@fastify/rate-limit'] },
 );

@@ -2,7 +2,7 @@ import type { Queue, Worker } from 'bullmq';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
-import { createEnricher } from '../analytics/index.js';
+import { createEnricher, startVisitCloser } from '../analytics/index.js';
 import {
   type ActiveTriggers,
   createTriggerWorker,
@@ -51,6 +51,7 @@ export async function startWorkers({
 }: WorkerDeps): Promise<RunningWorkers> {
   const folder = startRollupFolder(config, models, log);
   const retention = startRetention(config, models, log);
+  const visitCloser = startVisitCloser(config, models, redis, log);
   const afterInsert = createAfterInsertHook(queues, folder, siteConfigCaches(models, redis, config.queuePrefix));
   const signingSecret = await loadSigningSecret(models, config);
   const suppressions = new SiteConfigCache(redis, config.queuePrefix, loadSuppressions(models));
@@ -74,6 +75,7 @@ export async function startWorkers({
     async close() {
       await Promise.all(workers.map((w) => closeWorker(w)));
       await folder.stop();
+      await visitCloser.stop();
       await retention.stop();
     },
   };

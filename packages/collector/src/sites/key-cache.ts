@@ -6,8 +6,11 @@ export interface CachedSite {
   id: string;
   name: string;
   allowedOrigins: string[];
-  /** For secret keys: `admin` (the site's secret key) or `ingest` (sends server events only). */
-  scope?: 'admin' | 'ingest';
+  /**
+   * For secret keys: `admin` (the site's secret key), `ingest` (sends server events only) or `stats` (reads the
+   * stats routes only).
+   */
+  scope?: 'admin' | 'ingest' | 'stats';
   /** A key replaced by a rotation, still accepted during its overlap: it only sends events. */
   retired?: true;
   /** What a browser's consent counts for (see the site model). */
@@ -70,7 +73,7 @@ export class KeyCache {
     if (!isSecretKeyShape(secretKey)) return Promise.resolve(null);
     const hash = hashSecretKey(secretKey);
     return this.lookup(`s:${hash}`, 'secret', hash, {
-      $or: [{ secretKeyHash: hash }, { ingestKeyHash: hash }, { 'retiredKeys.value': hash }],
+      $or: [{ secretKeyHash: hash }, { ingestKeyHash: hash }, { statsKeyHash: hash }, { 'retiredKeys.value': hash }],
     });
   }
 
@@ -120,6 +123,7 @@ export class KeyCache {
       writeKey: 1,
       secretKeyHash: 1,
       ingestKeyHash: 1,
+      statsKeyHash: 1,
       retiredKeys: 1,
     }).lean();
     const now = Date.now();
@@ -127,9 +131,13 @@ export class KeyCache {
     let until: number | undefined;
     let found = false;
     if (doc && kind === 'write' && doc.writeKey === value) found = true;
-    else if (doc && kind === 'secret' && (doc.secretKeyHash === value || doc.ingestKeyHash === value)) {
+    else if (
+      doc &&
+      kind === 'secret' &&
+      (doc.secretKeyHash === value || doc.ingestKeyHash === value || doc.statsKeyHash === value)
+    ) {
       found = true;
-      scope = doc.secretKeyHash === value ? 'admin' : 'ingest';
+      scope = doc.secretKeyHash === value ? 'admin' : doc.ingestKeyHash === value ? 'ingest' : 'stats';
     } else if (doc) {
       // a key replaced by a rotation with an overlap: accepted until its end, for sending events only (a leaked
       // old secret key must not rotate the keys again or delete the site during the overlap)

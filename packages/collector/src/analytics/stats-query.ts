@@ -1,0 +1,261 @@
+import { randomUUID } from 'node:crypto';
+import { STATS_DIMENSIONS, type StatsDimension, type StatsFigures } from '@trackmate/schema';
+import type { Redis } from 'ioredis';
+import { Types } from 'mongoose';
+import { TrackMateError } from '../errors.js';
+import type { Models, VisitDims, VisitDoc, VisitSummary } from '../models/index.js';
+import { eventsOfVisits, sketchKey } from './visit-closer.js';
+import { addCounts, type Counts, NONE, rowsOfVisit, summarizeVisit, VISIT_DIMS, zero } from './visit-summary.js';
+
+const DAY_MS = 86_400_000;
+
+export interface Filter {
+  dim: StatsDimension;
+  op: '==' | '!=';
+  value: string;
+}
+
+/** `filters=dim==value;dim!=value` (values may not hold `;`). */
+export function parseFilters(raw: string | undefined): Filter[] {
+  if (!raw) return [];
+  return raw.split(';').map((part) => {
+    const m = /^([a-zA-Z]+)(==|!=)(.*)$/.exec(part);
+    if (!m || !(STATS_DIMENSIONS as readonly string[]).includes(m[1]!)) {
+      throw new TrackMateError('TM_ERR_BAD_REQUEST', {
+        message: `Bad filter "${part.slice(0, 100)}": use dimension==value or dimension!=value with a dimension of ${STATS_DIMENSIONS.join(', ')}`,
+      });
+    }
+    return { dim: m[1] as StatsDimension, op: m[2] as '==' | '!=', value: m[3]! };
+  });
+}
+
+/** The site-local days of a range, oldest first. */
+export function daysOf(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY_MS)
+    out.push(new Date(t).toISOString().slice(0, 10));
+  return out;
+}
+
+/** The range of the same length just before. */
+export function previousRange(from: string, to: string): { from: string; to: string } {
+  const len = Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`) + DAY_MS;
+  const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+  return { from: day(Date.parse(`${from}T00:00:00Z`) - len), to: day(Date.parse(`${from}T00:00:00Z`) - DAY_MS) };
+}
+
+/** A visit as the queries see it: its fixed dimensions and its summary. */
+interface SummarisedVisit {
+  day: string;
+  visitor: string;
+  dims: VisitDims;
+  summary: VisitSummary;
+}
+
+/** Whether a visit passes every filter (page and event: the visit viewed that page / sent that event). */
+function passes(v: SummarisedVisit, filters: Filter[]): boolean {
+  return filters.every((f) => {
+    let has: boolean;
+    if (f.dim === 'page') has = v.summary.pages.some((p) => p.page === f.value);
+    else if (f.dim === 'event') has = v.summary.names.some((n) => n.name === f.value);
+    else if (f.dim === 'entryPage') has = (v.summary.entryPage ?? NONE) === f.value;
+    else if (f.dim === 'exitPage') has = (v.summary.exitPage ?? NONE) === f.value;
+    else has = ((v.dims as unknown as Record<string, string | null>)[f.dim] ?? NONE) === f.value;
+    return f.op === '==' ? has : !has;
+  });
+}
+
+/** The same filters as a MongoDB query on `visits` (values compared as plain strings, never as operators). */
+function filterQuery(filters: Filter[]): Record<string, unknown> {
+  const q: Record<string, unknown>[] = [];
+  for (const f of filters) {
+    const path =
+      f.dim === 'page'
+        ? 'summary.pages.page'
+        : f.dim === 'event'
+          ? 'summary.names.name'
+          : f.dim === 'entryPage' || f.dim === 'exitPage'
+            ? `summary.${f.dim}`
+            : `dims.${f.dim}`;
+    const value = f.value === NONE ? null : f.value;
+    q.push({ [path]: f.op === '==' ? { $eq: value } : { $ne: value } });
+  }
+  return q.length ? { $and: q } : {};
+}
+
+export interface StatsContext {
+  models: Models;
+  redis: Redis;
+  prefix: string;
+}
+
+/**
+ * Stats over a range of site-local days. Without filters the figures come from the roll-ups (stats_daily, one
+ * row per day and value) with visitors from the daily sketches merged over the range; with filters, from the
+ * visits themselves (each closed visit keeps its summary). Open visits (not yet rolled up) are summarised from
+ * their events and added either way, so the figures are live.
+ */
+export class StatsQuery {
+  constructor(
+    private readonly ctx: StatsContext,
+    private readonly siteId: string,
+  ) {}
+
+  /** Rows of one dimension (`all` for the totals), by value, with distinct visitors; or by day. */
+  async rows(
+    dim: string,
+    from: string,
+    to: string,
+    filters: Filter[],
+    by: 'value' | 'day' = 'value',
+  ): Promise<Map<string, Counts & { visitors: number }>> {
+    const open = await this.openVisits(from, to);
+    if (filters.length) return this.fromVisits(dim, from, to, filters, open, by);
+    const docs = await this.ctx.models.StatsDaily.find(
+      { siteId: this.siteId, dim, day: { $gte: from, $lte: to } },
+      { jobs: 0 },
+    ).lean();
+    const sums = new Map<string, { counts: Counts; keys: string[]; openVisitors: Set<string> }>();
+    const entry = (k: string) => {
+      let e = sums.get(k);
+      if (!e) {
+        e = { counts: zero(), keys: [], openVisitors: new Set() };
+        sums.set(k, e);
+      }
+      return e;
+    };
+    for (const d of docs) {
+      const e = entry(by === 'day' ? d.day : d.value);
+      addCounts(e.counts, { ...d, revenueByCurrency: d.revenueByCurrency ?? {} });
+      e.keys.push(sketchKey(this.ctx.prefix, this.siteId, d.day, d.dim, d.value));
+    }
+    for (const v of open) {
+      for (const row of rowsOfVisit(v.dims, v.summary)) {
+        if (row.dim !== dim) continue;
+        const e = entry(by === 'day' ? v.day : row.value);
+        addCounts(e.counts, row.counts);
+        if (row.counts.visits) e.openVisitors.add(v.visitor);
+      }
+    }
+    const visitors = await this.countVisitors([...sums.values()]);
+    return new Map([...sums.keys()].map((k, i) => [k, { ...sums.get(k)!.counts, visitors: visitors[i]! }]));
+  }
+
+  /** Distinct visitors of each entry: its rows' sketches merged, plus the visitors of open visits. */
+  private async countVisitors(entries: Array<{ keys: string[]; openVisitors: Set<string> }>): Promise<number[]> {
+    const pipeline = this.ctx.redis.pipeline();
+    const tmp: string[] = [];
+    const plan = entries.map((e) => {
+      if (!e.openVisitors.size) {
+        if (e.keys.length) pipeline.pfcount(...(e.keys as [string]));
+        return e.keys.length ? 1 : 0;
+      }
+      const key = `${this.ctx.prefix}:uv-tmp:${randomUUID()}`;
+      tmp.push(key);
+      pipeline.pfmerge(key, ...(e.keys as [string]));
+      pipeline.pfadd(key, ...e.openVisitors);
+      pipeline.pfcount(key);
+      pipeline.del(key);
+      return 4;
+    });
+    const results = (await pipeline.exec()) ?? [];
+    let i = 0;
+    return plan.map((n) => {
+      if (n === 0) return 0;
+      const [err, value] = results[i + (n === 4 ? 2 : 0)]!;
+      i += n;
+      if (err) throw err;
+      return Number(value);
+    });
+  }
+
+  private async fromVisits(
+    dim: string,
+    from: string,
+    to: string,
+    filters: Filter[],
+    open: SummarisedVisit[],
+    by: 'value' | 'day',
+  ) {
+    const closed = await this.ctx.models.Visit.find(
+      {
+        siteId: new Types.ObjectId(this.siteId),
+        day: { $gte: from, $lte: to },
+        closed: true,
+        'dims.bot': false,
+        ...filterQuery(filters),
+      },
+      { day: 1, visitor: 1, dims: 1, summary: 1 },
+    ).lean<SummarisedVisit[]>();
+    const out = new Map<string, { counts: Counts; visitors: Set<string> }>();
+    for (const v of [...closed, ...open]) {
+      if (!v.summary || !passes(v, filters)) continue;
+      for (const row of rowsOfVisit(v.dims, v.summary)) {
+        if (row.dim !== dim) continue;
+        const k = by === 'day' ? v.day : row.value;
+        const e = out.get(k) ?? { counts: zero(), visitors: new Set<string>() };
+        addCounts(e.counts, row.counts);
+        if (row.counts.visits) e.visitors.add(v.visitor);
+        out.set(k, e);
+      }
+    }
+    return new Map([...out].map(([k, e]) => [k, { ...e.counts, visitors: e.visitors.size }]));
+  }
+
+  /** Visits of the range not rolled up yet, summarised from their events (a busy site has a few hundred). */
+  private async openVisits(from: string, to: string): Promise<SummarisedVisit[]> {
+    const visits = await this.ctx.models.Visit.find(
+      { siteId: new Types.ObjectId(this.siteId), closed: false, day: { $gte: from, $lte: to } },
+      { day: 1, visitor: 1, dims: 1 },
+    ).lean<VisitDoc[]>();
+    if (!visits.length) return [];
+    const events = await eventsOfVisits(
+      this.ctx.models,
+      visits.map((v) => v._id),
+    );
+    return visits
+      .filter((v) => events.has(v._id))
+      .map((v) => ({ day: v.day, visitor: v.visitor, dims: v.dims, summary: summarizeVisit(events.get(v._id)!) }));
+  }
+
+  /** Bot visits and events, counted apart. */
+  async bots(from: string, to: string): Promise<{ visits: number; events: number }> {
+    const docs = await this.ctx.models.StatsDaily.find(
+      { siteId: this.siteId, dim: 'bots', day: { $gte: from, $lte: to } },
+      { visits: 1, events: 1 },
+    ).lean();
+    const open = await this.ctx.models.Visit.countDocuments({
+      siteId: new Types.ObjectId(this.siteId),
+      closed: false,
+      'dims.bot': true,
+      day: { $gte: from, $lte: to },
+    });
+    return {
+      visits: docs.reduce((n, d) => n + d.visits, 0) + open,
+      events: docs.reduce((n, d) => n + d.events, 0),
+    };
+  }
+}
+
+const rate = (a: number, b: number, digits = 4) => (b > 0 ? Math.round((a / b) * 10 ** digits) / 10 ** digits : null);
+
+/** Raw sums and the rates derived from them. */
+export function figures(c: (Counts & { visitors: number }) | undefined): StatsFigures {
+  const x = c ?? { ...zero(), visitors: 0 };
+  return {
+    visitors: x.visitors,
+    visits: x.visits,
+    pageviews: x.pageviews,
+    bounces: x.bounces,
+    totalDuration: x.duration,
+    events: x.events,
+    orders: x.orders,
+    revenue: x.revenue,
+    revenueByCurrency: x.revenueByCurrency,
+    viewsPerVisit: rate(x.pageviews, x.visits, 2),
+    bounceRate: rate(x.bounces, x.visits),
+    visitDuration: x.visits > 0 ? Math.round(x.duration / x.visits) : null,
+  };
+}
+
+export { VISIT_DIMS };

@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { loggable } from '../errors.js';
+import type { EventDoc, Models, VisitDoc } from '../models/index.js';
+import { localDay, siteTimeZones } from './site-days.js';
+import { VISIT_IDLE_MS } from './visit-state.js';
+import { addCounts, type Counts, rowsOfVisit, type SummaryEvent, summarizeVisit, zero } from './visit-summary.js';
+
+/** Redis key of the distinct-visitor sketch of one roll-up row (HyperLogLog). */
+export const sketchKey = (prefix: string, siteId: string, day: string, dim: string, value: string) =>
+  `${prefix}:uv:${siteId}:${day}:${dim}:${value}`;
+
+/** Sketches are kept 400 days after their last write, so a year compares with the one before. */
+const SKETCH_TTL_S = 400 * 86_400;
+const LOCK_MS = 60_000;
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+export const EVENT_FIELDS = { visitId: 1, name: 1, timestamp: 1, properties: 1, context: 1, sentBy: 1, source: 1 };
+
+/** Each visit's events, by visit id. */
+export async function eventsOfVisits(models: Models, ids: string[]): Promise<Map<string, SummaryEvent[]>> {
+  const out = new Map<string, SummaryEvent[]>();
+  if (!ids.length) return out;
+  const docs = await models.Event.find({ visitId: { $in: ids } }, EVENT_FIELDS).lean<
+    Array<SummaryEvent & Pick<EventDoc, 'visitId'>>
+  >();
+  for (const d of docs) {
+    const list = out.get(d.visitId!) ?? [];
+    list.push(d);
+    out.set(d.visitId!, list);
+  }
+  return out;
+}
+
+interface Bucket {
+  siteId: string;
+  day: string;
+  dim: string;
+  value: string;
+  byVisit: Map<string, Counts>;
+  visitors: Set<string>;
+}
+
+/**
+ * Rolls up visits nothing can join any more (their visitor's open-visit state in Redis expired 30 minutes after
+ * their last event was processed): each visit is summarised from its stored events, its summary kept on it, and
+ * its figures added to stats_daily, one row per (site, site-local day, dimension, value), with its visitor in
+ * the row's sketch. Exactly once without transactions, as the roll-up folder does: one update per row adds the
+ * visits not yet in its `jobs` and pushes their ids; then the visits are marked closed; then the ids leave
+ * `jobs`. Run by one process at a time (a Redis lock): it reads rows before it writes them.
+ */
+export async function closeVisits(
+  models: Models,
+  redis: Redis,
+  prefix: string,
+  options: { now?: number; closeAfterMs?: number; limit?: number; siteId?: string } = {},
+): Promise<number> {
+  const now = options.now ?? Date.now();
+  const closeAfter = options.closeAfterMs ?? VISIT_IDLE_MS + 60_000;
+  const visits = await models.Visit.find({
+    closed: false,
+    touchedAt: { $lt: new Date(now - closeAfter) },
+    ...(options.siteId ? { siteId: options.siteId } : {}),
+  })
+    .limit(options.limit ?? 500)
+    .lean<VisitDoc[]>();
+  if (!visits.length) return 0;
+  await rollUpVisits(models, redis, prefix, visits);
+  return visits.length;
+}
+
+/** Summarises visits from their events and adds them to the roll-ups (see closeVisits). */
+export async function rollUpVisits(models: Models, redis: Redis, prefix: string, visits: VisitDoc[]): Promise<void> {
+  const events = await eventsOfVisits(
+    models,
+    visits.map((v) => v._id),
+  );
+  const zones = await siteTimeZones(models, 0)(visits.map((v) => v.siteId.toString()));
+  const buckets = new Map<string, Bucket>();
+  const closed: Array<{ id: string; day: string; summary: ReturnType<typeof summarizeVisit> }> = [];
+  for (const v of visits) {
+    const list = events.get(v._id) ?? [];
+    const summary = summarizeVisit(list);
+    const siteId = v.siteId.toString();
+    const first = list.reduce((m, e) => Math.min(m, e.timestamp.getTime()), Number.POSITIVE_INFINITY);
+    const day = list.length ? localDay(first, zones.get(siteId) ?? 'UTC') : v.day;
+    closed.push({ id: v._id, day, summary });
+    if (!list.length) continue; // its events were never stored (dead-lettered): nothing to count
+    for (const row of rowsOfVisit(v.dims, summary)) {
+      const id = `${siteId}:${day}:${row.dim}:${row.value}`;
+      let b = buckets.get(id);
+      if (!b) {
+        b = { siteId, day, dim: row.dim, value: row.value, byVisit: new Map(), visitors: new Set() };
+        buckets.set(id, b);
+      }
+      b.byVisit.set(v._id, row.counts);
+      if (row.counts.visits || row.dim !== 'bots') b.visitors.add(v.visitor);
+    }
+  }
+  if (buckets.size) {
+    const pipeline = redis.pipeline();
+    for (const b of buckets.values()) {
+      if (b.dim === 'bots' || !b.visitors.size) continue;
+      const key = sketchKey(prefix, b.siteId, b.day, b.dim, b.value);
+      pipeline.pfadd(key, ...b.visitors);
+      pipeline.expire(key, SKETCH_TTL_S);
+    }
+    const results = await pipeline.exec();
+    const failed = results?.find(([err]) => err);
+    if (failed) throw failed[0];
+
+    const ids = [...buckets.keys()];
+    const current = await models.StatsDaily.find({ _id: { $in: ids } }, { jobs: 1 }).lean();
+    const applied = new Map(current.map((d) => [d._id, new Set(d.jobs ?? [])]));
+    const ops = [];
+    for (const [id, b] of buckets) {
+      const done = applied.get(id);
+      const fresh = [...b.byVisit].filter(([visitId]) => !done?.has(visitId));
+      if (!fresh.length) continue;
+      const sum = fresh.reduce((acc, [, c]) => addCounts(acc, c), zero());
+      const currencies: Record<string, number> = {};
+      for (const [code, n] of Object.entries(sum.revenueByCurrency)) {
+        if (/^[A-Z]{3}$/.test(code)) currencies[`revenueByCurrency.${code}`] = n;
+      }
+      ops.push({
+        updateOne: {
+          filter: { _id: id },
+          update: {
+            $inc: {
+              visits: sum.visits,
+              bounces: sum.bounces,
+              duration: sum.duration,
+              pageviews: sum.pageviews,
+              events: sum.events,
+              orders: sum.orders,
+              revenue: sum.revenue,
+              ...currencies,
+            },
+            $push: { jobs: { $each: fresh.map(([visitId]) => visitId) } },
+            $setOnInsert: { siteId: b.siteId, day: b.day, dim: b.dim, value: b.value },
+          },
+          upsert: true,
+        },
+      });
+    }
+    if (ops.length) await models.StatsDaily.bulkWrite(ops, { ordered: false });
+  }
+  await models.Visit.bulkWrite(
+    closed.map((c) => ({
+      updateOne: { filter: { _id: c.id }, update: { $set: { closed: true, day: c.day, summary: c.summary } } },
+    })),
+    { ordered: false },
+  );
+  if (buckets.size) {
+    await models.StatsDaily.updateMany(
+      { _id: { $in: [...buckets.keys()] } },
+      { $pullAll: { jobs: visits.map((v) => v._id) } },
+    );
+  }
+}
+
+export interface VisitCloser {
+  stop(): Promise<void>;
+}
+
+/** Closes visits every `intervalMs`, one process at a time across the installation (a Redis lock). */
+export function startVisitCloser(
+  config: Config,
+  models: Models,
+  redis: Redis,
+  log: { warn(o: object, m: string): void },
+  intervalMs = 15_000,
+): VisitCloser {
+  const lockKey = `${config.queuePrefix}:visit-closer-lock`;
+  const token = randomUUID();
+  let running: Promise<void> | null = null;
+  let stopped = false;
+  const run = async () => {
+    if (!(await redis.set(lockKey, token, 'PX', LOCK_MS, 'NX'))) return;
+    try {
+      while (!stopped && (await closeVisits(models, redis, config.queuePrefix)) > 0) {
+        await redis.pexpire(lockKey, LOCK_MS);
+      }
+    } finally {
+      await redis.eval(RELEASE, 1, lockKey, token);
+    }
+  };
+  const timer = setInterval(() => {
+    if (running || stopped) return;
+    running = run()
+      .catch((err) => log.warn({ err: loggable(err) }, 'closing visits failed; retrying'))
+      .finally(() => {
+        running = null;
+      });
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
