@@ -7,9 +7,10 @@ import { openGeo, statsRoutes } from './analytics/index.js';
 import { campaignRoutes } from './campaigns/index.js';
 import type { Config } from './config.js';
 import { loggable, TrackMateError } from './errors.js';
+import { eventRoutes } from './events/index.js';
 import { ingestRoutes, rateLimitOptions } from './ingest/index.js';
 import { integrationRoutes, pixelRoute } from './integrations/index.js';
-import { pipelineRoutes } from './pipeline/index.js';
+import { eraseQueued, pipelineRoutes } from './pipeline/index.js';
 import auth from './plugins/auth.js';
 import bodyParser from './plugins/body-parser.js';
 import mongo from './plugins/mongo.js';
@@ -74,8 +75,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await app.register(opsRoutes);
   await app.register(ingestRoutes, { feeds: [integrationRoutes, pixelRoute], geo: geoOf(config) });
-  await app.register(profileRoutes);
+  await app.register(profileRoutes, { eraseQueued: (ids) => eraseQueued(app.queues, ids) });
   await app.register(profileSearchRoutes);
+  await app.register(eventRoutes);
   await app.register(pipelineRoutes);
   await app.register(metricsRoutes);
   await app.register(topPagesRoutes);

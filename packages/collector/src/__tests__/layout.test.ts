@@ -12,6 +12,7 @@ const FEATURES = [
   'analytics',
   'ingest',
   'pipeline',
+  'events',
   'profiles',
   'campaigns',
   'webhooks',
@@ -42,6 +43,46 @@ function importsOf(file: string): string[] {
 const featureOf = (file: string) => FEATURES.find((f) => file.startsWith(`${f}/`));
 const files = sources(SRC);
 const edges = files.flatMap((from) => importsOf(from).map((to) => ({ from, to })));
+
+/**
+ * The cycles of a graph: its strongly connected components of more than one node, or of one node importing
+ * itself (Tarjan's algorithm), each listed from its first node in name order.
+ */
+export function cyclesOf(links: Array<{ from: string; to: string }>): string[][] {
+  const next = new Map<string, string[]>();
+  for (const { from, to } of links) next.set(from, [...(next.get(from) ?? []), to]);
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  const visit = (node: string) => {
+    index.set(node, index.size);
+    low.set(node, index.get(node)!);
+    stack.push(node);
+    onStack.add(node);
+    for (const to of next.get(node) ?? []) {
+      if (!index.has(to)) {
+        visit(to);
+        low.set(node, Math.min(low.get(node)!, low.get(to)!));
+      } else if (onStack.has(to)) low.set(node, Math.min(low.get(node)!, index.get(to)!));
+    }
+    if (low.get(node) !== index.get(node)) return;
+    const component: string[] = [];
+    let n: string;
+    do {
+      n = stack.pop()!;
+      onStack.delete(n);
+      component.push(n);
+    } while (n !== node);
+    if (component.length > 1 || next.get(node)?.includes(node)) found.push(component.sort());
+  };
+  for (const node of [...next.keys()].sort()) if (!index.has(node)) visit(node);
+  return found.sort((a, b) => a[0]!.localeCompare(b[0]!));
+}
+
+/** Where a file belongs for the feature graph: its feature, else its top folder or file (models, plugins/x.ts). */
+const unitOf = (file: string) => featureOf(file) ?? (file.startsWith('models/') ? 'models' : file);
 
 describe('collector layout', () => {
   it('has one folder per feature beside plugins/ and models/, and nothing else', () => {
@@ -84,6 +125,15 @@ describe('collector layout', () => {
         (e.to === 'cli.ts' && e.from !== 'cli.ts'),
     );
     expect(bad.map((e) => `${e.from} → ${e.to}`)).toEqual([]);
+  });
+
+  it('has no import cycle between files, not even through types', () => {
+    expect(cyclesOf(edges.filter((e) => files.includes(e.to)))).toEqual([]);
+  });
+
+  it('has no import cycle between features: each depends on the others one way only', () => {
+    const between = edges.map((e) => ({ from: unitOf(e.from), to: unitOf(e.to) })).filter((e) => e.from !== e.to);
+    expect(cyclesOf(between)).toEqual([]);
   });
 
   it('reaches MongoDB only through the models (no raw driver collections)', () => {

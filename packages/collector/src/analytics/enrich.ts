@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { QueuedEvent } from '../ingest/index.js';
 import type { EventDevice, EventGeo, EventSource, Models, NewEventDoc, VisitDims } from '../models/index.js';
+import type { QueuedEvent } from '../pipeline/index.js';
 import { parseAgent } from './device.js';
 import { localDay, siteTimeZones } from './site-days.js';
 import { sourceOf } from './source.js';

@@ -2,9 +2,9 @@ import type { RejectedItem } from '@trackmate/schema';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { TrackMateError } from '../errors.js';
 import type { EventGeo } from '../models/index.js';
+import type { QueuedEvent } from '../pipeline/index.js';
 import type { Backpressure } from './backpressure.js';
 import type { EnqueueBatcher } from './enqueue-batcher.js';
-import type { QueuedEvent } from './queued-event.js';
 
 /**
  * The end of both track endpoints: counts, a 400 naming what is wrong when no event is valid, else the valid

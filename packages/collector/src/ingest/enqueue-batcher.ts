@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { TrackMateError } from '../errors.js';
-import type { IngestJob, QueuedEvent } from './queued-event.js';
+import type { IngestJob, QueuedEvent } from '../pipeline/index.js';
 
 interface Waiter {
   events: QueuedEvent[];

@@ -1,9 +1,9 @@
 import type { Queue } from 'bullmq';
+import type { IngestJob } from '../pipeline/index.js';
 import type { Routes } from '../route-kit.js';
 import type { GeoOf, IngestFeed } from './accept.js';
 import { Backpressure } from './backpressure.js';
 import { EnqueueBatcher } from './enqueue-batcher.js';
-import type { IngestJob } from './queued-event.js';
 import sdkRoute from './sdk-route.js';
 import { segmentRoutes } from './segment/index.js';
 import serverEventRoutes from './server-event-routes.js';

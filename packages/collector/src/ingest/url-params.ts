@@ -1,5 +1,5 @@
 import { URL_PARAMS_KEPT, type UrlParams } from '@trackmate/schema';
-import type { QueuedEvent } from './queued-event.js';
+import type { QueuedEvent } from '../pipeline/index.js';
 
 export type { UrlParams };
 

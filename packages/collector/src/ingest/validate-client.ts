@@ -10,9 +10,9 @@ import {
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
 import type { EventGeo } from '../models/index.js';
+import type { QueuedEvent } from '../pipeline/index.js';
 import type { ProfileUpsert } from '../profiles/index.js';
 import { cleanName, normalizeEmail, normalizePhone } from '../profiles/index.js';
-import type { QueuedEvent } from './queued-event.js';
 
 const envelope = Compile(ClientEventSchema);
 const byName = Object.fromEntries(

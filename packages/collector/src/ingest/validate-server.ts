@@ -9,9 +9,9 @@ import {
   type ServerProfile,
 } from '@trackmate/schema';
 import { Compile } from 'typebox/compile';
+import type { QueuedEvent } from '../pipeline/index.js';
 import type { ProfileUpsert } from '../profiles/index.js';
 import { cleanName, normalizeEmail, normalizePhone } from '../profiles/index.js';
-import type { QueuedEvent } from './queued-event.js';
 import { correctTimestamp, describeErrors, structuralErrors } from './validate-client.js';
 
 const orderValidator = Compile(OrderPlacedEventSchema);

@@ -1,7 +1,8 @@
 import type { Platform } from '@trackmate/schema';
 import { LIMITS } from '@trackmate/schema';
 import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js/min';
-import { type QueuedEvent, serverMessageId, structuralErrors } from '../ingest/index.js';
+import { serverMessageId, structuralErrors } from '../ingest/index.js';
+import type { QueuedEvent } from '../pipeline/index.js';
 import { cleanName, normalizeEmail, normalizePhone, type ProfileUpsert } from '../profiles/index.js';
 
 /** A postal address as TrackMate stores it (the server event's shape, plus the platform's extra lines). */

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import type { QueuedEvent } from '../ingest/index.js';
+import type { QueuedEvent } from '../pipeline/index.js';
 
 /** What a platform's delivery comes to: events to store, or a reason it stores nothing (still answered 2xx). */
 export type Mapped = { events: QueuedEvent[]; orderId?: string } | { ignored: string; orderId?: string };

@@ -1,4 +1,4 @@
-import type { QueuedEvent } from '../ingest/index.js';
+import type { QueuedEvent } from '../pipeline/index.js';
 import {
   ANONYMOUS_ID_KEYS,
   address,

@@ -1,9 +1,9 @@
 import type { Config } from '../config.js';
 import { TrackMateError } from '../errors.js';
-import type { IngestJob } from '../ingest/index.js';
 import type { DeadLetterDoc, Models } from '../models/index.js';
 import { closeQueue, createQueue, QUEUE_NAMES } from '../plugins/queues.js';
 import { parseId } from '../route-kit.js';
+import type { IngestJob } from './queued-event.js';
 import { deadLetterPayload, replayDeadLetters } from './replay-dead-letters.js';
 
 export interface DeadLettersInput {

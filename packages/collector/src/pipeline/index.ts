@@ -1,9 +1,11 @@
 /** Pipeline: the ingest worker that links events to profiles and stores them exactly once; dead letters. */
 export { type DeadLetterItem, deadLetter, deadLetters, type UnstorablePayload } from './dead-letters.js';
 export { type DeadLettersInput, deadLettersCommand } from './dead-letters-command.js';
+export { eraseQueued } from './erase-queued.js';
 export { createIngestWorker, type IngestWorkerOptions } from './ingest-worker.js';
 export { ownedEvents } from './owned-events.js';
 export { default as pipelineRoutes } from './pipeline-routes.js';
+export type { IngestJob, QueuedEvent } from './queued-event.js';
 export { deadLetterPayload, type ReplayResult, replayDeadLetters } from './replay-dead-letters.js';
 export { type Removed, removeExpired, startRetention } from './retention.js';
 export {

@@ -2,11 +2,11 @@ import type { Job, Worker } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
 import { loggable } from '../errors.js';
-import type { IngestJob } from '../ingest/index.js';
 import type { Models } from '../models/index.js';
 import type { Prometheus } from '../plugins/prometheus.js';
 import { createQueueWorker, QUEUE_NAMES } from '../plugins/queues.js';
 import { deadLetters } from './dead-letters.js';
+import type { IngestJob } from './queued-event.js';
 import { type AfterInsertHook, type EnrichHook, processEvents } from './store-events.js';
 
 export interface IngestWorkerOptions {

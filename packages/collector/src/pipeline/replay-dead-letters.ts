@@ -1,9 +1,9 @@
 import type { Queue } from 'bullmq';
 import type { Types } from 'mongoose';
-import type { IngestJob, QueuedEvent } from '../ingest/index.js';
 import type { DeadLetterDoc, Models } from '../models/index.js';
 import { jobIdFor, QUEUE_NAMES, type QueueName } from '../plugins/queues.js';
 import type { UnstorablePayload } from './dead-letters.js';
+import type { IngestJob, QueuedEvent } from './queued-event.js';
 
 /** The payload as it was queued, also when it was kept as JSON text. */
 export function deadLetterPayload(doc: Pick<DeadLetterDoc, 'payload'>): unknown {

@@ -1,5 +1,4 @@
 import { Types } from 'mongoose';
-import type { QueuedEvent } from '../ingest/index.js';
 import {
   identityKey,
   isDocumentError,
@@ -10,6 +9,7 @@ import {
   writeErrorsOf,
 } from '../models/index.js';
 import { type ProfileUpsert, profileKey, suppressionKey, upsertProfiles } from '../profiles/index.js';
+import type { QueuedEvent } from './queued-event.js';
 
 const toObjectId = (id: string) => new Types.ObjectId(id);
 

@@ -1,15 +1,14 @@
 /** Profiles: the profile API, upserts and consent, and everything held about a person (export, erasure). */
 
-export { eventPage } from './event-page.js';
+export type { EraseQueued, PersonIds } from './person-ids.js';
 export { cleanName, normalizeEmail, normalizePhone } from './profile-fields.js';
 export { default as profileRoutes } from './profile-routes.js';
 export { default as profileSearchRoutes } from './profile-search-routes.js';
+export type { ProfileTouch, ProfileUpsert } from './profile-touch.js';
 export { loadSuppressions, SUPPRESS_DAYS, suppress, suppressionKey } from './suppression.js';
 export {
   type ConsentDecision,
   PROFILE_CAPS,
-  type ProfileTouch,
-  type ProfileUpsert,
   profileKey,
   recordConsent,
   recordConsents,

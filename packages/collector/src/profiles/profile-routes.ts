@@ -10,14 +10,14 @@ import {
 } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
+import { eventPage, eventView } from '../events/index.js';
 import type { ProfileDoc } from '../models/index.js';
 import { errorReplies as errors, IdParams, Limit, parseId, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
 import { bumpSiteConfig } from '../sites/index.js';
-import { eraseQueued } from './erase-queued.js';
-import { eventPage } from './event-page.js';
 import { anonymousIdsOf, erasePerson, eventsOf, profileOf } from './person-data.js';
+import type { EraseQueued } from './person-ids.js';
 import { cleanName, normalizeEmail } from './profile-fields.js';
-import { decodeProfileCursor, eventView, profileView } from './profile-views.js';
+import { decodeProfileCursor, profileView } from './profile-views.js';
 import { recordConsent } from './upsert-profile.js';
 
 const Cursor = Type.Optional(Type.String({ maxLength: 128, description: 'nextCursor of the previous page' }));
@@ -25,7 +25,7 @@ const common = { tags: ['profiles'], security: [{ secretKey: [] }] };
 const parseProfileId = (id: string) => parseId(id, 'profile id');
 
 /** The profile API (secret key): every query is scoped to the key's site, so one site never sees another's people. */
-const profileRoutes: Routes = async (app) => {
+const profileRoutes: Routes<{ eraseQueued: EraseQueued }> = async (app, { eraseQueued }) => {
   // Authenticate before anything is parsed or validated: an unknown caller learns nothing but 401.
   app.addHook('onRequest', app.requireSecretKey);
   const { models } = app;
@@ -163,7 +163,7 @@ const profileRoutes: Routes = async (app) => {
       const profile = await profileOf(models, siteIdOf(request), parseProfileId(request.params.id));
       const anonymousIds = await anonymousIdsOf(models, profile);
       const erased = await erasePerson(models, profile);
-      const queued = await eraseQueued(app.queues, {
+      const queued = await eraseQueued({
         siteId: profile.siteId.toHexString(),
         profileId: profile._id.toHexString(),
         email: profile.email,

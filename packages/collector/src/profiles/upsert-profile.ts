@@ -1,30 +1,8 @@
 import { type AnyBulkWriteOperation, Types } from 'mongoose';
 import type { ConsentEntry, Models, ProfileDoc } from '../models/index.js';
 import { emailKeyOf, userKeyOf, writeErrorsOf } from '../models/index.js';
+import type { ProfileTouch, ProfileUpsert } from './profile-touch.js';
 import { linkUserIds } from './user-ids.js';
-
-/** The profile a profile-creating event carries, keyed by e-mail, by the site's own userId, or by both. */
-export interface ProfileUpsert {
-  email?: string;
-  userId?: string;
-  firstName?: string;
-  lastName?: string;
-  phone?: string;
-  /** An explicit consent decision carried by the event, if any. */
-  consent?: boolean;
-  consentSource: 'form' | 'identify' | 'api' | 'server';
-}
-
-/** One profile-creating event of an ingest job. */
-export interface ProfileTouch {
-  /** `server` for a backend's event (secret key): its names stand against later browser events. */
-  from: 'client' | 'server';
-  siteId: string;
-  anonymousId: string | null;
-  /** The event's time: later events' names win, and consent decisions are ordered by it. */
-  at: Date;
-  profile: ProfileUpsert;
-}
 
 /** Bounds that keep a profile far below MongoDB's 16 MB document limit, however long it lives. */
 export const PROFILE_CAPS = { anonymousIds: 200, consentHistory: 500 } as const;

@@ -1,6 +1,6 @@
 import type { Types } from 'mongoose';
 import { emailKeyOf, isDuplicateKey, type Models, type ProfileDoc, userKeyOf } from '../models/index.js';
-import type { ProfileTouch } from './upsert-profile.js';
+import type { ProfileTouch } from './profile-touch.js';
 
 type Keys = Pick<ProfileDoc, '_id' | 'siteId' | 'email' | 'userId' | 'emailKey' | 'userKey'>;
 

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
+import type { IngestJob, QueuedEvent } from '../../pipeline/index.js';
 import { EnqueueBatcher } from '../enqueue-batcher.js';
-import type { IngestJob, QueuedEvent } from '../queued-event.js';
 
 // A stand-in queue that records jobs and acknowledges after a delay, like a Redis round trip.
 function recordingQueue(delayMs = 5, fail = false) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RejectedItem } from '@trackmate/schema';
+import type { QueuedEvent } from '../../pipeline/index.js';
 import { cleanName, normalizeEmail, normalizePhone, type ProfileUpsert } from '../../profiles/index.js';
-import type { QueuedEvent } from '../queued-event.js';
 import { correctTimestamp, type RequestContext, structuralErrors } from '../validate-client.js';
 
 /** The Segment calls TrackMate maps; `screen` and `group` are refused per message. */

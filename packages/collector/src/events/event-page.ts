@@ -1,6 +1,6 @@
 import type { StoredEvent } from '@trackmate/schema';
 import type { EventDoc, Models } from '../models/index.js';
-import { decodeEventCursor, encodeEventCursor, eventView } from './profile-views.js';
+import { decodeEventCursor, encodeEventCursor, eventView } from './event-view.js';
 
 /**
  * One page of the events matching `filter`, newest first (by timestamp, then id), after `cursor` (the previous

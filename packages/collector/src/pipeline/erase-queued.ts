@@ -1,15 +1,7 @@
 import type { Queue } from 'bullmq';
-import type { IngestJob, QueuedEvent } from '../ingest/index.js';
 import { jobsAtRest } from '../plugins/jobs-at-rest.js';
-
-/** Who is being erased, by every id their queued data may carry. */
-export interface PersonIds {
-  siteId: string;
-  profileId: string;
-  email?: string;
-  userId?: string;
-  anonymousIds: string[];
-}
+import type { PersonIds } from '../profiles/index.js';
+import type { IngestJob, QueuedEvent } from './queued-event.js';
 
 const names = (ids: PersonIds) => {
   const anonymous = new Set(ids.anonymousIds);

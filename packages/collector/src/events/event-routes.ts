@@ -1,7 +1,7 @@
 import { EventPage, LIMITS } from '@trackmate/schema';
 import { Type } from 'typebox';
-import { eventPage } from '../profiles/index.js';
 import { errorReplies, Limit, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
+import { eventPage } from './event-page.js';
 
 const common = { tags: ['events'], security: [{ secretKey: [] }] };
 
