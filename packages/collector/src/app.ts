@@ -9,7 +9,7 @@ import type { Config } from './config.js';
 import { loggable, TrackMateError } from './errors.js';
 import { eventRoutes } from './events/index.js';
 import { ingestRoutes, rateLimitOptions } from './ingest/index.js';
-import { integrationRoutes, pixelRoute } from './integrations/index.js';
+import { hookRoutes, integrationRoutes, pixelRoute } from './integrations/index.js';
 import { eraseQueued, pipelineRoutes } from './pipeline/index.js';
 import auth from './plugins/auth.js';
 import bodyParser from './plugins/body-parser.js';
@@ -74,7 +74,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   await app.register(opsRoutes);
-  await app.register(ingestRoutes, { feeds: [integrationRoutes, pixelRoute], geo: geoOf(config) });
+  await app.register(ingestRoutes, { feeds: [hookRoutes, pixelRoute], geo: geoOf(config) });
   await app.register(profileRoutes, { eraseQueued: (ids) => eraseQueued(app.queues, ids) });
   await app.register(profileSearchRoutes);
   await app.register(eventRoutes);
@@ -86,6 +86,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(webhookRoutes);
   await app.register(webhookActionRoutes);
   await app.register(siteRoutes);
+  await app.register(integrationRoutes);
   return app;
 }
 

@@ -8,6 +8,7 @@ import { deadLettersCommand } from './pipeline/index.js';
 import { openMongo } from './plugins/mongo.js';
 import { closeQueue, createQueue, QUEUE_NAMES } from './plugins/queues.js';
 import { redisConnection } from './plugins/redis.js';
+import { loadSecretBox } from './plugins/secret-box.js';
 import { startServer, startWorker } from './server.js';
 import { sitesCommand } from './sites/index.js';
 
@@ -23,6 +24,9 @@ Usage:
   trackmate-collector sites update --id ID [--name NAME] [--add-origin URL] [--remove-origin URL]
                                   [--consent-mode single|double|server]  what a browser's yes to e-mail counts for
                                   [--url-params allow[:promo,…] | full[:customer,…]]  query parameters stored URLs keep
+                                  [--shopify-secret S] [--woocommerce-secret S] [--stripe-secret whsec_…]
+                                  [--remove-secret shopify|woocommerce|stripe]  the shop platforms' webhook
+                                  secrets (docs/integrations.md); stored sealed, never shown
   trackmate-collector sites rotate-key --id ID [--write] [--secret] [--ingest] [--overlap 24h]
                                   new keys (secret ones shown once); the old ones stop working at once,
                                   or after the overlap (at most 30d) while you deploy the new ones
@@ -90,6 +94,10 @@ async function main(argv: string[]): Promise<void> {
       overlap: { type: 'string' },
       'consent-mode': { type: 'string' },
       'url-params': { type: 'string' },
+      'shopify-secret': { type: 'string' },
+      'woocommerce-secret': { type: 'string' },
+      'stripe-secret': { type: 'string' },
+      'remove-secret': { type: 'string', multiple: true },
       yes: { type: 'boolean' },
       json: { type: 'boolean' },
       id: { type: 'string' },
@@ -140,10 +148,23 @@ async function main(argv: string[]): Promise<void> {
           overlap: values.overlap,
           consentMode: values['consent-mode'],
           urlParams: values['url-params'],
+          secrets: {
+            shopify: values['shopify-secret'],
+            woocommerce: values['woocommerce-secret'],
+            stripe: values['stripe-secret'],
+          },
+          removeSecrets: values['remove-secret'] ?? [],
           yes: values.yes ?? false,
           json: values.json ?? false,
         };
-        process.stdout.write(await sitesCommand(db.models, input, async () => openQueues(config)));
+        process.stdout.write(
+          await sitesCommand(
+            db.models,
+            input,
+            async () => openQueues(config),
+            () => loadSecretBox(db.models, config),
+          ),
+        );
       } finally {
         await db.close();
       }

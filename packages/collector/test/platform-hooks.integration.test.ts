@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminCall } from './helpers/admin.js';
-import { clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
+import { clientEvent, postEvents, spawnCli, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 import { postHook, sample, signedDeliveries } from './helpers/platform-hooks.js';
 
 const secrets = {
@@ -397,6 +398,30 @@ describe('refunds in the roll-ups', () => {
   });
 });
 
+describe('GET /api/integrations', () => {
+  it("answers each platform's URL, whether its secret is set, counts per outcome and the last deliveries, no secret", async () => {
+    const res = await adminCall(t.url, t.site.secretKey, 'GET', '/api/integrations?limit=5');
+    expect(res.status).toBe(200);
+    const byPlatform = Object.fromEntries(res.body.platforms.map((p: { platform: string }) => [p.platform, p]));
+    expect(Object.keys(byPlatform)).toEqual(['shopify', 'woocommerce', 'stripe']);
+    expect(byPlatform.shopify.url).toBe(`${t.config.publicUrl}/api/hooks/shopify/${t.site.siteId}`);
+    expect(byPlatform.shopify.secretSet).toBe(true);
+    expect(byPlatform.shopify.counts).toMatchObject({ refused: 3, ignored: 1 });
+    expect(byPlatform.shopify.counts.accepted).toBeGreaterThanOrEqual(3);
+    expect(byPlatform.shopify.deliveries).toHaveLength(5);
+    expect(byPlatform.shopify.deliveries[0]).toMatchObject({ topic: expect.any(String), outcome: expect.any(String) });
+    expect(byPlatform.woocommerce.counts.ping).toBe(1);
+    expect(byPlatform.stripe.deliveries[0]).toMatchObject({
+      topic: 'customer.created',
+      outcome: 'ignored',
+      status: 200,
+    });
+    for (const s of Object.values(secrets)) expect(JSON.stringify(res.body)).not.toContain(s);
+    // no e-mail of a buyer in the log
+    expect(JSON.stringify(res.body)).not.toContain('@example');
+  });
+});
+
 describe('hook routes', () => {
   it('answer 401 when the site has no secret for the platform, 404 for an unknown site or platform', async () => {
     await adminCall(t.url, t.site.secretKey, 'PATCH', '/api/site', { integrationSecrets: { woocommerce: null } });
@@ -405,5 +430,41 @@ describe('hook routes', () => {
     expect(String(res.body.message)).toMatch(/no woocommerce secret is set/i);
     expect((await hook('shopify', sign.shopify('orders/create', {}), '0123456789abcdef01234567')).status).toBe(404);
     expect((await hook('magento', sign.shopify('orders/create', {}))).status).toBe(404);
+  });
+});
+
+describe('trackmate-collector sites update', () => {
+  it('sets and removes a platform secret from the command line; deliveries verify with it from then on', async () => {
+    const cli = async (...args: string[]) => {
+      const child = spawnCli(['sites', 'update', '--id', t.site.siteId, ...args], t.env);
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d) => {
+        out += d;
+      });
+      child.stderr!.on('data', (d) => {
+        err += d;
+      });
+      const [code] = await once(child, 'exit');
+      return { code, out, err };
+    };
+    const stripe = `whsec_${randomBytes(24).toString('base64url')}`;
+    const set = await cli('--stripe-secret', stripe);
+    expect(set.code).toBe(0);
+    expect(set.out).toMatch(/stripe set 20/);
+    expect(set.out).not.toContain(stripe);
+    const e = { ...sample('stripe-checkout-session-completed'), created: Math.floor(Date.now() / 1000) };
+    e.data.object.payment_intent = 'pi_from_cli';
+    expect((await hook('stripe', sign.stripe(e, stripe))).body.outcome).toBe('accepted');
+    // the earlier secret no longer verifies
+    expect((await hook('stripe', sign.stripe(e, secrets.stripe))).status).toBe(401);
+
+    const bad = await cli('--shopify-secret', 'short');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/shopify secret must be 8 to 512 characters/);
+    const removed = await cli('--remove-secret', 'stripe');
+    expect(removed.code).toBe(0);
+    expect(removed.out).toMatch(/stripe not set/);
+    expect((await hook('stripe', sign.stripe(e, stripe))).status).toBe(401);
   });
 });

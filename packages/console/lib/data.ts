@@ -4,7 +4,9 @@ import type {
   DeliveryQueued,
   EventPage,
   Funnel,
+  Integrations,
   Metrics,
+  Platform,
   Profile,
   ProfileErasure,
   ProfilePage,
@@ -53,6 +55,8 @@ async function item<T>(url: string): Promise<T> {
 // ── reads (cached per request) ──────────────────────────────────────────────────────────────────────────────
 
 export const getSite = cache(() => api<Site>('GET', '/api/site'));
+/** The shop platforms' webhook URLs, secrets set, and their last deliveries. */
+export const getIntegrations = cache(() => api<Integrations>('GET', '/api/integrations?limit=10'));
 
 export const getMetrics = cache((from: string, to: string) =>
   api<Metrics>('GET', `/api/metrics${query({ from, to })}`),
@@ -112,6 +116,8 @@ export type SiteChange = {
   addOrigins?: string[];
   removeOrigins?: string[];
   urlParams?: Partial<Site['urlParams']>;
+  /** A platform's webhook secret; null removes it. */
+  integrationSecrets?: Partial<Record<Platform, string | null>>;
 };
 export const updateSite = (change: SiteChange) => api<Site>('PATCH', '/api/site', change);
 export const rotateKeys = (which: { write: boolean; secret: boolean; ingest: boolean; overlapSeconds?: number }) =>

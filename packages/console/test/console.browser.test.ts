@@ -3,7 +3,7 @@
  * in with the secret key, watches events arrive, finds and erases a person, creates a trigger, operates
  * webhooks and dead letters, and every page is photographed at 1,440 and 360 px (packages/console/test-artifacts).
  */
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { MongoClient, ObjectId } from 'mongodb';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -388,6 +388,45 @@ describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
     site.secretKey = fresh;
     await go('/events'); // still signed in: the session holds the new key
     expect(new URL(page.url()).pathname).toBe('/events');
+  });
+
+  it('shop platforms: saves a Shopify secret (never shown again) and lists its deliveries with their outcome', async () => {
+    await go('/settings');
+    const shopify = page.locator('[data-platform="shopify"]');
+    expect(await shopify.getByTestId('shopify-secret').textContent()).toBe('not set');
+    const secret = randomBytes(32).toString('hex');
+    await shopify.getByLabel('Secret', { exact: true }).fill(secret);
+    await shopify.getByRole('button', { name: 'Save secret' }).click();
+    await expect.poll(() => shopify.locator('.success').textContent()).toContain('Shopify secret saved');
+
+    // Shopify delivers an order, signed with that secret, and a forged one
+    const body = JSON.stringify({
+      id: 1001,
+      admin_graphql_api_id: 'gid://shopify/Order/1001',
+      email: 'ana@example.com',
+      total_price: '10.00',
+      currency: 'EUR',
+      line_items: [{ title: 'Mug', sku: 'MUG', price: '10.00', quantity: 1 }],
+    });
+    const deliver = (hmac: string) =>
+      fetch(`${collector.url}/api/hooks/shopify/${site.siteId}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-shopify-topic': 'orders/create',
+          'x-shopify-hmac-sha256': hmac,
+        },
+        body,
+      });
+    expect((await deliver(createHmac('sha256', secret).update(body).digest('base64'))).status).toBe(200);
+    expect((await deliver(createHmac('sha256', 'forged').update(body).digest('base64'))).status).toBe(401);
+
+    await go('/settings');
+    expect(await shopify.getByTestId('shopify-secret').textContent()).toMatch(/^set /);
+    await expect.poll(() => shopify.locator('tr[data-outcome="accepted"]').count()).toBe(1);
+    expect(await shopify.locator('tr[data-outcome="refused"]').textContent()).toContain('does not verify');
+    expect(await page.content()).not.toContain(secret);
+    await screenshots('settings-shop-platforms');
   });
 
   it('no page answered 5xx or threw in the browser', () => {

@@ -34,3 +34,37 @@ export const HookReply = Type.Object({
   reason: Type.Optional(Type.String()),
 });
 export type HookReply = Static<typeof HookReply>;
+
+/** One delivery of a platform as the console shows it: ids, topic, outcome and reason, never the payload. */
+export const PlatformDelivery = Type.Object({
+  at: Type.String({ format: 'date-time' }),
+  topic: Type.String(),
+  outcome: Type.Union([
+    Type.Literal('accepted'),
+    Type.Literal('duplicate'),
+    Type.Literal('ignored'),
+    Type.Literal('ping'),
+    Type.Literal('refused'),
+    Type.Literal('rejected'),
+  ]),
+  status: Type.Integer(),
+  orderId: Type.Optional(Type.String()),
+  events: Type.Optional(Type.Integer({ minimum: 0 })),
+  reason: Type.Optional(Type.String()),
+});
+export type PlatformDelivery = Static<typeof PlatformDelivery>;
+
+/** `GET /api/integrations`: per platform, the webhook URL, the secret's state, counts per outcome, last deliveries. */
+export const Integrations = Type.Object({
+  platforms: Type.Array(
+    Type.Object({
+      platform: Type.Union([Type.Literal('shopify'), Type.Literal('woocommerce'), Type.Literal('stripe')]),
+      url: Type.String(),
+      secretSet: Type.Boolean(),
+      setAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+      counts: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+      deliveries: Type.Array(PlatformDelivery),
+    }),
+  ),
+});
+export type Integrations = Static<typeof Integrations>;

@@ -1,4 +1,4 @@
-import type { Platform } from '@trackmate/schema';
+import type { Platform, PlatformDelivery } from '@trackmate/schema';
 import type { Cluster, Redis } from 'ioredis';
 
 /**
@@ -6,19 +6,11 @@ import type { Cluster, Redis } from 'ioredis';
  * stored already), `ignored` (acknowledged, nothing to store: another topic, an unpaid order), `ping` (a
  * platform's test), `refused` (401: no secret, or a bad or stale signature), `rejected` (400: not JSON, too large).
  */
-export type Outcome = 'accepted' | 'duplicate' | 'ignored' | 'ping' | 'refused' | 'rejected';
+export type Outcome = PlatformDelivery['outcome'];
 export const OUTCOMES: readonly Outcome[] = ['accepted', 'duplicate', 'ignored', 'ping', 'refused', 'rejected'];
 
 /** One delivery as the console shows it; no personal data (no e-mail, no body), only ids and reasons. */
-export interface Delivery {
-  at: string;
-  topic: string;
-  outcome: Outcome;
-  status: number;
-  orderId?: string;
-  events?: number;
-  reason?: string;
-}
+export type Delivery = PlatformDelivery;
 
 /** Deliveries kept per site and platform (the newest); the counts per outcome are kept whole. */
 export const KEEP = 50;

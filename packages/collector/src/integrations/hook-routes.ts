@@ -80,7 +80,7 @@ const hookRoutes: Routes<IngestFeed> = async (app, { batcher, backpressure }) =>
           'counted. 200 `{ outcome, events }`.',
         tags: ['integrations'],
         params: Type.Object({
-          platform: Type.Union(PLATFORMS.map((p) => Type.Literal(p))),
+          platform: Type.String({ enum: [...PLATFORMS] }),
           siteId: Type.String({ maxLength: 64 }),
         }),
         response: {

@@ -1,4 +1,4 @@
-import type { UrlParams } from '@trackmate/schema';
+import type { Platform, UrlParams } from '@trackmate/schema';
 import { TrackMateError } from '../errors.js';
 import type { Models, SiteDoc } from '../models/index.js';
 import type { SecretBox } from '../plugins/secret-box.js';
@@ -23,6 +23,10 @@ export interface SitesCommandInput {
   consentMode?: string;
   /** `update --url-params allow[:name,…] | full[:name,…]`: the URL rules (see parseUrlParams). */
   urlParams?: string;
+  /** `update --shopify-secret S --woocommerce-secret S --stripe-secret whsec_…`: the platforms' webhook secrets. */
+  secrets?: Partial<Record<Platform, string>>;
+  /** `update --remove-secret PLATFORM`: that platform's webhooks are refused from then on. */
+  removeSecrets?: string[];
   /** `rotate-key --overlap 24h`: how long the replaced keys keep working. */
   overlap?: string;
   /** `delete --yes`: the confirmation that everything of the site goes. */
@@ -236,6 +240,8 @@ export async function sitesCommand(
   input: SitesCommandInput,
   /** Redis and the queues, opened only by `sites delete` (the other commands need MongoDB alone). */
   openQueues?: () => Promise<{ deps: Omit<DeleteSiteDeps, 'models'>; close(): Promise<void> }>,
+  /** What seals the platforms' secrets (`sites update --shopify-secret …`). */
+  box?: () => Promise<SecretBox>,
 ): Promise<string> {
   switch (input.sub) {
     case 'create': {
@@ -263,23 +269,36 @@ export async function sitesCommand(
     case 'update': {
       const site = await siteOf(models, input.id);
       const updated = siteView(
-        await updateSite(models, site, {
-          name: input.name,
-          addOrigins: input.addOrigins,
-          removeOrigins: input.removeOrigins,
-          consentMode: input.consentMode,
-          urlParams: input.urlParams === undefined ? undefined : parseUrlParams(input.urlParams),
-        }),
+        await updateSite(
+          models,
+          site,
+          {
+            name: input.name,
+            addOrigins: input.addOrigins,
+            removeOrigins: input.removeOrigins,
+            consentMode: input.consentMode,
+            urlParams: input.urlParams === undefined ? undefined : parseUrlParams(input.urlParams),
+            integrationSecrets: {
+              ...input.secrets,
+              ...Object.fromEntries((input.removeSecrets ?? []).map((p) => [p, null])),
+            },
+          },
+          box,
+        ),
       );
       const rules = updated.urlParams;
       const urls =
         rules.mode === 'allow'
           ? `allow-list: campaign tags and click ids${rules.allow.length ? `, ${rules.allow.join(', ')}` : ''}`
           : `full, without secret-looking names${rules.deny.length ? ` and ${rules.deny.join(', ')}` : ''}`;
+      const platforms = Object.entries(updated.integrations)
+        .map(([p, s]) => `${p} ${s.secretSet ? `set ${s.setAt}` : 'not set'}`)
+        .join(', ');
       return input.json
         ? `${JSON.stringify(updated)}\n`
         : `site updated: ${updated.name}\n  origins: ${updated.allowedOrigins.join(', ') || '(none)'}\n` +
-            `  consent from browsers: ${updated.consentMode} opt-in\n  URL parameters: ${urls}\n  (${CACHE_NOTE})\n`;
+            `  consent from browsers: ${updated.consentMode} opt-in\n  URL parameters: ${urls}\n` +
+            `  platform secrets: ${platforms}\n  (${CACHE_NOTE})\n`;
     }
     case 'rotate-key': {
       const site = await siteOf(models, input.id);
@@ -343,7 +362,7 @@ export async function sitesCommand(
     default:
       throw usage(
         `unknown command "sites ${input.sub ?? ''}"; try: sites create --name NAME --origin URL | sites list | ` +
-          'sites update --id ID [--add-origin URL] [--remove-origin URL] [--consent-mode single|double|server] [--url-params allow|full[:names]] | sites rotate-key --id ID --write|--secret|--ingest [--overlap 24h] | ' +
+          'sites update --id ID [--add-origin URL] [--remove-origin URL] [--consent-mode single|double|server] [--url-params allow|full[:names]] [--shopify-secret S] [--woocommerce-secret S] [--stripe-secret whsec_…] [--remove-secret PLATFORM] | sites rotate-key --id ID --write|--secret|--ingest [--overlap 24h] | ' +
           'sites revoke --id ID | sites delete --id ID --yes',
       );
   }

@@ -1,5 +1,6 @@
 'use server';
 
+import type { Platform } from '@trackmate/schema';
 import { revalidatePath } from 'next/cache';
 import { attempt } from '@/lib/collector';
 import { rotateKeys, updateSite } from '@/lib/data';
@@ -70,5 +71,24 @@ export async function setUrlParams(_prev: FormState, form: FormData): Promise<Fo
       mode === 'allow'
         ? 'Saved: URLs keep campaign tags, click ids and the names you listed.'
         : 'Saved: URLs keep every parameter except secret-looking ones and the names you listed.',
+  };
+}
+
+const PLATFORM_NAMES: Record<Platform, string> = { shopify: 'Shopify', woocommerce: 'WooCommerce', stripe: 'Stripe' };
+
+/** Sets (or, with `remove`, removes) a shop platform's webhook secret; it is stored sealed and never shown again. */
+export async function setPlatformSecret(_prev: FormState, form: FormData): Promise<FormState> {
+  const platform = String(form.get('platform') ?? '') as Platform;
+  if (!(platform in PLATFORM_NAMES)) return { error: 'Unknown platform.' };
+  const remove = form.get('remove') === 'on';
+  const secret = String(form.get('secret') ?? '').trim();
+  if (!remove && !secret) return { error: 'Paste the secret, or tick “remove”.' };
+  const r = await attempt(() => updateSite({ integrationSecrets: { [platform]: remove ? null : secret } }));
+  if (!r.ok) return { error: r.error };
+  revalidatePath('/settings');
+  return {
+    message: remove
+      ? `${PLATFORM_NAMES[platform]} secret removed: its webhooks are refused now.`
+      : `${PLATFORM_NAMES[platform]} secret saved.`,
   };
 }

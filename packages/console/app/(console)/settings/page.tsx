@@ -1,15 +1,16 @@
 import type { Metadata } from 'next';
 import { ActionForm } from '@/components/action-form';
 import { ConfirmDialog } from '@/components/confirm-dialog';
+import { IntegrationsPanel } from '@/components/integrations-panel';
 import { GettingStarted } from '@/components/snippet';
-import { getSite } from '@/lib/data';
+import { getIntegrations, getSite } from '@/lib/data';
 import { dateTime } from '@/lib/format';
-import { addOrigin, removeOrigin, rename, rotate, setUrlParams } from './actions';
+import { addOrigin, removeOrigin, rename, rotate, setPlatformSecret, setUrlParams } from './actions';
 
 export const metadata: Metadata = { title: 'Site settings' };
 
 export default async function SettingsPage() {
-  const site = await getSite();
+  const [site, integrations] = await Promise.all([getSite(), getIntegrations()]);
   return (
     <>
       <h1>Site settings</h1>
@@ -119,6 +120,7 @@ export default async function SettingsPage() {
           </ActionForm>
         </ConfirmDialog>
       </section>
+      <IntegrationsPanel integrations={integrations} setSecret={setPlatformSecret} />
       <section className="panel" aria-labelledby="snippet">
         <h2 id="snippet" style={{ marginTop: 0 }}>
           Snippet
