@@ -367,6 +367,8 @@ describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
     await expect
       .poll(async () => (await api<Rules>('GET', '/api/site')).body.urlParams)
       .toEqual({ mode: 'allow', allow: ['promo', 'variant'], deny: [] });
+    // the first save has answered (and the form was reset to the saved values) before the next change
+    await expect.poll(() => page.locator('form[aria-label="URL parameters"] .success').count()).toBe(1);
     await page.getByLabel(/keep full URLs/).check();
     await page.getByLabel('Never keep (comma-separated)').fill('customer');
     await page.getByRole('button', { name: 'Save URL rules' }).click();
