@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { openGeo, progressBar, rebuildRollups } from './analytics/index.js';
 import { loadConfig, redact } from './config.js';
 import { isUserError } from './errors.js';
 import { migrate } from './models/index.js';
@@ -39,6 +40,9 @@ Usage:
                                   what could not be processed, newest first, with the reason
   trackmate-collector dead-letters replay [--id ID] [--since TIME] [--queue NAME]
                                   queue those payloads again (events are still stored once)
+  trackmate-collector rollups rebuild [--site ID] [--from DAY] [--to DAY]
+                                  recompute the events' enrichment and the stats roll-ups from stored events
+                                  (idempotent; safe while ingest runs: open visits are left to it)
   trackmate-collector --help | --version
 
 Environment: MONGODB_URI, REDIS_URL, TRACKMATE_QUEUE_PREFIX, PORT, HOST, TRACKMATE_TRUST_PROXY,
@@ -46,7 +50,7 @@ TRACKMATE_IP_MODE (full|anonymize|none), SMTP_URL, LOG_LEVEL, TRACKMATE_RATE_LIM
 TRACKMATE_RATE_LIMIT_IP (requests per minute, 0 = off), TRACKMATE_RATE_LIMIT_AUTH_FAILURES, TRACKMATE_WORKER_CONCURRENCY,
 TRACKMATE_MAX_BACKLOG (events), TRACKMATE_MAX_REDIS_MEMORY (percent),
 TRACKMATE_WORKER_LOCK_MS, TRACKMATE_JOB_ATTEMPTS, TRACKMATE_JOB_BACKOFF_MS, TRACKMATE_PUBLIC_URL,
-TRACKMATE_SIGNING_SECRET, TRACKMATE_WEBHOOK_TIMEOUT_MS, TRACKMATE_WEBHOOK_ALLOW_PRIVATE, TRACKMATE_REQUEST_TIMEOUT_MS, TRACKMATE_RETENTION_DAYS, TRACKMATE_MAIL_FROM.
+TRACKMATE_SIGNING_SECRET, TRACKMATE_WEBHOOK_TIMEOUT_MS, TRACKMATE_WEBHOOK_ALLOW_PRIVATE, TRACKMATE_REQUEST_TIMEOUT_MS, TRACKMATE_RETENTION_DAYS, TRACKMATE_MAIL_FROM, TRACKMATE_GEO (on|off), TRACKMATE_GEO_DB.
 `;
 
 function version(): string {
@@ -104,6 +108,9 @@ async function main(argv: string[]): Promise<void> {
       since: { type: 'string' },
       queue: { type: 'string' },
       limit: { type: 'string' },
+      site: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -182,6 +189,29 @@ async function main(argv: string[]): Promise<void> {
           (line) => process.stdout.write(line),
         );
       } finally {
+        await db.close();
+      }
+      return;
+    }
+    case 'rollups': {
+      if (sub !== 'rebuild') fail('usage: trackmate-collector rollups rebuild [--site ID] [--from DAY] [--to DAY]');
+      const db = await openMongo(config);
+      const redis = redisConnection(config, 'worker');
+      try {
+        await migrate(db.models);
+        const started = Date.now();
+        const result = await rebuildRollups(db.models, redis, config.queuePrefix, {
+          siteId: values.site,
+          from: values.from,
+          to: values.to,
+          geo: config.geo ? openGeo(config.geoDatabase) : null,
+          progress: progressBar((s) => process.stderr.write(s), process.stderr.isTTY === true),
+        });
+        process.stdout.write(
+          `rebuilt ${result.visits} visits from ${result.events} events of ${result.sites} site(s) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+        );
+      } finally {
+        redis.disconnect();
         await db.close();
       }
       return;

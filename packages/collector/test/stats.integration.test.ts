@@ -1,9 +1,13 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeVisits } from '../src/analytics/index.js';
 import { trafficFixture } from './fixtures/traffic.js';
 import { adminCall } from './helpers/admin.js';
-import { postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
+import { CLI, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
+
+const exec = promisify(execFile);
 
 const fixture = trafficFixture();
 const { d1, d2 } = fixture;
@@ -199,6 +203,22 @@ describe('stats API over a fixture of known traffic', () => {
     expect(await t.db.collection('stats_daily').countDocuments({ jobs: { $ne: [] } })).toBe(0);
     await expectFixtureFigures();
     expect((await get(`/api/stats/aggregate?${range}`)).bots).toEqual({ visits: 1, events: 1 });
+  });
+
+  it('rollups rebuild (the CLI, twice) recomputes the same figures from the stored events alone', async () => {
+    // what the worker stored is thrown away: enrichment, visits, roll-ups and sketches
+    await t.db.collection('events').updateMany({}, { $unset: { source: '', device: '', bot: '', visitId: '' } });
+    await t.db.collection('visits').deleteMany({});
+    await t.db.collection('stats_daily').deleteMany({});
+    for (let run = 0; run < 2; run++) {
+      const { stdout, stderr } = await exec(process.execPath, [CLI, 'rollups', 'rebuild', '--site', t.site.siteId], {
+        env: { ...process.env, ...t.env },
+      });
+      expect(stdout).toMatch(/^rebuilt 7 visits from 17 events of 1 site\(s\)/);
+      expect(stderr).toMatch(/100% 17\/17 events/);
+      await expectFixtureFigures();
+    }
+    expect(await t.db.collection('events').countDocuments({ visitId: null })).toBe(0);
   });
 
   it('answers a bad dimension, filter or range with 400 and a reason', async () => {

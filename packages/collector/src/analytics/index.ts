@@ -5,6 +5,7 @@
 export { parseAgent } from './device.js';
 export { createEnricher, type Enricher } from './enrich.js';
 export { defaultGeoDatabase, type GeoLookup, openGeo } from './geo.js';
+export { progressBar, type RebuildResult, rebuildRollups } from './rebuild.js';
 export { isTimeZone, localDay } from './site-days.js';
 export { sourceOf } from './source.js';
 export { default as statsRoutes } from './stats-routes.js';
