@@ -99,11 +99,11 @@ describe('compose.yaml', () => {
     expect(collectorUrl.port).toBe(envOf(collector).PORT);
   });
 
-  it('publishes the ports the processes listen on', () => {
-    expect(collector.ports).toEqual([`${envOf(collector).PORT}:${envOf(collector).PORT}`]);
+  it('publishes the ports the processes listen on, on 127.0.0.1 unless told otherwise', () => {
+    expect(collector.ports!.map(resolved)).toEqual([`127.0.0.1:${envOf(collector).PORT}:${envOf(collector).PORT}`]);
     const args = services.console!.command!;
     const port = args[args.indexOf('--port') + 1];
-    expect(services.console!.ports).toEqual([`${port}:${port}`]);
+    expect(services.console!.ports!.map(resolved)).toEqual([`127.0.0.1:${port}:${port}`]);
     expect(args[args.indexOf('--host') + 1]).toBe('0.0.0.0');
     expect(services.worker!.ports).toBeUndefined();
   });
@@ -117,6 +117,17 @@ describe('compose.yaml', () => {
       const volume = services[name]!.volumes?.[0]?.split(':')[0];
       expect(volume && volume in compose.volumes, name).toBe(true);
     }
+  });
+
+  // Regression (issue 22): TRACKMATE_TRUST_PROXY defaulted to false beside a comment saying "one hop", and both
+  // ports were published on every interface
+  it('trusts proxies by address, and gives the console its proxy hop and the shared secret', () => {
+    const trust = resolved(envOf(collector).TRACKMATE_TRUST_PROXY!);
+    expect(trust.split(',')).toEqual(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']);
+    const consoleEnv = envOf(services.console!);
+    expect(consoleEnv.TRACKMATE_CONSOLE_ALLOW_HTTP).toBe('true');
+    expect(resolved(consoleEnv.TRACKMATE_CONSOLE_TRUST_PROXY!)).toBe('1');
+    expect(consoleEnv.TRACKMATE_CONSOLE_SECRET).toBe(envOf(collector).TRACKMATE_CONSOLE_SECRET);
   });
 
   it('gives the workers and the console health checks of their own (the image checks /ready)', () => {
