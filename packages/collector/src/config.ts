@@ -47,6 +47,8 @@ export interface Config {
   confirmCooldownMs: number;
   /** Double opt-in: most confirmation e-mails to one address a day, over every site of the installation. */
   confirmDailyCap: number;
+  /** Shared with the console: signs the visitor's address it forwards (auth-failure limits count per visitor). */
+  consoleSecret?: string;
   /** Bearer token /metrics asks for on the API address; unset = /metrics answers loopback clients only. */
   metricsToken?: string;
   /** A separate address serving /metrics (then the API address has none), e.g. `0.0.0.0:9464`. */
@@ -154,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     mailFrom: env.TRACKMATE_MAIL_FROM || undefined,
     confirmCooldownMs: int(env, 'TRACKMATE_CONFIRM_COOLDOWN_MINUTES', 15, 0, 10_080) * 60_000,
     confirmDailyCap: int(env, 'TRACKMATE_CONFIRM_DAILY_CAP', 3, 1, 1_000),
+    consoleSecret: consoleSecret(env),
     metricsToken: metricsToken(env),
     metricsListen: listenAddress(env, 'TRACKMATE_METRICS_LISTEN'),
     geo: onOff(env, 'TRACKMATE_GEO', true),
@@ -214,6 +217,13 @@ function signingSecret(env: NodeJS.ProcessEnv): string | undefined {
   const raw = env.TRACKMATE_SIGNING_SECRET;
   if (!raw) return undefined;
   if (raw.length < 32) throw new ConfigError('TRACKMATE_SIGNING_SECRET must be at least 32 characters');
+  return raw;
+}
+
+function consoleSecret(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.TRACKMATE_CONSOLE_SECRET;
+  if (!raw) return undefined;
+  if (raw.length < 32) throw new ConfigError('TRACKMATE_CONSOLE_SECRET must be at least 32 characters');
   return raw;
 }
 

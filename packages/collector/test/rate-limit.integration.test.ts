@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signClientIp } from '../src/plugins/client-ip-header.js';
+import { createSite } from '../src/sites/index.js';
+import { adminCall } from './helpers/admin.js';
 import { clientEvent, postEvents, startTestApp, type TestApp } from './helpers/harness.js';
+
+const CONSOLE_SECRET = 'console-secret-for-tests-0123456789abcdef';
+const randomSecret = () => `sk_${randomBytes(32).toString('base64url')}`;
 
 let t: TestApp;
 beforeAll(async () => {
@@ -40,7 +46,9 @@ describe('rate limiting', () => {
 describe('unknown keys per client IP', () => {
   let u: TestApp;
   beforeAll(async () => {
-    u = await startTestApp({ env: { TRACKMATE_RATE_LIMIT_AUTH_FAILURES: '3' } });
+    u = await startTestApp({
+      env: { TRACKMATE_RATE_LIMIT_AUTH_FAILURES: '3', TRACKMATE_CONSOLE_SECRET: CONSOLE_SECRET },
+    });
   });
   afterAll(async () => {
     await u?.close();
@@ -63,5 +71,48 @@ describe('unknown keys per client IP', () => {
     expect(track.status).toBe(429);
     // the site's own keys, already known, are not held up by the guessing
     expect((await call(u.site.secretKey)).status).toBe(200);
+  });
+
+  // Regression (issue 22): a valid key this process had not seen yet (a new site, a rotated key, a restarted
+  // collector) got 429 from an address over its allowance, so guessing from a shared address locked it out
+  it('never refuses a key some site has, even one it has not seen yet, from an address over its allowance', async () => {
+    const guess = () => fetch(`${u.url}/api/profiles`, { headers: { authorization: `Bearer ${randomSecret()}` } });
+    for (let i = 0; i < 4; i++) await guess();
+    expect((await guess()).status).toBe(429);
+    const fresh = await createSite(u.app.models, { name: 'Fresh shop', origins: [] });
+    expect(u.app.siteKeys.knows('secret', fresh.secretKey)).toBe(false);
+    // made by another process (here: straight into the database): seen within a second
+    await new Promise((r) => setTimeout(r, 1_100));
+    const call = (key: string) => fetch(`${u.url}/api/site`, { headers: { authorization: `Bearer ${key}` } });
+    expect((await call(fresh.secretKey)).status).toBe(200);
+    // rotated through the API: the new key works at once from the same address; guesses still get 429
+    const rotated = await adminCall(u.url, fresh.secretKey, 'POST', '/api/site/rotate-key', { secret: true });
+    expect((await call(rotated.body.secretKey)).status).toBe(200);
+    expect((await postEvents(u.url, { ...clientEvent(), writeKey: fresh.writeKey })).status).toBe(202);
+    expect((await guess()).status).toBe(429);
+  });
+
+  it("counts the console's calls against the visitor it names in a signed header, not against the console", async () => {
+    // this address (the console's, here) is over its allowance from the tests above
+    const unsigned = await fetch(`${u.url}/api/site`, { headers: { authorization: `Bearer ${randomSecret()}` } });
+    expect(unsigned.status).toBe(429);
+    const asConsole = (visitor: string, key: string, signature = signClientIp(CONSOLE_SECRET, visitor)) =>
+      fetch(`${u.url}/api/site`, {
+        headers: {
+          authorization: `Bearer ${key}`,
+          'x-trackmate-client-ip': visitor,
+          'x-trackmate-client-ip-signature': signature,
+        },
+      });
+    const attacker: number[] = [];
+    for (let i = 0; i < 5; i++) attacker.push((await asConsole('198.51.100.7', randomSecret())).status);
+    expect(attacker).toEqual([401, 401, 401, 429, 429]);
+    // another visitor through the same console: their own allowance
+    expect((await asConsole('203.0.113.5', randomSecret())).status).toBe(401);
+    // a header not signed with the shared secret counts against the sender's own address
+    const forged = await asConsole('203.0.113.99', randomSecret(), signClientIp('x'.repeat(32), '203.0.113.99'));
+    expect(forged.status).toBe(429);
+    const stale = await asConsole('203.0.113.98', randomSecret(), signClientIp(CONSOLE_SECRET, '203.0.113.98', 0));
+    expect(stale.status).toBe(429);
   });
 });

@@ -22,6 +22,23 @@ if (values.help) {
   process.exit(0);
 }
 const port = Number(values.port);
+const hops = Number(process.env.TRACKMATE_CONSOLE_TRUST_PROXY || '0');
+if (!Number.isInteger(hops) || hops < 0 || hops > 32) {
+  process.stderr.write(
+    `trackmate-console: TRACKMATE_CONSOLE_TRUST_PROXY must be a number of proxy hops (0-32), got "${process.env.TRACKMATE_CONSOLE_TRUST_PROXY}"\n`,
+  );
+  process.exit(1);
+}
+// The session cookie holds a secret key: over plain HTTP anyone on the way reads it. Only this machine may be
+// served without TLS, unless told that a TLS proxy is in front (or that the network is trusted).
+const loopback = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(values.host);
+if (!loopback && !/^(1|true)$/i.test(process.env.TRACKMATE_CONSOLE_ALLOW_HTTP || '')) {
+  process.stderr.write(
+    `trackmate-console: refusing to serve plain HTTP on ${values.host}: the session cookie carries a secret key. ` +
+      'Put a TLS proxy in front and set TRACKMATE_CONSOLE_ALLOW_HTTP=true, or listen on 127.0.0.1\n',
+  );
+  process.exit(1);
+}
 if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.stderr.write(`trackmate-console: --port must be a port number, got "${values.port}"\n`);
   process.exit(1);
@@ -41,7 +58,25 @@ const { default: next } = await import('next');
 const app = next({ dir, dev: false, hostname: values.host, port });
 await app.prepare();
 const handle = app.getRequestHandler();
-const server = createServer((req, res) => handle(req, res));
+/**
+ * The visitor's address, for the sign-in limit and the collector's auth-failure limit: the socket's, or with
+ * TRACKMATE_CONSOLE_TRUST_PROXY=n the address n hops from the right of X-Forwarded-For. Set on the request as
+ * `x-trackmate-client-ip` (what a client sent under that name is replaced), where the server actions read it.
+ */
+const clientIp = (req) => {
+  const chain = [
+    ...String(req.headers['x-forwarded-for'] ?? '')
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean),
+    req.socket.remoteAddress ?? '',
+  ];
+  return hops ? (chain[Math.max(0, chain.length - 1 - hops)] ?? '') : chain[chain.length - 1];
+};
+const server = createServer((req, res) => {
+  req.headers['x-trackmate-client-ip'] = clientIp(req).replace(/^::ffff:/, '');
+  return handle(req, res);
+});
 server.listen(port, values.host, () => {
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;

@@ -1,4 +1,5 @@
-import { cookies } from 'next/headers';
+import { createHmac } from 'node:crypto';
+import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 
 /** The cookie holding the signed-in site's secret key: httpOnly, never readable by page scripts. */
@@ -41,6 +42,28 @@ export async function sessionKey(): Promise<string | undefined> {
   return (await cookies()).get(SESSION_COOKIE)?.value;
 }
 
+/** The visitor's address, as bin/trackmate-console.mjs set it on the request ('' outside a request). */
+export async function clientIp(): Promise<string> {
+  try {
+    return (await headers()).get('x-trackmate-client-ip') ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * With TRACKMATE_CONSOLE_SECRET (the collector's too), each call carries the visitor's address signed, so the
+ * collector counts a bad key against that visitor, not against the console that every sign-in comes through.
+ */
+async function clientIpHeaders(): Promise<Record<string, string>> {
+  const secret = process.env.TRACKMATE_CONSOLE_SECRET;
+  const ip = await clientIp();
+  if (!secret || !ip) return {};
+  const t = String(Math.floor(Date.now() / 1000));
+  const v1 = createHmac('sha256', secret).update(`${t}.${ip}`).digest('base64url');
+  return { 'x-trackmate-client-ip': ip, 'x-trackmate-client-ip-signature': `t=${t},v1=${v1}` };
+}
+
 /** One call to the collector with an explicit key; the answer as JSON, or an ApiError with its message. */
 export async function callCollector<T>(key: string, method: string, path: string, body?: unknown): Promise<T> {
   let res: Response;
@@ -50,6 +73,7 @@ export async function callCollector<T>(key: string, method: string, path: string
       headers: {
         authorization: `Bearer ${key}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(await clientIpHeaders()),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: 'no-store',

@@ -3,7 +3,8 @@
 import type { Site } from '@trackmate/schema';
 import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { ApiError, callCollector, SESSION_COOKIE, sessionCookie } from './collector';
+import { ApiError, callCollector, clientIp, SESSION_COOKIE, sessionCookie } from './collector';
+import { recordFailedSignIn, signInBlockedFor } from './sign-in-limit';
 
 export interface FormState {
   error?: string;
@@ -27,10 +28,18 @@ export async function signIn(_prev: FormState, form: FormData): Promise<FormStat
   const key = String(form.get('secretKey') ?? '').trim();
   if (!key.startsWith('sk_'))
     return { error: 'A secret key starts with sk_ (the write key pk_… is public and cannot sign in).' };
+  const ip = await clientIp();
+  const blocked = signInBlockedFor(ip);
+  if (blocked) {
+    return {
+      error: `Too many failed sign-ins from your address: try again in ${blocked} minute${blocked > 1 ? 's' : ''}.`,
+    };
+  }
   try {
     await callCollector<Site>(key, 'GET', '/api/site');
   } catch (err) {
     if (err instanceof ApiError) {
+      if (err.status === 401 || err.status === 403 || err.status === 429) recordFailedSignIn(ip);
       return {
         error: err.status === 401 || err.status === 403 ? 'The collector does not know this secret key.' : err.message,
       };

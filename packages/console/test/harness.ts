@@ -110,11 +110,11 @@ export const startCollector = async (env: Record<string, string>) => {
   return serve([CLI, 'start', '--port', String(port)], env, port, '/ready');
 };
 
-export const startConsole = async (collectorUrl: string) => {
+export const startConsole = async (collectorUrl: string, env: Record<string, string> = {}) => {
   const port = await freePort();
   return serve(
     [CONSOLE_BIN, '--port', String(port), '--collector', collectorUrl],
-    { NEXT_TELEMETRY_DISABLED: '1' },
+    { NEXT_TELEMETRY_DISABLED: '1', ...env },
     port,
     '/sign-in',
   );

@@ -35,7 +35,7 @@ export function trackCors(app: FastifyInstance, allowedHeaders = TRACK_HEADERS):
     let allowed: string[];
     if (key) {
       // a pre-flight's key is looked up like a request's: unknown keys count against the address
-      if (!app.siteKeys.knows('write', key)) await app.authFailures.check(request);
+      if (!app.siteKeys.knows('write', key)) await app.authFailures.check(request, 'write', key);
       const site = await app.siteKeys.byWriteKey(key);
       if (!site) await app.authFailures.record(request);
       allowed = site?.allowedOrigins ?? [];

@@ -49,7 +49,8 @@ export async function siteOfWriteKey(
   request: FastifyRequest,
   origin: string | undefined = request.headers.origin,
 ): Promise<CachedSite> {
-  if (!app.siteKeys.knows('write', request.writeKey!)) await app.authFailures.check(request);
+  if (!app.siteKeys.knows('write', request.writeKey!))
+    await app.authFailures.check(request, 'write', request.writeKey!);
   const site = await app.siteKeys.byWriteKey(request.writeKey!);
   if (!site) {
     await app.authFailures.record(request);

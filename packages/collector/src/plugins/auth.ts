@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { TrackMateError } from '../errors.js';
 import { type CachedSite, KeyCache } from '../sites/index.js';
+import { authClientIp } from './client-ip-header.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,7 +39,7 @@ export default fp(
           message: 'Not a secret key: admin and server routes take sk_… keys',
         });
       }
-      if (!app.siteKeys.knows('secret', key)) await app.authFailures.check(request);
+      if (!app.siteKeys.knows('secret', key)) await app.authFailures.check(request, 'secret', key);
       const site = await app.siteKeys.bySecretKey(key);
       if (!site) {
         await app.authFailures.record(request);
@@ -62,11 +63,16 @@ export default fp(
 );
 
 /**
- * Failed key lookups per client IP: each request with a key nobody has costs a database query, so a client IP
- * that keeps guessing is answered 429 before its next lookup. Known keys never count.
+ * Failed key lookups per client: each request with a key nobody has costs a database query, so a client that
+ * keeps guessing is answered 429 before its next lookup. Known keys never count, and a client over its allowance
+ * is still let through with a key some site has (KeyCache.exists: one shared query every 5 s, none per guess), so
+ * nobody's guessing — from a shared address, or through the console — locks a valid key out. The client is
+ * the request's address, or the visitor's address the console vouches for (client-ip-header.ts).
  */
 export interface AuthFailures {
-  check(request: FastifyRequest): Promise<void>;
+  /** Before a lookup: 429 while this client is over its allowance, unless `key` is one some site has. */
+  check(request: FastifyRequest, kind?: 'write' | 'secret', key?: string): Promise<void>;
+  /** After a lookup found no site. */
   record(request: FastifyRequest): Promise<void>;
 }
 
@@ -76,7 +82,7 @@ function authFailureLimit(app: FastifyInstance, perMinute: number): AuthFailures
   const limiter = app.createRateLimit({
     max: perMinute,
     timeWindow: 60_000,
-    keyGenerator: (request) => `${prefix}${request.ip}`,
+    keyGenerator: (request) => `${prefix}${authClientIp(request, app.config.consoleSecret)}`,
   });
   const refuse = (ttl: number) => {
     const retryAfter = Math.max(1, Math.ceil(ttl / 1000));
@@ -86,12 +92,12 @@ function authFailureLimit(app: FastifyInstance, perMinute: number): AuthFailures
     });
   };
   return {
-    /** Before a lookup: 429 while this IP is over its allowance of failures. */
-    async check(request: FastifyRequest) {
+    async check(request, kind, key) {
       const r = await limiter(request, { increment: false });
-      if (!r.isAllowed && r.isExceeded) throw refuse(r.ttl);
+      if (r.isAllowed || !r.isExceeded) return;
+      if (kind && key && (await app.siteKeys.exists(kind, key))) return;
+      throw refuse(r.ttl);
     },
-    /** After a lookup found no site. */
     async record(request: FastifyRequest) {
       await limiter(request);
     },

@@ -35,9 +35,11 @@ export interface KeyCacheOptions {
   negativeTtlMs: number;
   /** Most keys held; expired entries go first, then the oldest. */
   maxEntries: number;
+  /** How old the set of every site's keys (`exists`) may be before a key missing from it has it read again. */
+  allKeysTtlMs: number;
 }
 
-const DEFAULTS: KeyCacheOptions = { ttlMs: 30_000, negativeTtlMs: 5_000, maxEntries: 10_000 };
+const DEFAULTS: KeyCacheOptions = { ttlMs: 30_000, negativeTtlMs: 5_000, maxEntries: 10_000, allKeysTtlMs: 1_000 };
 
 /**
  * Key → site, for write keys (browsers) and secret keys (servers, admin API) alike. A hit costs no database
@@ -49,6 +51,10 @@ export class KeyCache {
   private readonly entries = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<CachedSite | null>>();
   private origins: { set: Set<string>; expires: number } = { set: new Set(), expires: 0 };
+  private allKeys: { set: Set<string>; expires: number; pending?: Promise<Set<string>> } = {
+    set: new Set(),
+    expires: 0,
+  };
   private readonly options: KeyCacheOptions;
 
   constructor(
@@ -81,6 +87,42 @@ export class KeyCache {
   forgetSite(siteId: string): void {
     for (const [key, entry] of this.entries) if (entry.site?.id === siteId) this.entries.delete(key);
     this.origins.expires = 0;
+    this.allKeys.expires = 0;
+  }
+
+  /**
+   * Whether any site has this key (current or retired), from a set of every key of every site, read again when a
+   * key is not in it and the set is older than `allKeysTtlMs` (one query, whatever number of keys are asked
+   * about). For clients over their allowance of unknown keys: guesses cost at most one query per `allKeysTtlMs`
+   * between them, and a valid key is never refused for its sender's guesses (a key made by another process is
+   * found within `allKeysTtlMs`).
+   */
+  async exists(kind: 'write' | 'secret', key: string): Promise<boolean> {
+    if (kind === 'write' ? !isWriteKeyShape(key) : !isSecretKeyShape(key)) return false;
+    if (this.knows(kind, key)) return true;
+    const value = kind === 'write' ? key : hashSecretKey(key);
+    if (!this.allKeys.set.has(value) && this.allKeys.expires <= Date.now()) {
+      this.allKeys.pending ??= this.loadAllKeys().finally(() => {
+        this.allKeys.pending = undefined;
+      });
+      await this.allKeys.pending;
+    }
+    return this.allKeys.set.has(value);
+  }
+
+  private async loadAllKeys(): Promise<Set<string>> {
+    const sites = await this.models.Site.find(
+      {},
+      { writeKey: 1, secretKeyHash: 1, ingestKeyHash: 1, retiredKeys: 1 },
+    ).lean();
+    const set = new Set<string>();
+    for (const s of sites) {
+      for (const v of [s.writeKey, s.secretKeyHash, s.ingestKeyHash, ...(s.retiredKeys ?? []).map((k) => k.value)]) {
+        if (v) set.add(v);
+      }
+    }
+    this.allKeys = { set, expires: Date.now() + this.options.allKeysTtlMs };
+    return set;
   }
 
   /** Whether a key is held as a known site's (then no lookup is needed, nor a guess to be rate-limited). */
