@@ -159,3 +159,16 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** Drops a test's database and its Redis keys (what `isolatedEnv` named). */
+export async function removeTestData(env: Record<string, string>): Promise<void> {
+  const { MongoClient } = await import('mongodb');
+  const { removeRedisKeys } = await import('../../../test/helpers/redis-keys.mjs');
+  const mongo = new MongoClient(env.MONGODB_URI!);
+  await mongo
+    .db()
+    .dropDatabase()
+    .catch(() => {});
+  await mongo.close();
+  await removeRedisKeys(env.REDIS_URL!, env.TRACKMATE_QUEUE_PREFIX!);
+}

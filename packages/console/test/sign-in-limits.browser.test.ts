@@ -7,16 +7,15 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { MongoClient } from 'mongodb';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeRedisKeys } from '../../../test/helpers/redis-keys.mjs';
 import {
   type Child,
   createSite,
   ensureBuilt,
   isolatedEnv,
   launchChromium,
+  removeTestData,
   startCollector,
   startConsole,
 } from './harness.js';
@@ -46,13 +45,7 @@ afterAll(async () => {
   await browser?.close();
   await consoleApp?.stop();
   await collector?.stop();
-  const mongo = new MongoClient(env.MONGODB_URI!);
-  await mongo
-    .db()
-    .dropDatabase()
-    .catch(() => {});
-  await mongo.close();
-  await removeRedisKeys(env.REDIS_URL!, env.TRACKMATE_QUEUE_PREFIX!);
+  await removeTestData(env);
 });
 
 const CONSOLE_BIN = join(import.meta.dirname, '../bin/trackmate-console.mjs');
