@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
-import { openGeo, statsRoutes } from './analytics/index.js';
+import { openGeo, statsKeyRoutes, statsRoutes } from './analytics/index.js';
 import { campaignRoutes } from './campaigns/index.js';
 import type { Config } from './config.js';
 import { loggable, TrackMateError } from './errors.js';
@@ -82,6 +82,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(metricsRoutes);
   await app.register(topPagesRoutes);
   await app.register(statsRoutes);
+  await app.register(statsKeyRoutes);
   await app.register(campaignRoutes);
   await app.register(webhookRoutes);
   await app.register(webhookActionRoutes);

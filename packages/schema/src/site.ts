@@ -13,6 +13,8 @@ export const Site = Type.Object({
   writeKey: Type.String(),
   allowedOrigins: Type.Array(Type.String()),
   consentMode: ConsentMode,
+  /** IANA time zone of the site's days in the stats. */
+  timezone: Type.String(),
   /** Which query parameters the URLs the collector stores keep (docs/security.md, URLs). */
   urlParams: UrlParams,
   /** Which shop platforms' webhook secrets are set (docs/integrations.md). */
@@ -38,3 +40,20 @@ export const SiteDeletion = Type.Object({
   deleted: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
 });
 export type SiteDeletion = Static<typeof SiteDeletion>;
+
+/** A read-only stats key (`key`) or share link (`link`), as listed: never the key itself. */
+export const StatsKeyView = Type.Object({
+  id: Type.String(),
+  kind: Type.Union([Type.Literal('key'), Type.Literal('link')]),
+  label: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+export type StatsKeyView = Static<typeof StatsKeyView>;
+
+/** `POST /api/site/stats-keys`: the new key, shown in this answer only. */
+export const CreatedStatsKey = Type.Intersect([StatsKeyView, Type.Object({ key: Type.String() })]);
+export type CreatedStatsKey = Static<typeof CreatedStatsKey>;
+
+/** `GET /api/site/stats-keys`. */
+export const StatsKeyList = Type.Object({ keys: Type.Array(StatsKeyView) });
+export type StatsKeyList = Static<typeof StatsKeyList>;

@@ -53,7 +53,10 @@ export const StatsFigures = Type.Object({
 });
 export type StatsFigures = Static<typeof StatsFigures>;
 
-const Range = { from: Type.String({ description: 'site-local day' }), to: Type.String({ description: 'site-local day' }) };
+const Range = {
+  from: Type.String({ description: 'site-local day' }),
+  to: Type.String({ description: 'site-local day' }),
+};
 
 /** `GET /api/stats/aggregate`. */
 export const StatsAggregate = Type.Object({

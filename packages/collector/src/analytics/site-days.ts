@@ -12,16 +12,6 @@ export function localDay(ms: number, timeZone: string): string {
   return f.format(ms);
 }
 
-/** True for a time zone name this runtime knows (`Europe/Berlin`, `UTC`). */
-export function isTimeZone(name: string): boolean {
-  try {
-    localDay(0, name);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Each site's time zone, read at most once a minute per process. */
 export function siteTimeZones(models: Models, ttlMs = 60_000) {
   const cache = new Map<string, { tz: string; until: number }>();

@@ -13,8 +13,23 @@ const siteSchema = new Schema(
     secretKeyHash: { type: String, required: true },
     /** Hash of the ingest-only secret key: it sends server events, and reads or changes nothing. */
     ingestKeyHash: { type: String },
-    /** Hash of the read-only stats key: it reads the stats routes, and nothing else. */
-    statsKeyHash: { type: String },
+    /**
+     * Read-only keys of the stats routes (`kind: key`, for a client) and share links (`kind: link`: the console's
+     * `/share/<key>` page shows the aggregate figures); each revocable on its own. Only hashes are stored.
+     */
+    statsKeys: {
+      type: [
+        {
+          _id: false,
+          id: { type: String, required: true },
+          hash: { type: String, required: true },
+          kind: { type: String, enum: ['key', 'link'], required: true },
+          label: { type: String, default: '' },
+          createdAt: { type: Date, required: true },
+        },
+      ],
+      default: [],
+    },
     allowedOrigins: { type: [String], default: [] },
     /**
      * What a "yes" to e-mail from a browser (the public write key) counts for: `single` — consent at once;
@@ -76,7 +91,7 @@ const siteSchema = new Schema(
 siteSchema.index({ writeKey: 1 }, { unique: true });
 siteSchema.index({ secretKeyHash: 1 }, { unique: true });
 siteSchema.index({ ingestKeyHash: 1 });
-siteSchema.index({ statsKeyHash: 1 });
+siteSchema.index({ 'statsKeys.hash': 1 });
 siteSchema.index({ 'retiredKeys.value': 1 });
 
 export type SiteDoc = InferSchemaType<typeof siteSchema> & { _id: Types.ObjectId };

@@ -50,7 +50,9 @@ export default fp(
           'TM_ERR_KEY_SCOPE',
           site.retired
             ? { message: 'This key was replaced by a rotation: until its overlap ends it only sends events' }
-            : {},
+            : site.scope === 'stats'
+              ? { message: 'This is a read-only stats key: it reads /api/stats only' }
+              : {},
         );
       }
       request.site = site;

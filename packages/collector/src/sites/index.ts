@@ -3,7 +3,7 @@ export { type CreatedSite, createSite } from './create-site.js';
 export { type DeleteSiteDeps, deleteSite, type SiteDeletion } from './delete-site.js';
 export { type IntegrationSecretsChange, integrationSecret, integrationsView } from './integration-secrets.js';
 export { type CachedSite, KeyCache, type KeyCacheOptions } from './key-cache.js';
-export { isSecretKeyShape, isWriteKeyShape } from './keys.js';
+export { hashSecretKey, isSecretKeyShape, isWriteKeyShape, newSecretKey } from './keys.js';
 export { normalizeOrigin, originAllowed } from './origins.js';
 export { bumpSiteConfig, SiteConfigCache } from './site-config-cache.js';
 export { default as siteRoutes } from './site-routes.js';

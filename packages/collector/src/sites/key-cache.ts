@@ -79,7 +79,12 @@ export class KeyCache {
     if (!isSecretKeyShape(secretKey)) return Promise.resolve(null);
     const hash = hashSecretKey(secretKey);
     return this.lookup(`s:${hash}`, 'secret', hash, {
-      $or: [{ secretKeyHash: hash }, { ingestKeyHash: hash }, { statsKeyHash: hash }, { 'retiredKeys.value': hash }],
+      $or: [
+        { secretKeyHash: hash },
+        { ingestKeyHash: hash },
+        { 'statsKeys.hash': hash },
+        { 'retiredKeys.value': hash },
+      ],
     });
   }
 
@@ -165,7 +170,7 @@ export class KeyCache {
       writeKey: 1,
       secretKeyHash: 1,
       ingestKeyHash: 1,
-      statsKeyHash: 1,
+      statsKeys: 1,
       retiredKeys: 1,
     }).lean();
     const now = Date.now();
@@ -173,13 +178,12 @@ export class KeyCache {
     let until: number | undefined;
     let found = false;
     if (doc && kind === 'write' && doc.writeKey === value) found = true;
-    else if (
-      doc &&
-      kind === 'secret' &&
-      (doc.secretKeyHash === value || doc.ingestKeyHash === value || doc.statsKeyHash === value)
-    ) {
+    else if (doc && kind === 'secret' && (doc.secretKeyHash === value || doc.ingestKeyHash === value)) {
       found = true;
-      scope = doc.secretKeyHash === value ? 'admin' : doc.ingestKeyHash === value ? 'ingest' : 'stats';
+      scope = doc.secretKeyHash === value ? 'admin' : 'ingest';
+    } else if (doc && kind === 'secret' && (doc.statsKeys ?? []).some((k) => k.hash === value)) {
+      found = true;
+      scope = 'stats';
     } else if (doc) {
       // a key replaced by a rotation with an overlap: accepted until its end, for sending events only (a leaked
       // old secret key must not rotate the keys again or delete the site during the overlap)

@@ -69,6 +69,12 @@ const siteRoutes: Routes = async (app) => {
                 },
               ),
             ),
+            timezone: Type.Optional(
+              Type.String({
+                maxLength: 64,
+                description: "IANA time zone of the site's days in the stats (Europe/Berlin); default UTC",
+              }),
+            ),
             integrationSecrets: Type.Optional(
               Type.Object(
                 { shopify: Secret, woocommerce: Secret, stripe: Secret },

@@ -34,6 +34,16 @@ export interface SitesCommandInput {
   json: boolean;
 }
 
+/** True for an IANA time zone name this runtime knows. */
+function knownTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const usage = (message: string) => new TrackMateError('TM_ERR_USAGE', { message });
 const invalid = (message: string) => new TrackMateError('TM_ERR_INVALID_SITE', { message });
 
@@ -67,6 +77,7 @@ export async function updateSite(
     consentMode?: string;
     urlParams?: Partial<UrlParams>;
     integrationSecrets?: IntegrationSecretsChange;
+    timezone?: string;
   },
   box?: () => Promise<SecretBox>,
 ): Promise<SiteDoc> {
@@ -90,6 +101,11 @@ export async function updateSite(
     set.consentMode = change.consentMode;
   }
   if (change.urlParams !== undefined) set.urlParams = urlParamsOf(site, change.urlParams);
+  if (change.timezone !== undefined) {
+    if (!knownTimeZone(change.timezone))
+      throw invalid(`the time zone is an IANA name such as Europe/Berlin; got "${change.timezone}"`);
+    set.timezone = change.timezone;
+  }
   const secrets = change.integrationSecrets ?? {};
   let unset: Record<string, ''> = {};
   if (Object.values(secrets).some((v) => v !== undefined)) {
@@ -222,6 +238,7 @@ export const siteView = (s: SiteDoc) => ({
   writeKey: s.writeKey,
   allowedOrigins: s.allowedOrigins ?? [],
   consentMode: s.consentMode ?? 'single',
+  timezone: s.timezone ?? 'UTC',
   urlParams: {
     mode: s.urlParams?.mode === 'full' ? ('full' as const) : ('allow' as const),
     allow: s.urlParams?.allow ?? [],

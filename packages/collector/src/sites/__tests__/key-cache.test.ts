@@ -62,7 +62,12 @@ describe('KeyCache', () => {
     expect((await cache.bySecretKey(secret))?.name).toBe('Shop');
     const hash = hashSecretKey(secret);
     expect(seen[0]).toEqual({
-      $or: [{ secretKeyHash: hash }, { ingestKeyHash: hash }, { statsKeyHash: hash }, { 'retiredKeys.value': hash }],
+      $or: [
+        { secretKeyHash: hash },
+        { ingestKeyHash: hash },
+        { 'statsKeys.hash': hash },
+        { 'retiredKeys.value': hash },
+      ],
     });
     down = true;
     await sleep(20);
