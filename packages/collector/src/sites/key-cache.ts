@@ -118,11 +118,17 @@ export class KeyCache {
   private async loadAllKeys(): Promise<Set<string>> {
     const sites = await this.models.Site.find(
       {},
-      { writeKey: 1, secretKeyHash: 1, ingestKeyHash: 1, retiredKeys: 1 },
+      { writeKey: 1, secretKeyHash: 1, ingestKeyHash: 1, statsKeys: 1, retiredKeys: 1 },
     ).lean();
     const set = new Set<string>();
     for (const s of sites) {
-      for (const v of [s.writeKey, s.secretKeyHash, s.ingestKeyHash, ...(s.retiredKeys ?? []).map((k) => k.value)]) {
+      for (const v of [
+        s.writeKey,
+        s.secretKeyHash,
+        s.ingestKeyHash,
+        ...(s.statsKeys ?? []).map((k) => k.hash),
+        ...(s.retiredKeys ?? []).map((k) => k.value),
+      ]) {
         if (v) set.add(v);
       }
     }
