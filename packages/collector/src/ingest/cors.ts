@@ -2,7 +2,7 @@ import type { FastifyCorsOptions, FastifyCorsOptionsDelegateCallback } from '@fa
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TrackMateError } from '../errors.js';
 import { originAllowed } from '../sites/index.js';
-import { writeKeyOf } from './write-key.js';
+import { siteOfKey, writeKeyOf } from './write-key.js';
 
 /** Answers to the browser SDK: readable by the page (the SDK honours Retry-After and reads 4xx reasons). */
 const ANSWER: FastifyCorsOptions = { origin: true, exposedHeaders: 'Retry-After', preflight: false };
@@ -35,10 +35,7 @@ export function trackCors(app: FastifyInstance, allowedHeaders = TRACK_HEADERS):
     let allowed: string[];
     if (key) {
       // a pre-flight's key is looked up like a request's: unknown keys count against the address
-      if (!app.siteKeys.knows('write', key)) await app.authFailures.check(request, 'write', key);
-      const site = await app.siteKeys.byWriteKey(key);
-      if (!site) await app.authFailures.record(request);
-      allowed = site?.allowedOrigins ?? [];
+      allowed = (await siteOfKey(app, request, key))?.allowedOrigins ?? [];
     } else allowed = [...(await app.siteKeys.anyOrigins())];
 
     if (!originAllowed(origin, allowed)) throw new TrackMateError('TM_ERR_ORIGIN_NOT_ALLOWED');

@@ -2,7 +2,6 @@
 export { accept, type GeoOf, type IngestFeed } from './accept.js';
 export { storedIp } from './client-ip.js';
 export { default as ingestRoutes, type IngestOptions } from './ingest-routes.js';
-export { limit, rateLimitOptions } from './rate-limits.js';
 export { cleanEventUrls } from './url-params.js';
 export { structuralErrors, validateClientEvents } from './validate-client.js';
 export { serverMessageId } from './validate-server.js';

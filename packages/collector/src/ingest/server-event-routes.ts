@@ -2,23 +2,17 @@ import { GenericServerEvent, OrderPlacedEvent, ServerBatch, TrackAccepted } from
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
+import { limit } from '../plugins/rate-limits.js';
 import { errorReplies, type Routes } from '../route-kit.js';
-import { accept } from './accept.js';
-import type { Backpressure } from './backpressure.js';
-import { storedIp } from './client-ip.js';
-import type { EnqueueBatcher } from './enqueue-batcher.js';
-import { rejectForeignProfileIds } from './profile-ids.js';
-import { limit } from './rate-limits.js';
+import type { IngestFeed } from './accept.js';
+import { ingestRequest } from './ingest-request.js';
 import { requestItems } from './validate-client.js';
 import { validateServerEvents } from './validate-server.js';
 
 const batchEnvelope = Compile(ServerBatch);
 
 /** `POST /api/track/server-event`: the documented server payload (docs/api.md), or a batch of them. */
-const serverEventRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure }> = async (
-  app,
-  { batcher, backpressure },
-) => {
+const serverEventRoutes: Routes<IngestFeed> = async (app, feed) => {
   app.post(
     '/api/track/server-event',
     {
@@ -41,7 +35,7 @@ const serverEventRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpre
       // The body is validated per event below, so one bad event never sinks the rest.
       validatorCompiler: () => () => true,
       // before the body is read: no parsing for unknown callers, nor while the pipeline is behind
-      onRequest: [app.requireIngestKey, backpressure.check],
+      onRequest: [app.requireIngestKey, feed.backpressure.check],
       // Server traffic comes from a few backend IPs: limited per site only, never per IP.
       preHandler: limit(app, app.config.rateLimitPerKey, 'of this site', (request) => `site:${request.site?.id}`),
     },
@@ -56,16 +50,13 @@ const serverEventRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpre
       }
 
       const { isBatch, items } = requestItems(body, batchEnvelope);
-      const validated = validateServerEvents(items, {
-        siteId: site.id,
+      return ingestRequest(app, feed, request, reply, {
+        site,
+        source: 'server',
+        isBatch,
         receivedAt,
-        ip: storedIp(request.ip, app.config.ipMode),
-        userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
+        build: (context) => validateServerEvents(items, context),
       });
-      await rejectForeignProfileIds(app.models, site.id, validated);
-      const { events, rejected } = validated;
-      rejected.sort((a, b) => a.index - b.index);
-      return accept(app, batcher, reply, 'server', isBatch, { events, rejected });
     },
   );
 };

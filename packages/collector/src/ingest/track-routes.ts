@@ -6,14 +6,9 @@ import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, type Routes } from '../route-kit.js';
 import { isWriteKeyShape } from '../sites/index.js';
-import type { GeoOf } from './accept.js';
-import { accept } from './accept.js';
-import type { Backpressure } from './backpressure.js';
-import { storedIp } from './client-ip.js';
+import type { IngestFeed } from './accept.js';
 import { trackCors } from './cors.js';
-import type { EnqueueBatcher } from './enqueue-batcher.js';
-import { rejectForeignProfileIds } from './profile-ids.js';
-import { cleanEventUrls } from './url-params.js';
+import { ingestRequest } from './ingest-request.js';
 import { requestItems, validateClientEvents } from './validate-client.js';
 import { siteOfWriteKey, writeKeyHooks, writeKeyOf } from './write-key.js';
 
@@ -30,10 +25,7 @@ declare module 'fastify' {
  * `POST /api/track/event` (registered under the `/api/track` prefix): one client event or a batch (docs/api.md).
  * Per-IP limit before the body is read, per-key limit after; CORS by @fastify/cors per site.
  */
-const trackRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure; geo: GeoOf }> = async (
-  app,
-  { batcher, backpressure, geo },
-) => {
+const trackRoutes: Routes<IngestFeed> = async (app, feed) => {
   await app.register(cors, { delegator: trackCors(app) });
   app.decorateRequest('writeKey', undefined);
 
@@ -53,32 +45,30 @@ const trackRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure;
       },
       // The body is validated per event below, so one bad event never sinks the rest.
       validatorCompiler: () => () => true,
-      ...writeKeyHooks(app, backpressure, checkKey),
+      ...writeKeyHooks(app, feed.backpressure, checkKey),
     },
     async (request, reply) => {
       const receivedAt = new Date();
       const body = request.body; // an object: checkKey made sure
       const site = await siteOfWriteKey(app, request);
-
       const { isBatch, items } = requestItems(body, batchEnvelope);
       const sentAt = 'sentAt' in body ? body.sentAt : undefined;
-      const validated = validateClientEvents(items, {
-        siteId: site.id,
-        consentMode: site.consentMode,
+      return ingestRequest(app, feed, request, reply, {
+        site,
+        source: 'client',
+        isBatch,
         receivedAt,
-        sentAt: typeof sentAt === 'string' && isBatch ? sentAt : undefined,
-        ip: storedIp(request.ip, app.config.ipMode),
-        geo: geo(request.ip),
-        userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
-        // fastify checked that the body had exactly this length; gzip bodies have none (body-parser.ts)
-        bodyBytes: request.headers['content-encoding']
-          ? undefined
-          : Number(request.headers['content-length']) || undefined,
+        build: (context) =>
+          validateClientEvents(items, {
+            ...context,
+            consentMode: site.consentMode,
+            sentAt: typeof sentAt === 'string' && isBatch ? sentAt : undefined,
+            // fastify checked that the body had exactly this length; gzip bodies have none (body-parser.ts)
+            bodyBytes: request.headers['content-encoding']
+              ? undefined
+              : Number(request.headers['content-length']) || undefined,
+          }),
       });
-      cleanEventUrls(validated.events, site.urlParams);
-      await rejectForeignProfileIds(app.models, site.id, validated);
-      validated.rejected.sort((a, b) => a.index - b.index);
-      return accept(app, batcher, reply, 'client', isBatch, validated);
     },
   );
 };

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { TrackMateError } from '../errors.js';
+import { limit } from '../plugins/rate-limits.js';
 import { type CachedSite, normalizeOrigin, originAllowed } from '../sites/index.js';
 import type { Backpressure } from './backpressure.js';
-import { limit } from './rate-limits.js';
 
 /**
  * The write key of a track request: body `writeKey`, else `?writeKey=`, else the X-TrackMate-Key header. Only
@@ -40,6 +40,22 @@ export function writeKeyHooks(app: FastifyInstance, backpressure: Backpressure, 
 }
 
 /**
+ * The site of a write key, or undefined: a key the cache does not know is looked up only while the client
+ * address is under its limit of failed lookups, and an unknown one counts against it. Track requests and their
+ * CORS pre-flights alike.
+ */
+export async function siteOfKey(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  key: string,
+): Promise<CachedSite | undefined> {
+  if (!app.siteKeys.knows('write', key)) await app.authFailures.check(request, 'write', key);
+  const site = await app.siteKeys.byWriteKey(key);
+  if (!site) await app.authFailures.record(request);
+  return site ?? undefined;
+}
+
+/**
  * The site of the request's write key (its shape already checked), seen from an origin the site allows: 401 for
  * an unknown key (counted against the client address, which is limited before any more lookups), 403 for an
  * origin the site does not allow (the request's Origin header, unless the route names another: the pixel's Referer).
@@ -49,13 +65,8 @@ export async function siteOfWriteKey(
   request: FastifyRequest,
   origin: string | undefined = request.headers.origin,
 ): Promise<CachedSite> {
-  if (!app.siteKeys.knows('write', request.writeKey!))
-    await app.authFailures.check(request, 'write', request.writeKey!);
-  const site = await app.siteKeys.byWriteKey(request.writeKey!);
-  if (!site) {
-    await app.authFailures.record(request);
-    throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
-  }
+  const site = await siteOfKey(app, request, request.writeKey!);
+  if (!site) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
   if (!originAllowed(origin, site.allowedOrigins)) {
     throw new TrackMateError('TM_ERR_ORIGIN_NOT_ALLOWED', {
       message: `Origin ${normalizeOrigin(origin ?? '') ?? origin} is not allowed for this site`,

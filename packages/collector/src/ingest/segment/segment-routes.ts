@@ -5,13 +5,9 @@ import { Type } from 'typebox';
 import { TrackMateError } from '../../errors.js';
 import { errorReplies, type Routes } from '../../route-kit.js';
 import { isWriteKeyShape } from '../../sites/index.js';
-import type { GeoOf } from '../accept.js';
-import { accept } from '../accept.js';
-import type { Backpressure } from '../backpressure.js';
-import { storedIp } from '../client-ip.js';
+import type { IngestFeed } from '../accept.js';
 import { TRACK_HEADERS, trackCors } from '../cors.js';
-import type { EnqueueBatcher } from '../enqueue-batcher.js';
-import { cleanEventUrls } from '../url-params.js';
+import { ingestRequest } from '../ingest-request.js';
 import { structuralErrors } from '../validate-client.js';
 import { siteOfWriteKey, writeKeyHooks, writeKeyOf } from '../write-key.js';
 import { segmentKeyOf } from './segment-key.js';
@@ -38,10 +34,7 @@ const MAX_BATCH = 500;
  * analytics.js and analytics-node send (the write key as Basic auth user, or `writeKey` in the body), mapped
  * onto TrackMate events and profiles, then the same origin check, limits, queue and 202 as `/api/track/event`.
  */
-const segmentRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressure; geo: GeoOf }> = async (
-  app,
-  { batcher, backpressure, geo },
-) => {
+const segmentRoutes: Routes<IngestFeed> = async (app, feed) => {
   // analytics.js sends the write key as Basic auth from the page: its pre-flight asks for `authorization`
   await app.register(cors, { delegator: trackCors(app, `${TRACK_HEADERS}, authorization`) });
 
@@ -65,7 +58,7 @@ const segmentRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressur
         },
         // validated per message below, so one bad message never sinks the rest
         validatorCompiler: () => () => true,
-        ...writeKeyHooks(app, backpressure, checkKey),
+        ...writeKeyHooks(app, feed.backpressure, checkKey),
       },
       async (request, reply) => {
         const receivedAt = new Date();
@@ -76,18 +69,21 @@ const segmentRoutes: Routes<{ batcher: EnqueueBatcher; backpressure: Backpressur
         const items = isBatch ? batchItems(body) : [body];
         const shared = isBatch ? batchContext(body) : undefined;
         if (shared) checkExpandedSize(request, body, shared, items.length);
-        const mapped = mapSegmentMessages(items, type, {
-          siteId: site.id,
+        return ingestRequest(app, feed, request, reply, {
+          site,
+          source: 'client',
+          isBatch,
           receivedAt,
-          sentAt: isBatch && typeof body.sentAt === 'string' ? body.sentAt : undefined,
-          batchContext: shared,
-          ip: storedIp(request.ip, app.config.ipMode),
-          userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
+          build: ({ geo, ...context }) => {
+            const mapped = mapSegmentMessages(items, type, {
+              ...context,
+              sentAt: isBatch && typeof body.sentAt === 'string' ? body.sentAt : undefined,
+              batchContext: shared,
+            });
+            if (geo) for (const e of mapped.events) e.geo = geo;
+            return mapped;
+          },
         });
-        cleanEventUrls(mapped.events, site.urlParams);
-        const place = geo(request.ip);
-        if (place) for (const e of mapped.events) e.geo = place;
-        return accept(app, batcher, reply, 'client', isBatch, mapped);
       },
     );
   }

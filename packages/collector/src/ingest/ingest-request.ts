@@ -1,0 +1,63 @@
+import type { RejectedItem } from '@trackmate/schema';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { EventGeo } from '../models/index.js';
+import type { QueuedEvent } from '../pipeline/index.js';
+import type { CachedSite } from '../sites/index.js';
+import { accept, type IngestFeed } from './accept.js';
+import { storedIp } from './client-ip.js';
+import { rejectForeignProfileIds } from './profile-ids.js';
+import { cleanEventUrls } from './url-params.js';
+
+/** What every ingest route knows of a request once its key has named the site. */
+export interface IngestContext {
+  siteId: string;
+  receivedAt: Date;
+  /** The client address as TRACKMATE_IP_MODE stores it. */
+  ip: string | null;
+  /** Country and region of the client address (before anonymisation); null for server events. */
+  geo: EventGeo | null;
+  userAgent: string | null;
+}
+
+/** Events a route validated or mapped from a request, the rejected ones with their reasons. */
+export interface IngestItems {
+  events: QueuedEvent[];
+  rejected: RejectedItem[];
+  /** Index in the request of each accepted event, parallel to `events`. */
+  indexes: number[];
+}
+
+/**
+ * The one path of every ingest route (`/api/track/event`, `/api/track/server-event`, Segment's `/v1/*`) once the
+ * key is known: the request's context, the route's own validation (`build`), then for every event the same
+ * steps — a browser's URLs cleaned by the site's rules, profileIds of another site rejected, the rejections in
+ * request order — and `accept()` (202 once the events are durable in Redis).
+ */
+export async function ingestRequest(
+  app: FastifyInstance,
+  feed: Pick<IngestFeed, 'batcher' | 'geo'>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  route: {
+    site: Pick<CachedSite, 'id' | 'urlParams'>;
+    source: 'client' | 'server';
+    isBatch: boolean;
+    /** When the request arrived (taken first thing, before any lookup). */
+    receivedAt: Date;
+    build: (context: IngestContext) => IngestItems;
+  },
+) {
+  const { site, source } = route;
+  const items = route.build({
+    siteId: site.id,
+    receivedAt: route.receivedAt,
+    ip: storedIp(request.ip, app.config.ipMode),
+    // server traffic comes from a few backend addresses: their place says nothing of the customer's
+    geo: source === 'client' ? feed.geo(request.ip) : null,
+    userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
+  });
+  if (source === 'client') cleanEventUrls(items.events, site.urlParams);
+  await rejectForeignProfileIds(app.models, site.id, items);
+  items.rejected.sort((a, b) => a.index - b.index);
+  return accept(app, feed.batcher, reply, source, route.isBatch, items);
+}
