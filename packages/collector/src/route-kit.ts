@@ -75,7 +75,7 @@ export function checkOutgoingUrl(raw: string): string {
 export function siteScoped<T>(model: Model<T>, what: string) {
   return async (siteId: Types.ObjectId, id: string | Types.ObjectId): Promise<T> => {
     const _id = typeof id === 'string' ? parseId(id, `${what} id`) : id;
-    const doc = await model.findOne({ _id, siteId }).lean<T>();
+    const doc = await model.findOne({ _id, siteId }).lean();
     if (!doc) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: `No ${what} ${_id.toHexString()}` });
     return doc;
   };

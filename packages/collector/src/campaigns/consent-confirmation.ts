@@ -3,7 +3,7 @@ import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import type { Config } from '../config.js';
-import type { EventDoc, Models, ProfileDoc } from '../models/index.js';
+import type { EventDoc, Models } from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
 import { recordDelivery } from '../webhooks/index.js';
 import { takeConfirmAllowance } from './confirmation-limits.js';
@@ -98,7 +98,7 @@ export async function sendConfirmation(
   const profile = await models.Profile.findOne({
     _id: new Types.ObjectId(profileId),
     siteId: new Types.ObjectId(siteId),
-  }).lean<ProfileDoc>();
+  }).lean();
   const base = { siteId: new Types.ObjectId(siteId), kind: 'email' as const, messageId, attempt: job.attemptsMade + 1 };
   if (!site || !profile?.email) return { state: 'missing' };
   const decided = profile.consent?.updatedAt && new Date(profile.consent.updatedAt) > new Date(requestedAt);

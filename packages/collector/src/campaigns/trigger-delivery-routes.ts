@@ -38,7 +38,7 @@ const triggerDeliveryRoutes: Routes = async (app) => {
       const docs = await app.models.Delivery.find({ siteId: trigger.siteId, triggerId: trigger._id })
         .sort({ at: -1 })
         .limit(parseLimit(request.query.limit))
-        .lean<DeliveryDoc[]>();
+        .lean();
       return { deliveries: docs.map(view) };
     },
   );

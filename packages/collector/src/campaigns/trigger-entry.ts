@@ -22,7 +22,7 @@ export const loadActiveTriggers =
   (models: Models): ActiveTriggers =>
   async (siteIds) => {
     const out = new Map<string, TriggerDoc[]>();
-    for (const t of await models.Trigger.find({ siteId: { $in: siteIds }, active: true }).lean<TriggerDoc[]>()) {
+    for (const t of await models.Trigger.find({ siteId: { $in: siteIds }, active: true }).lean()) {
       const id = t.siteId.toHexString();
       out.set(id, [...(out.get(id) ?? []), t]);
     }

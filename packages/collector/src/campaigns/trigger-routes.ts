@@ -176,7 +176,7 @@ const triggerRoutes: Routes = async (app) => {
       const docs = await Trigger.find({ siteId: siteIdOf(request) })
         .sort({ _id: 1 })
         .limit(1_000)
-        .lean<TriggerDoc[]>();
+        .lean();
       return { triggers: docs.map((d) => triggerView(d)) };
     },
   );
@@ -208,10 +208,10 @@ const triggerRoutes: Routes = async (app) => {
     async (request) => {
       const siteId = siteIdOf(request);
       const current = await load(siteId, request.params.id);
-      const input = request.body;
-      const set: Record<string, unknown> = { ...input, updatedAt: new Date() };
-      if (input.action) {
-        const action = checkAction(input.action);
+      const { action: given, ...fields } = request.body;
+      const set: Partial<TriggerDoc> = { ...fields, updatedAt: new Date() };
+      if (given) {
+        const action = checkAction(given);
         // keep the signing secret when a webhook action is changed without giving a new one
         if (action.type === 'webhook' && !action.secret && current.action.type === 'webhook' && current.action.secret) {
           action.secret = current.action.secret;

@@ -46,9 +46,9 @@ export function triggerProcessor(deps: TriggerWorkerDeps) {
 
   return async (job: Job<FireJob>) => {
     if (job.name === CONFIRM_JOB) return sendConfirmation(deps, job as unknown as Job<ConfirmJob>);
-    const entry = await models.TriggerEntry.findById(job.data.entryId).lean<TriggerEntryDoc>();
+    const entry = await models.TriggerEntry.findById(job.data.entryId).lean();
     if (entry?.state !== 'waiting') return { state: entry?.state ?? 'missing' };
-    const trigger = await models.Trigger.findOne({ _id: entry.triggerId, siteId: entry.siteId }).lean<TriggerDoc>();
+    const trigger = await models.Trigger.findOne({ _id: entry.triggerId, siteId: entry.siteId }).lean();
     if (!trigger?.active) {
       await setState(entry, 'skipped', 'trigger deleted or paused');
       return { state: 'skipped' };
@@ -206,7 +206,7 @@ function publicProfile(p: ProfileDoc) {
 
 /** The entry's profile, in the entry's site only. */
 function profileOf(models: Models, entry: TriggerEntryDoc, profileId: Types.ObjectId) {
-  return models.Profile.findOne({ _id: profileId, siteId: entry.siteId }).lean<ProfileDoc>();
+  return models.Profile.findOne({ _id: profileId, siteId: entry.siteId }).lean();
 }
 
 async function linkedProfile(models: Models, entry: TriggerEntryDoc): Promise<Types.ObjectId | null> {

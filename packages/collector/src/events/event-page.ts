@@ -1,4 +1,5 @@
 import type { StoredEvent } from '@trackmate/schema';
+import type { QueryFilter } from 'mongoose';
 import type { EventDoc, Models } from '../models/index.js';
 import { decodeEventCursor, encodeEventCursor, eventView } from './event-view.js';
 
@@ -8,7 +9,7 @@ import { decodeEventCursor, encodeEventCursor, eventView } from './event-view.js
  */
 export async function eventPage(
   models: Models,
-  filter: Record<string, unknown>,
+  filter: QueryFilter<EventDoc>,
   limit: number,
   cursor?: string,
 ): Promise<{ events: StoredEvent[]; nextCursor: string | null }> {
@@ -20,7 +21,7 @@ export async function eventPage(
   const docs = await models.Event.find(query)
     .sort({ timestamp: -1, _id: -1 })
     .limit(limit + 1)
-    .lean<EventDoc[]>();
+    .lean();
   const page = docs.slice(0, limit);
   return {
     events: page.map(eventView),

@@ -1,5 +1,7 @@
 import { EventPage, LIMITS } from '@trackmate/schema';
+import type { QueryFilter } from 'mongoose';
 import { Type } from 'typebox';
+import type { EventDoc } from '../models/index.js';
 import { errorReplies, Limit, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
 import { eventPage } from './event-page.js';
 
@@ -30,7 +32,7 @@ const eventRoutes: Routes = async (app) => {
     },
     async (request) => {
       const q = request.query;
-      const filter: Record<string, unknown> = { siteId: siteIdOf(request) };
+      const filter: QueryFilter<EventDoc> = { siteId: siteIdOf(request) };
       if (q.name) filter.name = q.name;
       return eventPage(app.models, filter, parseLimit(q.limit), q.cursor);
     },

@@ -1,4 +1,5 @@
 import { type DeadLetter, DeadLetterList, DeadLettersReplayed } from '@trackmate/schema';
+import type { QueryFilter } from 'mongoose';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { DeadLetterDoc } from '../models/index.js';
@@ -41,12 +42,9 @@ const deadLetterRoutes: Routes = async (app) => {
       },
     },
     async (request) => {
-      const filter: Record<string, unknown> = { siteId: siteIdOf(request) };
+      const filter: QueryFilter<DeadLetterDoc> = { siteId: siteIdOf(request) };
       if (request.query.queue) filter.queue = request.query.queue;
-      const docs = await Model.find(filter)
-        .sort({ failedAt: -1 })
-        .limit(parseLimit(request.query.limit))
-        .lean<DeadLetterDoc[]>();
+      const docs = await Model.find(filter).sort({ failedAt: -1 }).limit(parseLimit(request.query.limit)).lean();
       return { deadLetters: docs.map(view) };
     },
   );

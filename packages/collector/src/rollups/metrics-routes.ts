@@ -1,7 +1,6 @@
 import { Funnel, Metrics } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
-import type { MetricsDailyDoc } from '../models/index.js';
 import { EventName, errorReplies, type Routes, siteIdOf } from '../route-kit.js';
 
 export const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'UTC day, YYYY-MM-DD' });
@@ -53,7 +52,7 @@ const metricsRoutes: Routes = async (app) => {
     app.models.MetricsDaily.find(
       { siteId, day: { $gte: range.from, $lte: range.to }, ...(names ? { name: { $in: names } } : {}) },
       { jobs: 0 },
-    ).lean<Omit<MetricsDailyDoc, 'jobs'>[]>();
+    ).lean();
 
   app.get(
     '/api/metrics',

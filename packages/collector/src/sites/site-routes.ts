@@ -1,7 +1,6 @@
 import { RotatedKeys, Site, SiteDeletion, UrlParamName } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
-import type { SiteDoc } from '../models/index.js';
 import { loadSecretBox } from '../plugins/secret-box.js';
 import { errorReplies, type Routes, siteIdOf } from '../route-kit.js';
 import { deleteSite } from './delete-site.js';
@@ -18,7 +17,7 @@ const common = { tags: ['site'], security: [{ secretKey: [] }] };
 const siteRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
   const load = async (request: { site?: { id: string } }) => {
-    const site = await app.models.Site.findById(siteIdOf(request)).lean<SiteDoc>();
+    const site = await app.models.Site.findById(siteIdOf(request)).lean();
     if (!site) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown secret key' });
     return site;
   };

@@ -58,7 +58,7 @@ function origin(raw: string): string {
 
 async function siteOf(models: Models, id: string | undefined): Promise<SiteDoc> {
   if (!id) throw usage('this command needs --id SITE_ID (see: sites list)');
-  const site = await models.Site.findById(parseId(id, 'site id')).lean<SiteDoc>();
+  const site = await models.Site.findById(parseId(id, 'site id')).lean();
   if (!site) throw invalid(`no site ${id}`);
   return site;
 }
@@ -123,7 +123,7 @@ export async function updateSite(
     { _id: site._id },
     { ...(Object.keys(set).length ? { $set: set } : {}), ...(Object.keys(unset).length ? { $unset: unset } : {}) },
   );
-  const updated = await models.Site.findById(site._id).lean<SiteDoc>();
+  const updated = await models.Site.findById(site._id).lean();
   if (!updated) throw invalid(`no site ${site._id.toHexString()}`);
   return updated;
 }
@@ -273,7 +273,7 @@ export async function sitesCommand(
       );
     }
     case 'list': {
-      const sites = (await models.Site.find({}).sort({ _id: 1 }).lean<SiteDoc[]>()).map(siteView);
+      const sites = (await models.Site.find({}).sort({ _id: 1 }).lean()).map(siteView);
       if (input.json) return sites.map((s) => `${JSON.stringify(s)}\n`).join('');
       if (!sites.length) return 'no sites yet: trackmate-collector sites create --name NAME --origin URL\n';
       return sites

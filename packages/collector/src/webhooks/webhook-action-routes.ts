@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DeliveryQueued } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
-import type { DeliveryDoc, EventDoc, WebhookDoc } from '../models/index.js';
+import type { WebhookDoc } from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
 import { errorReplies, IdParams, parseId, type Routes, siteIdOf, siteScoped } from '../route-kit.js';
 import { eventDelivery, type WebhookJob } from './webhook-fanout.js';
@@ -76,11 +76,11 @@ const webhookActionRoutes: Routes = async (app) => {
         _id: parseId(request.params.deliveryId, 'delivery id'),
         siteId: sub.siteId,
         webhookId: sub._id,
-      }).lean<DeliveryDoc>();
+      }).lean();
       if (!delivery)
         throw new TrackMateError('TM_ERR_NOT_FOUND', { message: `No delivery ${request.params.deliveryId}` });
       const event = delivery.messageId
-        ? await app.models.Event.findOne({ siteId: sub.siteId, messageId: delivery.messageId }).lean<EventDoc>()
+        ? await app.models.Event.findOne({ siteId: sub.siteId, messageId: delivery.messageId }).lean()
         : null;
       if (!event) {
         throw new TrackMateError('TM_ERR_BAD_REQUEST', {

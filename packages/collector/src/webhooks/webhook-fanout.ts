@@ -24,9 +24,7 @@ export const loadSubscriptions =
   (models: Models): Subscriptions =>
   async (siteIds) => {
     const out = new Map<string, Subscription[]>();
-    const subs = await models.Webhook.find({ siteId: { $in: siteIds }, active: true }, { secret: 0 }).lean<
-      Subscription[]
-    >();
+    const subs = await models.Webhook.find({ siteId: { $in: siteIds }, active: true }, { secret: 0 }).lean();
     for (const sub of subs) {
       const id = sub.siteId.toHexString();
       out.set(id, [...(out.get(id) ?? []), sub]);

@@ -119,7 +119,7 @@ const webhookRoutes: Routes = async (app) => {
       const docs = await Webhook.find({ siteId: siteIdOf(request) })
         .sort({ _id: 1 })
         .limit(1_000)
-        .lean<WebhookDoc[]>();
+        .lean();
       return { webhooks: docs.map((w) => webhookView(w)) };
     },
   );
@@ -153,7 +153,7 @@ const webhookRoutes: Routes = async (app) => {
       const siteId = siteIdOf(request);
       const current = await load(siteId, request.params.id);
       const input = request.body;
-      const set: Record<string, unknown> = { ...input, updatedAt: new Date() };
+      const set: Partial<WebhookDoc> = { ...input, updatedAt: new Date() };
       if (input.url) set.url = checkOutgoingUrl(input.url);
       if (input.events) set.events = [...new Set(input.events)];
       if (input.secret && input.secret !== current.secret) {
@@ -197,7 +197,7 @@ const webhookRoutes: Routes = async (app) => {
     },
     async (request) => {
       const current = await load(siteIdOf(request), request.params.id);
-      const docs = await Delivery.find({ webhookId: current._id }).sort({ at: -1 }).limit(100).lean<DeliveryDoc[]>();
+      const docs = await Delivery.find({ webhookId: current._id }).sort({ at: -1 }).limit(100).lean();
       return { deliveries: docs.map(deliveryView) };
     },
   );

@@ -1,7 +1,7 @@
 import { type Job, UnrecoverableError, type Worker } from 'bullmq';
 import type { Config } from '../config.js';
 import { TrackMateError } from '../errors.js';
-import type { Models, TriggerDoc } from '../models/index.js';
+import type { Models } from '../models/index.js';
 import { deadLetter } from '../pipeline/index.js';
 import { createQueueWorker, QUEUE_NAMES, scrubWhenCompleted, type WorkerLog } from '../plugins/queues.js';
 import { recordDelivery } from './deliveries.js';
@@ -22,7 +22,7 @@ async function secretOf(models: Models, from: WebhookJob['secretFrom']): Promise
     const rotating = previous && sub.previousSecretUntil && sub.previousSecretUntil.getTime() > Date.now();
     return rotating ? [sub.secret, previous] : sub.secret;
   }
-  const trigger = await models.Trigger.findById(from.triggerId, { action: 1 }).lean<Pick<TriggerDoc, 'action'>>();
+  const trigger = await models.Trigger.findById(from.triggerId, { action: 1 }).lean();
   const action = trigger?.action;
   return action?.type === 'webhook' ? (action.secret ?? '') : null;
 }
