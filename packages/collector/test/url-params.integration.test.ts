@@ -12,7 +12,16 @@ const run = promisify(execFile);
 const THANKS =
   'https://shop.test/thanks?email=ann%40example.com&firstName=Ann&lastName=Buyer&phone=%2B4915112345678' +
   '&password=hunter2&csrf=secret-token&utm_source=newsletter&utm_campaign=spring&gclid=Cj0abc&promo=SPRING10';
-const PERSONAL = ['ann', 'Ann', 'Buyer', '4915112345678', 'hunter2', 'secret-token'];
+// (whole values, not fragments such as 'ann', which stored words like `channel` contain)
+const PERSONAL = [
+  'ann%40example.com',
+  'ann@example.com',
+  'firstName',
+  'Buyer',
+  '4915112345678',
+  'hunter2',
+  'secret-token',
+];
 
 // Regression (issue 22): the SDK only masked email, phone and password; a page on an older SDK, analytics.js or
 // a hand-written request stored firstName, lastName and csrf in page_view url, referrer and context.page.
