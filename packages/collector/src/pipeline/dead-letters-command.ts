@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { TrackMateError } from '../errors.js';
-import type { DeadLetterDoc, Models } from '../models/index.js';
+import type { Models } from '../models/index.js';
 import { closeQueue, createQueue, QUEUE_NAMES } from '../plugins/queues.js';
 import { parseId } from '../route-kit.js';
 import type { IngestJob } from './queued-event.js';
@@ -52,7 +52,7 @@ export async function deadLettersCommand(
     const limit = input.limit === undefined ? 50 : Number(input.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
       throw usage('--limit must be an integer from 1 to 10000');
-    const docs = await models.DeadLetter.find(filter).sort({ failedAt: -1 }).limit(limit).lean<DeadLetterDoc[]>();
+    const docs = await models.DeadLetter.find(filter).sort({ failedAt: -1 }).limit(limit).lean();
     if (!docs.length) return write('no dead letters\n');
     for (const d of docs) {
       const line = {
@@ -75,7 +75,7 @@ export async function deadLettersCommand(
   if (input.sub !== 'replay')
     throw usage('try: dead-letters list [--since TIME] | dead-letters replay [--id ID] [--since TIME]');
   if (!input.id) filter.replayedAt = null;
-  const docs = await models.DeadLetter.find(filter).sort({ failedAt: 1 }).lean<DeadLetterDoc[]>();
+  const docs = await models.DeadLetter.find(filter).sort({ failedAt: 1 }).lean();
   const queues = {
     ingest: createQueue<IngestJob>(config, QUEUE_NAMES.ingest),
     webhooks: createQueue(config, QUEUE_NAMES.webhooks),

@@ -1,5 +1,5 @@
 import type { Types } from 'mongoose';
-import type { EventDoc, Models, NewEventDoc } from '../models/index.js';
+import type { Models, NewEventDoc } from '../models/index.js';
 import type { HookJob } from './store-events.js';
 
 const key = (siteId: string | Types.ObjectId, messageId: string) => `${siteId.toString()}:${messageId}`;
@@ -20,7 +20,7 @@ export async function ownedEvents(models: Models, inserted: NewEventDoc[], job: 
     bySite.set(e.siteId, ids);
   }
   for (const [siteId, messageIds] of bySite) {
-    const earlier = await models.Event.find({ siteId, messageId: { $in: messageIds } }).lean<EventDoc[]>();
+    const earlier = await models.Event.find({ siteId, messageId: { $in: messageIds } }).lean();
     for (const doc of earlier) {
       if (doc.ingestJob === job.key) owned.set(key(doc.siteId, doc.messageId), doc);
     }

@@ -14,7 +14,7 @@ export async function profileOf(
   siteId: string | Types.ObjectId,
   id: Types.ObjectId,
 ): Promise<ProfileDoc> {
-  const doc = await models.Profile.findOne({ _id: id, siteId }).lean<ProfileDoc>();
+  const doc = await models.Profile.findOne({ _id: id, siteId }).lean();
   if (!doc)
     throw new TrackMateError('TM_ERR_PROFILE_NOT_FOUND', { message: `No profile ${id.toHexString()} in this site` });
   return doc;
@@ -35,13 +35,11 @@ export async function anonymousIdsOf(models: Models, profile: ProfileDoc): Promi
  */
 export async function eventsOf(models: Models, profile: ProfileDoc, anonymousIds: string[]): Promise<EventDoc[]> {
   const sort = { timestamp: 1, _id: 1 } as const;
-  const linked = await models.Event.find({ siteId: profile.siteId, profileId: profile._id })
-    .sort(sort)
-    .lean<EventDoc[]>();
+  const linked = await models.Event.find({ siteId: profile.siteId, profileId: profile._id }).sort(sort).lean();
   const anonymous = anonymousIds.length
     ? await models.Event.find({ siteId: profile.siteId, anonymousId: { $in: anonymousIds }, profileId: null })
         .sort(sort)
-        .lean<EventDoc[]>()
+        .lean()
     : [];
   return [...linked, ...anonymous].sort(
     (a, b) => a.timestamp.getTime() - b.timestamp.getTime() || a._id.toHexString().localeCompare(b._id.toHexString()),

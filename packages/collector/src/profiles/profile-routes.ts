@@ -8,10 +8,11 @@ import {
   ProfilePage,
   ProfilePatch,
 } from '@trackmate/schema';
+import type { QueryFilter, UpdateQuery } from 'mongoose';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import { eventPage, eventView } from '../events/index.js';
-import type { ProfileDoc } from '../models/index.js';
+import type { EventDoc, ProfileDoc } from '../models/index.js';
 import { errorReplies as errors, IdParams, Limit, parseId, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
 import { bumpSiteConfig } from '../sites/index.js';
 import { anonymousIdsOf, erasePerson, eventsOf, profileOf } from './person-data.js';
@@ -48,14 +49,14 @@ const profileRoutes: Routes<{ eraseQueued: EraseQueued }> = async (app, { eraseQ
     async (request) => {
       const q = request.query;
       const limit = parseLimit(q.limit);
-      const filter: Record<string, unknown> = { siteId: siteIdOf(request) };
+      const filter: QueryFilter<ProfileDoc> = { siteId: siteIdOf(request) };
       if (q.email !== undefined) filter.email = normalizeEmail(q.email) ?? q.email.trim().toLowerCase();
       if (q.userId !== undefined) filter.userId = q.userId;
       if (q.cursor) filter._id = { $lt: decodeProfileCursor(q.cursor) };
       const docs = await models.Profile.find(filter)
         .sort({ _id: -1 })
         .limit(limit + 1)
-        .lean<ProfileDoc[]>();
+        .lean();
       const page = docs.slice(0, limit);
       return {
         profiles: page.map(profileView),
@@ -111,7 +112,7 @@ const profileRoutes: Routes<{ eraseQueued: EraseQueued }> = async (app, { eraseQ
       }
       if (patch.metadata) mergeMetadata(profile, patch.metadata, set, unset);
       if (Object.keys(set).length || Object.keys(unset).length) {
-        const update: Record<string, unknown> = { $set: { ...set, updatedAt: now } };
+        const update: UpdateQuery<ProfileDoc> = { $set: { ...set, updatedAt: now } };
         if (Object.keys(unset).length) update.$unset = unset;
         await models.Profile.updateOne({ _id: profile._id, siteId: profile.siteId }, update);
       }
@@ -140,7 +141,7 @@ const profileRoutes: Routes<{ eraseQueued: EraseQueued }> = async (app, { eraseQ
     async (request) => {
       const q = request.query;
       const profile = await profileOf(models, siteIdOf(request), parseProfileId(request.params.id));
-      const filter: Record<string, unknown> = { siteId: profile.siteId, profileId: profile._id };
+      const filter: QueryFilter<EventDoc> = { siteId: profile.siteId, profileId: profile._id };
       if (q.name !== undefined) filter.name = q.name;
       return eventPage(models, filter, parseLimit(q.limit), q.cursor);
     },

@@ -1,6 +1,5 @@
 import { ProfilePage } from '@trackmate/schema';
 import { Type } from 'typebox';
-import type { ProfileDoc } from '../models/index.js';
 import { errorReplies, Limit, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
 import { profileView } from './profile-views.js';
 
@@ -35,7 +34,7 @@ const profileSearchRoutes: Routes = async (app) => {
       })
         .sort({ email: 1 })
         .limit(parseLimit(request.query.limit, 20, 200))
-        .lean<ProfileDoc[]>();
+        .lean();
       return { profiles: docs.map(profileView), nextCursor: null };
     },
   );

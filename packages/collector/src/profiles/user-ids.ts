@@ -1,8 +1,6 @@
 import type { Types } from 'mongoose';
-import { emailKeyOf, isDuplicateKey, type Models, type ProfileDoc, userKeyOf } from '../models/index.js';
+import { emailKeyOf, isDuplicateKey, type Models, userKeyOf } from '../models/index.js';
 import type { ProfileTouch } from './profile-touch.js';
-
-type Keys = Pick<ProfileDoc, '_id' | 'siteId' | 'email' | 'userId' | 'emailKey' | 'userKey'>;
 
 /**
  * Links the site's userIds to e-mails before a job's profiles are upserted (touches in time order). For an event
@@ -24,7 +22,7 @@ export async function linkUserIds(models: Models, touches: ProfileTouch[]): Prom
   const docs = await models.Profile.find(
     { $or: [{ userKey: { $in: uks } }, { emailKey: { $in: eks } }] },
     { siteId: 1, email: 1, userId: 1, emailKey: 1, userKey: 1 },
-  ).lean<Keys[]>();
+  ).lean();
   const byUser = new Map(docs.filter((d) => d.userKey).map((d) => [d.userKey!, d]));
   const byEmail = new Map(docs.filter((d) => d.emailKey).map((d) => [d.emailKey!, d]));
 
@@ -98,8 +96,8 @@ export async function linkUserIds(models: Models, touches: ProfileTouch[]): Prom
  */
 export async function mergeProfiles(models: Models, fromId: Types.ObjectId, intoId: Types.ObjectId): Promise<void> {
   const [from, into] = await Promise.all([
-    models.Profile.findById(fromId).lean<ProfileDoc>(),
-    models.Profile.findById(intoId).lean<ProfileDoc>(),
+    models.Profile.findById(fromId).lean(),
+    models.Profile.findById(intoId).lean(),
   ]);
   if (!from || !into || !from.siteId.equals(into.siteId)) return;
   const set: Record<string, unknown> = { updatedAt: new Date() };
