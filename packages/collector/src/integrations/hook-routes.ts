@@ -3,7 +3,6 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { IngestFeed } from '../ingest/index.js';
-import type { SiteDoc } from '../models/index.js';
 import { limit } from '../plugins/rate-limits.js';
 import { loadSecretBox } from '../plugins/secret-box.js';
 import { errorReplies, parseId, type Routes } from '../route-kit.js';
@@ -112,7 +111,7 @@ const hookRoutes: Routes<IngestFeed> = async (app, { batcher, backpressure }) =>
           .catch((err: unknown) => request.log.warn({ err: String(err) }, 'could not log a platform delivery'));
       };
 
-      const site = await app.models.Site.findById(parseId(siteId, 'site id'), { integrations: 1 }).lean<SiteDoc>();
+      const site = await app.models.Site.findById(parseId(siteId, 'site id'), { integrations: 1 }).lean();
       if (!site) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: `No site ${siteId}` });
 
       if (platform === 'woocommerce' && isForm(request) && WOO_PING.test(body.toString('latin1'))) {

@@ -1,7 +1,6 @@
 import { Integrations, PLATFORMS } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
-import type { SiteDoc } from '../models/index.js';
 import { errorReplies, Limit, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
 import { integrationsView } from '../sites/index.js';
 import { deliveryLog, KEEP } from './delivery-log.js';
@@ -29,7 +28,7 @@ const integrationRoutes: Routes = async (app) => {
     async (request) => {
       const limit = parseLimit(request.query.limit, 20, KEEP);
       const siteId = siteIdOf(request);
-      const site = await app.models.Site.findById(siteId, { integrations: 1 }).lean<SiteDoc>();
+      const site = await app.models.Site.findById(siteId, { integrations: 1 }).lean();
       if (!site) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown secret key' });
       const state = integrationsView(site);
       const id = siteId.toHexString();

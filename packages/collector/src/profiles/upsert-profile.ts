@@ -109,7 +109,7 @@ export async function upsertProfiles(models: Models, touches: ProfileTouch[]): P
   const found = await models.Profile.find(
     { $or: [{ userKey: { $in: userKeys } }, { emailKey: { $in: emailKeys } }] },
     { userKey: 1, emailKey: 1, anonymousIds: 1, consentHistory: 1 },
-  ).lean<Array<Pick<ProfileDoc, '_id' | 'userKey' | 'emailKey' | 'anonymousIds' | 'consentHistory'>>>();
+  ).lean();
   for (const doc of found) {
     if (doc.userKey) ids.set(`u|${doc.userKey}`, doc._id);
     if (doc.emailKey) ids.set(`e|${doc.emailKey}`, doc._id);
