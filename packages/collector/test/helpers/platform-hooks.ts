@@ -65,3 +65,19 @@ export function signedDeliveries(secrets: { shopify: string; woocommerce: string
     },
   };
 }
+
+/**
+ * Waits until the ingest queue holds no job waiting, delayed or being processed: every event acknowledged
+ * before the call is then stored (or dead-lettered). A later event is no barrier — jobs run concurrently.
+ */
+export async function queueDrained(queue: {
+  getJobCounts(...types: string[]): Promise<Record<string, number>>;
+}): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    if (Object.values(counts).every((n) => n === 0)) return;
+    if (Date.now() > deadline) throw new Error(`the ingest queue did not drain: ${JSON.stringify(counts)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
