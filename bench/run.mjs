@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: the benchmarks of bench/README.md, each beside its baseline measured in the same run.
 // Prints tables and writes bench/results/latest.json. Never fails on speed.
-//   node bench/run.mjs [--only sizes,http,pipeline,scaleout,sustained,profile,browser] [--duration 5] [--events 20000]
+//   node bench/run.mjs [--only sizes,http,pipeline,scaleout,sustained,profile,browser,person] [--duration 5] [--events 20000]
 //                      [--sustained 60] [--quick]
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { benchBrowser } from './browser.mjs';
 import { benchHttp } from './http.mjs';
 import { fmt, ROOT } from './lib.mjs';
+import { benchPerson } from './person.mjs';
 import { benchPipeline } from './pipeline.mjs';
 import { analyzeProfiles, printProfile } from './profile.mjs';
 import { benchScaleOut } from './scale-out.mjs';
@@ -25,7 +26,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean' },
   },
 });
-const only = new Set((values.only ?? 'sizes,http,pipeline,scaleout,sustained,profile,browser').split(','));
+const only = new Set((values.only ?? 'sizes,http,pipeline,scaleout,sustained,profile,browser,person').split(','));
 const quick = values.quick ?? false;
 const duration = Number(values.duration ?? (quick ? 2 : 5));
 const events = Number(values.events ?? (quick ? 5_000 : 20_000));
@@ -63,6 +64,7 @@ async function step(name, fn) {
 await step('sizes', () => benchSizes());
 await step('http', () => benchHttp({ duration, connections: quick ? [10, 50] : [10, 50, 100] }));
 await step('pipeline', () => benchPipeline({ events }));
+await step('person', () => benchPerson({ visitors: quick ? 20_000 : 200_000 }));
 await step('scaleout', () => benchScaleOut({ events }));
 await step('sustained', () => benchSustained({ seconds: sustained, probeSeconds: quick ? 4 : 8 }));
 await step('profile', async () => {

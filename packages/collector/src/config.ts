@@ -20,6 +20,8 @@ export interface Config {
   /** Requests with an unknown key per minute per client IP before it gets 429 (0 = off). */
   rateLimitAuthFailures: number;
   workerConcurrency: number;
+  /** New visitor ids browsers may link to one profile per UTC day; past it, identify links no more visitors. */
+  linksPerProfileDay: number;
   /** Events waiting in the ingest queue above which the track endpoints answer 503 (0 = no limit). */
   maxBacklogEvents: number;
   /** Share (0–1) of Redis maxmemory in use above which the track endpoints answer 503. */
@@ -142,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     rateLimitPerIp: int(env, 'TRACKMATE_RATE_LIMIT_IP', 1_200, 0, 1e9),
     rateLimitAuthFailures: int(env, 'TRACKMATE_RATE_LIMIT_AUTH_FAILURES', 60, 0, 1e9),
     workerConcurrency: int(env, 'TRACKMATE_WORKER_CONCURRENCY', 4, 1, 256),
+    linksPerProfileDay: int(env, 'TRACKMATE_LINKS_PER_PROFILE_DAY', 50, 1, 1e6),
     maxBacklogEvents: int(env, 'TRACKMATE_MAX_BACKLOG', 500_000, 0, 1e9),
     maxRedisMemory: int(env, 'TRACKMATE_MAX_REDIS_MEMORY', 80, 1, 100) / 100,
     workerLockMs: int(env, 'TRACKMATE_WORKER_LOCK_MS', 30_000, 1_000, 600_000),

@@ -118,12 +118,17 @@ describe('Segment-compatible ingest', () => {
     expect(identify!.name).toBe('identify');
 
     const profile = await waitFor(
-      () => t.db.collection('profiles').findOne({ email: 'ada@example.com' }),
+      () => t.db.collection('profiles').findOne({ userId: 'user-42' }),
       15_000,
       'the identified profile',
     );
     expect(profile.firstName).toBe('Ada');
-    expect(profile.userId).toBe('user-42');
+    // the write key is a browser's: the address is kept as the user's unverified claim, not bound to the userId,
+    // and has a profile of its own (a backend's server event binds them)
+    expect(profile.email).toBeUndefined();
+    expect(profile.unverifiedEmail.email).toBe('ada@example.com');
+    const byEmail = await t.db.collection('profiles').findOne({ email: 'ada@example.com' });
+    expect(byEmail?.userId).toBeUndefined();
     // the order names only the userId: it is the same person's
     await waitFor(
       async () => (await events().findOne({ _id: order!._id }))?.profileId?.toString() === profile._id.toString(),
@@ -153,7 +158,7 @@ describe('Segment-compatible ingest', () => {
       15_000,
       "analytics-node's profile",
     );
-    expect(profile.email).toBe('lib@example.com');
+    expect(profile.unverifiedEmail.email).toBe('lib@example.com');
     const order = await waitFor(
       () => events().findOne({ name: 'Order Completed', 'context.userId': 'lib-user' }),
       15_000,

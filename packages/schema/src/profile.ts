@@ -33,6 +33,11 @@ export const Profile = Type.Object({
   /** Every consent decision recorded, oldest first: what, when and through which channel. */
   consentHistory: Type.Optional(Type.Array(ConsentChange)),
   metadata: Type.Optional(FreeObject),
+  /**
+   * An e-mail address a browser (the public write key) claimed for this userId, not confirmed by a backend:
+   * shown, never used to merge profiles, move an address or send e-mail.
+   */
+  unverifiedEmail: Type.Optional(Type.Object({ email: Email, at: Type.String({ format: 'date-time' }) })),
   anonymousIds: Type.Array(Id),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),

@@ -5,6 +5,7 @@ import { Types } from 'mongoose';
 import type { Config } from '../config.js';
 import type { EventDoc, Models } from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
+import { survivorOf } from '../profiles/index.js';
 import { recordDelivery } from '../webhooks/index.js';
 import { takeConfirmAllowance } from './confirmation-limits.js';
 import type { Mailer } from './mailer.js';
@@ -96,7 +97,7 @@ export async function sendConfirmation(
   const { siteId, profileId, messageId, requestedAt } = job.data;
   const site = await models.Site.findById(siteId, { name: 1 }).lean();
   const profile = await models.Profile.findOne({
-    _id: new Types.ObjectId(profileId),
+    _id: await survivorOf(models, new Types.ObjectId(profileId)),
     siteId: new Types.ObjectId(siteId),
   }).lean();
   const base = { siteId: new Types.ObjectId(siteId), kind: 'email' as const, messageId, attempt: job.attemptsMade + 1 };
@@ -116,8 +117,8 @@ export async function sendConfirmation(
     const allowance = await takeConfirmAllowance(deps.redis, deps.config, siteId, profile.email);
     if (allowance !== 'ok') return { state: `refused: ${allowance}` };
   }
-  const link = confirmUrl(deps.config, deps.signingSecret, siteId, profileId, Date.now());
-  const unsubscribe = unsubscribeUrl(deps.config, deps.signingSecret, siteId, profileId);
+  const link = confirmUrl(deps.config, deps.signingSecret, siteId, profile._id.toHexString(), Date.now());
+  const unsubscribe = unsubscribeUrl(deps.config, deps.signingSecret, siteId, profile._id.toHexString());
   const name = site.name;
   const started = Date.now();
   try {

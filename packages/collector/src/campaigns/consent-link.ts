@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Types } from 'mongoose';
 import type { TObject } from 'typebox';
 import type { ConsentEntry } from '../models/index.js';
-import { recordConsent } from '../profiles/index.js';
+import { recordConsent, survivorOf } from '../profiles/index.js';
 import { escapeHtml, htmlPage } from './templates.js';
 
 interface LinkQuery {
@@ -57,10 +57,19 @@ export function consentLinkRoutes<Q extends LinkQuery>(
     { schema: { ...schema, summary: link.done.summary } },
     async (request, reply) => {
       const q = link.check(request.query as Q); // the schema checked its shape
-      const profileId = new Types.ObjectId(q.profile);
+      // a link sent before the person's profile was merged into another applies to the one holding them now
+      const profileId = await survivorOf(app.models, new Types.ObjectId(q.profile));
       const exists = await app.models.Profile.exists({ _id: profileId, siteId: q.site });
-      if (exists) await recordConsent(app.models, profileId, link.decision.email, new Date(), link.decision.source);
-      request.log.info({ profileId: q.profile }, link.done.log);
+      if (!exists) {
+        request.log.info({ profileId: q.profile }, `${link.done.log}: no such profile any more`);
+        return sendPage(
+          reply.code(404),
+          'Nothing to change',
+          '<p>We hold no record for this link any more (it may have been erased). Nothing was changed.</p>',
+        );
+      }
+      await recordConsent(app.models, profileId, link.decision.email, new Date(), link.decision.source);
+      request.log.info({ profileId: profileId.toHexString(), linkProfileId: q.profile }, link.done.log);
       return sendPage(reply, link.done.title, link.done.html);
     },
   );

@@ -26,3 +26,72 @@ identitySchema.index({ siteId: 1, profileId: 1 });
 
 export const identityKey = (siteId: string, anonymousId: string) => `${siteId}:${anonymousId}`;
 export { identitySchema };
+
+/**
+ * Visitor ids an `alias` event named (`properties.previousId`) while its own visitor id was not yet linked to a
+ * profile, keyed like identities (`<siteId>:<anonymousId>`). Whichever comes second — the alias or the link of
+ * its visitor id — reads the other after writing its own record, so the previous id is linked either way.
+ */
+export interface PendingAliasDoc {
+  _id: string;
+  siteId: Types.ObjectId;
+  previousIds: string[];
+  at: Date;
+}
+
+const pendingAliasSchema = new Schema<PendingAliasDoc>(
+  {
+    _id: { type: String, required: true },
+    siteId: { type: Schema.Types.ObjectId, required: true },
+    previousIds: { type: [String], default: [] },
+    at: { type: Date, required: true },
+  },
+  { collection: 'pending_aliases', versionKey: false, autoIndex: false, autoCreate: false },
+);
+pendingAliasSchema.index({ siteId: 1 });
+
+/**
+ * A merged profile: `_id` is the profile that was merged (and deleted), `into` the one that holds the person
+ * now. Links already sent (unsubscribe, confirmation), exports, erasures and the profile API follow it, and so
+ * does an event stored with the old id while the merge ran.
+ */
+export interface ProfileMergeDoc {
+  _id: Types.ObjectId;
+  siteId: Types.ObjectId;
+  into: Types.ObjectId;
+  at: Date;
+}
+
+const profileMergeSchema = new Schema<ProfileMergeDoc>(
+  {
+    siteId: { type: Schema.Types.ObjectId, required: true },
+    into: { type: Schema.Types.ObjectId, required: true },
+    at: { type: Date, required: true },
+  },
+  { collection: 'profile_merges', versionKey: false, autoIndex: false, autoCreate: false },
+);
+profileMergeSchema.index({ siteId: 1, into: 1 });
+
+/**
+ * How many visitor ids browsers linked to one profile on its `day` (UTC, `YYYY-MM-DD`), `_id` the profile id:
+ * past the daily cap a browser's identify still stores its event, but no longer attaches its visitor id.
+ */
+export interface LinkQuotaDoc {
+  _id: string;
+  siteId: Types.ObjectId;
+  day: string;
+  n: number;
+}
+
+const linkQuotaSchema = new Schema<LinkQuotaDoc>(
+  {
+    _id: { type: String, required: true },
+    siteId: { type: Schema.Types.ObjectId, required: true },
+    day: { type: String, required: true },
+    n: { type: Number, required: true },
+  },
+  { collection: 'link_quotas', versionKey: false, autoIndex: false, autoCreate: false },
+);
+linkQuotaSchema.index({ siteId: 1 });
+
+export { linkQuotaSchema, pendingAliasSchema, profileMergeSchema };

@@ -2,7 +2,16 @@ import type { Connection, Model } from 'mongoose';
 import { type DeadLetterDoc, deadLetterSchema } from './dead-letter.js';
 import { type DeliveryDoc, deliverySchema } from './delivery.js';
 import { type EventDoc, eventSchema } from './event.js';
-import { type IdentityDoc, identitySchema } from './identity.js';
+import {
+  type IdentityDoc,
+  identitySchema,
+  type LinkQuotaDoc,
+  linkQuotaSchema,
+  type PendingAliasDoc,
+  type ProfileMergeDoc,
+  pendingAliasSchema,
+  profileMergeSchema,
+} from './identity.js';
 import {
   type MetricsDailyDoc,
   type MetricsFoldedDoc,
@@ -37,6 +46,9 @@ export interface Models {
   Profile: Model<ProfileDoc>;
   Event: Model<EventDoc>;
   Identity: Model<IdentityDoc>;
+  PendingAlias: Model<PendingAliasDoc>;
+  ProfileMerge: Model<ProfileMergeDoc>;
+  LinkQuota: Model<LinkQuotaDoc>;
   DeadLetter: Model<DeadLetterDoc>;
   MetricsDaily: Model<MetricsDailyDoc>;
   MetricsPending: Model<MetricsPendingDoc>;
@@ -59,6 +71,9 @@ export function createModels(conn: Connection): Models {
     Profile: conn.model<ProfileDoc>('Profile', profileSchema),
     Event: conn.model<EventDoc>('Event', eventSchema),
     Identity: conn.model<IdentityDoc>('Identity', identitySchema),
+    PendingAlias: conn.model<PendingAliasDoc>('PendingAlias', pendingAliasSchema),
+    ProfileMerge: conn.model<ProfileMergeDoc>('ProfileMerge', profileMergeSchema),
+    LinkQuota: conn.model<LinkQuotaDoc>('LinkQuota', linkQuotaSchema),
     DeadLetter: conn.model<DeadLetterDoc>('DeadLetter', deadLetterSchema),
     MetricsDaily: conn.model<MetricsDailyDoc>('MetricsDaily', metricsDailySchema),
     MetricsPending: conn.model<MetricsPendingDoc>('MetricsPending', metricsPendingSchema),
@@ -96,7 +111,13 @@ export {
   type NewEventDoc,
   sentByOf,
 } from './event.js';
-export { type IdentityDoc, identityKey } from './identity.js';
+export {
+  type IdentityDoc,
+  identityKey,
+  type LinkQuotaDoc,
+  type PendingAliasDoc,
+  type ProfileMergeDoc,
+} from './identity.js';
 export type { MetricsDailyDoc, MetricsFoldedDoc, MetricsPendingDoc } from './metrics-daily.js';
 export { type ConsentEntry, emailKeyOf, type ProfileDoc, userKeyOf } from './profile.js';
 export type { SettingDoc } from './setting.js';
@@ -110,6 +131,7 @@ export {
   ignoreDuplicates,
   isDocumentError,
   isDuplicateKey,
+  retryUpsertRace,
   type WriteError,
   writeErrorsOf,
 } from './write-errors.js';

@@ -25,6 +25,8 @@ export interface ProfileDoc {
   namesFrom?: 'server';
   consentHistory: ConsentEntry[];
   metadata?: Record<string, unknown>;
+  /** The latest e-mail a browser claimed for this profile's userId; never bound, merged or mailed. */
+  unverifiedEmail?: { email: string; at: Date };
   anonymousIds: string[];
   createdAt: Date;
   updatedAt: Date;
@@ -44,6 +46,7 @@ const profileSchema = new Schema<ProfileDoc>(
     namesFrom: String,
     consentHistory: { type: [{ email: Boolean, at: Date, source: String, _id: false }], default: [] },
     metadata: { type: Schema.Types.Mixed },
+    unverifiedEmail: { type: { email: String, at: Date, _id: false }, default: undefined },
     anonymousIds: { type: [String], default: [] },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },

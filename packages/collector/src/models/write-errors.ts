@@ -45,3 +45,19 @@ export function isDocumentError(err: unknown): boolean {
     !(e.errorLabels?.length ?? 0)
   );
 }
+
+/**
+ * Runs an upsert (or a bulk of them) again when its only failures are duplicate keys: two writers upserting
+ * the same new key at once both try to insert, and the loser's second run finds the document and updates it.
+ */
+export async function retryUpsertRace<T>(write: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      const errors = writeErrorsOf(err);
+      const duplicate = errors ? errors.every((w) => w.code === 11000) : isDuplicateKey(err);
+      if (attempt >= attempts || !duplicate) throw err;
+    }
+  }
+}

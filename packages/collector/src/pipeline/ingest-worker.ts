@@ -61,7 +61,19 @@ export function createIngestWorker({
               ]),
             )
           : undefined;
-        const result = await processEvents(models, job.data.events, { jobKey, suppressed, enrich });
+        const result = await processEvents(models, job.data.events, {
+          jobKey,
+          suppressed,
+          enrich,
+          linksPerProfileDay: config.linksPerProfileDay,
+        });
+        if (result.capped) {
+          prometheus?.identityLinksCapped.inc(result.capped);
+          log.warn(
+            { jobId: job.id, capped: result.capped },
+            'visitor ids not linked: daily number per profile reached',
+          );
+        }
         if (result.suppressed.length)
           log.info({ jobId: job.id, dropped: result.suppressed.length }, 'events of erased people dropped');
         await deadLetters(

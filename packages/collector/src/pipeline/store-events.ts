@@ -9,7 +9,19 @@ import {
   writeErrorsOf,
 } from '../models/index.js';
 import { type ProfileUpsert, profileKey, suppressionKey, upsertProfiles } from '../profiles/index.js';
+import { capBrowserLinks, LINKS_PER_PROFILE_DAY } from './link-quota.js';
 import type { QueuedEvent } from './queued-event.js';
+import {
+  aliasesOf,
+  backfill,
+  followAliases,
+  followMerges,
+  type Links,
+  linkIfFree,
+  notePendingAliases,
+  readLinks,
+  saveLinks,
+} from './visitor-links.js';
 
 const toObjectId = (id: string) => new Types.ObjectId(id);
 
@@ -22,6 +34,8 @@ export interface ProcessResult {
   failed: Array<{ event: QueuedEvent; reason: string }>;
   /** Events of erased people (suppressed ids), dropped before anything was stored. */
   suppressed: QueuedEvent[];
+  /** Visitor ids a browser's identify did not link because their profile had reached its daily number. */
+  capped: number;
 }
 
 /** The ingest job a hook runs for: its key (stable across retries) and its events that are stored. */
@@ -47,23 +61,35 @@ export type EnrichHook = (docs: NewEventDoc[], events: QueuedEvent[]) => Promise
 /**
  * One ingest job, step by step, with a fixed number of round trips whatever its size; every step is
  * idempotent, so a job retried after a crash at any point stores each event exactly once:
- * 1. profile-creating events upsert their profiles (one bulkWrite) and link their visitors (one bulkWrite);
- * 2. events of already-identified visitors get their profileId (one find);
- * 3. events are inserted unordered (one insertMany); duplicate messageIds (a retried batch) are ignored by the
+ * 1. profile-creating events upsert their profiles (one bulkWrite) and link their visitors (one bulkWrite),
+ *    browsers within a daily number of visitor ids per profile (link-quota.ts);
+ * 2. aliases of visitors this job did not link are recorded as pending (one bulkWrite, only with aliases);
+ * 3. events of already-identified visitors get their profileId (one find); aliases of linked visitors link;
+ * 4. events are inserted unordered (one insertMany); duplicate messageIds (a retried batch) are ignored by the
  *    unique index; when the database refuses the batch for what one event holds, the events are inserted one
  *    by one and only the refused ones are reported, for dead_letters;
- * 4. earlier events of newly linked visitors are back-filled with the profileId (one bulkWrite).
+ * 5. settle, after the insert: the links of visitors still without a profile are read again (one find), every
+ *    visitor linked by this job or meanwhile has its pending aliases followed and its events back-filled, and
+ *    profile ids a concurrent merge retired move to the surviving profile (one find). visitor-links.ts says
+ *    why this order makes the end state the same whatever order jobs run in.
  */
 export async function processEvents(
   models: Models,
   allEvents: QueuedEvent[],
-  options: { jobKey?: string; suppressed?: Map<string, Set<string>>; enrich?: EnrichHook } = {},
+  options: {
+    jobKey?: string;
+    suppressed?: Map<string, Set<string>>;
+    enrich?: EnrichHook;
+    linksPerProfileDay?: number;
+  } = {},
 ): Promise<ProcessResult> {
   const suppressed: QueuedEvent[] = [];
   const events = options.suppressed?.size
     ? allEvents.filter((e) => keep(e, options.suppressed!, suppressed))
     : allEvents;
-  const links = new Map<string, Types.ObjectId>(); // identity key → profile
+  const links: Links = new Map(); // identity key → profile, as this job knows them
+  const newlyLinked: Links = new Map();
+  let capped = 0;
   const profileEvents = events
     .filter((e): e is QueuedEvent & { profile: ProfileUpsert } => e.profile !== undefined)
     .sort((a, b) => a.timestamp.localeCompare(b.timestamp));
@@ -78,49 +104,57 @@ export async function processEvents(
         profile: e.profile,
       })),
     );
+    const fromBrowser = new Set<string>();
     for (const e of profileEvents) {
       const profileId = ids.get(profileKey(e.siteId, e.profile));
       if (!profileId) continue;
       e.profileId = profileId.toHexString();
-      if (e.anonymousId) links.set(identityKey(e.siteId, e.anonymousId), profileId); // the latest event's profile
+      if (!e.anonymousId) continue;
+      const key = identityKey(e.siteId, e.anonymousId);
+      links.set(key, profileId); // the latest event's profile
+      if (e.source === 'server') fromBrowser.delete(key);
+      else fromBrowser.add(key);
     }
-    if (links.size) await saveLinks(models, links);
+    capped = await capBrowserLinks(models, links, fromBrowser, options.linksPerProfileDay ?? LINKS_PER_PROFILE_DAY);
+    await saveLinks(models, links);
+    for (const [key, id] of links) newlyLinked.set(key, id);
   }
-  const newlyLinked = new Map(links);
 
+  await notePendingAliases(models, aliasesOf(events.filter((e) => !e.profileId)));
   const unresolved = [
     ...new Set(events.flatMap((e) => (!e.profileId && e.anonymousId ? [identityKey(e.siteId, e.anonymousId)] : []))),
   ].filter((k) => !links.has(k));
-  if (unresolved.length) {
-    const found = await models.Identity.find({ _id: { $in: unresolved } }, { profileId: 1 }).lean();
-    for (const doc of found) links.set(doc._id, doc.profileId);
-  }
-  await linkAliases(models, events, links, newlyLinked);
+  for (const [key, id] of await readLinks(models, unresolved)) links.set(key, id);
+  await linkOwnAliases(models, events, links, newlyLinked);
 
   const docs = events.map((e) => toDoc(e, links, options.jobKey));
   if (options.enrich) await options.enrich(docs, events);
   const { insertedIdx, duplicates, failed } = await insertEvents(models, docs);
   const inserted = insertedIdx.map((i) => docs[i]!);
 
-  if (newlyLinked.size) {
-    await models.Event.bulkWrite(
-      [...newlyLinked].map(([key, profileId]) => {
-        const sep = key.indexOf(':');
-        return {
-          updateMany: {
-            filter: { siteId: key.slice(0, sep), anonymousId: key.slice(sep + 1), profileId: null },
-            update: { $set: { profileId } },
-          },
-        };
-      }),
-      { ordered: false },
-    );
-  }
+  // settle: what other jobs linked meanwhile, pending aliases, the back-fill, merges
+  // a duplicate's stored copy is an earlier attempt's (or an earlier delivery's): it may have been inserted
+  // without the profile this attempt found, after the link's own back-fill ran, so it is settled here too
+  const stillUnlinked = new Set<string>();
+  const fresh = new Set(insertedIdx);
+  docs.forEach((d, i) => {
+    if (d.anonymousId && (!d.profileId || !fresh.has(i))) {
+      stillUnlinked.add(identityKey(d.siteId.toHexString(), d.anonymousId));
+    }
+  });
+  for (const [key, id] of await readLinks(models, [...stillUnlinked])) newlyLinked.set(key, id);
+  for (const [key, id] of await followAliases(models, newlyLinked)) newlyLinked.set(key, id);
+  await backfill(models, newlyLinked);
+  const profileIds = new Map<string, Types.ObjectId>();
+  for (const d of docs) if (d.profileId) profileIds.set(d.profileId.toHexString(), d.profileId);
+  for (const id of newlyLinked.values()) profileIds.set(id.toHexString(), id);
+  await followMerges(models, [...profileIds.values()]);
   return {
     inserted,
     duplicates,
     failed: failed.map(({ index, reason }) => ({ event: events[index]!, reason })),
     suppressed,
+    capped,
   };
 }
 
@@ -140,15 +174,11 @@ function keep(e: QueuedEvent, suppressed: Map<string, Set<string>>, dropped: Que
 /**
  * `alias` events (`properties.previousId`): a visitor id the person had before — another device, a cleared
  * cookie, an id the site kept from before sign-in — joins the profile of the event's visitor, and its earlier
- * events are back-filled. A visitor id already linked to another profile stays with it.
+ * events are back-filled. A visitor id already linked to another profile stays with it. An alias whose visitor
+ * is not linked yet waits in `pending_aliases` until it is (followAliases).
  */
-async function linkAliases(
-  models: Models,
-  events: QueuedEvent[],
-  links: Map<string, Types.ObjectId>,
-  newlyLinked: Map<string, Types.ObjectId>,
-): Promise<void> {
-  const aliases = new Map<string, { profileId: Types.ObjectId; previousId: string }>();
+async function linkOwnAliases(models: Models, events: QueuedEvent[], links: Links, newlyLinked: Links): Promise<void> {
+  const wanted: Links = new Map();
   for (const e of events) {
     const previousId = e.name === 'alias' ? e.properties.previousId : undefined;
     if (typeof previousId !== 'string' || !previousId || previousId === e.anonymousId) continue;
@@ -157,44 +187,12 @@ async function linkAliases(
       : e.anonymousId
         ? links.get(identityKey(e.siteId, e.anonymousId))
         : undefined;
-    if (profileId) aliases.set(identityKey(e.siteId, previousId), { profileId, previousId });
+    if (profileId) wanted.set(identityKey(e.siteId, previousId), profileId);
   }
-  if (!aliases.size) return;
-  const existing = await models.Identity.find({ _id: { $in: [...aliases.keys()] } }, { profileId: 1 }).lean();
-  for (const doc of existing) {
-    if (!doc.profileId.equals(aliases.get(doc._id)!.profileId)) aliases.delete(doc._id);
-  }
-  if (!aliases.size) return;
-  const linked = new Map([...aliases].map(([key, a]) => [key, a.profileId]));
-  await saveLinks(models, linked);
-  await models.Profile.bulkWrite(
-    [...aliases.values()].map((a) => ({
-      updateOne: { filter: { _id: a.profileId }, update: { $addToSet: { anonymousIds: a.previousId } } },
-    })),
-    { ordered: false },
-  );
-  for (const [key, profileId] of linked) {
+  for (const [key, profileId] of await linkIfFree(models, wanted)) {
     links.set(key, profileId);
     newlyLinked.set(key, profileId);
   }
-}
-
-async function saveLinks(models: Models, links: Map<string, Types.ObjectId>): Promise<void> {
-  const now = new Date();
-  const ops = [...links].map(([key, profileId]) => {
-    const sep = key.indexOf(':');
-    return {
-      updateOne: {
-        filter: { _id: key },
-        update: {
-          $set: { profileId },
-          $setOnInsert: { siteId: toObjectId(key.slice(0, sep)), anonymousId: key.slice(sep + 1), linkedAt: now },
-        },
-        upsert: true,
-      },
-    };
-  });
-  await models.Identity.bulkWrite(ops, { ordered: false });
 }
 
 function toDoc(e: QueuedEvent, links: Map<string, Types.ObjectId>, jobKey?: string): NewEventDoc {

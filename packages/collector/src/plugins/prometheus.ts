@@ -32,6 +32,11 @@ export function createPrometheus() {
       labelNames: ['source'] as const,
       registers: [registry],
     }),
+    identityLinksCapped: new Counter({
+      name: 'trackmate_identity_links_capped_total',
+      help: 'Visitor ids a browser identify did not link: their profile had reached its daily number (TRACKMATE_LINKS_PER_PROFILE_DAY)',
+      registers: [registry],
+    }),
     eventsStored: new Counter({
       name: 'trackmate_events_stored_total',
       help: 'Events inserted into MongoDB by this process',

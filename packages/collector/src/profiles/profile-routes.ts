@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import {
   EventPage,
   findUnsafeKey,
@@ -12,10 +13,10 @@ import type { QueryFilter, UpdateQuery } from 'mongoose';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import { eventPage, eventView } from '../events/index.js';
-import type { EventDoc, ProfileDoc } from '../models/index.js';
+import type { EventDoc, Models, ProfileDoc } from '../models/index.js';
 import { errorReplies as errors, IdParams, Limit, parseId, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
 import { bumpSiteConfig } from '../sites/index.js';
-import { anonymousIdsOf, erasePerson, eventsOf, profileOf } from './person-data.js';
+import { erasePerson, eventPages, profileOf, recentVisitorIds } from './person-data.js';
 import type { EraseQueued } from './person-ids.js';
 import { cleanName, normalizeEmail } from './profile-fields.js';
 import { decodeProfileCursor, profileView } from './profile-views.js';
@@ -162,7 +163,7 @@ const profileRoutes: Routes<{ eraseQueued: EraseQueued }> = async (app, { eraseQ
     },
     async (request) => {
       const profile = await profileOf(models, siteIdOf(request), parseProfileId(request.params.id));
-      const anonymousIds = await anonymousIdsOf(models, profile);
+      const anonymousIds = await recentVisitorIds(models, profile);
       const erased = await erasePerson(models, profile);
       const queued = await eraseQueued({
         siteId: profile.siteId.toHexString(),
@@ -194,14 +195,30 @@ const profileRoutes: Routes<{ eraseQueued: EraseQueued }> = async (app, { eraseQ
     },
     async (request, reply) => {
       const profile = await profileOf(models, siteIdOf(request), parseProfileId(request.params.id));
-      const events = await eventsOf(models, profile, await anonymousIdsOf(models, profile));
-      reply.header('content-disposition', `attachment; filename="profile-${profile._id.toHexString()}.json"`);
-      return { exportedAt: new Date().toISOString(), profile: profileView(profile), events: events.map(eventView) };
+      reply
+        .header('content-disposition', `attachment; filename="profile-${profile._id.toHexString()}.json"`)
+        .type('application/json; charset=utf-8');
+      // streamed a page of events at a time, so a person with any number of events is exported in bounded
+      // memory; the stream is the ProfileExport document as text (the schema documents it, a stream is sent as is)
+      return reply.send(Readable.from(exportChunks(models, profile)) as never);
     },
   );
 };
 
 export default profileRoutes;
+
+/** The export document (the ProfileExport schema) as JSON text, written as its events are read. */
+async function* exportChunks(models: Models, profile: ProfileDoc): AsyncGenerator<string> {
+  const head = JSON.stringify({ exportedAt: new Date().toISOString(), profile: profileView(profile) });
+  yield `${head.slice(0, -1)},"events":[`;
+  let first = true;
+  for await (const page of eventPages(models, profile)) {
+    const text = page.map((e) => JSON.stringify(eventView(e))).join(',');
+    yield first ? text : `,${text}`;
+    first = false;
+  }
+  yield ']}';
+}
 
 /** Metadata keys as event properties (no `$`, `.`, `__proto__`), merged key by key, 32 KB at most once merged. */
 function mergeMetadata(

@@ -19,4 +19,6 @@ export interface ProfileTouch {
   /** The event's time: later events' names win, and consent decisions are ordered by it. */
   at: Date;
   profile: ProfileUpsert;
+  /** An e-mail a browser paired with the touch's userId that no backend bound to it (kept as unverified). */
+  claimedEmail?: string;
 }

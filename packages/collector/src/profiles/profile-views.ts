@@ -23,6 +23,9 @@ export function profileView(doc: ProfileDoc): Profile {
   if (doc.lastName) view.lastName = doc.lastName;
   if (doc.phone) view.phone = doc.phone;
   if (doc.metadata && typeof doc.metadata === 'object') view.metadata = doc.metadata;
+  if (doc.unverifiedEmail?.email) {
+    view.unverifiedEmail = { email: doc.unverifiedEmail.email, at: new Date(doc.unverifiedEmail.at).toISOString() };
+  }
   return view;
 }
 

@@ -1,6 +1,7 @@
 import { type AnyBulkWriteOperation, Types } from 'mongoose';
 import type { ConsentEntry, Models, ProfileDoc } from '../models/index.js';
-import { emailKeyOf, userKeyOf, writeErrorsOf } from '../models/index.js';
+import { emailKeyOf, retryUpsertRace, userKeyOf } from '../models/index.js';
+import { mergedInto } from './merges.js';
 import type { ProfileTouch, ProfileUpsert } from './profile-touch.js';
 import { linkUserIds } from './user-ids.js';
 
@@ -35,6 +36,7 @@ export async function upsertProfiles(models: Models, touches: ProfileTouch[]): P
     names: Record<string, unknown>;
     server: boolean;
     visitors: Set<string>;
+    claim?: { email: string; at: Date };
   };
   const groups = new Map<string, Group>();
   for (const t of ordered) {
@@ -66,6 +68,7 @@ export async function upsertProfiles(models: Models, touches: ProfileTouch[]): P
       for (const k of Object.keys(g.set)) delete g.names[k];
     }
     if (t.anonymousId) g.visitors.add(t.anonymousId);
+    if (t.claimedEmail) g.claim = { email: t.claimedEmail, at: t.at };
   }
   const now = new Date();
   const ops: AnyBulkWriteOperation<ProfileDoc>[] = [...groups.values()].map((g) => {
@@ -82,16 +85,24 @@ export async function upsertProfiles(models: Models, touches: ProfileTouch[]): P
       updateOne: {
         filter: g.filter,
         update: {
-          $set: { ...g.set, ...email, ...(g.server ? { namesFrom: 'server' } : {}), updatedAt: now },
+          $set: {
+            ...g.set,
+            ...email,
+            ...(g.server ? { namesFrom: 'server' } : {}),
+            ...(g.claim ? { unverifiedEmail: g.claim } : {}),
+            updatedAt: now,
+          },
           $setOnInsert: setOnInsert,
           ...(g.visitors.size ? { $addToSet: { anonymousIds: { $each: [...g.visitors] } } } : {}),
+          // an address bound now settles whatever a browser claimed before
+          ...(g.email && !g.claim ? { $unset: { unverifiedEmail: '' } } : {}),
         },
         upsert: true,
         setDefaultsOnInsert: false,
       },
     };
   });
-  await withRaceRetry(() => models.Profile.bulkWrite(ops, { ordered: false }));
+  await retryUpsertRace(() => models.Profile.bulkWrite(ops, { ordered: false }));
   // names from browsers: only where no backend has named the person
   const browserNames: AnyBulkWriteOperation<ProfileDoc>[] = [...groups.values()]
     .filter((g) => Object.keys(g.names).length)
@@ -124,19 +135,6 @@ export async function upsertProfiles(models: Models, touches: ProfileTouch[]): P
   });
   await recordConsents(models, decisions);
   return ids;
-}
-
-/** Runs a bulk upsert again when its only failures are duplicate keys (another worker inserted first). */
-async function withRaceRetry(write: () => Promise<unknown>): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await write();
-      return;
-    } catch (err) {
-      const errors = writeErrorsOf(err);
-      if (attempt >= 2 || !errors?.every((w) => w.code === 11000)) throw err;
-    }
-  }
 }
 
 /** Keeps the newest visitor ids and consent decisions of profiles past PROFILE_CAPS. */
@@ -197,6 +195,17 @@ export async function recordConsents(models: Models, decisions: ConsentDecision[
     ];
   });
   await models.Profile.bulkWrite(ops, { ordered: true });
+  // read after writing: a decision that reached a profile while it was being merged into another (after the merge
+  // copied its consent) is recorded on the surviving profile too; the merge writes its record before it copies
+  const moved = await mergedInto(
+    models,
+    decisions.map((d) => d.profileId),
+  );
+  const again = decisions.flatMap((d) => {
+    const to = moved.get(d.profileId.toHexString());
+    return to ? [{ ...d, profileId: to.into }] : [];
+  });
+  if (again.length) await recordConsents(models, again);
 }
 
 /** One consent decision (the profile API, the unsubscribe link). */

@@ -3,16 +3,19 @@ import { emailKeyOf, isDuplicateKey, type Models, userKeyOf } from '../models/in
 import type { ProfileTouch } from './profile-touch.js';
 
 /**
- * Links the site's userIds to e-mails before a job's profiles are upserted (touches in time order). For an event
- * that carries both:
+ * Links the site's userIds to e-mails before a job's profiles are upserted (touches in time order). Only a
+ * backend (a secret-key event) binds a userId to an e-mail. For a backend's event that carries both:
  * - neither known: one profile gets both (the upsert creates it);
  * - the e-mail's profile has no userId: it takes this one;
- * - the userId's profile has no e-mail: it takes this one; a backend may also change it to a new address;
- * - both known, on two profiles, the e-mail's without a userId, and a backend sent it: the same person under two
- *   profiles — the e-mail's is merged into the userId's (mergeProfiles), keeping every event and consent.
- * Anything else (a browser's claim, an e-mail that is another userId's) links the event to the userId's profile
- * and leaves the e-mail where it is: the touch is returned without it. Every step is idempotent, so a retried job
- * merges nothing twice.
+ * - the userId's profile has no e-mail: it takes this one; it may also change to a new address;
+ * - both known, on two profiles, the e-mail's without a userId: the same person under two profiles — the
+ *   e-mail's is merged into the userId's (mergeProfiles), keeping every event and consent;
+ * - the e-mail is another userId's: the event goes to its userId's profile and the address stays where it is.
+ * A browser's event (the public write key) that pairs a userId with an e-mail the userId's profile does not
+ * already hold binds nothing: its event goes to the userId's profile, which records the address as its
+ * `unverifiedEmail`, and the address gets (or updates) a profile of its own, as an e-mail alone would — so a
+ * stranger's claim can neither take an address from its profile nor give a user someone else's address. Every
+ * step is idempotent, so a retried job merges nothing twice.
  */
 export async function linkUserIds(models: Models, touches: ProfileTouch[]): Promise<ProfileTouch[]> {
   const both = touches.filter((t) => t.profile.userId && t.profile.email);
@@ -38,12 +41,14 @@ export async function linkUserIds(models: Models, touches: ProfileTouch[]): Prom
     const user = byUser.get(uk);
     const owner = byEmail.get(ek);
     const withoutEmail = () => out.push({ ...t, profile: { ...t.profile, email: undefined } });
-    if (!user && !owner) {
-      out.push(t); // the upsert makes one profile with both
-    } else if (user && owner && user._id.equals(owner._id)) {
+    if (user && owner && user._id.equals(owner._id)) {
       out.push(t);
+    } else if (t.from !== 'server') {
+      out.push(...browserClaim(t, email));
+    } else if (!user && !owner) {
+      out.push(t); // the upsert makes one profile with both
     } else if (user && owner) {
-      if (t.from !== 'server' || owner.userId) {
+      if (owner.userId) {
         withoutEmail();
         continue;
       }
@@ -53,11 +58,7 @@ export async function linkUserIds(models: Models, touches: ProfileTouch[]): Prom
       byEmail.set(ek, merged);
       out.push(t);
     } else if (user) {
-      // the e-mail is on no profile: the user's first address, or (from a backend) their new one
-      if (user.email && t.from !== 'server') {
-        withoutEmail();
-        continue;
-      }
+      // the e-mail is on no profile: the user's first address, or their new one
       if (user.emailKey) byEmail.delete(user.emailKey);
       const updated = { ...user, email, emailKey: ek };
       byUser.set(uk, updated);
@@ -89,17 +90,40 @@ export async function linkUserIds(models: Models, touches: ProfileTouch[]): Prom
 }
 
 /**
+ * A browser's userId + e-mail that no backend has bound: the event's touch keyed by the userId, without the
+ * address (recorded as claimed) and without a consent decision, and a touch of the address alone (no visitor id:
+ * the visitor stays with the userId), which carries the consent decision, as it is the address's owner's.
+ */
+function browserClaim(t: ProfileTouch, email: string): ProfileTouch[] {
+  const { consent, consentSource, firstName, lastName, phone } = t.profile;
+  return [
+    { ...t, claimedEmail: email, profile: { ...t.profile, email: undefined, consent: undefined } },
+    { ...t, anonymousId: null, profile: { email, consent, consentSource, firstName, lastName, phone } },
+  ];
+}
+
+/**
  * Merges profile `fromId` into `intoId` (one person known under two profiles): `into` gets the visitor ids, the
  * consent history, the names it lacks and the newer standing consent; events, visitor links and trigger entries
  * move to it; `from` is deleted and `into` takes its e-mail. Each step can run again without effect, so a merge
  * interrupted by a crash is finished by the job's retry.
  */
 export async function mergeProfiles(models: Models, fromId: Types.ObjectId, intoId: Types.ObjectId): Promise<void> {
-  const [from, into] = await Promise.all([
-    models.Profile.findById(fromId).lean(),
+  const [found, into] = await Promise.all([
+    models.Profile.findById(fromId, { siteId: 1 }).lean(),
     models.Profile.findById(intoId).lean(),
   ]);
-  if (!from || !into || !from.siteId.equals(into.siteId)) return;
+  if (!found || !into || !found.siteId.equals(into.siteId)) return;
+  // the record first: a job that writes to `from` after the steps below read it (an event stored with its id, a
+  // consent decision) reads the record afterwards and applies its write to `into` too (pipeline/visitor-links.ts,
+  // recordConsents); links already sent with `from` (unsubscribe, export) follow it as well
+  await models.ProfileMerge.updateOne(
+    { _id: found._id },
+    { $set: { into: into._id, siteId: found.siteId, at: new Date() } },
+    { upsert: true },
+  );
+  const from = await models.Profile.findById(fromId).lean();
+  if (!from) return;
   const set: Record<string, unknown> = { updatedAt: new Date() };
   for (const field of ['firstName', 'lastName', 'phone'] as const) {
     if (!into[field] && from[field]) set[field] = from[field];
@@ -119,9 +143,10 @@ export async function mergeProfiles(models: Models, fromId: Types.ObjectId, into
   );
   const moved = { siteId: from.siteId, profileId: from._id };
   const to = { $set: { profileId: into._id } };
-  await models.Event.updateMany(moved, to);
   await models.Identity.updateMany(moved, to);
+  await models.Event.updateMany(moved, to);
   await models.TriggerEntry.updateMany(moved, to);
+  await models.ProfileMerge.updateMany({ siteId: from.siteId, into: from._id }, { $set: { into: into._id } });
   await models.Profile.deleteOne({ _id: from._id });
   if (from.email) {
     await models.Profile.updateOne(

@@ -74,6 +74,9 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
   deleted.events = (await models.Event.deleteMany(bySite)).deletedCount;
   deleted.profiles = (await models.Profile.deleteMany(bySite)).deletedCount;
   deleted.identities = (await models.Identity.deleteMany(bySite)).deletedCount;
+  await models.PendingAlias.deleteMany(bySite);
+  await models.ProfileMerge.deleteMany(bySite);
+  await models.LinkQuota.deleteMany(bySite);
   deleted.triggers = (await models.Trigger.deleteMany(bySite)).deletedCount;
   deleted.triggerEntries = (await models.TriggerEntry.deleteMany(bySite)).deletedCount;
   deleted.triggerVisitors = triggerIds.length

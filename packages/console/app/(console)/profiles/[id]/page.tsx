@@ -36,6 +36,18 @@ export default async function ProfilePage({
           <dl className="facts">
             <dt>E-mail</dt>
             <dd>{profile.email ?? '—'}</dd>
+            {profile.unverifiedEmail ? (
+              <>
+                <dt>Claimed e-mail</dt>
+                <dd>
+                  {profile.unverifiedEmail.email}{' '}
+                  <span className="badge off" title="Sent from a browser with this user id; no backend confirmed it">
+                    unverified
+                  </span>{' '}
+                  <small>{dateTime(profile.unverifiedEmail.at)}</small>
+                </dd>
+              </>
+            ) : null}
             {profile.userId ? (
               <>
                 <dt>User id</dt>

@@ -1,0 +1,125 @@
+// Export and erasure of one person with a very large number of visitor ids (a script identifying with one
+// e-mail from thousands of browsers), measured as the collector's resident memory while it streams the export
+// and runs the erasure, beside its memory at rest. Both page through visitor ids and events, so memory should
+// stay flat whatever the number.
+import { MongoClient, ObjectId } from 'mongodb';
+import { benchEnv, createSite, dropDatabase, dropRedisPrefix, fmt, sampleMax, startCollector, table } from './lib.mjs';
+
+export async function benchPerson({ visitors = 200_000 } = {}) {
+  const env = benchEnv();
+  const site = await createSite(env);
+  const client = new MongoClient(env.MONGODB_URI);
+  const db = client.db();
+  const siteId = new ObjectId(site.siteId);
+  const profileId = new ObjectId();
+  const now = new Date();
+  let collector;
+  try {
+    const seedStarted = Date.now();
+    await db.collection('profiles').insertOne({
+      _id: profileId,
+      siteId,
+      email: 'many@example.com',
+      emailKey: `${site.siteId}|many@example.com`,
+      consent: { email: false },
+      consentHistory: [],
+      anonymousIds: [],
+      createdAt: now,
+      updatedAt: now,
+    });
+    for (let from = 0; from < visitors; from += 10_000) {
+      const ids = Array.from({ length: Math.min(10_000, visitors - from) }, (_, i) => `bench-v-${from + i}`);
+      await db.collection('identities').insertMany(
+        ids.map((anonymousId) => ({
+          _id: `${site.siteId}:${anonymousId}`,
+          siteId,
+          anonymousId,
+          profileId,
+          linkedAt: now,
+        })),
+        { ordered: false },
+      );
+      // one event per visitor id: half linked to the profile, half anonymous history from before the link
+      await db.collection('events').insertMany(
+        ids.map((anonymousId, i) => ({
+          siteId,
+          messageId: `bench-e-${from + i}`,
+          profileId: i % 2 ? profileId : null,
+          anonymousId,
+          sessionId: null,
+          name: 'page_view',
+          timestamp: new Date(now.getTime() - (from + i) * 1000),
+          receivedAt: now,
+          properties: { url: 'https://shop.test/p', referrer: '', title: 'Product' },
+          source: 'client',
+          userAgent: 'Mozilla/5.0',
+          ip: '203.0.113.0',
+        })),
+        { ordered: false },
+      );
+    }
+    const seedMs = Date.now() - seedStarted;
+    collector = await startCollector(env);
+    const auth = { authorization: `Bearer ${site.secretKey}` };
+    await new Promise((r) => setTimeout(r, 1_000));
+    const atRest = collector.rss();
+
+    const exportSampler = sampleMax(() => collector.rss(), 100);
+    const exportStarted = Date.now();
+    const res = await fetch(`${collector.url}/api/profiles/${profileId}/export`, { headers: auth });
+    let bytes = 0;
+    let events = 0;
+    for await (const chunk of res.body) {
+      bytes += chunk.length;
+      events += (
+        Buffer.from(chunk)
+          .toString('utf8')
+          .match(/"messageId":/g) ?? []
+      ).length;
+    }
+    const exportMs = Date.now() - exportStarted;
+    const exportRss = exportSampler.stop();
+
+    const eraseSampler = sampleMax(() => collector.rss(), 100);
+    const eraseStarted = Date.now();
+    const erased = await (
+      await fetch(`${collector.url}/api/profiles/${profileId}`, { method: 'DELETE', headers: auth })
+    ).json();
+    const eraseMs = Date.now() - eraseStarted;
+    const eraseRss = eraseSampler.stop();
+    const left = await db.collection('events').countDocuments({ siteId });
+
+    table(
+      `7. One person with ${fmt.n(visitors)} visitor ids and ${fmt.n(visitors)} events (seeded in ${fmt.n(seedMs / 1000)} s): collector memory`,
+      ['step', 'time', 'peak RSS', 'at rest', 'result'],
+      [
+        [
+          'export (streamed)',
+          fmt.ms(exportMs),
+          fmt.mb(exportRss),
+          fmt.mb(atRest),
+          `${fmt.n(events)} events, ${fmt.mb(bytes)} of JSON, HTTP ${res.status}`,
+        ],
+        [
+          'erasure',
+          fmt.ms(eraseMs),
+          fmt.mb(eraseRss),
+          fmt.mb(atRest),
+          `${fmt.n(erased.deleted?.events)} events, ${fmt.n(erased.deleted?.identities)} links deleted; ${fmt.n(left)} left`,
+        ],
+      ],
+    );
+    return {
+      visitors,
+      seedMs,
+      atRest,
+      export: { ms: exportMs, peakRss: exportRss, events, bytes },
+      erase: { ms: eraseMs, peakRss: eraseRss, deleted: erased.deleted, left },
+    };
+  } finally {
+    await collector?.stop();
+    await client.close();
+    await dropDatabase(env.MONGODB_URI);
+    await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
+  }
+}

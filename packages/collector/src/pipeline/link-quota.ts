@@ -1,0 +1,80 @@
+import type { Types } from 'mongoose';
+import { isDuplicateKey, type Models } from '../models/index.js';
+import type { Links } from './visitor-links.js';
+
+/**
+ * Default daily number of new visitor ids browsers may link to one profile. A person brings a handful of
+ * browsers and devices a day; a script identifying with someone's e-mail from thousands of visitor ids would
+ * otherwise grow their identities without bound (and every export and erasure of them).
+ */
+export const LINKS_PER_PROFILE_DAY = 50;
+
+/**
+ * Applies the daily cap to the browser links of a job (server links are never capped): links of visitor ids
+ * that are not yet this profile's count against `<profileId>|<UTC day>`; those past the cap are taken out of
+ * `links` (their events are still stored, with the identify's own profile) and removed from the profile's
+ * `anonymousIds`. Returns how many were refused. A retried job counts its links once more at most: the links it
+ * saved before crashing are found and not counted again.
+ */
+export async function capBrowserLinks(
+  models: Models,
+  links: Links,
+  fromBrowser: Set<string>,
+  cap: number,
+): Promise<number> {
+  const browser = [...links].filter(([key]) => fromBrowser.has(key));
+  if (!browser.length) return 0;
+  const existing = await models.Identity.find({ _id: { $in: browser.map(([k]) => k) } }, { profileId: 1 }).lean();
+  const current = new Map(existing.map((d) => [d._id, d.profileId]));
+  const fresh = new Map<string, { profileId: Types.ObjectId; keys: string[] }>();
+  for (const [key, profileId] of browser) {
+    if (current.get(key)?.equals(profileId)) continue;
+    const group = fresh.get(profileId.toHexString()) ?? { profileId, keys: [] };
+    group.keys.push(key);
+    fresh.set(profileId.toHexString(), group);
+  }
+  const day = new Date().toISOString().slice(0, 10);
+  let refused = 0;
+  for (const { profileId, keys } of fresh.values()) {
+    const siteId = keys[0]!.slice(0, keys[0]!.indexOf(':'));
+    const after = await countLinks(models, profileId, siteId, day, keys.length);
+    const before = after - keys.length;
+    const allowed = Math.max(0, cap - before);
+    const over = keys.slice(allowed);
+    if (!over.length) continue;
+    refused += over.length;
+    for (const key of over) links.delete(key);
+    await models.Profile.updateOne(
+      { _id: profileId },
+      { $pullAll: { anonymousIds: over.map((k) => k.slice(k.indexOf(':') + 1)) } },
+    );
+  }
+  return refused;
+}
+
+/**
+ * Adds `k` to the profile's count of the day and returns the new count: one document per profile (`_id` is the
+ * profile id), reset when its day is over, so the collection never holds more than one per profile.
+ */
+async function countLinks(models: Models, profileId: Types.ObjectId, siteId: string, day: string, k: number) {
+  for (let attempt = 0; ; attempt++) {
+    const today = await models.LinkQuota.findOneAndUpdate(
+      { _id: profileId.toHexString(), day },
+      { $inc: { n: k } },
+      { new: true },
+    ).lean();
+    if (today) return today.n;
+    try {
+      // the first link of the day: a new document, or yesterday's reset
+      await models.LinkQuota.updateOne(
+        { _id: profileId.toHexString(), day: { $ne: day } },
+        { $set: { day, n: k }, $setOnInsert: { siteId } },
+        { upsert: true },
+      );
+      return k;
+    } catch (err) {
+      // another job started the day meanwhile: count on top of it
+      if (!isDuplicateKey(err) || attempt >= 2) throw err;
+    }
+  }
+}

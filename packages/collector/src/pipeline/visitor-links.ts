@@ -1,0 +1,169 @@
+import { type AnyBulkWriteOperation, Types } from 'mongoose';
+import { type IdentityDoc, identityKey, type Models, type ProfileDoc, retryUpsertRace } from '../models/index.js';
+import { mergedInto } from '../profiles/index.js';
+import type { QueuedEvent } from './queued-event.js';
+
+/**
+ * Visitor-id links (`identities`: visitor id → profile) and the back-fill of events, ordered so that the end
+ * state does not depend on which ingest job runs first, on one worker or many:
+ * - a job that links a visitor id writes the link, then back-fills the visitor's stored events;
+ * - a job that stores events of a visitor it found unlinked inserts them, then reads the link again and
+ *   back-fills when one appeared meanwhile.
+ * Either the back-fill runs after the insert and sees the event, or the second read runs after the link and
+ * sees it. Aliases (`properties.previousId`) and profile merges follow the same write-then-read rule through
+ * `pending_aliases` and `profile_merges`.
+ */
+
+export type Links = Map<string, Types.ObjectId>;
+
+const splitKey = (key: string) => {
+  const sep = key.indexOf(':');
+  return { siteId: key.slice(0, sep), anonymousId: key.slice(sep + 1) };
+};
+
+/** Links visitor ids to profiles (the latest profile-creating event of a visitor decides). */
+export async function saveLinks(models: Models, links: Links): Promise<void> {
+  if (!links.size) return;
+  const now = new Date();
+  const ops = [...links].map(([key, profileId]) => {
+    const { siteId, anonymousId } = splitKey(key);
+    return {
+      updateOne: {
+        filter: { _id: key },
+        update: {
+          $set: { profileId },
+          $setOnInsert: { siteId: new Types.ObjectId(siteId), anonymousId, linkedAt: now },
+        },
+        upsert: true,
+      },
+    };
+  });
+  await retryUpsertRace(() => models.Identity.bulkWrite(ops, { ordered: false }));
+}
+
+/** The profiles these visitor ids are linked to now (one lookup by `_id`). */
+export async function readLinks(models: Models, keys: string[]): Promise<Links> {
+  const out: Links = new Map();
+  if (!keys.length) return out;
+  const found = await models.Identity.find({ _id: { $in: keys } }, { profileId: 1 }).lean<
+    Array<Pick<IdentityDoc, '_id' | 'profileId'>>
+  >();
+  for (const doc of found) out.set(doc._id, doc.profileId);
+  return out;
+}
+
+/** Alias events whose visitor id is not linked to a profile by the event itself: their visitor → previous ids. */
+export function aliasesOf(events: QueuedEvent[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const e of events) {
+    const previousId = e.name === 'alias' ? e.properties.previousId : undefined;
+    if (typeof previousId !== 'string' || !previousId || !e.anonymousId || previousId === e.anonymousId) continue;
+    const key = identityKey(e.siteId, e.anonymousId);
+    const set = out.get(key) ?? new Set();
+    set.add(previousId);
+    out.set(key, set);
+  }
+  return out;
+}
+
+/** Records the job's aliases before their visitors' links are read (see the module comment). */
+export async function notePendingAliases(models: Models, aliases: Map<string, Set<string>>): Promise<void> {
+  if (!aliases.size) return;
+  const at = new Date();
+  const ops = [...aliases].map(([key, previous]) => ({
+    updateOne: {
+      filter: { _id: key },
+      update: {
+        $addToSet: { previousIds: { $each: [...previous] } },
+        $set: { at },
+        $setOnInsert: { siteId: new Types.ObjectId(splitKey(key).siteId) },
+      },
+      upsert: true,
+    },
+  }));
+  await retryUpsertRace(() => models.PendingAlias.bulkWrite(ops, { ordered: false }));
+}
+
+/**
+ * Links the previous ids recorded for these newly linked visitor ids to the same profiles, and theirs in turn
+ * (a chain of aliases, at most `depth` deep). A previous id already linked to another profile stays with it.
+ * Returns every link made, for the back-fill.
+ */
+export async function followAliases(models: Models, linked: Links, depth = 5): Promise<Links> {
+  const made: Links = new Map();
+  let frontier = linked;
+  for (let level = 0; level < depth && frontier.size; level++) {
+    const pending = await models.PendingAlias.find({ _id: { $in: [...frontier.keys()] } }, { previousIds: 1 }).lean();
+    const wanted: Links = new Map();
+    for (const p of pending) {
+      const profileId = frontier.get(p._id)!;
+      const { siteId } = splitKey(p._id);
+      for (const previousId of p.previousIds ?? []) {
+        const key = identityKey(siteId, previousId);
+        if (!linked.has(key) && !made.has(key)) wanted.set(key, profileId);
+      }
+    }
+    if (!wanted.size) break;
+    frontier = await linkIfFree(models, wanted);
+    for (const [key, profileId] of frontier) made.set(key, profileId);
+  }
+  return made;
+}
+
+/**
+ * Links visitor ids only where no profile has them yet (an upsert that sets nothing on an existing link), then
+ * reads what stands: returns the links that are now this call's profiles, whoever wrote them.
+ */
+export async function linkIfFree(models: Models, wanted: Links): Promise<Links> {
+  if (!wanted.size) return new Map();
+  const now = new Date();
+  const ops = [...wanted].map(([key, profileId]) => {
+    const { siteId, anonymousId } = splitKey(key);
+    return {
+      updateOne: {
+        filter: { _id: key },
+        update: {
+          $setOnInsert: { profileId, siteId: new Types.ObjectId(siteId), anonymousId, linkedAt: now },
+        },
+        upsert: true,
+      },
+    };
+  });
+  await retryUpsertRace(() => models.Identity.bulkWrite(ops, { ordered: false }));
+  const standing = await readLinks(models, [...wanted.keys()]);
+  const ours: Links = new Map();
+  for (const [key, profileId] of standing) if (profileId.equals(wanted.get(key)!)) ours.set(key, profileId);
+  const adds: AnyBulkWriteOperation<ProfileDoc>[] = [...ours].map(([key, profileId]) => ({
+    updateOne: { filter: { _id: profileId }, update: { $addToSet: { anonymousIds: splitKey(key).anonymousId } } },
+  }));
+  if (adds.length) await models.Profile.bulkWrite(adds, { ordered: false });
+  return ours;
+}
+
+/** Gives the stored events of these visitor ids that carry no profile the profile their visitor id is linked to. */
+export async function backfill(models: Models, links: Links): Promise<void> {
+  if (!links.size) return;
+  await models.Event.bulkWrite(
+    [...links].map(([key, profileId]) => {
+      const { siteId, anonymousId } = splitKey(key);
+      return {
+        updateMany: {
+          filter: { siteId: new Types.ObjectId(siteId), anonymousId, profileId: null },
+          update: { $set: { profileId } },
+        },
+      };
+    }),
+    { ordered: false },
+  );
+}
+
+/** Moves events and visitor links written with a merged profile's id to the profile it was merged into. */
+export async function followMerges(models: Models, ids: Types.ObjectId[]): Promise<void> {
+  if (!ids.length) return;
+  const moved = await mergedInto(models, ids);
+  for (const [from, { siteId, into }] of moved) {
+    const filter = { siteId, profileId: new Types.ObjectId(from) };
+    await models.Identity.updateMany(filter, { $set: { profileId: into } });
+    await models.Event.updateMany(filter, { $set: { profileId: into } });
+  }
+}
