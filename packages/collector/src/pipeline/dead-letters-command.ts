@@ -1,6 +1,7 @@
+import type { QueryFilter } from 'mongoose';
 import type { Config } from '../config.js';
 import { TrackMateError } from '../errors.js';
-import type { Models } from '../models/index.js';
+import type { DeadLetterDoc, Models } from '../models/index.js';
 import { closeQueue, createQueue, QUEUE_NAMES } from '../plugins/queues.js';
 import { parseId } from '../route-kit.js';
 import type { IngestJob } from './queued-event.js';
@@ -17,8 +18,8 @@ export interface DeadLettersInput {
 
 const usage = (message: string) => new TrackMateError('TM_ERR_USAGE', { message });
 
-function filterOf(input: DeadLettersInput): Record<string, unknown> {
-  const filter: Record<string, unknown> = {};
+function filterOf(input: DeadLettersInput): QueryFilter<DeadLetterDoc> {
+  const filter: QueryFilter<DeadLetterDoc> = {};
   if (input.id) filter._id = parseId(input.id, 'dead letter id');
   if (input.since) {
     const since = new Date(input.since);

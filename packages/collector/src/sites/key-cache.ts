@@ -1,5 +1,6 @@
 import type { UrlParams } from '@trackmate/schema';
-import type { Models } from '../models/index.js';
+import type { QueryFilter } from 'mongoose';
+import type { Models, SiteDoc } from '../models/index.js';
 import { hashSecretKey, isSecretKeyShape, isWriteKeyShape } from './keys.js';
 
 export interface CachedSite {
@@ -151,7 +152,7 @@ export class KeyCache {
     return set;
   }
 
-  private lookup(cacheKey: string, kind: 'write' | 'secret', value: string, filter: Record<string, unknown>) {
+  private lookup(cacheKey: string, kind: 'write' | 'secret', value: string, filter: QueryFilter<SiteDoc>) {
     const hit = this.entries.get(cacheKey);
     const now = Date.now();
     if (hit && hit.expires > now) return Promise.resolve(hit.site);
@@ -167,7 +168,7 @@ export class KeyCache {
     return pending;
   }
 
-  private async load(cacheKey: string, kind: 'write' | 'secret', value: string, filter: Record<string, unknown>) {
+  private async load(cacheKey: string, kind: 'write' | 'secret', value: string, filter: QueryFilter<SiteDoc>) {
     const doc = await this.models.Site.findOne(filter, {
       name: 1,
       allowedOrigins: 1,
