@@ -203,7 +203,7 @@ describe('identity trust: only a backend binds a userId to an e-mail', () => {
     await server({ event: 'identify', messageId: `p-${email}`, email });
     const profile = (await profiles().findOne({ email }))!;
     const siteId = new Types.ObjectId(t.site.siteId);
-    const n = 2_500; // more than two pages of visitor ids and of events
+    const n = 2_100; // more than two pages of visitor ids and of events
     const ids = Array.from({ length: n }, (_, i) => `pv-${i}-${randomUUID()}`);
     const now = new Date();
     await t.db.collection('identities').insertMany(
@@ -242,5 +242,5 @@ describe('identity trust: only a backend binds a userId to an e-mail', () => {
     expect(erased.status).toBe(200);
     expect(erased.body.deleted).toMatchObject({ profiles: 1, events: n + 1, identities: n });
     expect(await events().countDocuments({ anonymousId: { $in: ids } })).toBe(0);
-  }, 120_000);
+  }, 300_000);
 });

@@ -21,23 +21,31 @@ const splitKey = (key: string) => {
   return { siteId: key.slice(0, sep), anonymousId: key.slice(sep + 1) };
 };
 
-/** Links visitor ids to profiles (the latest profile-creating event of a visitor decides). */
-export async function saveLinks(models: Models, links: Links): Promise<void> {
-  if (!links.size) return;
+/**
+ * Upserts of identity documents: `replace` moves an existing link to the new profile, otherwise an existing link
+ * stays as it is (the upsert only sets what a new document needs).
+ */
+function linkWrites(links: Links, replace: boolean) {
   const now = new Date();
-  const ops = [...links].map(([key, profileId]) => {
+  return [...links].map(([key, profileId]) => {
     const { siteId, anonymousId } = splitKey(key);
+    const onInsert = { siteId: new Types.ObjectId(siteId), anonymousId, linkedAt: now };
     return {
       updateOne: {
         filter: { _id: key },
-        update: {
-          $set: { profileId },
-          $setOnInsert: { siteId: new Types.ObjectId(siteId), anonymousId, linkedAt: now },
-        },
+        update: replace
+          ? { $set: { profileId }, $setOnInsert: onInsert }
+          : { $setOnInsert: { ...onInsert, profileId } },
         upsert: true,
       },
     };
   });
+}
+
+/** Links visitor ids to profiles (the latest profile-creating event of a visitor decides). */
+export async function saveLinks(models: Models, links: Links): Promise<void> {
+  if (!links.size) return;
+  const ops = linkWrites(links, true);
   await retryUpsertRace(() => models.Identity.bulkWrite(ops, { ordered: false }));
 }
 
@@ -116,19 +124,7 @@ export async function followAliases(models: Models, linked: Links, depth = 5): P
  */
 export async function linkIfFree(models: Models, wanted: Links): Promise<Links> {
   if (!wanted.size) return new Map();
-  const now = new Date();
-  const ops = [...wanted].map(([key, profileId]) => {
-    const { siteId, anonymousId } = splitKey(key);
-    return {
-      updateOne: {
-        filter: { _id: key },
-        update: {
-          $setOnInsert: { profileId, siteId: new Types.ObjectId(siteId), anonymousId, linkedAt: now },
-        },
-        upsert: true,
-      },
-    };
-  });
+  const ops = linkWrites(wanted, false);
   await retryUpsertRace(() => models.Identity.bulkWrite(ops, { ordered: false }));
   const standing = await readLinks(models, [...wanted.keys()]);
   const ours: Links = new Map();
