@@ -754,12 +754,17 @@ describe('API', () => {
       { plan: 'pro', userId: 'u-43' },
       { plan: 'team', seats: 3 },
     ]);
+    const profiles = db.db.collection('profiles');
     const profile = await waitFor(
-      () => db.db.collection('profiles').findOne({ siteId: new ObjectId(site.siteId), email: 'linus@example.com' }),
+      () => profiles.findOne({ siteId: new ObjectId(site.siteId), userId: 'u-42' }),
       (p) => !!p,
       'the profile',
     );
     expect(profile!.anonymousIds).toContain(r.aid);
+    // a browser's userId + e-mail binds nothing: the address is the user's unverified claim and has its own profile
+    expect(profile!.unverifiedEmail?.email).toBe('linus@example.com');
+    const byEmail = await profiles.findOne({ siteId: new ObjectId(site.siteId), email: 'linus@example.com' });
+    expect(byEmail?.userId).toBeUndefined();
     await context.close();
   }, 60_000);
 });
