@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { confirmUrl } from '../src/campaigns/consent-confirmation.js';
 import { loadSigningSecret } from '../src/campaigns/index.js';
 import { unsubscribeUrl } from '../src/campaigns/unsubscribe-links.js';
 import { adminCall } from './helpers/admin.js';
@@ -135,7 +136,7 @@ describe('identity trust: only a backend binds a userId to an e-mail', () => {
     expect(mailsTo(attacker)).toEqual([]);
   });
 
-  it('links sent before a merge (unsubscribe, export, the profile API) act on the surviving profile; a link to nobody says so', async () => {
+  it('links sent before a merge (unsubscribe, confirmation, export, the profile API) act on the surviving profile; a link to nobody says so', async () => {
     const userId = uid();
     const email = mail('merged');
     await server({ event: 'identify', messageId: `m-${email}`, profile: { email, consent: { email: true } } });
@@ -160,6 +161,18 @@ describe('identity trust: only a backend binds a userId to an e-mail', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('You are unsubscribed');
     expect((await profiles().findOne({ _id: intoId }))?.consent).toMatchObject({ email: false, source: 'unsubscribe' });
+
+    // a double opt-in confirmation link of the merged profile records consent on the survivor too
+    const confirm = confirmUrl(t.config, secret, t.site.siteId, fromId.toHexString(), Date.now()).replace(
+      t.config.publicUrl,
+      t.url,
+    );
+    const confirmed = await fetch(confirm, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(confirmed.status).toBe(200);
+    expect((await profiles().findOne({ _id: intoId }))?.consent).toMatchObject({ email: true, source: 'confirmation' });
 
     const viaOld = await admin('GET', `/api/profiles/${fromId}`);
     expect(viaOld.status).toBe(200);
