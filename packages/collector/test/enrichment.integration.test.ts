@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENTS } from '../src/analytics/__tests__/agents.js';
+import { closeVisits } from '../src/analytics/index.js';
 import { clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 
 const MIN = 60_000;
@@ -28,6 +29,8 @@ describe('enrichment stored on each event', () => {
       15_000,
       'the events',
     ).then((docs) => new Map(docs.map((d) => [d.messageId as string, d])));
+
+  const closeAll = () => closeVisits(t.app.models, t.app.redis, t.config.queuePrefix, { now: Date.now() + 3_600_000 });
 
   beforeAll(async () => {
     t = await startTestApp({ env: { TRACKMATE_TRUST_PROXY: 'true', TRACKMATE_IP_MODE: 'anonymize' } });
@@ -59,8 +62,11 @@ describe('enrichment stored on each event', () => {
       utm: { source: 'google', medium: 'cpc', campaign: 'spring', term: null, content: null },
       clickId: 'gclid:G1',
     });
+    // open, the visit is in Redis; closed (here: as if an hour had passed), it is in `visits`
+    expect(await t.db.collection('visits').countDocuments({ _id: doc.visitId })).toBe(0);
+    await closeAll();
     const visit = await t.db.collection('visits').findOne({ _id: doc.visitId });
-    expect(visit).toMatchObject({ visitor, day: doc.timestamp.toISOString().slice(0, 10), closed: false });
+    expect(visit).toMatchObject({ visitor, day: doc.timestamp.toISOString().slice(0, 10), closed: true });
     expect(visit!.dims).toMatchObject({
       channel: 'Paid Search',
       country: 'GB',
@@ -87,6 +93,7 @@ describe('enrichment stored on each event', () => {
     expect(c!.source.utm.campaign).toBeNull();
     expect(d!.visitId).not.toBe(a!.visitId);
     expect(d!.source.channel).toBe('Organic Search');
+    await closeAll();
     const visits = await t.db.collection('visits').find({ visitor }).sort({ start: 1 }).toArray();
     // times are skew-corrected by the batch's sentAt: compare them to the first one
     const rel = (d: Date) => (d.getTime() - visits[0]!.start.getTime()) / MIN;
@@ -133,6 +140,7 @@ describe('enrichment stored on each event', () => {
     await send([crawl], '8.8.8.8', AGENTS.googlebot);
     const doc = (await stored([crawl.messageId])).get(crawl.messageId as string)!;
     expect(doc.bot).toBe(true);
+    await closeAll();
     const visit = await t.db.collection('visits').findOne({ _id: doc.visitId });
     expect(visit!.dims.bot).toBe(true);
   });

@@ -1,8 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { EventDevice, EventGeo, EventSource, Models, NewEventDoc, VisitDims } from '../models/index.js';
+import type { EventDevice, EventGeo, EventSource, NewEventDoc, VisitDims } from '../models/index.js';
 import type { QueuedEvent } from '../pipeline/index.js';
 import { parseAgent } from './device.js';
-import { localDay, siteTimeZones } from './site-days.js';
 import { sourceOf } from './source.js';
 import { assignVisits, VISIT_IDLE_MS } from './visit-state.js';
 
@@ -53,7 +52,6 @@ export const dimsOf = (v: VisitStart): VisitDims => ({
 export interface EnricherOptions {
   redis: Redis;
   prefix: string;
-  models: Models;
   idleMs?: number;
 }
 
@@ -63,13 +61,12 @@ export type Enricher = (docs: NewEventDoc[], events: QueuedEvent[]) => Promise<v
 /**
  * Enrichment, done once by the ingest worker and stored on the event: source (channel, referrer, UTM, click id:
  * the visit's, fixed by its first event), device and bot flag from the user agent, place (looked up by the
- * collector at ingest, before the address was anonymised), and the visit. Each job writes its visits with
- * idempotent upserts, so a retried job changes nothing. A server event joins its visitor's open visit and
+ * collector at ingest, before the address was anonymised), and the visit, held in Redis while it is open
+ * (visit-state.ts): no database write, and a retried job lands in the same visits. A server event joins its visitor's open visit and
  * takes its source, device and place: the visitor is its `anonymousId`, or the browser its profile was last
  * seen on in the last 30 minutes (an order names a person, not a browser); outside a visit it belongs to none.
  */
-export function createEnricher({ redis, prefix, models, idleMs = VISIT_IDLE_MS }: EnricherOptions): Enricher {
-  const zones = siteTimeZones(models);
+export function createEnricher({ redis, prefix, idleMs = VISIT_IDLE_MS }: EnricherOptions): Enricher {
   const browserOf = (siteId: string, profileId: string) => `${prefix}:browser-of:${siteId}:${profileId}`;
   return async (docs, events) => {
     for (const doc of docs) Object.assign(doc, { source: null, device: null, geo: null, bot: false, visitId: null });
@@ -114,18 +111,12 @@ export function createEnricher({ redis, prefix, models, idleMs = VISIT_IDLE_MS }
       })),
       idleMs,
     );
-    const tz = await zones(docs.map((d) => d.siteId.toString()));
-    const visits = new Map<
-      string,
-      { doc: NewEventDoc; visitor: string; dims: VisitDims; day: string; start: number; end: number }
-    >();
     order.forEach((i, k) => {
       const doc = docs[i]!;
       const visit = assigned[k];
       if (!visit) return;
       const start = JSON.parse(visit.dims) as VisitStart;
       const own = starts[i];
-      const ts = doc.timestamp.getTime();
       Object.assign(doc, {
         source: start.source,
         device: own ? own.device : start.device,
@@ -133,21 +124,6 @@ export function createEnricher({ redis, prefix, models, idleMs = VISIT_IDLE_MS }
         bot: own ? own.bot : start.bot,
         visitId: visit.id,
       });
-      const v = visits.get(visit.id);
-      if (v) {
-        v.start = Math.min(v.start, ts);
-        v.end = Math.max(v.end, ts);
-      } else {
-        const day = localDay(visit.start, tz.get(doc.siteId.toString()) ?? 'UTC');
-        visits.set(visit.id, {
-          doc,
-          visitor: visitors[i]!,
-          dims: dimsOf(start),
-          day,
-          start: Math.min(visit.start, ts),
-          end: ts,
-        });
-      }
     });
     // outside any visit (no visitor id, or a server event with no open visit): its own device and place only
     docs.forEach((d, i) => {
@@ -159,21 +135,5 @@ export function createEnricher({ redis, prefix, models, idleMs = VISIT_IDLE_MS }
       for (const [key, visitor] of identified) pipeline.set(key, visitor, 'PX', idleMs);
       await pipeline.exec();
     }
-    if (!visits.size) return;
-    const now = new Date();
-    await models.Visit.bulkWrite(
-      [...visits].map(([id, v]) => ({
-        updateOne: {
-          filter: { _id: id },
-          update: {
-            $setOnInsert: { siteId: v.doc.siteId, visitor: v.visitor, day: v.day, dims: v.dims, closed: false },
-            $min: { start: new Date(v.start) },
-            $max: { end: new Date(v.end), touchedAt: now },
-          },
-          upsert: true,
-        },
-      })),
-      { ordered: false },
-    );
   };
 }

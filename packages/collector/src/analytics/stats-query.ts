@@ -4,7 +4,9 @@ import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import { TrackMateError } from '../errors.js';
 import type { Models, VisitDims, VisitDoc, VisitSummary } from '../models/index.js';
-import { eventsOfVisits, sketchKey } from './visit-closer.js';
+import { localDay } from './site-days.js';
+import { eventsOfVisits, sketchKey, visitDocOf } from './visit-closer.js';
+import { openVisitKeys, openVisitMeta } from './visit-state.js';
 import { addCounts, type Counts, NONE, rowsOfVisit, summarizeVisit, VISIT_DIMS, zero } from './visit-summary.js';
 
 const DAY_MS = 86_400_000;
@@ -99,6 +101,7 @@ export class StatsQuery {
   constructor(
     private readonly ctx: StatsContext,
     private readonly siteId: string,
+    private readonly timezone = 'UTC',
   ) {}
 
   /** Rows of one dimension (`all` for the totals), by value, with distinct visitors; or by day. */
@@ -202,20 +205,35 @@ export class StatsQuery {
     return new Map([...out].map(([k, e]) => [k, { ...e.counts, visitors: e.visitors.size }]));
   }
 
-  /** Visits of the range not rolled up yet, summarised from their events (a busy site has a few hundred). */
+  /** Visits of the range not rolled up yet (Redis), summarised from their events (a busy site has a few hundred). */
   private async openVisits(from: string, to: string): Promise<SummarisedVisit[]> {
-    const visits = await this.ctx.models.Visit.find(
-      { siteId: new Types.ObjectId(this.siteId), closed: false, day: { $gte: from, $lte: to } },
-      { day: 1, visitor: 1, dims: 1 },
-    ).lean<VisitDoc[]>();
+    const all = await this.openVisitDocs();
+    const visits = all.filter((v) => !v.dims.bot);
     if (!visits.length) return [];
     const events = await eventsOfVisits(
       this.ctx.models,
       visits.map((v) => v._id),
     );
-    return visits
-      .filter((v) => events.has(v._id))
-      .map((v) => ({ day: v.day, visitor: v.visitor, dims: v.dims, summary: summarizeVisit(events.get(v._id)!) }));
+    const out: SummarisedVisit[] = [];
+    for (const v of visits) {
+      const list = events.get(v._id);
+      if (!list) continue;
+      const first = list.reduce((m, e) => Math.min(m, e.timestamp.getTime()), Number.POSITIVE_INFINITY);
+      const day = localDay(first, this.timezone);
+      if (day >= from && day <= to) out.push({ day, visitor: v.visitor, dims: v.dims, summary: summarizeVisit(list) });
+    }
+    return out;
+  }
+
+  /** This site's open visits, as documents. */
+  async openVisitDocs(sinceTouched = 0): Promise<VisitDoc[]> {
+    const ids = await this.ctx.redis.zrangebyscore(
+      openVisitKeys(this.ctx.prefix, this.siteId).site,
+      sinceTouched,
+      '+inf',
+    );
+    const metas = await openVisitMeta(this.ctx.redis, this.ctx.prefix, ids);
+    return metas.map(visitDocOf);
   }
 
   /** Bot visits and events, counted apart. */
@@ -224,12 +242,12 @@ export class StatsQuery {
       { siteId: this.siteId, dim: 'bots', day: { $gte: from, $lte: to } },
       { visits: 1, events: 1 },
     ).lean();
-    const open = await this.ctx.models.Visit.countDocuments({
-      siteId: new Types.ObjectId(this.siteId),
-      closed: false,
-      'dims.bot': true,
-      day: { $gte: from, $lte: to },
-    });
+    const open = (await this.openVisitDocs()).filter(
+      (v) =>
+        v.dims.bot &&
+        localDay(v.start.getTime(), this.timezone) >= from &&
+        localDay(v.start.getTime(), this.timezone) <= to,
+    ).length;
     return {
       visits: docs.reduce((n, d) => n + d.visits, 0) + open,
       events: docs.reduce((n, d) => n + d.events, 0),

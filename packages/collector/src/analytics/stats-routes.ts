@@ -1,6 +1,5 @@
 import { STATS_DIMENSIONS, StatsAggregate, StatsBreakdown, StatsRealtime, StatsTimeseries } from '@trackmate/schema';
 import type { FastifyRequest } from 'fastify';
-import { Types } from 'mongoose';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, type Routes } from '../route-kit.js';
@@ -48,7 +47,8 @@ const statsRoutes: Routes = async (app) => {
     const id = request.site?.id;
     if (!id) throw new TrackMateError('TM_ERR_MISSING_SECRET');
     const site = await app.models.Site.findById(id, { timezone: 1 }).lean();
-    return { id, timezone: site?.timezone ?? 'UTC', query: new StatsQuery(ctx, id) };
+    const timezone = site?.timezone ?? 'UTC';
+    return { id, timezone, query: new StatsQuery(ctx, id, timezone) };
   };
 
   app.get(
@@ -159,10 +159,7 @@ const statsRoutes: Routes = async (app) => {
     async (request) => {
       const site = await siteOf(request);
       const since = new Date(Date.now() - 5 * 60_000);
-      const visits = await app.models.Visit.find(
-        { siteId: new Types.ObjectId(site.id), end: { $gte: since }, 'dims.bot': false },
-        { visitor: 1 },
-      ).lean();
+      const visits = (await site.query.openVisitDocs(since.getTime())).filter((v) => !v.dims.bot);
       return { visitors: new Set(visits.map((v) => v.visitor)).size, since: since.toISOString() };
     },
   );

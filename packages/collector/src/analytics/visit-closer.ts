@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { Types } from 'mongoose';
 import type { Config } from '../config.js';
 import { loggable } from '../errors.js';
 import type { EventDoc, Models, VisitDoc } from '../models/index.js';
+import { dimsOf } from './enrich.js';
 import { localDay, siteTimeZones } from './site-days.js';
-import { VISIT_IDLE_MS } from './visit-state.js';
+import { forgetOpenVisits, type OpenVisitMeta, openVisitKeys, openVisitMeta, VISIT_IDLE_MS } from './visit-state.js';
 import { addCounts, type Counts, rowsOfVisit, type SummaryEvent, summarizeVisit, zero } from './visit-summary.js';
 
 /** Redis key of the distinct-visitor sketch of one roll-up row (HyperLogLog). */
@@ -43,31 +45,59 @@ interface Bucket {
 }
 
 /**
- * Rolls up visits nothing can join any more (their visitor's open-visit state in Redis expired 30 minutes after
- * their last event was processed): each visit is summarised from its stored events, its summary kept on it, and
- * its figures added to stats_daily, one row per (site, site-local day, dimension, value), with its visitor in
- * the row's sketch. Exactly once without transactions, as the roll-up folder does: one update per row adds the
- * visits not yet in its `jobs` and pushes their ids; then the visits are marked closed; then the ids leave
- * `jobs`. Run by one process at a time (a Redis lock): it reads rows before it writes them.
+ * Rolls up visits nothing can join any more (30 minutes and a minute after their last event was processed, when
+ * their visitor's current-visit key in Redis has expired): each visit is summarised from its stored events,
+ * written to `visits` with its summary, and its figures added to stats_daily, one row per (site, site-local day,
+ * dimension, value), with its visitor in the row's sketch; then Redis forgets it. Exactly once without
+ * transactions, as the roll-up folder does: one update per row adds the visits not yet in its `jobs` and pushes
+ * their ids; then the visits are written (closed); then the ids leave `jobs`; a visit already in `visits` is
+ * only forgotten. Run by one process at a time (a Redis lock): it reads rows before it writes them.
  */
 export async function closeVisits(
   models: Models,
   redis: Redis,
   prefix: string,
-  options: { now?: number; closeAfterMs?: number; limit?: number; siteId?: string } = {},
+  options: { now?: number; closeAfterMs?: number; limit?: number } = {},
 ): Promise<number> {
   const now = options.now ?? Date.now();
   const closeAfter = options.closeAfterMs ?? VISIT_IDLE_MS + 60_000;
-  const visits = await models.Visit.find({
+  const ids = await redis.zrangebyscore(
+    openVisitKeys(prefix).all,
+    '-inf',
+    now - closeAfter,
+    'LIMIT',
+    0,
+    options.limit ?? 500,
+  );
+  if (!ids.length) return 0;
+  const metas = await openVisitMeta(redis, prefix, ids);
+  const done = new Set(
+    (await models.Visit.find({ _id: { $in: metas.map((m) => m.id) } }, { _id: 1 }).lean()).map((v) => v._id),
+  );
+  const todo = metas.filter((m) => !done.has(m.id)).map(visitDocOf);
+  if (todo.length) await rollUpVisits(models, redis, prefix, todo);
+  const gone = ids.filter((id) => !metas.some((m) => m.id === id)); // metadata lost: nothing to roll up
+  await forgetOpenVisits(redis, prefix, [
+    ...metas.map((m) => ({ id: m.id, siteId: m.siteId })),
+    ...gone.map((id) => ({ id, siteId: id.split(':')[0]! })),
+  ]);
+  return ids.length;
+}
+
+/** An open visit (Redis) as a visits document, not yet summarised. */
+export function visitDocOf(m: OpenVisitMeta): VisitDoc {
+  const start = JSON.parse(m.dims) as Parameters<typeof dimsOf>[0];
+  return {
+    _id: m.id,
+    siteId: new Types.ObjectId(m.siteId),
+    visitor: m.visitor,
+    day: new Date(m.start).toISOString().slice(0, 10),
+    start: new Date(m.start),
+    end: new Date(m.last),
+    touchedAt: new Date(m.touched),
+    dims: dimsOf(start),
     closed: false,
-    touchedAt: { $lt: new Date(now - closeAfter) },
-    ...(options.siteId ? { siteId: options.siteId } : {}),
-  })
-    .limit(options.limit ?? 500)
-    .lean<VisitDoc[]>();
-  if (!visits.length) return 0;
-  await rollUpVisits(models, redis, prefix, visits);
-  return visits.length;
+  };
 }
 
 /** Summarises visits from their events and adds them to the roll-ups (see closeVisits). */
@@ -146,9 +176,14 @@ export async function rollUpVisits(models: Models, redis: Redis, prefix: string,
     }
     if (ops.length) await models.StatsDaily.bulkWrite(ops, { ordered: false });
   }
+  const byId = new Map(visits.map((v) => [v._id, v]));
   await models.Visit.bulkWrite(
     closed.map((c) => ({
-      updateOne: { filter: { _id: c.id }, update: { $set: { closed: true, day: c.day, summary: c.summary } } },
+      replaceOne: {
+        filter: { _id: c.id },
+        replacement: { ...byId.get(c.id)!, closed: true, day: c.day, summary: c.summary },
+        upsert: true,
+      },
     })),
     { ordered: false },
   );

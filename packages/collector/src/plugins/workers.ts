@@ -62,7 +62,7 @@ export async function startWorkers({
       log,
       prometheus,
       hooks: [afterInsert],
-      enrich: createEnricher({ redis, prefix: config.queuePrefix, models }),
+      enrich: createEnricher({ redis, prefix: config.queuePrefix }),
       suppressions: (siteIds) => suppressions.get(siteIds),
     }),
     createTriggerWorker({ config, models, signingSecret, webhooks: queues.webhooks, redis, log }),

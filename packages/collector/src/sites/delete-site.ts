@@ -97,8 +97,9 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
   ).deletedCount;
   deleted.visitorSketches = 0;
   // the daily sketches, the stats' sketches, open visits and the browsers of identified people
-  for (const kind of ['visitors', 'uv', 'visit', 'browser-of'])
+  for (const kind of ['visitors', 'uv', 'visit', 'visitmeta', 'browser-of'])
     deleted.visitorSketches += await unlinkMatching(deps.redis, `${deps.prefix}:${kind}:${siteId}:*`);
+  deleted.visitorSketches += await deps.redis.unlink(`${deps.prefix}:open-visits:${siteId}`);
   // the shop platforms' deliveries log (integrations/)
   deleted.platformDeliveryLogs = await unlinkMatching(deps.redis, `${deps.prefix}:hooks:${siteId}:*`);
   return { siteId, deleted };

@@ -1,0 +1,391 @@
+#!/usr/bin/env node
+// Analytics: (1) the ingest worker's events/s with and without enrichment (source, device, bot, visit; the
+// place is looked up at ingest), same events, same run; (2) /api/stats answer times over 90 days of a site with
+// 5 million events; (3) the collector's resident memory with the country database loaded and without it.
+//   node bench/analytics.mjs [--events 5000000] [--pages 1000] [--jobs 40] [--batch 500] [--queries 40] [--quick]
+// Needs `npx turbo run build` and the services. Each part gets its own database and queue prefix.
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { benchEnv, dropDatabase, dropRedisPrefix, fmt, rssOf, sleep, startCollector, table } from './lib.mjs';
+
+const dist = new URL('../packages/collector/dist/', import.meta.url);
+const { loadConfig } = await import(new URL('config.js', dist));
+const { openMongo } = await import(new URL('plugins/mongo.js', dist));
+const { migrate } = await import(new URL('models/index.js', dist));
+const { createSite } = await import(new URL('sites/index.js', dist));
+const { processEvents } = await import(new URL('pipeline/index.js', dist));
+const { createEnricher } = await import(new URL('analytics/index.js', dist));
+const { rowsOfVisit, summarizeVisit } = await import(new URL('analytics/visit-summary.js', dist));
+const { sketchKey } = await import(new URL('analytics/visit-closer.js', dist));
+const { buildApp } = await import(new URL('app.js', dist));
+const { Redis } = await import('ioredis');
+
+const AGENTS = [
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1',
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:121.0) Gecko/20100101 Firefox/121.0',
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.144 Mobile Safari/537.36',
+  'Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.6 Mobile/15E148 Safari/604.1',
+  'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+];
+const REFERRERS = [
+  '',
+  '',
+  '',
+  'https://www.google.com/',
+  'https://t.co/x',
+  'https://duckduckgo.com/',
+  'https://blog.example.org/p',
+  'https://mail.google.com/',
+];
+const LANDING = [
+  '',
+  '',
+  '',
+  '',
+  '?utm_source=newsletter&utm_medium=email&utm_campaign=spring',
+  '?gclid=G1',
+  '?utm_source=facebook&utm_medium=paid_social',
+];
+const COUNTRIES = [
+  { country: 'US', region: null },
+  { country: 'DE', region: null },
+  { country: 'GB', region: null },
+  { country: 'FR', region: null },
+  { country: 'JP', region: null },
+  { country: 'BR', region: null },
+];
+
+/** A deterministic pseudo-random stream, so both variants and every run see the same traffic. */
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+/** Page i of `pages`, Zipf-like: a few pages take most views, as on a shop. */
+const pageOf = (r, pages) => `/p/${Math.floor(pages ** r()) - 1}`;
+
+async function worker({ jobs, batch }) {
+  // Same queued events through processEvents with and without the enrich hook, four jobs at a time (the
+  // worker's default concurrency), alternating A/B/A/B.
+  const rounds = [];
+  for (const withEnrich of [false, true, false, true]) {
+    const env = benchEnv();
+    const config = loadConfig({ ...process.env, ...env, LOG_LEVEL: 'silent' });
+    const conns = await openMongo(config);
+    await migrate(conns.models);
+    const site = await createSite(conns.models, { name: 'bench', origins: [] });
+    const redis = new Redis(config.redisUrl);
+    const enrich = withEnrich ? createEnricher({ redis, prefix: config.queuePrefix, models: conns.models }) : undefined;
+    const r = rng(7);
+    const now = Date.now();
+    const jobEvents = Array.from({ length: jobs }, (_, j) =>
+      Array.from({ length: batch }, (_, i) => {
+        const visitor = `v-${Math.floor(r() * 2000)}`;
+        const ts = new Date(now - 3_600_000 + (j * batch + i) * 10).toISOString();
+        return {
+          siteId: site.siteId,
+          messageId: randomUUID(),
+          name: r() < 0.7 ? 'page_view' : 'button_click',
+          timestamp: ts,
+          receivedAt: ts,
+          anonymousId: visitor,
+          sessionId: 's',
+          profileId: null,
+          properties: {
+            url: `https://shop.test${pageOf(r, 1000)}${LANDING[Math.floor(r() * LANDING.length)]}`,
+            referrer: REFERRERS[Math.floor(r() * REFERRERS.length)],
+            title: 'P',
+            elementId: 'buy',
+            text: 'Buy',
+          },
+          source: 'client',
+          userAgent: AGENTS[Math.floor(r() * (AGENTS.length - 1))],
+          ip: '127.0.0.1',
+          geo: COUNTRIES[Math.floor(r() * COUNTRIES.length)],
+        };
+      }),
+    );
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < jobs) {
+          const j = next++;
+          await processEvents(conns.models, jobEvents[j], { jobKey: `bench-${j}`, enrich });
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`   ${withEnrich ? 'with' : 'without'} enrichment: ${jobs * batch} events in ${seconds.toFixed(2)} s`);
+    rounds.push({ withEnrich, events: jobs * batch, seconds, perSecond: Math.round((jobs * batch) / seconds) });
+    redis.disconnect();
+    await conns.close();
+    await dropDatabase(env.MONGODB_URI);
+    await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
+  }
+  const mean = (w) => Math.round(rounds.filter((x) => x.withEnrich === w).reduce((s, x) => s + x.perSecond, 0) / 2);
+  const plain = mean(false);
+  const enriched = mean(true);
+  table(
+    `1. Ingest worker with and without enrichment (${fmt.n(jobs * batch)} events a round, ${batch} a job, 4 jobs at a time, A/B/A/B)`,
+    ['variant', 'events/s (mean of 2)', 'vs without'],
+    [
+      ['without enrichment', fmt.n(plain), '100 %'],
+      [
+        'with enrichment (source, device, bot, visit)',
+        fmt.n(enriched),
+        `${Math.round((enriched / plain) * 100)} % (target >= 90 %)`,
+      ],
+    ],
+  );
+  return { rounds, plain, enriched, cost: Math.round((1 - enriched / plain) * 1000) / 10 };
+}
+
+async function stats({ events, pages, queries }) {
+  // 90 days of a site's traffic as the visit closer leaves it: each synthetic visit is summarised and split
+  // into roll-up rows by the collector's own functions (summarizeVisit, rowsOfVisit), the rows summed per
+  // (day, dimension, value) and written to stats_daily, each visitor added to the rows' HyperLogLogs. The
+  // last 7 days' visits are stored too, for the filtered queries (which read visits).
+  const env = benchEnv();
+  const config = loadConfig({ ...process.env, ...env, LOG_LEVEL: 'silent' });
+  const conns = await openMongo(config);
+  await migrate(conns.models);
+  const site = await createSite(conns.models, { name: 'bench', origins: [] });
+  const redis = new Redis(config.redisUrl);
+  const r = rng(42);
+  const DAYS = 90;
+  const visitors = Math.round(events / 16);
+  const genStarted = performance.now();
+  const today = Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
+  let made = 0;
+  let visitsMade = 0;
+  const distinctPages = new Set();
+  const storedVisits = [];
+  for (let d = DAYS; d >= 1; d--) {
+    const dayStart = today - d * 86_400_000;
+    const day = new Date(dayStart).toISOString().slice(0, 10);
+    const rows = new Map();
+    const target = Math.round(events / DAYS);
+    let dayEvents = 0;
+    while (dayEvents < target) {
+      const visitor = `v-${Math.floor(r() ** 1.5 * visitors)}`;
+      const n = 1 + Math.floor(r() * r() * 12);
+      const start = dayStart + Math.floor(r() * 86_000_000);
+      const evs = [];
+      for (let i = 0; i < n; i++) {
+        const page = pageOf(r, pages);
+        distinctPages.add(page);
+        evs.push({
+          name: i && r() < 0.3 ? 'button_click' : 'page_view',
+          timestamp: new Date(start + i * 20_000),
+          properties: { url: `https://shop.test${page}` },
+          sentBy: 'client',
+        });
+      }
+      if (r() < 0.03)
+        evs.push({
+          name: 'order_placed',
+          timestamp: new Date(start + n * 20_000),
+          properties: { orderTotal: 40, currency: r() < 0.5 ? 'EUR' : 'USD' },
+          sentBy: 'server',
+        });
+      const referrer = REFERRERS[Math.floor(r() * REFERRERS.length)];
+      const geo = COUNTRIES[Math.floor(r() * COUNTRIES.length)];
+      const dims = {
+        channel: ['Direct', 'Organic Search', 'Organic Social', 'Referral', 'Email', 'Paid Search'][
+          Math.floor(r() * 6)
+        ],
+        referrer: referrer ? new URL(referrer).hostname : null,
+        utmSource: r() < 0.2 ? 'newsletter' : null,
+        utmMedium: null,
+        utmCampaign: r() < 0.1 ? 'spring' : null,
+        utmTerm: null,
+        utmContent: null,
+        country: geo.country,
+        region: null,
+        browser: ['Chrome', 'Mobile Safari', 'Firefox', 'Edge'][Math.floor(r() * 4)],
+        os: ['Windows', 'iOS', 'Mac OS', 'Android'][Math.floor(r() * 4)],
+        device: ['desktop', 'mobile', 'tablet'][Math.floor(r() * 3)],
+        bot: false,
+      };
+      const summary = summarizeVisit(evs);
+      for (const row of rowsOfVisit(dims, summary)) {
+        const key = `${row.dim}\u0000${row.value}`;
+        let b = rows.get(key);
+        if (!b) {
+          b = {
+            dim: row.dim,
+            value: row.value,
+            visits: 0,
+            bounces: 0,
+            duration: 0,
+            pageviews: 0,
+            events: 0,
+            orders: 0,
+            revenue: 0,
+            revenueByCurrency: {},
+            visitors: [],
+          };
+          rows.set(key, b);
+        }
+        for (const k of ['visits', 'bounces', 'duration', 'pageviews', 'events', 'orders', 'revenue'])
+          b[k] += row.counts[k];
+        for (const [c, v] of Object.entries(row.counts.revenueByCurrency))
+          b.revenueByCurrency[c] = (b.revenueByCurrency[c] ?? 0) + v;
+        b.visitors.push(visitor);
+      }
+      if (d <= 7)
+        storedVisits.push({
+          _id: `${site.siteId}:${visitor}:${start}`,
+          siteId: site.siteId,
+          visitor,
+          day,
+          start: new Date(start),
+          end: new Date(start + n * 20_000),
+          touchedAt: new Date(),
+          dims,
+          closed: true,
+          summary,
+        });
+      dayEvents += evs.length;
+      visitsMade++;
+    }
+    made += dayEvents;
+    const docs = [...rows.values()].map((b) => ({
+      _id: `${site.siteId}:${day}:${b.dim}:${b.value}`,
+      siteId: site.siteId,
+      day,
+      dim: b.dim,
+      value: b.value,
+      visits: b.visits,
+      bounces: b.bounces,
+      duration: b.duration,
+      pageviews: b.pageviews,
+      events: b.events,
+      orders: b.orders,
+      revenue: b.revenue,
+      revenueByCurrency: b.revenueByCurrency,
+      jobs: [],
+    }));
+    for (let i = 0; i < docs.length; i += 2000)
+      await conns.models.StatsDaily.insertMany(docs.slice(i, i + 2000), { lean: true });
+    const p = redis.pipeline();
+    for (const b of rows.values())
+      p.pfadd(sketchKey(config.queuePrefix, site.siteId, day, b.dim, b.value), ...b.visitors);
+    await p.exec();
+  }
+  for (let i = 0; i < storedVisits.length; i += 2000)
+    await conns.models.Visit.insertMany(storedVisits.slice(i, i + 2000), { lean: true });
+  const genSeconds = (performance.now() - genStarted) / 1000;
+  const rowDocs = await conns.models.StatsDaily.countDocuments({});
+
+  const app = await buildApp(config, { worker: false, logger: false });
+  const from = new Date(today - DAYS * 86_400_000).toISOString().slice(0, 10);
+  const to = new Date(today - 86_400_000).toISOString().slice(0, 10);
+  const week = new Date(today - 7 * 86_400_000).toISOString().slice(0, 10);
+  const cases = [
+    ['aggregate, 90 days, compare=previous', `/api/stats/aggregate?from=${from}&to=${to}&compare=previous`],
+    ['timeseries, 90 days', `/api/stats/timeseries?from=${from}&to=${to}`],
+    ['breakdown channel, 90 days', `/api/stats/breakdown?from=${from}&to=${to}&dimension=channel`],
+    ['breakdown country, 90 days', `/api/stats/breakdown?from=${from}&to=${to}&dimension=country`],
+    ['breakdown page (top 10), 90 days', `/api/stats/breakdown?from=${from}&to=${to}&dimension=page`],
+    ['breakdown entry page, 90 days', `/api/stats/breakdown?from=${from}&to=${to}&dimension=entryPage`],
+    ['realtime', '/api/stats/realtime'],
+    [
+      'aggregate, 7 days, filtered channel==Email',
+      `/api/stats/aggregate?from=${week}&to=${to}&filters=channel%3D%3DEmail`,
+    ],
+    [
+      'breakdown country, 7 days, filtered page',
+      `/api/stats/breakdown?from=${week}&to=${to}&dimension=country&filters=page%3D%3D%2Fp%2F0`,
+    ],
+  ];
+  const out = [];
+  for (const [name, url] of cases) {
+    const times = [];
+    for (let i = 0; i < queries + 2; i++) {
+      const t0 = performance.now();
+      const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${site.secretKey}` } });
+      if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body}`);
+      if (i >= 2) times.push(performance.now() - t0); // two warm-up calls
+    }
+    times.sort((a, b) => a - b);
+    out.push({ name, p50: times[Math.floor(times.length * 0.5)], p95: times[Math.ceil(times.length * 0.95) - 1] });
+  }
+  await app.close();
+  table(
+    `2. Stats queries: ${fmt.n(made)} events in ${fmt.n(visitsMade)} visits of ${fmt.n(visitors)} visitors over ${DAYS} days, ${fmt.n(distinctPages.size)} distinct pages (${fmt.n(rowDocs)} roll-up rows, ${fmt.n(storedVisits.length)} visits of the last 7 days stored; generated in ${genSeconds.toFixed(0)} s); ${queries} calls each through the real routes (in-process inject)`,
+    ['query', 'p50 ms', 'p95 ms', 'target p95'],
+    out.map((o) => [o.name, o.p50.toFixed(1), o.p95.toFixed(1), '<= 100 ms']),
+  );
+  redis.disconnect();
+  await conns.close();
+  await dropDatabase(env.MONGODB_URI);
+  await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
+  return {
+    events: made,
+    visits: visitsMade,
+    visitors,
+    pages: distinctPages.size,
+    rows: rowDocs,
+    generatedSeconds: genSeconds,
+    queries: out,
+  };
+}
+
+async function memory() {
+  const out = {};
+  for (const geo of ['on', 'off']) {
+    const env = benchEnv({ TRACKMATE_GEO: geo });
+    const c = await startCollector(env, { worker: false });
+    await sleep(1_000);
+    out[geo] = c.rss();
+    await c.stop();
+    await dropDatabase(env.MONGODB_URI);
+    await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
+  }
+  table(
+    '3. Collector resident memory at rest (API only)',
+    ['TRACKMATE_GEO', 'RSS MB'],
+    [
+      ['on (DB-IP country database loaded)', fmt.n(Math.round(out.on / 1048576))],
+      ['off', fmt.n(Math.round(out.off / 1048576))],
+    ],
+  );
+  return { rssGeoOnMb: Math.round(out.on / 1048576), rssGeoOffMb: Math.round(out.off / 1048576) };
+}
+
+export async function benchAnalytics({ events = 5_000_000, pages = 1_000, jobs = 40, batch = 500, queries = 40 } = {}) {
+  return {
+    worker: await worker({ jobs, batch }),
+    stats: await stats({ events, pages, queries }),
+    memory: await memory(),
+  };
+}
+
+if (fileURLToPath(import.meta.url) === resolve(process.argv[1] ?? '')) {
+  const { values } = parseArgs({
+    options: {
+      events: { type: 'string' },
+      pages: { type: 'string' },
+      jobs: { type: 'string' },
+      batch: { type: 'string' },
+      queries: { type: 'string' },
+      quick: { type: 'boolean' },
+    },
+  });
+  const quick = values.quick ?? false;
+  await benchAnalytics({
+    events: Number(values.events ?? (quick ? 200_000 : 5_000_000)),
+    pages: Number(values.pages ?? 1_000),
+    jobs: Number(values.jobs ?? (quick ? 10 : 40)),
+    batch: Number(values.batch ?? 500),
+    queries: Number(values.queries ?? (quick ? 10 : 40)),
+  });
+  process.exit(0);
+}
