@@ -7,6 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchAnalytics } from './analytics.mjs';
 import { benchBrowser } from './browser.mjs';
 import { benchHttp } from './http.mjs';
 import { fmt, ROOT } from './lib.mjs';
@@ -84,6 +85,9 @@ await step('profile', async () => {
   };
 });
 await step('browser', () => benchBrowser({ loads: quick ? 5 : 12, events: quick ? 200 : 500 }));
+await step('analytics', () =>
+  benchAnalytics(quick ? { events: 200_000, jobs: 10, queries: 10 } : { events: 5_000_000, jobs: 40, queries: 40 }),
+);
 
 results.finishedAt = new Date().toISOString();
 results.seconds = Math.round((Date.now() - started) / 1000);

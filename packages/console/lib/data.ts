@@ -12,6 +12,10 @@ import type {
   ProfilePage,
   RotatedKeys,
   Site,
+  StatsAggregate,
+  StatsBreakdown,
+  StatsRealtime,
+  StatsTimeseries,
   TopPages,
   Trigger,
   TriggerDeliveryList,
@@ -67,6 +71,24 @@ export const getFunnel = cache((from: string, to: string) =>
 export const getTopPages = cache((from: string, to: string) =>
   api<TopPages>('GET', `/api/metrics/top-pages${query({ from, to })}`),
 );
+
+/** A range and its filters (`dim==value;dim!=value`), as the stats routes take them. */
+export interface StatsView {
+  from: string;
+  to: string;
+  filters?: string;
+}
+
+export const getStatsAggregate = cache((v: StatsView) =>
+  api<StatsAggregate>('GET', `/api/stats/aggregate${query({ ...v, compare: 'previous' })}`),
+);
+export const getStatsTimeseries = cache((v: StatsView) =>
+  api<StatsTimeseries>('GET', `/api/stats/timeseries${query({ ...v })}`),
+);
+export const getStatsBreakdown = cache((v: StatsView, dimension: string, limit = 10) =>
+  api<StatsBreakdown>('GET', `/api/stats/breakdown${query({ ...v, dimension, limit: String(limit) })}`),
+);
+export const getStatsRealtime = cache(() => api<StatsRealtime>('GET', '/api/stats/realtime'));
 
 /** Stored events newest first; `name` filters, `cursor` pages. */
 export const getEvents = cache((limit: number, name?: string, cursor?: string) =>

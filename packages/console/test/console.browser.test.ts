@@ -34,6 +34,11 @@ const problems: string[] = [];
 const run = randomUUID().slice(0, 8);
 const email = `jane-${run}@example.com`;
 
+const DESKTOP =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+const PHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1';
+
 const api = <T = unknown>(method: string, path: string, body?: unknown) =>
   admin<T>(collector.url, site.secretKey, method, path, body);
 
@@ -159,7 +164,7 @@ describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
     ).toEqual(['page_view']);
   });
 
-  it('overview: charts, funnel and top pages over the date range', async () => {
+  it('overview: figures with their change, a chart per figure, breakdowns; clicking a source filters every panel and the URL reproduces the view', async () => {
     const order = {
       event: 'order_placed',
       orderId: `order-${run}`,
@@ -175,27 +180,90 @@ describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
       body: JSON.stringify(order),
     });
     expect(res.status).toBe(202);
+    // two visitors of two sources, from a desktop and a phone
+    const browse = async (visitor: string, ua: string, referrer: string, path: string) => {
+      const r = await fetch(`${collector.url}/api/track/event`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', 'user-agent': ua },
+        body: JSON.stringify({
+          writeKey: site.writeKey,
+          sentAt: new Date().toISOString(),
+          batch: [clientEvent('page_view', { url: `https://shop.test${path}`, referrer, title: 'Mugs' }, visitor)],
+        }),
+      });
+      expect(r.status).toBe(202);
+    };
+    await browse(`search-${run}`, DESKTOP, 'https://www.google.com/', '/mugs');
+    await browse(`social-${run}`, PHONE, 'https://t.co/x', '/cups');
     await waitFor(async () => {
-      const m = await api<{ events: Array<{ name: string }> }>('GET', '/api/metrics');
-      return m.body.events.some((e) => e.name === 'order_placed');
-    }, 'the order in the roll-ups');
+      const b = await api<{ rows: Array<{ value: string }> }>('GET', '/api/stats/breakdown?dimension=channel');
+      const a = await api<{ results: { orders: number } }>('GET', '/api/stats/aggregate');
+      return b.body.rows.some((r) => r.value === 'Organic Social') && a.body.results.orders === 1;
+    }, 'both visits and the order in the stats');
+
     await go('/');
     await page.locator('.u-wrap canvas').first().waitFor({ timeout: 15_000 }); // uPlot drew
-    expect(await page.locator('canvas').count()).toBeGreaterThanOrEqual(4);
-    const cards = await page.locator('.card').allTextContents();
-    expect(cards.join(' | ')).toMatch(/Orders1/);
-    expect(cards.join(' | ')).toMatch(/RevenueINR 548\.00/); // per currency, never added across currencies
-    expect(await page.locator('section[aria-labelledby="top"]').textContent()).toContain(
-      `https://shop.test/product/${run}`,
-    );
-    expect(await page.locator('ol.funnel').textContent()).toContain('add_to_cart');
+    const card = (metric: string) => page.locator(`a.card[data-metric="${metric}"]`).textContent();
+    expect(await card('orders')).toMatch(/Orders1/);
+    expect(await card('revenue')).toMatch(/RevenueINR 548\.00/); // per currency, never added across currencies
+    expect(await card('visitors')).toMatch(/Unique visitors[1-9]/);
+    expect(await page.locator('[data-realtime]').textContent()).toMatch(/[1-9]\d* visitors? now/);
+    const panel = (id: string) => page.locator(`section[data-panel="${id}"]`);
+    const rows = (id: string) =>
+      panel(id)
+        .locator('tr[data-row]')
+        .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-row')));
+    expect(await rows('sources')).toEqual(expect.arrayContaining(['Organic Search', 'Organic Social']));
+    expect(await rows('pages')).toEqual(expect.arrayContaining(['/mugs', '/cups']));
+    expect(await rows('devices')).toEqual(expect.arrayContaining(['desktop', 'mobile']));
     await screenshots('overview');
+
+    // a card switches the chart, from the keyboard too
+    await page.locator('a.card[data-metric="bounceRate"]').focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/metric=bounceRate/);
+    expect(await page.locator('a.card[aria-current="true"]').getAttribute('data-metric')).toBe('bounceRate');
+
+    // clicking a source filters the whole dashboard
+    await panel('sources').locator('tr[data-row="Organic Social"] a').click();
+    await page.waitForURL(/filters=channel%3D%3DOrganic(\+|%20)Social/);
+    await page.locator('[data-filter="channel==Organic Social"]').waitFor();
+    expect(await rows('sources')).toEqual(['Organic Social']);
+    expect(await rows('pages')).toEqual(['/cups']);
+    expect(await rows('devices')).toEqual(['mobile']);
+    expect(await card('visitors')).toMatch(/Unique visitors1/);
+    await screenshots('overview-filtered');
+
+    // the URL alone reproduces the view: a fresh tab of the same session shows the same filtered panels
+    const shared = page.url();
+    const other = await context.newPage();
+    await other.goto(shared);
+    expect(
+      await other
+        .locator('section[data-panel="pages"] tr[data-row]')
+        .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-row'))),
+    ).toEqual(['/cups']);
+    expect(await other.locator('a.card[aria-current="true"]').getAttribute('data-metric')).toBe('bounceRate');
+    await other.close();
+
+    // a panel's CSV export holds its rows
+    const csv = await page.evaluate(async () => {
+      const a = document.querySelector<HTMLAnchorElement>('section[data-panel="pages"] a[download]')!;
+      return (await fetch(a.href)).text();
+    });
+    expect(csv.split('\n')[0]).toMatch(/^page,visitors,visits,pageviews/);
+    expect(csv).toContain('/cups,1,1,1');
+
+    // removing the filter brings every source back
+    await page.locator('[data-filter="channel==Organic Social"]').click();
+    await page.waitForURL((u) => !u.search.includes('filters='));
+    expect(await rows('sources')).toEqual(expect.arrayContaining(['Organic Search', 'Organic Social']));
 
     await page.getByLabel('From', { exact: true }).fill('2026-01-01');
     await page.getByLabel('To', { exact: true }).fill('2026-01-31');
     await page.getByRole('button', { name: 'Show' }).click();
     await page.waitForURL(/from=2026-01-01&to=2026-01-31/);
-    expect(await page.locator('section[aria-labelledby="top"]').textContent()).toContain('No page views in these days');
+    expect(await panel('pages').textContent()).toContain('Nothing in these days');
   });
 
   it('profiles: find by e-mail, consent history and timeline, export, and erase after typing the e-mail', async () => {

@@ -8,7 +8,7 @@ import { assignVisits, VISIT_IDLE_MS } from './visit-state.js';
 /** The visit's fixed part, carried in Redis while it is open. */
 interface VisitStart {
   source: EventSource;
-  device: EventDevice;
+  device: EventDevice | null;
   geo: EventGeo | null;
   bot: boolean;
 }
@@ -27,6 +27,19 @@ function referrerOf(e: Located): unknown {
   return (e.context?.page as Record<string, unknown> | undefined)?.referrer;
 }
 
+/** What a visit of server events alone is: no source, device or place. */
+const SERVER_START: VisitStart = {
+  source: {
+    channel: '(none)',
+    referrerHost: null,
+    utm: { source: null, medium: null, campaign: null, term: null, content: null },
+    clickId: null,
+  },
+  device: null,
+  geo: null,
+  bot: false,
+};
+
 /** What a visit's first event fixes: source, device and place, and whether a bot sent it. */
 export function visitStartOf(doc: NewEventDoc, geo: EventGeo | null): VisitStart {
   const agent = parseAgent(doc.userAgent);
@@ -43,9 +56,9 @@ export const dimsOf = (v: VisitStart): VisitDims => ({
   utmContent: v.source.utm.content,
   country: v.geo?.country ?? null,
   region: v.geo?.region ?? null,
-  browser: v.device.browser,
-  os: v.device.os,
-  device: v.device.type,
+  browser: v.device?.browser ?? null,
+  os: v.device?.os ?? null,
+  device: v.device?.type ?? null,
   bot: v.bot,
 });
 
@@ -99,18 +112,46 @@ export function createEnricher({ redis, prefix, idleMs = VISIT_IDLE_MS }: Enrich
     const order = docs.map((_, i) => i).filter((i) => visitors[i]);
     order.sort((a, b) => docs[a]!.timestamp.getTime() - docs[b]!.timestamp.getTime());
     const starts = docs.map((d, i) => (d.sentBy === 'client' ? visitStartOf(d, events[i]!.geo ?? null) : null));
+    const request = (i: number, visitor: string, dims: object, joinOnly: boolean) => ({
+      siteId: docs[i]!.siteId.toString(),
+      visitor,
+      ts: docs[i]!.timestamp.getTime(),
+      dims,
+      joinOnly,
+    });
     const assigned = await assignVisits(
       redis,
       prefix,
-      order.map((i) => ({
-        siteId: docs[i]!.siteId.toString(),
-        visitor: visitors[i]!,
-        ts: docs[i]!.timestamp.getTime(),
-        dims: starts[i] ?? {},
-        joinOnly: !starts[i],
-      })),
+      order.map((i) => request(i, visitors[i]!, starts[i] ?? {}, !starts[i])),
       idleMs,
     );
+    // a server event outside any browser's visit (a platform's order webhook, a visitor long gone) is a visit of
+    // its own without a browser: it adds orders and revenue, never a visit or a visitor
+    const alone = docs
+      .map((_, i) => i)
+      .filter((i) => docs[i]!.sentBy === 'server' && (!visitors[i] || !assigned[order.indexOf(i)]));
+    if (alone.length) {
+      const own = await assignVisits(
+        redis,
+        prefix,
+        alone.map((i) => {
+          const d = docs[i]!;
+          return request(
+            i,
+            d.profileId ? `profile:${d.profileId.toString()}` : `event:${d.messageId}`,
+            SERVER_START,
+            false,
+          );
+        }),
+        idleMs,
+      );
+      for (const [k, i] of alone.entries()) {
+        if (!visitors[i]) {
+          order.push(i);
+          assigned.push(own[k] ?? null);
+        } else assigned[order.indexOf(i)] = own[k] ?? null;
+      }
+    }
     order.forEach((i, k) => {
       const doc = docs[i]!;
       const visit = assigned[k];

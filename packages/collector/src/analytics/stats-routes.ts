@@ -159,7 +159,10 @@ const statsRoutes: Routes = async (app) => {
     async (request) => {
       const site = await siteOf(request);
       const since = new Date(Date.now() - 5 * 60_000);
-      const visits = (await site.query.openVisitDocs(since.getTime())).filter((v) => !v.dims.bot);
+      // bots and visits of server events alone (no browser) are nobody on the site
+      const visits = (await site.query.openVisitDocs(since.getTime())).filter(
+        (v) => !v.dims.bot && v.dims.channel !== '(none)',
+      );
       return { visitors: new Set(visits.map((v) => v.visitor)).size, since: since.toISOString() };
     },
   );

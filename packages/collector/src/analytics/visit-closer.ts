@@ -125,7 +125,7 @@ export async function rollUpVisits(models: Models, redis: Redis, prefix: string,
         buckets.set(id, b);
       }
       b.byVisit.set(v._id, row.counts);
-      if (row.counts.visits || row.dim !== 'bots') b.visitors.add(v.visitor);
+      if (row.counts.visits && row.dim !== 'bots') b.visitors.add(v.visitor);
     }
   }
   if (buckets.size) {

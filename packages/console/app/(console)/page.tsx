@@ -1,64 +1,89 @@
-import type { DayMetrics, Metrics } from '@trackmate/schema';
+import type { StatsFigures } from '@trackmate/schema';
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { DayChart } from '@/components/day-chart';
 import { GettingStarted } from '@/components/snippet';
-import { getEvents, getFunnel, getMetrics, getSite, getTopPages } from '@/lib/data';
-import { dayRange, daysAgo, daysBetween, money, number, percent, today } from '@/lib/format';
+import { StatsPanel } from '@/components/stats-panel';
+import {
+  getEvents,
+  getSite,
+  getStatsAggregate,
+  getStatsBreakdown,
+  getStatsRealtime,
+  getStatsTimeseries,
+} from '@/lib/data';
+import { daysAgo, money, number, percent, today } from '@/lib/format';
+import {
+  DIMENSION_NAMES,
+  filtersParam,
+  METRICS,
+  type Metric,
+  overviewHref,
+  overviewState,
+  PANELS,
+} from '@/lib/overview-state';
 
 export const metadata: Metadata = { title: 'Overview' };
 
 const PRESETS = [7, 30, 90];
-const COLORS = ['#1d6b3a', '#b05a00', '#2446c7', '#8a4baf'];
+const duration = (s: number | null) => (s === null ? '—' : s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`);
 
-/**
- * Revenue per day, one series per currency (amounts in two currencies are never added), plus orders that name
- * none; just the latter when there is no order at all.
- */
-function revenueSeries(metrics: Metrics, days: string[]): Array<{ code: string | null; values: number[] }> {
-  const round = (n: number) => Math.round(n * 100) / 100;
-  const at = (day: string, pick: (d: DayMetrics) => number) =>
-    round(metrics.events.reduce((n, e) => n + pick(e.days.find((d) => d.day === day) ?? EMPTY_DAY), 0));
-  const codes = [
-    ...new Set(metrics.events.flatMap((e) => e.days.flatMap((d) => Object.keys(d.revenueByCurrency ?? {})))),
-  ].sort();
-  const plain = days.map((day) => at(day, (d) => d.revenue));
-  const series: Array<{ code: string | null; values: number[] }> = codes.map((code) => ({
-    code,
-    values: days.map((day) => at(day, (d) => d.revenueByCurrency?.[code] ?? 0)),
-  }));
-  if (!codes.length || plain.some((n) => n !== 0)) series.unshift({ code: null, values: plain });
-  return series;
+/** A figure as its card shows it. */
+function shown(metric: Metric, f: StatsFigures): string {
+  switch (metric) {
+    case 'bounceRate':
+      return percent(f.bounceRate);
+    case 'visitDuration':
+      return duration(f.visitDuration);
+    case 'viewsPerVisit':
+      return f.viewsPerVisit === null ? '—' : f.viewsPerVisit.toFixed(2);
+    case 'revenue': {
+      const parts = Object.entries(f.revenueByCurrency).map(([c, n]) => `${c} ${money(n)}`);
+      if (f.revenue || !parts.length) parts.unshift(money(f.revenue));
+      return parts.join(' · ');
+    }
+    default:
+      return number(f[metric]);
+  }
 }
 
-const EMPTY_DAY: DayMetrics = { day: '', count: 0, visitors: 0, orders: 0, revenue: 0, revenueByCurrency: {} };
+/** The value a metric charts and compares (revenue: every currency's sum, only for the change arrow). */
+function figureOf(metric: Metric, f: StatsFigures): number | null {
+  if (metric === 'revenue') return f.revenue + Object.values(f.revenueByCurrency).reduce((a, b) => a + b, 0);
+  return f[metric];
+}
 
+function change(metric: Metric, now: StatsFigures, before: StatsFigures | undefined): string | null {
+  if (!before) return null;
+  const a = figureOf(metric, now);
+  const b = figureOf(metric, before);
+  if (a === null || b === null || b === 0) return a && !b ? 'new' : null;
+  const pct = Math.round(((a - b) / b) * 100);
+  return `${pct > 0 ? '↑' : pct < 0 ? '↓' : ''}${Math.abs(pct)} %`;
+}
+
+/**
+ * The overview, in the manner of Plausible: top cards with their change against the previous period, a chart of
+ * the chosen card, breakdown panels whose rows filter the whole page, visitors now. Everything is in the URL,
+ * so a view can be shared; all of it comes from the collector's /api/stats routes.
+ */
 export default async function OverviewPage({
   searchParams,
 }: {
   searchParams: Promise<Record<string, string | string[] | undefined>>;
 }) {
-  const { from, to, error } = dayRange(await searchParams);
-  const [site, metrics, funnel, top, latest] = await Promise.all([
+  const state = overviewState(await searchParams);
+  const view = { from: state.from, to: state.to, filters: filtersParam(state.filters) || undefined };
+  const [site, agg, series, now, latest, ...panels] = await Promise.all([
     getSite(),
-    getMetrics(from, to),
-    getFunnel(from, to),
-    getTopPages(from, to),
+    getStatsAggregate(view),
+    getStatsTimeseries(view),
+    getStatsRealtime(),
     getEvents(1),
+    ...PANELS.map((p) => getStatsBreakdown(view, state.tabs[p.id]!)),
   ]);
-  const days = daysBetween(from, to);
-  const perDay = (name: string | null, field: 'count' | 'visitors' | 'orders') =>
-    days.map((day) =>
-      metrics.events
-        .filter((e) => name === null || e.name === name)
-        .reduce((n, e) => n + (e.days.find((d) => d.day === day)?.[field] ?? 0), 0),
-    );
-  const visitors = perDay('page_view', 'visitors');
-  const views = perDay('page_view', 'count');
-  const orders = perDay(null, 'orders');
-  const revenue = revenueSeries(metrics, days);
-  const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
-  const first = funnel.steps[0]?.visitorDays ?? 0;
+  const metricLabel = METRICS.find((m) => m.id === state.metric)!.label;
+  const chartValues = series.days.map((d) => figureOf(state.metric, d) ?? 0);
 
   return (
     <>
@@ -66,25 +91,46 @@ export default async function OverviewPage({
       <form className="panel row" method="get" aria-label="Date range">
         <div>
           <label htmlFor="from">From</label>
-          <input id="from" name="from" type="date" defaultValue={from} max={today()} />
+          <input id="from" name="from" type="date" defaultValue={state.from} max={today()} />
         </div>
         <div>
           <label htmlFor="to">To</label>
-          <input id="to" name="to" type="date" defaultValue={to} max={today()} />
+          <input id="to" name="to" type="date" defaultValue={state.to} max={today()} />
         </div>
+        {view.filters ? <input type="hidden" name="filters" value={view.filters} /> : null}
         <button type="submit">Show</button>
         <span className="muted">
           Last{' '}
           {PRESETS.map((n, i) => (
             <span key={n}>
               {i ? ', ' : ''}
-              <Link href={`/?from=${daysAgo(n - 1)}&to=${today()}`}>{n} days</Link>
+              <Link href={overviewHref(state, { from: daysAgo(n - 1), to: today() })}>{n} days</Link>
             </span>
           ))}{' '}
-          (UTC days)
+          ({agg.timezone} days)
+        </span>
+        <span className="live" data-realtime>
+          <strong>{number(now.visitors)}</strong> {now.visitors === 1 ? 'visitor' : 'visitors'} now
         </span>
       </form>
-      {error ? <p className="error">{error}</p> : null}
+      {state.error ? <p className="error">{state.error}</p> : null}
+
+      {state.filters.length ? (
+        <nav className="chips" aria-label="Filters">
+          {state.filters.map((f) => (
+            <Link
+              key={`${f.dim}${f.op}${f.value}`}
+              className="chip"
+              data-filter={`${f.dim}${f.op}${f.value}`}
+              href={overviewHref(state, { filters: state.filters.filter((x) => x !== f) })}
+              aria-label={`Remove filter ${DIMENSION_NAMES[f.dim]} ${f.op === '==' ? 'is' : 'is not'} ${f.value}`}
+            >
+              {DIMENSION_NAMES[f.dim]} {f.op === '==' ? 'is' : 'is not'} <strong>{f.value}</strong> ×
+            </Link>
+          ))}
+          <Link href={overviewHref(state, { filters: [] })}>Clear all</Link>
+        </nav>
+      ) : null}
 
       {latest.events.length === 0 ? (
         <section className="empty" aria-labelledby="start">
@@ -93,100 +139,43 @@ export default async function OverviewPage({
         </section>
       ) : null}
 
-      <div className="cards">
-        <div className="card">
-          <div className="label">Visitors (sum of daily)</div>
-          <div className="value">{number(sum(visitors))}</div>
-        </div>
-        <div className="card">
-          <div className="label">Page views</div>
-          <div className="value">{number(sum(views))}</div>
-        </div>
-        <div className="card">
-          <div className="label">Orders</div>
-          <div className="value">{number(sum(orders))}</div>
-        </div>
-        <div className="card">
-          <div className="label">Revenue</div>
-          <div className="value">
-            {revenue.map((r) => `${r.code ? `${r.code} ` : ''}${money(sum(r.values))}`).join(' · ')}
-          </div>
-        </div>
-      </div>
+      <nav className="cards" aria-label="Figures">
+        {METRICS.map((m) => {
+          const c = change(m.id, agg.results, agg.previous?.results);
+          return (
+            <Link
+              key={m.id}
+              href={overviewHref(state, { metric: m.id })}
+              className="card"
+              data-metric={m.id}
+              aria-current={m.id === state.metric ? 'true' : undefined}
+            >
+              <span className="label">{m.label}</span>
+              <span className="value">{shown(m.id, agg.results)}</span>
+              {c ? <span className="change">{c} vs previous period</span> : null}
+            </Link>
+          );
+        })}
+      </nav>
 
       <div className="grid charts">
-        <DayChart title="Visitors" days={days} series={[{ label: 'Visitors', values: visitors, color: '#2446c7' }]} />
-        <DayChart title="Page views" days={days} series={[{ label: 'Page views', values: views, color: '#0e7c86' }]} />
-        <DayChart title="Orders" days={days} series={[{ label: 'Orders', values: orders, color: '#8a4baf' }]} />
         <DayChart
-          title="Revenue"
-          days={days}
-          unit="money"
-          series={revenue.map((r, i) => ({
-            label: r.code ? `Revenue ${r.code}` : 'Revenue',
-            values: r.values,
-            color: COLORS[i % COLORS.length]!,
-          }))}
+          title={metricLabel}
+          days={series.days.map((d) => d.day)}
+          unit={state.metric === 'revenue' ? 'money' : 'count'}
+          series={[{ label: metricLabel, values: chartValues, color: '#2446c7' }]}
         />
       </div>
 
       <div className="grid">
-        <section className="panel" aria-labelledby="funnel">
-          <h2 id="funnel" style={{ marginTop: 0 }}>
-            Funnel
-          </h2>
-          <ol className="funnel">
-            {funnel.steps.map((s) => (
-              <li key={s.name}>
-                <div className="row" style={{ justifyContent: 'space-between' }}>
-                  <strong>{s.name}</strong>
-                  <span>
-                    {number(s.visitorDays)} visitor-days · {number(s.count)} events
-                    {s.conversionFromPrevious !== null
-                      ? ` · ${percent(s.conversionFromPrevious)} of the step before`
-                      : ''}
-                  </span>
-                </div>
-                <div className="meter" aria-hidden="true">
-                  <span style={{ width: `${first ? Math.min(100, (s.visitorDays / first) * 100) : 0}%` }} />
-                </div>
-              </li>
-            ))}
-          </ol>
-          <p className="hint">
-            From the daily roll-ups: a visitor counts once per day per step; steps are not matched per visitor.
-          </p>
-        </section>
-        <section className="panel" aria-labelledby="top">
-          <h2 id="top" style={{ marginTop: 0 }}>
-            Top pages
-          </h2>
-          {top.pages.length ? (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Page</th>
-                    <th scope="col" className="num">
-                      Views
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {top.pages.map((p) => (
-                    <tr key={p.url}>
-                      <td className="break">{p.url}</td>
-                      <td className="num">{number(p.views)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          ) : (
-            <p className="muted">No page views in these days.</p>
-          )}
-        </section>
+        {PANELS.map((p, i) => (
+          <StatsPanel key={p.id} panel={p} state={state} rows={panels[i]!} />
+        ))}
       </div>
+      <p className="hint">
+        Bots are left out of every figure ({number(agg.bots.visits)} bot visits in these days). What each figure means:
+        docs/analytics.md.
+      </p>
     </>
   );
 }
