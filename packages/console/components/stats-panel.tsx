@@ -13,10 +13,13 @@ export function StatsPanel({
   panel,
   state,
   rows,
+  base = '/',
 }: {
   panel: (typeof PANELS)[number];
   state: OverviewState;
   rows: StatsBreakdown;
+  /** Where the panel's links lead (a share link's page has its own); the CSV export is for the signed-in console. */
+  base?: string;
 }) {
   const dim = state.tabs[panel.id]!;
   // rows of server events alone (an order with no visit in these days) have no visit to show here
@@ -31,15 +34,17 @@ export function StatsPanel({
         <h2 id={`panel-${panel.id}`} style={{ margin: 0 }}>
           {panel.title}
         </h2>
-        <a href={`/export?${csv.toString()}`} download={`${dim}.csv`}>
-          CSV
-        </a>
+        {base === '/' ? (
+          <a href={`/export?${csv.toString()}`} download={`${dim}.csv`}>
+            CSV
+          </a>
+        ) : null}
       </div>
       <nav className="tabs" aria-label={`${panel.title}: show`}>
         {panel.tabs.map(([d, label]) => (
           <Link
             key={d}
-            href={overviewHref(state, { tabs: { [panel.id]: d } })}
+            href={overviewHref(state, { tabs: { [panel.id]: d } }, base)}
             aria-current={d === dim ? 'page' : undefined}
           >
             {label}
@@ -56,7 +61,10 @@ export function StatsPanel({
               header: panel.tabs.find(([d]) => d === dim)![1],
               className: 'break',
               cell: (r) => (
-                <Link href={overviewHref(state, { filters: withFilter(state, dim, r.value) })} title="Filter by this">
+                <Link
+                  href={overviewHref(state, { filters: withFilter(state, dim, r.value) }, base)}
+                  title="Filter by this"
+                >
                   {r.value}
                 </Link>
               ),

@@ -104,14 +104,18 @@ export const filtersParam = (filters: OverviewState['filters']) =>
   filters.map((f) => `${f.dim}${f.op}${f.value}`).join(';');
 
 /** The overview's URL for this state with some of it changed. */
-export function overviewHref(state: OverviewState, change: Partial<Omit<OverviewState, 'error'>> = {}): string {
+export function overviewHref(
+  state: OverviewState,
+  change: Partial<Omit<OverviewState, 'error'>> = {},
+  base = '/',
+): string {
   const s = { ...state, ...change, tabs: { ...state.tabs, ...change.tabs } };
   const q = new URLSearchParams({ from: s.from, to: s.to });
   const f = filtersParam(s.filters);
   if (f) q.set('filters', f);
   if (s.metric !== 'visitors') q.set('metric', s.metric);
   for (const p of PANELS) if (s.tabs[p.id] !== p.tabs[0][0]) q.set(p.id, s.tabs[p.id]!);
-  return `/?${q.toString()}`;
+  return `${base}?${q.toString()}`;
 }
 
 /** The state with `dim == value` as a filter (replacing any filter on that dimension). */

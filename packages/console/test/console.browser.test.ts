@@ -266,6 +266,35 @@ describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
     expect(await panel('pages').textContent()).toContain('Nothing in these days');
   });
 
+  it('share link: a fresh browser with no session sees the aggregate figures and filters them; revoked, the link is gone', async () => {
+    const made = await api<{ id: string; key: string }>('POST', '/api/site/stats-keys', {
+      kind: 'link',
+      label: 'Team',
+    });
+    expect(made.status).toBe(201);
+    const visitor = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const shared = await visitor.newPage();
+    const res = await shared.goto(`${consoleApp.url}/share/${made.body.key}`);
+    expect(res?.status()).toBe(200);
+    expect(new URL(shared.url()).pathname).toBe(`/share/${made.body.key}`); // no sign-in asked
+    expect(await shared.locator('a.card[data-metric="orders"]').textContent()).toMatch(/Orders1/);
+    await shared.locator('section[data-panel="sources"] tr[data-row="Organic Search"] a').click();
+    await shared.waitForURL(/\/share\/.*filters=channel%3D%3DOrganic(\+|%20)Search/);
+    expect(
+      await shared
+        .locator('section[data-panel="pages"] tr[data-row]')
+        .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-row'))),
+    ).toEqual(['/mugs']);
+    const text = (await shared.locator('body').textContent()) ?? '';
+    expect(text).not.toContain(email); // no profiles, events or e-mail addresses
+    expect(await shared.locator('a[download]').count()).toBe(0);
+    await shared.screenshot({ path: join(ARTIFACTS, 'share-1440.png'), fullPage: true });
+    expect((await api('DELETE', `/api/site/stats-keys/${made.body.id}`)).status).toBe(204);
+    const gone = await shared.goto(`${consoleApp.url}/share/${made.body.key}`);
+    expect(gone?.status()).toBe(404);
+    await visitor.close();
+  });
+
   it('profiles: find by e-mail, consent history and timeline, export, and erase after typing the e-mail', async () => {
     await go('/profiles');
     await page.getByLabel('E-mail address, or its start').fill(`JANE-${run}`);
