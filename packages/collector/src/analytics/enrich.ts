@@ -111,7 +111,25 @@ export function createEnricher({ redis, prefix, idleMs = VISIT_IDLE_MS }: Enrich
 
     const order = docs.map((_, i) => i).filter((i) => visitors[i]);
     order.sort((a, b) => docs[a]!.timestamp.getTime() - docs[b]!.timestamp.getTime());
-    const starts = docs.map((d, i) => (d.sentBy === 'client' ? visitStartOf(d, events[i]!.geo ?? null) : null));
+    // each client event's own device, bot flag and place
+    const starts: Array<Omit<VisitStart, 'source'> | null> = docs.map((d, i) => {
+      if (d.sentBy !== 'client') return null;
+      const agent = parseAgent(d.userAgent);
+      return { device: agent.device, geo: events[i]!.geo ?? null, bot: agent.bot };
+    });
+    // the source is worked out only for events that can start a visit: a visitor's first event in the job, or
+    // one after a pause of more than 30 minutes; the others join the visit their previous event is in
+    const lastSeen = new Map<string, number>();
+    const dimsFor = (i: number): object => {
+      const d = docs[i]!;
+      const key = `${d.siteId.toString()}:${visitors[i]}`;
+      const ts = d.timestamp.getTime();
+      const prev = lastSeen.get(key);
+      lastSeen.set(key, ts);
+      return prev !== undefined && ts - prev <= idleMs
+        ? {}
+        : { ...starts[i]!, source: sourceOf(urlOf(d), referrerOf(d)) };
+    };
     const request = (i: number, visitor: string, dims: object, joinOnly: boolean) => ({
       siteId: docs[i]!.siteId.toString(),
       visitor,
@@ -122,7 +140,7 @@ export function createEnricher({ redis, prefix, idleMs = VISIT_IDLE_MS }: Enrich
     const assigned = await assignVisits(
       redis,
       prefix,
-      order.map((i) => request(i, visitors[i]!, starts[i] ?? {}, !starts[i])),
+      order.map((i) => request(i, visitors[i]!, starts[i] ? dimsFor(i) : {}, !starts[i])),
       idleMs,
     );
     // a server event outside any browser's visit (a platform's order webhook, a visitor long gone) is a visit of

@@ -13,7 +13,8 @@ export const VISIT_IDLE_MS = 30 * 60_000;
  * - `open-visits` (all sites) and `open-visits:<site>` → sorted sets of visit ids by `touched`.
  * An event within 30 minutes (event time) of its visitor's visit joins it and extends it; later ones start a
  * new visit; an event from long before (a late delivery) gets a visit of its own and leaves the current one
- * alone. `join only` (server events) never starts a visit. Calls run in event-time order within a job, and
+ * alone. `join only` (server events) never starts a visit, nor does an event sent without dimensions (one
+ * that the job expects to join the visit of the event before it). Calls run in event-time order within a job, and
  * each is atomic, so concurrent jobs of one visitor agree on the visit.
  * KEYS: current, open-visits, open-visits:<site>. ARGV: ts, idle, new id, dims, join only, now, meta prefix,
  * site, visitor.
@@ -39,7 +40,7 @@ if current then
       return {current, m[3], math.min(ts, start)}
     end
     if ts < start - idle then
-      if ARGV[5] == '1' then return false end
+      if ARGV[5] == '1' or ARGV[4] == '{}' then return false end
       local old = ARGV[7] .. ARGV[3]
       local o = redis.call('HMGET', old, 'start', 'last', 'dims')
       if o[1] then
@@ -52,7 +53,7 @@ if current then
     end
   end
 end
-if ARGV[5] == '1' then return false end
+if ARGV[5] == '1' or ARGV[4] == '{}' then return false end
 local metaKey = ARGV[7] .. ARGV[3]
 redis.call('HSET', metaKey, 'site', ARGV[8], 'visitor', ARGV[9], 'dims', ARGV[4])
 touch(ARGV[3], metaKey, ts, ts)
