@@ -25,7 +25,8 @@ function queued(siteId: string, properties: Record<string, unknown>): QueuedEven
 describe('one bad event never sinks a job', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ env: { TRACKMATE_JOB_BACKOFF_MS: '50' } });
+    // the profile-caps case identifies one e-mail from 250 visitor ids in a day: above the daily link cap
+    t = await startTestApp({ env: { TRACKMATE_JOB_BACKOFF_MS: '50', TRACKMATE_LINKS_PER_PROFILE_DAY: '1000' } });
   });
   afterAll(async () => {
     await t?.close();
