@@ -5,7 +5,7 @@
 import { MongoClient, ObjectId } from 'mongodb';
 import { benchEnv, createSite, dropDatabase, dropRedisPrefix, fmt, sampleMax, startCollector, table } from './lib.mjs';
 
-export async function benchPerson({ visitors = 200_000 } = {}) {
+export async function benchPerson({ visitors = 200_000, events: eventCount = visitors } = {}) {
   const env = benchEnv();
   const site = await createSite(env);
   const client = new MongoClient(env.MONGODB_URI);
@@ -39,24 +39,26 @@ export async function benchPerson({ visitors = 200_000 } = {}) {
         })),
         { ordered: false },
       );
-      // one event per visitor id: half linked to the profile, half anonymous history from before the link
-      await db.collection('events').insertMany(
-        ids.map((anonymousId, i) => ({
-          siteId,
-          messageId: `bench-e-${from + i}`,
-          profileId: i % 2 ? profileId : null,
-          anonymousId,
-          sessionId: null,
-          name: 'page_view',
-          timestamp: new Date(now.getTime() - (from + i) * 1000),
-          receivedAt: now,
-          properties: { url: 'https://shop.test/p', referrer: '', title: 'Product' },
-          source: 'client',
-          userAgent: 'Mozilla/5.0',
-          ip: '203.0.113.0',
-        })),
-        { ordered: false },
-      );
+      // one event per visitor id of the first `events`: half linked to the profile, half anonymous history
+      const withEvents = ids.slice(0, Math.max(0, eventCount - from));
+      if (withEvents.length)
+        await db.collection('events').insertMany(
+          withEvents.map((anonymousId, i) => ({
+            siteId,
+            messageId: `bench-e-${from + i}`,
+            profileId: i % 2 ? profileId : null,
+            anonymousId,
+            sessionId: null,
+            name: 'page_view',
+            timestamp: new Date(now.getTime() - (from + i) * 1000),
+            receivedAt: now,
+            properties: { url: 'https://shop.test/p', referrer: '', title: 'Product' },
+            source: 'client',
+            userAgent: 'Mozilla/5.0',
+            ip: '203.0.113.0',
+          })),
+          { ordered: false },
+        );
     }
     const seedMs = Date.now() - seedStarted;
     collector = await startCollector(env);
@@ -90,7 +92,7 @@ export async function benchPerson({ visitors = 200_000 } = {}) {
     const left = await db.collection('events').countDocuments({ siteId });
 
     table(
-      `7. One person with ${fmt.n(visitors)} visitor ids and ${fmt.n(visitors)} events (seeded in ${fmt.n(seedMs / 1000)} s): collector memory`,
+      `7. One person with ${fmt.n(visitors)} visitor ids and ${fmt.n(Math.min(eventCount, visitors))} events (seeded in ${fmt.n(seedMs / 1000)} s): collector memory`,
       ['step', 'time', 'peak RSS', 'at rest', 'result'],
       [
         [
