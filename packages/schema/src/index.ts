@@ -2,6 +2,7 @@ export * from './client-events.js';
 export * from './common.js';
 export * from './dead-letters.js';
 export * from './deliveries.js';
+export * from './funnels.js';
 export * from './integrations.js';
 export * from './keys.js';
 export * from './limits.js';

@@ -19,6 +19,7 @@ const FEATURES = [
   'rollups',
   'sites',
   'integrations',
+  'funnels',
 ];
 /** Plugins that wire features together; every other plugin is infrastructure. */
 const WIRING = ['plugins/workers.ts', 'plugins/auth.ts'];

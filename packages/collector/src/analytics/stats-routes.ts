@@ -21,7 +21,7 @@ const Range = {
 const common = { tags: ['stats'], security: [{ secretKey: [] }] };
 
 /** from/to as site-local days; default the last 30 days up to today in the site's time zone; at most 366 days. */
-function rangeOf(q: { from?: string; to?: string }, timezone: string): { from: string; to: string } {
+export function rangeOf(q: { from?: string; to?: string }, timezone: string): { from: string; to: string } {
   const parse = (s: string, what: string) => {
     const t = Date.parse(`${s}T00:00:00Z`);
     if (Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== s)

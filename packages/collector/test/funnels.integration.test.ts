@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FUNNEL, funnelWalks } from './fixtures/funnel-walks.js';
+import { adminCall } from './helpers/admin.js';
+import { postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
+import { queueDrained } from './helpers/platform-hooks.js';
+
+const fixture = funnelWalks();
+const range = `from=${fixture.from}&to=${fixture.to}`;
+const stepsParam = encodeURIComponent(JSON.stringify(FUNNEL.steps));
+
+describe('funnels per person through the real collector', () => {
+  let t: TestApp;
+  const funnel = async (query: string) => {
+    const res = await adminCall(
+      t.url,
+      t.site.secretKey,
+      'GET',
+      `/api/stats/funnel?${range}&steps=${stepsParam}&${query}`,
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body;
+  };
+  const counts = (body: { steps: Array<{ visitors: number }> }) => body.steps.map((s) => s.visitors);
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    for (const w of fixture.walks) {
+      const res = await postEvents(
+        t.url,
+        { writeKey: t.site.writeKey, sentAt: new Date().toISOString(), batch: w.events },
+        { headers: { 'user-agent': w.ua } },
+      );
+      expect(res.status).toBe(202);
+    }
+    await waitFor(async () => (await t.db.collection('events').countDocuments()) === fixture.total, 30_000, 'events');
+    await queueDrained(t.app.queues.ingest);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('counts each person once per step, in order within the window, visitor ids joined by identify as one', async () => {
+    const body = await funnel(`window=${FUNNEL.window}`);
+    // A, B, C, D and E (phone + laptop) enter; B's steps are out of order; D's checkout is past the window
+    expect(counts(body)).toEqual([5, 4, 3]);
+    expect(body.steps.map((s: { dropOff: number }) => s.dropOff)).toEqual([0, 1, 1]);
+    expect(body.steps[2].conversionRate).toBe(0.6);
+    expect(body.steps[1].fromPrevious).toBe(0.8);
+    // pricing → cart: A 5 min, C 13 h, D 10 min, E 5 min; cart → checkout: A 5 min, C 30 min, E 6 h
+    expect(body.steps.map((s: { medianSecondsFromPrevious: number | null }) => s.medianSecondsFromPrevious)).toEqual([
+      null,
+      450,
+      1800,
+    ]);
+    // to convert: A 10 min, E 6 h 5 min, C 13 h 30 min
+    expect(body.medianSecondsToConvert).toBe(21_900);
+    expect(body).toMatchObject({ window: '2d', order: 'sequential', computedFrom: 'events', limited: false });
+    expect(body.notice).toBeUndefined();
+  });
+
+  it('strict order stops at any other event between steps (E identified between cart and checkout)', async () => {
+    expect(counts(await funnel(`window=${FUNNEL.window}&order=strict`))).toEqual([5, 4, 2]);
+  });
+
+  it('a wider window lets D convert', async () => {
+    expect(counts(await funnel('window=4d'))).toEqual([5, 4, 4]);
+    expect(counts(await funnel('window=1h'))).toEqual([5, 3, 1]);
+  });
+
+  it('breaks each step down by the device and channel of the first step', async () => {
+    const body = await funnel(`window=${FUNNEL.window}&breakdown=device`);
+    expect(body.breakdown).toEqual({
+      dimension: 'device',
+      rows: [
+        { value: 'mobile', visitors: [3, 2, 1] },
+        { value: 'desktop', visitors: [2, 2, 2] },
+      ],
+    });
+    const channels = await funnel(`window=${FUNNEL.window}&breakdown=channel`);
+    // A came back directly the next day (the pricing page only): in both rows, as a visitor of two sources
+    expect(channels.breakdown.rows).toEqual([
+      { value: 'Direct', visitors: [5, 3, 2] },
+      { value: 'Organic Search', visitors: [1, 1, 1] },
+    ]);
+  });
+
+  it('says "limited to N visitors" when the scan stops at its bound (the first people to enter)', async () => {
+    const body = await funnel(`window=${FUNNEL.window}&limit=2`);
+    expect(counts(body)).toEqual([2, 2, 1]); // D (08:00) and A (10:00) of D0
+    expect(body).toMatchObject({ limited: true, notice: 'limited to 2 visitors' });
+  });
+
+  it('rejects bad steps, windows and limits with a reason', async () => {
+    const bad = async (query: string, reason: RegExp) => {
+      const res = await adminCall(t.url, t.site.secretKey, 'GET', `/api/stats/funnel?${range}&${query}`);
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.body)).toMatch(reason);
+    };
+    await bad(`steps=${encodeURIComponent('[{"event":"page_view"}]')}`, /2–8 steps/);
+    await bad('steps=not-json', /JSON array/);
+    await bad(`steps=${encodeURIComponent('[{"event":"a"},{"event":"$where"}]')}`, /steps/);
+    await bad(
+      `steps=${encodeURIComponent('[{"event":"a"},{"event":"b","property":{"key":"__proto__","value":1}}]')}`,
+      /steps/,
+    );
+    await bad(`steps=${stepsParam}&window=91d`, /window/);
+    await bad(`steps=${stepsParam}&window=0h`, /window/);
+    await bad(`steps=${stepsParam}&limit=0`, /limit/);
+    const noKey = await fetch(`${t.url}/api/stats/funnel?${range}&steps=${stepsParam}`);
+    expect(noKey.status).toBe(401);
+  });
+});
