@@ -14,10 +14,10 @@ export const takeBatch = <T>(
   maxEvents: number,
 ): T[] => {
   let n = 0;
-  // Starts one below the envelope: the first item has no comma before it.
-  for (let bytes = envelope - 1; n < queue.length && n < maxEvents; n++) {
-    bytes += size(queue[n]!) + 1;
-    if (n && bytes > maxBytes) break;
+  // `envelope` counts the body so far, one below at first: the first item has no comma before it.
+  for (envelope--; n < queue.length && n < maxEvents; n++) {
+    envelope += size(queue[n]!) + 1;
+    if (n && envelope > maxBytes) break;
   }
   return queue.splice(0, n);
 };

@@ -1,4 +1,4 @@
-import { MAX_BATCH_EVENTS } from '@trackmate/core';
+import { MAX_BATCH_EVENTS, takeBatch } from '@trackmate/core';
 
 const encoder = /* @__PURE__ */ new TextEncoder();
 
@@ -13,14 +13,8 @@ export const body = (batch: string[]): string => `{"sentAt":"${new Date().toISOS
 
 /**
  * Removes from the front of `queue` the next batch whose request body stays within `maxBytes` (and 500
- * events); one event larger than `maxBytes` goes alone rather than blocking the queue. The envelope,
- * {"sentAt":"2026-01-01T00:00:00.000Z","batch":[]}, is counted as 200 bytes.
+ * events): @trackmate/core's takeBatch, the envelope {"sentAt":"2026-01-01T00:00:00.000Z","batch":[]}
+ * counted as 200 bytes.
  */
-export const take = (queue: string[], maxBytes: number): string[] => {
-  let n = 0;
-  for (let size = 199; n < queue.length && n < MAX_BATCH_EVENTS; n++) {
-    size += bytes(queue[n]!) + 1;
-    if (n && size > maxBytes) break;
-  }
-  return queue.splice(0, n);
-};
+export const take = (queue: string[], maxBytes: number): string[] =>
+  takeBatch(queue, bytes, 200, maxBytes, MAX_BATCH_EVENTS);
