@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { openGeo, statsKeyRoutes, statsRoutes } from './analytics/index.js';
+import { attributionRoutes } from './attribution/index.js';
 import { campaignRoutes } from './campaigns/index.js';
 import type { Config } from './config.js';
 import { loggable, TrackMateError } from './errors.js';
@@ -86,6 +87,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(statsRoutes);
   await app.register(statsKeyRoutes);
   await app.register(funnelRoutes);
+  await app.register(attributionRoutes);
   await app.register(campaignRoutes);
   await app.register(webhookRoutes);
   await app.register(webhookActionRoutes);

@@ -1,3 +1,4 @@
+export * from './attribution.js';
 export * from './client-events.js';
 export * from './common.js';
 export * from './dead-letters.js';

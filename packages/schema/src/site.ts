@@ -15,6 +15,8 @@ export const Site = Type.Object({
   consentMode: ConsentMode,
   /** IANA time zone of the site's days in the stats. */
   timezone: Type.String(),
+  /** Days before an order in which a visit can be credited with it (revenue attribution); 30 by default. */
+  attributionLookbackDays: Type.Integer(),
   /** Which query parameters the URLs the collector stores keep (docs/security.md, URLs). */
   urlParams: UrlParams,
   /** Which shop platforms' webhook secrets are set (docs/integrations.md). */

@@ -20,6 +20,7 @@ const FEATURES = [
   'sites',
   'integrations',
   'funnels',
+  'attribution',
 ];
 /** Plugins that wire features together; every other plugin is infrastructure. */
 const WIRING = ['plugins/workers.ts', 'plugins/auth.ts'];

@@ -39,6 +39,8 @@ const siteSchema = new Schema(
     consentMode: { type: String, enum: ['single', 'double', 'server'], default: 'single' },
     /** IANA time zone of the site's days in the stats (a visit counts on the day it started there). */
     timezone: { type: String, default: 'UTC' },
+    /** Days before an order in which a visit can be credited with it (attribution/), 1–90. */
+    attributionLookbackDays: { type: Number, default: 30 },
     /**
      * Which query parameters the URLs stored from browsers keep: `allow` (the default) — only campaign tags,
      * ad click ids and `allow`; `full` — all but `deny` and names that look secret (ingest/url-params.ts).

@@ -74,6 +74,13 @@ const siteRoutes: Routes = async (app) => {
                 description: "IANA time zone of the site's days in the stats (Europe/Berlin); default UTC",
               }),
             ),
+            attributionLookbackDays: Type.Optional(
+              Type.Integer({
+                minimum: 1,
+                maximum: 90,
+                description: 'Days before an order in which a visit can be credited with it (attribution); default 30',
+              }),
+            ),
             integrationSecrets: Type.Optional(
               Type.Object(
                 { shopify: Secret, woocommerce: Secret, stripe: Secret },

@@ -78,6 +78,7 @@ export async function updateSite(
     urlParams?: Partial<UrlParams>;
     integrationSecrets?: IntegrationSecretsChange;
     timezone?: string;
+    attributionLookbackDays?: number;
   },
   box?: () => Promise<SecretBox>,
 ): Promise<SiteDoc> {
@@ -105,6 +106,12 @@ export async function updateSite(
     if (!knownTimeZone(change.timezone))
       throw invalid(`the time zone is an IANA name such as Europe/Berlin; got "${change.timezone}"`);
     set.timezone = change.timezone;
+  }
+  if (change.attributionLookbackDays !== undefined) {
+    const days = change.attributionLookbackDays;
+    if (!Number.isInteger(days) || days < 1 || days > 90)
+      throw invalid(`the attribution lookback is 1 to 90 days; got ${days}`);
+    set.attributionLookbackDays = days;
   }
   const secrets = change.integrationSecrets ?? {};
   let unset: Record<string, ''> = {};
@@ -239,6 +246,7 @@ export const siteView = (s: SiteDoc) => ({
   allowedOrigins: s.allowedOrigins ?? [],
   consentMode: s.consentMode ?? 'single',
   timezone: s.timezone ?? 'UTC',
+  attributionLookbackDays: s.attributionLookbackDays ?? 30,
   urlParams: {
     mode: s.urlParams?.mode === 'full' ? ('full' as const) : ('allow' as const),
     allow: s.urlParams?.allow ?? [],
