@@ -2,7 +2,8 @@
 // Analytics: (1) the ingest worker's events/s with and without enrichment (source, device, bot, visit; the
 // place is looked up at ingest), same events, same run; (2) /api/stats answer times over 90 days of a site with
 // 5 million events; (3) the collector's resident memory with the country database loaded and without it.
-//   node bench/analytics.mjs [--events 5000000] [--pages 1000] [--jobs 40] [--batch 500] [--queries 40] [--quick]
+//   node bench/analytics.mjs [--events 5000000] [--pages 1000] [--jobs 40] [--batch 500] [--queries 40]
+//                            [--parts worker,stats,memory] [--quick]
 // Needs `npx turbo run build` and the services. Each part gets its own database and queue prefix.
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -80,7 +81,7 @@ async function worker({ jobs, batch }) {
     await migrate(conns.models);
     const site = await createSite(conns.models, { name: 'bench', origins: [] });
     const redis = new Redis(config.redisUrl);
-    const enrich = withEnrich ? createEnricher({ redis, prefix: config.queuePrefix, models: conns.models }) : undefined;
+    const enrich = withEnrich ? createEnricher({ redis, prefix: config.queuePrefix }) : undefined;
     const r = rng(7);
     const now = Date.now();
     const jobEvents = Array.from({ length: jobs }, (_, j) =>
@@ -360,12 +361,19 @@ async function memory() {
   return { rssGeoOnMb: Math.round(out.on / 1048576), rssGeoOffMb: Math.round(out.off / 1048576) };
 }
 
-export async function benchAnalytics({ events = 5_000_000, pages = 1_000, jobs = 40, batch = 500, queries = 40 } = {}) {
-  return {
-    worker: await worker({ jobs, batch }),
-    stats: await stats({ events, pages, queries }),
-    memory: await memory(),
-  };
+export async function benchAnalytics({
+  events = 5_000_000,
+  pages = 1_000,
+  jobs = 40,
+  batch = 500,
+  queries = 40,
+  parts = ['worker', 'stats', 'memory'],
+} = {}) {
+  const out = {};
+  if (parts.includes('worker')) out.worker = await worker({ jobs, batch });
+  if (parts.includes('stats')) out.stats = await stats({ events, pages, queries });
+  if (parts.includes('memory')) out.memory = await memory();
+  return out;
 }
 
 if (fileURLToPath(import.meta.url) === resolve(process.argv[1] ?? '')) {
@@ -376,6 +384,7 @@ if (fileURLToPath(import.meta.url) === resolve(process.argv[1] ?? '')) {
       jobs: { type: 'string' },
       batch: { type: 'string' },
       queries: { type: 'string' },
+      parts: { type: 'string' },
       quick: { type: 'boolean' },
     },
   });
@@ -386,6 +395,7 @@ if (fileURLToPath(import.meta.url) === resolve(process.argv[1] ?? '')) {
     jobs: Number(values.jobs ?? (quick ? 10 : 40)),
     batch: Number(values.batch ?? 500),
     queries: Number(values.queries ?? (quick ? 10 : 40)),
+    parts: (values.parts ?? 'worker,stats,memory').split(','),
   });
   process.exit(0);
 }

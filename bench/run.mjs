@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: the benchmarks of bench/README.md, each beside its baseline measured in the same run.
 // Prints tables and writes bench/results/latest.json. Never fails on speed.
-//   node bench/run.mjs [--only sizes,http,pipeline,scaleout,sustained,profile,browser,person] [--duration 5] [--events 20000]
+//   node bench/run.mjs [--only sizes,http,pipeline,scaleout,sustained,profile,browser,person,analytics] [--duration 5] [--events 20000]
 //                      [--sustained 60] [--quick]
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
@@ -27,7 +27,9 @@ const { values } = parseArgs({
     quick: { type: 'boolean' },
   },
 });
-const only = new Set((values.only ?? 'sizes,http,pipeline,scaleout,sustained,profile,browser,person').split(','));
+const only = new Set(
+  (values.only ?? 'sizes,http,pipeline,scaleout,sustained,profile,browser,person,analytics').split(','),
+);
 const quick = values.quick ?? false;
 const duration = Number(values.duration ?? (quick ? 2 : 5));
 const events = Number(values.events ?? (quick ? 5_000 : 20_000));

@@ -6,85 +6,149 @@ export const VISIT_IDLE_MS = 30 * 60_000;
 
 /**
  * Open visits live in Redis until the visit closer rolls them up, so enrichment costs the ingest worker one
- * pipelined script call per event and no database write:
+ * script call per job and no database write:
  * - `visit:<site>:<visitor>` → the visitor's current visit id (expires 30 minutes after its last event);
  * - `visitmeta:<visit id>` → hash: site, visitor, start, last (event time, ms), dims (JSON fixed by its first
  *   event), touched (wall clock of its last event);
- * - `open-visits` (all sites) and `open-visits:<site>` → sorted sets of visit ids by `touched`.
+ * - `open-visits` (all sites) and `open-visits:<site>` → sorted sets of visit ids by `touched`;
+ * - `browser-of:<site>:<profile>` → the browser (visitor id) a person was last seen on, for 30 minutes.
  * An event within 30 minutes (event time) of its visitor's visit joins it and extends it; later ones start a
  * new visit; an event from long before (a late delivery) gets a visit of its own and leaves the current one
  * alone. `join only` (server events) never starts a visit, nor does an event sent without dimensions (one
- * that the job expects to join the visit of the event before it). Calls run in event-time order within a job, and
- * each is atomic, so concurrent jobs of one visitor agree on the visit.
- * KEYS: current, open-visits, open-visits:<site>. ARGV: ts, idle, new id, dims, join only, now, meta prefix,
- * site, visitor.
+ * that the job expects to join the visit of the event before it). A request that finds no visit may name a
+ * second visitor (`alone`: a server event's own visit without a browser). The job's requests run in
+ * event-time order in one atomic script, so concurrent jobs of one visitor agree on the visit; each visitor's
+ * current visit and each visit's hash are read once and written once, at the end.
+ * KEYS: open-visits (routes the call on a cluster; every key shares the prefix's hash tag).
+ * ARGV: idle, now, meta prefix, current prefix, site-set prefix, alone dims, number of links, the links
+ * (browser-of key, visitor), then 9 per request: site, visitor, browser-of key to look the visitor up by, ts,
+ * new id, dims ('' = cannot start one), join only, alone visitor, alone id.
+ * Returns {visit index per request (0 = none), {id, dims} per visit}.
  */
 const ASSIGN = `
-local ts = tonumber(ARGV[1])
-local idle = tonumber(ARGV[2])
-local function touch(id, metaKey, start, last)
-  redis.call('HSET', metaKey, 'start', start, 'last', last, 'touched', ARGV[6])
-  redis.call('ZADD', KEYS[2], ARGV[6], id)
-  redis.call('ZADD', KEYS[3], ARGV[6], id)
+local idle = tonumber(ARGV[1])
+local now = ARGV[2]
+local metaP, visitP, siteP, aloneDims = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local nLinks = tonumber(ARGV[7])
+local currents, metas, order = {}, {}, {}
+local function metaOf(id)
+  local m = metas[id]
+  if m == nil then
+    local r = redis.call('HMGET', metaP .. id, 'start', 'last', 'dims')
+    if r[1] then m = {start = tonumber(r[1]), last = tonumber(r[2]), dims = r[3]} else m = false end
+    metas[id] = m
+  end
+  return m
 end
-local current = redis.call('GET', KEYS[1])
-if current then
-  local metaKey = ARGV[7] .. current
-  local m = redis.call('HMGET', metaKey, 'start', 'last', 'dims')
-  if m[1] then
-    local start = tonumber(m[1])
-    local last = tonumber(m[2])
-    if ts <= last + idle and ts >= start - idle then
-      touch(current, metaKey, math.min(ts, start), math.max(ts, last))
-      redis.call('PEXPIRE', KEYS[1], idle)
-      return {current, m[3], math.min(ts, start)}
-    end
-    if ts < start - idle then
-      if ARGV[5] == '1' or ARGV[4] == '{}' then return false end
-      local old = ARGV[7] .. ARGV[3]
-      local o = redis.call('HMGET', old, 'start', 'last', 'dims')
-      if o[1] then
-        touch(ARGV[3], old, math.min(ts, tonumber(o[1])), math.max(ts, tonumber(o[2])))
-        return {ARGV[3], o[3], math.min(ts, tonumber(o[1]))}
+local function create(id, site, visitor, ts, dims)
+  local m = {start = ts, last = ts, dims = dims, site = site, visitor = visitor, new = true, dirty = true}
+  metas[id] = m
+  return m
+end
+local function extend(m, site, ts)
+  if ts < m.start then m.start = ts end
+  if ts > m.last then m.last = ts end
+  m.site = site
+  m.dirty = true
+end
+local function assign(site, visitor, ts, newId, dims, joinOnly)
+  local key = visitP .. site .. ':' .. visitor
+  local c = currents[key]
+  if c == nil then
+    c = {id = redis.call('GET', key), set = false, joined = false}
+    currents[key] = c
+    order[#order + 1] = key
+  end
+  if c.id then
+    local m = metaOf(c.id)
+    if m then
+      if ts <= m.last + idle and ts >= m.start - idle then
+        extend(m, site, ts)
+        c.joined = true
+        return c.id
       end
-      redis.call('HSET', old, 'site', ARGV[8], 'visitor', ARGV[9], 'dims', ARGV[4])
-      touch(ARGV[3], old, ts, ts)
-      return {ARGV[3], ARGV[4], ts}
+      if ts < m.start - idle then
+        if joinOnly or dims == '' then return false end
+        local o = metaOf(newId)
+        if o then extend(o, site, ts) else create(newId, site, visitor, ts, dims) end
+        return newId
+      end
     end
   end
+  if joinOnly or dims == '' then return false end
+  create(newId, site, visitor, ts, dims)
+  c.id = newId
+  c.set = true
+  return newId
 end
-if ARGV[5] == '1' or ARGV[4] == '{}' then return false end
-local metaKey = ARGV[7] .. ARGV[3]
-redis.call('HSET', metaKey, 'site', ARGV[8], 'visitor', ARGV[9], 'dims', ARGV[4])
-touch(ARGV[3], metaKey, ts, ts)
-redis.call('SET', KEYS[1], ARGV[3], 'PX', idle)
-return {ARGV[3], ARGV[4], ts}
+local lookedUp = {}
+local index, visits, result = {}, {}, {}
+local i = 8 + 2 * nLinks
+while i + 8 <= #ARGV do
+  local site, visitor, lookup, ts = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  if visitor == '' and lookup ~= '' then
+    if lookedUp[lookup] == nil then lookedUp[lookup] = redis.call('GET', lookup) or '' end
+    visitor = lookedUp[lookup]
+  end
+  local id = false
+  if visitor ~= '' then id = assign(site, visitor, ts, ARGV[i + 4], ARGV[i + 5], ARGV[i + 6] == '1') end
+  if not id and ARGV[i + 7] ~= '' then id = assign(site, ARGV[i + 7], ts, ARGV[i + 8], aloneDims, false) end
+  if id then
+    if not index[id] then
+      visits[#visits + 1] = {id, metas[id].dims}
+      index[id] = #visits
+    end
+    result[#result + 1] = index[id]
+  else
+    result[#result + 1] = 0
+  end
+  i = i + 9
+end
+for id, m in pairs(metas) do
+  if m and m.dirty then
+    if m.new then
+      redis.call('HSET', metaP .. id, 'site', m.site, 'visitor', m.visitor, 'dims', m.dims, 'start', m.start,
+        'last', m.last, 'touched', now)
+    else
+      redis.call('HSET', metaP .. id, 'start', m.start, 'last', m.last, 'touched', now)
+    end
+    redis.call('ZADD', KEYS[1], now, id)
+    redis.call('ZADD', siteP .. m.site, now, id)
+  end
+end
+for _, key in ipairs(order) do
+  local c = currents[key]
+  if c.set then redis.call('SET', key, c.id, 'PX', idle)
+  elseif c.joined then redis.call('PEXPIRE', key, idle) end
+end
+for l = 8, 7 + 2 * nLinks, 2 do redis.call('SET', ARGV[l], ARGV[l + 1], 'PX', idle) end
+return {result, visits}
 `;
 
 declare module 'ioredis' {
   interface Redis {
-    tmVisit(...args: string[]): Promise<unknown>;
-  }
-  interface ChainableCommander {
-    tmVisit(...args: string[]): ChainableCommander;
+    tmVisits(...args: string[]): Promise<unknown>;
   }
 }
 
 export interface VisitRequest {
   siteId: string;
+  /** The visitor's id; '' to look it up by `lookup`. */
   visitor: string;
+  /** The browser-of key of a server event's person, when it names no visitor. */
+  lookup?: string;
   ts: number;
-  /** The dimensions this event would fix if it started the visit (JSON-able). */
-  dims: object;
+  /** The dimensions (JSON) this event would fix if it started the visit; '' when it cannot start one. */
+  dims: string;
   joinOnly: boolean;
+  /** The visitor of the event's own visit when it finds none (server events; dimensions: `aloneDims`). */
+  alone?: string;
 }
 
 export interface AssignedVisit {
   id: string;
-  /** The visit's dimensions, fixed by its first event. */
+  /** The visit's dimensions (JSON), fixed by its first event. */
   dims: string;
-  /** The visit's first event time so far (ms). */
-  start: number;
 }
 
 /** An open visit as Redis holds it. */
@@ -99,8 +163,9 @@ export interface OpenVisitMeta {
 }
 
 /** Stable id of a visit started by `visitor` at `ts`. */
-export const visitIdOf = (siteId: string, visitor: string, ts: number) =>
-  `${siteId}:${createHash('sha1').update(visitor).digest('base64url').slice(0, 16)}:${ts}`;
+export const visitIdOf = (siteId: string, visitor: string, ts: number) => `${siteId}:${visitorHash(visitor)}:${ts}`;
+
+const visitorHash = (visitor: string) => createHash('sha1').update(visitor).digest('base64url').slice(0, 16);
 
 export const openVisitKeys = (prefix: string, siteId?: string) => ({
   all: `${prefix}:open-visits`,
@@ -108,41 +173,62 @@ export const openVisitKeys = (prefix: string, siteId?: string) => ({
   meta: `${prefix}:visitmeta:`,
 });
 
-/** Assigns each event to its visitor's visit, in order; null for a server event with no open visit. */
+/** The key of the browser a person was last seen on. */
+export const browserOfKey = (prefix: string, siteId: string, profileId: string) =>
+  `${prefix}:browser-of:${siteId}:${profileId}`;
+
+/**
+ * Assigns each of a job's events to its visitor's visit, in the order given (event time), and records the
+ * browsers people were seen on (`links`: browser-of key → visitor), in one script call; null for an event that
+ * finds no visit and has no `alone` visitor.
+ */
 export async function assignVisits(
   redis: Redis,
   prefix: string,
   requests: VisitRequest[],
-  idleMs = VISIT_IDLE_MS,
+  options: { idleMs?: number; aloneDims?: string; links?: Map<string, string> } = {},
 ): Promise<Array<AssignedVisit | null>> {
-  if (!requests.length) return [];
-  if (!redis.tmVisit) redis.defineCommand('tmVisit', { numberOfKeys: 3, lua: ASSIGN });
-  const pipeline = redis.pipeline();
-  const now = String(Date.now());
+  const links = options.links ?? new Map<string, string>();
+  if (!requests.length && !links.size) return [];
+  if (!redis.tmVisits) redis.defineCommand('tmVisits', { numberOfKeys: 1, lua: ASSIGN });
+  const keys = openVisitKeys(prefix);
+  const args: string[] = [
+    String(options.idleMs ?? VISIT_IDLE_MS),
+    String(Date.now()),
+    keys.meta,
+    `${prefix}:visit:`,
+    `${keys.all}:`,
+    options.aloneDims ?? '{}',
+    String(links.size),
+  ];
+  for (const [key, visitor] of links) args.push(key, visitor);
+  const hashes = new Map<string, string>();
+  const idOf = (siteId: string, visitor: string, ts: number) => {
+    let h = hashes.get(visitor);
+    if (h === undefined) {
+      h = visitorHash(visitor);
+      hashes.set(visitor, h);
+    }
+    return `${siteId}:${h}:${ts}`;
+  };
   for (const r of requests) {
-    const keys = openVisitKeys(prefix, r.siteId);
-    pipeline.tmVisit(
-      `${prefix}:visit:${r.siteId}:${r.visitor}`,
-      keys.all,
-      keys.site,
-      String(r.ts),
-      String(idleMs),
-      visitIdOf(r.siteId, r.visitor, r.ts),
-      JSON.stringify(r.dims),
-      r.joinOnly ? '1' : '0',
-      now,
-      keys.meta,
+    const ts = String(r.ts);
+    args.push(
       r.siteId,
       r.visitor,
+      r.lookup ?? '',
+      ts,
+      // a request that cannot start a visit needs no id for one
+      r.visitor && r.dims && !r.joinOnly ? idOf(r.siteId, r.visitor, r.ts) : '',
+      r.dims,
+      r.joinOnly ? '1' : '0',
+      r.alone ?? '',
+      r.alone ? idOf(r.siteId, r.alone, r.ts) : '',
     );
   }
-  const results = (await pipeline.exec()) ?? [];
-  return results.map(([err, value]) => {
-    if (err) throw err;
-    if (!value) return null;
-    const [id, dims, start] = value as [string, string, number];
-    return { id, dims, start: Number(start) };
-  });
+  const [index, visits] = (await redis.tmVisits(keys.all, ...args)) as [number[], Array<[string, string]>];
+  const assigned = visits.map(([id, dims]) => ({ id, dims }));
+  return index.map((k) => (k ? assigned[k - 1]! : null));
 }
 
 /** Open visits by id (those whose metadata is gone are left out). */
