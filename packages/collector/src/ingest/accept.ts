@@ -1,5 +1,5 @@
-import type { RejectedItem } from '@trackmate/schema';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { RejectedItem, TrackAccepted } from '@trackmate/schema';
+import type { FastifyInstance } from 'fastify';
 import { TrackMateError } from '../errors.js';
 import type { EventGeo } from '../models/index.js';
 import type { QueuedEvent } from '../pipeline/index.js';
@@ -7,17 +7,16 @@ import type { Backpressure } from './backpressure.js';
 import type { EnqueueBatcher } from './enqueue-batcher.js';
 
 /**
- * The end of both track endpoints: counts, a 400 naming what is wrong when no event is valid, else the valid
- * events handed to the queue and 202 `{ accepted, rejected }` once they are durable in Redis.
+ * The end of every ingest request: counts, a 400 naming what is wrong when no event is valid, else the valid
+ * events handed to the queue; resolves to `{ accepted, rejected }` once they are durable in Redis.
  */
 export async function accept(
   app: FastifyInstance,
   batcher: EnqueueBatcher,
-  reply: FastifyReply,
   source: 'client' | 'server',
   isBatch: boolean,
   { events, rejected }: { events: QueuedEvent[]; rejected: RejectedItem[] },
-) {
+): Promise<TrackAccepted> {
   if (rejected.length) app.prometheus.eventsRejected.inc({ source }, rejected.length);
   if (!events.length) {
     throw new TrackMateError('TM_ERR_INVALID_PAYLOAD', {
@@ -27,7 +26,7 @@ export async function accept(
   }
   await batcher.enqueue(events);
   app.prometheus.eventsAccepted.inc({ source }, events.length);
-  return reply.code(202).send({ accepted: events.length, rejected });
+  return { accepted: events.length, rejected };
 }
 
 /** Country and region of a client address (analytics' offline database), or null. */

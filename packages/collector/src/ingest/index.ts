@@ -1,8 +1,7 @@
-/** Ingest: track and server-event routes, request parsing, validation, enrichment and enqueueing; /sdk.js. */
-export { accept, type GeoOf, type IngestFeed } from './accept.js';
-export { storedIp } from './client-ip.js';
+/** Ingest: track, server-event and Segment routes, the one ingest request path (other features' feeds use it), request parsing, validation, enrichment and enqueueing; /sdk.js. */
+export type { GeoOf, IngestFeed } from './accept.js';
+export { type IngestContext, type IngestItems, ingestRequest } from './ingest-request.js';
 export { default as ingestRoutes, type IngestOptions } from './ingest-routes.js';
-export { cleanEventUrls } from './url-params.js';
 export { structuralErrors, validateClientEvents } from './validate-client.js';
 export { serverMessageId } from './validate-server.js';
 export { siteOfWriteKey, writeKeyHooks, writeKeyOf } from './write-key.js';

@@ -1,5 +1,5 @@
-import type { RejectedItem } from '@trackmate/schema';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RejectedItem, TrackAccepted } from '@trackmate/schema';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EventGeo } from '../models/index.js';
 import type { QueuedEvent } from '../pipeline/index.js';
 import type { CachedSite } from '../sites/index.js';
@@ -27,37 +27,40 @@ export interface IngestItems {
   indexes: number[];
 }
 
+/** Who sent the request: a browser (its URLs are cleaned by the site's rules) or a server. */
+type Sender =
+  | { source: 'client'; site: Pick<CachedSite, 'id' | 'urlParams'> }
+  | { source: 'server'; site: Pick<CachedSite, 'id'> };
+
 /**
- * The one path of every ingest route (`/api/track/event`, `/api/track/server-event`, Segment's `/v1/*`) once the
- * key is known: the request's context, the route's own validation (`build`), then for every event the same
- * steps — a browser's URLs cleaned by the site's rules, profileIds of another site rejected, the rejections in
- * request order — and `accept()` (202 once the events are durable in Redis).
+ * The one path of every ingest request once the key (or, for a shop platform, the signature) has named the site
+ * — `/api/track/event`, `/api/track/server-event`, Segment's `/v1/*`, the pixel `/p.gif` and the platforms'
+ * order webhooks: the request's context, the route's own validation or mapping (`build`), then for every event
+ * the same steps — a browser's URLs cleaned by the site's rules, profileIds of another site rejected, the
+ * rejections in request order — and `accept()`. Resolves to `{ accepted, rejected }` once the events are
+ * durable in Redis; each route answers in its own way (202 JSON, a GIF, the platform's 200).
  */
 export async function ingestRequest(
   app: FastifyInstance,
   feed: Pick<IngestFeed, 'batcher' | 'geo'>,
   request: FastifyRequest,
-  reply: FastifyReply,
-  route: {
-    site: Pick<CachedSite, 'id' | 'urlParams'>;
-    source: 'client' | 'server';
+  route: Sender & {
     isBatch: boolean;
     /** When the request arrived (taken first thing, before any lookup). */
     receivedAt: Date;
     build: (context: IngestContext) => IngestItems;
   },
-) {
-  const { site, source } = route;
+): Promise<TrackAccepted> {
   const items = route.build({
-    siteId: site.id,
+    siteId: route.site.id,
     receivedAt: route.receivedAt,
     ip: storedIp(request.ip, app.config.ipMode),
     // server traffic comes from a few backend addresses: their place says nothing of the customer's
-    geo: source === 'client' ? feed.geo(request.ip) : null,
+    geo: route.source === 'client' ? feed.geo(request.ip) : null,
     userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
   });
-  if (source === 'client') cleanEventUrls(items.events, site.urlParams);
-  await rejectForeignProfileIds(app.models, site.id, items);
+  if (route.source === 'client') cleanEventUrls(items.events, route.site.urlParams);
+  await rejectForeignProfileIds(app.models, route.site.id, items);
   items.rejected.sort((a, b) => a.index - b.index);
-  return accept(app, feed.batcher, reply, source, route.isBatch, items);
+  return accept(app, feed.batcher, route.source, route.isBatch, items);
 }

@@ -50,13 +50,14 @@ const serverEventRoutes: Routes<IngestFeed> = async (app, feed) => {
       }
 
       const { isBatch, items } = requestItems(body, batchEnvelope);
-      return ingestRequest(app, feed, request, reply, {
+      const accepted = await ingestRequest(app, feed, request, {
         site,
         source: 'server',
         isBatch,
         receivedAt,
         build: (context) => validateServerEvents(items, context),
       });
+      return reply.code(202).send(accepted);
     },
   );
 };

@@ -1,11 +1,10 @@
 import cors from '@fastify/cors';
 import { ClientBatch, ClientEvent, TrackAccepted } from '@trackmate/schema';
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, type Routes } from '../route-kit.js';
-import { isWriteKeyShape } from '../sites/index.js';
 import type { IngestFeed } from './accept.js';
 import { trackCors } from './cors.js';
 import { ingestRequest } from './ingest-request.js';
@@ -45,15 +44,15 @@ const trackRoutes: Routes<IngestFeed> = async (app, feed) => {
       },
       // The body is validated per event below, so one bad event never sinks the rest.
       validatorCompiler: () => () => true,
-      ...writeKeyHooks(app, feed.backpressure, checkKey),
+      ...writeKeyHooks(app, feed.backpressure, keyOf),
     },
     async (request, reply) => {
       const receivedAt = new Date();
-      const body = request.body; // an object: checkKey made sure
+      const body = request.body; // an object: keyOf made sure
       const site = await siteOfWriteKey(app, request);
       const { isBatch, items } = requestItems(body, batchEnvelope);
       const sentAt = 'sentAt' in body ? body.sentAt : undefined;
-      return ingestRequest(app, feed, request, reply, {
+      const accepted = await ingestRequest(app, feed, request, {
         site,
         source: 'client',
         isBatch,
@@ -69,31 +68,20 @@ const trackRoutes: Routes<IngestFeed> = async (app, feed) => {
               : Number(request.headers['content-length']) || undefined,
           }),
       });
+      return reply.code(202).send(accepted);
     },
   );
 };
 
 export default trackRoutes;
 
-/**
- * An object body and a write key of the right shape, before any rate limit, cache or query sees the key.
- * Callback style: no promise per request on the hot path.
- */
-function checkKey(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  try {
-    const body = request.body;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new TrackMateError('TM_ERR_BAD_REQUEST', {
-        message: 'The body must be one event object or { "batch": [ ... ] }',
-      });
-    }
-    const key = writeKeyOf(request, body);
-    if (!key) throw new TrackMateError('TM_ERR_MISSING_KEY');
-    if (!isWriteKeyShape(key)) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
-    request.writeKey = key;
-  } catch (err) {
-    done(err as TrackMateError);
-    return;
+/** The key of a track request, whose body must be an object (one event or a batch). */
+function keyOf(request: FastifyRequest): string | undefined {
+  const body = request.body;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new TrackMateError('TM_ERR_BAD_REQUEST', {
+      message: 'The body must be one event object or { "batch": [ ... ] }',
+    });
   }
-  done();
+  return writeKeyOf(request, body);
 }

@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { TrackMateError } from '../errors.js';
 import { limit } from '../plugins/rate-limits.js';
-import { type CachedSite, normalizeOrigin, originAllowed } from '../sites/index.js';
+import { type CachedSite, isWriteKeyShape, normalizeOrigin, originAllowed } from '../sites/index.js';
 import type { Backpressure } from './backpressure.js';
 
 /**
@@ -22,11 +22,29 @@ export function writeKeyOf(request: FastifyRequest, body: unknown): string | und
 }
 
 /**
- * The hooks of every route that takes a write key (`/api/track/event`, the Segment routes): backpressure and
- * the per-IP limit before the body is read; `checkKey` (the route's own: where its key comes from) and the
- * per-key limit after.
+ * The hooks of every route that takes a write key (`/api/track/event`, the Segment routes, the pixel):
+ * backpressure and the per-IP limit before the body is read; after it, the key of the right shape (`keyOf`, the
+ * route's own: where its key comes from, and what its body must be) before any rate limit, cache or query sees
+ * it, then the per-key limit.
  */
-export function writeKeyHooks(app: FastifyInstance, backpressure: Backpressure, checkKey: preHandlerHookHandler) {
+export function writeKeyHooks(
+  app: FastifyInstance,
+  backpressure: Backpressure,
+  keyOf: (request: FastifyRequest) => string | undefined,
+) {
+  // callback style: no promise per request on the hot path
+  const checkKey = (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    try {
+      const key = keyOf(request);
+      if (!key) throw new TrackMateError('TM_ERR_MISSING_KEY');
+      if (!isWriteKeyShape(key)) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
+      request.writeKey = key;
+    } catch (err) {
+      done(err as TrackMateError);
+      return;
+    }
+    done();
+  };
   return {
     onRequest: [
       backpressure.check,

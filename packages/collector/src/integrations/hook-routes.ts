@@ -2,7 +2,7 @@ import { HookReply, PLATFORMS, type Platform } from '@trackmate/schema';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
-import type { IngestFeed } from '../ingest/index.js';
+import { type IngestFeed, ingestRequest } from '../ingest/index.js';
 import { limit } from '../plugins/rate-limits.js';
 import { loadSecretBox } from '../plugins/secret-box.js';
 import { errorReplies, parseId, type Routes } from '../route-kit.js';
@@ -56,7 +56,7 @@ const WOO_PING = /^webhook_id=\d{1,20}$/;
  * (`order_placed`, `order_refunded`) whose messageIds come from the platform's ids, so a redelivery stores
  * nothing twice. Other topics are answered 200 (the platforms retry anything else) and counted.
  */
-const hookRoutes: Routes<IngestFeed> = async (app, { batcher, backpressure }) => {
+const hookRoutes: Routes<IngestFeed> = async (app, feed) => {
   const box = await loadSecretBox(app.models, app.config);
   const log = deliveryLog(app.redis, app.config.queuePrefix);
   // the raw bytes, for the signature: nothing is parsed before it is checked
@@ -90,7 +90,7 @@ const hookRoutes: Routes<IngestFeed> = async (app, { batcher, backpressure }) =>
       },
       // the body is a Buffer (above), checked by the platform's signature, then mapped; the params below
       validatorCompiler: () => () => true,
-      onRequest: [backpressure.check],
+      onRequest: [feed.backpressure.check],
       // a shop's platform sends from many addresses: limited per site, as server events are
       preHandler: limit(app, app.config.rateLimitPerKey, 'of this site', (r) => `hooks:${siteParam(r)}`),
     },
@@ -178,10 +178,16 @@ const hookRoutes: Routes<IngestFeed> = async (app, { batcher, backpressure }) =>
         await done('duplicate', 200, { orderId: mapped.orderId, events: 0 });
         return reply.code(200).send({ outcome: 'duplicate', events: 0 });
       }
-      await batcher.enqueue(fresh);
-      app.prometheus.eventsAccepted.inc({ source: 'server' }, fresh.length);
-      await done('accepted', 200, { orderId: mapped.orderId, events: fresh.length });
-      return reply.code(200).send({ outcome: 'accepted', events: fresh.length });
+      // the platform's servers are no customer: their address and user agent are not stored (the mapped events have none)
+      const { accepted } = await ingestRequest(app, feed, request, {
+        site: { id: siteId },
+        source: 'server',
+        isBatch: true,
+        receivedAt,
+        build: () => ({ events: fresh, rejected: [], indexes: fresh.map((_, i) => i) }),
+      });
+      await done('accepted', 200, { orderId: mapped.orderId, events: accepted });
+      return reply.code(200).send({ outcome: 'accepted', events: accepted });
     },
   );
 };

@@ -1,9 +1,9 @@
 import type { Platform } from '@trackmate/schema';
-import { LIMITS } from '@trackmate/schema';
 import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js/min';
 import { serverMessageId, structuralErrors } from '../ingest/index.js';
 import type { QueuedEvent } from '../pipeline/index.js';
 import { cleanName, normalizeEmail, normalizePhone, type ProfileUpsert } from '../profiles/index.js';
+import { text } from './payload.js';
 
 /** A postal address as TrackMate stores it (the server event's shape, plus the platform's extra lines). */
 export interface OrderAddress {
@@ -66,36 +66,6 @@ export interface PlatformRefund {
   test?: boolean;
 }
 
-/** The attribute that carries the visitor id through a checkout (documented per platform in docs/integrations.md). */
-export const ANONYMOUS_ID_KEYS = ['trackmate_anonymous_id', '_trackmate_anonymous_id'];
-
-/** A visitor id as the browser SDK makes them: printable, at most 128 characters. */
-export function anonymousIdOf(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const id = value.trim();
-  return id && id.length <= LIMITS.maxIdLength && /^[\x21-\x7e]+$/.test(id) ? id : undefined;
-}
-
-/** A money amount the platforms send as a string ("19.99") or a number; anything else is 0. */
-export function money(value: unknown): number {
-  const n = typeof value === 'string' ? Number(value.trim() || 'NaN') : typeof value === 'number' ? value : Number.NaN;
-  return Number.isFinite(n) ? Math.round(n * 100) / 100 : 0;
-}
-
-/** A string field, trimmed and bounded; undefined when empty or not a string. */
-export function text(value: unknown, max = 512): string | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (typeof value !== 'string') return undefined;
-  const s = value.trim().slice(0, max);
-  return s || undefined;
-}
-
-const CURRENCY = /^[A-Z]{3}$/;
-export const currencyCode = (value: unknown): string | undefined => {
-  const c = typeof value === 'string' ? value.trim().toUpperCase() : '';
-  return CURRENCY.test(c) ? c : undefined;
-};
-
 /** A phone number in E.164, read with the address's country when it is written the national way. */
 export function e164(raw: unknown, country?: string): string | undefined {
   if (typeof raw !== 'string' || !raw.trim()) return undefined;
@@ -121,16 +91,26 @@ export function address(a: {
   const street = text(a.street) ?? '';
   const city = text(a.city, 200) ?? '';
   if (!/^[A-Z]{2}$/.test(country) || (!street && !city)) return undefined;
-  const out: OrderAddress = { street, city, postcode: text(a.postcode, 32) ?? '', country };
-  const extra = {
-    line2: text(a.line2),
-    region: text(a.region, 200),
-    company: text(a.company, 200),
-    firstName: cleanName(a.firstName),
-    lastName: cleanName(a.lastName),
+  return {
+    street,
+    city,
+    postcode: text(a.postcode, 32) ?? '',
+    country,
+    ...present({
+      line2: text(a.line2),
+      region: text(a.region, 200),
+      company: text(a.company, 200),
+      firstName: cleanName(a.firstName),
+      lastName: cleanName(a.lastName),
+    }),
   };
-  for (const [k, v] of Object.entries(extra)) if (v) (out as unknown as Record<string, string>)[k] = v;
-  return out;
+}
+
+/** The fields of `o` that hold something: no undefined, empty string, 0 or false is stored. */
+function present<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined | '' | 0 | false> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v)) as {
+    [K in keyof T]?: Exclude<T[K], undefined | '' | 0 | false>;
+  };
 }
 
 export interface HookContext {
@@ -180,19 +160,15 @@ function orderProfile(order: PlatformOrder): ProfileUpsert | undefined {
 /** `order_placed`, as the server-event route stores it, with the platform's name and numbers beside. */
 export function orderPlacedEvent(order: PlatformOrder, ctx: HookContext): QueuedEvent {
   const e = baseEvent(ctx, 'order_placed', `${order.platform}:order_placed:${order.orderId}`, order.placedAt);
-  const properties: Record<string, unknown> = {
-    orderId: order.orderId,
-    platform: order.platform,
-    items: order.items,
-    orderTotal: order.orderTotal,
+  const { orderId, platform, items, orderTotal, orderNumber, currency, shippingTotal } = order;
+  const { shippingAddress, billingAddress, test } = order;
+  e.properties = {
+    orderId,
+    platform,
+    items,
+    orderTotal,
+    ...present({ orderNumber, currency, shippingTotal, shippingAddress, billingAddress, test }),
   };
-  if (order.orderNumber) properties.orderNumber = order.orderNumber;
-  if (order.currency) properties.currency = order.currency;
-  if (order.shippingTotal) properties.shippingTotal = order.shippingTotal;
-  if (order.shippingAddress) properties.shippingAddress = order.shippingAddress;
-  if (order.billingAddress) properties.billingAddress = order.billingAddress;
-  if (order.test) properties.test = true;
-  e.properties = properties;
   e.anonymousId = order.anonymousId ?? null;
   const profile = orderProfile(order);
   if (profile) e.profile = profile;
@@ -202,16 +178,8 @@ export function orderPlacedEvent(order: PlatformOrder, ctx: HookContext): Queued
 /** `order_refunded`: `amount` is subtracted from the day's revenue by the roll-ups. */
 export function orderRefundedEvent(refund: PlatformRefund, ctx: HookContext): QueuedEvent {
   const e = baseEvent(ctx, 'order_refunded', `${refund.platform}:order_refunded:${refund.refundId}`, refund.refundedAt);
-  const properties: Record<string, unknown> = {
-    orderId: refund.orderId,
-    refundId: refund.refundId,
-    platform: refund.platform,
-    amount: refund.amount,
-  };
-  if (refund.currency) properties.currency = refund.currency;
-  if (refund.reason) properties.reason = refund.reason;
-  if (refund.test) properties.test = true;
-  e.properties = properties;
+  const { orderId, refundId, platform, amount, currency, reason, test } = refund;
+  e.properties = { orderId, refundId, platform, amount, ...present({ currency, reason, test }) };
   const email = normalizeEmail(refund.email);
   if (email) e.profile = { email, consentSource: 'server' };
   return e;

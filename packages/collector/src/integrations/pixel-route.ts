@@ -1,19 +1,17 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import {
-  cleanEventUrls,
   type IngestFeed,
+  ingestRequest,
   siteOfWriteKey,
-  storedIp,
   validateClientEvents,
   writeKeyHooks,
   writeKeyOf,
 } from '../ingest/index.js';
 import { loadSigningSecret } from '../plugins/secret-box.js';
 import { errorReplies, type Routes } from '../route-kit.js';
-import { isWriteKeyShape, normalizeOrigin } from '../sites/index.js';
+import { normalizeOrigin } from '../sites/index.js';
 
 /** A transparent 1×1 GIF, 43 bytes. */
 export const PIXEL = Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
@@ -40,7 +38,7 @@ const Query = Type.Object(
  * client sends one), validation, privacy rules and queue as `POST /api/track/event`; answered with a 43-byte
  * transparent GIF that is never cached. Errors keep their status (401 unknown key, 403 origin, 400 invalid).
  */
-const pixelRoute: Routes<IngestFeed> = async (app, { batcher, backpressure, geo }) => {
+const pixelRoute: Routes<IngestFeed> = async (app, feed) => {
   const signing = await loadSigningSecret(app.models, app.config);
 
   app.get(
@@ -57,7 +55,8 @@ const pixelRoute: Routes<IngestFeed> = async (app, { batcher, backpressure, geo 
         querystring: Query,
         response: { ...errorReplies(400, 401, 403, 429, 503) },
       },
-      ...writeKeyHooks(app, backpressure, checkKey),
+      // the key comes in the query (an image request has no body)
+      ...writeKeyHooks(app, feed.backpressure, (request) => writeKeyOf(request, undefined)),
     },
     async (request, reply) => {
       const receivedAt = new Date();
@@ -67,8 +66,6 @@ const pixelRoute: Routes<IngestFeed> = async (app, { batcher, backpressure, geo 
       const site = await siteOfWriteKey(app, request, request.headers.origin ?? refererOrigin);
 
       const props = q.props === undefined ? {} : jsonObject(q.props);
-      const ip = storedIp(request.ip, app.config.ipMode);
-      const userAgent = request.headers['user-agent']?.slice(0, 512) ?? null;
       const name = q.name ?? 'page_view';
       const properties: Record<string, unknown> = { ...props };
       const url = q.url ?? referer;
@@ -80,33 +77,24 @@ const pixelRoute: Routes<IngestFeed> = async (app, { batcher, backpressure, geo 
         if (q.referrer !== undefined) properties.referrer = q.referrer;
         if (q.title !== undefined) properties.title = q.title;
       }
-      const event = {
-        messageId: q.messageId ?? randomUUID(),
-        name,
-        timestamp: receivedAt.toISOString(),
-        anonymousId: q.anonymousId ?? dailyVisitor(signing, site.id, ip, userAgent, receivedAt),
-        ...(q.sessionId ? { sessionId: q.sessionId } : {}),
-        properties,
-        context: { library: { name: 'trackmate-pixel', version: '1' } },
-      };
-      const { events, rejected } = validateClientEvents([event], {
-        siteId: site.id,
-        consentMode: site.consentMode,
+      await ingestRequest(app, feed, request, {
+        site,
+        source: 'client',
+        isBatch: false,
         receivedAt,
-        ip,
-        geo: geo(request.ip),
-        userAgent,
+        build: (context) => {
+          const event = {
+            messageId: q.messageId ?? randomUUID(),
+            name,
+            timestamp: receivedAt.toISOString(),
+            anonymousId: q.anonymousId ?? dailyVisitor(signing, site.id, context.ip, context.userAgent, receivedAt),
+            ...(q.sessionId ? { sessionId: q.sessionId } : {}),
+            properties,
+            context: { library: { name: 'trackmate-pixel', version: '1' } },
+          };
+          return validateClientEvents([event], { ...context, consentMode: site.consentMode });
+        },
       });
-      if (!events.length) {
-        app.prometheus.eventsRejected.inc({ source: 'client' }, 1);
-        throw new TrackMateError('TM_ERR_INVALID_PAYLOAD', {
-          message: `The event is invalid: ${rejected[0]?.errors.join('; ')}`,
-          details: { rejected },
-        });
-      }
-      cleanEventUrls(events, site.urlParams); // the page's query, as on every browser route
-      await batcher.enqueue(events);
-      app.prometheus.eventsAccepted.inc({ source: 'client' }, 1);
       return reply
         .code(200)
         .header('content-type', 'image/gif')
@@ -145,18 +133,4 @@ function jsonObject(raw: string): Record<string, unknown> {
     throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: 'props must be a JSON object' });
   }
   return value as Record<string, unknown>;
-}
-
-/** A write key of the right shape in the query, before any limit, cache or query sees it. */
-function checkKey(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  try {
-    const key = writeKeyOf(request, undefined);
-    if (!key) throw new TrackMateError('TM_ERR_MISSING_KEY');
-    if (!isWriteKeyShape(key)) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
-    request.writeKey = key;
-  } catch (err) {
-    done(err as TrackMateError);
-    return;
-  }
-  done();
 }

@@ -1,16 +1,5 @@
-import {
-  ANONYMOUS_ID_KEYS,
-  address,
-  anonymousIdOf,
-  currencyCode,
-  type HookContext,
-  money,
-  type OrderLine,
-  orderPlacedEvent,
-  orderRefundedEvent,
-  text,
-} from './order-event.js';
-import { arr, idOf, type Json, type Mapped, obj } from './payload.js';
+import { address, type HookContext, type OrderLine, orderPlacedEvent, orderRefundedEvent } from './order-event.js';
+import { anonymousIdIn, arr, currencyCode, idOf, type Json, type Mapped, money, obj, text } from './payload.js';
 
 /**
  * Shopify's order webhooks (REST payloads of the Admin API): `orders/create` and `orders/paid` become
@@ -74,7 +63,6 @@ function shopifyOrder(p: Json, ctx: HookContext): Mapped {
     if (variantId) line.variantId = variantId;
     return line;
   });
-  const attribute = arr(p.note_attributes).find((a) => ANONYMOUS_ID_KEYS.includes(String(a.name)));
   const shippingTotal = money(obj(obj(p.total_shipping_price_set).shop_money).amount);
   const event = orderPlacedEvent(
     {
@@ -96,7 +84,7 @@ function shopifyOrder(p: Json, ctx: HookContext): Mapped {
       orderTotal: money(p.total_price),
       shippingTotal: shippingTotal || undefined,
       currency: currencyCode(p.currency),
-      anonymousId: anonymousIdOf(attribute?.value),
+      anonymousId: anonymousIdIn(arr(p.note_attributes), 'name'),
       test: p.test === true,
     },
     ctx,

@@ -1,15 +1,12 @@
 import {
   address,
-  anonymousIdOf,
-  currencyCode,
   type HookContext,
   type OrderAddress,
   orderPlacedEvent,
   orderRefundedEvent,
   type PlatformRefund,
-  text,
 } from './order-event.js';
-import { arr, idOf, type Json, type Mapped, obj } from './payload.js';
+import { anonymousIdOf, arr, currencyCode, idOf, type Json, type Mapped, obj, text } from './payload.js';
 
 /** Currencies Stripe counts in whole units, and those it counts in thousandths (its currencies guide). */
 const ZERO_DECIMAL = new Set('BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF'.split(' '));

@@ -1,17 +1,6 @@
 import type { QueuedEvent } from '../pipeline/index.js';
-import {
-  ANONYMOUS_ID_KEYS,
-  address,
-  anonymousIdOf,
-  currencyCode,
-  type HookContext,
-  money,
-  type OrderLine,
-  orderPlacedEvent,
-  orderRefundedEvent,
-  text,
-} from './order-event.js';
-import { arr, idOf, type Json, type Mapped, obj } from './payload.js';
+import { address, type HookContext, type OrderLine, orderPlacedEvent, orderRefundedEvent } from './order-event.js';
+import { anonymousIdIn, arr, currencyCode, idOf, type Json, type Mapped, money, obj, text } from './payload.js';
 
 /** Statuses of an order that was paid, or is awaiting a payment the shop accepted (bank transfer): a sale. */
 const PLACED = new Set(['processing', 'completed', 'on-hold']);
@@ -95,7 +84,6 @@ function wooOrder(orderId: string, p: Json) {
     if (variantId && variantId !== '0') line.variantId = variantId;
     return line;
   });
-  const meta = arr(p.meta_data).find((m) => ANONYMOUS_ID_KEYS.includes(String(m.key)));
   const number = text(p.number, 64);
   return {
     platform: 'woocommerce' as const,
@@ -112,6 +100,6 @@ function wooOrder(orderId: string, p: Json) {
     orderTotal: money(p.total),
     shippingTotal: money(p.shipping_total) || undefined,
     currency: currencyCode(p.currency),
-    anonymousId: anonymousIdOf(meta?.value),
+    anonymousId: anonymousIdIn(arr(p.meta_data), 'key'),
   };
 }

@@ -1,10 +1,9 @@
 import cors from '@fastify/cors';
 import { LIMITS, TrackAccepted } from '@trackmate/schema';
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { TrackMateError } from '../../errors.js';
 import { errorReplies, type Routes } from '../../route-kit.js';
-import { isWriteKeyShape } from '../../sites/index.js';
 import type { IngestFeed } from '../accept.js';
 import { TRACK_HEADERS, trackCors } from '../cors.js';
 import { ingestRequest } from '../ingest-request.js';
@@ -58,7 +57,7 @@ const segmentRoutes: Routes<IngestFeed> = async (app, feed) => {
         },
         // validated per message below, so one bad message never sinks the rest
         validatorCompiler: () => () => true,
-        ...writeKeyHooks(app, feed.backpressure, checkKey),
+        ...writeKeyHooks(app, feed.backpressure, keyOf),
       },
       async (request, reply) => {
         const receivedAt = new Date();
@@ -69,7 +68,7 @@ const segmentRoutes: Routes<IngestFeed> = async (app, feed) => {
         const items = isBatch ? batchItems(body) : [body];
         const shared = isBatch ? batchContext(body) : undefined;
         if (shared) checkExpandedSize(request, body, shared, items.length);
-        return ingestRequest(app, feed, request, reply, {
+        const accepted = await ingestRequest(app, feed, request, {
           site,
           source: 'client',
           isBatch,
@@ -84,6 +83,7 @@ const segmentRoutes: Routes<IngestFeed> = async (app, feed) => {
             return mapped;
           },
         });
+        return reply.code(202).send(accepted);
       },
     );
   }
@@ -134,18 +134,9 @@ function checkExpandedSize(request: FastifyRequest, body: Record<string, unknown
   }
 }
 
-/** An object body and a write key of the right shape (Basic auth user, else as on /api/track/event). */
-function checkKey(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  try {
-    const body = request.body;
-    if (!isObject(body)) throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: 'The body must be a JSON object' });
-    const key = segmentKeyOf(request.headers.authorization) ?? writeKeyOf(request, body);
-    if (!key) throw new TrackMateError('TM_ERR_MISSING_KEY');
-    if (!isWriteKeyShape(key)) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown write key' });
-    request.writeKey = key;
-  } catch (err) {
-    done(err as TrackMateError);
-    return;
-  }
-  done();
+/** The key of a Segment call, whose body must be an object: the Basic auth user, else as on /api/track/event. */
+function keyOf(request: FastifyRequest): string | undefined {
+  const body = request.body;
+  if (!isObject(body)) throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: 'The body must be a JSON object' });
+  return segmentKeyOf(request.headers.authorization) ?? writeKeyOf(request, body);
 }
