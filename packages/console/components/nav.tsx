@@ -3,15 +3,16 @@
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 
-const LINKS = [
-  { href: '/', label: 'Overview' },
-  { href: '/events', label: 'Live events' },
-  { href: '/profiles', label: 'Profiles' },
-  { href: '/campaigns', label: 'Campaigns' },
-  { href: '/webhooks', label: 'Webhooks' },
-  { href: '/dead-letters', label: 'Dead letters' },
-  { href: '/settings', label: 'Site settings' },
-];
+/** The console's pages, by path. */
+const LINKS: Record<string, string> = {
+  '/': 'Overview',
+  '/events': 'Live events',
+  '/profiles': 'Profiles',
+  '/campaigns': 'Campaigns',
+  '/webhooks': 'Webhooks',
+  '/dead-letters': 'Dead letters',
+  '/settings': 'Site settings',
+};
 
 export function Nav() {
   const path = usePathname();
@@ -19,10 +20,10 @@ export function Nav() {
   return (
     <nav aria-label="Console">
       <ul>
-        {LINKS.map((l) => (
-          <li key={l.href}>
-            <Link href={l.href} aria-current={current(l.href) ? 'page' : undefined}>
-              {l.label}
+        {Object.entries(LINKS).map(([href, label]) => (
+          <li key={href}>
+            <Link href={href} aria-current={current(href) ? 'page' : undefined}>
+              {label}
             </Link>
           </li>
         ))}

@@ -12,19 +12,14 @@ import { siteOfWriteKey, writeKeyHooks, writeKeyOf } from '../write-key.js';
 import { segmentKeyOf } from './segment-key.js';
 import { mapSegmentMessages, type SegmentType } from './segment-message.js';
 
-/** Segment's HTTP Tracking API paths, and the short ones analytics.js posts to (`apiHost` + `/t`, `/i`, …). */
-const ROUTES: { path: string; type?: SegmentType }[] = [
-  { path: '/v1/batch' },
-  { path: '/v1/b' },
-  { path: '/v1/track', type: 'track' },
-  { path: '/v1/t', type: 'track' },
-  { path: '/v1/identify', type: 'identify' },
-  { path: '/v1/i', type: 'identify' },
-  { path: '/v1/page', type: 'page' },
-  { path: '/v1/p', type: 'page' },
-  { path: '/v1/alias', type: 'alias' },
-  { path: '/v1/a', type: 'alias' },
-];
+/**
+ * Segment's HTTP Tracking API calls, each at its path (`/v1/track`) and at the short one analytics.js posts to
+ * (`apiHost` + `/t`: the first letter); a batch holds calls of every type.
+ */
+const ROUTES = (['batch', 'track', 'identify', 'page', 'alias'] as const).flatMap((call) => {
+  const type: SegmentType | undefined = call === 'batch' ? undefined : call;
+  return [`/v1/${call}`, `/v1/${call[0]}`].map((path) => ({ path, type }));
+});
 
 const MAX_BATCH = 500;
 
