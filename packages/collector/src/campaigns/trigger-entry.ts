@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import {
+  findEachById,
   ignoreDuplicates,
   isDuplicateKey,
   type Models,
@@ -163,7 +164,7 @@ async function claimReentry(models: Models, candidates: Candidate[]): Promise<Ca
   );
   const holders = new Map<string, string>();
   const ids = [...new Set(claims.map((c) => c.guard))];
-  for (const g of await models.TriggerVisitor.find({ _id: { $in: ids } }, { lastEntry: 1 }).lean()) {
+  for (const g of await findEachById(ids, (id) => models.TriggerVisitor.findById(id, { lastEntry: 1 }).lean())) {
     holders.set(g._id, g.lastEntry);
   }
   return candidates.filter((c) => c.guards.every((guard) => holders.get(guard) === c.entryId));

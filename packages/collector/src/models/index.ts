@@ -108,6 +108,7 @@ export {
   type EventDoc,
   type EventGeo,
   type EventSource,
+  eventObjectId,
   type NewEventDoc,
   sentByOf,
 } from './event.js';
@@ -119,6 +120,7 @@ export {
   type ProfileMergeDoc,
 } from './identity.js';
 export type { MetricsDailyDoc, MetricsFoldedDoc, MetricsPendingDoc } from './metrics-daily.js';
+export { findEachById } from './point-reads.js';
 export { type ConsentEntry, emailKeyOf, type ProfileDoc, userKeyOf } from './profile.js';
 export type { SettingDoc } from './setting.js';
 export type { SiteDoc } from './site.js';

@@ -1,5 +1,5 @@
 import type { Types } from 'mongoose';
-import { isDuplicateKey, type Models } from '../models/index.js';
+import { findEachById, type Models, retryUpsertRace } from '../models/index.js';
 import type { Links } from './visitor-links.js';
 
 /**
@@ -24,7 +24,7 @@ export async function capBrowserLinks(
 ): Promise<number> {
   const browser = [...links].filter(([key]) => fromBrowser.has(key));
   if (!browser.length) return 0;
-  const existing = await models.Identity.find({ _id: { $in: browser.map(([k]) => k) } }, { profileId: 1 }).lean();
+  const existing = await findEachById(browser, ([key]) => models.Identity.findById(key, { profileId: 1 }).lean());
   const current = new Map(existing.map((d) => [d._id, d.profileId]));
   const fresh = new Map<string, { profileId: Types.ObjectId; keys: string[] }>();
   for (const [key, profileId] of browser) {
@@ -54,27 +54,31 @@ export async function capBrowserLinks(
 
 /**
  * Adds `k` to the profile's count of the day and returns the new count: one document per profile (`_id` is the
- * profile id), reset when its day is over, so the collection never holds more than one per profile.
+ * profile id), reset when its day is over, so the collection never holds more than one per profile. Every
+ * write's filter is the `_id` alone (FerretDB serves nothing else from an index): the count is added; when the
+ * document turns out to be missing or of another day, it is set to today's `k`, and a count another job started
+ * for today in between (seen in the document as it was before) is added back.
  */
 async function countLinks(models: Models, profileId: Types.ObjectId, siteId: string, day: string, k: number) {
-  for (let attempt = 0; ; attempt++) {
-    const today = await models.LinkQuota.findOneAndUpdate(
-      { _id: profileId.toHexString(), day },
-      { $inc: { n: k } },
-      { new: true },
-    ).lean();
-    if (today) return today.n;
-    try {
-      // the first link of the day: a new document, or yesterday's reset
-      await models.LinkQuota.updateOne(
-        { _id: profileId.toHexString(), day: { $ne: day } },
-        { $set: { day, n: k }, $setOnInsert: { siteId } },
-        { upsert: true },
-      );
-      return k;
-    } catch (err) {
-      // another job started the day meanwhile: count on top of it
-      if (!isDuplicateKey(err) || attempt >= 2) throw err;
-    }
-  }
+  const _id = profileId.toHexString();
+  const today = await models.LinkQuota.findOneAndUpdate(
+    { _id },
+    { $inc: { n: k } },
+    { returnDocument: 'after' },
+  ).lean();
+  if (today?.day === day) return today.n;
+  const before = await retryUpsertRace(() =>
+    models.LinkQuota.findOneAndUpdate(
+      { _id },
+      { $set: { day, n: k }, $setOnInsert: { siteId } },
+      { upsert: true, returnDocument: 'before' },
+    ).lean(),
+  );
+  if (before?.day !== day) return k;
+  const after = await models.LinkQuota.findOneAndUpdate(
+    { _id },
+    { $inc: { n: before.n } },
+    { returnDocument: 'after' },
+  ).lean();
+  return after?.n ?? k + before.n;
 }

@@ -1,5 +1,6 @@
 import { Types } from 'mongoose';
 import {
+  eventObjectId,
   identityKey,
   isDocumentError,
   isDuplicateKey,
@@ -197,7 +198,9 @@ async function linkOwnAliases(models: Models, events: QueuedEvent[], links: Link
 
 function toDoc(e: QueuedEvent, links: Map<string, Types.ObjectId>, jobKey?: string): NewEventDoc {
   const linked = e.anonymousId ? links.get(identityKey(e.siteId, e.anonymousId)) : undefined;
-  const doc: NewEventDoc = {
+  const receivedAt = new Date(e.receivedAt);
+  const doc: NewEventDoc & { _id: Types.ObjectId } = {
+    _id: eventObjectId(e.siteId, e.messageId, receivedAt),
     siteId: toObjectId(e.siteId),
     messageId: e.messageId,
     profileId: e.profileId ? toObjectId(e.profileId) : (linked ?? null),
@@ -205,7 +208,7 @@ function toDoc(e: QueuedEvent, links: Map<string, Types.ObjectId>, jobKey?: stri
     sessionId: e.sessionId,
     name: e.name,
     timestamp: new Date(e.timestamp),
-    receivedAt: new Date(e.receivedAt),
+    receivedAt,
     properties: e.properties,
     sentBy: e.source,
     userAgent: e.userAgent,

@@ -1,5 +1,5 @@
 import { type AnyBulkWriteOperation, Types } from 'mongoose';
-import { type IdentityDoc, identityKey, type Models, type ProfileDoc, retryUpsertRace } from '../models/index.js';
+import { findEachById, identityKey, type Models, type ProfileDoc, retryUpsertRace } from '../models/index.js';
 import { mergedInto } from '../profiles/index.js';
 import type { QueuedEvent } from './queued-event.js';
 
@@ -49,13 +49,10 @@ export async function saveLinks(models: Models, links: Links): Promise<void> {
   await retryUpsertRace(() => models.Identity.bulkWrite(ops, { ordered: false }));
 }
 
-/** The profiles these visitor ids are linked to now (one lookup by `_id`). */
+/** The profiles these visitor ids are linked to now (a point lookup by `_id` each, sent together). */
 export async function readLinks(models: Models, keys: string[]): Promise<Links> {
   const out: Links = new Map();
-  if (!keys.length) return out;
-  const found = await models.Identity.find({ _id: { $in: keys } }, { profileId: 1 }).lean<
-    Array<Pick<IdentityDoc, '_id' | 'profileId'>>
-  >();
+  const found = await findEachById(keys, (key) => models.Identity.findById(key, { profileId: 1 }).lean());
   for (const doc of found) out.set(doc._id, doc.profileId);
   return out;
 }
@@ -101,7 +98,9 @@ export async function followAliases(models: Models, linked: Links, depth = 5): P
   const made: Links = new Map();
   let frontier = linked;
   for (let level = 0; level < depth && frontier.size; level++) {
-    const pending = await models.PendingAlias.find({ _id: { $in: [...frontier.keys()] } }, { previousIds: 1 }).lean();
+    const pending = await findEachById(frontier.keys(), (key) =>
+      models.PendingAlias.findById(key, { previousIds: 1 }).lean(),
+    );
     const wanted: Links = new Map();
     for (const p of pending) {
       const profileId = frontier.get(p._id)!;

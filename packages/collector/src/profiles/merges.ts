@@ -1,5 +1,5 @@
 import type { Types } from 'mongoose';
-import type { Models } from '../models/index.js';
+import { findEachById, type Models } from '../models/index.js';
 
 /** Where a merged profile went: the surviving profile and the site both belong to. */
 export interface MergedTo {
@@ -9,13 +9,13 @@ export interface MergedTo {
 
 /**
  * The profiles that these ids were merged into, following chains (a merged into b, b into c: a → c), for the
- * ids that were merged; one lookup by `_id` per link of a chain, and none past the first when nothing was merged.
+ * ids that were merged; one round of point lookups by `_id` per link of a chain, and none past the first when nothing was merged.
  */
 export async function mergedInto(models: Models, ids: Types.ObjectId[]): Promise<Map<string, MergedTo>> {
   const hops = new Map<string, MergedTo>();
   let ask = [...new Map(ids.map((id) => [id.toHexString(), id])).values()];
   for (let level = 0; level < 8 && ask.length; level++) {
-    const found = await models.ProfileMerge.find({ _id: { $in: ask } }, { into: 1, siteId: 1 }).lean();
+    const found = await findEachById(ask, (id) => models.ProfileMerge.findById(id, { into: 1, siteId: 1 }).lean());
     for (const m of found) hops.set(m._id.toHexString(), { siteId: m.siteId, into: m.into });
     ask = found.map((m) => m.into).filter((id) => !hops.has(id.toHexString()));
   }
