@@ -24,6 +24,7 @@ import redis from './plugins/redis.js';
 import workers from './plugins/workers.js';
 import { profileRoutes, profileSearchRoutes } from './profiles/index.js';
 import { metricsRoutes, topPagesRoutes } from './rollups/index.js';
+import { reevaluateProfiles, segmentRoutes } from './segments/index.js';
 import { siteRoutes } from './sites/index.js';
 import { webhookActionRoutes, webhookRoutes } from './webhooks/index.js';
 
@@ -78,7 +79,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await app.register(opsRoutes);
   await app.register(ingestRoutes, { feeds: [hookRoutes, pixelRoute], geo: geoOf(config) });
-  await app.register(profileRoutes, { eraseQueued: (ids) => eraseQueued(app.queues, ids) });
+  await app.register(profileRoutes, {
+    eraseQueued: (ids) => eraseQueued(app.queues, ids),
+    profileChanged: (siteId, profileId) =>
+      reevaluateProfiles({ models: app.models, redis: app.redis, prefix: app.config.queuePrefix }, siteId, [profileId]),
+  });
   await app.register(profileSearchRoutes);
   await app.register(eventRoutes);
   await app.register(pipelineRoutes);
@@ -89,6 +94,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(funnelRoutes);
   await app.register(attributionRoutes);
   await app.register(campaignRoutes);
+  await app.register(segmentRoutes);
   await app.register(webhookRoutes);
   await app.register(webhookActionRoutes);
   await app.register(siteRoutes);

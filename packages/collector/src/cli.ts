@@ -10,6 +10,7 @@ import { openMongo } from './plugins/mongo.js';
 import { closeQueue, createQueue, QUEUE_NAMES } from './plugins/queues.js';
 import { redisConnection } from './plugins/redis.js';
 import { loadSecretBox } from './plugins/secret-box.js';
+import { rebuildFacts } from './segments/index.js';
 import { startServer, startWorker } from './server.js';
 import { sitesCommand } from './sites/index.js';
 
@@ -43,6 +44,9 @@ Usage:
   trackmate-collector rollups rebuild [--site ID] [--from DAY] [--to DAY]
                                   recompute the events' enrichment and the stats roll-ups from stored events
                                   (idempotent; safe while ingest runs: open visits are left to it)
+  trackmate-collector segments facts [--site ID]
+                                  compute every profile's facts (first/last seen, first touch, event counts,
+                                  orders, revenue) from stored events, then evaluate every segment again
   trackmate-collector --help | --version
 
 Environment: MONGODB_URI, REDIS_URL, TRACKMATE_QUEUE_PREFIX, PORT, HOST, TRACKMATE_TRUST_PROXY,
@@ -209,6 +213,26 @@ async function main(argv: string[]): Promise<void> {
         });
         process.stdout.write(
           `rebuilt ${result.visits} visits from ${result.events} events of ${result.sites} site(s) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+        );
+      } finally {
+        redis.disconnect();
+        await db.close();
+      }
+      return;
+    }
+    case 'segments': {
+      if (sub !== 'facts') fail('usage: trackmate-collector segments facts [--site ID]');
+      const db = await openMongo(config);
+      const redis = redisConnection(config, 'worker');
+      try {
+        await migrate(db.models);
+        const started = Date.now();
+        const result = await rebuildFacts(db.models, redis, config.queuePrefix, {
+          siteId: values.site,
+          progress: progressBar((s) => process.stderr.write(s), process.stderr.isTTY === true),
+        });
+        process.stdout.write(
+          `facts of ${result.profiles} profiles from ${result.events} events of ${result.sites} site(s), ${result.segments} segment(s) evaluated, in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
         );
       } finally {
         redis.disconnect();

@@ -9,6 +9,7 @@ export * from './keys.js';
 export * from './limits.js';
 export * from './metrics.js';
 export * from './profile.js';
+export * from './segments.js';
 export * from './server-events.js';
 export * from './site.js';
 export * from './stats.js';

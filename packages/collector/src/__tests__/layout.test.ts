@@ -15,6 +15,7 @@ const FEATURES = [
   'events',
   'profiles',
   'campaigns',
+  'segments',
   'webhooks',
   'rollups',
   'sites',

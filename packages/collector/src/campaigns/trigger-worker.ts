@@ -13,6 +13,7 @@ import {
 } from '../models/index.js';
 import { deadLetter } from '../pipeline/index.js';
 import { createQueueWorker, jobIdFor, QUEUE_NAMES, type WorkerLog } from '../plugins/queues.js';
+import { refreshSegment, SEGMENT_REFRESH_JOB, type SegmentRefreshJob } from '../segments/index.js';
 import { recordDelivery, type WebhookJob } from '../webhooks/index.js';
 import { CONFIRM_JOB, type ConfirmJob, sendConfirmation } from './consent-confirmation.js';
 import { createMailer, type Mailer } from './mailer.js';
@@ -26,15 +27,17 @@ export interface TriggerWorkerDeps {
   mailer: Mailer;
   signingSecret: string;
   webhooks: Pick<Queue<WebhookJob>, 'add'>;
-  /** The double opt-in limits' counters (confirmation-limits.ts). */
-  redis: Pick<Redis, 'eval'>;
+  /** The double opt-in limits' counters (confirmation-limits.ts), the segments' member sets. */
+  redis: Redis;
+  /** This queue, for jobs that schedule their own next run (a segment's evaluation at midnight). */
+  triggers?: Pick<Queue, 'add'>;
 }
 
 /**
  * The end of a trigger's delay: acts on a `waiting` entry only (so a job run twice acts once), re-checks the
  * exit events since the entry, resolves the visitor (an anonymous visitor identified during the delay is
  * reached), then sends the e-mail (consent re-checked now) or queues the webhook. The same queue carries the
- * double opt-in e-mails (`confirm-consent` jobs).
+ * double opt-in e-mails (`confirm-consent` jobs) and the segments' full evaluations (`segment-refresh`).
  */
 export function triggerProcessor(deps: TriggerWorkerDeps) {
   const { models } = deps;
@@ -46,6 +49,13 @@ export function triggerProcessor(deps: TriggerWorkerDeps) {
 
   return async (job: Job<FireJob>) => {
     if (job.name === CONFIRM_JOB) return sendConfirmation(deps, job as unknown as Job<ConfirmJob>);
+    if (job.name === SEGMENT_REFRESH_JOB) {
+      const { segmentId } = (job as unknown as Job<SegmentRefreshJob>).data;
+      const done = await refreshSegment(models, deps.redis, deps.config.queuePrefix, segmentId, deps.triggers);
+      // another evaluation of the segment is running: this one runs again after it (the job's backoff)
+      if (done === false) throw new TrackMateError('TM_ERR_INTERNAL', { message: 'segment evaluation running' });
+      return done;
+    }
     const entry = await models.TriggerEntry.findById(job.data.entryId).lean();
     if (entry?.state !== 'waiting') return { state: entry?.state ?? 'missing' };
     const trigger = await models.Trigger.findOne({ _id: entry.triggerId, siteId: entry.siteId }).lean();

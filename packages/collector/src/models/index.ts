@@ -21,7 +21,9 @@ import {
   metricsPendingSchema,
 } from './metrics-daily.js';
 import { type ProfileDoc, profileSchema } from './profile.js';
+import { type ProfileFactsDoc, profileFactsSchema } from './profile-facts.js';
 import { migrateProfileKeys } from './profile-keys.js';
+import { type SegmentDoc, segmentSchema } from './segment.js';
 import { type SettingDoc, settingSchema } from './setting.js';
 import { type SiteDoc, siteSchema } from './site.js';
 import { type SuppressionDoc, suppressionSchema } from './suppression.js';
@@ -44,6 +46,8 @@ import { type WebhookDoc, webhookSchema } from './webhook.js';
 export interface Models {
   Site: Model<SiteDoc>;
   Profile: Model<ProfileDoc>;
+  ProfileFacts: Model<ProfileFactsDoc>;
+  Segment: Model<SegmentDoc>;
   Event: Model<EventDoc>;
   Identity: Model<IdentityDoc>;
   PendingAlias: Model<PendingAliasDoc>;
@@ -69,6 +73,8 @@ export function createModels(conn: Connection): Models {
   return {
     Site: conn.model<SiteDoc>('Site', siteSchema),
     Profile: conn.model<ProfileDoc>('Profile', profileSchema),
+    ProfileFacts: conn.model<ProfileFactsDoc>('ProfileFacts', profileFactsSchema),
+    Segment: conn.model<SegmentDoc>('Segment', segmentSchema),
     Event: conn.model<EventDoc>('Event', eventSchema),
     Identity: conn.model<IdentityDoc>('Identity', identitySchema),
     PendingAlias: conn.model<PendingAliasDoc>('PendingAlias', pendingAliasSchema),
@@ -122,6 +128,15 @@ export {
 export type { MetricsDailyDoc, MetricsFoldedDoc, MetricsPendingDoc } from './metrics-daily.js';
 export { findEachById } from './point-reads.js';
 export { type ConsentEntry, emailKeyOf, type ProfileDoc, userKeyOf } from './profile.js';
+export type { FirstTouch, ProfileFactsDoc } from './profile-facts.js';
+export type {
+  EventRule,
+  ProfileRule,
+  SegmentDefinition,
+  SegmentDoc,
+  SegmentRule,
+  ValueRule,
+} from './segment.js';
 export type { SettingDoc } from './setting.js';
 export type { SiteDoc } from './site.js';
 export { type SuppressionDoc, siteSuppressionKey } from './suppression.js';

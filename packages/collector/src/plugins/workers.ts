@@ -16,6 +16,7 @@ import type { Models } from '../models/index.js';
 import { type AfterInsertHook, createIngestWorker, ownedEvents, startRetention } from '../pipeline/index.js';
 import { loadSuppressions } from '../profiles/index.js';
 import { type RollupFolder, recordRollups, startRollupFolder } from '../rollups/index.js';
+import { type FactsDeps, loadSegments, recordProfileFacts, type SiteSegments } from '../segments/index.js';
 import { SiteConfigCache } from '../sites/index.js';
 import { createWebhookWorker, fanOutWebhooks, loadSubscriptions, type Subscriptions } from '../webhooks/index.js';
 import type { Prometheus } from './prometheus.js';
@@ -52,7 +53,9 @@ export async function startWorkers({
   const folder = startRollupFolder(config, models, log);
   const retention = startRetention(config, models, log);
   const visitCloser = startVisitCloser(config, models, redis, log);
-  const afterInsert = createAfterInsertHook(queues, folder, siteConfigCaches(models, redis, config.queuePrefix));
+  const caches = siteConfigCaches(models, redis, config.queuePrefix);
+  const facts: FactsDeps = { models, redis, prefix: config.queuePrefix, segments: caches.segments };
+  const afterInsert = createAfterInsertHook(queues, folder, caches, facts);
   const signingSecret = await loadSigningSecret(models, config);
   const suppressions = new SiteConfigCache(redis, config.queuePrefix, loadSuppressions(models));
   const workers: Worker[] = [
@@ -65,7 +68,15 @@ export async function startWorkers({
       enrich: createEnricher({ redis, prefix: config.queuePrefix }),
       suppressions: (siteIds) => suppressions.get(siteIds),
     }),
-    createTriggerWorker({ config, models, signingSecret, webhooks: queues.webhooks, redis, log }),
+    createTriggerWorker({
+      config,
+      models,
+      signingSecret,
+      webhooks: queues.webhooks,
+      triggers: queues.triggers,
+      redis,
+      log,
+    }),
     createWebhookWorker(config, models, log),
   ];
   // each worker's own concurrency: ingest's is TRACKMATE_WORKER_CONCURRENCY, the others are set where they are made
@@ -82,7 +93,8 @@ export async function startWorkers({
 }
 
 /**
- * The ingest worker's after-insert hook: roll-up contributions, trigger entries and webhook fan-out, for the
+ * The ingest worker's after-insert hook: roll-up contributions, profile facts and segment membership (before the
+ * triggers, whose audience filters read it), trigger entries and webhook fan-out, for the
  * events this job is responsible for (see ownedEvents). Only fast writes and enqueues happen here: folding the
  * roll-ups and sending are left to the folder and the workers, so a slow receiver never slows ingestion.
  */
@@ -90,12 +102,14 @@ export function createAfterInsertHook(
   queues: Pick<Record<QueueName, Queue>, 'triggers' | 'webhooks'>,
   folder: Pick<RollupFolder, 'kick' | 'sketches'>,
   cached?: { activeTriggers: ActiveTriggers; subscriptions: Subscriptions },
+  facts?: FactsDeps,
 ): AfterInsertHook {
   return async (inserted, models, job) => {
     const events = await ownedEvents(models, inserted, job);
     if (!events.length) return;
     const fresh = events.length === inserted.length;
     if (await recordRollups(models, folder.sketches, events, job.key, fresh)) folder.kick();
+    if (facts) await recordProfileFacts(facts, events, job.key);
     await enterTriggers(models, queues.triggers, events, cached?.activeTriggers);
     await fanOutWebhooks(models, queues.webhooks, events, cached?.subscriptions);
     await requestConfirmations(queues.triggers, events);
@@ -106,7 +120,9 @@ export function createAfterInsertHook(
 export function siteConfigCaches(models: Models, redis: Redis, prefix: string) {
   const triggers = new SiteConfigCache(redis, prefix, loadActiveTriggers(models));
   const subscriptions = new SiteConfigCache(redis, prefix, loadSubscriptions(models));
+  const segments = new SiteConfigCache(redis, prefix, loadSegments(models));
   return {
+    segments: ((siteIds: string[]) => segments.get(siteIds)) as SiteSegments,
     activeTriggers: (siteIds: string[]) => triggers.get(siteIds),
     subscriptions: (siteIds: string[]) => subscriptions.get(siteIds),
   };

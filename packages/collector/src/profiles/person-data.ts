@@ -174,6 +174,7 @@ export async function erasePerson(models: Models, profile: ProfileDoc): Promise<
   );
   await models.ProfileMerge.deleteMany({ siteId, into: profile._id });
   await models.LinkQuota.deleteOne({ _id: profileHex });
+  await models.ProfileFacts.deleteOne({ _id: profile._id });
   const profiles = await models.Profile.deleteOne({ _id: profile._id, siteId });
   return {
     profiles: profiles.deletedCount,

@@ -9,7 +9,7 @@ import {
   ProfilePage,
   ProfilePatch,
 } from '@trackmate/schema';
-import type { QueryFilter, UpdateQuery } from 'mongoose';
+import type { QueryFilter, Types, UpdateQuery } from 'mongoose';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import { eventPage, eventView } from '../events/index.js';
@@ -27,7 +27,11 @@ const common = { tags: ['profiles'], security: [{ secretKey: [] }] };
 const parseProfileId = (id: string) => parseId(id, 'profile id');
 
 /** The profile API (secret key): every query is scoped to the key's site, so one site never sees another's people. */
-const profileRoutes: Routes<{ eraseQueued: EraseQueued }> = async (app, { eraseQueued }) => {
+const profileRoutes: Routes<{
+  eraseQueued: EraseQueued;
+  /** Told after a profile changed through this API (segments evaluate it again). */
+  profileChanged?: (siteId: Types.ObjectId, profileId: Types.ObjectId) => Promise<void>;
+}> = async (app, { eraseQueued, profileChanged }) => {
   // Authenticate before anything is parsed or validated: an unknown caller learns nothing but 401.
   app.addHook('onRequest', app.requireSecretKey);
   const { models } = app;
@@ -118,6 +122,7 @@ const profileRoutes: Routes<{ eraseQueued: EraseQueued }> = async (app, { eraseQ
         await models.Profile.updateOne({ _id: profile._id, siteId: profile.siteId }, update);
       }
       if (patch.consent) await recordConsent(models, profile._id, patch.consent.email, now, 'api');
+      await profileChanged?.(profile.siteId, profile._id);
       return profileView(await profileOf(models, profile.siteId, profile._id));
     },
   );
@@ -165,6 +170,7 @@ const profileRoutes: Routes<{ eraseQueued: EraseQueued }> = async (app, { eraseQ
       const profile = await profileOf(models, siteIdOf(request), parseProfileId(request.params.id));
       const anonymousIds = await recentVisitorIds(models, profile);
       const erased = await erasePerson(models, profile);
+      await profileChanged?.(profile.siteId, profile._id); // no longer a member of any segment
       const queued = await eraseQueued({
         siteId: profile.siteId.toHexString(),
         profileId: profile._id.toHexString(),

@@ -75,6 +75,8 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
   deleted.profiles = (await models.Profile.deleteMany(bySite)).deletedCount;
   deleted.identities = (await models.Identity.deleteMany(bySite)).deletedCount;
   await models.PendingAlias.deleteMany(bySite);
+  await models.ProfileFacts.deleteMany(bySite);
+  await models.Segment.deleteMany(bySite);
   await models.ProfileMerge.deleteMany(bySite);
   await models.LinkQuota.deleteMany(bySite);
   deleted.triggers = (await models.Trigger.deleteMany(bySite)).deletedCount;

@@ -1,0 +1,115 @@
+import type { Redis } from 'ioredis';
+import { Types } from 'mongoose';
+import type { Models, NewEventDoc, ProfileFactsDoc } from '../models/index.js';
+import { evaluate, loadSegments, peopleOf, type SiteSegments } from './evaluate.js';
+import { addEvents, emptyFacts, pruneDays, remember } from './facts.js';
+import { applyMembership } from './membership.js';
+import { type LockRedis, withProfileLocks } from './profile-locks.js';
+
+export interface FactsDeps {
+  models: Models;
+  redis: LockRedis & Pick<Redis, 'pipeline'>;
+  prefix: string;
+  /** Each site's segments (cached by the wiring); without it no membership is updated. */
+  segments?: SiteSegments;
+}
+
+/**
+ * Keeps profile facts and segment membership current: called once per ingest job with the events the job is
+ * responsible for (ownedEvents), after they are stored. Per profile the job touches, under a Redis lock, its
+ * facts are read (an `_id` lookup), the job's events added unless the job was counted already (a retry), and
+ * the facts written back, all in one bulkWrite; then the profiles are evaluated against their site's segments.
+ * A visitor seen with a profile for the first time brings their earlier stored events with them (the pipeline
+ * back-filled the profile onto them), so browsing before sign-in counts.
+ */
+export async function recordProfileFacts(deps: FactsDeps, events: NewEventDoc[], jobKey: string): Promise<void> {
+  const byProfile = new Map<string, NewEventDoc[]>();
+  for (const e of events) {
+    if (!e.profileId) continue;
+    const key = e.profileId.toHexString();
+    const list = byProfile.get(key);
+    if (list) list.push(e);
+    else byProfile.set(key, [e]);
+  }
+  if (!byProfile.size) return;
+  const written = await withProfileLocks(deps.redis, deps.prefix, [...byProfile.keys()], () =>
+    writeFacts(deps.models, byProfile, jobKey),
+  );
+  if (deps.segments) await updateMembership(deps, written);
+}
+
+async function writeFacts(
+  models: Models,
+  byProfile: Map<string, NewEventDoc[]>,
+  jobKey: string,
+): Promise<ProfileFactsDoc[]> {
+  const ids = [...byProfile.keys()].map((id) => new Types.ObjectId(id));
+  const current = await Promise.all(ids.map((_id) => models.ProfileFacts.findById(_id).lean()));
+  const out: ProfileFactsDoc[] = [];
+  const counted: ProfileFactsDoc[] = [];
+  await Promise.all(
+    ids.map(async (profileId, i) => {
+      const events = byProfile.get(profileId.toHexString())!;
+      const have = current[i];
+      if (have?.jobs.includes(jobKey)) {
+        counted.push(have); // an earlier attempt of this job counted them (its membership is evaluated again)
+        return;
+      }
+      const facts = have ?? emptyFacts(profileId, events[0]!.siteId);
+      const known = new Set(facts.visitors);
+      const visitors = [...new Set(events.flatMap((e) => (e.anonymousId ? [e.anonymousId] : [])))];
+      const earlier = (
+        await Promise.all(
+          visitors
+            .filter((v) => !known.has(v))
+            .map((anonymousId) => models.Event.find({ siteId: facts.siteId, anonymousId }).lean()),
+        )
+      )
+        .flat()
+        .filter((e) => e.ingestJob !== jobKey && e.profileId?.equals(profileId));
+      addEvents(facts, [...events, ...earlier]);
+      pruneDays(facts);
+      remember(facts, jobKey, visitors);
+      facts.updatedAt = new Date();
+      out.push(facts);
+    }),
+  );
+  if (out.length) {
+    await models.ProfileFacts.bulkWrite(
+      out.map((f) => ({ replaceOne: { filter: { _id: f._id }, replacement: f, upsert: true } })),
+      { ordered: false },
+    );
+  }
+  return [...out, ...counted];
+}
+
+/** Evaluates the profiles whose facts changed against their site's segments. */
+export async function updateMembership(deps: FactsDeps, written: ProfileFactsDoc[]): Promise<void> {
+  if (!deps.segments || !written.length) return;
+  const bySite = new Map<string, ProfileFactsDoc[]>();
+  for (const f of written) bySite.set(f.siteId.toHexString(), [...(bySite.get(f.siteId.toHexString()) ?? []), f]);
+  const segments = await deps.segments([...bySite.keys()]);
+  for (const [siteId, facts] of bySite) {
+    const siteSegments = segments.get(siteId) ?? [];
+    if (!siteSegments.length) continue;
+    const known = new Map(facts.map((f) => [f._id.toHexString(), f]));
+    const people = await peopleOf(
+      deps.models,
+      facts[0]!.siteId,
+      facts.map((f) => f._id),
+      known,
+    );
+    await applyMembership(deps.redis, deps.prefix, evaluate(siteSegments, people));
+  }
+}
+
+/** Evaluates profiles again after a change outside the worker (the profile API: consent, tags, metadata). */
+export async function reevaluateProfiles(
+  deps: Omit<FactsDeps, 'segments'>,
+  siteId: Types.ObjectId,
+  profileIds: Types.ObjectId[],
+): Promise<void> {
+  const segments = (await loadSegments(deps.models)([siteId.toHexString()])).get(siteId.toHexString()) ?? [];
+  if (!segments.length) return;
+  await applyMembership(deps.redis, deps.prefix, evaluate(segments, await peopleOf(deps.models, siteId, profileIds)));
+}
