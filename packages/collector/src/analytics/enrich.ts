@@ -72,6 +72,45 @@ export interface EnricherOptions {
 /** Enriches one ingest job's documents in place before they are stored (`events`: what they were made from). */
 export type Enricher = (docs: NewEventDoc[], events: QueuedEvent[]) => Promise<void>;
 
+/** Bounded memo tables, emptied when full (a site sees few distinct landings, agents and visit starts). */
+const MEMO_MAX = 20_000;
+function memo<K, V>(table: Map<K, V>, key: K, make: () => V): V {
+  let v = table.get(key);
+  if (v === undefined) {
+    v = make();
+    if (table.size >= MEMO_MAX) table.clear();
+    table.set(key, v);
+  }
+  return v;
+}
+
+/**
+ * What decides a landing's source: the page URL's scheme, host and query (not its path) and the referrer's
+ * scheme and host; strings that are no URLs are their own key.
+ */
+const URL_HEAD = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)[^?#]*(\?[^#]*)?/i;
+export const sourceKey = (url: string | undefined, referrer: unknown) => {
+  const u = url === undefined ? '' : URL_HEAD.exec(url);
+  const r = typeof referrer === 'string' ? (URL_HEAD.exec(referrer)?.[1] ?? `~${referrer}`) : '';
+  return `${u === '' ? '' : u ? `${u[1]}${u[2] ?? ''}` : `~${url}`}\u0001${r}`;
+};
+const sources = new Map<string, string>();
+const devices = new WeakMap<object, string>();
+const starts = new Map<string, VisitStart>();
+
+/** A visit start as JSON, without building it: the source memoised by what decides it, the device per agent. */
+function startJson(d: NewEventDoc, agent: { device: EventDevice; bot: boolean }, geo: EventGeo | null): string {
+  const url = urlOf(d);
+  const referrer = referrerOf(d);
+  const source = memo(sources, sourceKey(url, referrer), () => JSON.stringify(sourceOf(url, referrer)));
+  let device = devices.get(agent.device);
+  if (device === undefined) {
+    device = JSON.stringify(agent.device);
+    devices.set(agent.device, device);
+  }
+  return `{"source":${source},"device":${device},"geo":${geo ? JSON.stringify(geo) : 'null'},"bot":${agent.bot}}`;
+}
+
 /**
  * Enrichment, done once by the ingest worker and stored on the event: source (channel, referrer, UTM, click id:
  * the visit's, fixed by its first event), device and bot flag from the user agent, place (looked up by the
@@ -79,25 +118,27 @@ export type Enricher = (docs: NewEventDoc[], events: QueuedEvent[]) => Promise<v
  * (visit-state.ts): one script call per job, no database write, and a retried job lands in the same visits. A
  * server event joins its visitor's open visit and takes its source, device and place: the visitor is its
  * `anonymousId`, or the browser its profile was last seen on in the last 30 minutes (an order names a person,
- * not a browser); outside a browser's visit it is a visit of its own without a browser.
+ * not a browser); outside a browser's visit it is a visit of its own without a browser. Sources, devices and
+ * visit starts are memoised per process, so a job's cost is mostly its one script call.
  */
 export function createEnricher({ redis, prefix, idleMs = VISIT_IDLE_MS }: EnricherOptions): Enricher {
   return async (docs, events) => {
-    const sites = docs.map((d) => d.siteId.toHexString());
+    const n = docs.length;
+    const sites = new Array<string>(n);
+    const agents = new Array<ReturnType<typeof parseAgent> | null>(n);
     // the browser each identified person was last seen on in this job, for their server events
     const seen = new Map<string, string>();
-    docs.forEach((d, i) => {
-      if (d.sentBy === 'client' && d.profileId && d.anonymousId)
+    for (let i = 0; i < n; i++) {
+      const d = docs[i]!;
+      sites[i] = d.siteId.toHexString();
+      const client = d.sentBy === 'client';
+      agents[i] = client ? parseAgent(d.userAgent) : null;
+      if (client && d.profileId && d.anonymousId)
         seen.set(browserOfKey(prefix, sites[i]!, d.profileId.toHexString()), d.anonymousId);
-    });
-    // each client event's own device, bot flag and place
-    const own: Array<Omit<VisitStart, 'source'> | null> = docs.map((d, i) => {
-      if (d.sentBy !== 'client') return null;
-      const agent = parseAgent(d.userAgent);
-      return { device: agent.device, geo: events[i]!.geo ?? null, bot: agent.bot };
-    });
-    const order = docs.map((_, i) => i);
-    order.sort((a, b) => docs[a]!.timestamp.getTime() - docs[b]!.timestamp.getTime());
+    }
+    const order = Array.from({ length: n }, (_, i) => i);
+    const times = docs.map((d) => d.timestamp.getTime());
+    order.sort((a, b) => times[a]! - times[b]!);
     // the source is worked out only for events that can start a visit: a visitor's first event in the job, or
     // one after a pause of more than 30 minutes; the others join the visit their previous event is in
     const lastSeen = new Map<string, number>();
@@ -105,25 +146,21 @@ export function createEnricher({ redis, prefix, idleMs = VISIT_IDLE_MS }: Enrich
     const asked: number[] = [];
     for (const i of order) {
       const d = docs[i]!;
-      const ts = d.timestamp.getTime();
-      const start = own[i];
-      let request: VisitRequest | null = null;
-      if (start) {
+      const ts = times[i]!;
+      const agent = agents[i];
+      if (agent) {
         if (!d.anonymousId) continue;
         const key = `${sites[i]}:${d.anonymousId}`;
         const prev = lastSeen.get(key);
         lastSeen.set(key, ts);
-        const dims =
-          prev !== undefined && ts - prev <= idleMs
-            ? ''
-            : JSON.stringify({ ...start, source: sourceOf(urlOf(d), referrerOf(d)) });
-        request = { siteId: sites[i]!, visitor: d.anonymousId, ts, dims, joinOnly: false };
+        const dims = prev !== undefined && ts - prev <= idleMs ? '' : startJson(d, agent, events[i]!.geo ?? null);
+        requests.push({ siteId: sites[i]!, visitor: d.anonymousId, ts, dims, joinOnly: false });
       } else {
         // a server event: its visitor's visit, else (a platform's order webhook, a visitor long gone) a visit of
         // its own without a browser, which adds orders and revenue, never a visit or a visitor
         const profile = d.profileId?.toHexString();
         const lookup = !d.anonymousId && profile ? browserOfKey(prefix, sites[i]!, profile) : undefined;
-        request = {
+        requests.push({
           siteId: sites[i]!,
           visitor: d.anonymousId ?? (lookup && seen.get(lookup)) ?? '',
           lookup,
@@ -131,9 +168,8 @@ export function createEnricher({ redis, prefix, idleMs = VISIT_IDLE_MS }: Enrich
           dims: '',
           joinOnly: true,
           alone: profile ? `profile:${profile}` : `event:${d.messageId}`,
-        };
+        });
       }
-      requests.push(request);
       asked.push(i);
     }
     const assigned = await assignVisits(redis, prefix, requests, {
@@ -141,37 +177,28 @@ export function createEnricher({ redis, prefix, idleMs = VISIT_IDLE_MS }: Enrich
       aloneDims: SERVER_START_JSON,
       links: seen,
     });
-    const starts = new Map<string, VisitStart>();
-    const visitOf = new Array<AssignedVisit | null>(docs.length).fill(null);
-    asked.forEach((i, k) => {
-      visitOf[i] = assigned[k] ?? null;
-    });
-    docs.forEach((doc, i) => {
+    const visitOf = new Array<AssignedVisit | null>(n).fill(null);
+    for (let k = 0; k < asked.length; k++) visitOf[asked[k]!] = assigned[k] ?? null;
+    for (let i = 0; i < n; i++) {
+      const doc = docs[i]!;
       const visit = visitOf[i];
-      const mine = own[i];
+      const agent = agents[i];
+      const geo = agent ? (events[i]!.geo ?? null) : null;
       if (!visit) {
         // outside any visit (no visitor id): its own device and place only
-        Object.assign(doc, {
-          source: null,
-          device: mine?.device ?? null,
-          geo: mine?.geo ?? null,
-          bot: mine?.bot ?? false,
-          visitId: null,
-        });
-        return;
+        doc.source = null;
+        doc.device = agent?.device ?? null;
+        doc.geo = geo;
+        doc.bot = agent?.bot ?? false;
+        doc.visitId = null;
+        continue;
       }
-      let start = starts.get(visit.id);
-      if (!start) {
-        start = JSON.parse(visit.dims) as VisitStart;
-        starts.set(visit.id, start);
-      }
-      Object.assign(doc, {
-        source: start.source,
-        device: mine ? mine.device : start.device,
-        geo: mine ? mine.geo : start.geo,
-        bot: mine ? mine.bot : start.bot,
-        visitId: visit.id,
-      });
-    });
+      const start = memo(starts, visit.dims, () => JSON.parse(visit.dims) as VisitStart);
+      doc.source = start.source;
+      doc.device = agent ? agent.device : start.device;
+      doc.geo = agent ? geo : start.geo;
+      doc.bot = agent ? agent.bot : start.bot;
+      doc.visitId = visit.id;
+    }
   };
 }

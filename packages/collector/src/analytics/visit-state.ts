@@ -166,6 +166,8 @@ export interface OpenVisitMeta {
 export const visitIdOf = (siteId: string, visitor: string, ts: number) => `${siteId}:${visitorHash(visitor)}:${ts}`;
 
 const visitorHash = (visitor: string) => createHash('sha1').update(visitor).digest('base64url').slice(0, 16);
+/** Visitors' hashes, kept across jobs (a visitor's events come in many jobs). */
+const hashes = new Map<string, string>();
 
 export const openVisitKeys = (prefix: string, siteId?: string) => ({
   all: `${prefix}:open-visits`,
@@ -202,11 +204,11 @@ export async function assignVisits(
     String(links.size),
   ];
   for (const [key, visitor] of links) args.push(key, visitor);
-  const hashes = new Map<string, string>();
   const idOf = (siteId: string, visitor: string, ts: number) => {
     let h = hashes.get(visitor);
     if (h === undefined) {
       h = visitorHash(visitor);
+      if (hashes.size >= 50_000) hashes.clear();
       hashes.set(visitor, h);
     }
     return `${siteId}:${h}:${ts}`;
