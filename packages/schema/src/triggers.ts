@@ -43,6 +43,8 @@ export const Trigger = Type.Object({
   delaySeconds: Type.Integer(),
   exitEvents: Type.Array(Type.String()),
   reentryHours: Type.Number(),
+  /** The audience segment: only its members get the action. Absent: everyone who enters. */
+  segmentId: Type.Optional(Type.String()),
   action: TriggerActionView,
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),

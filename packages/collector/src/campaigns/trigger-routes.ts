@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { TriggerList, Trigger as TriggerSchema, type Trigger as TriggerView } from '@trackmate/schema';
-import type { Types } from 'mongoose';
+import { Types } from 'mongoose';
 import { type Static, Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { TriggerAction, TriggerDoc } from '../models/index.js';
@@ -70,6 +70,9 @@ const fields = {
     maximum: 8_760,
     description: 'At most one entry per visitor per this many hours',
   }),
+  segmentId: Type.Union([Type.String({ pattern: '^[0-9a-f]{24}$' }), Type.Null()], {
+    description: 'Only members of this segment get the action (null: everyone who enters)',
+  }),
   action: Type.Union([EmailAction, WebhookAction]),
 };
 const TriggerInput = Type.Object(
@@ -79,6 +82,7 @@ const TriggerInput = Type.Object(
     filters: Type.Optional(fields.filters),
     exitEvents: Type.Optional(fields.exitEvents),
     reentryHours: Type.Optional(fields.reentryHours),
+    segmentId: Type.Optional(fields.segmentId),
   },
   { additionalProperties: false },
 );
@@ -122,6 +126,7 @@ function triggerView(t: TriggerDoc, withSecret = false): TriggerView {
     delaySeconds: t.delaySeconds,
     exitEvents: t.exitEvents,
     reentryHours: t.reentryHours,
+    ...(t.segmentId ? { segmentId: t.segmentId.toHexString() } : {}),
     action,
     createdAt: t.createdAt.toISOString(),
     updatedAt: t.updatedAt.toISOString(),
@@ -137,6 +142,15 @@ const triggerRoutes: Routes = async (app) => {
   // the ingest workers cache each site's active triggers until this version changes
   const changed = (siteId: Types.ObjectId) => bumpSiteConfig(app.redis, app.config.queuePrefix, siteId.toHexString());
   const load = siteScoped<TriggerDoc>(Trigger, 'trigger');
+  /** A segment of the site, or a 400. */
+  const audience = async (siteId: Types.ObjectId, id: string | null | undefined) => {
+    if (!id) return null;
+    const _id = new Types.ObjectId(id);
+    if (!(await app.models.Segment.exists({ _id, siteId }))) {
+      throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: `No segment ${id} in this site` });
+    }
+    return _id;
+  };
 
   app.post(
     '/api/triggers',
@@ -160,6 +174,7 @@ const triggerRoutes: Routes = async (app) => {
         delaySeconds: input.delaySeconds,
         exitEvents: input.exitEvents ?? [],
         reentryHours: input.reentryHours ?? 0,
+        segmentId: await audience(siteIdOf(request), input.segmentId),
         action: withSecret(checkAction(input.action)),
         createdAt: now,
         updatedAt: now,
@@ -208,8 +223,9 @@ const triggerRoutes: Routes = async (app) => {
     async (request) => {
       const siteId = siteIdOf(request);
       const current = await load(siteId, request.params.id);
-      const { action: given, ...fields } = request.body;
+      const { action: given, segmentId, ...fields } = request.body;
       const set: Partial<TriggerDoc> = { ...fields, updatedAt: new Date() };
+      if (segmentId !== undefined) set.segmentId = await audience(siteId, segmentId);
       if (given) {
         const action = checkAction(given);
         // keep the signing secret when a webhook action is changed without giving a new one

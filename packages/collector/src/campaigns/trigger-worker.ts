@@ -13,7 +13,7 @@ import {
 } from '../models/index.js';
 import { deadLetter } from '../pipeline/index.js';
 import { createQueueWorker, jobIdFor, QUEUE_NAMES, type WorkerLog } from '../plugins/queues.js';
-import { refreshSegment, SEGMENT_REFRESH_JOB, type SegmentRefreshJob } from '../segments/index.js';
+import { isMember, refreshSegment, SEGMENT_REFRESH_JOB, type SegmentRefreshJob } from '../segments/index.js';
 import { recordDelivery, type WebhookJob } from '../webhooks/index.js';
 import { CONFIRM_JOB, type ConfirmJob, sendConfirmation } from './consent-confirmation.js';
 import { createMailer, type Mailer } from './mailer.js';
@@ -67,6 +67,16 @@ export function triggerProcessor(deps: TriggerWorkerDeps) {
     if (await hasExited(models, trigger, entry, profileId)) {
       await setState(entry, 'exited');
       return { state: 'exited' };
+    }
+    if (
+      trigger.segmentId &&
+      !(
+        profileId &&
+        (await isMember(deps.redis, deps.config.queuePrefix, trigger.segmentId.toHexString(), profileId.toHexString()))
+      )
+    ) {
+      await setState(entry, 'skipped', 'not in the audience segment');
+      return { state: 'skipped' };
     }
     if (trigger.action.type === 'webhook') {
       const profile = profileId ? await profileOf(models, entry, profileId) : null;

@@ -29,6 +29,8 @@ export interface TriggerDoc {
   exitEvents: string[];
   /** At most one entry per visitor per this many hours (0 = every matching event enters). */
   reentryHours: number;
+  /** The audience: only members of this segment get the action (the others' entries are skipped). */
+  segmentId?: Types.ObjectId | null;
   action: TriggerAction;
   createdAt: Date;
   updatedAt: Date;
@@ -44,6 +46,7 @@ const triggerSchema = new Schema<TriggerDoc>(
     delaySeconds: { type: Number, required: true },
     exitEvents: { type: [String], default: [] },
     reentryHours: { type: Number, default: 0 },
+    segmentId: { type: Schema.Types.ObjectId, default: null },
     action: { type: Schema.Types.Mixed, required: true },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
