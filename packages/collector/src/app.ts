@@ -9,7 +9,7 @@ import { campaignRoutes } from './campaigns/index.js';
 import type { Config } from './config.js';
 import { loggable, TrackMateError } from './errors.js';
 import { eventRoutes } from './events/index.js';
-import { funnelRoutes } from './funnels/index.js';
+import { funnelRoutes, savedFunnelRoutes } from './funnels/index.js';
 import { ingestRoutes } from './ingest/index.js';
 import { hookRoutes, integrationRoutes, pixelRoute } from './integrations/index.js';
 import { eraseQueued, pipelineRoutes } from './pipeline/index.js';
@@ -92,6 +92,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(statsRoutes);
   await app.register(statsKeyRoutes);
   await app.register(funnelRoutes);
+  await app.register(savedFunnelRoutes);
   await app.register(attributionRoutes);
   await app.register(campaignRoutes);
   await app.register(segmentRoutes);

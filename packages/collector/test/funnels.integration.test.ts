@@ -1,3 +1,4 @@
+import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNNEL, funnelWalks } from './fixtures/funnel-walks.js';
 import { adminCall } from './helpers/admin.js';
@@ -22,8 +23,18 @@ describe('funnels per person through the real collector', () => {
   };
   const counts = (body: { steps: Array<{ visitors: number }> }) => body.steps.map((s) => s.visitors);
 
+  /** Saved before any event arrives: kept current by the worker alone. */
+  const live: Record<string, string> = {};
+  const save = async (name: string, extra: Record<string, unknown> = {}) => {
+    const res = await adminCall(t.url, t.site.secretKey, 'POST', '/api/funnels', { name, ...FUNNEL, ...extra });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body as { id: string; status: string };
+  };
+
   beforeAll(async () => {
     t = await startTestApp();
+    live.sequential = (await save('Pricing to checkout')).id;
+    live.strict = (await save('Pricing to checkout, strict', { order: 'strict' })).id;
     for (const w of fixture.walks) {
       const res = await postEvents(
         t.url,
@@ -88,6 +99,62 @@ describe('funnels per person through the real collector', () => {
     const body = await funnel(`window=${FUNNEL.window}&limit=2`);
     expect(counts(body)).toEqual([2, 2, 1]); // D (08:00) and A (10:00) of D0
     expect(body).toMatchObject({ limited: true, notice: 'limited to 2 visitors' });
+  });
+
+  it('a saved funnel answers from its state with the figures of the unsaved one, kept live or built afterwards', async () => {
+    const built = await save('Built from stored events');
+    expect(built.status).toBe('building');
+    await waitFor(
+      async () => (await adminCall(t.url, t.site.secretKey, 'GET', `/api/funnels/${built.id}`)).body.status === 'ready',
+      30_000,
+      'the build',
+    );
+    const strip = (b: Record<string, unknown>) => ({ ...b, computedFrom: undefined, limited: undefined });
+    for (const query of ['', '&breakdown=device', '&breakdown=channel', '&breakdown=country']) {
+      const unsaved = await funnel(`window=${FUNNEL.window}${query}`);
+      for (const id of [live.sequential, built.id]) {
+        const saved = await funnel(`funnel=${id}${query}`);
+        expect(saved.computedFrom).toBe('saved');
+        expect(strip(saved)).toEqual(strip(unsaved));
+      }
+    }
+    const strict = await funnel(`funnel=${live.strict}`);
+    expect(counts(strict)).toEqual([5, 4, 2]);
+    expect(strip(strict)).toEqual(strip(await funnel(`window=${FUNNEL.window}&order=strict`)));
+    // a narrower range: only the people who entered on D1 (A's return visit, C's evening is D0, E)
+    const d1 = `from=${fixture.d1}&to=${fixture.d1}`;
+    const one = await adminCall(t.url, t.site.secretKey, 'GET', `/api/stats/funnel?${d1}&funnel=${built.id}`);
+    const scan = await adminCall(
+      t.url,
+      t.site.secretKey,
+      'GET',
+      `/api/stats/funnel?${d1}&steps=${stepsParam}&window=2d`,
+    );
+    expect(one.body.steps.map((s: { visitors: number }) => s.visitors)).toEqual([2, 1, 1]);
+    expect(strip(one.body)).toEqual(strip(scan.body));
+  });
+
+  it('lists, renames and deletes saved funnels; the state goes with them', async () => {
+    const list = await adminCall(t.url, t.site.secretKey, 'GET', '/api/funnels');
+    expect(list.body.funnels.map((f: { name: string }) => f.name)).toContain('Pricing to checkout');
+    const renamed = await adminCall(t.url, t.site.secretKey, 'PATCH', `/api/funnels/${live.strict}`, {
+      name: 'Strict',
+    });
+    expect(renamed.body).toMatchObject({ name: 'Strict', order: 'strict' });
+    expect(
+      await t.db.collection('funnel_people').countDocuments({ funnelId: new ObjectId(live.strict) }),
+    ).toBeGreaterThan(0);
+    const del = await adminCall(t.url, t.site.secretKey, 'DELETE', `/api/funnels/${live.strict}`);
+    expect(del.status).toBe(204);
+    expect(await t.db.collection('funnel_people').countDocuments({ funnelId: new ObjectId(live.strict) })).toBe(0);
+    const keys = await t.app.redis.keys(`${t.config.queuePrefix}:funnel:*{${live.strict}}*`);
+    expect(keys).toEqual([]);
+    expect((await adminCall(t.url, t.site.secretKey, 'GET', `/api/funnels/${live.strict}`)).status).toBe(404);
+    const bad = await adminCall(t.url, t.site.secretKey, 'POST', '/api/funnels', {
+      name: 'x',
+      steps: [{ event: 'a' }],
+    });
+    expect(bad.status).toBe(400);
   });
 
   it('rejects bad steps, windows and limits with a reason', async () => {

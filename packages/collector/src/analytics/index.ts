@@ -6,7 +6,7 @@ export { parseAgent } from './device.js';
 export { createEnricher, type Enricher } from './enrich.js';
 export { defaultGeoDatabase, type GeoLookup, openGeo } from './geo.js';
 export { progressBar, type RebuildResult, rebuildRollups } from './rebuild.js';
-export { dayStartMs, localDay } from './site-days.js';
+export { dayStartMs, localDay, siteTimeZones } from './site-days.js';
 export { sourceOf } from './source.js';
 export { default as statsKeyRoutes } from './stats-key-routes.js';
 export { default as statsRoutes, rangeOf } from './stats-routes.js';

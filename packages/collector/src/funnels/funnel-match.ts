@@ -1,5 +1,6 @@
 import type { FunnelOrder, FunnelStepDefinition } from '@trackmate/schema';
-import { pathOf } from '../analytics/index.js';
+import { localDay, pathOf } from '../analytics/index.js';
+import type { FunnelDayOutcome } from '../models/index.js';
 
 /** One event of a person as the matcher sees it: its time, the steps it matches (bit i: step i) and its dims. */
 export interface FunnelEvent {
@@ -120,4 +121,45 @@ export function windowMs(window: string): number | null {
   if (!m) return null;
   const ms = Number(m[1]) * (m[2] === 'h' ? 3_600_000 : 86_400_000);
   return ms >= 3_600_000 && ms <= 90 * 86_400_000 ? ms : null;
+}
+
+/** What a set of attempts reached: the best one's steps, gaps and time to convert, and per breakdown value. */
+export function outcomeOf(attempts: Attempt[], steps: number): FunnelDayOutcome | null {
+  let best: Attempt | undefined;
+  const by: Record<string, Record<string, number>> = { channel: {}, country: {}, device: {} };
+  for (const a of attempts) {
+    best = better(best, a);
+    if (!a.dims) continue;
+    for (const dim of ['channel', 'country', 'device'] as const) {
+      const v = a.dims[dim];
+      by[dim]![v] = Math.max(by[dim]![v] ?? 0, a.reached);
+    }
+  }
+  if (!best) return null;
+  const t = best.times;
+  const out: FunnelDayOutcome = {
+    reached: best.reached,
+    gaps: t.slice(1).map((x, i) => Math.round((x - t[i]!) / 1000)),
+    by,
+  };
+  if (best.reached === steps) out.convert = Math.round((t[steps - 1]! - t[0]!) / 1000);
+  return out;
+}
+
+/** A person's outcome per site-local day of the first step, for attempts starting in [fromMs, toMs). */
+export function dayOutcomes(
+  events: FunnelEvent[],
+  fromMs: number,
+  toMs: number,
+  o: MatchOptions,
+  timezone: string,
+): Record<string, FunnelDayOutcome> {
+  const byDay = new Map<string, Attempt[]>();
+  for (const a of attemptsOf(events, fromMs, toMs, o)) {
+    const day = localDay(a.times[0]!, timezone);
+    byDay.set(day, [...(byDay.get(day) ?? []), a]);
+  }
+  const out: Record<string, FunnelDayOutcome> = {};
+  for (const [day, list] of byDay) out[day] = outcomeOf(list, o.steps)!;
+  return out;
 }

@@ -6,16 +6,27 @@ import {
   FunnelResult,
   FunnelWindow,
 } from '@trackmate/schema';
+import { Types } from 'mongoose';
 import { Type } from 'typebox';
 import { Value } from 'typebox/value';
 import { dayStartMs, rangeOf } from '../analytics/index.js';
 import { TrackMateError } from '../errors.js';
-import { errorReplies, type Routes } from '../route-kit.js';
+import { errorReplies, parseId, type Routes } from '../route-kit.js';
 import { windowMs } from './funnel-match.js';
+import { savedFigures } from './funnel-saved.js';
 import { FUNNEL_SCAN_VISITORS, scanFunnel } from './funnel-scan.js';
+import { funnelBase } from './funnel-state.js';
 import { figuresOf, funnelResult } from './funnel-tally.js';
 
 const DAY_MS = 86_400_000;
+
+/** The site-local days of a range, oldest first. */
+export function daysOf(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY_MS)
+    out.push(new Date(t).toISOString().slice(0, 10));
+  return out;
+}
 const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: "Site-local day (the site's time zone)" });
 
 /** The `steps` query parameter: a JSON array of steps, checked against the schema with a reason. */
@@ -62,10 +73,19 @@ const funnelRoutes: Routes = async (app) => {
         querystring: Type.Object({
           from: Type.Optional(Day),
           to: Type.Optional(Day),
-          steps: Type.String({
-            maxLength: 8000,
-            description: 'JSON array of 2–8 steps: [{"event":"page_view","path":"/pricing"},{"event":"order_placed"}]',
-          }),
+          steps: Type.Optional(
+            Type.String({
+              maxLength: 8000,
+              description:
+                'JSON array of 2–8 steps: [{"event":"page_view","path":"/pricing"},{"event":"order_placed"}]',
+            }),
+          ),
+          funnel: Type.Optional(
+            Type.String({
+              maxLength: 64,
+              description: 'A saved funnel (/api/funnels) instead of steps: its pre-computed state',
+            }),
+          ),
           window: Type.Optional(FunnelWindow),
           order: Type.Optional(Type.Union(FUNNEL_ORDERS.map((o) => Type.Literal(o)))),
           breakdown: Type.Optional(Type.Union(FUNNEL_BREAKDOWNS.map((b) => Type.Literal(b)))),
@@ -76,7 +96,7 @@ const funnelRoutes: Routes = async (app) => {
             }),
           ),
         }),
-        response: { 200: FunnelResult, ...errorReplies(400, 401, 403) },
+        response: { 200: FunnelResult, ...errorReplies(400, 401, 403, 404) },
       },
     },
     async (request) => {
@@ -86,6 +106,31 @@ const funnelRoutes: Routes = async (app) => {
       const site = await app.models.Site.findById(siteId, { timezone: 1 }).lean();
       const timezone = site?.timezone ?? 'UTC';
       const range = rangeOf(q, timezone);
+      if (q.funnel !== undefined) {
+        const saved = await app.models.Funnel.findOne({
+          _id: parseId(q.funnel, 'funnel id'),
+          siteId: new Types.ObjectId(siteId),
+        }).lean();
+        if (!saved) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: 'No such saved funnel' });
+        const base = funnelBase(app.config.queuePrefix, siteId, saved._id.toHexString());
+        const figures = await savedFigures(
+          app.redis,
+          base,
+          saved.steps.length,
+          daysOf(range.from, range.to),
+          q.breakdown,
+        );
+        return funnelResult(saved.steps, figures, {
+          ...range,
+          timezone,
+          window: saved.window,
+          order: saved.order,
+          computedFrom: 'saved',
+          breakdown: q.breakdown,
+        });
+      }
+      if (q.steps === undefined)
+        throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: 'Give steps (a JSON array) or a saved funnel' });
       const steps = parseSteps(q.steps);
       const window = q.window ?? '14d';
       const order: FunnelOrder = q.order ?? 'sequential';
@@ -104,9 +149,9 @@ const funnelRoutes: Routes = async (app) => {
         fromMs,
         toMs,
         limit,
-        breakdown: q.breakdown,
+        timezone,
       });
-      return funnelResult(steps, figuresOf(steps.length, scan.outcomes, q.breakdown), {
+      return funnelResult(steps, figuresOf(steps.length, scan.people, q.breakdown), {
         ...range,
         timezone,
         window,

@@ -1,16 +1,7 @@
-import type { FunnelBreakdown, FunnelStepDefinition } from '@trackmate/schema';
+import type { FunnelStepDefinition } from '@trackmate/schema';
 import { Types } from 'mongoose';
-import type { Models } from '../models/index.js';
-import {
-  type Attempt,
-  attemptsOf,
-  better,
-  dimsOf,
-  type FunnelEvent,
-  type MatchOptions,
-  stepMask,
-} from './funnel-match.js';
-import type { PersonOutcome } from './funnel-tally.js';
+import type { FunnelDayOutcome, Models } from '../models/index.js';
+import { dayOutcomes, dimsOf, type FunnelEvent, type MatchOptions, stepMask } from './funnel-match.js';
 
 /** At most this many people enter an unsaved funnel's scan (the answer says so when it stops there). */
 export const FUNNEL_SCAN_VISITORS = 10_000;
@@ -21,12 +12,14 @@ export const FUNNEL_SCAN_EVENTS = 1_000_000;
 export const personOf = (e: { profileId?: Types.ObjectId | null; anonymousId?: string | null }): string | null =>
   e.profileId ? `p:${e.profileId.toHexString()}` : e.anonymousId ? `a:${e.anonymousId}` : null;
 
-interface ScannedEvent {
+/** An event as funnels read it. */
+export interface FunnelEventDoc {
   _id: Types.ObjectId;
   profileId: Types.ObjectId | null;
   anonymousId: string | null;
   name: string;
   timestamp: Date;
+  messageId: string;
   properties?: Record<string, unknown>;
   source?: { channel?: string } | null;
   geo?: { country?: string } | null;
@@ -38,21 +31,7 @@ export interface ScanOptions extends MatchOptions {
   toMs: number;
   /** At most this many people (default FUNNEL_SCAN_VISITORS). */
   limit?: number;
-  breakdown?: FunnelBreakdown;
-}
-
-/** A person's outcome from their attempts (none: the person never entered). */
-export function outcomeOf(attempts: Attempt[], breakdown?: FunnelBreakdown): PersonOutcome | null {
-  let best: Attempt | undefined;
-  const byValue = breakdown ? new Map<string, number>() : undefined;
-  for (const a of attempts) {
-    best = better(best, a);
-    if (byValue && a.dims) {
-      const v = a.dims[breakdown!];
-      byValue.set(v, Math.max(byValue.get(v) ?? 0, a.reached));
-    }
-  }
-  return best ? { best, byValue } : null;
+  timezone: string;
 }
 
 /**
@@ -64,7 +43,7 @@ export async function scanFunnel(
   siteId: string,
   steps: FunnelStepDefinition[],
   o: ScanOptions,
-): Promise<{ outcomes: PersonOutcome[]; limited: boolean; limit: number }> {
+): Promise<{ people: FunnelDayOutcome[][]; limited: boolean; limit: number }> {
   const limit = o.limit ?? FUNNEL_SCAN_VISITORS;
   const site = new Types.ObjectId(siteId);
   const needsProps = steps.some((s) => s.path !== undefined || s.property !== undefined);
@@ -88,7 +67,7 @@ export async function scanFunnel(
     projection,
   )
     .sort({ timestamp: 1 })
-    .lean<ScannedEvent[]>()
+    .lean<FunnelEventDoc[]>()
     .cursor();
   for await (const e of entries) {
     if (!(stepMask(steps, e) & 1)) continue;
@@ -117,7 +96,7 @@ export async function scanFunnel(
   const byPerson = new Map<string, Array<FunnelEvent & { id: string }>>();
   let read = 0;
   for (const filter of filters) {
-    const cursor = models.Event.find(filter, projection).lean<ScannedEvent[]>().cursor();
+    const cursor = models.Event.find(filter, projection).lean<FunnelEventDoc[]>().cursor();
     for await (const e of cursor) {
       if (++read > FUNNEL_SCAN_EVENTS) {
         limited = true;
@@ -134,11 +113,11 @@ export async function scanFunnel(
     await cursor.close();
   }
 
-  const outcomes: PersonOutcome[] = [];
+  const outcomes: FunnelDayOutcome[][] = [];
   for (const list of byPerson.values()) {
     list.sort((a, b) => a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const outcome = outcomeOf(attemptsOf(list, o.fromMs, o.toMs, o), o.breakdown);
-    if (outcome) outcomes.push(outcome);
+    const days = Object.values(dayOutcomes(list, o.fromMs, o.toMs, o, o.timezone));
+    if (days.length) outcomes.push(days);
   }
-  return { outcomes, limited, limit };
+  return { people: outcomes, limited, limit };
 }

@@ -1,17 +1,12 @@
 import type { FunnelBreakdown, FunnelResult, FunnelStepDefinition } from '@trackmate/schema';
-import { type Attempt, median } from './funnel-match.js';
+import type { FunnelDayOutcome } from '../models/index.js';
+import { bucket, medianOfCounts } from './funnel-state.js';
 
-/** A person's outcome over a range: the best attempt, and per breakdown value the steps reached from it. */
-export interface PersonOutcome {
-  best: Attempt;
-  byValue?: Map<string, number>;
-}
-
-/** The figures of a funnel, whatever computed them. */
+/** The figures of a funnel, whatever computed them (a scan of events, or a saved funnel's state). */
 export interface FunnelFigures {
   /** People per step. */
   counts: number[];
-  /** Median whole seconds from the previous step, per step (null for the first step). */
+  /** Median seconds from the previous step, per step (null for the first step). */
   medians: Array<number | null>;
   medianToConvert: number | null;
   /** Per breakdown value, people per step. */
@@ -19,33 +14,48 @@ export interface FunnelFigures {
 }
 
 const rate = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 10_000) / 10_000 : null);
+const count = (m: Map<number, number>, v: number) => m.set(bucket(v), (m.get(bucket(v)) ?? 0) + 1);
 
-/** Counts, medians and breakdown rows of people's best attempts. */
+/**
+ * Counts, medians and breakdown rows from each person's outcome per day over a range: a person counts once per
+ * step (their best day), once per breakdown value; times between steps are taken from each person-day's best
+ * attempt, to 3 significant digits — as a saved funnel keeps them.
+ */
 export function figuresOf(
   steps: number,
-  outcomes: Iterable<PersonOutcome>,
+  people: Iterable<FunnelDayOutcome[]>,
   breakdown?: FunnelBreakdown,
 ): FunnelFigures {
   const counts = new Array<number>(steps).fill(0);
-  const gaps: number[][] = Array.from({ length: steps }, () => []);
-  const toConvert: number[] = [];
+  const gaps = Array.from({ length: steps }, () => new Map<number, number>());
+  const toConvert = new Map<number, number>();
   const rows = breakdown ? new Map<string, number[]>() : undefined;
-  for (const o of outcomes) {
-    const t = o.best.times;
-    for (let k = 0; k < o.best.reached; k++) {
-      counts[k]!++;
-      if (k > 0) gaps[k]!.push(Math.round((t[k]! - t[k - 1]!) / 1000));
+  for (const days of people) {
+    const reached = Math.max(0, ...days.map((d) => d.reached));
+    for (let k = 0; k < reached; k++) counts[k]!++;
+    const byValue = new Map<string, number>();
+    for (const d of days) {
+      d.gaps.forEach((g, k) => {
+        count(gaps[k + 1]!, g);
+      });
+      if (d.convert !== undefined) count(toConvert, d.convert);
+      if (breakdown)
+        for (const [v, r] of Object.entries(d.by[breakdown] ?? {})) byValue.set(v, Math.max(byValue.get(v) ?? 0, r));
     }
-    if (o.best.reached === steps) toConvert.push(Math.round((t[steps - 1]! - t[0]!) / 1000));
-    if (rows && o.byValue) {
-      for (const [value, reached] of o.byValue) {
+    if (rows) {
+      for (const [value, r] of byValue) {
         const row = rows.get(value) ?? new Array<number>(steps).fill(0);
         rows.set(value, row);
-        for (let k = 0; k < reached; k++) row[k]!++;
+        for (let k = 0; k < r; k++) row[k]!++;
       }
     }
   }
-  return { counts, medians: gaps.map((g, k) => (k ? median(g) : null)), medianToConvert: median(toConvert), rows };
+  return {
+    counts,
+    medians: gaps.map((g, k) => (k ? medianOfCounts(g) : null)),
+    medianToConvert: medianOfCounts(toConvert),
+    rows,
+  };
 }
 
 /** The API's answer from a funnel's figures. */

@@ -2,6 +2,7 @@ import type { Connection, Model } from 'mongoose';
 import { type DeadLetterDoc, deadLetterSchema } from './dead-letter.js';
 import { type DeliveryDoc, deliverySchema } from './delivery.js';
 import { type EventDoc, eventSchema } from './event.js';
+import { type FunnelDoc, type FunnelPersonDoc, funnelPersonSchema, funnelSchema } from './funnel.js';
 import {
   type IdentityDoc,
   identitySchema,
@@ -66,6 +67,8 @@ export interface Models {
   Suppression: Model<SuppressionDoc>;
   Visit: Model<VisitDoc>;
   StatsDaily: Model<StatsDailyDoc>;
+  Funnel: Model<FunnelDoc>;
+  FunnelPerson: Model<FunnelPersonDoc>;
 }
 
 /** Binds every model to one connection (one database per installation, or per test). */
@@ -93,6 +96,8 @@ export function createModels(conn: Connection): Models {
     Suppression: conn.model<SuppressionDoc>('Suppression', suppressionSchema),
     Visit: conn.model<VisitDoc>('Visit', visitSchema),
     StatsDaily: conn.model<StatsDailyDoc>('StatsDaily', statsDailySchema),
+    Funnel: conn.model<FunnelDoc>('Funnel', funnelSchema),
+    FunnelPerson: conn.model<FunnelPersonDoc>('FunnelPerson', funnelPersonSchema),
   };
 }
 
@@ -118,6 +123,13 @@ export {
   type NewEventDoc,
   sentByOf,
 } from './event.js';
+export type {
+  FunnelDayOutcome,
+  FunnelDoc,
+  FunnelPersonDoc,
+  FunnelPersonEvent,
+  FunnelStepDoc,
+} from './funnel.js';
 export {
   type IdentityDoc,
   identityKey,

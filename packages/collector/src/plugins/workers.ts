@@ -12,7 +12,8 @@ import {
   requestConfirmations,
 } from '../campaigns/index.js';
 import type { Config } from '../config.js';
-import type { Models } from '../models/index.js';
+import { createFunnelHook } from '../funnels/index.js';
+import type { Models, NewEventDoc } from '../models/index.js';
 import { type AfterInsertHook, createIngestWorker, ownedEvents, startRetention } from '../pipeline/index.js';
 import { loadSuppressions } from '../profiles/index.js';
 import { type RollupFolder, recordRollups, startRollupFolder } from '../rollups/index.js';
@@ -55,7 +56,8 @@ export async function startWorkers({
   const visitCloser = startVisitCloser(config, models, redis, log);
   const caches = siteConfigCaches(models, redis, config.queuePrefix);
   const facts: FactsDeps = { models, redis, prefix: config.queuePrefix, segments: caches.segments };
-  const afterInsert = createAfterInsertHook(queues, folder, caches, facts);
+  const funnels = createFunnelHook({ models, redis, prefix: config.queuePrefix });
+  const afterInsert = createAfterInsertHook(queues, folder, caches, facts, funnels);
   const signingSecret = await loadSigningSecret(models, config);
   const suppressions = new SiteConfigCache(redis, config.queuePrefix, loadSuppressions(models));
   const workers: Worker[] = [
@@ -94,15 +96,16 @@ export async function startWorkers({
 
 /**
  * The ingest worker's after-insert hook: roll-up contributions, profile facts and segment membership (before the
- * triggers, whose audience filters read it), trigger entries and webhook fan-out, for the
- * events this job is responsible for (see ownedEvents). Only fast writes and enqueues happen here: folding the
- * roll-ups and sending are left to the folder and the workers, so a slow receiver never slows ingestion.
+ * triggers, whose audience filters read it), trigger entries, webhook fan-out and saved funnels (funnels/), for
+ * the events this job is responsible for (see ownedEvents). Only fast writes and enqueues happen here: folding
+ * the roll-ups and sending are left to the folder and the workers, so a slow receiver never slows ingestion.
  */
 export function createAfterInsertHook(
   queues: Pick<Record<QueueName, Queue>, 'triggers' | 'webhooks'>,
   folder: Pick<RollupFolder, 'kick' | 'sketches'>,
   cached?: { activeTriggers: ActiveTriggers; subscriptions: Subscriptions },
   facts?: FactsDeps,
+  funnels?: (events: NewEventDoc[]) => Promise<void>,
 ): AfterInsertHook {
   return async (inserted, models, job) => {
     const events = await ownedEvents(models, inserted, job);
@@ -113,6 +116,7 @@ export function createAfterInsertHook(
     await enterTriggers(models, queues.triggers, events, cached?.activeTriggers);
     await fanOutWebhooks(models, queues.webhooks, events, cached?.subscriptions);
     await requestConfirmations(queues.triggers, events);
+    await funnels?.(events);
   };
 }
 

@@ -84,6 +84,9 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
   deleted.triggerVisitors = triggerIds.length
     ? (await models.TriggerVisitor.deleteMany({ _id: { $regex: `^(${triggerIds.join('|')}):` } })).deletedCount
     : 0;
+  const funnelIds = (await models.Funnel.find(bySite, { _id: 1 }).lean()).map((f) => f._id);
+  deleted.funnels = (await models.Funnel.deleteMany(bySite)).deletedCount;
+  for (const funnelId of funnelIds) await models.FunnelPerson.deleteMany({ funnelId });
   deleted.webhooks = (await models.Webhook.deleteMany(bySite)).deletedCount;
   deleted.deliveries = (await models.Delivery.deleteMany(bySite)).deletedCount;
   deleted.deadLetters = (await models.DeadLetter.deleteMany(bySite)).deletedCount;
@@ -98,8 +101,8 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
     await models.Suppression.deleteMany({ siteId: siteOid, _id: { $ne: siteSuppressionKey(siteId) } })
   ).deletedCount;
   deleted.visitorSketches = 0;
-  // the daily sketches, the stats' sketches, open visits and the browsers of identified people
-  for (const kind of ['visitors', 'uv', 'visit', 'visitmeta', 'browser-of'])
+  // the daily sketches, the stats' sketches, open visits, the browsers of identified people, saved funnels' state
+  for (const kind of ['visitors', 'uv', 'visit', 'visitmeta', 'browser-of', ...(funnelIds.length ? ['funnel'] : [])])
     deleted.visitorSketches += await unlinkMatching(deps.redis, `${deps.prefix}:${kind}:${siteId}:*`);
   deleted.visitorSketches += await deps.redis.unlink(`${deps.prefix}:open-visits:${siteId}`);
   // the shop platforms' deliveries log (integrations/)

@@ -1,0 +1,95 @@
+import { FUNNEL_BREAKDOWNS } from '@trackmate/schema';
+import type { Redis } from 'ioredis';
+import type { FunnelDayOutcome } from '../models/index.js';
+
+/**
+ * A saved funnel's figures in Redis, per site-local day of the first step, all under one hash tag so that a
+ * range is merged in one place (also on a Redis Cluster):
+ * - `b:<day>:<k>` a bitmap of the people (by number) whose best attempt of that day reached step k+1, and
+ *   `b:<day>:<k>:<dim>:<value>` the same per breakdown value; a range's people = the days' bitmaps OR-ed;
+ * - `h:<day>:<k>` seconds from step k to k+1 (3 significant digits) → people-days, `c:<day>` to convert;
+ * - `pid` person → number, `seq` the last number; `values:<dim>` breakdown values seen.
+ * Bits are set to what the person's state says (idempotent); the counts of `h:`/`c:` move by differences.
+ */
+export const funnelBase = (prefix: string, siteId: string, funnelId: string) =>
+  `${prefix}:funnel:${siteId}:{${funnelId}}`;
+
+/** Seconds kept to 3 significant digits, so that medians are taken from a bounded number of values. */
+export const bucket = (seconds: number) => (seconds < 1000 ? seconds : Number(seconds.toPrecision(3)));
+
+const ASSIGN = `
+local out = {}
+for i, person in ipairs(ARGV) do
+  local id = redis.call('HGET', KEYS[1], person)
+  if not id then
+    id = redis.call('INCR', KEYS[2])
+    redis.call('HSET', KEYS[1], person, id)
+  end
+  out[i] = tonumber(id)
+end
+return out`;
+
+/** Each person's number in a funnel's bitmaps, made on first use. */
+export async function personNumbers(redis: Redis, base: string, people: string[]): Promise<Map<string, number>> {
+  if (!people.length) return new Map();
+  const ids = (await redis.eval(ASSIGN, 2, `${base}:pid`, `${base}:seq`, ...people)) as number[];
+  return new Map(people.map((p, i) => [p, ids[i]!]));
+}
+
+/** The Redis writes that take a person's days from `before` to `after`. */
+export function writeDays(
+  pipeline: ReturnType<Redis['pipeline']>,
+  base: string,
+  pid: number,
+  steps: number,
+  before: Record<string, FunnelDayOutcome>,
+  after: Record<string, FunnelDayOutcome>,
+): void {
+  for (const day of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const a = before[day];
+    const b = after[day];
+    if (JSON.stringify(a) === JSON.stringify(b)) continue;
+    for (let k = 0; k < steps; k++) {
+      const was = (a?.reached ?? 0) > k;
+      const is = (b?.reached ?? 0) > k;
+      if (was !== is) pipeline.setbit(`${base}:b:${day}:${k}`, pid, is ? 1 : 0);
+    }
+    for (const dim of FUNNEL_BREAKDOWNS) {
+      const va = a?.by[dim] ?? {};
+      const vb = b?.by[dim] ?? {};
+      for (const value of new Set([...Object.keys(va), ...Object.keys(vb)])) {
+        if (vb[value]) pipeline.sadd(`${base}:values:${dim}`, value);
+        for (let k = 0; k < steps; k++) {
+          const was = (va[value] ?? 0) > k;
+          const is = (vb[value] ?? 0) > k;
+          if (was !== is) pipeline.setbit(`${base}:b:${day}:${k}:${dim}:${value}`, pid, is ? 1 : 0);
+        }
+      }
+    }
+    const move = (o: FunnelDayOutcome | undefined, by: 1 | -1) => {
+      if (!o) return;
+      o.gaps.forEach((g, k) => {
+        pipeline.hincrby(`${base}:h:${day}:${k}`, String(bucket(g)), by);
+      });
+      if (o.convert !== undefined) pipeline.hincrby(`${base}:c:${day}`, String(bucket(o.convert)), by);
+    };
+    move(a, -1);
+    move(b, 1);
+  }
+}
+
+/** The median of values given as value → count (the mean of the two middle ones for an even count), or null. */
+export function medianOfCounts(counts: Map<number, number>): number | null {
+  const sorted = [...counts].filter(([, n]) => n > 0).sort((a, b) => a[0] - b[0]);
+  const total = sorted.reduce((s, [, n]) => s + n, 0);
+  if (!total) return null;
+  const at = (i: number) => {
+    let seen = 0;
+    for (const [v, n] of sorted) {
+      seen += n;
+      if (i < seen) return v;
+    }
+    return sorted.at(-1)![0];
+  };
+  return total % 2 ? at(total >> 1) : (at(total / 2 - 1) + at(total / 2)) / 2;
+}

@@ -1,0 +1,175 @@
+import { SavedFunnel, SavedFunnelInput } from '@trackmate/schema';
+import type { Cluster, Redis } from 'ioredis';
+import { Types } from 'mongoose';
+import { Type } from 'typebox';
+import { siteTimeZones } from '../analytics/index.js';
+import { loggable, TrackMateError } from '../errors.js';
+import type { FunnelDoc } from '../models/index.js';
+import { errorReplies, IdParams, parseId, type Routes } from '../route-kit.js';
+import { bumpSiteConfig } from '../sites/index.js';
+import { buildFunnel } from './funnel-build.js';
+import { parseWindow } from './funnel-routes.js';
+import { funnelBase } from './funnel-state.js';
+
+/** At most this many saved funnels per site: each costs the ingest worker a little per event. */
+export const FUNNELS_PER_SITE = 20;
+
+const view = (f: FunnelDoc): SavedFunnel => ({
+  id: f._id.toHexString(),
+  name: f.name,
+  steps: f.steps,
+  window: f.window,
+  order: f.order,
+  status: f.status,
+  createdAt: f.createdAt.toISOString(),
+});
+
+/** SCAN + UNLINK of a pattern (every master of a Redis Cluster). */
+async function unlinkMatching(redis: Redis, pattern: string): Promise<void> {
+  const cluster = redis as unknown as Partial<Cluster>;
+  const nodes: Array<Pick<Redis, 'scan'>> = cluster.isCluster && cluster.nodes ? cluster.nodes('master') : [redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      for (const k of keys) await redis.unlink(k);
+    } while (cursor !== '0');
+  }
+}
+
+/**
+ * `/api/funnels` (secret key): saved funnels, kept current by the ingest worker so that any range answers from
+ * their state (`GET /api/stats/funnel?funnel=<id>`). A new funnel replays the stored events (`status: building`).
+ * Steps are fixed once saved: another funnel is another definition.
+ */
+const savedFunnelRoutes: Routes = async (app) => {
+  app.addHook('onRequest', app.requireSecretKey);
+  const common = { tags: ['funnels'], security: [{ secretKey: [] }] };
+  const deps = { models: app.models, redis: app.redis, prefix: app.config.queuePrefix };
+  const zones = siteTimeZones(app.models, 0);
+  const siteOf = (site: { id: string } | undefined) => {
+    if (!site) throw new TrackMateError('TM_ERR_MISSING_SECRET');
+    return new Types.ObjectId(site.id);
+  };
+  const find = async (siteId: Types.ObjectId, id: string) => {
+    const f = await app.models.Funnel.findOne({ _id: parseId(id, 'funnel id'), siteId }).lean();
+    if (!f) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: 'No such funnel' });
+    return f;
+  };
+
+  app.post(
+    '/api/funnels',
+    {
+      schema: {
+        ...common,
+        summary: 'Save a funnel: the worker keeps it current; it first replays the stored events',
+        body: SavedFunnelInput,
+        response: { 201: SavedFunnel, ...errorReplies(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const siteId = siteOf(request.site);
+      const body = request.body;
+      const window = body.window ?? '14d';
+      parseWindow(window);
+      if ((await app.models.Funnel.countDocuments({ siteId })) >= FUNNELS_PER_SITE)
+        throw new TrackMateError('TM_ERR_BAD_REQUEST', {
+          message: `At most ${FUNNELS_PER_SITE} saved funnels per site`,
+        });
+      const doc = await app.models.Funnel.create({
+        siteId,
+        name: body.name.trim(),
+        steps: body.steps,
+        window,
+        order: body.order ?? 'sequential',
+        status: 'building',
+        createdAt: new Date(),
+      });
+      const saved = doc.toObject() as FunnelDoc;
+      // the workers see the funnel from their next job on; what they stored before, the build replays
+      await bumpSiteConfig(app.redis, app.config.queuePrefix, siteId.toHexString());
+      const tz = (await zones([siteId.toHexString()])).get(siteId.toHexString()) ?? 'UTC';
+      buildFunnel(deps, saved, tz).catch((err: unknown) =>
+        app.log.error({ funnelId: saved._id.toHexString(), err: loggable(err) }, 'saved funnel build failed'),
+      );
+      reply.code(201);
+      return view(saved);
+    },
+  );
+
+  app.get(
+    '/api/funnels',
+    {
+      schema: {
+        ...common,
+        summary: "The site's saved funnels",
+        response: { 200: Type.Object({ funnels: Type.Array(SavedFunnel) }), ...errorReplies(401, 403) },
+      },
+    },
+    async (request) => {
+      const docs = await app.models.Funnel.find({ siteId: siteOf(request.site) })
+        .sort({ createdAt: 1 })
+        .lean();
+      return { funnels: docs.map(view) };
+    },
+  );
+
+  app.get(
+    '/api/funnels/:id',
+    {
+      schema: {
+        ...common,
+        summary: 'One saved funnel',
+        params: IdParams,
+        response: { 200: SavedFunnel, ...errorReplies(400, 401, 403, 404) },
+      },
+    },
+    async (request) => view(await find(siteOf(request.site), request.params.id)),
+  );
+
+  app.patch(
+    '/api/funnels/:id',
+    {
+      schema: {
+        ...common,
+        summary: 'Rename a saved funnel (its steps are fixed: save another funnel to change them)',
+        params: IdParams,
+        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+        response: { 200: SavedFunnel, ...errorReplies(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const f = await find(siteOf(request.site), request.params.id);
+      await app.models.Funnel.updateOne({ _id: f._id }, { $set: { name: request.body.name.trim() } });
+      return view({ ...f, name: request.body.name.trim() });
+    },
+  );
+
+  app.delete(
+    '/api/funnels/:id',
+    {
+      schema: {
+        ...common,
+        summary: 'Delete a saved funnel and its state',
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorReplies(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const siteId = siteOf(request.site);
+      const f = await find(siteId, request.params.id);
+      await app.models.Funnel.deleteOne({ _id: f._id });
+      await bumpSiteConfig(app.redis, app.config.queuePrefix, siteId.toHexString());
+      await app.models.FunnelPerson.deleteMany({ funnelId: f._id });
+      await unlinkMatching(
+        app.redis,
+        `${funnelBase(app.config.queuePrefix, siteId.toHexString(), f._id.toHexString())}:*`,
+      );
+      reply.code(204);
+      return null;
+    },
+  );
+};
+
+export default savedFunnelRoutes;
