@@ -6,7 +6,7 @@ import { type IngestFeed, ingestRequest } from '../ingest/index.js';
 import { limit } from '../plugins/rate-limits.js';
 import { loadSecretBox } from '../plugins/secret-box.js';
 import { errorReplies, parseId, type Routes } from '../route-kit.js';
-import { integrationSecret } from '../sites/index.js';
+import { integrationSecret, isPlatform } from '../sites/index.js';
 import { type Delivery, deliveryLog, type Outcome } from './delivery-log.js';
 import { eventErrors, type HookContext } from './order-event.js';
 import { type Json, type Mapped, parseBody } from './payload.js';
@@ -96,13 +96,13 @@ const hookRoutes: Routes<IngestFeed> = async (app, feed) => {
     },
     async (request, reply) => {
       const receivedAt = new Date();
-      const { platform, siteId } = request.params as { platform: Platform; siteId: string };
-      const spec = PLATFORM[platform];
-      if (!(PLATFORMS as readonly string[]).includes(platform)) {
+      const { platform, siteId } = request.params;
+      if (!isPlatform(platform)) {
         throw new TrackMateError('TM_ERR_NOT_FOUND', {
-          message: `No platform ${String(platform).slice(0, 40)}; the platforms are ${PLATFORMS.join(', ')}`,
+          message: `No platform ${platform.slice(0, 40)}; the platforms are ${PLATFORMS.join(', ')}`,
         });
       }
+      const spec = PLATFORM[platform];
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       let topic = platform === 'stripe' ? '' : spec.topic(request, undefined);
       const done = async (outcome: Outcome, status: number, extra: Partial<Delivery> = {}) => {
@@ -195,4 +195,5 @@ const hookRoutes: Routes<IngestFeed> = async (app, feed) => {
 export default hookRoutes;
 
 const isForm = (r: FastifyRequest) => (r.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
-const siteParam = (r: FastifyRequest) => (r.params as { siteId?: string } | undefined)?.siteId ?? null;
+const siteParam = ({ params }: FastifyRequest) =>
+  params && typeof params === 'object' && 'siteId' in params ? String(params.siteId) : null;

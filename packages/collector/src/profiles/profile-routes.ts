@@ -103,8 +103,8 @@ const profileRoutes: Routes<{
       const patch = request.body;
       const profile = await profileOf(models, siteIdOf(request), parseProfileId(request.params.id));
       const now = new Date();
-      const set: Record<string, unknown> = {};
-      const unset: Record<string, ''> = {};
+      const set: PatchSet = {};
+      const unset: PatchUnset = {};
       for (const field of ['firstName', 'lastName'] as const) {
         if (!(field in patch)) continue;
         const name = cleanName(patch[field]);
@@ -226,13 +226,15 @@ async function* exportChunks(models: Models, profile: ProfileDoc): AsyncGenerato
   yield ']}';
 }
 
+/** What a profile PATCH sets: names, phone, and metadata whole or key by key (`metadata.<key>`). */
+type PatchSet = Partial<Pick<ProfileDoc, 'firstName' | 'lastName' | 'phone' | 'metadata'>> & {
+  [path: `metadata.${string}`]: unknown;
+};
+/** What it removes. */
+type PatchUnset = { [path in 'firstName' | 'lastName' | 'phone' | `metadata.${string}`]?: '' };
+
 /** Metadata keys as event properties (no `$`, `.`, `__proto__`), merged key by key, 32 KB at most once merged. */
-function mergeMetadata(
-  profile: ProfileDoc,
-  patch: Record<string, unknown>,
-  set: Record<string, unknown>,
-  unset: Record<string, ''>,
-): void {
+function mergeMetadata(profile: ProfileDoc, patch: Record<string, unknown>, set: PatchSet, unset: PatchUnset): void {
   const unsafe = findUnsafeKey(patch);
   if (unsafe) throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: `/metadata${unsafe}` });
   const nested = nestedArrayPath(patch, '/metadata');

@@ -1,9 +1,13 @@
-import { type AnyBulkWriteOperation, Types } from 'mongoose';
+import { type AnyBulkWriteOperation, type QueryFilter, Types } from 'mongoose';
 import type { ConsentEntry, Models, ProfileDoc } from '../models/index.js';
 import { emailKeyOf, retryUpsertRace, userKeyOf } from '../models/index.js';
 import { mergedInto } from './merges.js';
 import type { ProfileTouch, ProfileUpsert } from './profile-touch.js';
 import { linkUserIds } from './user-ids.js';
+
+/** The names a profile is given (by a backend, or by browsers where no backend has named the person). */
+const NAME_FIELDS = ['firstName', 'lastName', 'phone'] as const;
+type Names = Partial<Pick<ProfileDoc, (typeof NAME_FIELDS)[number]>>;
 
 /** Bounds that keep a profile far below MongoDB's 16 MB document limit, however long it lives. */
 export const PROFILE_CAPS = { anonymousIds: 200, consentHistory: 500 } as const;
@@ -29,11 +33,11 @@ export async function upsertProfiles(models: Models, touches: ProfileTouch[]): P
   type Group = {
     siteId: string;
     key: string;
-    filter: Record<string, string>;
-    onInsert: Record<string, string>;
+    filter: Pick<ProfileDoc, 'userKey' | 'emailKey'>;
+    onInsert: Pick<ProfileDoc, 'userId' | 'userKey' | 'email' | 'emailKey'>;
     email?: string;
-    set: Record<string, unknown>;
-    names: Record<string, unknown>;
+    set: Names;
+    names: Names;
     server: boolean;
     visitors: Set<string>;
     claim?: { email: string; at: Date };
@@ -60,19 +64,17 @@ export async function upsertProfiles(models: Models, touches: ProfileTouch[]): P
     if (t.profile.userId && t.profile.email) g.email = t.profile.email;
     // the latest event that names a field sets it; once a backend has named the person, browsers no longer do
     const fields = t.from === 'server' ? g.set : g.names;
-    if (t.profile.firstName) fields.firstName = t.profile.firstName;
-    if (t.profile.lastName) fields.lastName = t.profile.lastName;
-    if (t.profile.phone) fields.phone = t.profile.phone;
+    for (const k of NAME_FIELDS) if (t.profile[k]) fields[k] = t.profile[k];
     if (t.from === 'server') {
       g.server = true;
-      for (const k of Object.keys(g.set)) delete g.names[k];
+      for (const k of NAME_FIELDS) if (g.set[k]) delete g.names[k];
     }
     if (t.anonymousId) g.visitors.add(t.anonymousId);
     if (t.claimedEmail) g.claim = { email: t.claimedEmail, at: t.at };
   }
   const now = new Date();
   const ops: AnyBulkWriteOperation<ProfileDoc>[] = [...groups.values()].map((g) => {
-    const setOnInsert: Record<string, unknown> = {
+    const setOnInsert: Partial<ProfileDoc> = {
       siteId: new Types.ObjectId(g.siteId),
       ...g.onInsert,
       createdAt: now,
@@ -145,8 +147,8 @@ async function trimProfiles(
   const ops: AnyBulkWriteOperation<ProfileDoc>[] = [];
   for (const d of docs) {
     // only if the arrays are still as read: a concurrent job's additions are never overwritten (it trims next)
-    const filter: Record<string, unknown> = { _id: d._id };
-    const set: Record<string, unknown> = {};
+    const filter: QueryFilter<ProfileDoc> = { _id: d._id };
+    const set: Partial<Pick<ProfileDoc, 'anonymousIds' | 'consentHistory'>> = {};
     if ((d.anonymousIds?.length ?? 0) > PROFILE_CAPS.anonymousIds) {
       filter.anonymousIds = { $size: d.anonymousIds.length };
       set.anonymousIds = d.anonymousIds.slice(-PROFILE_CAPS.anonymousIds);

@@ -1,5 +1,5 @@
 import type { Types } from 'mongoose';
-import { emailKeyOf, isDuplicateKey, type Models, userKeyOf } from '../models/index.js';
+import { emailKeyOf, isDuplicateKey, type Models, type ProfileDoc, userKeyOf } from '../models/index.js';
 import type { ProfileTouch } from './profile-touch.js';
 
 /**
@@ -124,7 +124,9 @@ export async function mergeProfiles(models: Models, fromId: Types.ObjectId, into
   );
   const from = await models.Profile.findById(fromId).lean();
   if (!from) return;
-  const set: Record<string, unknown> = { updatedAt: new Date() };
+  const set: Partial<Pick<ProfileDoc, 'firstName' | 'lastName' | 'phone' | 'consent' | 'updatedAt'>> = {
+    updatedAt: new Date(),
+  };
   for (const field of ['firstName', 'lastName', 'phone'] as const) {
     if (!into[field] && from[field]) set[field] = from[field];
   }

@@ -43,7 +43,7 @@ const topPagesRoutes: Routes = async (app) => {
       ]);
       return {
         ...range,
-        pages: rows.filter((r) => typeof r._id === 'string').map((r) => ({ url: r._id as string, views: r.views })),
+        pages: rows.flatMap((r) => (typeof r._id === 'string' ? [{ url: r._id, views: r.views }] : [])),
       };
     },
   );

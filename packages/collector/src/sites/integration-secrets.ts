@@ -20,26 +20,39 @@ function checkSecret(platform: Platform, raw: string): string {
   return secret;
 }
 
+/** The path of a platform's sealed secret in a site document. */
+type SecretPath = `integrations.${Platform}`;
+
+export interface IntegrationSecretsUpdate {
+  set: Partial<Record<SecretPath, { secret: string; setAt: Date }>>;
+  unset: Partial<Record<SecretPath, ''>>;
+}
+
 /** The `$set` / `$unset` of a change of secrets, sealed for this site (the context binds each to site and platform). */
 export function integrationSecretsUpdate(
   box: SecretBox,
   siteId: string,
   change: IntegrationSecretsChange,
   now = new Date(),
-): { set: Record<string, unknown>; unset: Record<string, ''> } {
-  const set: Record<string, unknown> = {};
-  const unset: Record<string, ''> = {};
-  for (const [platform, value] of Object.entries(change) as Array<[string, string | null | undefined]>) {
-    if (!(PLATFORMS as readonly string[]).includes(platform)) {
+): IntegrationSecretsUpdate {
+  const set: IntegrationSecretsUpdate['set'] = {};
+  const unset: IntegrationSecretsUpdate['unset'] = {};
+  for (const [platform, value] of Object.entries(change)) {
+    if (!isPlatform(platform)) {
       throw invalid(`unknown platform "${platform}"; the platforms are ${PLATFORMS.join(', ')}`);
     }
-    const p = platform as Platform;
     if (value === undefined) continue;
-    if (value === null || value === '') unset[`integrations.${p}`] = '';
-    else set[`integrations.${p}`] = { secret: box.seal(checkSecret(p, value), sealContext(siteId, p)), setAt: now };
+    if (value === null || value === '') unset[`integrations.${platform}`] = '';
+    else {
+      const secret = box.seal(checkSecret(platform, value), sealContext(siteId, platform));
+      set[`integrations.${platform}`] = { secret, setAt: now };
+    }
   }
   return { set, unset };
 }
+
+/** A shop platform's name (a route parameter, a key of a change). */
+export const isPlatform = (name: string): name is Platform => PLATFORMS.some((p) => p === name);
 
 export const sealContext = (siteId: string, platform: Platform) => `${siteId}:${platform}`;
 

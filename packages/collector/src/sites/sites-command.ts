@@ -5,7 +5,12 @@ import type { SecretBox } from '../plugins/secret-box.js';
 import { parseId } from '../route-kit.js';
 import { createSite } from './create-site.js';
 import { type DeleteSiteDeps, deleteSite } from './delete-site.js';
-import { type IntegrationSecretsChange, integrationSecretsUpdate, integrationsView } from './integration-secrets.js';
+import {
+  type IntegrationSecretsChange,
+  type IntegrationSecretsUpdate,
+  integrationSecretsUpdate,
+  integrationsView,
+} from './integration-secrets.js';
 import { hashSecretKey, newSecretKey, newWriteKey } from './keys.js';
 import { normalizeOrigin } from './origins.js';
 
@@ -45,6 +50,8 @@ function knownTimeZone(name: string): boolean {
 }
 
 const usage = (message: string) => new TrackMateError('TM_ERR_USAGE', { message });
+const CONSENT_MODES = ['single', 'double', 'server'] as const;
+
 const invalid = (message: string) => new TrackMateError('TM_ERR_INVALID_SITE', { message });
 
 /** How long a running collector may still accept a replaced key: its key cache's lifetime. */
@@ -82,7 +89,7 @@ export async function updateSite(
   },
   box?: () => Promise<SecretBox>,
 ): Promise<SiteDoc> {
-  const set: Record<string, unknown> = {};
+  let set: Partial<SiteDoc> & IntegrationSecretsUpdate['set'] = {};
   if (change.name !== undefined) {
     const name = change.name.trim();
     if (!name || name.length > 200) throw invalid('--name must be 1 to 200 characters');
@@ -96,10 +103,9 @@ export async function updateSite(
     set.allowedOrigins = [...new Set(origins)];
   }
   if (change.consentMode !== undefined) {
-    if (!['single', 'double', 'server'].includes(change.consentMode)) {
-      throw invalid(`the consent mode is single, double or server; got "${change.consentMode}"`);
-    }
-    set.consentMode = change.consentMode;
+    const mode = CONSENT_MODES.find((m) => m === change.consentMode);
+    if (!mode) throw invalid(`the consent mode is single, double or server; got "${change.consentMode}"`);
+    set.consentMode = mode;
   }
   if (change.urlParams !== undefined) set.urlParams = urlParamsOf(site, change.urlParams);
   if (change.timezone !== undefined) {
@@ -114,11 +120,11 @@ export async function updateSite(
     set.attributionLookbackDays = days;
   }
   const secrets = change.integrationSecrets ?? {};
-  let unset: Record<string, ''> = {};
+  let unset: IntegrationSecretsUpdate['unset'] = {};
   if (Object.values(secrets).some((v) => v !== undefined)) {
     if (!box) throw usage('platform secrets cannot be changed here');
     const update = integrationSecretsUpdate(await box(), site._id.toHexString(), secrets);
-    Object.assign(set, update.set);
+    set = { ...set, ...update.set };
     unset = update.unset;
   }
   if (!Object.keys(set).length && !Object.keys(unset).length) {
@@ -194,6 +200,9 @@ export interface RotatedKeys {
   oldKeysValidUntil?: string;
 }
 
+/** A key replaced by a rotation, still accepted until its overlap ends. */
+type RetiredKey = { kind: 'write' | 'secret' | 'ingest'; value: string; until: Date };
+
 /**
  * New keys for a site; secret keys are returned once, only their hash is stored. With `overlapMs`, the replaced
  * keys keep working until then (time to deploy the new ones); without, they stop at once.
@@ -211,9 +220,10 @@ export async function rotateKeys(
     throw usage('the overlap must be from 0 to 30 days');
   }
   const out: RotatedKeys = { siteId: site._id.toHexString() };
-  const set: Record<string, unknown> = {};
+  const set: Partial<Pick<SiteDoc, 'writeKey' | 'secretKeyHash' | 'ingestKeyHash'>> & { retiredKeys?: RetiredKey[] } =
+    {};
   const until = new Date(now + overlap);
-  const retired: Array<{ kind: string; value: string; until: Date }> = (site.retiredKeys ?? [])
+  const retired: RetiredKey[] = (site.retiredKeys ?? [])
     .filter((k) => new Date(k.until).getTime() > now)
     .map(({ kind, value, until }) => ({ kind, value, until }));
   const retire = (kind: 'write' | 'secret' | 'ingest', value: string | null | undefined) => {

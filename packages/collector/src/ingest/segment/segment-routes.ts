@@ -47,7 +47,8 @@ const segmentRoutes: Routes<IngestFeed> = async (app, feed) => {
             "profile of the userId and traits.email), alias calls `alias`. A userId links the event to that user's " +
             'profile and is also kept in `context.userId`. See docs/migrate-from-segment.md.',
           tags: ['segment'],
-          body: Type.Object({}, { additionalProperties: true }),
+          // any object (each message is validated below), typed as one for the handler
+          body: Type.Unsafe<Record<string, unknown>>(Type.Object({}, { additionalProperties: true })),
           response: { 202: TrackAccepted, ...errorReplies(400, 401, 403, 413, 415, 429, 503) },
         },
         // validated per message below, so one bad message never sinks the rest
@@ -56,7 +57,7 @@ const segmentRoutes: Routes<IngestFeed> = async (app, feed) => {
       },
       async (request, reply) => {
         const receivedAt = new Date();
-        const body = request.body as Record<string, unknown>;
+        const body = request.body; // an object: keyOf made sure
         const site = await siteOfWriteKey(app, request);
 
         const isBatch = !type;
