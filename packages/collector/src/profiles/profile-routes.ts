@@ -180,7 +180,7 @@ const profileRoutes: Routes<{
       });
       const deleted = { ...erased, queuedEvents: queued.events, queuedDeliveries: queued.deliveries };
       // the workers' cached suppressions of this site are stale now
-      await bumpSiteConfig(app.redis, app.config.queuePrefix, profile.siteId.toHexString());
+      await bumpSiteConfig(app.redis, app.config.queuePrefix, profile.siteId);
       request.log.info(
         { site: profile.siteId.toHexString(), profile: profile._id.toHexString(), deleted },
         'profile erased',

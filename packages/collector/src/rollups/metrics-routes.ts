@@ -1,4 +1,5 @@
 import { Funnel, Metrics } from '@trackmate/schema';
+import type { Types } from 'mongoose';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import { EventName, errorReplies, type Routes, siteIdOf } from '../route-kit.js';
@@ -48,9 +49,14 @@ const common = { tags: ['metrics'], security: [{ secretKey: [] }] };
 /** Metrics answered from the daily roll-ups (metrics_daily) only; `events` is never scanned. */
 const metricsRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
-  const buckets = (siteId: string, range: { from: string; to: string }, names?: string[]) =>
+  const buckets = (siteId: Types.ObjectId, range: { from: string; to: string }, names?: string[]) =>
     app.models.MetricsDaily.find(
-      { siteId, day: { $gte: range.from, $lte: range.to }, ...(names ? { name: { $in: names } } : {}) },
+      // the roll-ups key a site by its id's hex
+      {
+        siteId: siteId.toHexString(),
+        day: { $gte: range.from, $lte: range.to },
+        ...(names ? { name: { $in: names } } : {}),
+      },
       { jobs: 0 },
     ).lean();
 
@@ -67,7 +73,7 @@ const metricsRoutes: Routes = async (app) => {
     async (request) => {
       const q = request.query;
       const range = dayRange(q);
-      const docs = await buckets(siteIdOf(request).toHexString(), range, q.event ? [q.event] : undefined);
+      const docs = await buckets(siteIdOf(request), range, q.event ? [q.event] : undefined);
       const byName = new Map<
         string,
         { name: string; totals: Totals; days: Array<Omit<Totals, 'visitorDays'> & { day: string; visitors: number }> }
@@ -115,7 +121,7 @@ const metricsRoutes: Routes = async (app) => {
     },
     async (request) => {
       const range = dayRange(request.query);
-      const docs = await buckets(siteIdOf(request).toHexString(), range, FUNNEL_STEPS);
+      const docs = await buckets(siteIdOf(request), range, FUNNEL_STEPS);
       const steps = FUNNEL_STEPS.map((name) => {
         const mine = docs.filter((d) => d.name === name);
         return {

@@ -1,5 +1,5 @@
 import type { UrlParams } from '@trackmate/schema';
-import type { QueryFilter } from 'mongoose';
+import type { QueryFilter, Types } from 'mongoose';
 import type { Models, SiteDoc } from '../models/index.js';
 import { hashSecretKey, isSecretKeyShape, isWriteKeyShape } from './keys.js';
 
@@ -90,8 +90,9 @@ export class KeyCache {
   }
 
   /** Drops every key of a site (after its keys or origins changed), so this process looks them up again. */
-  forgetSite(siteId: string): void {
-    for (const [key, entry] of this.entries) if (entry.site?.id === siteId) this.entries.delete(key);
+  forgetSite(siteId: Types.ObjectId | string): void {
+    const id = String(siteId);
+    for (const [key, entry] of this.entries) if (entry.site?.id === id) this.entries.delete(key);
     this.origins.expires = 0;
     this.allKeys.expires = 0;
   }

@@ -1,11 +1,16 @@
 import type { Redis } from 'ioredis';
+import type { Types } from 'mongoose';
 
 /** The Redis key whose value changes whenever a site's triggers or webhooks change. */
 const versionKey = (prefix: string, siteId: string) => `${prefix}:site-config:${siteId}`;
 
-/** Called by every write to a site's triggers or webhook subscriptions. */
-export async function bumpSiteConfig(redis: Pick<Redis, 'incr'>, prefix: string, siteId: string): Promise<void> {
-  await redis.incr(versionKey(prefix, siteId)).catch(() => {
+/** Called by every write to a site's triggers or webhook subscriptions (with the site's id as documents hold it, or its hex). */
+export async function bumpSiteConfig(
+  redis: Pick<Redis, 'incr'>,
+  prefix: string,
+  siteId: Types.ObjectId | string,
+): Promise<void> {
+  await redis.incr(versionKey(prefix, String(siteId))).catch(() => {
     // Redis away: the workers' caches expire by age (maxAgeMs) instead
   });
 }

@@ -102,7 +102,7 @@ const siteRoutes: Routes = async (app) => {
       const updated = await updateSite(app.models, await load(request), request.body, () =>
         loadSecretBox(app.models, app.config),
       );
-      app.siteKeys.forgetSite(updated._id.toHexString());
+      app.siteKeys.forgetSite(updated._id);
       return siteView(updated);
     },
   );

@@ -76,7 +76,7 @@ const webhookRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
   const { Webhook, Delivery } = app.models;
   // the ingest workers cache each site's subscriptions until this version changes
-  const changed = (siteId: Types.ObjectId) => bumpSiteConfig(app.redis, app.config.queuePrefix, siteId.toHexString());
+  const changed = (siteId: Types.ObjectId) => bumpSiteConfig(app.redis, app.config.queuePrefix, siteId);
   const load = siteScoped<WebhookDoc>(Webhook, 'webhook');
 
   app.post(
