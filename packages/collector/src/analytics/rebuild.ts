@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Types } from 'mongoose';
+import type { AnyBulkWriteOperation } from 'mongoose';
 import { TrackMateError } from '../errors.js';
 import type { EventDoc, EventGeo, Models, VisitDims, VisitDoc } from '../models/index.js';
 import { sentByOf } from '../models/index.js';
@@ -87,8 +87,7 @@ export async function rebuildRollups(
     const open = new Map<string, OpenVisit>();
     const browserOf = new Map<string, string>(); // profile → the browser it was last seen on
     const visits = new Map<string, VisitDoc>();
-    let writes: Array<{ updateOne: { filter: { _id: Types.ObjectId }; update: { $set: Record<string, unknown> } } }> =
-      [];
+    let writes: AnyBulkWriteOperation<EventDoc>[] = [];
     const flush = async () => {
       if (writes.length) await models.Event.bulkWrite(writes, { ordered: false });
       writes = [];
@@ -118,7 +117,7 @@ export async function rebuildRollups(
         };
         open.set(visitor, visit);
       }
-      const set: Record<string, unknown> = visit
+      const set: Partial<EventDoc> = visit
         ? {
             source: visit.startDims.source,
             device: start ? start.device : visit.startDims.device,
@@ -164,10 +163,9 @@ export async function rebuildRollups(
     await flush();
     // the days' roll-ups are recomputed from the rebuilt visits, not added to
     const siteId = site._id.toHexString();
-    const dayFilter: Record<string, unknown> = {};
+    const dayFilter: { $gte?: string; $lte?: string; $lt: string } = { $lt: lastDay };
     if (options.from) dayFilter.$gte = options.from;
     if (options.to) dayFilter.$lte = options.to;
-    dayFilter.$lt = lastDay;
     await models.Visit.deleteMany({ siteId: site._id, closed: true, day: dayFilter });
     const rows = await models.StatsDaily.find({ siteId, day: dayFilter }, { day: 1, dim: 1, value: 1 }).lean();
     await models.StatsDaily.deleteMany({ siteId, day: dayFilter });
