@@ -27,4 +27,22 @@ describe('the repository map', () => {
     const missing = named.filter((p) => !existsSync(join(ROOT, p.startsWith('packages/') ? p : `packages/${p}`)));
     expect(missing).toEqual([]);
   });
+
+  it('every file of the event path from HTTP to MongoDB exists in the collector', () => {
+    const doc = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8');
+    const list = doc.split('### The same path as a list of files')[1]?.split('\n## ')[0] ?? '';
+    const named = [...list.matchAll(/`([\w/.-]+\.ts)`/g)].map((m) => m[1]!);
+    expect(named.length).toBeGreaterThan(20);
+    const src = join(ROOT, 'packages/collector/src');
+    // a bare file name stands in the folder of the path named before it on the same line
+    const missing = list.split('\n').flatMap((line) => {
+      let folder = '';
+      return [...line.matchAll(/`([\w/.-]+\.ts)`/g)].flatMap(([, name]) => {
+        const path = name!.includes('/') ? name! : `${folder}${name}`;
+        if (name!.includes('/')) folder = name!.slice(0, name!.lastIndexOf('/') + 1);
+        return existsSync(join(src, path)) ? [] : [path];
+      });
+    });
+    expect(missing).toEqual([]);
+  });
 });
