@@ -9,7 +9,7 @@ import type { IngestFeed } from './accept.js';
 import { trackCors } from './cors.js';
 import { ingestRequest } from './ingest-request.js';
 import { requestItems, validateClientEvents } from './validate-client.js';
-import { siteOfWriteKey, writeKeyHooks, writeKeyOf } from './write-key.js';
+import { perEventRoute, siteOfWriteKey, writeKeyOf } from './write-key.js';
 
 const batchEnvelope = Compile(ClientBatch);
 
@@ -42,9 +42,7 @@ const trackRoutes: Routes<IngestFeed> = async (app, feed) => {
         body: Type.Union([ClientEvent, ClientBatch]),
         response: { 202: TrackAccepted, ...errorReplies(400, 401, 403, 413, 415, 429, 503) },
       },
-      // The body is validated per event below, so one bad event never sinks the rest.
-      validatorCompiler: () => () => true,
-      ...writeKeyHooks(app, feed.backpressure, keyOf),
+      ...perEventRoute(app, feed.backpressure, keyOf),
     },
     async (request, reply) => {
       const receivedAt = new Date();

@@ -58,6 +58,18 @@ export function writeKeyHooks(
 }
 
 /**
+ * The options of a route whose body is a batch of events checked one by one by the route itself (so one bad
+ * event never sinks the rest): no schema validation of the body, and the write-key hooks.
+ */
+export function perEventRoute(
+  app: FastifyInstance,
+  backpressure: Backpressure,
+  keyOf: (request: FastifyRequest) => string | undefined,
+) {
+  return { validatorCompiler: () => () => true, ...writeKeyHooks(app, backpressure, keyOf) };
+}
+
+/**
  * The site of a write key, or undefined: a key the cache does not know is looked up only while the client
  * address is under its limit of failed lookups, and an unknown one counts against it. Track requests and their
  * CORS pre-flights alike.

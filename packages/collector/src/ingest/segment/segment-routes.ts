@@ -8,7 +8,7 @@ import type { IngestFeed } from '../accept.js';
 import { TRACK_HEADERS, trackCors } from '../cors.js';
 import { ingestRequest } from '../ingest-request.js';
 import { structuralErrors } from '../validate-client.js';
-import { siteOfWriteKey, writeKeyHooks, writeKeyOf } from '../write-key.js';
+import { perEventRoute, siteOfWriteKey, writeKeyOf } from '../write-key.js';
 import { segmentKeyOf } from './segment-key.js';
 import { mapSegmentMessages, type SegmentType } from './segment-message.js';
 
@@ -51,14 +51,12 @@ const segmentRoutes: Routes<IngestFeed> = async (app, feed) => {
           body: Type.Unsafe<Record<string, unknown>>(Type.Object({}, { additionalProperties: true })),
           response: { 202: TrackAccepted, ...errorReplies(400, 401, 403, 413, 415, 429, 503) },
         },
-        // validated per message below, so one bad message never sinks the rest
-        validatorCompiler: () => () => true,
-        ...writeKeyHooks(app, feed.backpressure, keyOf),
+        ...perEventRoute(app, feed.backpressure, keyOf),
       },
       async (request, reply) => {
         const receivedAt = new Date();
-        const body = request.body; // an object: keyOf made sure
         const site = await siteOfWriteKey(app, request);
+        const body = request.body;
 
         const isBatch = !type;
         const items = isBatch ? batchItems(body) : [body];
