@@ -1,3 +1,4 @@
+import { STATS_DIMENSIONS, type StatsDimension } from '@trackmate/schema';
 import type { EventDoc, VisitDims, VisitSummary } from '../models/index.js';
 import { sentByOf } from '../models/index.js';
 import { currencyOf, refundOf, revenueOf } from '../rollups/index.js';
@@ -100,21 +101,14 @@ export interface Counts {
 
 export const NONE = '(none)';
 
+/** The stats dimensions that are not a visit's own (its pages, entry and exit pages and event names). */
+const OF_PAGES_AND_EVENTS = ['page', 'entryPage', 'exitPage', 'event'] as const;
+type VisitDim = Exclude<StatsDimension, (typeof OF_PAGES_AND_EVENTS)[number]>;
+
 /** The visit-level dimensions rolled up (page and event rows come from the summary's lists). */
-export const VISIT_DIMS = [
-  'channel',
-  'referrer',
-  'utmSource',
-  'utmMedium',
-  'utmCampaign',
-  'utmTerm',
-  'utmContent',
-  'country',
-  'region',
-  'browser',
-  'os',
-  'device',
-] as const;
+export const VISIT_DIMS: readonly VisitDim[] = STATS_DIMENSIONS.filter(
+  (d): d is VisitDim => !(OF_PAGES_AND_EVENTS as readonly string[]).includes(d),
+);
 
 /** One visit's contribution to the roll-up rows: `all` (the totals), each dimension's value, pages and events. */
 export function rowsOfVisit(dims: VisitDims, s: VisitSummary): Array<{ dim: string; value: string; counts: Counts }> {
