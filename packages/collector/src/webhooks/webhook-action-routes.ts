@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { DeliveryQueued } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
-import type { WebhookDoc } from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
-import { errorReplies, IdParams, parseId, type Routes, siteIdOf, siteScoped } from '../route-kit.js';
+import { errorReplies, IdParams, type Routes, siteIdOf } from '../route-kit.js';
 import { eventDelivery, type WebhookJob } from './webhook-fanout.js';
+import { webhookRepository } from './webhook-repository.js';
 
 const common = { tags: ['webhooks'], security: [{ secretKey: [] }] };
 
@@ -15,7 +15,7 @@ const common = { tags: ['webhooks'], security: [{ secretKey: [] }] };
  */
 const webhookActionRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
-  const load = siteScoped<WebhookDoc>(app.models.Webhook, 'webhook');
+  const webhooks = webhookRepository(app.models);
   const enqueue = (job: WebhookJob, natural: string) =>
     app.queues.webhooks.add('deliver', job, { jobId: jobIdFor('w', `${natural}:manual:${randomUUID()}`) });
 
@@ -30,7 +30,7 @@ const webhookActionRoutes: Routes = async (app) => {
       },
     },
     async (request, reply) => {
-      const sub = await load(siteIdOf(request), request.params.id);
+      const sub = await webhooks.load(siteIdOf(request), request.params.id);
       const deliveryId = jobIdFor('whd', `${sub._id}:test:${randomUUID()}`);
       const now = new Date().toISOString();
       const body = JSON.stringify({
@@ -71,12 +71,8 @@ const webhookActionRoutes: Routes = async (app) => {
       },
     },
     async (request, reply) => {
-      const sub = await load(siteIdOf(request), request.params.id);
-      const delivery = await app.models.Delivery.findOne({
-        _id: parseId(request.params.deliveryId, 'delivery id'),
-        siteId: sub.siteId,
-        webhookId: sub._id,
-      }).lean();
+      const sub = await webhooks.load(siteIdOf(request), request.params.id);
+      const delivery = await webhooks.delivery(sub, request.params.deliveryId);
       if (!delivery)
         throw new TrackMateError('TM_ERR_NOT_FOUND', { message: `No delivery ${request.params.deliveryId}` });
       const event = delivery.messageId

@@ -9,16 +9,9 @@ import {
 import type { Types } from 'mongoose';
 import { Type } from 'typebox';
 import type { DeliveryDoc, WebhookDoc } from '../models/index.js';
-import {
-  checkOutgoingUrl,
-  EventName,
-  errorReplies,
-  IdParams,
-  type Routes,
-  siteIdOf,
-  siteScoped,
-} from '../route-kit.js';
+import { checkOutgoingUrl, EventName, errorReplies, IdParams, type Routes, siteIdOf } from '../route-kit.js';
 import { bumpSiteConfig } from '../sites/index.js';
+import { webhookRepository } from './webhook-repository.js';
 
 const Events = Type.Array(Type.Union([EventName, Type.Literal('*')]), {
   minItems: 1,
@@ -74,10 +67,9 @@ const ROTATION_OVERLAP_MS = 24 * 3_600_000;
 /** `/api/webhooks`: outgoing webhook subscriptions of the key's site, and their recent deliveries. */
 const webhookRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
-  const { Webhook, Delivery } = app.models;
+  const webhooks = webhookRepository(app.models);
   // the ingest workers cache each site's subscriptions until this version changes
   const changed = (siteId: Types.ObjectId) => bumpSiteConfig(app.redis, app.config.queuePrefix, siteId);
-  const load = siteScoped<WebhookDoc>(Webhook, 'webhook');
 
   app.post(
     '/api/webhooks',
@@ -92,7 +84,7 @@ const webhookRoutes: Routes = async (app) => {
     async (request, reply) => {
       const input = request.body;
       const now = new Date();
-      const created = await Webhook.create({
+      const created = await webhooks.create({
         siteId: siteIdOf(request),
         url: checkOutgoingUrl(input.url),
         events: [...new Set(input.events)],
@@ -102,7 +94,7 @@ const webhookRoutes: Routes = async (app) => {
         updatedAt: now,
       });
       await changed(created.siteId);
-      return reply.code(201).send(webhookView(created.toObject(), true));
+      return reply.code(201).send(webhookView(created, true));
     },
   );
 
@@ -116,11 +108,7 @@ const webhookRoutes: Routes = async (app) => {
       },
     },
     async (request) => {
-      const docs = await Webhook.find({ siteId: siteIdOf(request) })
-        .sort({ _id: 1 })
-        .limit(1_000)
-        .lean();
-      return { webhooks: docs.map((w) => webhookView(w)) };
+      return { webhooks: (await webhooks.list(siteIdOf(request))).map((w) => webhookView(w)) };
     },
   );
 
@@ -134,7 +122,7 @@ const webhookRoutes: Routes = async (app) => {
         response: { 200: WebhookSchema, ...errorReplies(400, 401, 404) },
       },
     },
-    async (request) => webhookView(await load(siteIdOf(request), request.params.id)),
+    async (request) => webhookView(await webhooks.load(siteIdOf(request), request.params.id)),
   );
 
   app.patch(
@@ -151,7 +139,7 @@ const webhookRoutes: Routes = async (app) => {
     },
     async (request) => {
       const siteId = siteIdOf(request);
-      const current = await load(siteId, request.params.id);
+      const current = await webhooks.load(siteId, request.params.id);
       const input = request.body;
       const set: Partial<WebhookDoc> = { ...input, updatedAt: new Date() };
       if (input.url) set.url = checkOutgoingUrl(input.url);
@@ -161,9 +149,9 @@ const webhookRoutes: Routes = async (app) => {
         set.previousSecret = current.secret;
         set.previousSecretUntil = new Date(Date.now() + ROTATION_OVERLAP_MS);
       }
-      await Webhook.updateOne({ _id: current._id, siteId }, { $set: set });
+      await webhooks.update(siteId, current._id, set);
       await changed(siteId);
-      return webhookView(await load(siteId, current._id));
+      return webhookView(await webhooks.load(siteId, current._id));
     },
   );
 
@@ -178,8 +166,8 @@ const webhookRoutes: Routes = async (app) => {
       },
     },
     async (request, reply) => {
-      const current = await load(siteIdOf(request), request.params.id);
-      await Webhook.deleteOne({ _id: current._id });
+      const current = await webhooks.load(siteIdOf(request), request.params.id);
+      await webhooks.remove(current.siteId, current._id);
       await changed(current.siteId);
       return reply.code(204).send();
     },
@@ -196,9 +184,8 @@ const webhookRoutes: Routes = async (app) => {
       },
     },
     async (request) => {
-      const current = await load(siteIdOf(request), request.params.id);
-      const docs = await Delivery.find({ webhookId: current._id }).sort({ at: -1 }).limit(100).lean();
-      return { deliveries: docs.map(deliveryView) };
+      const current = await webhooks.load(siteIdOf(request), request.params.id);
+      return { deliveries: (await webhooks.deliveries(current._id)).map(deliveryView) };
     },
   );
 };
