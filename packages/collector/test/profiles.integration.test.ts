@@ -1,5 +1,7 @@
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProfileDoc } from '../src/models/index.js';
+import { visitorIdWindows } from '../src/profiles/person-data.js';
 import { type CreatedSite, createSite } from '../src/sites/create-site.js';
 import { clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 import { secretApi, specOrder } from './helpers/secret-api.js';
@@ -406,6 +408,135 @@ describe('profile API', () => {
     expect(exported.map((e) => e.name)).toEqual(['page_view', 'form_submit', 'order_placed']);
     expect(exported[0]!.messageId).toBe(early.messageId);
     expect(exported[2]!.properties.orderId).toBe('export-order');
+  });
+
+  it('a person with more visitor ids than one `$in` query holds is exported and erased whole, window by window', async () => {
+    // 1,500 visitor ids (more than IN_QUERY_IDS): their unlinked documents are matched in memory, not with `$in`
+    const siteId = new ObjectId(t.site.siteId);
+    const profileId = new ObjectId();
+    const now = new Date();
+    const own = ['many-own-1', 'many-own-2'];
+    const linked = Array.from({ length: 1_500 }, (_, i) => `many-${i}`);
+    await profiles().insertOne({
+      _id: profileId,
+      siteId,
+      email: 'many@example.com',
+      emailKey: `${t.site.siteId}|many@example.com`,
+      consent: { email: false },
+      consentHistory: [],
+      anonymousIds: own,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await identities().insertMany(
+      [...own, ...linked].map((anonymousId, i) => ({
+        _id: `${t.site.siteId}:${anonymousId}` as never,
+        siteId,
+        anonymousId,
+        profileId,
+        linkedAt: new Date(now.getTime() - i * 1_000),
+      })),
+    );
+    const event = (messageId: string, anonymousId: string, owner: ObjectId | null, minutes: number) => ({
+      siteId,
+      messageId,
+      anonymousId,
+      profileId: owner,
+      name: 'page_view',
+      timestamp: new Date(now.getTime() - minutes * 60_000),
+      receivedAt: now,
+      properties: {},
+    });
+    // every 10th visitor id has an event stored before its link (profileId null), the others linked ones
+    const mine = linked.map((v, i) => event(`many-e-${i}`, v, i % 10 ? profileId : null, i));
+    mine.push(event('many-own-e', own[1]!, null, 5_000));
+    // another person's event of one of the ids (a shared device they identified on) and a stranger's
+    const other = new ObjectId();
+    const decoys = [event('many-decoy-1', linked[3]!, other, 1), event('many-decoy-2', 'many-stranger', null, 1)];
+    await events().insertMany([...mine, ...decoys]);
+    const entry = (_id: string, anonymousId: string) => ({
+      _id,
+      siteId,
+      triggerId: new ObjectId(),
+      profileId: null,
+      anonymousId,
+      state: 'waiting',
+      event: { messageId: _id, name: 'add_to_cart', timestamp: now, properties: {} },
+      enteredAt: now,
+      fireAt: now,
+      updatedAt: now,
+    });
+    await t.db
+      .collection<{ _id: string }>('trigger_entries')
+      .insertMany([entry('many-t1', linked[1_400]!), entry('many-t2', own[0]!), entry('many-t3', 'many-stranger')]);
+    const letter = (anonymousId: string) => ({
+      queue: 'ingest',
+      siteId,
+      reason: 'x',
+      attempts: 12,
+      payload: { messageId: `dl-${anonymousId}`, anonymousId, profileId: null },
+      failedAt: now,
+    });
+    await t.db.collection('dead_letters').insertMany([letter(linked[1_499]!), letter('many-stranger')]);
+    const trigger = (await t.db.collection('triggers').insertOne({ siteId, name: 'many', active: true })).insertedId;
+    const guard = (v: string) => ({ _id: `${trigger.toHexString()}:${v}`, lastEnteredAt: now, lastEntry: 'e' });
+    await t.db
+      .collection<{ _id: string }>('trigger_visitors')
+      .insertMany([guard(linked[0]!), guard(linked[999]!), guard(own[1]!), guard('many-stranger')]);
+
+    const exported = await api('GET', `/api/profiles/${profileId.toHexString()}/export`);
+    expect(exported.status).toBe(200);
+    const ids = (exported.body.events as Array<{ messageId: string }>).map((e) => e.messageId);
+    expect(ids).toHaveLength(mine.length);
+    expect(new Set(ids)).toEqual(new Set(mine.map((e) => e.messageId)));
+    // the linked events come first, oldest first
+    const linkedIds = mine.filter((e) => e.profileId).sort((a, b) => +a.timestamp - +b.timestamp);
+    expect(ids.slice(0, linkedIds.length)).toEqual(linkedIds.map((e) => e.messageId));
+
+    const erased = await api('DELETE', `/api/profiles/${profileId.toHexString()}`);
+    expect(erased.status).toBe(200);
+    expect(erased.body.deleted).toMatchObject({
+      profiles: 1,
+      events: mine.length,
+      identities: linked.length + own.length,
+      triggerEntries: 2,
+      deadLetters: 1,
+      triggerVisitors: 3,
+    });
+    expect(await events().countDocuments({ messageId: { $regex: '^many-' } })).toBe(2);
+    expect(await events().countDocuments({ messageId: { $in: ['many-decoy-1', 'many-decoy-2'] } })).toBe(2);
+    expect(await t.db.collection('trigger_entries').countDocuments({ _id: { $regex: '^many-' } } as never)).toBe(1);
+    expect(await t.db.collection('dead_letters').countDocuments({ 'payload.anonymousId': 'many-stranger' })).toBe(1);
+    expect(
+      await t.db
+        .collection<{ _id: string }>('trigger_visitors')
+        .find({ _id: { $regex: `^${trigger.toHexString()}:` } })
+        .map((g) => g._id)
+        .toArray(),
+    ).toEqual([`${trigger.toHexString()}:many-stranger`]);
+    expect(await identities().countDocuments({ profileId })).toBe(0);
+  });
+
+  it('reads visitor ids in full windows but the last, each id once', async () => {
+    const siteId = new ObjectId(t.site.siteId);
+    const profileId = new ObjectId();
+    const linked = Array.from({ length: 25 }, (_, i) => `win-${i}`);
+    await identities().insertMany(
+      linked.map((anonymousId) => ({
+        _id: `${t.site.siteId}:${anonymousId}` as never,
+        siteId,
+        anonymousId,
+        profileId,
+        linkedAt: new Date(),
+      })),
+    );
+    const profile = { _id: profileId, siteId, anonymousIds: ['win-3', 'win-own'] } as unknown as ProfileDoc;
+    const windows: string[][] = [];
+    for await (const w of visitorIdWindows(t.app.models, profile, 10)) windows.push(w);
+    expect(windows.map((w) => w.length)).toEqual([10, 10, 6]);
+    expect(new Set(windows.flat())).toEqual(new Set([...linked, 'win-own']));
+    expect(windows.flat()).toHaveLength(26);
+    await identities().deleteMany({ profileId });
   });
 
   it('documents every profile route in the OpenAPI document', async () => {

@@ -169,7 +169,7 @@ const profileRoutes: Routes<{
     async (request) => {
       const profile = await profileOf(models, siteIdOf(request), parseProfileId(request.params.id));
       const anonymousIds = await recentVisitorIds(models, profile);
-      const erased = await erasePerson(models, profile);
+      const erased = await erasePerson(models, profile, anonymousIds);
       await profileChanged?.(profile.siteId, profile._id); // no longer a member of any segment
       const queued = await eraseQueued({
         siteId: profile.siteId.toHexString(),
