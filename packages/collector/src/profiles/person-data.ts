@@ -41,29 +41,33 @@ export const IN_QUERY_IDS = 1_000;
 export const ID_WINDOW = 50_000;
 
 /**
- * The visitor ids ever linked to the profile (on the profile itself, then its identity links, read once through
- * one cursor) in windows of at most `size`, so a person with any number of them is read in bounded memory.
- * Every window but the last is full.
+ * The visitor ids ever linked to the profile (on the profile itself and in its identity links) in windows of
+ * about `size`, so a person with any number of them is read in bounded memory. A window is the ids whose hash
+ * falls in one share of the range, read by its own pass over the links: no cursor is held open while the caller
+ * works through a window (a server closes cursors left idle for minutes).
  */
 export async function* visitorIdWindows(
   models: Models,
   profile: ProfileDoc,
   size = ID_WINDOW,
 ): AsyncGenerator<string[]> {
-  const own = new Set(profile.anonymousIds ?? []);
-  let window = [...own].slice(0, size);
-  const links = models.Identity.find({ siteId: profile.siteId, profileId: profile._id }, { anonymousId: 1 })
-    .lean()
-    .cursor({ batchSize: PAGE_SIZE });
-  for await (const link of links) {
-    if (own.has(link.anonymousId)) continue;
-    window.push(link.anonymousId);
-    if (window.length >= size) {
-      yield window;
-      window = [];
-    }
+  const filter = { siteId: profile.siteId, profileId: profile._id };
+  const own = [...new Set(profile.anonymousIds ?? [])];
+  const windows = Math.max(1, Math.ceil((own.length + (await models.Identity.countDocuments(filter))) / size));
+  const inWindow = (id: string, w: number) => windows === 1 || hashOf(id) % windows === w;
+  for (let w = 0; w < windows; w++) {
+    const ids = new Set(own.filter((id) => inWindow(id, w)));
+    const links = models.Identity.find(filter, { anonymousId: 1 }).lean().cursor({ batchSize: PAGE_SIZE });
+    for await (const link of links) if (inWindow(link.anonymousId, w)) ids.add(link.anonymousId);
+    if (ids.size) yield [...ids];
   }
-  if (window.length) yield window;
+}
+
+/** FNV-1a, 32 bits: spreads visitor ids evenly over windows. */
+function hashOf(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
 }
 
 /** The profile's visitor ids, the most recently linked first, at most `limit` (one pass over its links). */
