@@ -7,8 +7,18 @@
 // back-fills them), except `stragglers` (1 % by default: history stored before that guarantee, or a write caught
 // mid-link) left without one, and `others` anonymous events of other visitors on the same site, which the
 // unlinked pass has to read past.
+import http from 'node:http';
 import { MongoClient, ObjectId } from 'mongodb';
 import { benchEnv, createSite, dropDatabase, dropRedisPrefix, fmt, sampleMax, startCollector, table } from './lib.mjs';
+
+/** A request through node:http without any timeout; resolves to the response (a readable stream). */
+function request(url, { method = 'GET', headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers }, resolve);
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 export async function benchPerson({
   visitors = 200_000,
@@ -99,10 +109,12 @@ export async function benchPerson({
 
     const exportSampler = sampleMax(() => collector.rss(), 100);
     const exportStarted = Date.now();
-    const res = await fetch(`${collector.url}/api/profiles/${profileId}/export`, { headers: auth });
+    // node:http, not fetch: fetch gives up on a body silent for 5 minutes, and a long export may pause longer
+    // than a heartbeat's interval under load
+    const res = await request(`${collector.url}/api/profiles/${profileId}/export`, { headers: auth });
     let bytes = 0;
     let events = 0;
-    for await (const chunk of res.body) {
+    for await (const chunk of res) {
       bytes += chunk.length;
       events += (
         Buffer.from(chunk)
@@ -115,9 +127,10 @@ export async function benchPerson({
 
     const eraseSampler = sampleMax(() => collector.rss(), 100);
     const eraseStarted = Date.now();
-    const erased = await (
-      await fetch(`${collector.url}/api/profiles/${profileId}`, { method: 'DELETE', headers: auth })
-    ).json();
+    const erasure = await request(`${collector.url}/api/profiles/${profileId}`, { method: 'DELETE', headers: auth });
+    let erasedText = '';
+    for await (const chunk of erasure) erasedText += chunk;
+    const erased = JSON.parse(erasedText);
     const eraseMs = Date.now() - eraseStarted;
     const eraseRss = eraseSampler.stop();
     const left = await db.collection('events').countDocuments({ siteId });
@@ -131,7 +144,7 @@ export async function benchPerson({
           fmt.ms(exportMs),
           fmt.mb(exportRss),
           fmt.mb(atRest),
-          `${fmt.n(events)} events, ${fmt.mb(bytes)} of JSON, HTTP ${res.status}`,
+          `${fmt.n(events)} events, ${fmt.mb(bytes)} of JSON, HTTP ${res.statusCode}`,
         ],
         [
           'erasure',

@@ -16,6 +16,7 @@ import { eventPage, eventView } from '../events/index.js';
 import type { EventDoc, Models, ProfileDoc } from '../models/index.js';
 import { errorReplies as errors, IdParams, Limit, parseId, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
 import { bumpSiteConfig } from '../sites/index.js';
+import { withHeartbeat } from './heartbeat.js';
 import { erasePerson, eventPages, profileOf, recentVisitorIds } from './person-data.js';
 import type { EraseQueued } from './person-ids.js';
 import { cleanName, normalizeEmail } from './profile-fields.js';
@@ -206,12 +207,19 @@ const profileRoutes: Routes<{
         .type('application/json; charset=utf-8');
       // streamed a page of events at a time, so a person with any number of events is exported in bounded
       // memory; the stream is the ProfileExport document as text (the schema documents it, a stream is sent as is)
-      return reply.send(Readable.from(exportChunks(models, profile)) as never);
+      return reply.send(Readable.from(withHeartbeat(exportChunks(models, profile), HEARTBEAT_MS)) as never);
     },
   );
 };
 
 export default profileRoutes;
+
+/**
+ * While a person with many visitor ids is exported, minutes can pass between two pages of events (a pass over
+ * the site's unlinked events finds few of theirs): a space, JSON whitespace between tokens, goes out every
+ * HEARTBEAT_MS meanwhile, so clients and proxies that cut idle responses keep the connection.
+ */
+const HEARTBEAT_MS = 15_000;
 
 /** The export document (the ProfileExport schema) as JSON text, written as its events are read. */
 async function* exportChunks(models: Models, profile: ProfileDoc): AsyncGenerator<string> {
