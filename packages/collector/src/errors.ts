@@ -34,6 +34,7 @@ export const ERRORS = {
   TM_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
   TM_ERR_PROFILE_NOT_FOUND: { status: 404, message: 'No profile with this id in this site' },
   TM_ERR_SDK_NOT_BUILT: { status: 404, message: 'The browser SDK is not built: run npm run build' },
+  TM_ERR_CONFLICT: { status: 409, message: 'This cannot be done in the present state' },
   TM_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request took too long to arrive' },
   TM_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than 512 KB' },
   TM_ERR_UNSUPPORTED_MEDIA_TYPE: {

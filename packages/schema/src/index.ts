@@ -1,4 +1,5 @@
 export * from './attribution.js';
+export * from './campaigns.js';
 export * from './client-events.js';
 export * from './common.js';
 export * from './dead-letters.js';

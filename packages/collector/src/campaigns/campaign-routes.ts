@@ -1,4 +1,5 @@
 import type { Routes } from '../route-kit.js';
+import broadcastRoutes from './broadcast-routes.js';
 import { confirmRefusals } from './confirmation-limits.js';
 import consentConfirmRoutes from './consent-confirm-routes.js';
 import triggerDeliveryRoutes from './trigger-delivery-routes.js';
@@ -11,6 +12,7 @@ const campaignRoutes: Routes = async (app) => {
   const signingSecret = await loadSigningSecret(app.models, app.config);
   await app.register(triggerRoutes);
   await app.register(triggerDeliveryRoutes);
+  await app.register(broadcastRoutes, { signingSecret });
   await app.register(unsubscribeRoutes, { signingSecret });
   await app.register(consentConfirmRoutes, { signingSecret });
   app.prometheus.beforeScrape.push(async () => {

@@ -15,7 +15,9 @@ import { deadLetter } from '../pipeline/index.js';
 import { createQueueWorker, jobIdFor, QUEUE_NAMES, type WorkerLog } from '../plugins/queues.js';
 import { isMember, refreshSegment, SEGMENT_REFRESH_JOB, type SegmentRefreshJob } from '../segments/index.js';
 import { recordDelivery, type WebhookJob } from '../webhooks/index.js';
+import { BROADCAST_JOB, type BroadcastJob, runBroadcast } from './broadcast-send.js';
 import { CONFIRM_JOB, type ConfirmJob, sendConfirmation } from './consent-confirmation.js';
+import { noteEmailed } from './email-recency.js';
 import { createMailer, type Mailer } from './mailer.js';
 import { escapeHtml, render, type TemplateContext } from './templates.js';
 import type { FireJob } from './trigger-entry.js';
@@ -25,6 +27,8 @@ export interface TriggerWorkerDeps {
   config: Config;
   models: Models;
   mailer: Mailer;
+  /** Broadcasts' mailer, with pooled connections. */
+  broadcastMailer?: Mailer;
   signingSecret: string;
   webhooks: Pick<Queue<WebhookJob>, 'add'>;
   /** The double opt-in limits' counters (confirmation-limits.ts), the segments' member sets. */
@@ -49,6 +53,12 @@ export function triggerProcessor(deps: TriggerWorkerDeps) {
 
   return async (job: Job<FireJob>) => {
     if (job.name === CONFIRM_JOB) return sendConfirmation(deps, job as unknown as Job<ConfirmJob>);
+    if (job.name === BROADCAST_JOB) {
+      return runBroadcast(
+        { ...deps, mailer: deps.broadcastMailer ?? deps.mailer },
+        job as unknown as Job<BroadcastJob>,
+      );
+    }
     if (job.name === SEGMENT_REFRESH_JOB) {
       const { segmentId } = (job as unknown as Job<SegmentRefreshJob>).data;
       const done = await refreshSegment(models, deps.redis, deps.config.queuePrefix, segmentId, deps.triggers);
@@ -181,6 +191,7 @@ async function sendEmail(
       html,
       unsubscribeUrl: link,
     });
+    await noteEmailed(deps.redis, deps.config.queuePrefix, profile._id.toHexString());
     await recordDelivery(models, {
       ...base,
       status: 'sent',
@@ -259,17 +270,23 @@ async function hasExited(
 }
 
 /** The trigger worker: ends each entry's delay (see triggerProcessor); e-mail through SMTP_URL. */
-export function createTriggerWorker(deps: Omit<TriggerWorkerDeps, 'mailer'> & { log: WorkerLog }): Worker<FireJob> {
+export function createTriggerWorker(
+  deps: Omit<TriggerWorkerDeps, 'mailer' | 'broadcastMailer'> & { log: WorkerLog },
+): Worker<FireJob> {
   const mailer = createMailer(deps.config);
+  const broadcastMailer = createMailer(deps.config, { pool: true });
   const worker = createQueueWorker<FireJob>(
     deps.config,
     QUEUE_NAMES.triggers,
-    triggerProcessor({ ...deps, mailer }),
+    triggerProcessor({ ...deps, mailer, broadcastMailer }),
     deps.log,
     {
       concurrency: 4,
     },
   );
-  worker.on('closed', () => mailer.close());
+  worker.on('closed', () => {
+    mailer.close();
+    broadcastMailer.close();
+  });
   return worker;
 }

@@ -1,4 +1,5 @@
 import type { Connection, Model } from 'mongoose';
+import { type CampaignDoc, type CampaignSendDoc, campaignSchema, campaignSendSchema } from './campaign.js';
 import { type DeadLetterDoc, deadLetterSchema } from './dead-letter.js';
 import { type DeliveryDoc, deliverySchema } from './delivery.js';
 import { type EventDoc, eventSchema } from './event.js';
@@ -49,6 +50,8 @@ export interface Models {
   Profile: Model<ProfileDoc>;
   ProfileFacts: Model<ProfileFactsDoc>;
   Segment: Model<SegmentDoc>;
+  Campaign: Model<CampaignDoc>;
+  CampaignSend: Model<CampaignSendDoc>;
   Event: Model<EventDoc>;
   Identity: Model<IdentityDoc>;
   PendingAlias: Model<PendingAliasDoc>;
@@ -78,6 +81,8 @@ export function createModels(conn: Connection): Models {
     Profile: conn.model<ProfileDoc>('Profile', profileSchema),
     ProfileFacts: conn.model<ProfileFactsDoc>('ProfileFacts', profileFactsSchema),
     Segment: conn.model<SegmentDoc>('Segment', segmentSchema),
+    Campaign: conn.model<CampaignDoc>('Campaign', campaignSchema),
+    CampaignSend: conn.model<CampaignSendDoc>('CampaignSend', campaignSendSchema),
     Event: conn.model<EventDoc>('Event', eventSchema),
     Identity: conn.model<IdentityDoc>('Identity', identitySchema),
     PendingAlias: conn.model<PendingAliasDoc>('PendingAlias', pendingAliasSchema),
@@ -112,6 +117,7 @@ export async function migrate(models: Models): Promise<void> {
   }
 }
 
+export type { CampaignDoc, CampaignSendDoc, CampaignSendState, CampaignStatus } from './campaign.js';
 export type { DeadLetterDoc } from './dead-letter.js';
 export type { DeliveryDoc } from './delivery.js';
 export {
