@@ -291,7 +291,7 @@ const broadcastRoutes: Routes<{ signingSecret: string }> = async (app, { signing
     {
       schema: {
         ...common,
-        summary: 'Pause a sending broadcast (it stops within a page of 200 people)',
+        summary: 'Pause a sending broadcast (it stops within a group of 16 messages)',
         params: IdParams,
         response: { 200: CampaignSchema, ...errorReplies(400, 401, 404, 409) },
       },

@@ -69,8 +69,8 @@ export interface BroadcastDeps {
  * inserting their send record before anything else; a duplicate means an earlier run (or a resumed one) had them,
  * so a worker killed half-way, or a pause and resume, never sends anyone a second message. Those without an
  * address, consent, or who were erased or e-mailed within the frequency cap get a `skipped` record with the
- * reason. Messages leave at most `ratePerSecond`; the status is read again each page, so a pause stops the run
- * within a page.
+ * reason. Messages leave at most `ratePerSecond`; the status is read again before each group of 16 messages, so
+ * a pause stops the run within a group.
  */
 export async function runBroadcast(deps: BroadcastDeps, job: Job<BroadcastJob>) {
   const { models, redis } = deps;
@@ -80,6 +80,9 @@ export async function runBroadcast(deps: BroadcastDeps, job: Job<BroadcastJob>) 
   const id = campaign._id.toHexString();
   const stats = statsKey(prefix, id);
   const turn = pacer(campaign.ratePerSecond);
+  /** Read before each group of messages: a pause or cancel stops the run within one group. */
+  const stillSending = async () =>
+    (await models.Campaign.findById(campaign._id, { status: 1 }).lean())?.status === 'sending';
   const sendPage = async (people: Recipient[]) => {
     const reasons = await reasonsToSkip(deps, campaign, people);
     const records = people.map((p, i) => ({
@@ -92,13 +95,23 @@ export async function runBroadcast(deps: BroadcastDeps, job: Job<BroadcastJob>) 
       ...(reasons[i] ? { reason: reasons[i]! } : {}),
       at: new Date(),
     }));
-    const mine = new Set(await claim(models, records));
-    const skipped = people.filter((_, i) => mine.has(records[i]!._id) && reasons[i]);
-    const toSend = people.filter((_, i) => mine.has(records[i]!._id) && !reasons[i]);
+    // those skipped are recorded for the page at once; those to send a group at a time, just before their messages
+    const skips = records.filter((r) => r.state === 'skipped');
+    const skipped = await claim(models, skips);
     if (skipped.length) await redis.hincrby(stats, 'skipped', skipped.length);
-    if (toSend.length) await redis.hincrby(stats, 'claimed', toSend.length);
-    for (let i = 0; i < toSend.length; i += IN_FLIGHT) {
-      const group = toSend.slice(i, i + IN_FLIGHT);
+    const candidates = people.filter((_, i) => !reasons[i]);
+    for (let i = 0; i < candidates.length; i += IN_FLIGHT) {
+      if (!(await stillSending())) return false;
+      const slice = candidates.slice(i, i + IN_FLIGHT);
+      const mine = new Set(
+        await claim(
+          models,
+          records.filter((r) => slice.some((p) => p._id.equals(r.profileId))),
+        ),
+      );
+      const group = slice.filter((p) => mine.has(`${id}:${p._id.toHexString()}`));
+      if (!group.length) continue;
+      await redis.hincrby(stats, 'claimed', group.length);
       const outcomes = await Promise.all(
         group.map(async (p) => {
           await turn();
@@ -131,12 +144,12 @@ export async function runBroadcast(deps: BroadcastDeps, job: Job<BroadcastJob>) 
       if (sent.length < group.length) pipe.hincrby(stats, 'failed', group.length - sent.length);
       await pipe.exec();
     }
+    return true;
   };
 
   let cursor: string | null = null;
   for (;;) {
-    const status = (await models.Campaign.findById(campaign._id, { status: 1 }).lean())?.status;
-    if (status !== 'sending') return { state: status ?? 'missing' };
+    if (!(await stillSending())) break;
     const ids: string[] = await memberIds(redis, prefix, campaign.segmentId.toHexString(), cursor, PAGE);
     if (!ids.length) break;
     const people = await findEachById(ids, (pid) =>
@@ -145,9 +158,12 @@ export async function runBroadcast(deps: BroadcastDeps, job: Job<BroadcastJob>) 
         { siteId: 1, email: 1, firstName: 1, lastName: 1, consent: 1 },
       ).lean(),
     );
-    await sendPage(people);
+    if (!(await sendPage(people))) break;
     cursor = ids.at(-1)!;
     await job.updateProgress({ cursor });
+  }
+  if (!(await stillSending())) {
+    return { state: (await models.Campaign.findById(campaign._id, { status: 1 }).lean())?.status ?? 'missing' };
   }
   await models.Campaign.updateOne(
     { _id: campaign._id, status: 'sending' },
