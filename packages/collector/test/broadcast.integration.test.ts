@@ -4,7 +4,7 @@ import { spawnCli, startTestApp, stopChild, type TestApp, waitFor } from './help
 import { type ReceivedMail, startSmtpSink } from './helpers/smtp-sink.js';
 
 /** Profiles of the broadcast's audience (TRACKMATE_TEST_BROADCAST_PEOPLE=10000 for the full size); every third has no e-mail consent. */
-const PEOPLE = Number(process.env.TRACKMATE_TEST_BROADCAST_PEOPLE ?? 400);
+const PEOPLE = Number(process.env.TRACKMATE_TEST_BROADCAST_PEOPLE ?? 150);
 const consents = (i: number) => i % 3 !== 0;
 const address = (i: number) => `p${i}@bulk.example`;
 const CONSENTING = Array.from({ length: PEOPLE }, (_, i) => i).filter(consents).length;
