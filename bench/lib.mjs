@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI = join(ROOT, 'packages/collector/dist/cli.js');
+/** The collector's CLI; TRACKMATE_BENCH_CLI names another build's, to compare two builds on one machine. */
+export const CLI = process.env.TRACKMATE_BENCH_CLI ?? join(ROOT, 'packages/collector/dist/cli.js');
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench`: the benchmarks of bench/README.md, each beside its baseline measured in the same run.
 // Prints tables and writes bench/results/latest.json. Never fails on speed.
-//   node bench/run.mjs [--only sizes,http,pipeline,scaleout,sustained,profile,browser,person,analytics] [--duration 5] [--events 20000]
-//                      [--sustained 60] [--quick]
+//   node bench/run.mjs [--only sizes,http,pipeline,saleday,scaleout,sustained,profile,browser,person,analytics] [--duration 5]
+//                      [--events 20000] [--history 1000000] [--backlog 500000] [--sustained 60] [--quick]
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { fmt, ROOT } from './lib.mjs';
 import { benchPerson } from './person.mjs';
 import { benchPipeline } from './pipeline.mjs';
 import { analyzeProfiles, printProfile } from './profile.mjs';
+import { benchSaleDay } from './sale-day.mjs';
 import { benchScaleOut } from './scale-out.mjs';
 import { benchSizes } from './sizes.mjs';
 import { benchSustained } from './sustained.mjs';
@@ -25,10 +26,12 @@ const { values } = parseArgs({
     events: { type: 'string' },
     sustained: { type: 'string' },
     quick: { type: 'boolean' },
+    history: { type: 'string' },
+    backlog: { type: 'string' },
   },
 });
 const only = new Set(
-  (values.only ?? 'sizes,http,pipeline,scaleout,sustained,profile,browser,person,analytics').split(','),
+  (values.only ?? 'sizes,http,pipeline,saleday,scaleout,sustained,profile,browser,person,analytics').split(','),
 );
 const quick = values.quick ?? false;
 const duration = Number(values.duration ?? (quick ? 2 : 5));
@@ -67,6 +70,12 @@ async function step(name, fn) {
 await step('sizes', () => benchSizes());
 await step('http', () => benchHttp({ duration, connections: quick ? [10, 50] : [10, 50, 100] }));
 await step('pipeline', () => benchPipeline({ events }));
+await step('saleday', () =>
+  benchSaleDay({
+    history: Number(values.history ?? (quick ? 50_000 : 1_000_000)),
+    backlog: Number(values.backlog ?? (quick ? 20_000 : 500_000)),
+  }),
+);
 await step('person', () => benchPerson({ visitors: quick ? 20_000 : 200_000 }));
 await step('scaleout', () => benchScaleOut({ events }));
 await step('sustained', () => benchSustained({ seconds: sustained, probeSeconds: quick ? 4 : 8 }));
