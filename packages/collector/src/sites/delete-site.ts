@@ -77,6 +77,8 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
   await models.PendingAlias.deleteMany(bySite);
   await models.ProfileFacts.deleteMany(bySite);
   await models.Segment.deleteMany(bySite);
+  await models.Campaign.deleteMany(bySite);
+  await models.CampaignSend.deleteMany(bySite);
   await models.ProfileMerge.deleteMany(bySite);
   await models.LinkQuota.deleteMany(bySite);
   deleted.triggers = (await models.Trigger.deleteMany(bySite)).deletedCount;
