@@ -63,8 +63,8 @@ describe('funnels per person through the real collector', () => {
       450,
       1800,
     ]);
-    // to convert: A 10 min, E 6 h 5 min, C 13 h 30 min
-    expect(body.medianSecondsToConvert).toBe(21_900);
+    // to convert: A 10 min, E 6 h 5 min (21,900 s, kept to 2 significant digits), C 13 h 30 min
+    expect(body.medianSecondsToConvert).toBe(22_000);
     expect(body).toMatchObject({ window: '2d', order: 'sequential', computedFrom: 'events', limited: false });
     expect(body.notice).toBeUndefined();
   });

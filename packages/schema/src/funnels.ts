@@ -7,6 +7,7 @@ export type FunnelBreakdown = (typeof FUNNEL_BREAKDOWNS)[number];
 /** How steps follow each other: `sequential` — other activity allowed between them; `strict` — nothing between. */
 export const FUNNEL_ORDERS = ['sequential', 'strict'] as const;
 export type FunnelOrder = (typeof FUNNEL_ORDERS)[number];
+const Order = Type.Union([Type.Literal('sequential'), Type.Literal('strict')]);
 
 /** A conversion window: hours (`12h`) or days (`14d`), from 1 hour to 90 days. */
 export const FunnelWindow = Type.String({
@@ -43,7 +44,7 @@ export const FunnelDefinition = Type.Object(
   {
     steps: Type.Array(FunnelStepDefinition, { minItems: 2, maxItems: 8 }),
     window: Type.Optional(FunnelWindow),
-    order: Type.Optional(Type.Union(FUNNEL_ORDERS.map((o) => Type.Literal(o)))),
+    order: Type.Optional(Order),
   },
   { additionalProperties: false },
 );
@@ -101,7 +102,7 @@ export const SavedFunnel = Type.Object({
   name: Type.String(),
   steps: Type.Array(FunnelStepDefinition),
   window: Type.String(),
-  order: Type.String(),
+  order: Order,
   /** `building` while the worker computes it from the stored events, then `ready`. */
   status: Type.Union([Type.Literal('building'), Type.Literal('ready')]),
   createdAt: Type.String({ format: 'date-time' }),
@@ -114,7 +115,7 @@ export const SavedFunnelInput = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 200 }),
     steps: Type.Array(FunnelStepDefinition, { minItems: 2, maxItems: 8 }),
     window: Type.Optional(FunnelWindow),
-    order: Type.Optional(Type.Union(FUNNEL_ORDERS.map((o) => Type.Literal(o)))),
+    order: Type.Optional(Order),
   },
   { additionalProperties: false },
 );

@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { FunnelOrder, FunnelStepDefinition } from '@trackmate/schema';
 import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import { localDay } from '../analytics/index.js';
 import type { FunnelDoc, FunnelPersonDoc, FunnelPersonEvent, Models } from '../models/index.js';
-import { isDuplicateKey } from '../models/index.js';
+import { isDuplicateKey, writeErrorsOf } from '../models/index.js';
 import { dayOutcomes, type FunnelDims, type FunnelEvent, windowMs } from './funnel-match.js';
 import { funnelBase, personNumbers, writeDays } from './funnel-state.js';
 
@@ -15,6 +16,7 @@ export interface LiveFunnel {
   id: string;
   siteId: string;
   steps: FunnelStepDefinition[];
+  window: string;
   windowMs: number;
   order: FunnelOrder;
 }
@@ -23,6 +25,7 @@ export const liveFunnel = (f: Pick<FunnelDoc, '_id' | 'siteId' | 'steps' | 'wind
   id: f._id.toHexString(),
   siteId: f.siteId.toHexString(),
   steps: f.steps,
+  window: f.window,
   windowMs: windowMs(f.window) ?? 14 * 86_400_000,
   order: f.order,
 });
@@ -101,77 +104,122 @@ export async function applyToFunnel(
     const docs = new Map(
       (await deps.models.FunnelPerson.find({ _id: { $in: ids } }).lean()).map((d) => [d._id, d] as const),
     );
-    const numbers = await personNumbers(deps.redis, base, [...people, ...sources]);
-    const retry: string[] = [];
-    for (const person of people) {
-      const doc = docs.get(key(funnel.id, person));
+    const plans = people.flatMap((person) => {
       const from = (mergeFrom.get(person) ?? []).flatMap((p) => {
         const d = docs.get(key(funnel.id, p));
         return d ? [d] : [];
       });
-      if (!added.has(person) && !from.length) continue;
-      const ok = await applyPerson(deps, funnel, timezone, base, person, doc, from, added.get(person) ?? [], numbers);
-      if (!ok) retry.push(person);
+      if (!added.has(person) && !from.length) return [];
+      return [planPerson(funnel, timezone, person, docs.get(key(funnel.id, person)), from, added.get(person) ?? [])];
+    });
+    const done = await writePlans(deps, funnel, plans);
+    if (done.length) {
+      const numbers = await personNumbers(deps.redis, base, [
+        ...new Set(done.flatMap((p) => [p.person, ...p.from.map((d) => d._id.slice(funnel.id.length + 1))])),
+      ]);
+      const pipeline = deps.redis.pipeline();
+      for (const p of done) {
+        writeDays(pipeline, base, numbers.get(p.person)!, funnel.steps.length, p.before, p.set.days);
+        for (const d of p.from) {
+          const source = d._id.slice(funnel.id.length + 1);
+          writeDays(pipeline, base, numbers.get(source)!, funnel.steps.length, d.days, {});
+        }
+      }
+      await pipeline.exec();
+      // the merged visitor ids' states go once their outcomes are off the bitmaps
+      const gone = done.flatMap((p) => p.from);
+      if (gone.length)
+        await deps.models.FunnelPerson.bulkWrite(
+          gone.map((d) => ({ deleteOne: { filter: { _id: d._id, n: d.n } } })),
+          { ordered: false },
+        );
     }
-    people.splice(0, people.length, ...retry);
+    const ok = new Set(done.map((p) => p.person));
+    people.splice(0, people.length, ...plans.filter((p) => !ok.has(p.person)).map((p) => p.person));
   }
   if (people.length) throw new Error(`funnel ${funnel.id}: people changed by other jobs 10 times in a row`);
 }
 
-async function applyPerson(
-  deps: ProgressDeps,
+interface Plan {
+  person: string;
+  doc: FunnelPersonDoc | undefined;
+  from: FunnelPersonDoc[];
+  before: FunnelPersonDoc['days'];
+  set: Pick<FunnelPersonDoc, 'events' | 'days' | 'frozenBefore'>;
+}
+
+/** A person's new state: their events with the new ones (and a merged visitor id's), each day worked out again. */
+function planPerson(
   funnel: LiveFunnel,
   timezone: string,
-  base: string,
   person: string,
   doc: FunnelPersonDoc | undefined,
   from: FunnelPersonDoc[],
   added: FunnelPersonEvent[],
-  numbers: Map<string, number>,
-): Promise<boolean> {
-  const before = doc?.days ?? {};
+): Plan {
   const frozen = Math.max(doc?.frozenBefore ?? 0, ...from.map((d) => d.frozenBefore));
   const merged = mergeEvents(doc?.events ?? [], [...from.flatMap((d) => d.events), ...added], frozen);
   const recomputed = dayOutcomes(
     merged.events.map(asEvent),
     merged.frozenBefore,
     Number.POSITIVE_INFINITY,
-    {
-      steps: funnel.steps.length,
-      windowMs: funnel.windowMs,
-      order: funnel.order,
-    },
+    { steps: funnel.steps.length, windowMs: funnel.windowMs, order: funnel.order },
     timezone,
   );
   // days before the first event kept keep the outcome they had (the person's or the merged visitor id's)
   const after: FunnelPersonDoc['days'] = {};
+  const firstKept = merged.frozenBefore ? localDay(merged.frozenBefore, timezone) : '';
   for (const d of [doc, ...from]) {
-    for (const [day, o] of Object.entries(d?.days ?? {})) {
-      if (day < (merged.frozenBefore ? localDay(merged.frozenBefore, timezone) : '')) after[day] ??= o;
-    }
+    for (const [day, o] of Object.entries(d?.days ?? {})) if (day < firstKept) after[day] ??= o;
   }
   Object.assign(after, recomputed);
-  const set = { events: merged.events, days: after, frozenBefore: merged.frozenBefore };
-  const _id = key(funnel.id, person);
-  if (doc) {
-    const res = await deps.models.FunnelPerson.updateOne({ _id, n: doc.n }, { $set: set, $inc: { n: 1 } });
-    if (!res.matchedCount) return false;
-  } else {
-    try {
-      await deps.models.FunnelPerson.create({ _id, funnelId: new Types.ObjectId(funnel.id), ...set, n: 1 });
-    } catch (err) {
-      if (isDuplicateKey(err)) return false;
-      throw err;
-    }
+  return {
+    person,
+    doc,
+    from,
+    before: doc?.days ?? {},
+    set: { events: merged.events, days: after, frozenBefore: merged.frozenBefore },
+  };
+}
+
+/**
+ * Writes the plans in one unordered bulk write, each conditional on the version it was read at and marked with
+ * this write's token (`w`, the one before in `pw`); one read then tells which took (another job may have written
+ * a person meanwhile: that person is planned again). Returns the plans written.
+ */
+async function writePlans(deps: ProgressDeps, funnel: LiveFunnel, plans: Plan[]): Promise<Plan[]> {
+  if (!plans.length) return [];
+  const token = randomUUID();
+  const ops = plans.map((p) => {
+    const _id = key(funnel.id, p.person);
+    return p.doc
+      ? {
+          updateOne: {
+            filter: { _id, n: p.doc.n },
+            update: { $set: { ...p.set, w: token, pw: p.doc.w ?? '' }, $inc: { n: 1 } },
+          },
+        }
+      : {
+          insertOne: {
+            document: { _id, funnelId: new Types.ObjectId(funnel.id), ...p.set, n: 1, w: token, pw: '' },
+          },
+        };
+  });
+  try {
+    await deps.models.FunnelPerson.bulkWrite(ops as never, { ordered: false });
+  } catch (err) {
+    // a person inserted by another job meanwhile: planned again below; anything else is the job's failure
+    const errors = writeErrorsOf(err) ?? [];
+    if (!errors.length || errors.some((e) => !isDuplicateKey(e))) throw err;
   }
-  const pipeline = deps.redis.pipeline();
-  writeDays(pipeline, base, numbers.get(person)!, funnel.steps.length, before, after);
-  for (const d of from) {
-    const source = d._id.slice(funnel.id.length + 1);
-    writeDays(pipeline, base, numbers.get(source)!, funnel.steps.length, d.days, {});
-  }
-  await pipeline.exec();
-  // the merged visitor ids' states go once their outcomes are off the bitmaps
-  for (const d of from) await deps.models.FunnelPerson.deleteOne({ _id: d._id, n: d.n });
-  return true;
+  const now = await deps.models.FunnelPerson.find(
+    { _id: { $in: plans.map((p) => key(funnel.id, p.person)) } },
+    { n: 1, w: 1, pw: 1 },
+  ).lean();
+  const state = new Map(now.map((d) => [d._id, d]));
+  return plans.filter((p) => {
+    const d = state.get(key(funnel.id, p.person));
+    const expected = (p.doc?.n ?? 0) + 1;
+    return d !== undefined && (d.w === token || (d.n === expected + 1 && d.pw === token));
+  });
 }

@@ -6,12 +6,13 @@ import {
   FunnelResult,
   FunnelWindow,
 } from '@trackmate/schema';
-import { Types } from 'mongoose';
 import { Type } from 'typebox';
 import { Value } from 'typebox/value';
-import { dayStartMs, rangeOf } from '../analytics/index.js';
+import { dayStartMs, rangeOf, siteTimeZones } from '../analytics/index.js';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, parseId, type Routes } from '../route-kit.js';
+import { SiteConfigCache } from '../sites/index.js';
+import { loadFunnels } from './funnel-hook.js';
 import { windowMs } from './funnel-match.js';
 import { savedFigures } from './funnel-saved.js';
 import { FUNNEL_SCAN_VISITORS, scanFunnel } from './funnel-scan.js';
@@ -62,6 +63,9 @@ export function parseWindow(window: string): number {
  */
 const funnelRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireStatsKey);
+  // a saved funnel's answer reads Redis only: definitions cached while the site's config version stands
+  const saved = new SiteConfigCache(app.redis, app.config.queuePrefix, loadFunnels(app.models));
+  const zones = siteTimeZones(app.models);
 
   app.get(
     '/api/stats/funnel',
@@ -103,32 +107,32 @@ const funnelRoutes: Routes = async (app) => {
       const q = request.query;
       const siteId = request.site?.id;
       if (!siteId) throw new TrackMateError('TM_ERR_MISSING_SECRET');
-      const site = await app.models.Site.findById(siteId, { timezone: 1 }).lean();
-      const timezone = site?.timezone ?? 'UTC';
-      const range = rangeOf(q, timezone);
       if (q.funnel !== undefined) {
-        const saved = await app.models.Funnel.findOne({
-          _id: parseId(q.funnel, 'funnel id'),
-          siteId: new Types.ObjectId(siteId),
-        }).lean();
-        if (!saved) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: 'No such saved funnel' });
-        const base = funnelBase(app.config.queuePrefix, siteId, saved._id.toHexString());
+        const id = parseId(q.funnel, 'funnel id').toHexString();
+        const funnel = (await saved.get([siteId])).get(siteId)?.find((f) => f.id === id);
+        if (!funnel) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: 'No such saved funnel' });
+        const timezone = (await zones([siteId])).get(siteId) ?? 'UTC';
+        const range = rangeOf(q, timezone);
+        const base = funnelBase(app.config.queuePrefix, siteId, id);
         const figures = await savedFigures(
           app.redis,
           base,
-          saved.steps.length,
+          funnel.steps.length,
           daysOf(range.from, range.to),
           q.breakdown,
         );
-        return funnelResult(saved.steps, figures, {
+        return funnelResult(funnel.steps, figures, {
           ...range,
           timezone,
-          window: saved.window,
-          order: saved.order,
+          window: funnel.window,
+          order: funnel.order,
           computedFrom: 'saved',
           breakdown: q.breakdown,
         });
       }
+      const site = await app.models.Site.findById(siteId, { timezone: 1 }).lean();
+      const timezone = site?.timezone ?? 'UTC';
+      const range = rangeOf(q, timezone);
       if (q.steps === undefined)
         throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: 'Give steps (a JSON array) or a saved funnel' });
       const steps = parseSteps(q.steps);

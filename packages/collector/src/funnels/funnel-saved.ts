@@ -1,7 +1,35 @@
 import { randomUUID } from 'node:crypto';
 import type { FunnelBreakdown } from '@trackmate/schema';
 import type { Redis } from 'ioredis';
-import { medianOfCounts } from './funnel-state.js';
+import { medianOfCounts, weekOf } from './funnel-state.js';
+
+/** The counts of several hashes added up, in Redis (one reply of a few hundred values, not one per day). */
+const MERGE = `
+local sums = {}
+for _, key in ipairs(KEYS) do
+  local h = redis.call('HGETALL', key)
+  for i = 1, #h, 2 do sums[h[i]] = (sums[h[i]] or 0) + tonumber(h[i + 1]) end
+end
+local out = {}
+for v, n in pairs(sums) do
+  out[#out + 1] = v
+  out[#out + 1] = n
+end
+return out`;
+
+/** A range's days as the whole weeks inside it (their Mondays) and the days left over. */
+export function weeksAndDays(days: string[]): { weeks: string[]; days: string[] } {
+  const byWeek = new Map<string, string[]>();
+  for (const d of days) byWeek.set(weekOf(d), [...(byWeek.get(weekOf(d)) ?? []), d]);
+  const weeks: string[] = [];
+  const rest: string[] = [];
+  for (const [week, list] of byWeek) {
+    if (list.length === 7) weeks.push(week);
+    else rest.push(...list);
+  }
+  return { weeks, days: rest };
+}
+
 import type { FunnelFigures } from './funnel-tally.js';
 
 /**
@@ -29,8 +57,20 @@ export async function savedFigures(
     pipeline.bitcount(`${tmp}:${i}`);
     pipeline.unlink(`${tmp}:${i}`);
   });
-  for (let k = 0; k < steps - 1; k++) for (const d of days) pipeline.hgetall(`${base}:h:${d}:${k}`);
-  for (const d of days) pipeline.hgetall(`${base}:c:${d}`);
+  const parts = weeksAndDays(days);
+  const merged = (day: (d: string) => string, week: (w: string) => string) => {
+    const keys = [...parts.days.map(day), ...parts.weeks.map(week)];
+    pipeline.eval(MERGE, keys.length, ...keys);
+  };
+  for (let k = 0; k < steps - 1; k++)
+    merged(
+      (d) => `${base}:h:${d}:${k}`,
+      (w) => `${base}:hw:${w}:${k}`,
+    );
+  merged(
+    (d) => `${base}:c:${d}`,
+    (w) => `${base}:cw:${w}`,
+  );
   const results = (await pipeline.exec()) ?? [];
   for (const [err] of results) if (err) throw err;
   const counts = new Array<number>(steps).fill(0);
@@ -45,17 +85,15 @@ export async function savedFigures(
     }
   });
   let at = sets.length * 3;
-  const merge = (n: number) => {
+  const merge = () => {
+    const flat = (results[at++]![1] ?? []) as Array<string | number>;
     const m = new Map<number, number>();
-    for (let i = 0; i < n; i++) {
-      const h = (results[at++]![1] ?? {}) as Record<string, string>;
-      for (const [v, c] of Object.entries(h)) m.set(Number(v), (m.get(Number(v)) ?? 0) + Number(c));
-    }
+    for (let i = 0; i < flat.length; i += 2) m.set(Number(flat[i]), Number(flat[i + 1]));
     return m;
   };
   const medians: Array<number | null> = [null];
-  for (let k = 0; k < steps - 1; k++) medians.push(medianOfCounts(merge(days.length)));
-  const medianToConvert = medianOfCounts(merge(days.length));
+  for (let k = 0; k < steps - 1; k++) medians.push(medianOfCounts(merge()));
+  const medianToConvert = medianOfCounts(merge());
   for (const [v, row] of rows ?? []) if (!row[0]) rows!.delete(v);
   return { counts, medians, medianToConvert, rows };
 }

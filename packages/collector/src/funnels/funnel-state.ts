@@ -7,15 +7,23 @@ import type { FunnelDayOutcome } from '../models/index.js';
  * range is merged in one place (also on a Redis Cluster):
  * - `b:<day>:<k>` a bitmap of the people (by number) whose best attempt of that day reached step k+1, and
  *   `b:<day>:<k>:<dim>:<value>` the same per breakdown value; a range's people = the days' bitmaps OR-ed;
- * - `h:<day>:<k>` seconds from step k to k+1 (3 significant digits) → people-days, `c:<day>` to convert;
+ * - `h:<day>:<k>` seconds from step k to k+1 (2 significant digits) → people-days, `c:<day>` to convert, and
+ *   the same per week (`hw:<monday>:<k>`, `cw:<monday>`), so a long range merges few hashes;
  * - `pid` person → number, `seq` the last number; `values:<dim>` breakdown values seen.
  * Bits are set to what the person's state says (idempotent); the counts of `h:`/`c:` move by differences.
  */
 export const funnelBase = (prefix: string, siteId: string, funnelId: string) =>
   `${prefix}:funnel:${siteId}:{${funnelId}}`;
 
-/** Seconds kept to 3 significant digits, so that medians are taken from a bounded number of values. */
-export const bucket = (seconds: number) => (seconds < 1000 ? seconds : Number(seconds.toPrecision(3)));
+/** Seconds kept to 2 significant digits, so that medians are taken from a few hundred values at most. */
+export const bucket = (seconds: number) => (seconds < 100 ? seconds : Number(seconds.toPrecision(2)));
+
+/** The Monday (YYYY-MM-DD) of a day's week. */
+export function weekOf(day: string): string {
+  const t = Date.parse(`${day}T00:00:00Z`);
+  const back = (new Date(t).getUTCDay() + 6) % 7;
+  return new Date(t - back * 86_400_000).toISOString().slice(0, 10);
+}
 
 const ASSIGN = `
 local out = {}
@@ -68,10 +76,15 @@ export function writeDays(
     }
     const move = (o: FunnelDayOutcome | undefined, by: 1 | -1) => {
       if (!o) return;
+      const week = weekOf(day);
       o.gaps.forEach((g, k) => {
         pipeline.hincrby(`${base}:h:${day}:${k}`, String(bucket(g)), by);
+        pipeline.hincrby(`${base}:hw:${week}:${k}`, String(bucket(g)), by);
       });
-      if (o.convert !== undefined) pipeline.hincrby(`${base}:c:${day}`, String(bucket(o.convert)), by);
+      if (o.convert !== undefined) {
+        pipeline.hincrby(`${base}:c:${day}`, String(bucket(o.convert)), by);
+        pipeline.hincrby(`${base}:cw:${week}`, String(bucket(o.convert)), by);
+      }
     };
     move(a, -1);
     move(b, 1);

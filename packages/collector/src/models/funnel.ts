@@ -71,6 +71,9 @@ export interface FunnelPersonDoc {
   days: Record<string, FunnelDayOutcome>;
   frozenBefore: number;
   n: number;
+  /** The token of the write that made this version, and of the one before (funnels/funnel-progress.ts). */
+  w?: string;
+  pw?: string;
 }
 
 const funnelPersonSchema = new Schema<FunnelPersonDoc>(
@@ -81,6 +84,8 @@ const funnelPersonSchema = new Schema<FunnelPersonDoc>(
     days: { type: Schema.Types.Mixed, default: {} },
     frozenBefore: { type: Number, default: 0 },
     n: { type: Number, required: true },
+    w: { type: String },
+    pw: { type: String },
   },
   { collection: 'funnel_people', versionKey: false, autoIndex: false, autoCreate: false, minimize: false },
 );

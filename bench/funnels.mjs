@@ -1,0 +1,331 @@
+#!/usr/bin/env node
+// Saved funnels: (1) the ingest worker's events/s with no saved funnel and with one (same pre-queued jobs, A/B in
+// one run, enrichment on in both, as in production); (2) GET /api/stats/funnel?funnel= answer times over 90 days
+// of a site with 5 million events, from the funnel's state.
+//   node bench/funnels.mjs [--events 5000000] [--jobs 20] [--batch 500] [--queries 40] [--parts worker,query] [--quick]
+// Needs `npx turbo run build` and the services. The query part starts its own redis-server (the state of 90 days
+// of a big site takes a few hundred MB, kept off the shared Redis) and stops it at the end.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { benchEnv, dropDatabase, dropRedisPrefix, fmt, freePort, sleep, table } from './lib.mjs';
+
+const dist = new URL('../packages/collector/dist/', import.meta.url);
+const { loadConfig } = await import(new URL('config.js', dist));
+const { openMongo } = await import(new URL('plugins/mongo.js', dist));
+const { migrate } = await import(new URL('models/index.js', dist));
+const { createSite } = await import(new URL('sites/index.js', dist));
+const { createIngestWorker } = await import(new URL('pipeline/index.js', dist));
+const { createQueue, closeQueue, closeWorker } = await import(new URL('plugins/queues.js', dist));
+const { createAfterInsertHook, siteConfigCaches } = await import(new URL('plugins/workers.js', dist));
+const { startRollupFolder } = await import(new URL('rollups/index.js', dist));
+const { createEnricher } = await import(new URL('analytics/index.js', dist));
+const { createFunnelHook, funnelBase } = await import(new URL('funnels/index.js', dist));
+const { writeDays } = await import(new URL('funnels/funnel-state.js', dist));
+const { buildApp } = await import(new URL('app.js', dist));
+const { Redis } = await import('ioredis');
+
+const STEPS = [
+  { event: 'page_view', path: '/pricing' },
+  { event: 'add_to_cart' },
+  { event: 'checkout_started' },
+  { event: 'order_submitted' },
+];
+const CHANNELS = ['Direct', 'Organic Search', 'Organic Social', 'Referral', 'Email', 'Paid Search'];
+const COUNTRIES = ['US', 'DE', 'GB', 'FR', 'JP', 'BR'];
+const DEVICES = ['desktop', 'mobile', 'tablet'];
+const UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+const silent = { warn() {}, info() {}, error() {}, debug() {}, trace() {}, fatal() {}, child: () => silent };
+
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** Browser events of 2,000 visitors walking a shop: pages, the pricing page, carts, checkouts (some go all the way). */
+function shopEvents(siteId, jobs, batch) {
+  const r = rng(11);
+  const now = Date.now();
+  return Array.from({ length: jobs }, (_, j) =>
+    Array.from({ length: batch }, (_, i) => {
+      const visitor = `v-${Math.floor(r() * 2000)}`;
+      const ts = new Date(now - 3_600_000 + (j * batch + i) * 10).toISOString();
+      const x = r();
+      const [name, properties] =
+        x < 0.5
+          ? ['page_view', { url: `https://shop.test/p/${Math.floor(r() * 100)}`, referrer: '', title: 'Product' }]
+          : x < 0.7
+            ? ['page_view', { url: 'https://shop.test/pricing', referrer: '', title: 'Pricing' }]
+            : x < 0.85
+              ? ['add_to_cart', { productId: 'mug', quantity: 1, price: 20 }]
+              : x < 0.95
+                ? ['checkout_started', { items: 1 }]
+                : ['order_submitted', { total: 20 }];
+      return {
+        siteId,
+        messageId: randomUUID(),
+        name,
+        timestamp: ts,
+        receivedAt: ts,
+        anonymousId: visitor,
+        sessionId: `s-${visitor}`,
+        profileId: null,
+        properties,
+        context: { page: { url: properties.url ?? 'https://shop.test/', title: 'Shop' } },
+        source: 'client',
+        userAgent: UA,
+        ip: '81.2.69.0',
+        geo: { country: COUNTRIES[Math.floor(r() * COUNTRIES.length)], region: null },
+      };
+    }),
+  );
+}
+
+async function worker({ jobs, batch, pairs = 3 }) {
+  // The ingest worker as `trackmate-collector worker` runs it (BullMQ, its concurrency, every after-insert hook,
+  // enrichment), draining the same pre-queued jobs with no saved funnel and with one, alternating, each round on
+  // a fresh database and queue prefix.
+  const rounds = [];
+  for (let k = 0; k < pairs * 2; k++) {
+    const withFunnel = k % 2 === 1;
+    const env = benchEnv();
+    const config = loadConfig({ ...process.env, ...env, LOG_LEVEL: 'silent' });
+    const conns = await openMongo(config);
+    await migrate(conns.models);
+    const site = await createSite(conns.models, { name: 'bench', origins: [] });
+    if (withFunnel)
+      await conns.models.Funnel.create({
+        siteId: site.siteId,
+        name: 'bench',
+        steps: STEPS,
+        window: '14d',
+        order: 'sequential',
+        status: 'ready',
+        createdAt: new Date(),
+      });
+    const redis = new Redis(config.redisUrl);
+    const queues = Object.fromEntries(['ingest', 'triggers', 'webhooks'].map((n) => [n, createQueue(config, n)]));
+    const folder = startRollupFolder(config, conns.models, silent);
+    const deps = { models: conns.models, redis, prefix: config.queuePrefix };
+    const hook = createAfterInsertHook(
+      queues,
+      folder,
+      siteConfigCaches(conns.models, redis, config.queuePrefix),
+      undefined,
+      createFunnelHook(deps),
+    );
+    await queues.ingest.addBulk(
+      shopEvents(site.siteId, jobs, batch).map((events) => ({ name: 'events', data: { events } })),
+    );
+    let done = 0;
+    let failed = 0;
+    let w;
+    const drained = new Promise((resolve) => {
+      const settle = () => done + failed === jobs && resolve();
+      w = createIngestWorker({
+        config,
+        models: conns.models,
+        log: silent,
+        hooks: [hook],
+        enrich: createEnricher({ redis, prefix: config.queuePrefix }),
+      });
+      w.on('completed', () => {
+        done++;
+        settle();
+      });
+      w.on('failed', () => {
+        failed++;
+        settle();
+      });
+    });
+    const started = performance.now();
+    await drained;
+    const seconds = (performance.now() - started) / 1000;
+    const people = withFunnel ? await conns.models.FunnelPerson.countDocuments({}) : 0;
+    if (failed) throw new Error(`worker round: ${failed} jobs failed`);
+    console.log(
+      `   ${withFunnel ? 'one saved funnel' : 'no saved funnel'}: ${fmt.n(jobs * batch)} events in ${seconds.toFixed(2)} s${withFunnel ? `, ${fmt.n(people)} people in the funnel` : ''}`,
+    );
+    rounds.push({ withFunnel, events: jobs * batch, seconds, perSecond: Math.round((jobs * batch) / seconds) });
+    await closeWorker(w);
+    await folder.stop();
+    for (const q of Object.values(queues)) await closeQueue(q);
+    redis.disconnect();
+    await conns.close();
+    await dropDatabase(env.MONGODB_URI);
+    await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
+  }
+  const median = (f) => {
+    const xs = rounds
+      .filter((x) => x.withFunnel === f)
+      .map((x) => x.perSecond)
+      .sort((a, b) => a - b);
+    return xs[Math.floor(xs.length / 2)];
+  };
+  const without = median(false);
+  const withOne = median(true);
+  const cost = Math.round((1 - withOne / without) * 1000) / 10;
+  table(
+    `1. Ingest worker with no saved funnel and with one (${fmt.n(jobs * batch)} browser events a round in ${batch}-event jobs, enrichment on, ${rounds.length} rounds A/B, medians)`,
+    ['variant', 'events/s', 'cost'],
+    [
+      ['no saved funnel', fmt.n(without), '—'],
+      ['one saved funnel (4 steps)', fmt.n(withOne), `${cost} % (target <= 5 %)`],
+    ],
+  );
+  return { rounds, without, withOne, cost };
+}
+
+async function query({ events, queries }) {
+  // 90 days of a site with `events` events, as the worker leaves a saved funnel's state: visits of ~16-event
+  // visitors (events / 16 of them, Zipf-like returns), half of the visits see the pricing page and each later step
+  // follows with probability 1/2; each person-day's outcome is written by the collector's own writeDays (the
+  // bitmaps and time counts the worker writes). funnel_people is not read by the query and is not generated.
+  const port = await freePort();
+  const server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  await sleep(500);
+  const redisUrl = `redis://127.0.0.1:${port}`;
+  const env = benchEnv({ REDIS_URL: redisUrl });
+  const config = loadConfig({ ...process.env, ...env, LOG_LEVEL: 'silent' });
+  const app = await buildApp(config, { worker: false, logger: false });
+  try {
+    const site = await createSite(app.models, { name: 'bench', origins: [] });
+    const funnel = await app.models.Funnel.create({
+      siteId: site.siteId,
+      name: 'bench',
+      steps: STEPS,
+      window: '14d',
+      order: 'sequential',
+      status: 'ready',
+      createdAt: new Date(),
+    });
+    const base = funnelBase(config.queuePrefix, site.siteId, funnel._id.toHexString());
+    const redis = new Redis(redisUrl);
+    const r = rng(42);
+    const DAYS = 90;
+    const visitors = Math.round(events / 16);
+    const today = Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
+    const genStarted = performance.now();
+    let personDays = 0;
+    for (let d = DAYS; d >= 1; d--) {
+      const day = new Date(today - d * 86_400_000).toISOString().slice(0, 10);
+      const visits = Math.round(events / DAYS / 5);
+      const seen = new Set();
+      let pipeline = redis.pipeline();
+      for (let v = 0; v < visits; v++) {
+        const pid = 1 + Math.floor(r() ** 1.5 * visitors);
+        if (r() >= 0.5 || seen.has(pid)) continue;
+        seen.add(pid);
+        let reached = 1;
+        while (reached < STEPS.length && r() < 0.5) reached++;
+        const gaps = Array.from({ length: reached - 1 }, () => Math.floor(30 + r() * r() * 7200));
+        const by = {
+          channel: { [CHANNELS[Math.floor(r() * CHANNELS.length)]]: reached },
+          country: { [COUNTRIES[Math.floor(r() * COUNTRIES.length)]]: reached },
+          device: { [DEVICES[Math.floor(r() * DEVICES.length)]]: reached },
+        };
+        const outcome = { reached, gaps, by };
+        if (reached === STEPS.length) outcome.convert = gaps.reduce((a, b) => a + b, 0);
+        writeDays(pipeline, base, pid, STEPS.length, {}, { [day]: outcome });
+        personDays++;
+        if (personDays % 5_000 === 0) {
+          await pipeline.exec();
+          pipeline = redis.pipeline();
+        }
+      }
+      await pipeline.exec();
+    }
+    const genSeconds = (performance.now() - genStarted) / 1000;
+    const memory = /used_memory_human:(\S+)/.exec(await redis.info('memory'))?.[1];
+    console.log(
+      `   state of ${fmt.n(personDays)} person-days (${fmt.n(visitors)} visitors, ${fmt.n(events)} events) written in ${genSeconds.toFixed(1)} s; Redis holds ${memory}`,
+    );
+    const from = new Date(today - DAYS * 86_400_000).toISOString().slice(0, 10);
+    const to = new Date(today - 86_400_000).toISOString().slice(0, 10);
+    const rows = [];
+    const out = {};
+    for (const [label, extra] of [
+      ['90 days', ''],
+      ['90 days, breakdown by channel', '&breakdown=channel'],
+      ['90 days, breakdown by country', '&breakdown=country'],
+      ['7 days', '7d'],
+    ]) {
+      const range =
+        extra === '7d'
+          ? `from=${new Date(today - 7 * 86_400_000).toISOString().slice(0, 10)}&to=${to}`
+          : `from=${from}&to=${to}`;
+      const times = [];
+      let body;
+      for (let q = 0; q < queries; q++) {
+        const t0 = performance.now();
+        const res = await app.inject({
+          method: 'GET',
+          url: `/api/stats/funnel?funnel=${funnel._id.toHexString()}&${range}${extra === '7d' ? '' : extra}`,
+          headers: { authorization: `Bearer ${site.secretKey}` },
+        });
+        times.push(performance.now() - t0);
+        if (res.statusCode !== 200) throw new Error(`funnel query: ${res.statusCode} ${res.body}`);
+        body = res.json();
+      }
+      times.sort((a, b) => a - b);
+      const p50 = times[Math.floor(times.length / 2)];
+      const p95 = times[Math.min(times.length - 1, Math.ceil(times.length * 0.95) - 1)];
+      rows.push([label, body.steps.map((s) => fmt.n(s.visitors)).join(' → '), p50.toFixed(1), p95.toFixed(1)]);
+      out[label] = { p50, p95, steps: body.steps.map((s) => s.visitors) };
+    }
+    table(
+      `2. GET /api/stats/funnel?funnel= over a saved funnel's state (${fmt.n(events)} events over 90 days, ${queries} queries each; target p95 <= 100 ms)`,
+      ['query', 'people per step', 'p50 ms', 'p95 ms'],
+      rows,
+    );
+    redis.disconnect();
+    return { personDays, genSeconds, memory, queries: out };
+  } finally {
+    await app.close();
+    await dropDatabase(env.MONGODB_URI);
+    server.kill('SIGTERM');
+  }
+}
+
+export async function benchFunnels({
+  events = 5_000_000,
+  jobs = 20,
+  batch = 500,
+  queries = 40,
+  parts = ['worker', 'query'],
+} = {}) {
+  const out = {};
+  if (parts.includes('worker')) out.worker = await worker({ jobs, batch });
+  if (parts.includes('query')) out.query = await query({ events, queries });
+  return out;
+}
+
+if (fileURLToPath(import.meta.url) === resolve(process.argv[1] ?? '')) {
+  const { values } = parseArgs({
+    options: {
+      events: { type: 'string' },
+      jobs: { type: 'string' },
+      batch: { type: 'string' },
+      queries: { type: 'string' },
+      parts: { type: 'string' },
+      quick: { type: 'boolean' },
+    },
+  });
+  const quick = values.quick ?? false;
+  await benchFunnels({
+    events: Number(values.events ?? (quick ? 200_000 : 5_000_000)),
+    jobs: Number(values.jobs ?? (quick ? 8 : 20)),
+    batch: Number(values.batch ?? 500),
+    queries: Number(values.queries ?? (quick ? 10 : 40)),
+    parts: (values.parts ?? 'worker,query').split(','),
+  });
+  process.exit(0);
+}
