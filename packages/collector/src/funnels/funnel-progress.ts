@@ -4,7 +4,6 @@ import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import { localDay } from '../analytics/index.js';
 import type { FunnelDoc, FunnelPersonDoc, FunnelPersonEvent, Models } from '../models/index.js';
-import { isDuplicateKey, writeErrorsOf } from '../models/index.js';
 import { dayOutcomes, type FunnelDims, type FunnelEvent, windowMs } from './funnel-match.js';
 import { funnelBase, personNumbers, writeDays } from './funnel-state.js';
 
@@ -81,9 +80,9 @@ function mergeEvents(
 /**
  * Applies stored events to a saved funnel: each person's state (`funnel_people`, read and written by `_id`) takes
  * the events, each day's outcome is worked out again from them, and the Redis bitmaps and counts move to match.
- * `merges` fold a visitor id's state into its profile's (identify joined them). Writes are optimistic (a version
- * per person): a person changed meanwhile by another job is read again and retried, so concurrent jobs and
- * retried ones leave the same state.
+ * `merges` fold a visitor id's state into its profile's (identify joined them). Each person is held by one job
+ * at a time (a Redis lock; a person another job holds waits for the next pass), and read and written by `_id`
+ * only, so concurrent jobs and retried ones leave the same state.
  */
 export async function applyToFunnel(
   deps: ProgressDeps,
@@ -95,10 +94,45 @@ export async function applyToFunnel(
   const added = new Map<string, FunnelPersonEvent[]>();
   for (const e of inputs) added.set(e.person, [...(added.get(e.person) ?? []), asEntry(e)]);
   const mergeFrom = new Map<string, string[]>();
-  for (const m of merges) if (m.from !== m.into) mergeFrom.set(m.into, [...(mergeFrom.get(m.into) ?? []), m.from]);
+  // each visitor id merges once, into one person, and only if it is not itself a person of this batch
+  const claimed = new Set<string>(added.keys());
+  for (const m of merges) {
+    if (m.from === m.into || claimed.has(m.from)) continue;
+    claimed.add(m.from);
+    mergeFrom.set(m.into, [...(mergeFrom.get(m.into) ?? []), m.from]);
+  }
   const people = [...new Set([...added.keys(), ...mergeFrom.keys()])];
   const base = funnelBase(deps.prefix, funnel.siteId, funnel.id);
-  for (let attempt = 0; people.length && attempt < 10; attempt++) {
+  for (let attempt = 0; people.length && attempt < 50; attempt++) {
+    if (attempt) await new Promise((r) => setTimeout(r, 20 * Math.min(attempt, 10)));
+    const token = randomUUID();
+    const locked = await lockPeople(deps.redis, base, people, mergeFrom, token);
+    const busy = people.filter((p) => !locked.has(p));
+    try {
+      await applyLocked(deps, funnel, timezone, base, [...locked], added, mergeFrom);
+    } finally {
+      await unlockPeople(
+        deps.redis,
+        base,
+        [...locked].flatMap((p) => [p, ...(mergeFrom.get(p) ?? [])]),
+        token,
+      );
+    }
+    people.splice(0, people.length, ...busy);
+  }
+  if (people.length) throw new Error(`funnel ${funnel.id}: people kept busy by other jobs`);
+}
+
+async function applyLocked(
+  deps: ProgressDeps,
+  funnel: LiveFunnel,
+  timezone: string,
+  base: string,
+  people: string[],
+  added: Map<string, FunnelPersonEvent[]>,
+  mergeFrom: Map<string, string[]>,
+): Promise<void> {
+  {
     const sources = people.flatMap((p) => mergeFrom.get(p) ?? []);
     const ids = [...people, ...sources].map((p) => key(funnel.id, p));
     const docs = new Map(
@@ -130,14 +164,59 @@ export async function applyToFunnel(
       const gone = done.flatMap((p) => p.from);
       if (gone.length)
         await deps.models.FunnelPerson.bulkWrite(
-          gone.map((d) => ({ deleteOne: { filter: { _id: d._id, n: d.n } } })),
+          gone.map((d) => ({ deleteOne: { filter: { _id: d._id } } })),
           { ordered: false },
         );
     }
-    const ok = new Set(done.map((p) => p.person));
-    people.splice(0, people.length, ...plans.filter((p) => !ok.has(p.person)).map((p) => p.person));
   }
-  if (people.length) throw new Error(`funnel ${funnel.id}: people changed by other jobs 10 times in a row`);
+}
+
+const LOCK = `
+local got = {}
+for i, k in ipairs(KEYS) do
+  if redis.call('SET', k, ARGV[1], 'NX', 'PX', ARGV[2]) then got[#got + 1] = i end
+end
+return got`;
+const UNLOCK = `
+for _, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[1] then redis.call('DEL', k) end
+end
+return 0`;
+const lockKey = (base: string, person: string) => `${base}:lock:${person}`;
+
+/**
+ * Takes each person (with the visitor ids merging into them) for this job, in one round trip; a person another
+ * job holds is left for the next pass. A lock left by a crashed worker expires after 60 s.
+ */
+async function lockPeople(
+  redis: Redis,
+  base: string,
+  people: string[],
+  mergeFrom: Map<string, string[]>,
+  token: string,
+): Promise<Set<string>> {
+  const groups = people.map((p) => [p, ...(mergeFrom.get(p) ?? [])]);
+  const keys = groups.flat().map((p) => lockKey(base, p));
+  const got = new Set(((await redis.eval(LOCK, keys.length, ...keys, token, 60_000)) as number[]).map((i) => i - 1));
+  const locked = new Set<string>();
+  const release: string[] = [];
+  let at = 0;
+  for (const g of groups) {
+    const all = g.every((_, i) => got.has(at + i));
+    g.forEach((p, i) => {
+      if (!all && got.has(at + i)) release.push(p);
+    });
+    if (all) locked.add(g[0]!);
+    at += g.length;
+  }
+  await unlockPeople(redis, base, release, token);
+  return locked;
+}
+
+async function unlockPeople(redis: Redis, base: string, people: string[], token: string): Promise<void> {
+  if (!people.length) return;
+  const keys = people.map((p) => lockKey(base, p));
+  await redis.eval(UNLOCK, keys.length, ...keys, token);
 }
 
 interface Plan {
@@ -183,43 +262,25 @@ function planPerson(
 }
 
 /**
- * Writes the plans in one unordered bulk write, each conditional on the version it was read at and marked with
- * this write's token (`w`, the one before in `pw`); one read then tells which took (another job may have written
- * a person meanwhile: that person is planned again). Returns the plans written.
+ * Writes the plans in one unordered bulk write, each a whole document replaced by its `_id` alone (a filter
+ * FerretDB answers from its primary key; the person is locked for this job, see lockPeople).
  */
 async function writePlans(deps: ProgressDeps, funnel: LiveFunnel, plans: Plan[]): Promise<Plan[]> {
   if (!plans.length) return [];
-  const token = randomUUID();
-  const ops = plans.map((p) => {
-    const _id = key(funnel.id, p.person);
-    return p.doc
-      ? {
-          updateOne: {
-            filter: { _id, n: p.doc.n },
-            update: { $set: { ...p.set, w: token, pw: p.doc.w ?? '' }, $inc: { n: 1 } },
-          },
-        }
-      : {
-          insertOne: {
-            document: { _id, funnelId: new Types.ObjectId(funnel.id), ...p.set, n: 1, w: token, pw: '' },
-          },
-        };
-  });
-  try {
-    await deps.models.FunnelPerson.bulkWrite(ops as never, { ordered: false });
-  } catch (err) {
-    // a person inserted by another job meanwhile: planned again below; anything else is the job's failure
-    const errors = writeErrorsOf(err) ?? [];
-    if (!errors.length || errors.some((e) => !isDuplicateKey(e))) throw err;
-  }
-  const now = await deps.models.FunnelPerson.find(
-    { _id: { $in: plans.map((p) => key(funnel.id, p.person)) } },
-    { n: 1, w: 1, pw: 1 },
-  ).lean();
-  const state = new Map(now.map((d) => [d._id, d]));
-  return plans.filter((p) => {
-    const d = state.get(key(funnel.id, p.person));
-    const expected = (p.doc?.n ?? 0) + 1;
-    return d !== undefined && (d.w === token || (d.n === expected + 1 && d.pw === token));
-  });
+  await deps.models.FunnelPerson.bulkWrite(
+    plans.map((p) => ({
+      replaceOne: {
+        filter: { _id: key(funnel.id, p.person) },
+        replacement: {
+          _id: key(funnel.id, p.person),
+          funnelId: new Types.ObjectId(funnel.id),
+          ...p.set,
+          n: (p.doc?.n ?? 0) + 1,
+        },
+        upsert: true,
+      },
+    })),
+    { ordered: false, throwOnValidationError: true },
+  );
+  return plans;
 }

@@ -62,7 +62,7 @@ export interface FunnelDayOutcome {
  * A person's progress in a saved funnel, `_id` = `<funnelId>:<person>` (person `p:<profileId>` or
  * `a:<visitorId>`), read and written by `_id` only. `events` are the person's events that matter to the funnel
  * (first ones dropped past a cap; days before `frozenBefore` then keep their outcome); `days` what each day's
- * attempts reached; `n` a version for optimistic writes.
+ * attempts reached; `n` how many times it was written.
  */
 export interface FunnelPersonDoc {
   _id: string;
@@ -71,9 +71,6 @@ export interface FunnelPersonDoc {
   days: Record<string, FunnelDayOutcome>;
   frozenBefore: number;
   n: number;
-  /** The token of the write that made this version, and of the one before (funnels/funnel-progress.ts). */
-  w?: string;
-  pw?: string;
 }
 
 const funnelPersonSchema = new Schema<FunnelPersonDoc>(
@@ -84,8 +81,6 @@ const funnelPersonSchema = new Schema<FunnelPersonDoc>(
     days: { type: Schema.Types.Mixed, default: {} },
     frozenBefore: { type: Number, default: 0 },
     n: { type: Number, required: true },
-    w: { type: String },
-    pw: { type: String },
   },
   { collection: 'funnel_people', versionKey: false, autoIndex: false, autoCreate: false, minimize: false },
 );
