@@ -65,13 +65,13 @@ export type EnrichHook = (docs: NewEventDoc[], events: QueuedEvent[]) => Promise
  * 1. profile-creating events upsert their profiles (one bulkWrite) and link their visitors (one bulkWrite),
  *    browsers within a daily number of visitor ids per profile (link-quota.ts);
  * 2. aliases of visitors this job did not link are recorded as pending (one bulkWrite, only with aliases);
- * 3. events of already-identified visitors get their profileId (one find); aliases of linked visitors link;
+ * 3. events of already-identified visitors get their profileId (one round of point lookups); aliases of linked visitors link;
  * 4. events are inserted unordered (one insertMany); duplicate messageIds (a retried batch) are ignored by the
  *    unique index; when the database refuses the batch for what one event holds, the events are inserted one
  *    by one and only the refused ones are reported, for dead_letters;
- * 5. settle, after the insert: the links of visitors still without a profile are read again (one find), every
+ * 5. settle, after the insert: the links of visitors still without a profile are read again (one round), every
  *    visitor linked by this job or meanwhile has its pending aliases followed and its events back-filled, and
- *    profile ids a concurrent merge retired move to the surviving profile (one find). visitor-links.ts says
+ *    profile ids a concurrent merge retired move to the surviving profile (one round). visitor-links.ts says
  *    why this order makes the end state the same whatever order jobs run in.
  */
 export async function processEvents(

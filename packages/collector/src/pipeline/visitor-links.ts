@@ -135,21 +135,30 @@ export async function linkIfFree(models: Models, wanted: Links): Promise<Links> 
   return ours;
 }
 
-/** Gives the stored events of these visitor ids that carry no profile the profile their visitor id is linked to. */
+/**
+ * Gives the stored events of these visitor ids that carry no profile the profile their visitor id is linked to:
+ * one read of such events per site for all the visitor ids (on FerretDB a scan of `events`, whatever the filter:
+ * docs/production.md), then one update by `_id` each. An event given another profile between the read and its
+ * update (the visitor id re-linked and back-filled by another job) ends as if that job's back-fill had run first.
+ */
 export async function backfill(models: Models, links: Links): Promise<void> {
   if (!links.size) return;
-  await models.Event.bulkWrite(
-    [...links].map(([key, profileId]) => {
-      const { siteId, anonymousId } = splitKey(key);
-      return {
-        updateMany: {
-          filter: { siteId: new Types.ObjectId(siteId), anonymousId, profileId: null },
-          update: { $set: { profileId } },
-        },
-      };
-    }),
-    { ordered: false },
-  );
+  const bySite = new Map<string, string[]>();
+  for (const key of links.keys()) {
+    const { siteId, anonymousId } = splitKey(key);
+    bySite.set(siteId, [...(bySite.get(siteId) ?? []), anonymousId]);
+  }
+  for (const [siteId, visitors] of bySite) {
+    const unlinked = await models.Event.find(
+      { siteId: new Types.ObjectId(siteId), anonymousId: { $in: visitors }, profileId: null },
+      { _id: 1, anonymousId: 1 },
+    ).lean();
+    const ops = unlinked.flatMap((e) => {
+      const profileId = e.anonymousId ? links.get(identityKey(siteId, e.anonymousId)) : undefined;
+      return profileId ? [{ updateOne: { filter: { _id: e._id }, update: { $set: { profileId } } } }] : [];
+    });
+    if (ops.length) await models.Event.bulkWrite(ops, { ordered: false });
+  }
 }
 
 /** Moves events and visitor links written with a merged profile's id to the profile it was merged into. */
