@@ -8,6 +8,7 @@ const LINKS: Record<string, string> = {
   '/': 'Overview',
   '/events': 'Live events',
   '/profiles': 'Profiles',
+  '/funnels': 'Funnels',
   '/campaigns': 'Campaigns',
   '/webhooks': 'Webhooks',
   '/dead-letters': 'Dead letters',

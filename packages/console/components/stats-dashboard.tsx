@@ -1,5 +1,6 @@
 import type { StatsAggregate, StatsBreakdown, StatsFigures, StatsTimeseries } from '@trackmate/schema';
 import Link from 'next/link';
+import { Fragment, type ReactNode } from 'react';
 import { DayChart } from '@/components/day-chart';
 import { StatsPanel } from '@/components/stats-panel';
 import { money, number, percent } from '@/lib/format';
@@ -51,12 +52,15 @@ export function StatsDashboard({
   series,
   panels,
   base = '/',
+  besideSources,
 }: {
   state: OverviewState;
   agg: StatsAggregate;
   series: StatsTimeseries;
   panels: StatsBreakdown[];
   base?: string;
+  /** Shown right after the sources panel (the signed-in overview's revenue by source). */
+  besideSources?: ReactNode;
 }) {
   const metricLabel = METRICS.find((m) => m.id === state.metric)!.label;
   const chartValues = series.days.map((d) => figureOf(state.metric, d) ?? 0);
@@ -92,7 +96,10 @@ export function StatsDashboard({
 
       <div className="grid">
         {PANELS.map((p, i) => (
-          <StatsPanel key={p.id} panel={p} state={state} rows={panels[i]!} base={base} />
+          <Fragment key={p.id}>
+            <StatsPanel panel={p} state={state} rows={panels[i]!} base={base} />
+            {i === 0 ? besideSources : null}
+          </Fragment>
         ))}
       </div>
       <p className="hint">Bots are left out of every figure ({number(agg.bots.visits)} bot visits in these days).</p>

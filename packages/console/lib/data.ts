@@ -1,9 +1,11 @@
 import type {
+  AttributionResult,
   DeadLetterList,
   DeadLettersReplayed,
   DeliveryQueued,
   EventPage,
   Funnel,
+  FunnelResult,
   Integrations,
   Metrics,
   Platform,
@@ -11,6 +13,8 @@ import type {
   ProfileErasure,
   ProfilePage,
   RotatedKeys,
+  SavedFunnel,
+  SavedFunnelInput,
   Site,
   StatsAggregate,
   StatsBreakdown,
@@ -90,6 +94,24 @@ export const getStatsBreakdown = cache((v: StatsView, dimension: string, limit =
 );
 export const getStatsRealtime = cache(() => api<StatsRealtime>('GET', '/api/stats/realtime'));
 
+/** A funnel per person: `steps` (JSON) scanned from the events, or a saved funnel's state (`funnel`). */
+export interface FunnelView {
+  from: string;
+  to: string;
+  steps?: string;
+  funnel?: string;
+  window?: string;
+  order?: string;
+  breakdown?: string;
+}
+export const getPersonFunnel = cache((v: FunnelView) =>
+  api<FunnelResult>('GET', `/api/stats/funnel${query({ ...v })}`),
+);
+export const getSavedFunnels = cache(() => api<{ funnels: SavedFunnel[] }>('GET', '/api/funnels'));
+export const getAttribution = cache((from: string, to: string, dimension = 'source') =>
+  api<AttributionResult>('GET', `/api/stats/attribution${query({ from, to, dimension })}`),
+);
+
 /** Stored events newest first; `name` filters, `cursor` pages. */
 export const getEvents = cache((limit: number, name?: string, cursor?: string) =>
   api<EventPage>('GET', `/api/events${query({ limit: String(limit), name, cursor })}`),
@@ -163,6 +185,9 @@ export const createTrigger = (body: TriggerChange) => api<Trigger>('POST', '/api
 export const updateTrigger = (id: string, body: TriggerChange) =>
   api<Trigger>('PATCH', `/api/triggers/${path(id)}`, body);
 export const deleteTrigger = (id: string) => api<null>('DELETE', `/api/triggers/${path(id)}`);
+
+export const createFunnel = (body: SavedFunnelInput) => api<SavedFunnel>('POST', '/api/funnels', body);
+export const deleteFunnel = (id: string) => api<null>('DELETE', `/api/funnels/${path(id)}`);
 
 export const createWebhook = (body: { url: string; events: string[] }) => api<Webhook>('POST', '/api/webhooks', body);
 export const setWebhookActive = (id: string, active: boolean) =>

@@ -1,8 +1,10 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { RevenuePanel } from '@/components/revenue-panel';
 import { GettingStarted } from '@/components/snippet';
 import { StatsDashboard } from '@/components/stats-dashboard';
 import {
+  getAttribution,
   getEvents,
   getSite,
   getStatsAggregate,
@@ -28,7 +30,8 @@ export default async function OverviewPage({
 }) {
   const state = overviewState(await searchParams);
   const view = { from: state.from, to: state.to, filters: filtersParam(state.filters) || undefined };
-  const [site, agg, series, now, latest, ...panels] = await Promise.all([
+  const [attribution, site, agg, series, now, latest, ...panels] = await Promise.all([
+    getAttribution(state.from, state.to),
     getSite(),
     getStatsAggregate(view),
     getStatsTimeseries(view),
@@ -91,7 +94,13 @@ export default async function OverviewPage({
         </section>
       ) : null}
 
-      <StatsDashboard state={state} agg={agg} series={series} panels={panels} />
+      <StatsDashboard
+        state={state}
+        agg={agg}
+        series={series}
+        panels={panels}
+        besideSources={<RevenuePanel attribution={attribution} />}
+      />
     </>
   );
 }
