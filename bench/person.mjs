@@ -114,13 +114,14 @@ export async function benchPerson({
     const res = await request(`${collector.url}/api/profiles/${profileId}/export`, { headers: auth });
     let bytes = 0;
     let events = 0;
+    let tail = '';
     for await (const chunk of res) {
       bytes += chunk.length;
-      events += (
-        Buffer.from(chunk)
-          .toString('utf8')
-          .match(/"messageId":/g) ?? []
-      ).length;
+      // counted across chunk boundaries: the text a chunk ends with is kept until the next one arrives
+      const text = tail + Buffer.from(chunk).toString('utf8');
+      events += (text.match(/"messageId":/g) ?? []).length;
+      tail = text.slice(-11).includes('"') ? text.slice(text.lastIndexOf('"')) : '';
+      if (tail.startsWith('"messageId":')) tail = '';
     }
     const exportMs = Date.now() - exportStarted;
     const exportRss = exportSampler.stop();
@@ -131,6 +132,7 @@ export async function benchPerson({
     let erasedText = '';
     for await (const chunk of erasure) erasedText += chunk;
     const erased = JSON.parse(erasedText);
+    if (erasure.statusCode !== 200) throw new Error(`erasure answered ${erasure.statusCode}: ${erasedText}`);
     const eraseMs = Date.now() - eraseStarted;
     const eraseRss = eraseSampler.stop();
     const left = await db.collection('events').countDocuments({ siteId });

@@ -119,6 +119,7 @@ export async function migrate(models: Models): Promise<void> {
 
 export type { CampaignDoc, CampaignSendDoc, CampaignSendState, CampaignStatus } from './campaign.js';
 export type { DeadLetterDoc } from './dead-letter.js';
+export { DELETE_SLICE, deleteInSlices } from './delete-in-slices.js';
 export type { DeliveryDoc } from './delivery.js';
 export {
   type EventDevice,

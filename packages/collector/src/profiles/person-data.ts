@@ -1,6 +1,6 @@
 import type { Types } from 'mongoose';
 import { TrackMateError } from '../errors.js';
-import type { EventDoc, Models, ProfileDoc } from '../models/index.js';
+import { deleteInSlices, type EventDoc, type Models, type ProfileDoc } from '../models/index.js';
 import { survivorOf } from './merges.js';
 import { suppress } from './suppression.js';
 
@@ -192,8 +192,8 @@ export async function erasePerson(models: Models, profile: ProfileDoc, recent?: 
   const triggerIds = (await models.Trigger.find({ siteId }, { _id: 1 }).lean()).map((t) => t._id.toHexString());
   const count = { events: 0, triggerEntries: 0, deadLetters: 0, triggerVisitors: 0 };
 
-  count.events += (await models.Event.deleteMany({ siteId, profileId: profile._id })).deletedCount;
-  count.triggerEntries += (await models.TriggerEntry.deleteMany({ siteId, profileId: profile._id })).deletedCount;
+  count.events += await deleteInSlices(models.Event, { siteId, profileId: profile._id });
+  count.triggerEntries += await deleteInSlices(models.TriggerEntry, { siteId, profileId: profile._id });
   // what could not be processed still names the person: events by their ids, e-mails by their address
   count.deadLetters += (
     await models.DeadLetter.deleteMany({
@@ -272,7 +272,7 @@ export async function erasePerson(models: Models, profile: ProfileDoc, recent?: 
   const deliveries = profile.email
     ? await models.Delivery.deleteMany({ siteId, kind: 'email', target: profile.email })
     : { deletedCount: 0 };
-  const identities = await models.Identity.deleteMany({ siteId, profileId: profile._id });
+  const identities = await deleteInSlices(models.Identity, { siteId, profileId: profile._id });
   await models.PendingAlias.deleteMany({ _id: { $in: recentIds.map((id) => `${siteId.toHexString()}:${id}`) } });
   // events still queued or retried by a browser must not recreate the person
   await suppress(
@@ -288,7 +288,7 @@ export async function erasePerson(models: Models, profile: ProfileDoc, recent?: 
   return {
     profiles: profiles.deletedCount,
     events: count.events,
-    identities: identities.deletedCount,
+    identities,
     triggerEntries: count.triggerEntries,
     deliveries: deliveries.deletedCount,
     deadLetters: count.deadLetters,
