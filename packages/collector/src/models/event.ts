@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { Schema, Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 
 /**
  * A stored event (docs/architecture.md, data model). The pipeline inserts them with `insertMany` and `lean: true`
@@ -73,22 +72,8 @@ export interface EventGeo {
 export const sentByOf = (doc: { sentBy?: 'client' | 'server'; source?: unknown }): 'client' | 'server' =>
   doc.sentBy ?? (doc.source === 'server' ? 'server' : 'client');
 
-/** An event about to be inserted (`_id` from eventObjectId); what the after-insert hooks see. */
+/** An event about to be inserted; what the after-insert hooks see. */
 export type NewEventDoc = Omit<EventDoc, '_id'>;
-
-/**
- * The `_id` an event is stored with, derived from what identifies it: the second it was received (an ObjectId's
- * time, so ids still sort by arrival) and 8 bytes of a hash of (site, messageId). An ingest job retried after a
- * crash gives its events the ids of its first attempt, so whatever that attempt stored is found again by `_id`,
- * the one lookup FerretDB 1.24 serves from an index (pipeline/owned-events.ts). The same message received twice
- * in one second gets one id, which is a duplicate either way (the unique `(siteId, messageId)` index).
- */
-export function eventObjectId(siteId: string, messageId: string, receivedAt: Date): Types.ObjectId {
-  const bytes = Buffer.allocUnsafe(12);
-  bytes.writeUInt32BE(Math.floor(receivedAt.getTime() / 1000) >>> 0, 0);
-  createHash('sha1').update(siteId).update(':').update(messageId).digest().copy(bytes, 4, 0, 8);
-  return new Types.ObjectId(bytes);
-}
 
 const eventSchema = new Schema<EventDoc>(
   {

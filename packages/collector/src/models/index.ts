@@ -126,7 +126,6 @@ export {
   type EventDoc,
   type EventGeo,
   type EventSource,
-  eventObjectId,
   type NewEventDoc,
   sentByOf,
 } from './event.js';

@@ -1,6 +1,5 @@
 import { Types } from 'mongoose';
 import {
-  eventObjectId,
   identityKey,
   isDocumentError,
   isDuplicateKey,
@@ -199,8 +198,7 @@ async function linkOwnAliases(models: Models, events: QueuedEvent[], links: Link
 function toDoc(e: QueuedEvent, links: Map<string, Types.ObjectId>, jobKey?: string): NewEventDoc {
   const linked = e.anonymousId ? links.get(identityKey(e.siteId, e.anonymousId)) : undefined;
   const receivedAt = new Date(e.receivedAt);
-  const doc: NewEventDoc & { _id: Types.ObjectId } = {
-    _id: eventObjectId(e.siteId, e.messageId, receivedAt),
+  const doc: NewEventDoc = {
     siteId: toObjectId(e.siteId),
     messageId: e.messageId,
     profileId: e.profileId ? toObjectId(e.profileId) : (linked ?? null),
