@@ -93,7 +93,7 @@ describe('trackmate-collector CLI', () => {
     await expect(cli(['sites', 'update', '--id', 'nope', '--name', 'x'])).rejects.toMatchObject({
       stderr: expect.stringMatching(/not a site id/),
     });
-  });
+  }, 120_000);
 
   it('migrate creates the collections and their unique indexes', async () => {
     const { stdout } = await cli(['migrate']);
