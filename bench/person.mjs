@@ -35,6 +35,21 @@ export async function benchPerson({
   const now = new Date();
   let collector;
   try {
+    // a stored page view, `back` seconds before now
+    const pageView = (messageId, owner, anonymousId, back) => ({
+      siteId,
+      messageId,
+      profileId: owner,
+      anonymousId,
+      sessionId: null,
+      name: 'page_view',
+      timestamp: new Date(now.getTime() - back * 1000),
+      receivedAt: now,
+      properties: { url: 'https://shop.test/p', referrer: '', title: 'Product' },
+      sentBy: 'client',
+      userAgent: 'Mozilla/5.0',
+      ip: '203.0.113.0',
+    });
     const seedStarted = Date.now();
     await db.collection('profiles').insertOne({
       _id: profileId,
@@ -65,39 +80,22 @@ export async function benchPerson({
       const every = stragglers ? Math.max(1, Math.floor(eventCount / stragglers)) : 0;
       if (withEvents.length)
         await db.collection('events').insertMany(
-          withEvents.map((anonymousId, i) => ({
-            siteId,
-            messageId: `bench-e-${from + i}`,
-            profileId: every && (from + i) % every === 0 ? null : profileId,
-            anonymousId,
-            sessionId: null,
-            name: 'page_view',
-            timestamp: new Date(now.getTime() - (from + i) * 1000),
-            receivedAt: now,
-            properties: { url: 'https://shop.test/p', referrer: '', title: 'Product' },
-            sentBy: 'client',
-            userAgent: 'Mozilla/5.0',
-            ip: '203.0.113.0',
-          })),
+          withEvents.map((anonymousId, i) =>
+            pageView(
+              `bench-e-${from + i}`,
+              every && (from + i) % every === 0 ? null : profileId,
+              anonymousId,
+              from + i,
+            ),
+          ),
           { ordered: false },
         );
     }
     for (let from = 0; from < others; from += 10_000) {
       await db.collection('events').insertMany(
-        Array.from({ length: Math.min(10_000, others - from) }, (_, i) => ({
-          siteId,
-          messageId: `bench-o-${from + i}`,
-          profileId: null,
-          anonymousId: `bench-other-${from + i}`,
-          sessionId: null,
-          name: 'page_view',
-          timestamp: new Date(now.getTime() - (from + i) * 1000),
-          receivedAt: now,
-          properties: { url: 'https://shop.test/p', referrer: '', title: 'Product' },
-          sentBy: 'client',
-          userAgent: 'Mozilla/5.0',
-          ip: '203.0.113.0',
-        })),
+        Array.from({ length: Math.min(10_000, others - from) }, (_, i) =>
+          pageView(`bench-o-${from + i}`, null, `bench-other-${from + i}`, from + i),
+        ),
         { ordered: false },
       );
     }
