@@ -84,7 +84,8 @@ describe('profiles keyed by userId as well as e-mail', () => {
     await server({ event: 'page_seen', messageId: `e2-${email}`, email });
     await server({ event: 'identify', messageId: `u-${userId}`, userId });
     await server({ event: 'plan_chosen', messageId: `u2-${userId}`, userId });
-    for (const id of [`srv:e2-${email}`, `srv:u2-${userId}`]) await stored(id);
+    // each request is its own job and jobs run concurrently: wait for all four, not only the last of each pair
+    for (const id of [`srv:e-${email}`, `srv:e2-${email}`, `srv:u-${userId}`, `srv:u2-${userId}`]) await stored(id);
     const byEmail = await profiles().findOne({ email });
     const byUser = await profiles().findOne({ userId });
     expect(byEmail!._id.equals(byUser!._id)).toBe(false);
