@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Types } from 'mongoose';
 import type { Models } from '../models/index.js';
-import { siteSuppressionKey } from '../models/index.js';
+import { deleteInSlices, siteSuppressionKey } from '../models/index.js';
 import { jobsAtRest } from '../plugins/jobs-at-rest.js';
 import { bumpSiteConfig } from './site-config-cache.js';
 
@@ -28,7 +28,8 @@ const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * Deletes a site and everything held about it. In order: its keys stop working (the site document goes) and
  * the workers are told to drop the site's events from then on (a site-wide suppression for 30 days, so events
  * still in browsers' retry queues cannot come back); its jobs waiting in Redis are removed; jobs a worker is
- * processing are waited for; then every collection is cleared of it, and its visitor sketches in Redis.
+ * processing are waited for; then every collection is cleared of it (a slice at a time: FerretDB on SQLite
+ * cannot delete more than 32,766 documents in one statement), and its visitor sketches in Redis.
  */
 export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId): Promise<SiteDeletion> {
   const { models, queues } = deps;
@@ -71,37 +72,38 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
 
   const bySite = { siteId: siteOid };
   const triggerIds = (await models.Trigger.find(bySite, { _id: 1 }).lean()).map((t) => t._id.toHexString());
-  deleted.events = (await models.Event.deleteMany(bySite)).deletedCount;
-  deleted.profiles = (await models.Profile.deleteMany(bySite)).deletedCount;
-  deleted.identities = (await models.Identity.deleteMany(bySite)).deletedCount;
-  await models.PendingAlias.deleteMany(bySite);
-  await models.ProfileFacts.deleteMany(bySite);
-  await models.Segment.deleteMany(bySite);
-  await models.Campaign.deleteMany(bySite);
-  await models.CampaignSend.deleteMany(bySite);
-  await models.ProfileMerge.deleteMany(bySite);
-  await models.LinkQuota.deleteMany(bySite);
-  deleted.triggers = (await models.Trigger.deleteMany(bySite)).deletedCount;
-  deleted.triggerEntries = (await models.TriggerEntry.deleteMany(bySite)).deletedCount;
+  deleted.events = await deleteInSlices(models.Event, bySite);
+  deleted.profiles = await deleteInSlices(models.Profile, bySite);
+  deleted.identities = await deleteInSlices(models.Identity, bySite);
+  await deleteInSlices(models.PendingAlias, bySite);
+  await deleteInSlices(models.ProfileFacts, bySite);
+  await deleteInSlices(models.Segment, bySite);
+  await deleteInSlices(models.Campaign, bySite);
+  await deleteInSlices(models.CampaignSend, bySite);
+  await deleteInSlices(models.ProfileMerge, bySite);
+  await deleteInSlices(models.LinkQuota, bySite);
+  deleted.triggers = await deleteInSlices(models.Trigger, bySite);
+  deleted.triggerEntries = await deleteInSlices(models.TriggerEntry, bySite);
   deleted.triggerVisitors = triggerIds.length
-    ? (await models.TriggerVisitor.deleteMany({ _id: { $regex: `^(${triggerIds.join('|')}):` } })).deletedCount
+    ? await deleteInSlices(models.TriggerVisitor, { _id: { $regex: `^(${triggerIds.join('|')}):` } })
     : 0;
   const funnelIds = (await models.Funnel.find(bySite, { _id: 1 }).lean()).map((f) => f._id);
-  deleted.funnels = (await models.Funnel.deleteMany(bySite)).deletedCount;
-  for (const funnelId of funnelIds) await models.FunnelPerson.deleteMany({ funnelId });
-  deleted.webhooks = (await models.Webhook.deleteMany(bySite)).deletedCount;
-  deleted.deliveries = (await models.Delivery.deleteMany(bySite)).deletedCount;
-  deleted.deadLetters = (await models.DeadLetter.deleteMany(bySite)).deletedCount;
+  deleted.funnels = await deleteInSlices(models.Funnel, bySite);
+  for (const funnelId of funnelIds) await deleteInSlices(models.FunnelPerson, { funnelId });
+  deleted.webhooks = await deleteInSlices(models.Webhook, bySite);
+  deleted.deliveries = await deleteInSlices(models.Delivery, bySite);
+  deleted.deadLetters = await deleteInSlices(models.DeadLetter, bySite);
   deleted.metrics =
-    (await models.MetricsDaily.deleteMany({ siteId })).deletedCount +
-    (await models.MetricsPending.deleteMany({ siteId })).deletedCount +
-    (await models.MetricsFolded.deleteMany({ _id: { $regex: `^${escapeRegex(siteId)}:` } })).deletedCount +
-    (await models.StatsDaily.deleteMany({ siteId })).deletedCount +
-    (await models.Visit.deleteMany(bySite)).deletedCount;
+    (await deleteInSlices(models.MetricsDaily, { siteId })) +
+    (await deleteInSlices(models.MetricsPending, { siteId })) +
+    (await deleteInSlices(models.MetricsFolded, { _id: { $regex: `^${escapeRegex(siteId)}:` } })) +
+    (await deleteInSlices(models.StatsDaily, { siteId })) +
+    (await deleteInSlices(models.Visit, bySite));
   // the people erased from the site: their own suppressions go, the site-wide one covers them
-  deleted.suppressions = (
-    await models.Suppression.deleteMany({ siteId: siteOid, _id: { $ne: siteSuppressionKey(siteId) } })
-  ).deletedCount;
+  deleted.suppressions = await deleteInSlices(models.Suppression, {
+    siteId: siteOid,
+    _id: { $ne: siteSuppressionKey(siteId) },
+  });
   deleted.visitorSketches = 0;
   // the daily sketches, the stats' sketches, open visits, the browsers of identified people, saved funnels' state
   for (const kind of ['visitors', 'uv', 'visit', 'visitmeta', 'browser-of', ...(funnelIds.length ? ['funnel'] : [])])
