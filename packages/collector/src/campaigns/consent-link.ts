@@ -3,6 +3,7 @@ import { Types } from 'mongoose';
 import type { TObject } from 'typebox';
 import type { ConsentEntry } from '../models/index.js';
 import { recordConsent, survivorOf } from '../profiles/index.js';
+import { reevaluateProfiles } from '../segments/index.js';
 import { escapeHtml, htmlPage } from './templates.js';
 
 interface LinkQuery {
@@ -69,6 +70,11 @@ export function consentLinkRoutes<Q extends LinkQuery>(
         );
       }
       await recordConsent(app.models, profileId, link.decision.email, new Date(), link.decision.source);
+      // segments on consent see the decision now (an unsubscriber leaves "consenting" segments at once)
+      const site = new Types.ObjectId(q.site);
+      await reevaluateProfiles({ models: app.models, redis: app.redis, prefix: app.config.queuePrefix }, site, [
+        profileId,
+      ]);
       request.log.info({ profileId: profileId.toHexString(), linkProfileId: q.profile }, link.done.log);
       return sendPage(reply, link.done.title, link.done.html);
     },

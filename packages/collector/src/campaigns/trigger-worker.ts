@@ -13,7 +13,7 @@ import {
 } from '../models/index.js';
 import { deadLetter } from '../pipeline/index.js';
 import { createQueueWorker, jobIdFor, QUEUE_NAMES, type WorkerLog } from '../plugins/queues.js';
-import { isMember, refreshSegment, SEGMENT_REFRESH_JOB, type SegmentRefreshJob } from '../segments/index.js';
+import { belongsNow, refreshSegment, SEGMENT_REFRESH_JOB, type SegmentRefreshJob } from '../segments/index.js';
 import { recordDelivery, type WebhookJob } from '../webhooks/index.js';
 import { BROADCAST_JOB, type BroadcastJob, runBroadcast } from './broadcast-send.js';
 import { CONFIRM_JOB, type ConfirmJob, sendConfirmation } from './consent-confirmation.js';
@@ -78,13 +78,9 @@ export function triggerProcessor(deps: TriggerWorkerDeps) {
       await setState(entry, 'exited');
       return { state: 'exited' };
     }
-    if (
-      trigger.segmentId &&
-      !(
-        profileId &&
-        (await isMember(deps.redis, deps.config.queuePrefix, trigger.segmentId.toHexString(), profileId.toHexString()))
-      )
-    ) {
+    // the audience is the segment's rule evaluated for this person now, not the member set (updated a moment
+    // after each change, so it can still hold the person's previous membership)
+    if (trigger.segmentId && !(profileId && (await belongsNow(models, entry.siteId, trigger.segmentId, profileId)))) {
       await setState(entry, 'skipped', 'not in the audience segment');
       return { state: 'skipped' };
     }

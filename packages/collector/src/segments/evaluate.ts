@@ -59,3 +59,21 @@ export async function peopleOf(
     return { profileId: key, person: profile ? { profile, facts: facts.get(key) ?? null } : null };
   });
 }
+
+/**
+ * Whether one person belongs to a segment now, from their profile and facts as stored — what a delivery asks.
+ * The member set follows each change a moment later (its evaluation runs after the change is stored), so a
+ * delivery that read the set could still see the person's previous membership; the stored profile and facts
+ * already hold every change made before the question. `null` when the segment is gone.
+ */
+export async function belongsNow(
+  models: Models,
+  siteId: Types.ObjectId,
+  segmentId: Types.ObjectId,
+  profileId: Types.ObjectId,
+): Promise<boolean | null> {
+  const segment = await models.Segment.findOne({ _id: segmentId, siteId }, { definition: 1 }).lean();
+  if (!segment) return null;
+  const person = (await peopleOf(models, siteId, [profileId]))[0]?.person;
+  return Boolean(person && matches(segment.definition, person));
+}

@@ -3,6 +3,7 @@ import { Types } from 'mongoose';
 import { TrackMateError } from '../errors.js';
 import type { Models, ProfileFactsDoc } from '../models/index.js';
 import { addEvents, emptyFacts, pruneDays, remember } from './facts.js';
+import { bumpRevisions } from './membership.js';
 import { withProfileLocks } from './profile-locks.js';
 import { refreshSegment } from './refresh-segment.js';
 
@@ -83,11 +84,18 @@ export async function rebuildFacts(
         redis,
         prefix,
         batch.map((f) => f._id.toHexString()),
-        () =>
-          models.ProfileFacts.bulkWrite(
+        async () => {
+          await models.ProfileFacts.bulkWrite(
             batch.map((f) => ({ replaceOne: { filter: { _id: f._id }, replacement: f, upsert: true } })),
             { ordered: false },
-          ),
+          );
+          // a worker's evaluation of facts it had before these no longer writes its outcome
+          await bumpRevisions(
+            redis,
+            prefix,
+            batch.map((f) => f._id.toHexString()),
+          );
+        },
       );
       result.profiles += batch.length;
     }

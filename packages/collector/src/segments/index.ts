@@ -1,7 +1,7 @@
 /** Segments: profile facts kept by the worker, saved audiences evaluated live, their API. */
-export { loadSegments, type SiteSegments } from './evaluate.js';
+export { belongsNow, loadSegments, type SiteSegments } from './evaluate.js';
 export { type FactsRebuildResult, rebuildFacts } from './facts-command.js';
-export { countMembers, isMember, memberIds } from './membership.js';
+export { countMembers, memberIds } from './membership.js';
 export { type FactsDeps, recordProfileFacts, reevaluateProfiles } from './record-facts.js';
 export { refreshSegment, SEGMENT_REFRESH_JOB, type SegmentRefreshJob } from './refresh-segment.js';
 export { default as segmentRoutes } from './segment-routes.js';

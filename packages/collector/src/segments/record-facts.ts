@@ -3,7 +3,7 @@ import { Types } from 'mongoose';
 import type { Models, NewEventDoc, ProfileFactsDoc } from '../models/index.js';
 import { evaluate, loadSegments, peopleOf, type SiteSegments } from './evaluate.js';
 import { addEvents, emptyFacts, pruneDays, remember } from './facts.js';
-import { applyMembership } from './membership.js';
+import { applyMembership, bumpRevisions, type Revisions } from './membership.js';
 import { type LockRedis, withProfileLocks } from './profile-locks.js';
 
 export interface FactsDeps {
@@ -32,10 +32,12 @@ export async function recordProfileFacts(deps: FactsDeps, events: NewEventDoc[],
     else byProfile.set(key, [e]);
   }
   if (!byProfile.size) return;
-  const written = await withProfileLocks(deps.redis, deps.prefix, [...byProfile.keys()], () =>
-    writeFacts(deps.models, byProfile, jobKey),
-  );
-  if (deps.segments) await updateMembership(deps, written);
+  // the revisions are raised under the locks, so the next job's facts come with a later one
+  const { written, revisions } = await withProfileLocks(deps.redis, deps.prefix, [...byProfile.keys()], async () => {
+    const facts = await writeFacts(deps.models, byProfile, jobKey);
+    return { written: facts, revisions: await bumpRevisions(deps.redis, deps.prefix, [...byProfile.keys()]) };
+  });
+  if (deps.segments) await updateMembership(deps, written, revisions);
 }
 
 async function writeFacts(
@@ -83,8 +85,15 @@ async function writeFacts(
   return [...out, ...counted];
 }
 
-/** Evaluates the profiles whose facts changed against their site's segments. */
-export async function updateMembership(deps: FactsDeps, written: ProfileFactsDoc[]): Promise<void> {
+/**
+ * Evaluates the profiles whose facts changed against their site's segments: their profiles are read after their
+ * revisions were raised, and the outcome is written only where no later change raised them again.
+ */
+export async function updateMembership(
+  deps: FactsDeps,
+  written: ProfileFactsDoc[],
+  revisions: Revisions,
+): Promise<void> {
   if (!deps.segments || !written.length) return;
   const bySite = new Map<string, ProfileFactsDoc[]>();
   for (const f of written) bySite.set(f.siteId.toHexString(), [...(bySite.get(f.siteId.toHexString()) ?? []), f]);
@@ -99,11 +108,14 @@ export async function updateMembership(deps: FactsDeps, written: ProfileFactsDoc
       facts.map((f) => f._id),
       known,
     );
-    await applyMembership(deps.redis, deps.prefix, evaluate(siteSegments, people));
+    await applyMembership(deps.redis, deps.prefix, evaluate(siteSegments, people), revisions);
   }
 }
 
-/** Evaluates profiles again after a change outside the worker (the profile API: consent, tags, metadata). */
+/**
+ * Evaluates profiles again after a change outside the worker (the profile API: consent, tags, metadata; a consent
+ * link; an erasure), called after the change is stored.
+ */
 export async function reevaluateProfiles(
   deps: Omit<FactsDeps, 'segments'>,
   siteId: Types.ObjectId,
@@ -111,5 +123,11 @@ export async function reevaluateProfiles(
 ): Promise<void> {
   const segments = (await loadSegments(deps.models)([siteId.toHexString()])).get(siteId.toHexString()) ?? [];
   if (!segments.length) return;
-  await applyMembership(deps.redis, deps.prefix, evaluate(segments, await peopleOf(deps.models, siteId, profileIds)));
+  const revisions = await bumpRevisions(
+    deps.redis,
+    deps.prefix,
+    profileIds.map((id) => id.toHexString()),
+  );
+  const people = await peopleOf(deps.models, siteId, profileIds);
+  await applyMembership(deps.redis, deps.prefix, evaluate(segments, people), revisions);
 }

@@ -6,7 +6,7 @@ import type { Models, ProfileDoc, SegmentDoc } from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
 import { evaluate, factsById, peopleOf } from './evaluate.js';
 import { dayKey } from './facts.js';
-import { applyMembership, membersKey, refreshKey, touchedKey } from './membership.js';
+import { applyMembership, membersKey, readRevisions, refreshKey, touchedKey } from './membership.js';
 import { hasDayWindow } from './rules.js';
 
 export const SEGMENT_REFRESH_JOB = 'segment-refresh';
@@ -92,12 +92,13 @@ export async function refreshSegment(
     for (;;) {
       const touched = await redis.spop(touchedKey(prefix, segmentId), 500);
       if (!touched.length) break;
+      const revisions = await readRevisions(redis, prefix, touched);
       const people = await peopleOf(
         models,
         segment.siteId,
         touched.map((id) => new Types.ObjectId(id)),
       );
-      await applyMembership(redis, prefix, evaluate([segment], people, new Date()));
+      await applyMembership(redis, prefix, evaluate([segment], people, new Date()), revisions);
     }
     if (!(await models.Segment.exists({ _id: segment._id }))) {
       await redis.del(membersKey(prefix, segmentId)); // deleted meanwhile
