@@ -4,7 +4,9 @@ import { adminCall } from './helpers/admin.js';
 import { startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 import { startSmtpSink } from './helpers/smtp-sink.js';
 
-describe('a segment as a flow’s audience (real SMTP server, Redis and MongoDB-wire server)', () => {
+describe('a segment as a flow’s audience (real SMTP server, Redis and MongoDB-wire server)', {
+  timeout: 180_000,
+}, () => {
   let t: TestApp;
   let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
   const admin = (method: string, path: string, body?: unknown) =>
@@ -58,7 +60,11 @@ describe('a segment as a flow’s audience (real SMTP server, Redis and MongoDB-
     const vip = await waitFor(() => t.db.collection('profiles').findOne({ email: mail('vip') }), 30_000, 'vip');
     await waitFor(() => t.db.collection('profiles').findOne({ email: mail('plain') }), 30_000, 'plain');
     expect((await admin('PATCH', `/api/profiles/${vip._id}`, { metadata: { tags: ['vip'] } })).status).toBe(200);
-    await waitFor(async () => (await admin('GET', `/api/segments/${segment.body.id}`)).body.count === 1, 30_000);
+    await waitFor(
+      async () => (await admin('GET', `/api/segments/${segment.body.id}`)).body.count === 1,
+      30_000,
+      'the VIP counted',
+    );
     const cart = (who: string) => ({ event: 'add_to_cart', email: mail(who), properties: { productId: 'p1' } });
     expect((await admin('POST', '/api/track/server-event', { batch: [cart('vip'), cart('plain')] })).status).toBe(202);
     const entries = t.db.collection('trigger_entries');
