@@ -9,14 +9,14 @@ import {
   CampaignTest,
   type Campaign as CampaignView,
 } from '@trackmate/schema';
-import { Types } from 'mongoose';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { CampaignDoc } from '../models/index.js';
-import { errorReplies, IdParams, type Routes, siteIdOf, siteScoped } from '../route-kit.js';
-import { countMembers, memberIds } from '../segments/index.js';
+import { errorReplies, IdParams, parseId, type Routes, siteIdOf } from '../route-kit.js';
+import { countMembers, memberIds, segmentOfSite } from '../segments/index.js';
 import { broadcastMail } from './broadcast-message.js';
 import { queueBroadcast, statsKey } from './broadcast-send.js';
+import { campaignRepository } from './campaign-repository.js';
 import { createMailer } from './mailer.js';
 import { unknownRoots } from './templates.js';
 
@@ -40,19 +40,11 @@ function checkTemplates(...parts: Array<string | undefined>) {
 /** `/api/campaigns`: broadcasts to a segment (compose, preview, test, send now or later, pause, resume, progress). */
 const broadcastRoutes: Routes<{ signingSecret: string }> = async (app, { signingSecret }) => {
   app.addHook('onRequest', app.requireSecretKey);
-  const { Campaign, Segment, Profile } = app.models;
+  const campaigns = campaignRepository(app.models);
+  const load = campaigns.load;
   const prefix = app.config.queuePrefix;
-  const load = siteScoped<CampaignDoc>(Campaign, 'campaign');
   const testMailer = createMailer(app.config);
   app.addHook('onClose', async () => testMailer.close());
-
-  const segmentOf = async (siteId: Types.ObjectId, id: string) => {
-    const _id = new Types.ObjectId(id);
-    if (!(await Segment.exists({ _id, siteId }))) {
-      throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: `No segment ${id} in this site` });
-    }
-    return _id;
-  };
 
   const view = async (c: CampaignDoc): Promise<CampaignView> => {
     const id = c._id.toHexString();
@@ -88,7 +80,7 @@ const broadcastRoutes: Routes<{ signingSecret: string }> = async (app, { signing
   /** A profile of the site to fill the template with: the one asked for, else the segment's first member. */
   const sampleProfile = async (c: CampaignDoc, profileId?: string) => {
     const id = profileId ?? (await memberIds(app.redis, prefix, c.segmentId.toHexString(), null, 1))[0];
-    const profile = id ? await Profile.findOne({ _id: new Types.ObjectId(id), siteId: c.siteId }).lean() : null;
+    const profile = id ? await campaigns.profile(c, parseId(id, 'profile id')) : null;
     if (!profile) {
       throw new TrackMateError('TM_ERR_NOT_FOUND', {
         message: profileId ? `No profile ${profileId}` : 'The segment has no member to preview with',
@@ -99,11 +91,7 @@ const broadcastRoutes: Routes<{ signingSecret: string }> = async (app, { signing
 
   /** Moves a campaign from one of `from` to `to`; 409 when it is in another state. */
   const move = async (c: CampaignDoc, from: CampaignDoc['status'][], set: Partial<CampaignDoc>) => {
-    const done = await Campaign.updateOne(
-      { _id: c._id, siteId: c.siteId, status: { $in: from } },
-      { $set: { ...set, updatedAt: new Date() } },
-    );
-    if (!done.matchedCount) {
+    if (!(await campaigns.move(c, from, { ...set, updatedAt: new Date() }))) {
       throw new TrackMateError('TM_ERR_CONFLICT', {
         message: `The campaign is ${c.status}: not one of ${from.join(', ')}`,
       });
@@ -126,10 +114,10 @@ const broadcastRoutes: Routes<{ signingSecret: string }> = async (app, { signing
       const siteId = siteIdOf(request);
       checkTemplates(input.subject, input.body);
       const now = new Date();
-      const created = await Campaign.create({
+      const created = await campaigns.create({
         siteId,
         name: input.name,
-        segmentId: await segmentOf(siteId, input.segmentId),
+        segmentId: await segmentOfSite(app.models, siteId, input.segmentId),
         subject: input.subject,
         body: input.body,
         status: 'draft',
@@ -142,7 +130,7 @@ const broadcastRoutes: Routes<{ signingSecret: string }> = async (app, { signing
         createdAt: now,
         updatedAt: now,
       });
-      return reply.code(201).send(await view(created.toObject()));
+      return reply.code(201).send(await view(created));
     },
   );
 
@@ -150,11 +138,7 @@ const broadcastRoutes: Routes<{ signingSecret: string }> = async (app, { signing
     '/api/campaigns',
     { schema: { ...common, summary: "The site's broadcasts", response: { 200: CampaignList, ...errorReplies(401) } } },
     async (request) => {
-      const docs = await Campaign.find({ siteId: siteIdOf(request) })
-        .sort({ _id: -1 })
-        .limit(500)
-        .lean();
-      return { campaigns: await Promise.all(docs.map(view)) };
+      return { campaigns: await Promise.all((await campaigns.list(siteIdOf(request))).map(view)) };
     },
   );
 
@@ -188,7 +172,7 @@ const broadcastRoutes: Routes<{ signingSecret: string }> = async (app, { signing
       const { segmentId, ...rest } = request.body;
       checkTemplates(rest.subject, rest.body);
       const set: Partial<CampaignDoc> = { ...rest };
-      if (segmentId) set.segmentId = await segmentOf(siteId, segmentId);
+      if (segmentId) set.segmentId = await segmentOfSite(app.models, siteId, segmentId);
       return view(await move(current, ['draft', 'scheduled'], set));
     },
   );
@@ -205,8 +189,7 @@ const broadcastRoutes: Routes<{ signingSecret: string }> = async (app, { signing
     },
     async (request, reply) => {
       const current = await load(siteIdOf(request), request.params.id);
-      const done = await Campaign.deleteOne({ _id: current._id, status: { $ne: 'sending' } });
-      if (!done.deletedCount)
+      if (!(await campaigns.removeUnlessSending(current)))
         throw new TrackMateError('TM_ERR_CONFLICT', { message: 'The campaign is sending: pause it first' });
       return reply.code(204).send();
     },

@@ -1,7 +1,8 @@
 import { type TriggerDelivery, TriggerDeliveryList } from '@trackmate/schema';
 import { Type } from 'typebox';
-import type { DeliveryDoc, TriggerDoc } from '../models/index.js';
-import { errorReplies, IdParams, Limit, parseLimit, type Routes, siteIdOf, siteScoped } from '../route-kit.js';
+import type { DeliveryDoc } from '../models/index.js';
+import { errorReplies, IdParams, Limit, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
+import { triggerRepository } from './trigger-repository.js';
 
 const view = (d: DeliveryDoc): TriggerDelivery => ({
   id: d._id.toHexString(),
@@ -19,7 +20,7 @@ const view = (d: DeliveryDoc): TriggerDelivery => ({
 /** `GET /api/triggers/:id/deliveries`: what a trigger sent (or skipped, with the reason), newest first. */
 const triggerDeliveryRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
-  const load = siteScoped<TriggerDoc>(app.models.Trigger, 'trigger');
+  const triggers = triggerRepository(app.models);
 
   app.get(
     '/api/triggers/:id/deliveries',
@@ -34,12 +35,8 @@ const triggerDeliveryRoutes: Routes = async (app) => {
       },
     },
     async (request) => {
-      const trigger = await load(siteIdOf(request), request.params.id);
-      const docs = await app.models.Delivery.find({ siteId: trigger.siteId, triggerId: trigger._id })
-        .sort({ at: -1 })
-        .limit(parseLimit(request.query.limit))
-        .lean();
-      return { deliveries: docs.map(view) };
+      const trigger = await triggers.load(siteIdOf(request), request.params.id);
+      return { deliveries: (await triggers.deliveries(trigger, parseLimit(request.query.limit))).map(view) };
     },
   );
 };

@@ -1,21 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { TriggerList, Trigger as TriggerSchema, type Trigger as TriggerView } from '@trackmate/schema';
-import { Types } from 'mongoose';
+import type { Types } from 'mongoose';
 import { type Static, Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { TriggerAction, TriggerDoc } from '../models/index.js';
-import {
-  checkOutgoingUrl,
-  EventName,
-  errorReplies,
-  IdParams,
-  type Routes,
-  siteIdOf,
-  siteScoped,
-} from '../route-kit.js';
+import { checkOutgoingUrl, EventName, errorReplies, IdParams, type Routes, siteIdOf } from '../route-kit.js';
+import { segmentOfSite } from '../segments/index.js';
 import { bumpSiteConfig } from '../sites/index.js';
 import { FILTER_OPS } from './property-filters.js';
 import { unknownRoots } from './templates.js';
+import { triggerRepository } from './trigger-repository.js';
 
 const Filter = Type.Object(
   {
@@ -138,19 +132,12 @@ const common = { tags: ['campaign triggers'], security: [{ secretKey: [] }] };
 /** `/api/triggers`: campaign triggers of the key's site (create, list, read, change, delete). */
 const triggerRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
-  const { Trigger } = app.models;
+  const triggers = triggerRepository(app.models);
   // the ingest workers cache each site's active triggers until this version changes
-  const changed = (siteId: Types.ObjectId) => bumpSiteConfig(app.redis, app.config.queuePrefix, siteId.toHexString());
-  const load = siteScoped<TriggerDoc>(Trigger, 'trigger');
-  /** A segment of the site, or a 400. */
-  const audience = async (siteId: Types.ObjectId, id: string | null | undefined) => {
-    if (!id) return null;
-    const _id = new Types.ObjectId(id);
-    if (!(await app.models.Segment.exists({ _id, siteId }))) {
-      throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: `No segment ${id} in this site` });
-    }
-    return _id;
-  };
+  const changed = (siteId: Types.ObjectId) => bumpSiteConfig(app.redis, app.config.queuePrefix, siteId);
+  /** The audience: a segment of the site (or a 400), or everyone. */
+  const audience = (siteId: Types.ObjectId, id: string | null | undefined) =>
+    id ? segmentOfSite(app.models, siteId, id) : null;
 
   app.post(
     '/api/triggers',
@@ -165,7 +152,7 @@ const triggerRoutes: Routes = async (app) => {
     async (request, reply) => {
       const input = request.body;
       const now = new Date();
-      const created = await Trigger.create({
+      const created = await triggers.create({
         siteId: siteIdOf(request),
         name: input.name,
         active: input.active ?? true,
@@ -180,7 +167,7 @@ const triggerRoutes: Routes = async (app) => {
         updatedAt: now,
       });
       await changed(created.siteId);
-      return reply.code(201).send(triggerView(created.toObject(), true));
+      return reply.code(201).send(triggerView(created, true));
     },
   );
 
@@ -188,11 +175,7 @@ const triggerRoutes: Routes = async (app) => {
     '/api/triggers',
     { schema: { ...common, summary: "The site's triggers", response: { 200: TriggerList, ...errorReplies(401) } } },
     async (request) => {
-      const docs = await Trigger.find({ siteId: siteIdOf(request) })
-        .sort({ _id: 1 })
-        .limit(1_000)
-        .lean();
-      return { triggers: docs.map((d) => triggerView(d)) };
+      return { triggers: (await triggers.list(siteIdOf(request))).map((d) => triggerView(d)) };
     },
   );
 
@@ -206,7 +189,7 @@ const triggerRoutes: Routes = async (app) => {
         response: { 200: TriggerSchema, ...errorReplies(400, 401, 404) },
       },
     },
-    async (request) => triggerView(await load(siteIdOf(request), request.params.id)),
+    async (request) => triggerView(await triggers.load(siteIdOf(request), request.params.id)),
   );
 
   app.patch(
@@ -222,7 +205,7 @@ const triggerRoutes: Routes = async (app) => {
     },
     async (request) => {
       const siteId = siteIdOf(request);
-      const current = await load(siteId, request.params.id);
+      const current = await triggers.load(siteId, request.params.id);
       const { action: given, segmentId, ...fields } = request.body;
       const set: Partial<TriggerDoc> = { ...fields, updatedAt: new Date() };
       if (segmentId !== undefined) set.segmentId = await audience(siteId, segmentId);
@@ -234,9 +217,9 @@ const triggerRoutes: Routes = async (app) => {
         }
         set.action = action;
       }
-      await Trigger.updateOne({ _id: current._id, siteId }, { $set: set });
+      await triggers.update(current, set);
       await changed(siteId);
-      return triggerView(await load(siteId, current._id));
+      return triggerView(await triggers.load(siteId, current._id));
     },
   );
 
@@ -251,8 +234,8 @@ const triggerRoutes: Routes = async (app) => {
       },
     },
     async (request, reply) => {
-      const current = await load(siteIdOf(request), request.params.id);
-      await Trigger.deleteOne({ _id: current._id });
+      const current = await triggers.load(siteIdOf(request), request.params.id);
+      await triggers.remove(current);
       await changed(current.siteId);
       return reply.code(204).send();
     },

@@ -47,7 +47,7 @@ export function parseSteps(raw: string): FunnelDefinition['steps'] {
       message: `steps: 2–8 steps of {event, path?, property?: {key, value}}${first ? ` (${first.instancePath || '/'} ${first.message})` : ''}`,
     });
   }
-  return steps as FunnelDefinition['steps'];
+  return steps;
 }
 
 /** A window string as milliseconds, or a 400. */

@@ -1,13 +1,13 @@
 import { SavedFunnel, SavedFunnelInput } from '@trackmate/schema';
-import type { Cluster, Redis } from 'ioredis';
-import { Types } from 'mongoose';
 import { Type } from 'typebox';
 import { siteTimeZones } from '../analytics/index.js';
 import { loggable, TrackMateError } from '../errors.js';
 import type { FunnelDoc } from '../models/index.js';
-import { errorReplies, IdParams, parseId, type Routes } from '../route-kit.js';
+import { unlinkMatching } from '../plugins/redis.js';
+import { errorReplies, IdParams, type Routes, siteIdOf } from '../route-kit.js';
 import { bumpSiteConfig } from '../sites/index.js';
 import { buildFunnel } from './funnel-build.js';
+import { funnelRepository } from './funnel-repository.js';
 import { parseWindow } from './funnel-routes.js';
 import { funnelBase } from './funnel-state.js';
 
@@ -24,20 +24,6 @@ const view = (f: FunnelDoc): SavedFunnel => ({
   createdAt: f.createdAt.toISOString(),
 });
 
-/** SCAN + UNLINK of a pattern (every master of a Redis Cluster). */
-async function unlinkMatching(redis: Redis, pattern: string): Promise<void> {
-  const cluster = redis as unknown as Partial<Cluster>;
-  const nodes: Array<Pick<Redis, 'scan'>> = cluster.isCluster && cluster.nodes ? cluster.nodes('master') : [redis];
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      cursor = next;
-      for (const k of keys) await redis.unlink(k);
-    } while (cursor !== '0');
-  }
-}
-
 /**
  * `/api/funnels` (secret key): saved funnels, kept current by the ingest worker so that any range answers from
  * their state (`GET /api/stats/funnel?funnel=<id>`). A new funnel replays the stored events (`status: building`).
@@ -48,15 +34,7 @@ const savedFunnelRoutes: Routes = async (app) => {
   const common = { tags: ['funnels'], security: [{ secretKey: [] }] };
   const deps = { models: app.models, redis: app.redis, prefix: app.config.queuePrefix };
   const zones = siteTimeZones(app.models, 0);
-  const siteOf = (site: { id: string } | undefined) => {
-    if (!site) throw new TrackMateError('TM_ERR_MISSING_SECRET');
-    return new Types.ObjectId(site.id);
-  };
-  const find = async (siteId: Types.ObjectId, id: string) => {
-    const f = await app.models.Funnel.findOne({ _id: parseId(id, 'funnel id'), siteId }).lean();
-    if (!f) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: 'No such funnel' });
-    return f;
-  };
+  const funnels = funnelRepository(app.models);
 
   app.post(
     '/api/funnels',
@@ -69,15 +47,15 @@ const savedFunnelRoutes: Routes = async (app) => {
       },
     },
     async (request, reply) => {
-      const siteId = siteOf(request.site);
+      const siteId = siteIdOf(request);
       const body = request.body;
       const window = body.window ?? '14d';
       parseWindow(window);
-      if ((await app.models.Funnel.countDocuments({ siteId })) >= FUNNELS_PER_SITE)
+      if ((await funnels.count(siteId)) >= FUNNELS_PER_SITE)
         throw new TrackMateError('TM_ERR_BAD_REQUEST', {
           message: `At most ${FUNNELS_PER_SITE} saved funnels per site`,
         });
-      const doc = await app.models.Funnel.create({
+      const saved = await funnels.create({
         siteId,
         name: body.name.trim(),
         steps: body.steps,
@@ -86,7 +64,6 @@ const savedFunnelRoutes: Routes = async (app) => {
         status: 'building',
         createdAt: new Date(),
       });
-      const saved = doc.toObject() as FunnelDoc;
       // the workers see the funnel from their next job on; what they stored before, the build replays
       await bumpSiteConfig(app.redis, app.config.queuePrefix, siteId.toHexString());
       const tz = (await zones([siteId.toHexString()])).get(siteId.toHexString()) ?? 'UTC';
@@ -108,10 +85,7 @@ const savedFunnelRoutes: Routes = async (app) => {
       },
     },
     async (request) => {
-      const docs = await app.models.Funnel.find({ siteId: siteOf(request.site) })
-        .sort({ createdAt: 1 })
-        .lean();
-      return { funnels: docs.map(view) };
+      return { funnels: (await funnels.list(siteIdOf(request))).map(view) };
     },
   );
 
@@ -125,7 +99,7 @@ const savedFunnelRoutes: Routes = async (app) => {
         response: { 200: SavedFunnel, ...errorReplies(400, 401, 403, 404) },
       },
     },
-    async (request) => view(await find(siteOf(request.site), request.params.id)),
+    async (request) => view(await funnels.load(siteIdOf(request), request.params.id)),
   );
 
   app.patch(
@@ -140,8 +114,8 @@ const savedFunnelRoutes: Routes = async (app) => {
       },
     },
     async (request) => {
-      const f = await find(siteOf(request.site), request.params.id);
-      await app.models.Funnel.updateOne({ _id: f._id }, { $set: { name: request.body.name.trim() } });
+      const f = await funnels.load(siteIdOf(request), request.params.id);
+      await funnels.rename(f, request.body.name.trim());
       return view({ ...f, name: request.body.name.trim() });
     },
   );
@@ -157,11 +131,11 @@ const savedFunnelRoutes: Routes = async (app) => {
       },
     },
     async (request, reply) => {
-      const siteId = siteOf(request.site);
-      const f = await find(siteId, request.params.id);
-      await app.models.Funnel.deleteOne({ _id: f._id });
+      const siteId = siteIdOf(request);
+      const f = await funnels.load(siteId, request.params.id);
+      await funnels.remove(f);
       await bumpSiteConfig(app.redis, app.config.queuePrefix, siteId.toHexString());
-      await app.models.FunnelPerson.deleteMany({ funnelId: f._id });
+      await funnels.removePeople(f);
       await unlinkMatching(
         app.redis,
         `${funnelBase(app.config.queuePrefix, siteId.toHexString(), f._id.toHexString())}:*`,

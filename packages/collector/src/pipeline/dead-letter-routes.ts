@@ -1,10 +1,10 @@
 import { type DeadLetter, DeadLetterList, DeadLettersReplayed } from '@trackmate/schema';
-import type { QueryFilter } from 'mongoose';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { DeadLetterDoc } from '../models/index.js';
 import { QUEUE_NAMES } from '../plugins/queues.js';
-import { errorReplies, IdParams, Limit, parseLimit, type Routes, siteIdOf, siteScoped } from '../route-kit.js';
+import { errorReplies, IdParams, Limit, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
+import { deadLetterRepository } from './dead-letter-repository.js';
 import { deadLetterPayload, replayDeadLetters } from './replay-dead-letters.js';
 
 const view = (d: DeadLetterDoc): DeadLetter => ({
@@ -25,8 +25,7 @@ const common = { tags: ['dead letters'], security: [{ secretKey: [] }] };
  */
 const deadLetterRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
-  const { DeadLetter: Model } = app.models;
-  const load = siteScoped<DeadLetterDoc>(Model, 'dead letter');
+  const deadLetters = deadLetterRepository(app.models);
 
   app.get(
     '/api/dead-letters',
@@ -42,9 +41,8 @@ const deadLetterRoutes: Routes = async (app) => {
       },
     },
     async (request) => {
-      const filter: QueryFilter<DeadLetterDoc> = { siteId: siteIdOf(request) };
-      if (request.query.queue) filter.queue = request.query.queue;
-      const docs = await Model.find(filter).sort({ failedAt: -1 }).limit(parseLimit(request.query.limit)).lean();
+      const { queue, limit } = request.query;
+      const docs = await deadLetters.list(siteIdOf(request), { queue, limit: parseLimit(limit) });
       return { deadLetters: docs.map(view) };
     },
   );
@@ -60,7 +58,7 @@ const deadLetterRoutes: Routes = async (app) => {
       },
     },
     async (request) => {
-      const doc = await load(siteIdOf(request), request.params.id);
+      const doc = await deadLetters.load(siteIdOf(request), request.params.id);
       const result = await replayDeadLetters(app.models, app.queues, [doc]);
       if (!result.replayed) {
         throw new TrackMateError('TM_ERR_BAD_REQUEST', {

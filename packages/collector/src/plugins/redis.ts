@@ -68,6 +68,22 @@ export async function infoOfMasters(redis: Pick<Redis, 'info'>, section: string)
   return [await redis.info(section)];
 }
 
+/** SCAN + UNLINK of a pattern; on a Redis Cluster on every master (a SCAN sent to the cluster hits one node). */
+export async function unlinkMatching(redis: Pick<Redis, 'scan' | 'unlink'>, pattern: string): Promise<number> {
+  const cluster = redis as Partial<Cluster>;
+  const nodes: Array<Pick<Redis, 'scan'>> = cluster.isCluster && cluster.nodes ? cluster.nodes('master') : [redis];
+  let count = 0;
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) count += await redis.unlink(...keys);
+    } while (cursor !== '0');
+  }
+  return count;
+}
+
 export default fp(
   async function redisPlugin(app: FastifyInstance) {
     const redis = redisConnection(app.config, 'client');

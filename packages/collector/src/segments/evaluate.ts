@@ -16,13 +16,13 @@ export const loadSegments =
 const PERSON_FIELDS = { email: 1, consent: 1, metadata: 1, firstName: 1, lastName: 1 } as const;
 
 /** Profiles by id, each an `_id` lookup (FerretDB answers `$in` by scanning the collection). */
-export async function profilesById(models: Models, siteId: Types.ObjectId, ids: Types.ObjectId[]) {
+export async function profilesById(models: Pick<Models, 'Profile'>, siteId: Types.ObjectId, ids: Types.ObjectId[]) {
   const docs = await Promise.all(ids.map((_id) => models.Profile.findOne({ _id, siteId }, PERSON_FIELDS).lean()));
   return new Map(docs.flatMap((d) => (d ? [[d._id.toHexString(), d] as const] : [])));
 }
 
 /** Facts by profile id, each an `_id` lookup. */
-export async function factsById(models: Models, ids: Types.ObjectId[]) {
+export async function factsById(models: Pick<Models, 'ProfileFacts'>, ids: Types.ObjectId[]) {
   const docs = await Promise.all(ids.map((_id) => models.ProfileFacts.findById(_id).lean()));
   return new Map(docs.flatMap((d) => (d ? [[d._id.toHexString(), d] as const] : [])));
 }

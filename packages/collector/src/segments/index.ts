@@ -4,4 +4,5 @@ export { type FactsRebuildResult, rebuildFacts } from './facts-command.js';
 export { countMembers, memberIds } from './membership.js';
 export { type FactsDeps, recordProfileFacts, reevaluateProfiles } from './record-facts.js';
 export { refreshSegment, SEGMENT_REFRESH_JOB, type SegmentRefreshJob } from './refresh-segment.js';
+export { segmentOfSite } from './segment-repository.js';
 export { default as segmentRoutes } from './segment-routes.js';

@@ -9,16 +9,16 @@ import {
   Segment as SegmentSchema,
   type Segment as SegmentView,
 } from '@trackmate/schema';
-import { Types } from 'mongoose';
+import type { Types } from 'mongoose';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { SegmentDefinition, SegmentDoc } from '../models/index.js';
-import { errorReplies, IdParams, Limit, parseLimit, type Routes, siteIdOf, siteScoped } from '../route-kit.js';
+import { errorReplies, IdParams, Limit, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
 import { bumpSiteConfig } from '../sites/index.js';
-import { factsById, profilesById } from './evaluate.js';
 import { NO_CURRENCY } from './facts.js';
 import { countMembers, dropMembers, memberIds } from './membership.js';
 import { requestRefresh } from './refresh-segment.js';
+import { segmentRepository } from './segment-repository.js';
 
 const common = { tags: ['segments'], security: [{ secretKey: [] }] };
 
@@ -51,9 +51,8 @@ const cell = (v: unknown) => {
 /** `/api/segments`: saved audiences of the key's site, their live count, members and CSV export. */
 const segmentRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
-  const { Segment } = app.models;
+  const segments = segmentRepository(app.models);
   const prefix = app.config.queuePrefix;
-  const load = siteScoped<SegmentDoc>(Segment, 'segment');
   // the ingest workers cache each site's segments until this version changes
   const changed = (siteId: Types.ObjectId) => bumpSiteConfig(app.redis, prefix, siteId.toHexString());
 
@@ -70,8 +69,7 @@ const segmentRoutes: Routes = async (app) => {
 
   /** Members by id, with what the list shows of them. */
   const membersOf = async (siteId: Types.ObjectId, ids: string[]): Promise<SegmentMember[]> => {
-    const oids = ids.map((id) => new Types.ObjectId(id));
-    const [profiles, facts] = await Promise.all([profilesById(app.models, siteId, oids), factsById(app.models, oids)]);
+    const { profiles, facts } = await segments.members(siteId, ids);
     return ids.flatMap((id) => {
       const p = profiles.get(id);
       if (!p) return [];
@@ -104,7 +102,7 @@ const segmentRoutes: Routes = async (app) => {
     },
     async (request, reply) => {
       const now = new Date();
-      const created = await Segment.create({
+      const created = await segments.create({
         siteId: siteIdOf(request),
         name: request.body.name,
         definition: normalise(request.body.definition),
@@ -115,7 +113,7 @@ const segmentRoutes: Routes = async (app) => {
       });
       await changed(created.siteId);
       await requestRefresh(app.queues.triggers, created);
-      return reply.code(201).send(await view(created.toObject()));
+      return reply.code(201).send(await view(created));
     },
   );
 
@@ -123,11 +121,7 @@ const segmentRoutes: Routes = async (app) => {
     '/api/segments',
     { schema: { ...common, summary: "The site's segments", response: { 200: SegmentList, ...errorReplies(401) } } },
     async (request) => {
-      const docs = await Segment.find({ siteId: siteIdOf(request) })
-        .sort({ _id: 1 })
-        .limit(1_000)
-        .lean();
-      return { segments: await Promise.all(docs.map(view)) };
+      return { segments: await Promise.all((await segments.list(siteIdOf(request))).map(view)) };
     },
   );
 
@@ -141,7 +135,7 @@ const segmentRoutes: Routes = async (app) => {
         response: { 200: SegmentSchema, ...errorReplies(400, 401, 404) },
       },
     },
-    async (request) => view(await load(siteIdOf(request), request.params.id)),
+    async (request) => view(await segments.load(siteIdOf(request), request.params.id)),
   );
 
   app.patch(
@@ -157,13 +151,13 @@ const segmentRoutes: Routes = async (app) => {
     },
     async (request) => {
       const siteId = siteIdOf(request);
-      const current = await load(siteId, request.params.id);
+      const current = await segments.load(siteId, request.params.id);
       const { name, definition } = request.body;
       const set: Partial<SegmentDoc> = { updatedAt: new Date() };
       if (name !== undefined) set.name = name;
       if (definition) set.definition = normalise(definition);
-      await Segment.updateOne({ _id: current._id, siteId }, { $set: set });
-      const updated = await load(siteId, current._id);
+      await segments.update(current, set);
+      const updated = await segments.load(siteId, current._id);
       await changed(siteId);
       if (definition) await requestRefresh(app.queues.triggers, updated);
       return view(updated);
@@ -181,8 +175,8 @@ const segmentRoutes: Routes = async (app) => {
       },
     },
     async (request, reply) => {
-      const current = await load(siteIdOf(request), request.params.id);
-      await Segment.deleteOne({ _id: current._id });
+      const current = await segments.load(siteIdOf(request), request.params.id);
+      await segments.remove(current);
       await dropMembers(app.redis, prefix, current._id.toHexString());
       await changed(current.siteId);
       return reply.code(204).send();
@@ -207,7 +201,7 @@ const segmentRoutes: Routes = async (app) => {
     },
     async (request) => {
       const siteId = siteIdOf(request);
-      const segment = await load(siteId, request.params.id);
+      const segment = await segments.load(siteId, request.params.id);
       const id = segment._id.toHexString();
       const limit = parseLimit(request.query.limit);
       const ids = await memberIds(app.redis, prefix, id, request.query.cursor ?? null, limit + 1);
@@ -233,7 +227,7 @@ const segmentRoutes: Routes = async (app) => {
     },
     async (request, reply) => {
       const siteId = siteIdOf(request);
-      const segment = await load(siteId, request.params.id);
+      const segment = await segments.load(siteId, request.params.id);
       const id = segment._id.toHexString();
       async function* rows() {
         yield `${CSV_COLUMNS.join(',')}\n`;

@@ -1,9 +1,10 @@
 import type { Queue } from 'bullmq';
-import type { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Types } from 'mongoose';
 import type { Models } from '../models/index.js';
 import { deleteInSlices, siteSuppressionKey } from '../models/index.js';
 import { jobsAtRest } from '../plugins/jobs-at-rest.js';
+import { unlinkMatching } from '../plugins/redis.js';
 import { bumpSiteConfig } from './site-config-cache.js';
 
 export interface DeleteSiteDeps {
@@ -125,20 +126,4 @@ async function activeJobsDone(queue: Queue, siteId: string, waitMs: number): Pro
     if (!busy) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/** SCAN + UNLINK of a pattern; on a Redis Cluster on every master (a SCAN sent to the cluster hits one node). */
-async function unlinkMatching(redis: Pick<Redis, 'scan' | 'unlink'>, pattern: string): Promise<number> {
-  const cluster = redis as Partial<Cluster>;
-  const nodes: Array<Pick<Redis, 'scan'>> = cluster.isCluster && cluster.nodes ? cluster.nodes('master') : [redis];
-  let count = 0;
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      cursor = next;
-      if (keys.length) count += await redis.unlink(...keys);
-    } while (cursor !== '0');
-  }
-  return count;
 }

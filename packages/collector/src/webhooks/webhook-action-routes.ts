@@ -75,9 +75,7 @@ const webhookActionRoutes: Routes = async (app) => {
       const delivery = await webhooks.delivery(sub, request.params.deliveryId);
       if (!delivery)
         throw new TrackMateError('TM_ERR_NOT_FOUND', { message: `No delivery ${request.params.deliveryId}` });
-      const event = delivery.messageId
-        ? await app.models.Event.findOne({ siteId: sub.siteId, messageId: delivery.messageId }).lean()
-        : null;
+      const event = await webhooks.eventOf(delivery);
       if (!event) {
         throw new TrackMateError('TM_ERR_BAD_REQUEST', {
           statusCode: 409,

@@ -1,12 +1,12 @@
 import type { Types } from 'mongoose';
-import type { Models, WebhookDoc } from '../models/index.js';
+import type { DeliveryDoc, Models, WebhookDoc } from '../models/index.js';
 import { parseId, siteScoped } from '../route-kit.js';
 
 /**
  * The webhook routes' reads and writes, one small function each (fastify/demo's tasks-repository shape), typed by
  * the models and scoped to the key's site: the handlers call these and never query, convert or cast themselves.
  */
-export function webhookRepository({ Webhook, Delivery }: Pick<Models, 'Webhook' | 'Delivery'>) {
+export function webhookRepository({ Webhook, Delivery, Event }: Pick<Models, 'Webhook' | 'Delivery' | 'Event'>) {
   return {
     /** One subscription of the site: a bad id is a 400, another site's or a missing one a 404. */
     load: siteScoped<WebhookDoc>(Webhook, 'webhook'),
@@ -21,5 +21,8 @@ export function webhookRepository({ Webhook, Delivery }: Pick<Models, 'Webhook' 
       Delivery.findOne({ _id: parseId(id, 'delivery id'), siteId: webhook.siteId, webhookId: webhook._id }).lean(),
     /** A subscription's latest 100 delivery attempts, newest first. */
     deliveries: (webhookId: Types.ObjectId) => Delivery.find({ webhookId }).sort({ at: -1 }).limit(100).lean(),
+    /** The stored event a delivery carried, or null (erased, past retention, or a test). */
+    eventOf: (delivery: Pick<DeliveryDoc, 'siteId' | 'messageId'>) =>
+      delivery.messageId ? Event.findOne({ siteId: delivery.siteId, messageId: delivery.messageId }).lean() : null,
   };
 }
