@@ -102,3 +102,21 @@ export const CampaignPreview = Type.Object({
   html: Type.String(),
 });
 export type CampaignPreview = Static<typeof CampaignPreview>;
+
+/**
+ * `GET /api/campaigns/:id/results` and `GET /api/triggers/:id/results`: what a broadcast's or flow's e-mails
+ * achieved. Clicks are on its tracked links by the people sent them (`suspectClicks`: link scanners' — within
+ * seconds of sending, or a robot agent — left out of everything else); orders and revenue are the server orders
+ * placed within `attributionWindowDays` after a person's last counted click, credited to that click's source.
+ */
+export const EmailResults = Type.Object({
+  sent: Type.Integer(),
+  failed: Type.Integer(),
+  clicks: Type.Integer({ description: 'Counted clicks' }),
+  clickers: Type.Integer({ description: 'People with a counted click' }),
+  suspectClicks: Type.Integer(),
+  orders: Type.Integer(),
+  revenueByCurrency: Type.Record(Type.String(), Type.Number(), { description: 'ISO 4217 code → revenue' }),
+  attributionWindowDays: Type.Number(),
+});
+export type EmailResults = Static<typeof EmailResults>;

@@ -8,6 +8,7 @@ import {
   CampaignSend,
   CampaignTest,
   type Campaign as CampaignView,
+  EmailResults,
 } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
@@ -17,6 +18,7 @@ import { countMembers, memberIds, segmentOfSite } from '../segments/index.js';
 import { broadcastMail } from './broadcast-message.js';
 import { queueBroadcast, statsKey } from './broadcast-send.js';
 import { campaignRepository } from './campaign-repository.js';
+import { ATTRIBUTION_WINDOW_MS, dropResults, readResults } from './email-results.js';
 import { createMailer } from './mailer.js';
 import { unknownRoots } from './templates.js';
 
@@ -155,6 +157,25 @@ const broadcastRoutes: Routes<{ signingSecret: string }> = async (app, { signing
     async (request) => view(await load(siteIdOf(request), request.params.id)),
   );
 
+  app.get(
+    '/api/campaigns/:id/results',
+    {
+      schema: {
+        ...common,
+        summary: 'What the broadcast achieved: sent, failed, clicks, and orders and revenue credited to it',
+        params: IdParams,
+        response: { 200: EmailResults, ...errorReplies(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const c = await load(siteIdOf(request), request.params.id);
+      const stats = await app.redis.hgetall(statsKey(prefix, c._id.toHexString()));
+      const counts = { sent: Number(stats.sent ?? 0), failed: Number(stats.failed ?? 0) };
+      const results = await readResults(app.redis, prefix, { kind: 'campaign', id: c._id.toHexString() }, counts);
+      return { ...results, attributionWindowDays: ATTRIBUTION_WINDOW_MS / 86_400_000 };
+    },
+  );
+
   app.patch(
     '/api/campaigns/:id',
     {
@@ -191,6 +212,7 @@ const broadcastRoutes: Routes<{ signingSecret: string }> = async (app, { signing
       const current = await load(siteIdOf(request), request.params.id);
       if (!(await campaigns.removeUnlessSending(current)))
         throw new TrackMateError('TM_ERR_CONFLICT', { message: 'The campaign is sending: pause it first' });
+      await dropResults(app.redis, prefix, { kind: 'campaign', id: current._id.toHexString() });
       return reply.code(204).send();
     },
   );

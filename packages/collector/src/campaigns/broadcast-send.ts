@@ -116,7 +116,7 @@ export async function runBroadcast(deps: BroadcastDeps, job: Job<BroadcastJob>) 
         group.map(async (p) => {
           await turn();
           try {
-            await deps.mailer.send(broadcastMail(deps.config, deps.signingSecret, campaign, p));
+            await deps.mailer.send(broadcastMail(deps.config, deps.signingSecret, campaign, p, undefined, true));
             return null;
           } catch (err) {
             return (err as Error).message.slice(0, 500);

@@ -1,4 +1,4 @@
-import type { Types } from 'mongoose';
+import { Types } from 'mongoose';
 import type { CampaignDoc, Models } from '../models/index.js';
 import { siteScoped } from '../route-kit.js';
 
@@ -23,5 +23,8 @@ export function campaignRepository({ Campaign, Profile }: Pick<Models, 'Campaign
     /** A profile of the broadcast's site to fill its templates with, or null. */
     profile: (c: Pick<CampaignDoc, 'siteId'>, id: Types.ObjectId) =>
       Profile.findOne({ _id: id, siteId: c.siteId }).lean(),
+    /** Whether a tracked link's person is still a profile of its site (hex ids, checked when the link was read). */
+    linkedProfileExists: async (siteId: string, profileId: string) =>
+      (await Profile.exists({ _id: new Types.ObjectId(profileId), siteId: new Types.ObjectId(siteId) })) !== null,
   };
 }

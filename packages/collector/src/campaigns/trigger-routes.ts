@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { TriggerList, Trigger as TriggerSchema, type Trigger as TriggerView } from '@trackmate/schema';
+import { EmailResults, TriggerList, Trigger as TriggerSchema, type Trigger as TriggerView } from '@trackmate/schema';
 import type { Types } from 'mongoose';
 import { type Static, Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
@@ -7,6 +7,7 @@ import type { TriggerAction, TriggerDoc } from '../models/index.js';
 import { checkOutgoingUrl, EventName, errorReplies, IdParams, type Routes, siteIdOf } from '../route-kit.js';
 import { segmentOfSite } from '../segments/index.js';
 import { bumpSiteConfig } from '../sites/index.js';
+import { ATTRIBUTION_WINDOW_MS, dropResults, readResults } from './email-results.js';
 import { FILTER_OPS } from './property-filters.js';
 import { unknownRoots } from './templates.js';
 import { triggerRepository } from './trigger-repository.js';
@@ -192,6 +193,23 @@ const triggerRoutes: Routes = async (app) => {
     async (request) => triggerView(await triggers.load(siteIdOf(request), request.params.id)),
   );
 
+  app.get(
+    '/api/triggers/:id/results',
+    {
+      schema: {
+        ...common,
+        summary: "What the flow's e-mails achieved: sent, failed, clicks, and orders and revenue credited to them",
+        params: IdParams,
+        response: { 200: EmailResults, ...errorReplies(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const t = await triggers.load(siteIdOf(request), request.params.id);
+      const results = await readResults(app.redis, app.config.queuePrefix, { kind: 'flow', id: t._id.toHexString() });
+      return { ...results, attributionWindowDays: ATTRIBUTION_WINDOW_MS / 86_400_000 };
+    },
+  );
+
   app.patch(
     '/api/triggers/:id',
     {
@@ -237,6 +255,7 @@ const triggerRoutes: Routes = async (app) => {
       const current = await triggers.load(siteIdOf(request), request.params.id);
       await triggers.remove(current);
       await changed(current.siteId);
+      await dropResults(app.redis, app.config.queuePrefix, { kind: 'flow', id: current._id.toHexString() });
       return reply.code(204).send();
     },
   );

@@ -18,8 +18,10 @@ import { recordDelivery, type WebhookJob } from '../webhooks/index.js';
 import { BROADCAST_JOB, type BroadcastJob, runBroadcast } from './broadcast-send.js';
 import { CONFIRM_JOB, type ConfirmJob, sendConfirmation } from './consent-confirmation.js';
 import { noteEmailed } from './email-recency.js';
+import { noteFlowSend } from './email-results.js';
 import { createMailer, type Mailer } from './mailer.js';
 import { escapeHtml, render, type TemplateContext } from './templates.js';
+import { linkTracker } from './tracked-links.js';
 import type { FireJob } from './trigger-entry.js';
 import { unsubscribeUrl } from './unsubscribe-links.js';
 
@@ -174,9 +176,15 @@ async function sendEmail(
     },
     unsubscribeUrl: link,
   };
-  const text = `${render(trigger.action.body, ctx, 'text')}\n\n--\nUnsubscribe: ${link}\n`;
+  // links to tracked ones: a click is credited to this flow (email-results.ts)
+  const track = linkTracker(deps.config, deps.signingSecret, {
+    siteId: entry.siteId.toHexString(),
+    profileId: profile._id.toHexString(),
+    source: { kind: 'flow', id: trigger._id.toHexString(), name: trigger.name },
+  });
+  const text = `${track(render(trigger.action.body, ctx, 'text'), 'text')}\n\n--\nUnsubscribe: ${link}\n`;
   const html =
-    `<!doctype html><html><body><div>${render(trigger.action.body, ctx, 'html').replace(/\r?\n/g, '<br>\n')}</div>` +
+    `<!doctype html><html><body><div>${track(render(trigger.action.body, ctx, 'html'), 'html').replace(/\r?\n/g, '<br>\n')}</div>` +
     `<p style="font-size:12px;color:#666"><a href="${escapeHtml(link)}">Unsubscribe</a></p></body></html>`;
   const started = Date.now();
   try {
@@ -188,6 +196,7 @@ async function sendEmail(
       unsubscribeUrl: link,
     });
     await noteEmailed(deps.redis, deps.config.queuePrefix, profile._id.toHexString());
+    await noteFlowSend(deps.redis, deps.config.queuePrefix, trigger._id.toHexString(), true);
     await recordDelivery(models, {
       ...base,
       status: 'sent',
@@ -207,6 +216,7 @@ async function sendEmail(
     });
     if (attempt >= (job.opts.attempts ?? 1)) {
       await setState(entry, 'failed', message);
+      await noteFlowSend(deps.redis, deps.config.queuePrefix, trigger._id.toHexString(), false);
       await deadLetter(
         models,
         QUEUE_NAMES.triggers,

@@ -3,5 +3,5 @@ export type { GeoOf, IngestFeed } from './accept.js';
 export { type IngestContext, type IngestItems, ingestRequest } from './ingest-request.js';
 export { default as ingestRoutes, type IngestOptions } from './ingest-routes.js';
 export { structuralErrors, validateClientEvents } from './validate-client.js';
-export { serverMessageId } from './validate-server.js';
+export { serverMessageId, validateServerEvents } from './validate-server.js';
 export { siteOfWriteKey, writeKeyHooks, writeKeyOf } from './write-key.js';

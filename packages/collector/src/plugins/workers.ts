@@ -6,6 +6,7 @@ import { createEnricher, startVisitCloser } from '../analytics/index.js';
 import {
   type ActiveTriggers,
   createTriggerWorker,
+  creditOrders,
   enterTriggers,
   loadActiveTriggers,
   loadSigningSecret,
@@ -57,7 +58,8 @@ export async function startWorkers({
   const caches = siteConfigCaches(models, redis, config.queuePrefix);
   const facts: FactsDeps = { models, redis, prefix: config.queuePrefix, segments: caches.segments };
   const funnels = createFunnelHook({ models, redis, prefix: config.queuePrefix });
-  const afterInsert = createAfterInsertHook(queues, folder, caches, facts, funnels);
+  const emailOrders = (events: NewEventDoc[]) => creditOrders(redis, config.queuePrefix, events);
+  const afterInsert = createAfterInsertHook(queues, folder, caches, facts, funnels, emailOrders);
   const signingSecret = await loadSigningSecret(models, config);
   const suppressions = new SiteConfigCache(redis, config.queuePrefix, loadSuppressions(models));
   const workers: Worker[] = [
@@ -97,7 +99,8 @@ export async function startWorkers({
 /**
  * The ingest worker's after-insert hook: roll-up contributions, profile facts and segment membership (before the
  * triggers, whose audience filters read it), trigger entries, webhook fan-out and saved funnels (funnels/), for
- * the events this job is responsible for (see ownedEvents). Only fast writes and enqueues happen here: folding
+ * the events this job is responsible for (see ownedEvents), and orders credited to the campaign or flow e-mail
+ * the buyer last clicked (campaigns/email-results.ts). Only fast writes and enqueues happen here: folding
  * the roll-ups and sending are left to the folder and the workers, so a slow receiver never slows ingestion.
  */
 export function createAfterInsertHook(
@@ -106,6 +109,7 @@ export function createAfterInsertHook(
   cached?: { activeTriggers: ActiveTriggers; subscriptions: Subscriptions },
   facts?: FactsDeps,
   funnels?: (events: NewEventDoc[]) => Promise<void>,
+  emailOrders?: (events: NewEventDoc[]) => Promise<unknown>,
 ): AfterInsertHook {
   return async (inserted, models, job) => {
     const events = await ownedEvents(models, inserted, job);
@@ -117,6 +121,7 @@ export function createAfterInsertHook(
     await fanOutWebhooks(models, queues.webhooks, events, cached?.subscriptions);
     await requestConfirmations(queues.triggers, events);
     await funnels?.(events);
+    await emailOrders?.(events);
   };
 }
 

@@ -1,0 +1,157 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isbot } from 'isbot';
+import type { Config } from '../config.js';
+import { escapeHtml } from './templates.js';
+
+/** What sent an e-mail: a broadcast (`campaign`) or a flow's (trigger's) e-mail step (`flow`). */
+export interface MailSource {
+  kind: 'campaign' | 'flow';
+  id: string;
+  /** Its name, for `utm_campaign` on the landing page. */
+  name: string;
+}
+
+/** What a tracked link carries, signed: who was sent it, by what, when, and where it leads. */
+export interface ClickToken {
+  siteId: string;
+  profileId: string;
+  source: MailSource;
+  url: string;
+  /** When the message was handed to SMTP (ms): a click seconds later is a link scanner's. */
+  sentAt: number;
+}
+
+/** A click this soon after sending is a scanner's (security gateways follow every link on delivery). */
+export const SCANNER_WINDOW_MS = 10_000;
+const MAX_URL = 2_048;
+const MAX_NAME = 100;
+const URL_IN_TEXT = /https?:\/\/[^\s"'<>]+/g;
+/** Kept out of a link: the punctuation a sentence puts after it. */
+const TRAILING = /[.,;:!?)\]]+$/;
+
+const mac = (secret: string, payload: string) =>
+  createHmac('sha256', secret).update(`click:${payload}`).digest().subarray(0, 16).toString('base64url');
+
+/** `<publicUrl>/r/<payload>.<signature>`: the payload is the token as base64url JSON, signed with the key. */
+export function clickUrl(config: Pick<Config, 'publicUrl'>, secret: string, token: ClickToken): string {
+  const payload = Buffer.from(
+    JSON.stringify({
+      s: token.siteId,
+      p: token.profileId,
+      k: token.source.kind === 'campaign' ? 'c' : 'f',
+      i: token.source.id,
+      n: token.source.name.slice(0, MAX_NAME),
+      u: token.url,
+      t: token.sentAt,
+    }),
+  ).toString('base64url');
+  return new URL(`/r/${payload}.${mac(secret, payload)}`, config.publicUrl).toString();
+}
+
+const HEX24 = /^[0-9a-f]{24}$/;
+
+/** The token of a `/r/…` path segment, or null when it was not made by this installation (or was altered). */
+export function readClickToken(secret: string, raw: string): ClickToken | null {
+  // a mail client that links a bare address may take the sentence's full stop with it
+  const segment = raw.replace(TRAILING, '');
+  const dot = segment.lastIndexOf('.');
+  if (dot < 1) return null;
+  const payload = segment.slice(0, dot);
+  const expected = Buffer.from(mac(secret, payload));
+  const given = Buffer.from(segment.slice(dot + 1));
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
+  let t: Record<string, unknown>;
+  try {
+    t = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
+  const { s, p, k, i, n, u } = t;
+  if (typeof s !== 'string' || !HEX24.test(s) || typeof p !== 'string' || !HEX24.test(p)) return null;
+  if ((k !== 'c' && k !== 'f') || typeof i !== 'string' || !HEX24.test(i) || typeof n !== 'string') return null;
+  if (typeof u !== 'string' || !isWebUrl(u) || typeof t.t !== 'number') return null;
+  return {
+    siteId: s,
+    profileId: p,
+    source: { kind: k === 'c' ? 'campaign' : 'flow', id: i, name: n },
+    url: u,
+    sentAt: t.t,
+  };
+}
+
+function isWebUrl(u: string): boolean {
+  if (u.length > MAX_URL) return false;
+  try {
+    const { protocol } = new URL(u);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every http(s) link of a rendered message replaced by its tracked link (`track`), except the collector's own
+ * (the unsubscribe and consent links, which must work as sent). `html`: links are read with their entities
+ * decoded and written back escaped.
+ */
+export function trackLinks(
+  rendered: string,
+  mode: 'text' | 'html',
+  own: string,
+  track: (url: string) => string,
+): string {
+  return rendered.replace(URL_IN_TEXT, (match) => {
+    const tail = TRAILING.exec(match)?.[0] ?? '';
+    const found = match.slice(0, match.length - tail.length);
+    const url = mode === 'html' ? unescapeHtml(found) : found;
+    if (!isWebUrl(url) || (own && url.startsWith(own))) return match;
+    const tracked = track(url);
+    return (mode === 'html' ? escapeHtml(tracked) : tracked) + tail;
+  });
+}
+
+const unescapeHtml = (s: string) =>
+  s.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) =>
+    e === 'amp' ? '&' : e === 'lt' ? '<' : e === 'gt' ? '>' : e === 'quot' ? '"' : "'",
+  );
+
+/**
+ * The landing page's address: `utm_source=trackmate`, `utm_medium=email`, `utm_campaign=<name>` and
+ * `utm_content=<campaign or flow id>` added, unless the link has any `utm_*` of its own (then it is left as
+ * written: the sender chose how it is counted).
+ */
+export function landingUrl(token: ClickToken): string {
+  const url = new URL(token.url);
+  if ([...url.searchParams.keys()].some((k) => k.toLowerCase().startsWith('utm_'))) return url.toString();
+  url.searchParams.set('utm_source', 'trackmate');
+  url.searchParams.set('utm_medium', 'email');
+  url.searchParams.set('utm_campaign', token.source.name);
+  url.searchParams.set('utm_content', token.source.id);
+  return url.toString();
+}
+
+/**
+ * Why a click is not counted as a person's (null: it is): `scanner-timing` within SCANNER_WINDOW_MS of sending
+ * (mail security gateways follow every link on delivery), `scanner-agent` for no user agent or a known robot's
+ * (isbot's list, which names the link checkers and preview fetchers).
+ */
+export function suspectClick(token: ClickToken, userAgent: string | undefined, now = Date.now()): string | null {
+  if (now - token.sentAt < SCANNER_WINDOW_MS) return 'scanner-timing';
+  if (!userAgent || isbot(userAgent)) return 'scanner-agent';
+  return null;
+}
+
+/**
+ * The rewriting of one message's rendered body for one person (`who`): each link to a tracked one made now
+ * (the time of sending, for the scanner check); the collector's own links (unsubscribe, consent) stay as sent.
+ */
+export function linkTracker(
+  config: Pick<Config, 'publicUrl'>,
+  secret: string,
+  who: Pick<ClickToken, 'siteId' | 'profileId' | 'source'>,
+  sentAt = Date.now(),
+) {
+  const own = `${new URL(config.publicUrl).origin}/`;
+  return (rendered: string, mode: 'text' | 'html') =>
+    trackLinks(rendered, mode, own, (url) => clickUrl(config, secret, { ...who, url, sentAt }));
+}
