@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 /**
@@ -84,6 +85,39 @@ export function cyclesOf(links: Array<{ from: string; to: string }>): string[][]
   return found.sort((a, b) => a[0]!.localeCompare(b[0]!));
 }
 
+/**
+ * What a route file must not hold, found in its syntax tree: a type cast (`x as T`, `<T>x`; `as const` is no
+ * cast), a `.lean<T>()` read typed by hand, or a model reached directly (`app.models.Site`, `models.Profile`,
+ * `const { Trigger } = app.models`). Queries live in the features' repository functions, typed by the models.
+ */
+export function routeFileFaults(file: string, text: string): string[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const faults: string[] = [];
+  const at = (node: ts.Node, what: string) =>
+    faults.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1} ${what}`);
+  const isModels = (e: ts.Expression) =>
+    (ts.isIdentifier(e) && e.text === 'models') || (ts.isPropertyAccessExpression(e) && e.name.text === 'models');
+  const visit = (node: ts.Node) => {
+    if (ts.isAsExpression(node) && node.type.getText() !== 'const') at(node, `cast: ${node.getText()}`);
+    if (ts.isTypeAssertionExpression(node)) at(node, `cast: ${node.getText()}`);
+    if (ts.isCallExpression(node) && node.typeArguments && ts.isPropertyAccessExpression(node.expression)) {
+      if (node.expression.name.text === 'lean') at(node, `.lean<T>() cast: ${node.getText()}`);
+    }
+    if (ts.isPropertyAccessExpression(node) && isModels(node.expression) && /^[A-Z]/.test(node.name.text)) {
+      at(node, `model queried directly: ${node.getText()}`);
+    }
+    if (ts.isVariableDeclaration(node) && ts.isObjectBindingPattern(node.name) && node.initializer) {
+      if (isModels(node.initializer)) at(node, `model queried directly: ${node.getText()}`);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return faults;
+}
+
+/** A feature's HTTP API: `*-routes.ts` (or `*-route.ts` for one route). */
+const routeFiles = files.filter((f) => /-routes?\.ts$/.test(f));
+
 /** Where a file belongs for the feature graph: its feature, else its top folder or file (models, plugins/x.ts). */
 const unitOf = (file: string) => featureOf(file) ?? (file.startsWith('models/') ? 'models' : file);
 
@@ -137,6 +171,30 @@ describe('collector layout', () => {
   it('has no import cycle between features: each depends on the others one way only', () => {
     const between = edges.map((e) => ({ from: unitOf(e.from), to: unitOf(e.to) })).filter((e) => e.from !== e.to);
     expect(cyclesOf(between)).toEqual([]);
+  });
+
+  it('route handlers call repository functions: no route file queries a model or casts', () => {
+    expect(routeFiles.length).toBeGreaterThan(25);
+    expect(routeFiles.flatMap((f) => routeFileFaults(f, readFileSync(join(SRC, f), 'utf8')))).toEqual([]);
+  });
+
+  it('the route-file rule finds a cast, a hand-typed read and a model reached directly', () => {
+    const faults = routeFileFaults(
+      'x-routes.ts',
+      [
+        'const { Trigger } = app.models;',
+        'const site = await app.models.Site.findById(id).lean<{ name: string }>();',
+        'const n = site as unknown as number;',
+        'const ok = { queued: true as const };',
+      ].join('\n'),
+    );
+    expect(faults.map((f) => f.replace(/:.*?(\d+) ([^:]+):.*/, ':$1 $2'))).toEqual([
+      'x-routes.ts:1 model queried directly',
+      'x-routes.ts:2 .lean<T>() cast',
+      'x-routes.ts:2 model queried directly',
+      'x-routes.ts:3 cast',
+      'x-routes.ts:3 cast',
+    ]);
   });
 
   it('reaches MongoDB only through the models (no raw driver collections)', () => {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { AnyBulkWriteOperation } from 'mongoose';
+import type { AnyBulkWriteOperation, QueryFilter } from 'mongoose';
 import { TrackMateError } from '../errors.js';
 import type { EventDoc, EventGeo, Models, VisitDims, VisitDoc } from '../models/index.js';
 import { sentByOf } from '../models/index.js';
@@ -65,16 +65,15 @@ export async function rebuildRollups(
     throw new TrackMateError('TM_ERR_USAGE', { message: `no site ${options.siteId}` });
   const cutoff = new Date((options.now ?? Date.now()) - VISIT_IDLE_MS - 60_000);
   const out: RebuildResult = { sites: sites.length, events: 0, visits: 0 };
-  const filters = sites.map((s) => {
-    const f: Record<string, unknown> = { siteId: s._id, timestamp: { $lt: cutoff } };
+  const filters = sites.map((s): QueryFilter<EventDoc> => {
+    const timestamp: { $lt: Date; $gte?: Date } = { $lt: cutoff };
     // a day in any time zone lies within 14 hours of the UTC day
-    if (options.from)
-      (f.timestamp as Record<string, Date>).$gte = new Date(Date.parse(`${options.from}T00:00:00Z`) - 14 * 3_600_000);
+    if (options.from) timestamp.$gte = new Date(Date.parse(`${options.from}T00:00:00Z`) - 14 * 3_600_000);
     if (options.to) {
       const end = new Date(Date.parse(`${options.to}T00:00:00Z`) + DAY_MS + 14 * 3_600_000);
-      if (end < cutoff) (f.timestamp as Record<string, Date>).$lt = end;
+      if (end < cutoff) timestamp.$lt = end;
     }
-    return f;
+    return { siteId: s._id, timestamp };
   });
   const total = (await Promise.all(filters.map((f) => models.Event.countDocuments(f)))).reduce((a, b) => a + b, 0);
   let done = 0;
@@ -92,7 +91,7 @@ export async function rebuildRollups(
       if (writes.length) await models.Event.bulkWrite(writes, { ordered: false });
       writes = [];
     };
-    const cursor = models.Event.find(filters[i]!).sort({ timestamp: 1 }).lean<EventDoc[]>().cursor({ batchSize: 1000 });
+    const cursor = models.Event.find(filters[i]!).sort({ timestamp: 1 }).lean().cursor({ batchSize: 1000 });
     for await (const e of cursor) {
       done++;
       if (done % 500 === 0) options.progress?.(done, total);

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, type Routes, siteIdOf } from '../route-kit.js';
 import { hashSecretKey, newSecretKey } from '../sites/index.js';
+import { type StatsKeyEntry, statsKeyRepository } from './stats-key-repository.js';
 
 const MAX_KEYS = 50;
 const common = { tags: ['stats'], security: [{ secretKey: [] }] };
@@ -16,6 +17,7 @@ const common = { tags: ['stats'], security: [{ secretKey: [] }] };
  */
 const statsKeyRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
+  const statsKeys = statsKeyRepository(app.models);
 
   app.get(
     '/api/site/stats-keys',
@@ -27,11 +29,10 @@ const statsKeyRoutes: Routes = async (app) => {
       },
     },
     async (request) => {
-      const site = await app.models.Site.findById(siteIdOf(request), { statsKeys: 1 }).lean();
       return {
-        keys: (site?.statsKeys ?? []).map((k) => ({
+        keys: (await statsKeys.list(siteIdOf(request))).map((k) => ({
           id: k.id,
-          kind: k.kind as 'key' | 'link',
+          kind: k.kind,
           label: k.label ?? '',
           createdAt: k.createdAt.toISOString(),
         })),
@@ -58,19 +59,14 @@ const statsKeyRoutes: Routes = async (app) => {
     async (request, reply) => {
       const siteId = siteIdOf(request);
       const key = newSecretKey();
-      const entry = {
+      const entry: StatsKeyEntry = {
         id: randomBytes(8).toString('hex'),
         hash: hashSecretKey(key),
         kind: request.body.kind,
         label: request.body.label?.trim() ?? '',
         createdAt: new Date(),
       };
-      // at most MAX_KEYS: the filter refuses the push when the list is full
-      const res = await app.models.Site.updateOne(
-        { _id: siteId, [`statsKeys.${MAX_KEYS - 1}`]: { $exists: false } },
-        { $push: { statsKeys: entry } },
-      );
-      if (!res.modifiedCount)
+      if (!(await statsKeys.add(siteId, entry, MAX_KEYS)))
         throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: `At most ${MAX_KEYS} stats keys and share links` });
       return reply.code(201).send({
         id: entry.id,
@@ -94,15 +90,7 @@ const statsKeyRoutes: Routes = async (app) => {
     },
     async (request, reply) => {
       const siteId = siteIdOf(request);
-      // FerretDB 1.24 has no $pull by condition: the list is replaced, if nobody changed it meanwhile
-      const site = await app.models.Site.findById(siteId, { statsKeys: 1 }).lean();
-      const keys = site?.statsKeys ?? [];
-      const kept = keys.filter((k) => k.id !== request.params.id);
-      const res =
-        kept.length < keys.length
-          ? await app.models.Site.updateOne({ _id: siteId, statsKeys: keys }, { $set: { statsKeys: kept } })
-          : { modifiedCount: 0 };
-      if (!res.modifiedCount)
+      if (!(await statsKeys.remove(siteId, request.params.id)))
         throw new TrackMateError('TM_ERR_NOT_FOUND', { message: `No stats key ${request.params.id}` });
       app.siteKeys.forgetSite(siteId.toHexString());
       return reply.code(204).send();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATS_DIMENSIONS, type StatsDimension, type StatsFigures } from '@trackmate/schema';
 import type { Redis } from 'ioredis';
-import { Types } from 'mongoose';
+import { type QueryFilter, Types } from 'mongoose';
 import { TrackMateError } from '../errors.js';
 import type { Models, VisitDims, VisitDoc, VisitSummary } from '../models/index.js';
 import { localDay } from './site-days.js';
@@ -68,8 +68,8 @@ function passes(v: SummarisedVisit, filters: Filter[]): boolean {
 }
 
 /** The same filters as a MongoDB query on `visits` (values compared as plain strings, never as operators). */
-function filterQuery(filters: Filter[]): Record<string, unknown> {
-  const q: Record<string, unknown>[] = [];
+function filterQuery(filters: Filter[]): QueryFilter<VisitDoc> {
+  const q: QueryFilter<VisitDoc>[] = [];
   for (const f of filters) {
     const path =
       f.dim === 'page'

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, type Routes } from '../route-kit.js';
+import { siteRepository } from '../sites/index.js';
 import { localDay } from './site-days.js';
 import { daysOf, figures, parseFilters, previousRange, StatsQuery } from './stats-query.js';
 
@@ -43,11 +44,11 @@ export function rangeOf(q: { from?: string; to?: string }, timezone: string): { 
 const statsRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireStatsKey);
   const ctx = { models: app.models, redis: app.redis, prefix: app.config.queuePrefix };
+  const sites = siteRepository(app.models);
   const siteOf = async (request: FastifyRequest) => {
     const id = request.site?.id;
     if (!id) throw new TrackMateError('TM_ERR_MISSING_SECRET');
-    const site = await app.models.Site.findById(id, { timezone: 1 }).lean();
-    const timezone = site?.timezone ?? 'UTC';
+    const { timezone } = await sites.settings(id);
     return { id, timezone, query: new StatsQuery(ctx, id, timezone) };
   };
 

@@ -8,6 +8,7 @@ import { Type } from 'typebox';
 import { dayStartMs, rangeOf } from '../analytics/index.js';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, type Routes } from '../route-kit.js';
+import { siteRepository } from '../sites/index.js';
 import { attributeOrders, type Credit, ordersBetween, returningBuyers, type Touch } from './attribute-orders.js';
 
 const DAY_MS = 86_400_000;
@@ -59,6 +60,7 @@ export function rowsOf(
  */
 const attributionRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireStatsKey);
+  const sites = siteRepository(app.models);
 
   app.get(
     '/api/stats/attribution',
@@ -83,9 +85,7 @@ const attributionRoutes: Routes = async (app) => {
     async (request) => {
       const siteId = request.site?.id;
       if (!siteId) throw new TrackMateError('TM_ERR_MISSING_SECRET');
-      const site = await app.models.Site.findById(siteId, { timezone: 1, attributionLookbackDays: 1 }).lean();
-      const timezone = site?.timezone ?? 'UTC';
-      const lookbackDays = site?.attributionLookbackDays ?? 30;
+      const { timezone, attributionLookbackDays: lookbackDays } = await sites.settings(siteId);
       const range = rangeOf(request.query, timezone);
       const dimension = request.query.dimension ?? 'source';
       const from = new Date(dayStartMs(range.from, timezone));

@@ -6,6 +6,7 @@ import {
   type Models,
   type NewEventDoc,
   type TriggerDoc,
+  type TriggerEntryDoc,
   writeErrorsOf,
 } from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
@@ -33,7 +34,7 @@ export const loadActiveTriggers =
 interface Candidate {
   entryId: string;
   trigger: TriggerDoc;
-  doc: Record<string, unknown>;
+  doc: Omit<TriggerEntryDoc, '_id'>;
   enteredAt: Date;
   /** When the collector received the event: the re-entry guard's clock (a client cannot set it). */
   receivedAt: Date;

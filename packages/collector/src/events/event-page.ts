@@ -1,24 +1,33 @@
 import type { StoredEvent } from '@trackmate/schema';
-import type { QueryFilter } from 'mongoose';
+import type { QueryFilter, Types } from 'mongoose';
 import type { EventDoc, Models } from '../models/index.js';
 import { decodeEventCursor, encodeEventCursor, eventView } from './event-view.js';
 
+/** Which events a page lists: a site's, or one person's of it; of one name or all. */
+export interface EventSelection {
+  siteId: Types.ObjectId;
+  profileId?: Types.ObjectId;
+  name?: string;
+}
+
 /**
- * One page of the events matching `filter`, newest first (by timestamp, then id), after `cursor` (the previous
- * page's `nextCursor`): the site's live events, or one person's timeline.
+ * One page of the selected events, newest first (by timestamp, then id), after `cursor` (the previous page's
+ * `nextCursor`): the site's live events, or one person's timeline.
  */
 export async function eventPage(
-  models: Models,
-  filter: QueryFilter<EventDoc>,
+  { Event }: Pick<Models, 'Event'>,
+  { siteId, profileId, name }: EventSelection,
   limit: number,
   cursor?: string,
 ): Promise<{ events: StoredEvent[]; nextCursor: string | null }> {
-  const query = { ...filter };
+  const query: QueryFilter<EventDoc> = { siteId };
+  if (profileId) query.profileId = profileId;
+  if (name !== undefined) query.name = name;
   if (cursor) {
     const after = decodeEventCursor(cursor);
     query.$or = [{ timestamp: { $lt: after.timestamp } }, { timestamp: after.timestamp, _id: { $lt: after.id } }];
   }
-  const docs = await models.Event.find(query)
+  const docs = await Event.find(query)
     .sort({ timestamp: -1, _id: -1 })
     .limit(limit + 1)
     .lean();

@@ -1,7 +1,5 @@
 import { EventPage, LIMITS } from '@trackmate/schema';
-import type { QueryFilter } from 'mongoose';
 import { Type } from 'typebox';
-import type { EventDoc } from '../models/index.js';
 import { errorReplies, Limit, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
 import { eventPage } from './event-page.js';
 
@@ -31,10 +29,9 @@ const eventRoutes: Routes = async (app) => {
       },
     },
     async (request) => {
-      const q = request.query;
-      const filter: QueryFilter<EventDoc> = { siteId: siteIdOf(request) };
-      if (q.name) filter.name = q.name;
-      return eventPage(app.models, filter, parseLimit(q.limit), q.cursor);
+      const { name, limit, cursor } = request.query;
+      // an empty ?name= lists every name
+      return eventPage(app.models, { siteId: siteIdOf(request), name: name || undefined }, parseLimit(limit), cursor);
     },
   );
 };

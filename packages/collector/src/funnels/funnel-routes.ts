@@ -11,7 +11,7 @@ import { Value } from 'typebox/value';
 import { dayStartMs, rangeOf, siteTimeZones } from '../analytics/index.js';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, parseId, type Routes } from '../route-kit.js';
-import { SiteConfigCache } from '../sites/index.js';
+import { SiteConfigCache, siteRepository } from '../sites/index.js';
 import { loadFunnels } from './funnel-hook.js';
 import { windowMs } from './funnel-match.js';
 import { savedFigures } from './funnel-saved.js';
@@ -63,6 +63,7 @@ export function parseWindow(window: string): number {
  */
 const funnelRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireStatsKey);
+  const sites = siteRepository(app.models);
   // a saved funnel's answer reads Redis only: definitions cached while the site's config version stands
   const saved = new SiteConfigCache(app.redis, app.config.queuePrefix, loadFunnels(app.models));
   const zones = siteTimeZones(app.models);
@@ -130,8 +131,7 @@ const funnelRoutes: Routes = async (app) => {
           breakdown: q.breakdown,
         });
       }
-      const site = await app.models.Site.findById(siteId, { timezone: 1 }).lean();
-      const timezone = site?.timezone ?? 'UTC';
+      const { timezone } = await sites.settings(siteId);
       const range = rangeOf(q, timezone);
       if (q.steps === undefined)
         throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: 'Give steps (a JSON array) or a saved funnel' });

@@ -6,8 +6,9 @@ import { type IngestFeed, ingestRequest } from '../ingest/index.js';
 import { limit } from '../plugins/rate-limits.js';
 import { loadSecretBox } from '../plugins/secret-box.js';
 import { errorReplies, parseId, type Routes } from '../route-kit.js';
-import { integrationSecret, isPlatform } from '../sites/index.js';
+import { integrationSecret, isPlatform, siteRepository } from '../sites/index.js';
 import { type Delivery, deliveryLog, type Outcome } from './delivery-log.js';
+import { hookRepository } from './hook-repository.js';
 import { eventErrors, type HookContext } from './order-event.js';
 import { type Json, type Mapped, parseBody } from './payload.js';
 import { mapShopify } from './shopify.js';
@@ -59,6 +60,8 @@ const WOO_PING = /^webhook_id=\d{1,20}$/;
 const hookRoutes: Routes<IngestFeed> = async (app, feed) => {
   const box = await loadSecretBox(app.models, app.config);
   const log = deliveryLog(app.redis, app.config.queuePrefix);
+  const sites = siteRepository(app.models);
+  const hooks = hookRepository(app.models);
   // the raw bytes, for the signature: nothing is parsed before it is checked
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
@@ -111,7 +114,7 @@ const hookRoutes: Routes<IngestFeed> = async (app, feed) => {
           .catch((err: unknown) => request.log.warn({ err: String(err) }, 'could not log a platform delivery'));
       };
 
-      const site = await app.models.Site.findById(parseId(siteId, 'site id'), { integrations: 1 }).lean();
+      const site = await sites.integrations(parseId(siteId, 'site id'));
       if (!site) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: `No site ${siteId}` });
 
       if (platform === 'woocommerce' && isForm(request) && WOO_PING.test(body.toString('latin1'))) {
@@ -168,11 +171,10 @@ const hookRoutes: Routes<IngestFeed> = async (app, feed) => {
         }
       }
       // a redelivery: what is stored already is not queued again (the unique messageId would drop it anyway)
-      const stored = await app.models.Event.find(
-        { siteId: site._id, messageId: { $in: mapped.events.map((e) => e.messageId) } },
-        { messageId: 1 },
-      ).lean();
-      const seen = new Set(stored.map((s) => s.messageId));
+      const seen = await hooks.storedMessageIds(
+        site._id,
+        mapped.events.map((e) => e.messageId),
+      );
       const fresh = mapped.events.filter((e) => !seen.has(e.messageId));
       if (!fresh.length) {
         await done('duplicate', 200, { orderId: mapped.orderId, events: 0 });

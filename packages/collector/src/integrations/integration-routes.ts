@@ -2,7 +2,7 @@ import { Integrations, PLATFORMS } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, Limit, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
-import { integrationsView } from '../sites/index.js';
+import { integrationsView, siteRepository } from '../sites/index.js';
 import { deliveryLog, KEEP } from './delivery-log.js';
 
 /**
@@ -12,6 +12,7 @@ import { deliveryLog, KEEP } from './delivery-log.js';
 const integrationRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
   const log = deliveryLog(app.redis, app.config.queuePrefix);
+  const sites = siteRepository(app.models);
 
   app.get(
     '/api/integrations',
@@ -28,7 +29,7 @@ const integrationRoutes: Routes = async (app) => {
     async (request) => {
       const limit = parseLimit(request.query.limit, 20, KEEP);
       const siteId = siteIdOf(request);
-      const site = await app.models.Site.findById(siteId, { integrations: 1 }).lean();
+      const site = await sites.integrations(siteId);
       if (!site) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown secret key' });
       const state = integrationsView(site);
       const id = siteId.toHexString();

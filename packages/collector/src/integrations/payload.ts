@@ -7,7 +7,10 @@ export type Mapped = { events: QueuedEvent[]; orderId?: string } | { ignored: st
 
 export type Json = Record<string, unknown>;
 
-export const obj = (v: unknown): Json => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+/** A JSON object: not null, not an array. */
+export const isJsonObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+export const obj = (v: unknown): Json => (isJsonObject(v) ? v : {});
 export const arr = (v: unknown): Json[] => (Array.isArray(v) ? v.map(obj) : []);
 
 /** Integer ids past 2^53 (Shopify's can be), kept exact as strings instead of rounded by JSON.parse. */
@@ -19,7 +22,7 @@ export function parseBody(body: Buffer): Json | undefined {
   if (!isUtf8(body)) return undefined;
   try {
     const value: unknown = JSON.parse(body.toString('utf8').replace(BIG_ID, '$1"$2"'));
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined;
+    return isJsonObject(value) ? value : undefined;
   } catch {
     return undefined;
   }

@@ -12,6 +12,7 @@ import {
 import { loadSigningSecret } from '../plugins/secret-box.js';
 import { errorReplies, type Routes } from '../route-kit.js';
 import { normalizeOrigin } from '../sites/index.js';
+import { isJsonObject, type Json } from './payload.js';
 
 /** A transparent 1×1 GIF, 43 bytes. */
 export const PIXEL = Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
@@ -122,15 +123,13 @@ function dailyVisitor(secret: string, siteId: string, ip: string | null, ua: str
     .slice(0, 22)}`;
 }
 
-function jsonObject(raw: string): Record<string, unknown> {
+function jsonObject(raw: string): Json {
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
     value = undefined;
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: 'props must be a JSON object' });
-  }
-  return value as Record<string, unknown>;
+  if (!isJsonObject(value)) throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: 'props must be a JSON object' });
+  return value;
 }

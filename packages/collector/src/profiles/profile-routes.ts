@@ -9,17 +9,18 @@ import {
   ProfilePage,
   ProfilePatch,
 } from '@trackmate/schema';
-import type { QueryFilter, Types, UpdateQuery } from 'mongoose';
+import type { Types, UpdateQuery } from 'mongoose';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import { eventPage, eventView } from '../events/index.js';
-import type { EventDoc, Models, ProfileDoc } from '../models/index.js';
+import type { Models, ProfileDoc } from '../models/index.js';
 import { errorReplies as errors, IdParams, Limit, parseId, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
 import { bumpSiteConfig } from '../sites/index.js';
 import { withHeartbeat } from './heartbeat.js';
 import { erasePerson, eventPages, profileOf, recentVisitorIds } from './person-data.js';
 import type { EraseQueued } from './person-ids.js';
 import { cleanName, normalizeEmail } from './profile-fields.js';
+import { profileRepository } from './profile-repository.js';
 import { decodeProfileCursor, profileView } from './profile-views.js';
 import { recordConsent } from './upsert-profile.js';
 
@@ -36,6 +37,7 @@ const profileRoutes: Routes<{
   // Authenticate before anything is parsed or validated: an unknown caller learns nothing but 401.
   app.addHook('onRequest', app.requireSecretKey);
   const { models } = app;
+  const profiles = profileRepository(models);
 
   app.get(
     '/api/profiles',
@@ -55,14 +57,12 @@ const profileRoutes: Routes<{
     async (request) => {
       const q = request.query;
       const limit = parseLimit(q.limit);
-      const filter: QueryFilter<ProfileDoc> = { siteId: siteIdOf(request) };
-      if (q.email !== undefined) filter.email = normalizeEmail(q.email) ?? q.email.trim().toLowerCase();
-      if (q.userId !== undefined) filter.userId = q.userId;
-      if (q.cursor) filter._id = { $lt: decodeProfileCursor(q.cursor) };
-      const docs = await models.Profile.find(filter)
-        .sort({ _id: -1 })
-        .limit(limit + 1)
-        .lean();
+      const docs = await profiles.page(siteIdOf(request), {
+        email: q.email === undefined ? undefined : (normalizeEmail(q.email) ?? q.email.trim().toLowerCase()),
+        userId: q.userId,
+        before: q.cursor ? decodeProfileCursor(q.cursor) : undefined,
+        limit,
+      });
       const page = docs.slice(0, limit);
       return {
         profiles: page.map(profileView),
@@ -120,7 +120,7 @@ const profileRoutes: Routes<{
       if (Object.keys(set).length || Object.keys(unset).length) {
         const update: UpdateQuery<ProfileDoc> = { $set: { ...set, updatedAt: now } };
         if (Object.keys(unset).length) update.$unset = unset;
-        await models.Profile.updateOne({ _id: profile._id, siteId: profile.siteId }, update);
+        await profiles.update(profile, update);
       }
       if (patch.consent) await recordConsent(models, profile._id, patch.consent.email, now, 'api');
       await profileChanged?.(profile.siteId, profile._id);
@@ -148,9 +148,8 @@ const profileRoutes: Routes<{
     async (request) => {
       const q = request.query;
       const profile = await profileOf(models, siteIdOf(request), parseProfileId(request.params.id));
-      const filter: QueryFilter<EventDoc> = { siteId: profile.siteId, profileId: profile._id };
-      if (q.name !== undefined) filter.name = q.name;
-      return eventPage(models, filter, parseLimit(q.limit), q.cursor);
+      const selection = { siteId: profile.siteId, profileId: profile._id, name: q.name };
+      return eventPage(models, selection, parseLimit(q.limit), q.cursor);
     },
   );
 
@@ -197,7 +196,8 @@ const profileRoutes: Routes<{
         ...common,
         summary: 'Everything held about a person, as JSON: profile, consent history and every event',
         params: IdParams,
-        response: { 200: ProfileExport, ...errors(400, 401, 404) },
+        // the ProfileExport document, sent as a stream of its text (Fastify sends a stream as is)
+        response: { 200: Type.Unsafe<Readable>(ProfileExport), ...errors(400, 401, 404) },
       },
     },
     async (request, reply) => {
@@ -205,9 +205,8 @@ const profileRoutes: Routes<{
       reply
         .header('content-disposition', `attachment; filename="profile-${profile._id.toHexString()}.json"`)
         .type('application/json; charset=utf-8');
-      // streamed a page of events at a time, so a person with any number of events is exported in bounded
-      // memory; the stream is the ProfileExport document as text (the schema documents it, a stream is sent as is)
-      return reply.send(Readable.from(withHeartbeat(exportChunks(models, profile), HEARTBEAT_MS)) as never);
+      // streamed a page of events at a time, so a person with any number of events is exported in bounded memory
+      return reply.send(Readable.from(withHeartbeat(exportChunks(models, profile), HEARTBEAT_MS)));
     },
   );
 };

@@ -1,9 +1,8 @@
 import { ProfilePage } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { errorReplies, Limit, parseLimit, type Routes, siteIdOf } from '../route-kit.js';
+import { profileRepository } from './profile-repository.js';
 import { profileView } from './profile-views.js';
-
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * `GET /api/profiles/search?q=`: profiles whose e-mail starts with what was typed (the console's search box), in
@@ -11,6 +10,7 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  */
 const profileSearchRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
+  const profiles = profileRepository(app.models);
 
   app.get(
     '/api/profiles/search',
@@ -28,13 +28,7 @@ const profileSearchRoutes: Routes = async (app) => {
     },
     async (request) => {
       const prefix = request.query.q.trim().toLowerCase();
-      const docs = await app.models.Profile.find({
-        siteId: siteIdOf(request),
-        email: { $regex: `^${escapeRegExp(prefix)}` },
-      })
-        .sort({ email: 1 })
-        .limit(parseLimit(request.query.limit, 20, 200))
-        .lean();
+      const docs = await profiles.searchByEmail(siteIdOf(request), prefix, parseLimit(request.query.limit, 20, 200));
       return { profiles: docs.map(profileView), nextCursor: null };
     },
   );

@@ -1,8 +1,8 @@
 import { Funnel, Metrics } from '@trackmate/schema';
-import type { Types } from 'mongoose';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import { EventName, errorReplies, type Routes, siteIdOf } from '../route-kit.js';
+import { metricsRepository } from './metrics-repository.js';
 
 export const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'UTC day, YYYY-MM-DD' });
 const DAY_MS = 86_400_000;
@@ -49,16 +49,7 @@ const common = { tags: ['metrics'], security: [{ secretKey: [] }] };
 /** Metrics answered from the daily roll-ups (metrics_daily) only; `events` is never scanned. */
 const metricsRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
-  const buckets = (siteId: Types.ObjectId, range: { from: string; to: string }, names?: string[]) =>
-    app.models.MetricsDaily.find(
-      // the roll-ups key a site by its id's hex
-      {
-        siteId: siteId.toHexString(),
-        day: { $gte: range.from, $lte: range.to },
-        ...(names ? { name: { $in: names } } : {}),
-      },
-      { jobs: 0 },
-    ).lean();
+  const { buckets } = metricsRepository(app.models);
 
   app.get(
     '/api/metrics',

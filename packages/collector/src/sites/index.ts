@@ -11,6 +11,7 @@ export { type CachedSite, KeyCache, type KeyCacheOptions } from './key-cache.js'
 export { hashSecretKey, isSecretKeyShape, isWriteKeyShape, newSecretKey } from './keys.js';
 export { normalizeOrigin, originAllowed } from './origins.js';
 export { bumpSiteConfig, SiteConfigCache } from './site-config-cache.js';
+export { siteRepository } from './site-repository.js';
 export { default as siteRoutes } from './site-routes.js';
 export {
   parseOverlap,

@@ -4,6 +4,7 @@ import { TrackMateError } from '../errors.js';
 import { loadSecretBox } from '../plugins/secret-box.js';
 import { errorReplies, type Routes, siteIdOf } from '../route-kit.js';
 import { deleteSite } from './delete-site.js';
+import { siteRepository } from './site-repository.js';
 import { MAX_OVERLAP_MS, rotateKeys, siteView, updateSite } from './sites-command.js';
 
 const Origin = Type.String({ maxLength: 300, description: 'An http(s) origin such as https://shop.example' });
@@ -16,11 +17,8 @@ const common = { tags: ['site'], security: [{ secretKey: [] }] };
  */
 const siteRoutes: Routes = async (app) => {
   app.addHook('onRequest', app.requireSecretKey);
-  const load = async (request: { site?: { id: string } }) => {
-    const site = await app.models.Site.findById(siteIdOf(request)).lean();
-    if (!site) throw new TrackMateError('TM_ERR_UNKNOWN_KEY', { message: 'Unknown secret key' });
-    return site;
-  };
+  const sites = siteRepository(app.models);
+  const load = (request: { site?: { id: string } }) => sites.load(siteIdOf(request));
 
   app.get(
     '/api/site',
