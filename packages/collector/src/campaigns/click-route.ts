@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { TrackMateError } from '../errors.js';
+import { loggable, TrackMateError } from '../errors.js';
 import { type IngestFeed, ingestRequest, validateServerEvents } from '../ingest/index.js';
 import { errorReplies, type Routes } from '../route-kit.js';
 import { campaignRepository } from './campaign-repository.js';
@@ -81,7 +81,7 @@ const clickRoute: Routes<IngestFeed> = async (app, feed) => {
           });
         }
       } catch (err) {
-        request.log.warn({ err: (err as Error).message }, 'email click not recorded');
+        request.log.warn({ err: loggable(err) }, 'email click not recorded');
       }
       return redirect(reply, landingUrl(token));
     },
