@@ -28,6 +28,16 @@ describe('the repository map', () => {
     expect(missing).toEqual([]);
   });
 
+  it("every repository module of the collector's table exists, and every one that exists is in the table", () => {
+    const doc = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8');
+    const named = new Set([...doc.matchAll(/`([\w-]+-repository\.ts)`/g)].map((m) => m[1]!));
+    const present = tracked
+      .filter((f) => f.startsWith('packages/collector/src/') && f.endsWith('-repository.ts'))
+      .map((f) => f.slice(f.lastIndexOf('/') + 1));
+    expect(present.length).toBeGreaterThan(5);
+    expect([...named].sort()).toEqual([...new Set(present)].sort());
+  });
+
   it('every file of the event path from HTTP to MongoDB exists in the collector', () => {
     const doc = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8');
     const list = doc.split('### The same path as a list of files')[1]?.split('\n## ')[0] ?? '';
