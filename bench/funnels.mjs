@@ -99,16 +99,17 @@ async function worker({ jobs, batch, pairs = 3 }) {
     const conns = await openMongo(config);
     await migrate(conns.models);
     const site = await createSite(conns.models, { name: 'bench', origins: [] });
-    if (withFunnel)
-      await conns.models.Funnel.create({
-        siteId: site.siteId,
-        name: 'bench',
-        steps: STEPS,
-        window: '14d',
-        order: 'sequential',
-        status: 'ready',
-        createdAt: new Date(),
-      });
+    const saved = withFunnel
+      ? await conns.models.Funnel.create({
+          siteId: site.siteId,
+          name: 'bench',
+          steps: STEPS,
+          window: '14d',
+          order: 'sequential',
+          status: 'ready',
+          createdAt: new Date(),
+        })
+      : undefined;
     const redis = new Redis(config.redisUrl);
     const queues = Object.fromEntries(['ingest', 'triggers', 'webhooks'].map((n) => [n, createQueue(config, n)]));
     const folder = startRollupFolder(config, conns.models, silent);
@@ -147,7 +148,10 @@ async function worker({ jobs, batch, pairs = 3 }) {
     const started = performance.now();
     await drained;
     const seconds = (performance.now() - started) / 1000;
-    const people = withFunnel ? await conns.models.FunnelPerson.countDocuments({}) : 0;
+    // people with a state in the funnel (numbered in its bitmaps)
+    const people = saved
+      ? await redis.hlen(`${funnelBase(config.queuePrefix, site.siteId, saved._id.toHexString())}:pid`)
+      : 0;
     if (failed) throw new Error(`worker round: ${failed} jobs failed`);
     console.log(
       `   ${withFunnel ? 'one saved funnel' : 'no saved funnel'}: ${fmt.n(jobs * batch)} events in ${seconds.toFixed(2)} s${withFunnel ? `, ${fmt.n(people)} people in the funnel` : ''}`,
@@ -186,7 +190,7 @@ async function query({ events, queries }) {
   // 90 days of a site with `events` events, as the worker leaves a saved funnel's state: visits of ~16-event
   // visitors (events / 16 of them, Zipf-like returns), half of the visits see the pricing page and each later step
   // follows with probability 1/2; each person-day's outcome is written by the collector's own writeDays (the
-  // bitmaps and time counts the worker writes). funnel_people is not read by the query and is not generated.
+  // bitmaps and time counts the worker writes). the people's states are not read by the query and are not generated.
   const port = await freePort();
   const server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
     stdio: 'ignore',

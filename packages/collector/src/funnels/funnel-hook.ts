@@ -1,6 +1,6 @@
 import type { Types } from 'mongoose';
 import { siteTimeZones } from '../analytics/index.js';
-import { identityKey, type Models, type NewEventDoc } from '../models/index.js';
+import type { Models, NewEventDoc } from '../models/index.js';
 import { SiteConfigCache } from '../sites/index.js';
 import { dimsOf, stepMask } from './funnel-match.js';
 import { applyToFunnel, type FunnelInput, type LiveFunnel, liveFunnel, type ProgressDeps } from './funnel-progress.js';
@@ -40,14 +40,15 @@ export function inputsOf(
 
 /**
  * The ingest worker's funnel step (wired once, in plugins/workers.ts): the events a job stored, applied to the
- * site's saved funnels. A visitor id not yet identified is a person of its own until an event joins it to a
- * profile; then its progress moves to the profile's. The job writes its people's state, then reads their
- * visitor ids' links again (the identify's job does the reverse), so a link made meanwhile is never missed.
+ * site's saved funnels. A person is the event's profile, else its visitor id; an event that carries both joins
+ * the visitor id's progress to the profile's (and forwards the visitor id's later events there, see
+ * applyToFunnel), so a visitor id linked by another job meanwhile is never left apart. Reads no MongoDB
+ * document per event: the pipeline already put each linked visitor's profile on its events.
  */
 export function createFunnelHook(deps: ProgressDeps) {
   const funnels = new SiteConfigCache(deps.redis, deps.prefix, loadFunnels(deps.models));
   const zones = siteTimeZones(deps.models);
-  return async (events: NewEventDoc[]): Promise<void> => {
+  return async (events: NewEventDoc[], linked?: ReadonlyMap<string, Types.ObjectId>): Promise<void> => {
     const bySite = new Map<string, NewEventDoc[]>();
     for (const e of events) {
       if (e.bot) continue;
@@ -61,43 +62,21 @@ export function createFunnelHook(deps: ProgressDeps) {
     const tz = await zones(sites);
     for (const siteId of sites) {
       const list = bySite.get(siteId)!;
-      const links = await linksOf(
-        deps.models,
-        siteId,
-        list.filter((e) => !e.profileId && e.anonymousId).map((e) => e.anonymousId!),
-      );
-      const people = list.map((e) => {
-        const linked = !e.profileId && e.anonymousId ? links.get(e.anonymousId) : undefined;
-        return linked ? `p:${linked.toHexString()}` : (personOf(e) ?? '');
-      });
+      const people = list.map((e) => personOf(e) ?? '');
       const merges = list.flatMap((e, i) =>
         e.anonymousId && people[i]!.startsWith('p:') ? [{ from: `a:${e.anonymousId}`, into: people[i]! }] : [],
       );
+      // visitor ids the job linked otherwise (an alias, a link another job made while this one ran)
+      for (const [key, profileId] of linked ?? []) {
+        const at = key.indexOf(':');
+        if (key.slice(0, at) === siteId)
+          merges.push({ from: `a:${key.slice(at + 1)}`, into: `p:${profileId.toHexString()}` });
+      }
       const known = list.filter((_, i) => people[i]);
       const knownPeople = people.filter(Boolean);
       for (const funnel of active.get(siteId)!) {
         await applyToFunnel(deps, funnel, tz.get(siteId) ?? 'UTC', inputsOf(funnel, known, knownPeople), merges);
       }
-      // visitor ids still on their own: linked meanwhile by another job?
-      const alone = [...new Set(knownPeople.filter((p) => p.startsWith('a:')).map((p) => p.slice(2)))];
-      const late = await linksOf(deps.models, siteId, alone);
-      if (!late.size) continue;
-      const lateMerges = [...late].map(([anon, profile]) => ({
-        from: `a:${anon}`,
-        into: `p:${profile.toHexString()}`,
-      }));
-      for (const funnel of active.get(siteId)!)
-        await applyToFunnel(deps, funnel, tz.get(siteId) ?? 'UTC', [], lateMerges);
     }
   };
-}
-
-/** Visitor ids → their profile, for those linked (one `_id: { $in }` lookup). */
-async function linksOf(models: Models, siteId: string, anonymousIds: string[]): Promise<Map<string, Types.ObjectId>> {
-  if (!anonymousIds.length) return new Map();
-  const docs = await models.Identity.find(
-    { _id: { $in: [...new Set(anonymousIds)].map((a) => identityKey(siteId, a)) } },
-    { anonymousId: 1, profileId: 1 },
-  ).lean();
-  return new Map(docs.map((d) => [d.anonymousId, d.profileId]));
 }

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FunnelOrder, FunnelStepDefinition } from '@trackmate/schema';
 import type { Redis } from 'ioredis';
-import { Types } from 'mongoose';
 import { localDay } from '../analytics/index.js';
-import type { FunnelDoc, FunnelPersonDoc, FunnelPersonEvent, Models } from '../models/index.js';
+import type { FunnelDoc, FunnelPersonEvent, FunnelPersonState, Models } from '../models/index.js';
 import { dayOutcomes, type FunnelDims, type FunnelEvent, windowMs } from './funnel-match.js';
 import { funnelBase, personNumbers, writeDays } from './funnel-state.js';
 
@@ -45,7 +44,6 @@ export interface ProgressDeps {
   prefix: string;
 }
 
-const key = (funnelId: string, person: string) => `${funnelId}:${person}`;
 const asEntry = (e: FunnelInput): FunnelPersonEvent =>
   e.dims
     ? { t: e.t, m: e.mask, i: e.id, c: e.dims.channel, g: e.dims.country, d: e.dims.device }
@@ -77,15 +75,22 @@ function mergeEvents(
   return { events: kept, frozenBefore: kept[0]!.t };
 }
 
+/** A person's state and a visitor id's forward (the person it was merged into) live this long after a write. */
+export const PERSON_STATE_TTL_S = 400 * 86_400;
+const stateKey = (base: string, person: string) => `${base}:s:${person}`;
+const forwardKey = (base: string, person: string) => `${base}:to:${person}`;
+
 /**
- * Applies stored events to a saved funnel: each person's state (`funnel_people`, read and written by `_id`) takes
- * the events, each day's outcome is worked out again from them, and the Redis bitmaps and counts move to match.
- * `merges` fold a visitor id's state into its profile's (identify joined them). Each person is held by one job
- * at a time (a Redis lock; a person another job holds waits for the next pass), and read and written by `_id`
- * only, so concurrent jobs and retried ones leave the same state.
+ * Applies stored events to a saved funnel: each person's state (in Redis, beside the bitmaps) takes the events,
+ * each day's outcome is worked out again from them, and the bitmaps and counts move to match, the state and the
+ * bitmaps in one transaction. `merges` fold a visitor id's state into its profile's (identify joined them) and
+ * leave a forward behind: a later event of that visitor id that reaches the worker without its profile (its job
+ * read the links before the identify's job wrote them) goes to the profile. Each person is held by one job at a
+ * time (a Redis lock; a person another job holds waits for the next pass), so concurrent jobs and retried ones
+ * leave the same state. No MongoDB read or write: a job costs five Redis round trips per funnel.
  */
 export async function applyToFunnel(
-  deps: ProgressDeps,
+  deps: Pick<ProgressDeps, 'redis' | 'prefix'>,
   funnel: LiveFunnel,
   timezone: string,
   inputs: FunnelInput[],
@@ -94,22 +99,29 @@ export async function applyToFunnel(
   const added = new Map<string, FunnelPersonEvent[]>();
   for (const e of inputs) added.set(e.person, [...(added.get(e.person) ?? []), asEntry(e)]);
   const mergeFrom = new Map<string, string[]>();
-  // each visitor id merges once, into one person, and only if it is not itself a person of this batch
-  const claimed = new Set<string>(added.keys());
+  // each visitor id merges once, into one person; its events of this batch go to that person
+  const claimed = new Set<string>();
   for (const m of merges) {
     if (m.from === m.into || claimed.has(m.from)) continue;
     claimed.add(m.from);
     mergeFrom.set(m.into, [...(mergeFrom.get(m.into) ?? []), m.from]);
+    const own = added.get(m.from);
+    if (!own) continue;
+    added.set(m.into, [...(added.get(m.into) ?? []), ...own]);
+    added.delete(m.from);
   }
   const people = [...new Set([...added.keys(), ...mergeFrom.keys()])];
   const base = funnelBase(deps.prefix, funnel.siteId, funnel.id);
+  let busy = false;
   for (let attempt = 0; people.length && attempt < 50; attempt++) {
-    if (attempt) await new Promise((r) => setTimeout(r, 20 * Math.min(attempt, 10)));
+    if (busy) await new Promise((r) => setTimeout(r, 20 * Math.min(attempt, 10)));
     const token = randomUUID();
     const locked = await lockPeople(deps.redis, base, people, mergeFrom, token);
-    const busy = people.filter((p) => !locked.has(p));
+    const later = people.filter((p) => !locked.has(p));
+    busy = later.length > 0;
+    let forwarded = new Map<string, string>();
     try {
-      await applyLocked(deps, funnel, timezone, base, [...locked], added, mergeFrom);
+      forwarded = await applyLocked(deps, funnel, timezone, base, [...locked], added, mergeFrom);
     } finally {
       await unlockPeople(
         deps.redis,
@@ -118,57 +130,78 @@ export async function applyToFunnel(
         token,
       );
     }
-    people.splice(0, people.length, ...busy);
+    const moving = [...forwarded].map(([from, into]) => ({ into, events: added.get(from) ?? [] }));
+    for (const p of locked) {
+      added.delete(p);
+      mergeFrom.delete(p);
+    }
+    // a forwarded visitor id's events join its person's, for the next pass
+    for (const { into, events } of moving) {
+      added.set(into, [...(added.get(into) ?? []), ...events]);
+      if (!later.includes(into)) later.push(into);
+    }
+    people.splice(0, people.length, ...later);
   }
   if (people.length) throw new Error(`funnel ${funnel.id}: people kept busy by other jobs`);
 }
 
+/**
+ * One pass over the people this job holds: one read of their states (and forwards), one transaction of the new
+ * states, bitmaps and counts. Returns the visitor ids found forwarded to a person (their events not applied).
+ */
 async function applyLocked(
-  deps: ProgressDeps,
+  deps: Pick<ProgressDeps, 'redis'>,
   funnel: LiveFunnel,
   timezone: string,
   base: string,
-  people: string[],
+  locked: string[],
   added: Map<string, FunnelPersonEvent[]>,
   mergeFrom: Map<string, string[]>,
-): Promise<void> {
-  {
-    const sources = people.flatMap((p) => mergeFrom.get(p) ?? []);
-    const ids = [...people, ...sources].map((p) => key(funnel.id, p));
-    const docs = new Map(
-      (await deps.models.FunnelPerson.find({ _id: { $in: ids } }).lean()).map((d) => [d._id, d] as const),
-    );
-    const plans = people.flatMap((person) => {
-      const from = (mergeFrom.get(person) ?? []).flatMap((p) => {
-        const d = docs.get(key(funnel.id, p));
-        return d ? [d] : [];
-      });
-      if (!added.has(person) && !from.length) return [];
-      return [planPerson(funnel, timezone, person, docs.get(key(funnel.id, person)), from, added.get(person) ?? [])];
+): Promise<Map<string, string>> {
+  const forwarded = new Map<string, string>();
+  if (!locked.length) return forwarded;
+  const sources = locked.flatMap((p) => mergeFrom.get(p) ?? []);
+  const visitors = locked.filter((p) => p.startsWith('a:') && added.has(p));
+  const read = [...locked, ...sources];
+  const raw = await deps.redis.mget(...read.map((p) => stateKey(base, p)), ...visitors.map((p) => forwardKey(base, p)));
+  const states = new Map<string, FunnelPersonState>();
+  read.forEach((p, i) => {
+    const r = raw[i];
+    if (r) states.set(p, JSON.parse(r) as FunnelPersonState);
+  });
+  visitors.forEach((p, i) => {
+    const into = raw[read.length + i];
+    if (into && into !== p) forwarded.set(p, into);
+  });
+  const plans = locked.flatMap((person) => {
+    if (forwarded.has(person)) return [];
+    const from = (mergeFrom.get(person) ?? []).flatMap((p) => {
+      const state = states.get(p);
+      return state ? [{ person: p, state }] : [];
     });
-    const done = await writePlans(deps, funnel, plans);
-    if (done.length) {
-      const numbers = await personNumbers(deps.redis, base, [
-        ...new Set(done.flatMap((p) => [p.person, ...p.from.map((d) => d._id.slice(funnel.id.length + 1))])),
-      ]);
-      const pipeline = deps.redis.pipeline();
-      for (const p of done) {
-        writeDays(pipeline, base, numbers.get(p.person)!, funnel.steps.length, p.before, p.set.days);
-        for (const d of p.from) {
-          const source = d._id.slice(funnel.id.length + 1);
-          writeDays(pipeline, base, numbers.get(source)!, funnel.steps.length, d.days, {});
-        }
-      }
-      await pipeline.exec();
-      // the merged visitor ids' states go once their outcomes are off the bitmaps
-      const gone = done.flatMap((p) => p.from);
-      if (gone.length)
-        await deps.models.FunnelPerson.bulkWrite(
-          gone.map((d) => ({ deleteOne: { filter: { _id: d._id } } })),
-          { ordered: false },
-        );
+    if (!added.has(person) && !from.length) return [];
+    return [planPerson(funnel, timezone, person, states.get(person), from, added.get(person) ?? [])];
+  });
+  const forwards = locked.flatMap((into) => (mergeFrom.get(into) ?? []).map((from) => ({ from, into })));
+  if (!plans.length && !forwards.length) return forwarded;
+  const numbers = await personNumbers(deps.redis, base, [
+    ...new Set(plans.flatMap((p) => [p.person, ...p.from.map((f) => f.person)])),
+  ]);
+  // state, bitmaps and counts move together (one hash tag per funnel: one node of a Redis Cluster)
+  const tx = deps.redis.multi();
+  for (const p of plans) {
+    tx.set(stateKey(base, p.person), JSON.stringify(p.set), 'EX', PERSON_STATE_TTL_S);
+    writeDays(tx, base, numbers.get(p.person)!, funnel.steps.length, p.before, p.set.days);
+    // the merged visitor ids' outcomes come off the bitmaps, and their states go
+    for (const f of p.from) {
+      writeDays(tx, base, numbers.get(f.person)!, funnel.steps.length, f.state.days, {});
+      tx.unlink(stateKey(base, f.person));
     }
   }
+  for (const f of forwards) tx.set(forwardKey(base, f.from), f.into, 'EX', PERSON_STATE_TTL_S);
+  const results = (await tx.exec()) ?? [];
+  for (const [err] of results) if (err) throw err;
+  return forwarded;
 }
 
 const LOCK = `
@@ -221,10 +254,9 @@ async function unlockPeople(redis: Redis, base: string, people: string[], token:
 
 interface Plan {
   person: string;
-  doc: FunnelPersonDoc | undefined;
-  from: FunnelPersonDoc[];
-  before: FunnelPersonDoc['days'];
-  set: Pick<FunnelPersonDoc, 'events' | 'days' | 'frozenBefore'>;
+  from: Array<{ person: string; state: FunnelPersonState }>;
+  before: FunnelPersonState['days'];
+  set: FunnelPersonState;
 }
 
 /** A person's new state: their events with the new ones (and a merged visitor id's), each day worked out again. */
@@ -232,12 +264,12 @@ function planPerson(
   funnel: LiveFunnel,
   timezone: string,
   person: string,
-  doc: FunnelPersonDoc | undefined,
-  from: FunnelPersonDoc[],
+  state: FunnelPersonState | undefined,
+  from: Plan['from'],
   added: FunnelPersonEvent[],
 ): Plan {
-  const frozen = Math.max(doc?.frozenBefore ?? 0, ...from.map((d) => d.frozenBefore));
-  const merged = mergeEvents(doc?.events ?? [], [...from.flatMap((d) => d.events), ...added], frozen);
+  const frozen = Math.max(state?.frozenBefore ?? 0, ...from.map((f) => f.state.frozenBefore));
+  const merged = mergeEvents(state?.events ?? [], [...from.flatMap((f) => f.state.events), ...added], frozen);
   const recomputed = dayOutcomes(
     merged.events.map(asEvent),
     merged.frozenBefore,
@@ -246,41 +278,16 @@ function planPerson(
     timezone,
   );
   // days before the first event kept keep the outcome they had (the person's or the merged visitor id's)
-  const after: FunnelPersonDoc['days'] = {};
+  const after: FunnelPersonState['days'] = {};
   const firstKept = merged.frozenBefore ? localDay(merged.frozenBefore, timezone) : '';
-  for (const d of [doc, ...from]) {
+  for (const d of [state, ...from.map((f) => f.state)]) {
     for (const [day, o] of Object.entries(d?.days ?? {})) if (day < firstKept) after[day] ??= o;
   }
   Object.assign(after, recomputed);
   return {
     person,
-    doc,
     from,
-    before: doc?.days ?? {},
+    before: state?.days ?? {},
     set: { events: merged.events, days: after, frozenBefore: merged.frozenBefore },
   };
-}
-
-/**
- * Writes the plans in one unordered bulk write, each a whole document replaced by its `_id` alone (a filter
- * FerretDB answers from its primary key; the person is locked for this job, see lockPeople).
- */
-async function writePlans(deps: ProgressDeps, funnel: LiveFunnel, plans: Plan[]): Promise<Plan[]> {
-  if (!plans.length) return [];
-  await deps.models.FunnelPerson.bulkWrite(
-    plans.map((p) => ({
-      replaceOne: {
-        filter: { _id: key(funnel.id, p.person) },
-        replacement: {
-          _id: key(funnel.id, p.person),
-          funnelId: new Types.ObjectId(funnel.id),
-          ...p.set,
-          n: (p.doc?.n ?? 0) + 1,
-        },
-        upsert: true,
-      },
-    })),
-    { ordered: false, throwOnValidationError: true },
-  );
-  return plans;
 }

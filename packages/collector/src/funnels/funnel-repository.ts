@@ -7,7 +7,7 @@ import { parseId } from '../route-kit.js';
  * The saved-funnel routes' reads and writes, one small function each (fastify/demo's tasks-repository shape),
  * typed by the models and scoped to the key's site: the handlers call these and never query, convert or cast.
  */
-export function funnelRepository({ Funnel, FunnelPerson }: Pick<Models, 'Funnel' | 'FunnelPerson'>) {
+export function funnelRepository({ Funnel }: Pick<Models, 'Funnel'>) {
   return {
     /** One saved funnel of the site: a bad id is a 400, another site's or a missing one a 404. */
     load: async (siteId: Types.ObjectId, id: string) => {
@@ -21,7 +21,5 @@ export function funnelRepository({ Funnel, FunnelPerson }: Pick<Models, 'Funnel'
     create: async (doc: Omit<FunnelDoc, '_id'>) => (await Funnel.create(doc)).toObject(),
     rename: (f: Pick<FunnelDoc, '_id'>, name: string) => Funnel.updateOne({ _id: f._id }, { $set: { name } }),
     remove: (f: Pick<FunnelDoc, '_id'>) => Funnel.deleteOne({ _id: f._id }),
-    /** The funnel's per-person state (after the workers were told it is gone). */
-    removePeople: (f: Pick<FunnelDoc, '_id'>) => FunnelPerson.deleteMany({ funnelId: f._id }),
   };
 }

@@ -135,7 +135,6 @@ const savedFunnelRoutes: Routes = async (app) => {
       const f = await funnels.load(siteId, request.params.id);
       await funnels.remove(f);
       await bumpSiteConfig(app.redis, app.config.queuePrefix, siteId.toHexString());
-      await funnels.removePeople(f);
       await unlinkMatching(
         app.redis,
         `${funnelBase(app.config.queuePrefix, siteId.toHexString(), f._id.toHexString())}:*`,

@@ -59,31 +59,14 @@ export interface FunnelDayOutcome {
 }
 
 /**
- * A person's progress in a saved funnel, `_id` = `<funnelId>:<person>` (person `p:<profileId>` or
- * `a:<visitorId>`), read and written by `_id` only. `events` are the person's events that matter to the funnel
- * (first ones dropped past a cap; days before `frozenBefore` then keep their outcome); `days` what each day's
- * attempts reached; `n` how many times it was written.
+ * A person's progress in a saved funnel, kept in Redis beside the funnel's bitmaps (funnels/funnel-progress.ts):
+ * `events` are the person's events that matter to the funnel (first ones dropped past a cap; days before
+ * `frozenBefore` then keep their outcome); `days` what each day's attempts reached.
  */
-export interface FunnelPersonDoc {
-  _id: string;
-  funnelId: Types.ObjectId;
+export interface FunnelPersonState {
   events: FunnelPersonEvent[];
   days: Record<string, FunnelDayOutcome>;
   frozenBefore: number;
-  n: number;
 }
 
-const funnelPersonSchema = new Schema<FunnelPersonDoc>(
-  {
-    _id: { type: String, required: true },
-    funnelId: { type: Schema.Types.ObjectId, required: true },
-    events: { type: Schema.Types.Mixed, default: [] },
-    days: { type: Schema.Types.Mixed, default: {} },
-    frozenBefore: { type: Number, default: 0 },
-    n: { type: Number, required: true },
-  },
-  { collection: 'funnel_people', versionKey: false, autoIndex: false, autoCreate: false, minimize: false },
-);
-funnelPersonSchema.index({ funnelId: 1 });
-
-export { funnelPersonSchema, funnelSchema };
+export { funnelSchema };

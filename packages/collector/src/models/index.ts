@@ -3,7 +3,7 @@ import { type CampaignDoc, type CampaignSendDoc, campaignSchema, campaignSendSch
 import { type DeadLetterDoc, deadLetterSchema } from './dead-letter.js';
 import { type DeliveryDoc, deliverySchema } from './delivery.js';
 import { type EventDoc, eventSchema } from './event.js';
-import { type FunnelDoc, type FunnelPersonDoc, funnelPersonSchema, funnelSchema } from './funnel.js';
+import { type FunnelDoc, funnelSchema } from './funnel.js';
 import {
   type IdentityDoc,
   identitySchema,
@@ -71,7 +71,6 @@ export interface Models {
   Visit: Model<VisitDoc>;
   StatsDaily: Model<StatsDailyDoc>;
   Funnel: Model<FunnelDoc>;
-  FunnelPerson: Model<FunnelPersonDoc>;
 }
 
 /** Binds every model to one connection (one database per installation, or per test). */
@@ -102,7 +101,6 @@ export function createModels(conn: Connection): Models {
     Visit: conn.model<VisitDoc>('Visit', visitSchema),
     StatsDaily: conn.model<StatsDailyDoc>('StatsDaily', statsDailySchema),
     Funnel: conn.model<FunnelDoc>('Funnel', funnelSchema),
-    FunnelPerson: conn.model<FunnelPersonDoc>('FunnelPerson', funnelPersonSchema),
   };
 }
 
@@ -132,8 +130,8 @@ export {
 export type {
   FunnelDayOutcome,
   FunnelDoc,
-  FunnelPersonDoc,
   FunnelPersonEvent,
+  FunnelPersonState,
   FunnelStepDoc,
 } from './funnel.js';
 export {

@@ -36,6 +36,8 @@ export interface ProcessResult {
   suppressed: QueuedEvent[];
   /** Visitor ids a browser's identify did not link because their profile had reached its daily number. */
   capped: number;
+  /** Visitor ids (identityKey) this job found linked to a profile after reading or making their links. */
+  linked: Links;
 }
 
 /** The ingest job a hook runs for: its key (stable across retries) and its events that are stored. */
@@ -43,6 +45,8 @@ export interface HookJob {
   key: string;
   /** Every event of the job now in `events`: inserted by this attempt, an earlier one, or another job. */
   stored: QueuedEvent[];
+  /** Visitor ids (identityKey) the job linked, or found linked by another job after it read their links. */
+  linked?: ReadonlyMap<string, Types.ObjectId>;
 }
 
 /**
@@ -155,6 +159,7 @@ export async function processEvents(
     failed: failed.map(({ index, reason }) => ({ event: events[index]!, reason })),
     suppressed,
     capped,
+    linked: newlyLinked,
   };
 }
 

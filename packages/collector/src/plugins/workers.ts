@@ -15,7 +15,13 @@ import {
 import type { Config } from '../config.js';
 import { createFunnelHook } from '../funnels/index.js';
 import type { Models, NewEventDoc } from '../models/index.js';
-import { type AfterInsertHook, createIngestWorker, ownedEvents, startRetention } from '../pipeline/index.js';
+import {
+  type AfterInsertHook,
+  createIngestWorker,
+  type HookJob,
+  ownedEvents,
+  startRetention,
+} from '../pipeline/index.js';
 import { loadSuppressions } from '../profiles/index.js';
 import { type RollupFolder, recordRollups, startRollupFolder } from '../rollups/index.js';
 import { type FactsDeps, loadSegments, recordProfileFacts, type SiteSegments } from '../segments/index.js';
@@ -108,7 +114,7 @@ export function createAfterInsertHook(
   folder: Pick<RollupFolder, 'kick' | 'sketches'>,
   cached?: { activeTriggers: ActiveTriggers; subscriptions: Subscriptions },
   facts?: FactsDeps,
-  funnels?: (events: NewEventDoc[]) => Promise<void>,
+  funnels?: (events: NewEventDoc[], linked?: HookJob['linked']) => Promise<void>,
   emailOrders?: (events: NewEventDoc[]) => Promise<unknown>,
 ): AfterInsertHook {
   return async (inserted, models, job) => {
@@ -120,7 +126,7 @@ export function createAfterInsertHook(
     await enterTriggers(models, queues.triggers, events, cached?.activeTriggers);
     await fanOutWebhooks(models, queues.webhooks, events, cached?.subscriptions);
     await requestConfirmations(queues.triggers, events);
-    await funnels?.(events);
+    await funnels?.(events, job.linked);
     await emailOrders?.(events);
   };
 }

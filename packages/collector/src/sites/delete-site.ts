@@ -90,7 +90,6 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
     : 0;
   const funnelIds = (await models.Funnel.find(bySite, { _id: 1 }).lean()).map((f) => f._id);
   deleted.funnels = await deleteInSlices(models.Funnel, bySite);
-  for (const funnelId of funnelIds) await deleteInSlices(models.FunnelPerson, { funnelId });
   deleted.webhooks = await deleteInSlices(models.Webhook, bySite);
   deleted.deliveries = await deleteInSlices(models.Delivery, bySite);
   deleted.deadLetters = await deleteInSlices(models.DeadLetter, bySite);
