@@ -92,10 +92,12 @@ async function worker({ jobs, batch, pairs = 3 }) {
   // enrichment), draining the same pre-queued jobs with no saved funnel and with one, alternating, each round on
   // a fresh database and queue prefix.
   const rounds = [];
+  let concurrency = 1;
   for (let k = 0; k < pairs * 2; k++) {
     const withFunnel = k % 2 === 1;
     const env = benchEnv();
     const config = loadConfig({ ...process.env, ...env, LOG_LEVEL: 'silent' });
+    concurrency = config.workerConcurrency;
     const conns = await openMongo(config);
     await migrate(conns.models);
     const site = await createSite(conns.models, { name: 'bench', origins: [] });
@@ -114,12 +116,23 @@ async function worker({ jobs, batch, pairs = 3 }) {
     const queues = Object.fromEntries(['ingest', 'triggers', 'webhooks'].map((n) => [n, createQueue(config, n)]));
     const folder = startRollupFolder(config, conns.models, silent);
     const deps = { models: conns.models, redis, prefix: config.queuePrefix };
+    // the funnel step's own time, summed over jobs (beside the A/B figures, which a loaded machine blurs)
+    const funnelStep = createFunnelHook(deps);
+    let stepMs = 0;
+    const timedStep = async (...args) => {
+      const t = performance.now();
+      try {
+        return await funnelStep(...args);
+      } finally {
+        stepMs += performance.now() - t;
+      }
+    };
     const hook = createAfterInsertHook(
       queues,
       folder,
       siteConfigCaches(conns.models, redis, config.queuePrefix),
       undefined,
-      createFunnelHook(deps),
+      timedStep,
     );
     await queues.ingest.addBulk(
       shopEvents(site.siteId, jobs, batch).map((events) => ({ name: 'events', data: { events } })),
@@ -148,15 +161,28 @@ async function worker({ jobs, batch, pairs = 3 }) {
     const started = performance.now();
     await drained;
     const seconds = (performance.now() - started) / 1000;
-    // people with a state in the funnel (numbered in its bitmaps)
-    const people = saved
-      ? await redis.hlen(`${funnelBase(config.queuePrefix, site.siteId, saved._id.toHexString())}:pid`)
-      : 0;
+    // people with a state in the funnel (numbered in its bitmaps), and the bytes of their states
+    const base = saved ? funnelBase(config.queuePrefix, site.siteId, saved._id.toHexString()) : '';
+    const people = saved ? await redis.hlen(`${base}:pid`) : 0;
+    let stateBytes = 0;
+    let states = 0;
+    if (saved)
+      for await (const keys of redis.scanStream({ match: `${base}:s:*`, count: 1000 }))
+        for (const key of keys) {
+          stateBytes += await redis.strlen(key);
+          states++;
+        }
     if (failed) throw new Error(`worker round: ${failed} jobs failed`);
     console.log(
-      `   ${withFunnel ? 'one saved funnel' : 'no saved funnel'}: ${fmt.n(jobs * batch)} events in ${seconds.toFixed(2)} s${withFunnel ? `, ${fmt.n(people)} people in the funnel` : ''}`,
+      `   ${withFunnel ? 'one saved funnel' : 'no saved funnel'}: ${fmt.n(jobs * batch)} events in ${seconds.toFixed(2)} s${withFunnel ? `, ${fmt.n(people)} people in the funnel (states ${fmt.n(Math.round(stateBytes / Math.max(states, 1)))} bytes each); the funnel step took ${fmt.n(Math.round(stepMs / jobs))} ms a job` : ''}`,
     );
-    rounds.push({ withFunnel, events: jobs * batch, seconds, perSecond: Math.round((jobs * batch) / seconds) });
+    rounds.push({
+      withFunnel,
+      events: jobs * batch,
+      seconds,
+      perSecond: Math.round((jobs * batch) / seconds),
+      stepMsPerJob: withFunnel ? stepMs / jobs : undefined,
+    });
     await closeWorker(w);
     await folder.stop();
     for (const q of Object.values(queues)) await closeQueue(q);
@@ -175,15 +201,23 @@ async function worker({ jobs, batch, pairs = 3 }) {
   const without = median(false);
   const withOne = median(true);
   const cost = Math.round((1 - withOne / without) * 1000) / 10;
+  // the step's time a job over the time a job takes with the funnel (events a job / events/s × job slots)
+  const stepMs = rounds
+    .filter((x) => x.withFunnel)
+    .map((x) => x.stepMsPerJob)
+    .sort((a, b) => a - b)[Math.floor(pairs / 2)];
+  const jobMs = (batch / withOne) * 1000 * concurrency;
+  const stepShare = ((stepMs / jobMs) * 100).toFixed(1);
   table(
     `1. Ingest worker with no saved funnel and with one (${fmt.n(jobs * batch)} browser events a round in ${batch}-event jobs, enrichment on, ${rounds.length} rounds A/B, medians)`,
     ['variant', 'events/s', 'cost'],
     [
       ['no saved funnel', fmt.n(without), '—'],
       ['one saved funnel (4 steps)', fmt.n(withOne), `${cost} % (target <= 5 %)`],
+      ['  of which the funnel step', `${stepMs.toFixed(0)} ms a job`, `${stepShare} % of job time`],
     ],
   );
-  return { rounds, without, withOne, cost };
+  return { rounds, without, withOne, cost, stepMsPerJob: stepMs, stepShare: Number(stepShare) };
 }
 
 async function query({ events, queries }) {
