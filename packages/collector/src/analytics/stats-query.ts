@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATS_DIMENSIONS, type StatsDimension, type StatsFigures } from '@trackmate/schema';
 import type { Redis } from 'ioredis';
-import { type QueryFilter, Types } from 'mongoose';
+import type { QueryFilter, Types } from 'mongoose';
 import { TrackMateError } from '../errors.js';
 import type { Models, VisitDims, VisitDoc, VisitSummary } from '../models/index.js';
 import { localDay } from './site-days.js';
@@ -98,11 +98,16 @@ export interface StatsContext {
  * their events and added either way, so the figures are live.
  */
 export class StatsQuery {
+  /** The site's id as the roll-ups and Redis keys hold it (its hex). */
+  private readonly siteId: string;
+
   constructor(
     private readonly ctx: StatsContext,
-    private readonly siteId: string,
+    private readonly site: Types.ObjectId,
     private readonly timezone = 'UTC',
-  ) {}
+  ) {
+    this.siteId = site.toHexString();
+  }
 
   /** Rows of one dimension (`all` for the totals), by value, with distinct visitors; or by day. */
   async rows(
@@ -182,7 +187,7 @@ export class StatsQuery {
   ) {
     const closed = await this.ctx.models.Visit.find(
       {
-        siteId: new Types.ObjectId(this.siteId),
+        siteId: this.site,
         day: { $gte: from, $lte: to },
         closed: true,
         'dims.bot': false,

@@ -2,7 +2,7 @@ import { STATS_DIMENSIONS, StatsAggregate, StatsBreakdown, StatsRealtime, StatsT
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
-import { errorReplies, type Routes } from '../route-kit.js';
+import { errorReplies, type Routes, siteIdOf } from '../route-kit.js';
 import { siteRepository } from '../sites/index.js';
 import { localDay } from './site-days.js';
 import { daysOf, figures, parseFilters, previousRange, StatsQuery } from './stats-query.js';
@@ -46,8 +46,7 @@ const statsRoutes: Routes = async (app) => {
   const ctx = { models: app.models, redis: app.redis, prefix: app.config.queuePrefix };
   const sites = siteRepository(app.models);
   const siteOf = async (request: FastifyRequest) => {
-    const id = request.site?.id;
-    if (!id) throw new TrackMateError('TM_ERR_MISSING_SECRET');
+    const id = siteIdOf(request);
     const { timezone } = await sites.settings(id);
     return { id, timezone, query: new StatsQuery(ctx, id, timezone) };
   };

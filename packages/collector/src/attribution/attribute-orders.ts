@@ -1,4 +1,4 @@
-import { Types } from 'mongoose';
+import type { Types } from 'mongoose';
 import type { EventSource, Models } from '../models/index.js';
 import { currencyOf, revenueOf } from '../rollups/index.js';
 
@@ -51,9 +51,9 @@ export const touchOfSource = (at: Date, s: EventSource): Touch => ({
 });
 
 /** Server orders (`order_placed` sent with a secret key) of [from, to), bots never send them. */
-export async function ordersBetween(models: Models, siteId: string, from: Date, to: Date): Promise<Order[]> {
+export async function ordersBetween(models: Models, siteId: Types.ObjectId, from: Date, to: Date): Promise<Order[]> {
   const docs = await models.Event.find(
-    { siteId: new Types.ObjectId(siteId), name: 'order_placed', timestamp: { $gte: from, $lt: to }, sentBy: 'server' },
+    { siteId, name: 'order_placed', timestamp: { $gte: from, $lt: to }, sentBy: 'server' },
     { timestamp: 1, profileId: 1, anonymousId: 1, properties: 1 },
   ).lean();
   return docs.flatMap((d) => {
@@ -112,12 +112,11 @@ export function creditOf(order: Order, touches: Touch[], lookbackMs: number): Cr
  */
 export async function attributeOrders(
   models: Models,
-  siteId: string,
+  site: Types.ObjectId,
   orders: Order[],
   lookbackMs: number,
   more: TouchSource[] = [],
 ): Promise<Credit[]> {
-  const site = new Types.ObjectId(siteId);
   const byBuyer = new Map<string, Order[]>();
   for (const o of orders) byBuyer.set(o.buyer, [...(byBuyer.get(o.buyer) ?? []), o]);
   const credits: Credit[] = [];
@@ -141,11 +140,10 @@ export async function attributeOrders(
 /** Buyers among `buyers` with a server order before `before` (returning customers). */
 export async function returningBuyers(
   models: Models,
-  siteId: string,
+  site: Types.ObjectId,
   buyers: Array<{ buyer: string; profileId: Types.ObjectId | null; anonymousId: string | null }>,
   before: Date,
 ): Promise<Set<string>> {
-  const site = new Types.ObjectId(siteId);
   const out = new Set<string>();
   for (const b of buyers) {
     const who = b.profileId ? { profileId: b.profileId } : { anonymousId: b.anonymousId };

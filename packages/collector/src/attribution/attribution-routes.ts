@@ -6,8 +6,7 @@ import {
 } from '@trackmate/schema';
 import { Type } from 'typebox';
 import { dayStartMs, rangeOf } from '../analytics/index.js';
-import { TrackMateError } from '../errors.js';
-import { errorReplies, type Routes } from '../route-kit.js';
+import { errorReplies, type Routes, siteIdOf } from '../route-kit.js';
 import { siteRepository } from '../sites/index.js';
 import { attributeOrders, type Credit, ordersBetween, returningBuyers, type Touch } from './attribute-orders.js';
 
@@ -83,8 +82,7 @@ const attributionRoutes: Routes = async (app) => {
       },
     },
     async (request) => {
-      const siteId = request.site?.id;
-      if (!siteId) throw new TrackMateError('TM_ERR_MISSING_SECRET');
+      const siteId = siteIdOf(request);
       const { timezone, attributionLookbackDays: lookbackDays } = await sites.settings(siteId);
       const range = rangeOf(request.query, timezone);
       const dimension = request.query.dimension ?? 'source';

@@ -10,7 +10,7 @@ import { Type } from 'typebox';
 import { Value } from 'typebox/value';
 import { dayStartMs, rangeOf, siteTimeZones } from '../analytics/index.js';
 import { TrackMateError } from '../errors.js';
-import { errorReplies, parseId, type Routes } from '../route-kit.js';
+import { errorReplies, parseId, type Routes, siteIdOf } from '../route-kit.js';
 import { SiteConfigCache, siteRepository } from '../sites/index.js';
 import { loadFunnels } from './funnel-hook.js';
 import { windowMs } from './funnel-match.js';
@@ -106,15 +106,16 @@ const funnelRoutes: Routes = async (app) => {
     },
     async (request) => {
       const q = request.query;
-      const siteId = request.site?.id;
-      if (!siteId) throw new TrackMateError('TM_ERR_MISSING_SECRET');
+      const siteId = siteIdOf(request);
+      // saved funnels' definitions, the time zones and the Redis state are keyed by the site's hex
+      const site = siteId.toHexString();
       if (q.funnel !== undefined) {
         const id = parseId(q.funnel, 'funnel id').toHexString();
-        const funnel = (await saved.get([siteId])).get(siteId)?.find((f) => f.id === id);
+        const funnel = (await saved.get([site])).get(site)?.find((f) => f.id === id);
         if (!funnel) throw new TrackMateError('TM_ERR_NOT_FOUND', { message: 'No such saved funnel' });
-        const timezone = (await zones([siteId])).get(siteId) ?? 'UTC';
+        const timezone = (await zones([site])).get(site) ?? 'UTC';
         const range = rangeOf(q, timezone);
-        const base = funnelBase(app.config.queuePrefix, siteId, id);
+        const base = funnelBase(app.config.queuePrefix, site, id);
         const figures = await savedFigures(
           app.redis,
           base,

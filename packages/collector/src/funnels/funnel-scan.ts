@@ -1,5 +1,5 @@
 import type { FunnelStepDefinition } from '@trackmate/schema';
-import { Types } from 'mongoose';
+import type { Types } from 'mongoose';
 import type { FunnelDayOutcome, Models } from '../models/index.js';
 import { dayOutcomes, dimsOf, type FunnelEvent, type MatchOptions, stepMask } from './funnel-match.js';
 
@@ -40,12 +40,11 @@ export interface ScanOptions extends MatchOptions {
  */
 export async function scanFunnel(
   models: Models,
-  siteId: string,
+  site: Types.ObjectId,
   steps: FunnelStepDefinition[],
   o: ScanOptions,
 ): Promise<{ people: FunnelDayOutcome[][]; limited: boolean; limit: number }> {
   const limit = o.limit ?? FUNNEL_SCAN_VISITORS;
-  const site = new Types.ObjectId(siteId);
   const needsProps = steps.some((s) => s.path !== undefined || s.property !== undefined);
   const projection = {
     profileId: 1,
