@@ -3,6 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { cyclesOf } from '../../../../test/helpers/import-graph.js';
 
 /**
  * The collector's layout, as rules on its imports: folders by feature, features talking only through each
@@ -47,43 +48,6 @@ function importsOf(file: string): string[] {
 const featureOf = (file: string) => FEATURES.find((f) => file.startsWith(`${f}/`));
 const files = sources(SRC);
 const edges = files.flatMap((from) => importsOf(from).map((to) => ({ from, to })));
-
-/**
- * The cycles of a graph: its strongly connected components of more than one node, or of one node importing
- * itself (Tarjan's algorithm), each listed from its first node in name order.
- */
-export function cyclesOf(links: Array<{ from: string; to: string }>): string[][] {
-  const next = new Map<string, string[]>();
-  for (const { from, to } of links) next.set(from, [...(next.get(from) ?? []), to]);
-  const index = new Map<string, number>();
-  const low = new Map<string, number>();
-  const stack: string[] = [];
-  const onStack = new Set<string>();
-  const found: string[][] = [];
-  const visit = (node: string) => {
-    index.set(node, index.size);
-    low.set(node, index.get(node)!);
-    stack.push(node);
-    onStack.add(node);
-    for (const to of next.get(node) ?? []) {
-      if (!index.has(to)) {
-        visit(to);
-        low.set(node, Math.min(low.get(node)!, low.get(to)!));
-      } else if (onStack.has(to)) low.set(node, Math.min(low.get(node)!, index.get(to)!));
-    }
-    if (low.get(node) !== index.get(node)) return;
-    const component: string[] = [];
-    let n: string;
-    do {
-      n = stack.pop()!;
-      onStack.delete(n);
-      component.push(n);
-    } while (n !== node);
-    if (component.length > 1 || next.get(node)?.includes(node)) found.push(component.sort());
-  };
-  for (const node of [...next.keys()].sort()) if (!index.has(node)) visit(node);
-  return found.sort((a, b) => a[0]!.localeCompare(b[0]!));
-}
 
 /**
  * What a route file must not hold, found in its syntax tree: a type cast (`x as T`, `<T>x`; `as const` is no
