@@ -202,7 +202,7 @@ describe('stats API over a fixture of known traffic', () => {
     const closed = await closeVisits(t.app.models, t.app.redis, t.config.queuePrefix, { now: later });
     expect(closed).toBe(7);
     expect(await closeVisits(t.app.models, t.app.redis, t.config.queuePrefix, { now: later })).toBe(0);
-    expect(await t.db.collection('stats_daily').countDocuments({ jobs: { $ne: [] } })).toBe(0);
+    expect(await t.db.collection('stats_blocks').countDocuments({ jobs: { $ne: [] } })).toBe(0);
     await expectFixtureFigures();
     expect((await get(`/api/stats/aggregate?${range}`)).bots).toEqual({ visits: 1, events: 1 });
   });
@@ -211,7 +211,10 @@ describe('stats API over a fixture of known traffic', () => {
     // what the worker stored is thrown away: enrichment, visits, roll-ups and sketches
     await t.db.collection('events').updateMany({}, { $unset: { source: '', device: '', bot: '', visitId: '' } });
     await t.db.collection('visits').deleteMany({});
-    await t.db.collection('stats_daily').deleteMany({});
+    await t.db.collection('stats_blocks').deleteMany({});
+    const copies = await t.app.redis.keys(`${t.config.queuePrefix}:sb:*`); // the blocks' copies in Redis
+    expect(copies.length).toBeGreaterThan(0);
+    await t.app.redis.unlink(...copies);
     for (let run = 0; run < 2; run++) {
       const { stdout, stderr } = await exec(process.execPath, [CLI, 'rollups', 'rebuild', '--site', t.site.siteId], {
         env: { ...process.env, ...t.env },

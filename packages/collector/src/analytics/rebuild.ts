@@ -1,12 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { AnyBulkWriteOperation, QueryFilter } from 'mongoose';
 import { TrackMateError } from '../errors.js';
-import type { EventDoc, EventGeo, Models, VisitDims, VisitDoc } from '../models/index.js';
+import type { EventDoc, EventGeo, Models, StatsBlockDoc, VisitDims, VisitDoc } from '../models/index.js';
 import { sentByOf } from '../models/index.js';
 import { dimsOf, visitStartOf } from './enrich.js';
 import type { GeoLookup } from './geo.js';
 import { localDay } from './site-days.js';
-import { rollUpVisits } from './visit-closer.js';
+import { parseDays, rewriteBlock } from './stats-blocks.js';
+import { rollUpVisits, sketchKey, withCloserLock } from './visit-closer.js';
 import { VISIT_IDLE_MS, visitIdOf } from './visit-state.js';
 
 const DAY_MS = 86_400_000;
@@ -166,23 +167,35 @@ export async function rebuildRollups(
     if (options.from) dayFilter.$gte = options.from;
     if (options.to) dayFilter.$lte = options.to;
     await models.Visit.deleteMany({ siteId: site._id, closed: true, day: dayFilter });
-    const rows = await models.StatsDaily.find({ siteId, day: dayFilter }, { day: 1, dim: 1, value: 1 }).lean();
-    await models.StatsDaily.deleteMany({ siteId, day: dayFilter });
-    if (rows.length) {
-      const keys = rows
-        .filter((r) => r.dim !== 'bots')
-        .map((r) => `${prefix}:uv:${siteId}:${r.day}:${r.dim}:${r.value}`);
-      for (let k = 0; k < keys.length; k += 500) await redis.unlink(...keys.slice(k, k + 500));
-    }
     const rebuilt = [...visits.values()];
-    for (let k = 0; k < rebuilt.length; k += 500) {
-      const batch = rebuilt.slice(k, k + 500);
-      await models.Visit.bulkWrite(
-        batch.map((v) => ({ replaceOne: { filter: { _id: v._id }, replacement: v, upsert: true } })),
-        { ordered: false },
-      );
-      await rollUpVisits(models, redis, prefix, batch);
-    }
+    // blocks are written by one process at a time: the live closer waits while this site's are redone
+    await withCloserLock(redis, prefix, async (extend) => {
+      for (const block of await models.StatsBlock.find({ siteId }).lean<StatsBlockDoc[]>()) {
+        const gone = [...parseDays(block.days)].filter(([day]) => inRange(day));
+        if (!gone.length) continue;
+        if (block.dim !== 'bots') {
+          const keys = gone.flatMap(([day, values]) => [...values.keys()].map((v) => sketchKey(prefix, siteId, day, block.dim, v)));
+          for (let k = 0; k < keys.length; k += 500) await redis.unlink(...keys.slice(k, k + 500));
+        }
+        await rewriteBlock(
+          models,
+          redis,
+          prefix,
+          block,
+          (day) => !inRange(day),
+          (id) => visits.has(id),
+        );
+      }
+      for (let k = 0; k < rebuilt.length; k += 500) {
+        const batch = rebuilt.slice(k, k + 500);
+        await models.Visit.bulkWrite(
+          batch.map((v) => ({ replaceOne: { filter: { _id: v._id }, replacement: v, upsert: true } })),
+          { ordered: false },
+        );
+        await rollUpVisits(models, redis, prefix, batch);
+        await extend();
+      }
+    });
     out.visits += rebuilt.length;
   }
   options.progress?.(total, total);

@@ -5,6 +5,7 @@ import type { QueryFilter, Types } from 'mongoose';
 import { TrackMateError } from '../errors.js';
 import type { Models, VisitDims, VisitDoc, VisitSummary } from '../models/index.js';
 import { localDay } from './site-days.js';
+import { blockId, monthsOf, parseDays, parseSum, readBlocks, unpack } from './stats-blocks.js';
 import { eventsOfVisits, sketchKey, visitDocOf } from './visit-closer.js';
 import { openVisitKeys, openVisitMeta } from './visit-state.js';
 import { addCounts, type Counts, NONE, rowsOfVisit, summarizeVisit, VISIT_DIMS, zero } from './visit-summary.js';
@@ -85,6 +86,13 @@ function filterQuery(filters: Filter[]): QueryFilter<VisitDoc> {
   return q.length ? { $and: q } : {};
 }
 
+/** A row being summed: its figures, the sketches of its visitors and the visitors of open visits in it. */
+interface SumEntry {
+  counts: Counts;
+  keys: string[];
+  openVisitors: Set<string>;
+}
+
 export interface StatsContext {
   models: Models;
   redis: Redis;
@@ -92,8 +100,8 @@ export interface StatsContext {
 }
 
 /**
- * Stats over a range of site-local days. Without filters the figures come from the roll-ups (stats_daily, one
- * row per day and value) with visitors from the daily sketches merged over the range; with filters, from the
+ * Stats over a range of site-local days. Without filters the figures come from the roll-ups (stats-blocks.ts:
+ * per dimension and month, by day and value) with visitors from the daily sketches merged over the range; with filters, from the
  * visits themselves (each closed visit keeps its summary). Open visits (not yet rolled up) are summarised from
  * their events and added either way, so the figures are live.
  */
@@ -119,34 +127,105 @@ export class StatsQuery {
   ): Promise<Map<string, Counts & { visitors: number }>> {
     const open = await this.openVisits(from, to);
     if (filters.length) return this.fromVisits(dim, from, to, filters, open, by);
-    const docs = await this.ctx.models.StatsDaily.find(
-      { siteId: this.siteId, dim, day: { $gte: from, $lte: to } },
-      { jobs: 0 },
-    ).lean();
-    const sums = new Map<string, { counts: Counts; keys: string[]; openVisitors: Set<string> }>();
-    const entry = (k: string) => {
+    const sums = await this.fromBlocks(dim, from, to, open, by);
+    const visitors = await this.countVisitors([...sums.values()]);
+    return new Map([...sums.keys()].map((k, i) => [k, { ...sums.get(k)!.counts, visitors: visitors[i]! }]));
+  }
+
+  /**
+   * One page of a breakdown, sorted by `key`, then visitors, then value. Distinct visitors are counted only for
+   * the rows of the page and those tied with them on `key` (merging a long tail's sketches over the range is
+   * what a breakdown of a thousand pages would otherwise spend its time on).
+   */
+  async breakdown(
+    dim: string,
+    from: string,
+    to: string,
+    filters: Filter[],
+    key: 'pageviews' | 'events' | 'visits',
+    start: number,
+    limit: number,
+  ): Promise<{ rows: Array<[string, Counts & { visitors: number }]>; hasMore: boolean }> {
+    const open = await this.openVisits(from, to);
+    let all: Array<[string, Counts & { visitors?: number }]>;
+    const pending = new Map<string, SumEntry>();
+    if (filters.length) all = [...(await this.fromVisits(dim, from, to, filters, open, 'value'))];
+    else {
+      const sums = await this.fromBlocks(dim, from, to, open, 'value');
+      all = [...sums].map(([value, e]) => [value, e.counts]);
+      for (const [value, e] of sums) pending.set(value, e);
+    }
+    all.sort((a, b) => b[1][key] - a[1][key]);
+    const window = all.slice(start, start + limit);
+    if (pending.size && window.length) {
+      const tied = new Set(window.map(([, c]) => c[key]));
+      const need = all.filter(([, c]) => tied.has(c[key]));
+      const counted = await this.countVisitors(need.map(([value]) => pending.get(value)!));
+      need.forEach(([, c], i) => {
+        c.visitors = counted[i]!;
+      });
+    }
+    const ranked = all.filter(([, c]) => c.visitors !== undefined) as Array<[string, Counts & { visitors: number }]>;
+    ranked.sort((a, b) => b[1][key] - a[1][key] || b[1].visitors - a[1].visitors || a[0].localeCompare(b[0]));
+    // rows before the window's first tie group and after its last keep their places: only ties were re-ordered
+    const before = all.findIndex(([, c]) => c.visitors !== undefined);
+    const rows = ranked.slice(start - before, start - before + limit);
+    return { rows, hasMore: all.length > start + limit };
+  }
+
+  /** Sums of one dimension's blocks over the range (full months from `sum`, cut ones from `days`), open visits added. */
+  private async fromBlocks(
+    dim: string,
+    from: string,
+    to: string,
+    open: SummarisedVisit[],
+    by: 'value' | 'day',
+  ): Promise<Map<string, SumEntry>> {
+    const days = daysOf(from, to);
+    const months = monthsOf(days);
+    const whole = months.filter((m) => m.full && by === 'value');
+    const cut = months.filter((m) => !(m.full && by === 'value'));
+    const id = (month: string) => blockId(this.siteId, dim, month);
+    const [sumTexts, dayTexts] = await Promise.all([
+      readBlocks(this.ctx.models, this.ctx.redis, this.ctx.prefix, whole.map((m) => id(m.month)), 'sum'),
+      readBlocks(this.ctx.models, this.ctx.redis, this.ctx.prefix, cut.map((m) => id(m.month)), 'days'),
+    ]);
+    const sums = new Map<string, SumEntry>();
+    const keysOf = (value: string, day?: string) =>
+      (day ? [day] : days).map((d) => sketchKey(this.ctx.prefix, this.siteId, d, dim, value));
+    const entry = (k: string, value: string, day?: string) => {
       let e = sums.get(k);
       if (!e) {
-        e = { counts: zero(), keys: [], openVisitors: new Set() };
+        e = { counts: zero(), keys: keysOf(value, day), openVisitors: new Set() };
         sums.set(k, e);
       }
       return e;
     };
-    for (const d of docs) {
-      const e = entry(by === 'day' ? d.day : d.value);
-      addCounts(e.counts, { ...d, revenueByCurrency: d.revenueByCurrency ?? {} });
-      e.keys.push(sketchKey(this.ctx.prefix, this.siteId, d.day, d.dim, d.value));
+    for (const m of whole) {
+      const text = sumTexts.get(id(m.month));
+      if (text) for (const [value, p] of parseSum(text)) addCounts(entry(value, value).counts, unpack(p));
+    }
+    for (const m of cut) {
+      const text = dayTexts.get(id(m.month));
+      if (!text) continue;
+      const inRange = new Set(m.days);
+      for (const [day, values] of parseDays(text)) {
+        if (!inRange.has(day)) continue;
+        for (const [value, p] of values) {
+          const e = by === 'day' ? entry(day, value, day) : entry(value, value);
+          addCounts(e.counts, unpack(p));
+        }
+      }
     }
     for (const v of open) {
       for (const row of rowsOfVisit(v.dims, v.summary)) {
         if (row.dim !== dim) continue;
-        const e = entry(by === 'day' ? v.day : row.value);
+        const e = by === 'day' ? entry(v.day, row.value, v.day) : entry(row.value, row.value);
         addCounts(e.counts, row.counts);
         if (row.counts.visits) e.openVisitors.add(v.visitor);
       }
     }
-    const visitors = await this.countVisitors([...sums.values()]);
-    return new Map([...sums.keys()].map((k, i) => [k, { ...sums.get(k)!.counts, visitors: visitors[i]! }]));
+    return sums;
   }
 
   /** Distinct visitors of each entry: its rows' sketches merged, plus the visitors of open visits. */
@@ -243,20 +322,15 @@ export class StatsQuery {
 
   /** Bot visits and events, counted apart. */
   async bots(from: string, to: string): Promise<{ visits: number; events: number }> {
-    const docs = await this.ctx.models.StatsDaily.find(
-      { siteId: this.siteId, dim: 'bots', day: { $gte: from, $lte: to } },
-      { visits: 1, events: 1 },
-    ).lean();
+    const rows = await this.fromBlocks('bots', from, to, [], 'value');
+    const closed = rows.get('')?.counts ?? zero();
     const open = (await this.openVisitDocs()).filter(
       (v) =>
         v.dims.bot &&
         localDay(v.start.getTime(), this.timezone) >= from &&
         localDay(v.start.getTime(), this.timezone) <= to,
     ).length;
-    return {
-      visits: docs.reduce((n, d) => n + d.visits, 0) + open,
-      events: docs.reduce((n, d) => n + d.events, 0),
-    };
+    return { visits: closed.visits + open, events: closed.events };
   }
 }
 

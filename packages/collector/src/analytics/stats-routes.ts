@@ -131,18 +131,22 @@ const statsRoutes: Routes = async (app) => {
       const page = Number(q.page ?? 1);
       if (limit < 1 || limit > 1000 || page < 1)
         throw new TrackMateError('TM_ERR_BAD_REQUEST', { message: 'limit is 1–1000 and page starts at 1' });
-      const rows = await site.query.rows(q.dimension, range.from, range.to, parseFilters(q.filters));
       const key = q.dimension === 'page' ? 'pageviews' : q.dimension === 'event' ? 'events' : 'visits';
-      const sorted = [...rows]
-        .map(([value, c]) => ({ value, ...figures(c) }))
-        .sort((a, b) => b[key] - a[key] || b.visitors - a.visitors || a.value.localeCompare(b.value));
-      const start = (page - 1) * limit;
+      const found = await site.query.breakdown(
+        q.dimension,
+        range.from,
+        range.to,
+        parseFilters(q.filters),
+        key,
+        (page - 1) * limit,
+        limit,
+      );
       return {
         ...range,
         dimension: q.dimension,
-        rows: sorted.slice(start, start + limit),
+        rows: found.rows.map(([value, c]) => ({ value, ...figures(c) })),
         page,
-        hasMore: sorted.length > start + limit,
+        hasMore: found.hasMore,
       };
     },
   );

@@ -6,8 +6,9 @@ import { loggable } from '../errors.js';
 import type { EventDoc, Models, VisitDoc } from '../models/index.js';
 import { dimsOf } from './enrich.js';
 import { localDay, siteTimeZones } from './site-days.js';
+import { addToBlocks, confirmBlocks } from './stats-blocks.js';
 import { forgetOpenVisits, type OpenVisitMeta, openVisitKeys, openVisitMeta, VISIT_IDLE_MS } from './visit-state.js';
-import { addCounts, type Counts, rowsOfVisit, type SummaryEvent, summarizeVisit, zero } from './visit-summary.js';
+import { type Counts, rowsOfVisit, type SummaryEvent, summarizeVisit } from './visit-summary.js';
 
 /** Redis key of the distinct-visitor sketch of one roll-up row (HyperLogLog). */
 export const sketchKey = (prefix: string, siteId: string, day: string, dim: string, value: string) =>
@@ -47,11 +48,11 @@ interface Bucket {
 /**
  * Rolls up visits nothing can join any more (30 minutes and a minute after their last event was processed, when
  * their visitor's current-visit key in Redis has expired): each visit is summarised from its stored events,
- * written to `visits` with its summary, and its figures added to stats_daily, one row per (site, site-local day,
- * dimension, value), with its visitor in the row's sketch; then Redis forgets it. Exactly once without
- * transactions, as the roll-up folder does: one update per row adds the visits not yet in its `jobs` and pushes
- * their ids; then the visits are written (closed); then the ids leave `jobs`; a visit already in `visits` is
- * only forgotten. Run by one process at a time (a Redis lock): it reads rows before it writes them.
+ * written to `visits` with its summary, and its figures added to the stats blocks (stats-blocks.ts: per site,
+ * dimension and site-local month, by day and value), with its visitor in the (day, dimension, value) sketch;
+ * then Redis forgets it. Exactly once without transactions, as the roll-up folder does: each block adds the
+ * visits not yet in its `jobs` and lists them; then the visits are written (closed); then they leave `jobs`; a
+ * visit already in `visits` is only forgotten. Run by one process at a time (a Redis lock): it reads rows before it writes them.
  */
 export async function closeVisits(
   models: Models,
@@ -128,6 +129,7 @@ export async function rollUpVisits(models: Models, redis: Redis, prefix: string,
       if (row.counts.visits && row.dim !== 'bots') b.visitors.add(v.visitor);
     }
   }
+  let blocks: string[] = [];
   if (buckets.size) {
     const pipeline = redis.pipeline();
     for (const b of buckets.values()) {
@@ -140,41 +142,12 @@ export async function rollUpVisits(models: Models, redis: Redis, prefix: string,
     const failed = results?.find(([err]) => err);
     if (failed) throw failed[0];
 
-    const ids = [...buckets.keys()];
-    const current = await models.StatsDaily.find({ _id: { $in: ids } }, { jobs: 1 }).lean();
-    const applied = new Map(current.map((d) => [d._id, new Set(d.jobs ?? [])]));
-    const ops = [];
-    for (const [id, b] of buckets) {
-      const done = applied.get(id);
-      const fresh = [...b.byVisit].filter(([visitId]) => !done?.has(visitId));
-      if (!fresh.length) continue;
-      const sum = fresh.reduce((acc, [, c]) => addCounts(acc, c), zero());
-      const currencies: Record<string, number> = {};
-      for (const [code, n] of Object.entries(sum.revenueByCurrency)) {
-        if (/^[A-Z]{3}$/.test(code)) currencies[`revenueByCurrency.${code}`] = n;
-      }
-      ops.push({
-        updateOne: {
-          filter: { _id: id },
-          update: {
-            $inc: {
-              visits: sum.visits,
-              bounces: sum.bounces,
-              duration: sum.duration,
-              pageviews: sum.pageviews,
-              events: sum.events,
-              orders: sum.orders,
-              revenue: sum.revenue,
-              ...currencies,
-            },
-            $push: { jobs: { $each: fresh.map(([visitId]) => visitId) } },
-            $setOnInsert: { siteId: b.siteId, day: b.day, dim: b.dim, value: b.value },
-          },
-          upsert: true,
-        },
-      });
-    }
-    if (ops.length) await models.StatsDaily.bulkWrite(ops, { ordered: false });
+    blocks = await addToBlocks(
+      models,
+      redis,
+      prefix,
+      [...buckets.values()].map((b) => ({ siteId: b.siteId, day: b.day, dim: b.dim, value: b.value, byVisit: b.byVisit })),
+    );
   }
   const byId = new Map(visits.map((v) => [v._id, v]));
   await models.Visit.bulkWrite(
@@ -187,11 +160,34 @@ export async function rollUpVisits(models: Models, redis: Redis, prefix: string,
     })),
     { ordered: false },
   );
-  if (buckets.size) {
-    await models.StatsDaily.updateMany(
-      { _id: { $in: [...buckets.keys()] } },
-      { $pullAll: { jobs: visits.map((v) => v._id) } },
-    );
+  await confirmBlocks(
+    models,
+    blocks,
+    visits.map((v) => v._id),
+  );
+}
+
+/** The lock that keeps stats blocks to one writer at a time (closer, rollups rebuild). */
+const closerLockKey = (prefix: string) => `${prefix}:visit-closer-lock`;
+
+/**
+ * Runs `fn` holding the closer's lock, waiting for it while another process holds it; `fn` calls `extend`
+ * between steps so a long run keeps it.
+ */
+export async function withCloserLock<T>(
+  redis: Redis,
+  prefix: string,
+  fn: (extend: () => Promise<void>) => Promise<T>,
+): Promise<T> {
+  const key = closerLockKey(prefix);
+  const token = randomUUID();
+  while (!(await redis.set(key, token, 'PX', LOCK_MS, 'NX'))) await new Promise((r) => setTimeout(r, 250));
+  try {
+    return await fn(async () => {
+      await redis.pexpire(key, LOCK_MS);
+    });
+  } finally {
+    await redis.eval(RELEASE, 1, key, token);
   }
 }
 
@@ -207,7 +203,7 @@ export function startVisitCloser(
   log: { warn(o: object, m: string): void },
   intervalMs = 15_000,
 ): VisitCloser {
-  const lockKey = `${config.queuePrefix}:visit-closer-lock`;
+  const lockKey = closerLockKey(config.queuePrefix);
   const token = randomUUID();
   let running: Promise<void> | null = null;
   let stopped = false;

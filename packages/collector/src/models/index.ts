@@ -37,7 +37,7 @@ import {
   triggerSchema,
   triggerVisitorSchema,
 } from './trigger.js';
-import { type StatsDailyDoc, statsDailySchema, type VisitDoc, visitSchema } from './visit.js';
+import { type StatsBlockDoc, statsBlockSchema, type VisitDoc, visitSchema } from './visit.js';
 import { type WebhookDoc, webhookSchema } from './webhook.js';
 
 /**
@@ -69,7 +69,7 @@ export interface Models {
   Setting: Model<SettingDoc>;
   Suppression: Model<SuppressionDoc>;
   Visit: Model<VisitDoc>;
-  StatsDaily: Model<StatsDailyDoc>;
+  StatsBlock: Model<StatsBlockDoc>;
   Funnel: Model<FunnelDoc>;
 }
 
@@ -99,7 +99,7 @@ export function createModels(conn: Connection): Models {
     Setting: conn.model<SettingDoc>('Setting', settingSchema),
     Suppression: conn.model<SuppressionDoc>('Suppression', suppressionSchema),
     Visit: conn.model<VisitDoc>('Visit', visitSchema),
-    StatsDaily: conn.model<StatsDailyDoc>('StatsDaily', statsDailySchema),
+    StatsBlock: conn.model<StatsBlockDoc>('StatsBlock', statsBlockSchema),
     Funnel: conn.model<FunnelDoc>('Funnel', funnelSchema),
   };
 }
@@ -157,7 +157,7 @@ export type { SettingDoc } from './setting.js';
 export type { SiteDoc } from './site.js';
 export { type SuppressionDoc, siteSuppressionKey } from './suppression.js';
 export type { PropertyFilter, TriggerAction, TriggerDoc, TriggerEntryDoc, TriggerVisitorDoc } from './trigger.js';
-export type { StatsDailyDoc, VisitDims, VisitDoc, VisitSummary } from './visit.js';
+export type { StatsBlockDoc, VisitDims, VisitDoc, VisitSummary } from './visit.js';
 export type { WebhookDoc } from './webhook.js';
 export {
   duplicateIndexes,

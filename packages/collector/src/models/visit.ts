@@ -75,47 +75,37 @@ visitSchema.index({ siteId: 1, day: 1 });
 visitSchema.index({ siteId: 1, end: -1 });
 
 /**
- * Roll-up of closed visits by dimension, one document per (site, site-local day, dimension, value),
- * `_id` = `<siteId>:<day>:<dimension>:<value>`; the totals are dimension `all`, value ``. Distinct visitors
- * are Redis HyperLogLogs of the same key (merged over any range at query time). Written only by the visit
- * closer; `jobs` holds the visits whose increment is applied but not yet confirmed (empty at rest).
+ * Roll-up of closed visits by dimension, one document per (site, dimension, site-local month),
+ * `_id` = `<siteId>:<dimension>:<YYYY-MM>`; the totals are dimension `all`, bots `bots`. `days` is the month's
+ * figures per day and value and `sum` the month's per value, both as JSON text (analytics/stats-blocks.ts): a
+ * stats query reads a handful of these by `_id` (the one filter shape FerretDB 1.24 does not decode document by
+ * document) and one string each, where a row per day and value made a 90-day breakdown read tens of thousands of
+ * documents. Distinct visitors are Redis HyperLogLogs per day and value. Written only by the visit closer (and
+ * `rollups rebuild`) under the closer's lock; `jobs` holds the visits whose figures are in the block but not yet
+ * confirmed (empty at rest).
  */
-export interface StatsDailyDoc {
+export interface StatsBlockDoc {
   _id: string;
   siteId: string;
-  day: string;
   dim: string;
-  value: string;
-  visits: number;
-  bounces: number;
-  duration: number;
-  pageviews: number;
-  events: number;
-  orders: number;
-  revenue: number;
-  revenueByCurrency?: Record<string, number>;
+  month: string;
+  days: string;
+  sum: string;
   jobs: string[];
 }
 
-const statsDailySchema = new Schema<StatsDailyDoc>(
+const statsBlockSchema = new Schema<StatsBlockDoc>(
   {
     _id: { type: String, required: true },
     siteId: { type: String, required: true },
-    day: { type: String, required: true },
     dim: { type: String, required: true },
-    value: { type: String, default: '' },
-    visits: { type: Number, default: 0 },
-    bounces: { type: Number, default: 0 },
-    duration: { type: Number, default: 0 },
-    pageviews: { type: Number, default: 0 },
-    events: { type: Number, default: 0 },
-    orders: { type: Number, default: 0 },
-    revenue: { type: Number, default: 0 },
-    revenueByCurrency: { type: Schema.Types.Mixed, default: undefined },
+    month: { type: String, required: true },
+    days: { type: String, default: '[]' },
+    sum: { type: String, default: '[]' },
     jobs: { type: [String], default: [] },
   },
-  { collection: 'stats_daily', versionKey: false, autoIndex: false, autoCreate: false },
+  { collection: 'stats_blocks', versionKey: false, autoIndex: false, autoCreate: false },
 );
-statsDailySchema.index({ siteId: 1, dim: 1, day: 1 });
+statsBlockSchema.index({ siteId: 1 });
 
-export { statsDailySchema, visitSchema };
+export { statsBlockSchema, visitSchema };

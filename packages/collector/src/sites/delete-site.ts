@@ -97,7 +97,7 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
     (await deleteInSlices(models.MetricsDaily, { siteId })) +
     (await deleteInSlices(models.MetricsPending, { siteId })) +
     (await deleteInSlices(models.MetricsFolded, { _id: { $regex: `^${escapeRegex(siteId)}:` } })) +
-    (await deleteInSlices(models.StatsDaily, { siteId })) +
+    (await deleteInSlices(models.StatsBlock, { siteId })) +
     (await deleteInSlices(models.Visit, bySite));
   // the people erased from the site: their own suppressions go, the site-wide one covers them
   deleted.suppressions = await deleteInSlices(models.Suppression, {
@@ -105,8 +105,8 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
     _id: { $ne: siteSuppressionKey(siteId) },
   });
   deleted.visitorSketches = 0;
-  // the daily sketches, the stats' sketches, open visits, the browsers of identified people, saved funnels' state
-  for (const kind of ['visitors', 'uv', 'visit', 'visitmeta', 'browser-of', ...(funnelIds.length ? ['funnel'] : [])])
+  // the daily sketches, the stats' sketches and blocks' copies, open visits, the browsers of identified people, saved funnels' state
+  for (const kind of ['visitors', 'uv', 'sb', 'visit', 'visitmeta', 'browser-of', ...(funnelIds.length ? ['funnel'] : [])])
     deleted.visitorSketches += await unlinkMatching(deps.redis, `${deps.prefix}:${kind}:${siteId}:*`);
   deleted.visitorSketches += await deps.redis.unlink(`${deps.prefix}:open-visits:${siteId}`);
   // the shop platforms' deliveries log (integrations/)

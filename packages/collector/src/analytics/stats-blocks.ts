@@ -1,0 +1,230 @@
+import type { Redis } from 'ioredis';
+import { findEachById, type Models, type StatsBlockDoc } from '../models/index.js';
+import { addCounts, type Counts, zero } from './visit-summary.js';
+
+/**
+ * Stats roll-ups as blocks: one document per (site, dimension, site-local month) in `stats_blocks`, holding the
+ * month's figures per day and value (`days`) and per value (`sum`) as JSON text. A query over a range reads the
+ * months it spans by `_id` — a 90-day range is 4 blocks, or 7 with `compare=previous` — and parses one string
+ * each; full months are read from `sum`, cut ones from `days`. FerretDB 1.24 on SQLite decodes each document
+ * it reads field by field and serves no other filter than `_id` without reading the whole collection
+ * (docs/production.md), so a row per (day, value) cost a 90-day page breakdown 90,000 documents.
+ *
+ * Each block's two strings are kept in Redis too (`<prefix>:sb:<block id>:days|sum`, 40 days after the last
+ * write or read), so a query reads Redis and goes to MongoDB only for a block Redis does not hold. Only the
+ * visit closer and `rollups rebuild` write blocks, one at a time (the closer's lock): read, add, write back.
+ */
+
+/** A row's figures, packed: visits, bounces, duration, page views, events, orders, revenue[, revenue by currency]. */
+type Packed = [number, number, number, number, number, number, number, Record<string, number>?];
+/** value → figures (a Map: values are visitors' data, `__proto__` included) */
+export type ValueMap = Map<string, Packed>;
+/** day → value → figures */
+export type DayMap = Map<string, ValueMap>;
+
+/** Stored as arrays of [key, value] pairs. */
+export const parseDays = (s: string): DayMap =>
+  new Map((JSON.parse(s) as Array<[string, Array<[string, Packed]>]>).map(([day, values]) => [day, new Map(values)]));
+export const parseSum = (s: string): ValueMap => new Map(JSON.parse(s) as Array<[string, Packed]>);
+const daysText = (days: DayMap) => JSON.stringify([...days].map(([day, values]) => [day, [...values]]));
+const sumText = (sum: ValueMap) => JSON.stringify([...sum]);
+
+const CACHE_TTL_S = 40 * 86_400;
+
+export const blockId = (siteId: string, dim: string, month: string) => `${siteId}:${dim}:${month}`;
+const cacheKey = (prefix: string, id: string, part: 'days' | 'sum') => `${prefix}:sb:${id}:${part}`;
+
+export function pack(c: Counts): Packed {
+  const p: Packed = [c.visits, c.bounces, c.duration, c.pageviews, c.events, c.orders, c.revenue];
+  if (Object.keys(c.revenueByCurrency).length) p.push({ ...c.revenueByCurrency });
+  return p;
+}
+
+export function unpack(p: Packed): Counts {
+  return {
+    visits: p[0],
+    bounces: p[1],
+    duration: p[2],
+    pageviews: p[3],
+    events: p[4],
+    orders: p[5],
+    revenue: p[6],
+    revenueByCurrency: { ...(p[7] ?? {}) },
+  };
+}
+
+function addInto(map: ValueMap, value: string, c: Counts): void {
+  const had = map.get(value);
+  map.set(value, pack(addCounts(had ? unpack(had) : zero(), c)));
+}
+
+/** Each value's figures over the month's days. */
+export function sumOfDays(days: DayMap): ValueMap {
+  const sums = new Map<string, Counts>();
+  for (const values of days.values()) {
+    for (const [value, p] of values) {
+      const s = sums.get(value) ?? zero();
+      addCounts(s, unpack(p));
+      sums.set(value, s);
+    }
+  }
+  return new Map([...sums].map(([v, c]) => [v, pack(c)]));
+}
+
+/** One roll-up row of one day: each visit's figures in it, by visit id. */
+export interface BlockRow {
+  siteId: string;
+  day: string;
+  dim: string;
+  value: string;
+  byVisit: Map<string, Counts>;
+}
+
+/**
+ * Adds rows to their blocks, each visit once per block (a block lists the visits it holds, unconfirmed, in
+ * `jobs`; a visit already listed is skipped, so a run that crashed before confirming is replayed without
+ * doubling). Returns the blocks touched, for confirmBlocks once the visits are stored.
+ */
+export async function addToBlocks(models: Models, redis: Redis, prefix: string, rows: BlockRow[]): Promise<string[]> {
+  const byBlock = new Map<string, { siteId: string; dim: string; month: string; rows: BlockRow[] }>();
+  for (const row of rows) {
+    const month = row.day.slice(0, 7);
+    const id = blockId(row.siteId, row.dim, month);
+    const b = byBlock.get(id) ?? { siteId: row.siteId, dim: row.dim, month, rows: [] };
+    b.rows.push(row);
+    byBlock.set(id, b);
+  }
+  const ids = [...byBlock.keys()];
+  if (!ids.length) return ids;
+  // a crash between the write below and the cache's refresh must not leave an old copy in Redis
+  await redis.unlink(...ids.flatMap((id) => [cacheKey(prefix, id, 'days'), cacheKey(prefix, id, 'sum')]));
+  const current = new Map(
+    (await findEachById(ids, (id) => models.StatsBlock.findById(id).lean<StatsBlockDoc>())).map((d) => [d._id, d]),
+  );
+  const written: StatsBlockDoc[] = [];
+  const ops = [];
+  for (const [id, b] of byBlock) {
+    const doc = current.get(id);
+    const days = parseDays(doc?.days ?? '[]');
+    const applied = new Set(doc?.jobs ?? []);
+    const fresh = new Set<string>();
+    for (const row of b.rows) {
+      for (const [visitId, counts] of row.byVisit) {
+        if (applied.has(visitId)) continue;
+        let values = days.get(row.day);
+        if (!values) {
+          values = new Map();
+          days.set(row.day, values);
+        }
+        addInto(values, row.value, counts);
+        fresh.add(visitId);
+      }
+    }
+    if (!fresh.size) {
+      if (doc) written.push(doc);
+      continue;
+    }
+    const next: StatsBlockDoc = {
+      _id: id,
+      siteId: b.siteId,
+      dim: b.dim,
+      month: b.month,
+      days: daysText(days),
+      sum: sumText(sumOfDays(days)),
+      jobs: [...applied, ...fresh],
+    };
+    written.push(next);
+    ops.push({ replaceOne: { filter: { _id: id }, replacement: next, upsert: true } });
+  }
+  if (ops.length) await models.StatsBlock.bulkWrite(ops, { ordered: false });
+  await cacheBlocks(redis, prefix, written, false);
+  return ids;
+}
+
+/** The visits' figures are stored for good: the blocks stop listing them. */
+export async function confirmBlocks(models: Models, ids: string[], visitIds: string[]): Promise<void> {
+  if (!ids.length || !visitIds.length) return;
+  await models.StatsBlock.bulkWrite(
+    ids.map((id) => ({ updateOne: { filter: { _id: id }, update: { $pullAll: { jobs: visitIds } } } })),
+    { ordered: false },
+  );
+}
+
+/**
+ * Takes days out of a block (rollups rebuild recomputes them): `keep` says which days stay, `redone` which of
+ * the block's unconfirmed visits are being added again.
+ */
+export async function rewriteBlock(
+  models: Models,
+  redis: Redis,
+  prefix: string,
+  doc: StatsBlockDoc,
+  keep: (day: string) => boolean,
+  redone: (visitId: string) => boolean,
+): Promise<void> {
+  await redis.unlink(cacheKey(prefix, doc._id, 'days'), cacheKey(prefix, doc._id, 'sum'));
+  const days = parseDays(doc.days);
+  for (const day of [...days.keys()]) if (!keep(day)) days.delete(day);
+  if (!days.size && !doc.jobs.some((id) => !redone(id))) {
+    await models.StatsBlock.deleteOne({ _id: doc._id });
+    return;
+  }
+  const next = { ...doc, days: daysText(days), sum: sumText(sumOfDays(days)), jobs: doc.jobs.filter((id) => !redone(id)) };
+  await models.StatsBlock.replaceOne({ _id: doc._id }, next);
+  await cacheBlocks(redis, prefix, [next], false);
+}
+
+/** Keeps blocks' strings in Redis; `onlyIfAbsent` for a reader's copy, which must never replace a writer's. */
+async function cacheBlocks(redis: Redis, prefix: string, docs: StatsBlockDoc[], onlyIfAbsent: boolean) {
+  if (!docs.length) return;
+  const p = redis.pipeline();
+  for (const d of docs) {
+    for (const part of ['days', 'sum'] as const) {
+      if (onlyIfAbsent) p.set(cacheKey(prefix, d._id, part), d[part], 'EX', CACHE_TTL_S, 'NX');
+      else p.set(cacheKey(prefix, d._id, part), d[part], 'EX', CACHE_TTL_S);
+    }
+  }
+  const results = (await p.exec()) ?? [];
+  const failed = results.find(([err]) => err);
+  if (failed) throw failed[0];
+}
+
+/** One part of each block asked for (missing blocks are left out), from Redis or else MongoDB. */
+export async function readBlocks(
+  models: Models,
+  redis: Redis,
+  prefix: string,
+  ids: string[],
+  part: 'days' | 'sum',
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (!ids.length) return out;
+  const cached = await redis.mget(...ids.map((id) => cacheKey(prefix, id, part)));
+  const missing = ids.filter((id, i) => {
+    const s = cached[i];
+    if (s == null) return true;
+    out.set(id, s);
+    return false;
+  });
+  if (missing.length) {
+    const docs = await findEachById(missing, (id) => models.StatsBlock.findById(id, { jobs: 0 }).lean<StatsBlockDoc>());
+    for (const d of docs) out.set(d._id, d[part]);
+    await cacheBlocks(redis, prefix, docs, true);
+  }
+  return out;
+}
+
+/** The months a range of days spans, each with the range's days in it and whether it covers the whole month. */
+export function monthsOf(days: string[]): Array<{ month: string; days: string[]; full: boolean }> {
+  const out: Array<{ month: string; days: string[]; full: boolean }> = [];
+  for (const day of days) {
+    const month = day.slice(0, 7);
+    if (out.at(-1)?.month !== month) out.push({ month, days: [], full: false });
+    out.at(-1)!.days.push(day);
+  }
+  for (const m of out) {
+    const [y, mo] = m.month.split('-').map(Number) as [number, number];
+    m.full = m.days.length === new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  }
+  return out;
+}
