@@ -174,7 +174,9 @@ export async function rebuildRollups(
         const gone = [...parseDays(block.days)].filter(([day]) => inRange(day));
         if (!gone.length) continue;
         if (block.dim !== 'bots') {
-          const keys = gone.flatMap(([day, values]) => [...values.keys()].map((v) => sketchKey(prefix, siteId, day, block.dim, v)));
+          const keys = gone.flatMap(([day, values]) =>
+            [...values.keys()].map((v) => sketchKey(prefix, siteId, day, block.dim, v)),
+          );
           for (let k = 0; k < keys.length; k += 500) await redis.unlink(...keys.slice(k, k + 500));
         }
         await rewriteBlock(

@@ -10,8 +10,9 @@ import { addCounts, type Counts, zero } from './visit-summary.js';
  * it reads field by field and serves no other filter than `_id` without reading the whole collection
  * (docs/production.md), so a row per (day, value) cost a 90-day page breakdown 90,000 documents.
  *
- * Each block's two strings are kept in Redis too (`<prefix>:sb:<block id>:days|sum`, 40 days after the last
- * write or read), so a query reads Redis and goes to MongoDB only for a block Redis does not hold. Only the
+ * Each block is copied to Redis as a hash (`<prefix>:sb:<block id>`: `sum`, and `d:<day>` per day; 40 days
+ * after its last write or fill, an absent block as an empty copy), so a query reads only the days it needs from
+ * Redis and goes to MongoDB only for a block Redis does not hold. Only the
  * visit closer and `rollups rebuild` write blocks, one at a time (the closer's lock): read, add, write back.
  */
 
@@ -27,12 +28,13 @@ export const parseDays = (s: string): DayMap =>
   new Map((JSON.parse(s) as Array<[string, Array<[string, Packed]>]>).map(([day, values]) => [day, new Map(values)]));
 export const parseSum = (s: string): ValueMap => new Map(JSON.parse(s) as Array<[string, Packed]>);
 const daysText = (days: DayMap) => JSON.stringify([...days].map(([day, values]) => [day, [...values]]));
+const dayText = (values: ValueMap) => JSON.stringify([...values]);
 const sumText = (sum: ValueMap) => JSON.stringify([...sum]);
 
 const CACHE_TTL_S = 40 * 86_400;
 
 export const blockId = (siteId: string, dim: string, month: string) => `${siteId}:${dim}:${month}`;
-const cacheKey = (prefix: string, id: string, part: 'days' | 'sum') => `${prefix}:sb:${id}:${part}`;
+const copyKey = (prefix: string, id: string) => `${prefix}:sb:${id}`;
 
 export function pack(c: Counts): Packed {
   const p: Packed = [c.visits, c.bounces, c.duration, c.pageviews, c.events, c.orders, c.revenue];
@@ -97,11 +99,11 @@ export async function addToBlocks(models: Models, redis: Redis, prefix: string, 
   const ids = [...byBlock.keys()];
   if (!ids.length) return ids;
   // a crash between the write below and the cache's refresh must not leave an old copy in Redis
-  await redis.unlink(...ids.flatMap((id) => [cacheKey(prefix, id, 'days'), cacheKey(prefix, id, 'sum')]));
+  await redis.unlink(...ids.map((id) => copyKey(prefix, id)));
   const current = new Map(
     (await findEachById(ids, (id) => models.StatsBlock.findById(id).lean<StatsBlockDoc>())).map((d) => [d._id, d]),
   );
-  const written: StatsBlockDoc[] = [];
+  const written: Copy[] = [];
   const ops = [];
   for (const [id, b] of byBlock) {
     const doc = current.get(id);
@@ -121,7 +123,7 @@ export async function addToBlocks(models: Models, redis: Redis, prefix: string, 
       }
     }
     if (!fresh.size) {
-      if (doc) written.push(doc);
+      written.push({ id, days, sum: doc?.sum ?? '[]' });
       continue;
     }
     const next: StatsBlockDoc = {
@@ -133,7 +135,7 @@ export async function addToBlocks(models: Models, redis: Redis, prefix: string, 
       sum: sumText(sumOfDays(days)),
       jobs: [...applied, ...fresh],
     };
-    written.push(next);
+    written.push({ id, days, sum: next.sum });
     ops.push({ replaceOne: { filter: { _id: id }, replacement: next, upsert: true } });
   }
   if (ops.length) await models.StatsBlock.bulkWrite(ops, { ordered: false });
@@ -162,54 +164,108 @@ export async function rewriteBlock(
   keep: (day: string) => boolean,
   redone: (visitId: string) => boolean,
 ): Promise<void> {
-  await redis.unlink(cacheKey(prefix, doc._id, 'days'), cacheKey(prefix, doc._id, 'sum'));
+  await redis.unlink(copyKey(prefix, doc._id));
   const days = parseDays(doc.days);
   for (const day of [...days.keys()]) if (!keep(day)) days.delete(day);
   if (!days.size && !doc.jobs.some((id) => !redone(id))) {
     await models.StatsBlock.deleteOne({ _id: doc._id });
     return;
   }
-  const next = { ...doc, days: daysText(days), sum: sumText(sumOfDays(days)), jobs: doc.jobs.filter((id) => !redone(id)) };
+  const next = {
+    ...doc,
+    days: daysText(days),
+    sum: sumText(sumOfDays(days)),
+    jobs: doc.jobs.filter((id) => !redone(id)),
+  };
   await models.StatsBlock.replaceOne({ _id: doc._id }, next);
-  await cacheBlocks(redis, prefix, [next], false);
+  await cacheBlocks(redis, prefix, [{ id: doc._id, days, sum: next.sum }], false);
 }
 
-/** Keeps blocks' strings in Redis; `onlyIfAbsent` for a reader's copy, which must never replace a writer's. */
-async function cacheBlocks(redis: Redis, prefix: string, docs: StatsBlockDoc[], onlyIfAbsent: boolean) {
-  if (!docs.length) return;
+/** A block as copied to Redis. */
+interface Copy {
+  id: string;
+  days: DayMap;
+  sum: string;
+}
+
+/** Replaces a block's copy, or (onlyIfAbsent, a reader's fill) writes it only where there is none. */
+const COPY = `if ARGV[2] == '1' and redis.call('exists', KEYS[1]) == 1 then return 0 end
+redis.call('del', KEYS[1])
+redis.call('hset', KEYS[1], unpack(ARGV, 3))
+redis.call('expire', KEYS[1], ARGV[1])
+return 1`;
+
+/** Copies blocks to Redis; `onlyIfAbsent` for a reader's copy, which must never replace a writer's. */
+async function cacheBlocks(redis: Redis, prefix: string, copies: Copy[], onlyIfAbsent: boolean) {
+  if (!copies.length) return;
   const p = redis.pipeline();
-  for (const d of docs) {
-    for (const part of ['days', 'sum'] as const) {
-      if (onlyIfAbsent) p.set(cacheKey(prefix, d._id, part), d[part], 'EX', CACHE_TTL_S, 'NX');
-      else p.set(cacheKey(prefix, d._id, part), d[part], 'EX', CACHE_TTL_S);
-    }
+  for (const c of copies) {
+    const fields = ['x', '1', 'sum', c.sum, ...[...c.days].flatMap(([day, values]) => [`d:${day}`, dayText(values)])];
+    p.eval(COPY, 1, copyKey(prefix, c.id), CACHE_TTL_S, onlyIfAbsent ? '1' : '0', ...fields);
   }
   const results = (await p.exec()) ?? [];
   const failed = results.find(([err]) => err);
   if (failed) throw failed[0];
 }
 
-/** One part of each block asked for (missing blocks are left out), from Redis or else MongoDB. */
+/** What a query reads of a block: the month's sums, or the days it names. */
+export interface BlockAsk {
+  id: string;
+  days: string[] | null;
+}
+
+/** Each block's sums or asked days (empty for a block that does not exist), from Redis or else MongoDB. */
 export async function readBlocks(
   models: Models,
   redis: Redis,
   prefix: string,
-  ids: string[],
-  part: 'days' | 'sum',
-): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  if (!ids.length) return out;
-  const cached = await redis.mget(...ids.map((id) => cacheKey(prefix, id, part)));
-  const missing = ids.filter((id, i) => {
-    const s = cached[i];
-    if (s == null) return true;
-    out.set(id, s);
-    return false;
+  asks: BlockAsk[],
+): Promise<Map<string, { sum?: ValueMap; days?: DayMap }>> {
+  const out = new Map<string, { sum?: ValueMap; days?: DayMap }>();
+  if (!asks.length) return out;
+  const p = redis.pipeline();
+  for (const a of asks) p.hmget(copyKey(prefix, a.id), 'x', ...(a.days ? a.days.map((d) => `d:${d}`) : ['sum']));
+  const results = (await p.exec()) ?? [];
+  const missing: BlockAsk[] = [];
+  asks.forEach((a, i) => {
+    const [err, values] = results[i]!;
+    if (err) throw err;
+    const [held, ...parts] = values as Array<string | null>;
+    if (held == null) {
+      missing.push(a);
+      return;
+    }
+    if (!a.days) out.set(a.id, { sum: parseSum(parts[0] ?? '[]') });
+    else {
+      const days: DayMap = new Map();
+      a.days.forEach((day, k) => {
+        const text = parts[k];
+        if (text) days.set(day, new Map(JSON.parse(text) as Array<[string, Packed]>));
+      });
+      out.set(a.id, { days });
+    }
   });
   if (missing.length) {
-    const docs = await findEachById(missing, (id) => models.StatsBlock.findById(id, { jobs: 0 }).lean<StatsBlockDoc>());
-    for (const d of docs) out.set(d._id, d[part]);
-    await cacheBlocks(redis, prefix, docs, true);
+    const docs = new Map(
+      (
+        await findEachById(
+          missing.map((a) => a.id),
+          (id) => models.StatsBlock.findById(id, { jobs: 0 }).lean<StatsBlockDoc>(),
+        )
+      ).map((d) => [d._id, d]),
+    );
+    const copies: Copy[] = [];
+    for (const a of missing) {
+      const doc = docs.get(a.id);
+      const days = parseDays(doc?.days ?? '[]');
+      copies.push({ id: a.id, days, sum: doc?.sum ?? '[]' });
+      if (!a.days) out.set(a.id, { sum: parseSum(doc?.sum ?? '[]') });
+      else {
+        const asked = new Set(a.days);
+        out.set(a.id, { days: new Map([...days].filter(([day]) => asked.has(day))) });
+      }
+    }
+    await cacheBlocks(redis, prefix, copies, true);
   }
   return out;
 }

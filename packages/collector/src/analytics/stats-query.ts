@@ -5,7 +5,7 @@ import type { QueryFilter, Types } from 'mongoose';
 import { TrackMateError } from '../errors.js';
 import type { Models, VisitDims, VisitDoc, VisitSummary } from '../models/index.js';
 import { localDay } from './site-days.js';
-import { blockId, monthsOf, parseDays, parseSum, readBlocks, unpack } from './stats-blocks.js';
+import { blockId, monthsOf, readBlocks, unpack } from './stats-blocks.js';
 import { eventsOfVisits, sketchKey, visitDocOf } from './visit-closer.js';
 import { openVisitKeys, openVisitMeta } from './visit-state.js';
 import { addCounts, type Counts, NONE, rowsOfVisit, summarizeVisit, VISIT_DIMS, zero } from './visit-summary.js';
@@ -89,7 +89,7 @@ function filterQuery(filters: Filter[]): QueryFilter<VisitDoc> {
 /** A row being summed: its figures, the sketches of its visitors and the visitors of open visits in it. */
 interface SumEntry {
   counts: Counts;
-  keys: string[];
+  keys: () => string[];
   openVisitors: Set<string>;
 }
 
@@ -126,8 +126,14 @@ export class StatsQuery {
     by: 'value' | 'day' = 'value',
   ): Promise<Map<string, Counts & { visitors: number }>> {
     const open = await this.openVisits(from, to);
-    if (filters.length) return this.fromVisits(dim, from, to, filters, open, by);
-    const sums = await this.fromBlocks(dim, from, to, open, by);
+    const one = filters.length === 1 ? filters[0]! : undefined;
+    let sums: Map<string, SumEntry>;
+    if (dim === 'all' && one?.op === '==' && (VISIT_DIMS as readonly string[]).includes(one.dim)) {
+      // the totals of the visits with one value of a visit's own dimension are that value's rows
+      sums = await this.fromBlocks(one.dim, from, to, open, by, one.value);
+      if (by === 'value') sums = new Map([...sums.values()].map((e) => ['', e]));
+    } else if (filters.length) return this.fromVisits(dim, from, to, filters, open, by);
+    else sums = await this.fromBlocks(dim, from, to, open, by);
     const visitors = await this.countVisitors([...sums.values()]);
     return new Map([...sums.keys()].map((k, i) => [k, { ...sums.get(k)!.counts, visitors: visitors[i]! }]));
   }
@@ -180,18 +186,19 @@ export class StatsQuery {
     to: string,
     open: SummarisedVisit[],
     by: 'value' | 'day',
+    only?: string,
   ): Promise<Map<string, SumEntry>> {
     const days = daysOf(from, to);
     const months = monthsOf(days);
     const whole = months.filter((m) => m.full && by === 'value');
     const cut = months.filter((m) => !(m.full && by === 'value'));
     const id = (month: string) => blockId(this.siteId, dim, month);
-    const [sumTexts, dayTexts] = await Promise.all([
-      readBlocks(this.ctx.models, this.ctx.redis, this.ctx.prefix, whole.map((m) => id(m.month)), 'sum'),
-      readBlocks(this.ctx.models, this.ctx.redis, this.ctx.prefix, cut.map((m) => id(m.month)), 'days'),
+    const read = await readBlocks(this.ctx.models, this.ctx.redis, this.ctx.prefix, [
+      ...whole.map((m) => ({ id: id(m.month), days: null })),
+      ...cut.map((m) => ({ id: id(m.month), days: m.days })),
     ]);
     const sums = new Map<string, SumEntry>();
-    const keysOf = (value: string, day?: string) =>
+    const keysOf = (value: string, day?: string) => () =>
       (day ? [day] : days).map((d) => sketchKey(this.ctx.prefix, this.siteId, d, dim, value));
     const entry = (k: string, value: string, day?: string) => {
       let e = sums.get(k);
@@ -202,16 +209,13 @@ export class StatsQuery {
       return e;
     };
     for (const m of whole) {
-      const text = sumTexts.get(id(m.month));
-      if (text) for (const [value, p] of parseSum(text)) addCounts(entry(value, value).counts, unpack(p));
+      for (const [value, p] of read.get(id(m.month))?.sum ?? [])
+        if (only === undefined || value === only) addCounts(entry(value, value).counts, unpack(p));
     }
     for (const m of cut) {
-      const text = dayTexts.get(id(m.month));
-      if (!text) continue;
-      const inRange = new Set(m.days);
-      for (const [day, values] of parseDays(text)) {
-        if (!inRange.has(day)) continue;
+      for (const [day, values] of read.get(id(m.month))?.days ?? []) {
         for (const [value, p] of values) {
+          if (only !== undefined && value !== only) continue;
           const e = by === 'day' ? entry(day, value, day) : entry(value, value);
           addCounts(e.counts, unpack(p));
         }
@@ -219,7 +223,7 @@ export class StatsQuery {
     }
     for (const v of open) {
       for (const row of rowsOfVisit(v.dims, v.summary)) {
-        if (row.dim !== dim) continue;
+        if (row.dim !== dim || (only !== undefined && row.value !== only)) continue;
         const e = by === 'day' ? entry(v.day, row.value, v.day) : entry(row.value, row.value);
         addCounts(e.counts, row.counts);
         if (row.counts.visits) e.openVisitors.add(v.visitor);
@@ -229,10 +233,11 @@ export class StatsQuery {
   }
 
   /** Distinct visitors of each entry: its rows' sketches merged, plus the visitors of open visits. */
-  private async countVisitors(entries: Array<{ keys: string[]; openVisitors: Set<string> }>): Promise<number[]> {
+  private async countVisitors(entries: SumEntry[]): Promise<number[]> {
     const pipeline = this.ctx.redis.pipeline();
     const tmp: string[] = [];
-    const plan = entries.map((e) => {
+    const plan = entries.map((entry) => {
+      const e = { keys: entry.keys(), openVisitors: entry.openVisitors };
       if (!e.openVisitors.size) {
         if (e.keys.length) pipeline.pfcount(...(e.keys as [string]));
         return e.keys.length ? 1 : 0;

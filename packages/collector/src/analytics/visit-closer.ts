@@ -146,7 +146,13 @@ export async function rollUpVisits(models: Models, redis: Redis, prefix: string,
       models,
       redis,
       prefix,
-      [...buckets.values()].map((b) => ({ siteId: b.siteId, day: b.day, dim: b.dim, value: b.value, byVisit: b.byVisit })),
+      [...buckets.values()].map((b) => ({
+        siteId: b.siteId,
+        day: b.day,
+        dim: b.dim,
+        value: b.value,
+        byVisit: b.byVisit,
+      })),
     );
   }
   const byId = new Map(visits.map((v) => [v._id, v]));

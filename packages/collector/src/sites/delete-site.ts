@@ -106,7 +106,15 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
   });
   deleted.visitorSketches = 0;
   // the daily sketches, the stats' sketches and blocks' copies, open visits, the browsers of identified people, saved funnels' state
-  for (const kind of ['visitors', 'uv', 'sb', 'visit', 'visitmeta', 'browser-of', ...(funnelIds.length ? ['funnel'] : [])])
+  for (const kind of [
+    'visitors',
+    'uv',
+    'sb',
+    'visit',
+    'visitmeta',
+    'browser-of',
+    ...(funnelIds.length ? ['funnel'] : []),
+  ])
     deleted.visitorSketches += await unlinkMatching(deps.redis, `${deps.prefix}:${kind}:${siteId}:*`);
   deleted.visitorSketches += await deps.redis.unlink(`${deps.prefix}:open-visits:${siteId}`);
   // the shop platforms' deliveries log (integrations/)
