@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: the benchmarks of bench/README.md, each beside its baseline measured in the same run.
 // Prints tables and writes bench/results/latest.json. Never fails on speed.
-//   node bench/run.mjs [--only sizes,http,pipeline,saleday,scaleout,sustained,profile,browser,person,analytics,funnels] [--duration 5]
+//   node bench/run.mjs [--only sizes,http,pipeline,saleday,scaleout,sustained,profile,browser,person,analytics,funnels,campaigns] [--duration 5]
 //                      [--events 20000] [--history 1000000] [--backlog 500000] [--sustained 60] [--quick]
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchAnalytics } from './analytics.mjs';
 import { benchBrowser } from './browser.mjs';
+import { benchCampaigns } from './campaigns.mjs';
 import { benchFunnels } from './funnels.mjs';
 import { benchHttp } from './http.mjs';
 import { fmt, ROOT } from './lib.mjs';
@@ -32,7 +33,9 @@ const { values } = parseArgs({
   },
 });
 const only = new Set(
-  (values.only ?? 'sizes,http,pipeline,saleday,scaleout,sustained,profile,browser,person,analytics,funnels').split(','),
+  (
+    values.only ?? 'sizes,http,pipeline,saleday,scaleout,sustained,profile,browser,person,analytics,funnels,campaigns'
+  ).split(','),
 );
 const quick = values.quick ?? false;
 const duration = Number(values.duration ?? (quick ? 2 : 5));
@@ -102,6 +105,12 @@ await step('analytics', () =>
 );
 await step('funnels', () =>
   benchFunnels(quick ? { events: 200_000, jobs: 8, queries: 10 } : { events: 5_000_000, jobs: 20, queries: 40 }),
+);
+
+await step('campaigns', () =>
+  benchCampaigns(
+    quick ? { profiles: 2_000, members: 100_000, queries: 10 } : { profiles: 10_000, members: 1_000_000, queries: 40 },
+  ),
 );
 
 results.finishedAt = new Date().toISOString();
