@@ -61,6 +61,25 @@ describe("a saved funnel's people, merged and forwarded", () => {
     expect(await figures()).toEqual(after);
   });
 
+  it('answers a range of whole weeks from kept week bitmaps, made again when a day of the week changes', async () => {
+    const weekly = { ...funnel, id: new Types.ObjectId().toHexString() };
+    const at = funnelBase(deps.prefix, weekly.siteId, weekly.id);
+    // Monday 2 March to Sunday 15 March 2026: two whole weeks; people enter on the Tuesday and the next Sunday
+    const days = Array.from({ length: 14 }, (_, i) => new Date(t0 + i * 86_400_000).toISOString().slice(0, 10));
+    await applyToFunnel(deps, weekly, 'UTC', [step('a:u1', 0, 1440, 'w1'), step('a:u2', 0, 13 * 1440, 'w2')]);
+    expect((await savedFigures(redis, at, 3, days)).counts).toEqual([2, 0, 0]);
+    expect(await redis.exists(`${at}:bw:2026-03-02:0`, `${at}:bw:2026-03-09:0`)).toBe(2);
+    // a later event inside the first week, and a merge that takes the second week's person off its day
+    await applyToFunnel(deps, weekly, 'UTC', [step('a:u1', 1, 1450, 'w3')]);
+    expect((await savedFigures(redis, at, 3, days)).counts).toEqual([2, 1, 0]);
+    await applyToFunnel(deps, weekly, 'UTC', [], [{ from: 'a:u2', into: 'p:Z' }]);
+    await applyToFunnel(deps, weekly, 'UTC', [step('a:u3', 0, 2 * 1440, 'w4')]);
+    const figures = await savedFigures(redis, at, 3, days);
+    // u2's day moved to Z (still one person), u3 entered on the Wednesday
+    expect(figures.counts).toEqual([3, 1, 0]);
+    expect(figures).toEqual(await savedFigures(redis, at, 3, days));
+  });
+
   it("moves a visitor id's events of the same batch to the profile it is joined to", async () => {
     const tablet = { ...funnel, id: new Types.ObjectId().toHexString() };
     await applyToFunnel(

@@ -9,7 +9,11 @@ import type { FunnelDayOutcome } from '../models/index.js';
  *   `b:<day>:<k>:<dim>:<value>` the same per breakdown value; a range's people = the days' bitmaps OR-ed;
  * - `h:<day>:<k>` seconds from step k to k+1 (2 significant digits) → people-days, `c:<day>` to convert, and
  *   the same per week (`hw:<monday>:<k>`, `cw:<monday>`), so a long range merges few hashes;
- * - `pid` person → number, `seq` the last number; `values:<dim>` breakdown values seen.
+ * - `pid` person → number, `seq` the last number; `values:<dim>` breakdown values seen;
+ * - `wv:<monday>` the week's version, raised by every change to one of its days: a query keeps the OR of a whole
+ *   week's bitmaps (`bw:<monday>:<k>…`, funnel-saved.ts) and uses it while the version it was made at stands;
+ * - `s:<person>` each person's state, `to:<visitor>` the person a merged visitor id forwards to
+ *   (funnel-progress.ts).
  * Bits are set to what the person's state says (idempotent); the counts of `h:`/`c:` move by differences.
  */
 export const funnelBase = (prefix: string, siteId: string, funnelId: string) =>
@@ -57,6 +61,7 @@ export function writeDays(
     const a = before[day];
     const b = after[day];
     if (JSON.stringify(a) === JSON.stringify(b)) continue;
+    pipeline.incr(`${base}:wv:${weekOf(day)}`);
     for (let k = 0; k < steps; k++) {
       const was = (a?.reached ?? 0) > k;
       const is = (b?.reached ?? 0) > k;
