@@ -1,5 +1,5 @@
 import { STATS_DIMENSIONS } from '@trackmate/schema';
-import { ObjectId } from 'mongodb';
+import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StatsQuery } from '../src/analytics/stats-query.js';
 import { rollUpVisits } from '../src/analytics/visit-closer.js';
@@ -25,12 +25,14 @@ const DAY_MS = 86_400_000;
 describe('stats from roll-up blocks equal the same stats computed from the stored visits', () => {
   let t: TestApp;
   let query: StatsQuery;
+  let siteOid: Types.ObjectId;
   let stored: Array<Pick<VisitDoc, 'day' | 'visitor' | 'dims' | 'summary'>> = [];
 
   beforeAll(async () => {
     t = await startTestApp({ worker: false });
     const r = rng(19);
-    const siteId = new ObjectId(t.site.siteId);
+    const siteId = new Types.ObjectId(t.site.siteId);
+    siteOid = siteId;
     const visits: VisitDoc[] = [];
     const events: Record<string, unknown>[] = [];
     const span = (Date.parse(`${TO}T00:00:00Z`) - Date.parse(`${FROM}T00:00:00Z`)) / DAY_MS + 1;
@@ -103,7 +105,7 @@ describe('stats from roll-up blocks equal the same stats computed from the store
       .find<Pick<VisitDoc, 'day' | 'visitor' | 'dims' | 'summary'>>({ closed: true })
       .toArray();
     expect(stored.length).toBe(150);
-    query = new StatsQuery({ models: t.app.models, redis: t.app.redis, prefix: t.config.queuePrefix }, t.site.siteId);
+    query = new StatsQuery({ models: t.app.models, redis: t.app.redis, prefix: t.config.queuePrefix }, siteOid);
   });
   afterAll(async () => {
     await t?.close();
