@@ -22,7 +22,7 @@ const { createAfterInsertHook, siteConfigCaches } = await import(new URL('plugin
 const { startRollupFolder } = await import(new URL('rollups/index.js', dist));
 const { createEnricher } = await import(new URL('analytics/index.js', dist));
 const { addCounts, rowsOfVisit, summarizeVisit, zero } = await import(new URL('analytics/visit-summary.js', dist));
-const { sketchKey } = await import(new URL('analytics/visit-closer.js', dist));
+const { addToSketches } = await import(new URL('analytics/visit-closer.js', dist));
 const { addToBlocks, confirmBlocks } = await import(new URL('analytics/stats-blocks.js', dist));
 const { buildApp } = await import(new URL('app.js', dist));
 const { Redis } = await import('ioredis');
@@ -313,11 +313,8 @@ async function stats({ events, pages, queries }) {
       });
     rowDocs += rows.size;
     const p = redis.pipeline();
-    for (const b of rows.values()) {
-      const all = [...b.visitors];
-      for (let i = 0; i < all.length; i += 5_000)
-        p.pfadd(sketchKey(config.queuePrefix, site.siteId, day, b.dim, b.value), ...all.slice(i, i + 5_000));
-    }
+    for (const b of rows.values())
+      addToSketches(p, config.queuePrefix, { siteId: site.siteId, day, dim: b.dim, value: b.value }, [...b.visitors]);
     await p.exec();
   }
   const blocks = await addToBlocks(conns.models, redis, config.queuePrefix, blockRows);

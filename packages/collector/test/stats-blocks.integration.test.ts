@@ -106,7 +106,7 @@ describe('stats from roll-up blocks equal the same stats computed from the store
       .toArray();
     expect(stored.length).toBe(150);
     query = new StatsQuery({ models: t.app.models, redis: t.app.redis, prefix: t.config.queuePrefix }, siteOid);
-  });
+  }, 300_000);
   afterAll(async () => {
     await t?.close();
   });
@@ -152,7 +152,7 @@ describe('stats from roll-up blocks equal the same stats computed from the store
       visits: bots.length,
       events: bots.reduce((n, v) => n + (v.summary as VisitSummary).events, 0),
     });
-  });
+  }, 120_000);
 
   it('answers the totals filtered on one value of a visit dimension from that value’s rows, as the visits give them', async () => {
     for (const dim of VISIT_DIMS) {
@@ -168,7 +168,7 @@ describe('stats from roll-up blocks equal the same stats computed from the store
         );
       }
     }
-  });
+  }, 120_000);
 
   it('pages a breakdown in the order of the full sort (views, then visitors, then value)', async () => {
     const all = [...scan('page', FROM, TO, 'value')].sort(
@@ -185,5 +185,5 @@ describe('stats from roll-up blocks equal the same stats computed from the store
       expect(page.rows).toEqual(all.slice(start, start + limit));
       expect(page.hasMore).toBe(all.length > start + limit);
     }
-  });
+  }, 120_000);
 });

@@ -7,7 +7,7 @@ import { dimsOf, visitStartOf } from './enrich.js';
 import type { GeoLookup } from './geo.js';
 import { localDay } from './site-days.js';
 import { parseDays, rewriteBlock } from './stats-blocks.js';
-import { rollUpVisits, sketchKey, withCloserLock } from './visit-closer.js';
+import { rollUpVisits, SKETCH_TTL_S, sketchKey, withCloserLock } from './visit-closer.js';
 import { VISIT_IDLE_MS, visitIdOf } from './visit-state.js';
 
 const DAY_MS = 86_400_000;
@@ -170,6 +170,7 @@ export async function rebuildRollups(
     const rebuilt = [...visits.values()];
     // blocks are written by one process at a time: the live closer waits while this site's are redone
     await withCloserLock(redis, prefix, async (extend) => {
+      const remerge = new Map<string, { dim: string; value: string; month: string }>();
       for (const block of await models.StatsBlock.find({ siteId }).lean<StatsBlockDoc[]>()) {
         const gone = [...parseDays(block.days)].filter(([day]) => inRange(day));
         if (!gone.length) continue;
@@ -177,6 +178,15 @@ export async function rebuildRollups(
           const keys = gone.flatMap(([day, values]) =>
             [...values.keys()].map((v) => sketchKey(prefix, siteId, day, block.dim, v)),
           );
+          // the month's sketch of each of those values is made again from its days' once they are rebuilt
+          for (const [, values] of gone)
+            for (const v of values.keys())
+              remerge.set(sketchKey(prefix, siteId, block.month, block.dim, v), {
+                dim: block.dim,
+                value: v,
+                month: block.month,
+              });
+          keys.push(...remerge.keys());
           for (let k = 0; k < keys.length; k += 500) await redis.unlink(...keys.slice(k, k + 500));
         }
         await rewriteBlock(
@@ -197,6 +207,18 @@ export async function rebuildRollups(
         await rollUpVisits(models, redis, prefix, batch);
         await extend();
       }
+      const p = redis.pipeline();
+      for (const [key, r] of remerge) {
+        const [y, m] = r.month.split('-').map(Number) as [number, number];
+        const days = Array.from({ length: new Date(Date.UTC(y, m, 0)).getUTCDate() }, (_, d) =>
+          sketchKey(prefix, siteId, `${r.month}-${String(d + 1).padStart(2, '0')}`, r.dim, r.value),
+        );
+        p.pfmerge(key, ...days);
+        p.expire(key, SKETCH_TTL_S);
+      }
+      const results = (await p.exec()) ?? [];
+      const failed = results.find(([err]) => err);
+      if (failed) throw failed[0];
     });
     out.visits += rebuilt.length;
   }

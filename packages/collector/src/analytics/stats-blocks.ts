@@ -55,6 +55,21 @@ export function unpack(p: Packed): Counts {
   };
 }
 
+/** Adds packed figures into `c` (as addCounts does, without unpacking). */
+export function addPacked(c: Counts, p: Packed): void {
+  c.visits += p[0];
+  c.bounces += p[1];
+  c.duration += p[2];
+  c.pageviews += p[3];
+  c.events += p[4];
+  c.orders += p[5];
+  c.revenue = Math.round((c.revenue + p[6]) * 100) / 100;
+  const cur = p[7];
+  if (cur)
+    for (const [code, n] of Object.entries(cur))
+      c.revenueByCurrency[code] = Math.round(((c.revenueByCurrency[code] ?? 0) + n) * 100) / 100;
+}
+
 function addInto(map: ValueMap, value: string, c: Counts): void {
   const had = map.get(value);
   map.set(value, pack(addCounts(had ? unpack(had) : zero(), c)));

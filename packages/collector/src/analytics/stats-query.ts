@@ -5,7 +5,7 @@ import type { QueryFilter, Types } from 'mongoose';
 import { TrackMateError } from '../errors.js';
 import type { Models, VisitDims, VisitDoc, VisitSummary } from '../models/index.js';
 import { localDay } from './site-days.js';
-import { blockId, monthsOf, readBlocks, unpack } from './stats-blocks.js';
+import { addPacked, blockId, monthsOf, readBlocks } from './stats-blocks.js';
 import { eventsOfVisits, sketchKey, visitDocOf } from './visit-closer.js';
 import { openVisitKeys, openVisitMeta } from './visit-state.js';
 import { addCounts, type Counts, NONE, rowsOfVisit, summarizeVisit, VISIT_DIMS, zero } from './visit-summary.js';
@@ -198,8 +198,10 @@ export class StatsQuery {
       ...cut.map((m) => ({ id: id(m.month), days: m.days })),
     ]);
     const sums = new Map<string, SumEntry>();
+    // a whole month's visitors are in its month sketch, a cut month's in its days'
+    const spans = months.flatMap((m) => (m.full ? [m.month] : m.days));
     const keysOf = (value: string, day?: string) => () =>
-      (day ? [day] : days).map((d) => sketchKey(this.ctx.prefix, this.siteId, d, dim, value));
+      (day ? [day] : spans).map((d) => sketchKey(this.ctx.prefix, this.siteId, d, dim, value));
     const entry = (k: string, value: string, day?: string) => {
       let e = sums.get(k);
       if (!e) {
@@ -210,14 +212,14 @@ export class StatsQuery {
     };
     for (const m of whole) {
       for (const [value, p] of read.get(id(m.month))?.sum ?? [])
-        if (only === undefined || value === only) addCounts(entry(value, value).counts, unpack(p));
+        if (only === undefined || value === only) addPacked(entry(value, value).counts, p);
     }
     for (const m of cut) {
       for (const [day, values] of read.get(id(m.month))?.days ?? []) {
         for (const [value, p] of values) {
           if (only !== undefined && value !== only) continue;
           const e = by === 'day' ? entry(day, value, day) : entry(value, value);
-          addCounts(e.counts, unpack(p));
+          addPacked(e.counts, p);
         }
       }
     }

@@ -15,7 +15,24 @@ export const sketchKey = (prefix: string, siteId: string, day: string, dim: stri
   `${prefix}:uv:${siteId}:${day}:${dim}:${value}`;
 
 /** Sketches are kept 400 days after their last write, so a year compares with the one before. */
-const SKETCH_TTL_S = 400 * 86_400;
+export const SKETCH_TTL_S = 400 * 86_400;
+
+/**
+ * Adds a roll-up row's visitors to its day's sketch and to its month's (`sketchKey` with the month, YYYY-MM, for
+ * the day), so a range counts a whole month with one sketch instead of its days'.
+ */
+export function addToSketches(
+  pipeline: ReturnType<Redis['pipeline']>,
+  prefix: string,
+  row: { siteId: string; day: string; dim: string; value: string },
+  visitors: string[],
+): void {
+  for (const when of [row.day, row.day.slice(0, 7)]) {
+    const key = sketchKey(prefix, row.siteId, when, row.dim, row.value);
+    for (let i = 0; i < visitors.length; i += 5_000) pipeline.pfadd(key, ...visitors.slice(i, i + 5_000));
+    pipeline.expire(key, SKETCH_TTL_S);
+  }
+}
 const LOCK_MS = 60_000;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
@@ -134,9 +151,7 @@ export async function rollUpVisits(models: Models, redis: Redis, prefix: string,
     const pipeline = redis.pipeline();
     for (const b of buckets.values()) {
       if (b.dim === 'bots' || !b.visitors.size) continue;
-      const key = sketchKey(prefix, b.siteId, b.day, b.dim, b.value);
-      pipeline.pfadd(key, ...b.visitors);
-      pipeline.expire(key, SKETCH_TTL_S);
+      addToSketches(pipeline, prefix, b, [...b.visitors]);
     }
     const results = await pipeline.exec();
     const failed = results?.find(([err]) => err);
