@@ -138,6 +138,7 @@ async function broadcast({ profiles }) {
     // at most 10 minutes: a slower broadcast reports the rate it reached (the e-mails column says how many)
     const done = await waitUntil(() => sink.count() >= profiles, 600_000, 50);
     const sendMs = performance.now() - started;
+    const sent = done ? profiles : sink.count(); // read now: the ceiling below counts on the same sink
     const peakRss = rss.stop();
     const progress = (await call('GET', `/api/campaigns/${campaign.id}`)).progress;
     await collector.stop();
@@ -170,9 +171,9 @@ async function broadcast({ profiles }) {
       [
         [
           'TrackMate (start: API + worker)',
-          fmt.n(done ? profiles : sink.count()),
+          fmt.n(sent),
           `${(sendMs / 1000).toFixed(1)} s`,
-          fmt.n(perMinute(done ? profiles : sink.count(), sendMs)),
+          fmt.n(perMinute(sent, sendMs)),
           fmt.mb(peakRss),
         ],
         [
@@ -192,9 +193,9 @@ async function broadcast({ profiles }) {
     );
     return {
       profiles,
-      sent: done ? profiles : sink.count(),
+      sent,
       sendMs: Math.round(sendMs),
-      perMinute: perMinute(done ? profiles : sink.count(), sendMs),
+      perMinute: perMinute(sent, sendMs),
       peakRssBytes: peakRss,
       ceilingPerMinute: perMinute(profiles, rawMs),
       evaluationMs: Math.round(evaluationMs),
