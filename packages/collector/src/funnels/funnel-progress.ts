@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { localDay } from '../analytics/index.js';
 import type { FunnelDoc, FunnelPersonEvent, FunnelPersonState, Models } from '../models/index.js';
 import { dayOutcomes, type FunnelDims, type FunnelEvent, windowMs } from './funnel-match.js';
-import { funnelBase, personNumbers, writeDays } from './funnel-state.js';
+import { funnelBase, writeDays } from './funnel-state.js';
 
 /** A person keeps at most this many funnel events; older days keep the outcome they had. */
 export const PERSON_EVENTS_CAP = 1_000;
@@ -87,7 +87,7 @@ const forwardKey = (base: string, person: string) => `${base}:to:${person}`;
  * leave a forward behind: a later event of that visitor id that reaches the worker without its profile (its job
  * read the links before the identify's job wrote them) goes to the profile. Each person is held by one job at a
  * time (a Redis lock; a person another job holds waits for the next pass), so concurrent jobs and retried ones
- * leave the same state. No MongoDB read or write: a job costs five Redis round trips per funnel.
+ * leave the same state. No MongoDB read or write: a job costs two Redis round trips per funnel (one more a pass when other jobs hold some of its people).
  */
 export async function applyToFunnel(
   deps: Pick<ProgressDeps, 'redis' | 'prefix'>,
@@ -114,21 +114,19 @@ export async function applyToFunnel(
   const base = funnelBase(deps.prefix, funnel.siteId, funnel.id);
   let busy = false;
   for (let attempt = 0; people.length && attempt < 50; attempt++) {
-    if (busy) await new Promise((r) => setTimeout(r, 20 * Math.min(attempt, 10)));
+    if (busy) await new Promise((r) => setTimeout(r, Math.min(5 * attempt, 100)));
     const token = randomUUID();
-    const locked = await lockPeople(deps.redis, base, people, mergeFrom, token);
+    const pass = await lockAndRead(deps.redis, base, people, mergeFrom, token);
+    const { locked } = pass;
     const later = people.filter((p) => !locked.has(p));
     busy = later.length > 0;
-    let forwarded = new Map<string, string>();
+    const held = [...locked].flatMap((p) => [p, ...(mergeFrom.get(p) ?? [])]);
+    let forwarded: Map<string, string> | undefined;
     try {
-      forwarded = await applyLocked(deps, funnel, timezone, base, [...locked], added, mergeFrom);
+      forwarded = await applyLocked(deps, funnel, timezone, base, pass, added, mergeFrom, held, token);
     } finally {
-      await unlockPeople(
-        deps.redis,
-        base,
-        [...locked].flatMap((p) => [p, ...(mergeFrom.get(p) ?? [])]),
-        token,
-      );
+      // the transaction released the locks; after an error they are released here
+      if (!forwarded) await unlockPeople(deps.redis, base, held, token);
     }
     const moving = [...forwarded].map(([from, into]) => ({ into, events: added.get(from) ?? [] }));
     for (const p of locked) {
@@ -146,33 +144,28 @@ export async function applyToFunnel(
 }
 
 /**
- * One pass over the people this job holds: one read of their states (and forwards), one transaction of the new
- * states, bitmaps and counts. Returns the visitor ids found forwarded to a person (their events not applied).
+ * One pass over the people this job holds (read with their locks, see lockAndRead): one transaction of the new
+ * states, bitmaps and counts, which also releases the locks. Returns the visitor ids found forwarded to a person
+ * (their events not applied).
  */
 async function applyLocked(
   deps: Pick<ProgressDeps, 'redis'>,
   funnel: LiveFunnel,
   timezone: string,
   base: string,
-  locked: string[],
+  pass: Pass,
   added: Map<string, FunnelPersonEvent[]>,
   mergeFrom: Map<string, string[]>,
+  held: string[],
+  token: string,
 ): Promise<Map<string, string>> {
+  const { states, numbers } = pass;
+  const locked = [...pass.locked];
   const forwarded = new Map<string, string>();
-  if (!locked.length) return forwarded;
-  const sources = locked.flatMap((p) => mergeFrom.get(p) ?? []);
-  const visitors = locked.filter((p) => p.startsWith('a:') && added.has(p));
-  const read = [...locked, ...sources];
-  const raw = await deps.redis.mget(...read.map((p) => stateKey(base, p)), ...visitors.map((p) => forwardKey(base, p)));
-  const states = new Map<string, FunnelPersonState>();
-  read.forEach((p, i) => {
-    const r = raw[i];
-    if (r) states.set(p, JSON.parse(r) as FunnelPersonState);
-  });
-  visitors.forEach((p, i) => {
-    const into = raw[read.length + i];
+  for (const p of locked) {
+    const into = p.startsWith('a:') && added.has(p) ? pass.forwards.get(p) : undefined;
     if (into && into !== p) forwarded.set(p, into);
-  });
+  }
   const plans = locked.flatMap((person) => {
     if (forwarded.has(person)) return [];
     const from = (mergeFrom.get(person) ?? []).flatMap((p) => {
@@ -183,10 +176,6 @@ async function applyLocked(
     return [planPerson(funnel, timezone, person, states.get(person), from, added.get(person) ?? [])];
   });
   const forwards = locked.flatMap((into) => (mergeFrom.get(into) ?? []).map((from) => ({ from, into })));
-  if (!plans.length && !forwards.length) return forwarded;
-  const numbers = await personNumbers(deps.redis, base, [
-    ...new Set(plans.flatMap((p) => [p.person, ...p.from.map((f) => f.person)])),
-  ]);
   // state, bitmaps and counts move together (one hash tag per funnel: one node of a Redis Cluster)
   const tx = deps.redis.multi();
   for (const p of plans) {
@@ -199,17 +188,34 @@ async function applyLocked(
     }
   }
   for (const f of forwards) tx.set(forwardKey(base, f.from), f.into, 'EX', PERSON_STATE_TTL_S);
+  if (held.length) tx.eval(UNLOCK, held.length, ...held.map((p) => lockKey(base, p)), token);
   const results = (await tx.exec()) ?? [];
   for (const [err] of results) if (err) throw err;
   return forwarded;
 }
 
-const LOCK = `
-local got = {}
-for i, k in ipairs(KEYS) do
-  if redis.call('SET', k, ARGV[1], 'NX', 'PX', ARGV[2]) then got[#got + 1] = i end
+/**
+ * Locks each person for this job (SET NX, expiring after 60 s should the worker die) and, for each lock taken,
+ * returns the person's state, forward and number in the funnel's bitmaps (made for a person, `ARGV[3 + 2i]` =
+ * 'a'; only read for a merging visitor id, 'r', which has one if it has a state).
+ * KEYS: n locks, n states, n forwards, the number hash, the last number. ARGV: token, lock ms, then per person
+ * its name and 'a' or 'r'.
+ */
+const LOCK_AND_READ = `
+local n = (#KEYS - 2) / 3
+local out = {}
+for i = 1, n do
+  if redis.call('SET', KEYS[i], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    local person = ARGV[1 + 2 * i]
+    local id = redis.call('HGET', KEYS[3 * n + 1], person)
+    if not id and ARGV[2 + 2 * i] == 'a' then
+      id = redis.call('INCR', KEYS[3 * n + 2])
+      redis.call('HSET', KEYS[3 * n + 1], person, id)
+    end
+    out[#out + 1] = { i, redis.call('GET', KEYS[n + i]), redis.call('GET', KEYS[2 * n + i]), tonumber(id or 0) }
+  end
 end
-return got`;
+return out`;
 const UNLOCK = `
 for _, k in ipairs(KEYS) do
   if redis.call('GET', k) == ARGV[1] then redis.call('DEL', k) end
@@ -217,33 +223,61 @@ end
 return 0`;
 const lockKey = (base: string, person: string) => `${base}:lock:${person}`;
 
+/** What one pass holds: the people locked for it (each with its merging visitor ids) and what was read. */
+interface Pass {
+  locked: Set<string>;
+  states: Map<string, FunnelPersonState>;
+  forwards: Map<string, string>;
+  numbers: Map<string, number>;
+}
+
 /**
- * Takes each person (with the visitor ids merging into them) for this job, in one round trip; a person another
- * job holds is left for the next pass. A lock left by a crashed worker expires after 60 s.
+ * Takes each person (with the visitor ids merging into them) for this job and reads what the pass needs, in one
+ * round trip; a person another job holds (or one of whose visitor ids it holds) is left for the next pass.
  */
-async function lockPeople(
+async function lockAndRead(
   redis: Redis,
   base: string,
   people: string[],
   mergeFrom: Map<string, string[]>,
   token: string,
-): Promise<Set<string>> {
+): Promise<Pass> {
   const groups = people.map((p) => [p, ...(mergeFrom.get(p) ?? [])]);
-  const keys = groups.flat().map((p) => lockKey(base, p));
-  const got = new Set(((await redis.eval(LOCK, keys.length, ...keys, token, 60_000)) as number[]).map((i) => i - 1));
-  const locked = new Set<string>();
+  const all = groups.flat();
+  const modes = groups.flatMap((g) => g.map((_, i) => (i === 0 ? 'a' : 'r')));
+  const reply = (await redis.eval(
+    LOCK_AND_READ,
+    all.length * 3 + 2,
+    ...all.map((p) => lockKey(base, p)),
+    ...all.map((p) => stateKey(base, p)),
+    ...all.map((p) => forwardKey(base, p)),
+    `${base}:pid`,
+    `${base}:seq`,
+    token,
+    60_000,
+    ...all.flatMap((p, i) => [p, modes[i]!]),
+  )) as Array<[number, string | null, string | null, number]>;
+  const got = new Set<number>();
+  const pass: Pass = { locked: new Set(), states: new Map(), forwards: new Map(), numbers: new Map() };
+  for (const [i, state, forward, id] of reply) {
+    const p = all[i - 1]!;
+    got.add(i - 1);
+    if (state) pass.states.set(p, JSON.parse(state) as FunnelPersonState);
+    if (forward) pass.forwards.set(p, forward);
+    if (id) pass.numbers.set(p, id);
+  }
   const release: string[] = [];
   let at = 0;
   for (const g of groups) {
-    const all = g.every((_, i) => got.has(at + i));
+    const whole = g.every((_, i) => got.has(at + i));
     g.forEach((p, i) => {
-      if (!all && got.has(at + i)) release.push(p);
+      if (!whole && got.has(at + i)) release.push(p);
     });
-    if (all) locked.add(g[0]!);
+    if (whole) pass.locked.add(g[0]!);
     at += g.length;
   }
   await unlockPeople(redis, base, release, token);
-  return locked;
+  return pass;
 }
 
 async function unlockPeople(redis: Redis, base: string, people: string[], token: string): Promise<void> {

@@ -29,25 +29,6 @@ export function weekOf(day: string): string {
   return new Date(t - back * 86_400_000).toISOString().slice(0, 10);
 }
 
-const ASSIGN = `
-local out = {}
-for i, person in ipairs(ARGV) do
-  local id = redis.call('HGET', KEYS[1], person)
-  if not id then
-    id = redis.call('INCR', KEYS[2])
-    redis.call('HSET', KEYS[1], person, id)
-  end
-  out[i] = tonumber(id)
-end
-return out`;
-
-/** Each person's number in a funnel's bitmaps, made on first use. */
-export async function personNumbers(redis: Redis, base: string, people: string[]): Promise<Map<string, number>> {
-  if (!people.length) return new Map();
-  const ids = (await redis.eval(ASSIGN, 2, `${base}:pid`, `${base}:seq`, ...people)) as number[];
-  return new Map(people.map((p, i) => [p, ids[i]!]));
-}
-
 /** The Redis writes that take a person's days from `before` to `after`. */
 export function writeDays(
   pipeline: ReturnType<Redis['pipeline']>,
