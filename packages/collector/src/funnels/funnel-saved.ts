@@ -58,7 +58,7 @@ async function rangeBitmaps(redis: Redis, base: string, suffixes: string[], days
     const madeAt = read.slice(weeks.length);
     const pipeline = redis.pipeline();
     let stale = 0;
-    suffixes.forEach((sfx, i) =>
+    suffixes.forEach((sfx, i) => {
       weeks.forEach((w, j) => {
         const version = versions[j] ?? '0';
         if (madeAt[i * weeks.length + j] === version) return;
@@ -67,8 +67,8 @@ async function rangeBitmaps(redis: Redis, base: string, suffixes: string[], days
         pipeline.expire(byWeek(w, sfx), WEEK_BITMAP_TTL_S);
         pipeline.set(`${byWeek(w, sfx)}:v`, version, 'EX', WEEK_BITMAP_TTL_S);
         stale++;
-      }),
-    );
+      });
+    });
     if (stale) for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
   }
   return (suffix: string) => [...weeks.map((w) => byWeek(w, suffix)), ...rest.map((d) => `${base}:b:${d}:${suffix}`)];
