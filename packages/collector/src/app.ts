@@ -9,7 +9,7 @@ import { campaignRoutes, clickRoute } from './campaigns/index.js';
 import type { Config } from './config.js';
 import { loggable, TrackMateError } from './errors.js';
 import { eventRoutes } from './events/index.js';
-import { funnelRoutes, savedFunnelRoutes } from './funnels/index.js';
+import { erasePersonFromFunnels, funnelRoutes, savedFunnelRoutes } from './funnels/index.js';
 import { ingestRoutes } from './ingest/index.js';
 import { hookRoutes, integrationRoutes, pixelRoute } from './integrations/index.js';
 import { eraseQueued, pipelineRoutes } from './pipeline/index.js';
@@ -83,6 +83,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     eraseQueued: (ids) => eraseQueued(app.queues, ids),
     profileChanged: (siteId, profileId) =>
       reevaluateProfiles({ models: app.models, redis: app.redis, prefix: app.config.queuePrefix }, siteId, [profileId]),
+    personErased: (siteId, profileId, visitorIds) =>
+      erasePersonFromFunnels(
+        { models: app.models, redis: app.redis, prefix: app.config.queuePrefix },
+        siteId,
+        profileId,
+        visitorIds,
+      ),
   });
   await app.register(profileSearchRoutes);
   await app.register(eventRoutes);

@@ -154,6 +154,25 @@ describe('funnels per person through the real collector', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('erasing a person drops their state, number and forwards from every saved funnel', async () => {
+    const person = await t.db.collection('profiles').findOne({ 'anonymousIds.0': { $exists: true } });
+    expect(person).not.toBeNull();
+    const hex = person!._id.toHexString();
+    const people = [`p:${hex}`, ...(person!.anonymousIds as string[]).map((a) => `a:${a}`)];
+    const base = `${t.config.queuePrefix}:funnel:${t.site.siteId}:{${live.sequential}}`;
+    const held = async () => {
+      const keys = people.flatMap((p) => [`${base}:s:${p}`, `${base}:to:${p}`]);
+      const numbered = await Promise.all(people.map((p) => t.app.redis.hexists(`${base}:pid`, p)));
+      return (await t.app.redis.exists(...keys)) + numbered.reduce((a, b) => a + b, 0);
+    };
+    expect(await held()).toBeGreaterThan(0);
+    const erased = await adminCall(t.url, t.site.secretKey, 'DELETE', `/api/profiles/${hex}`);
+    expect(erased.status, JSON.stringify(erased.body)).toBe(200);
+    expect(await held()).toBe(0);
+    // the funnel's figures are numbers, not people: they stay, and the funnel still answers
+    expect((await funnel(`funnel=${live.sequential}`)).computedFrom).toBe('saved');
+  });
+
   it('rejects bad steps, windows and limits with a reason', async () => {
     const bad = async (query: string, reason: RegExp) => {
       const res = await adminCall(t.url, t.site.secretKey, 'GET', `/api/stats/funnel?${range}&${query}`);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FunnelOrder, FunnelStepDefinition } from '@trackmate/schema';
 import type { Redis } from 'ioredis';
+import type { Types } from 'mongoose';
 import { localDay } from '../analytics/index.js';
 import type { FunnelDoc, FunnelPersonEvent, FunnelPersonState, Models } from '../models/index.js';
 import { dayOutcomes, type FunnelDims, type FunnelEvent, windowMs } from './funnel-match.js';
@@ -324,4 +325,29 @@ function planPerson(
     before: state?.days ?? {},
     set: { events: merged.events, days: after, frozenBefore: merged.frozenBefore },
   };
+}
+
+/**
+ * Erasure of a person from the site's saved funnels: the state, number and forward of the profile and of each of
+ * the given visitor ids (the person's most recent ones) go. The bitmaps and counts stay, as the roll-ups do: they
+ * hold numbers, not people. A forward of an older visitor id (one of thousands) expires with PERSON_STATE_TTL_S.
+ */
+export async function erasePersonFromFunnels(
+  deps: ProgressDeps,
+  siteId: Types.ObjectId,
+  profileId: Types.ObjectId,
+  visitorIds: string[],
+): Promise<void> {
+  const funnels = await deps.models.Funnel.find({ siteId }, { _id: 1 }).lean();
+  if (!funnels.length) return;
+  const people = [`p:${profileId.toHexString()}`, ...visitorIds.map((v) => `a:${v}`)];
+  for (const f of funnels) {
+    const base = funnelBase(deps.prefix, siteId.toHexString(), f._id.toHexString());
+    for (let i = 0; i < people.length; i += 500) {
+      const slice = people.slice(i, i + 500);
+      // one hash slot per funnel ({funnelId} in every key), so each call is one command on a cluster too
+      await deps.redis.unlink(...slice.flatMap((p) => [stateKey(base, p), forwardKey(base, p)]));
+      await deps.redis.hdel(`${base}:pid`, ...slice);
+    }
+  }
 }

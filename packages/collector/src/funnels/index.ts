@@ -5,7 +5,13 @@
  */
 export { buildFunnel } from './funnel-build.js';
 export { createFunnelHook } from './funnel-hook.js';
-export { applyToFunnel, type FunnelInput, type LiveFunnel, liveFunnel } from './funnel-progress.js';
+export {
+  applyToFunnel,
+  erasePersonFromFunnels,
+  type FunnelInput,
+  type LiveFunnel,
+  liveFunnel,
+} from './funnel-progress.js';
 export { default as funnelRoutes } from './funnel-routes.js';
 export { savedFigures } from './funnel-saved.js';
 export { funnelBase } from './funnel-state.js';

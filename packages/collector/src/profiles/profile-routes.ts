@@ -33,7 +33,9 @@ const profileRoutes: Routes<{
   eraseQueued: EraseQueued;
   /** Told after a profile changed through this API (segments evaluate it again). */
   profileChanged?: (siteId: Types.ObjectId, profileId: Types.ObjectId) => Promise<void>;
-}> = async (app, { eraseQueued, profileChanged }) => {
+  /** Told after a person was erased, with their most recent visitor ids (saved funnels drop their state). */
+  personErased?: (siteId: Types.ObjectId, profileId: Types.ObjectId, visitorIds: string[]) => Promise<void>;
+}> = async (app, { eraseQueued, profileChanged, personErased }) => {
   // Authenticate before anything is parsed or validated: an unknown caller learns nothing but 401.
   app.addHook('onRequest', app.requireSecretKey);
   const { models } = app;
@@ -171,6 +173,7 @@ const profileRoutes: Routes<{
       const anonymousIds = await recentVisitorIds(models, profile);
       const erased = await erasePerson(models, profile, anonymousIds);
       await profileChanged?.(profile.siteId, profile._id); // no longer a member of any segment
+      await personErased?.(profile.siteId, profile._id, anonymousIds);
       const queued = await eraseQueued({
         siteId: profile.siteId.toHexString(),
         profileId: profile._id.toHexString(),
