@@ -9,17 +9,14 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchEnv, dropDatabase, dropRedisPrefix, fmt, rssOf, sleep, startCollector, table } from './lib.mjs';
+import { benchEnv, dropDatabase, dropRedisPrefix, fmt, sleep, startCollector, table } from './lib.mjs';
+import { rng, workerRound } from './worker-round.mjs';
 
 const dist = new URL('../packages/collector/dist/', import.meta.url);
 const { loadConfig } = await import(new URL('config.js', dist));
 const { openMongo } = await import(new URL('plugins/mongo.js', dist));
 const { migrate } = await import(new URL('models/index.js', dist));
 const { createSite } = await import(new URL('sites/index.js', dist));
-const { createIngestWorker } = await import(new URL('pipeline/index.js', dist));
-const { createQueue, closeQueue, closeWorker } = await import(new URL('plugins/queues.js', dist));
-const { createAfterInsertHook, siteConfigCaches } = await import(new URL('plugins/workers.js', dist));
-const { startRollupFolder } = await import(new URL('rollups/index.js', dist));
 const { createEnricher } = await import(new URL('analytics/index.js', dist));
 const { addCounts, rowsOfVisit, summarizeVisit, zero } = await import(new URL('analytics/visit-summary.js', dist));
 const { addToSketches } = await import(new URL('analytics/visit-closer.js', dist));
@@ -63,18 +60,8 @@ const COUNTRIES = [
   { country: 'BR', region: null },
 ];
 
-/** A deterministic pseudo-random stream, so both variants and every run see the same traffic. */
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 /** Page i of `pages`, Zipf-like: a few pages take most views, as on a shop. */
 const pageOf = (r, pages) => `/p/${Math.floor(pages ** r()) - 1}`;
-
-const silent = { warn() {}, info() {}, error() {}, debug() {}, trace() {}, fatal() {}, child: () => silent };
 
 /** Client events as @trackmate/browser sends them (page in the context), 70 % page views, 2,000 visitors. */
 function sdkEvents(siteId, jobs, batch) {
@@ -112,54 +99,21 @@ function sdkEvents(siteId, jobs, batch) {
 }
 
 async function worker({ jobs, batch, rounds: pairs = 3 }) {
-  // The ingest worker as `trackmate-collector worker` runs it (BullMQ, TRACKMATE_WORKER_CONCURRENCY jobs at a
-  // time, the after-insert hooks: roll-ups, triggers, webhooks), draining the same pre-queued jobs with and
-  // without the enrich hook, alternating A/B, each round on a fresh database and queue prefix.
+  // The ingest worker as `trackmate-collector worker` runs it (worker-round.mjs), draining the same pre-queued
+  // jobs with and without the enrich hook, alternating A/B, each round on a fresh database and queue prefix.
   const rounds = [];
   for (let k = 0; k < pairs * 2; k++) {
     const withEnrich = k % 2 === 1;
-    const env = benchEnv();
-    const config = loadConfig({ ...process.env, ...env, LOG_LEVEL: 'silent' });
-    const conns = await openMongo(config);
-    await migrate(conns.models);
-    const site = await createSite(conns.models, { name: 'bench', origins: [] });
-    const redis = new Redis(config.redisUrl);
-    const queues = Object.fromEntries(['ingest', 'triggers', 'webhooks'].map((n) => [n, createQueue(config, n)]));
-    const folder = startRollupFolder(config, conns.models, silent);
-    const hook = createAfterInsertHook(queues, folder, siteConfigCaches(conns.models, redis, config.queuePrefix));
-    await queues.ingest.addBulk(
-      sdkEvents(site.siteId, jobs, batch).map((events) => ({ name: 'events', data: { events } })),
-    );
-    let done = 0;
-    let failed = 0;
-    let w;
-    const drained = new Promise((resolve) => {
-      const settle = () => done + failed === jobs && resolve();
-      w = createIngestWorker({
-        config,
-        models: conns.models,
-        log: silent,
-        hooks: [hook],
+    const round = await workerRound({
+      jobsOf: (siteId) => sdkEvents(siteId, jobs, batch),
+      prepare: async ({ config, redis }) => ({
         enrich: withEnrich ? createEnricher({ redis, prefix: config.queuePrefix }) : undefined,
-      });
-      w.on('completed', () => {
-        done++;
-        settle();
-      });
-      w.on('failed', () => {
-        failed++;
-        settle();
-      });
+      }),
+      inspect: ({ models }) => models.Event.countDocuments({}),
     });
-    const cpu0 = process.cpuUsage();
-    const started = performance.now();
-    await drained;
-    const seconds = (performance.now() - started) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const stored = await conns.models.Event.countDocuments({});
-    if (failed || stored !== jobs * batch)
-      throw new Error(`worker round: ${failed} jobs failed, ${stored} events stored`);
-    const cpuMsPerK = (cpu.user + cpu.system) / 1000 / ((jobs * batch) / 1000);
+    const { seconds, inspected: stored } = round;
+    if (stored !== jobs * batch) throw new Error(`worker round: ${stored} events stored of ${jobs * batch}`);
+    const cpuMsPerK = round.cpuMs / ((jobs * batch) / 1000);
     console.log(
       `   ${withEnrich ? 'with' : 'without'} enrichment: ${fmt.n(jobs * batch)} events in ${seconds.toFixed(2)} s, worker CPU ${cpuMsPerK.toFixed(0)} ms per 1,000 events`,
     );
@@ -170,13 +124,6 @@ async function worker({ jobs, batch, rounds: pairs = 3 }) {
       perSecond: Math.round((jobs * batch) / seconds),
       cpuMsPerK,
     });
-    await closeWorker(w);
-    await folder.stop();
-    for (const q of Object.values(queues)) await closeQueue(q);
-    redis.disconnect();
-    await conns.close();
-    await dropDatabase(env.MONGODB_URI);
-    await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
   }
   const median = (w, key) => {
     const xs = rounds

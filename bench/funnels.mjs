@@ -10,17 +10,12 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchEnv, dropDatabase, dropRedisPrefix, fmt, freePort, sleep, table } from './lib.mjs';
+import { benchEnv, dropDatabase, fmt, freePort, sleep, table } from './lib.mjs';
+import { rng, workerRound } from './worker-round.mjs';
 
 const dist = new URL('../packages/collector/dist/', import.meta.url);
 const { loadConfig } = await import(new URL('config.js', dist));
-const { openMongo } = await import(new URL('plugins/mongo.js', dist));
-const { migrate } = await import(new URL('models/index.js', dist));
 const { createSite } = await import(new URL('sites/index.js', dist));
-const { createIngestWorker } = await import(new URL('pipeline/index.js', dist));
-const { createQueue, closeQueue, closeWorker } = await import(new URL('plugins/queues.js', dist));
-const { createAfterInsertHook, siteConfigCaches } = await import(new URL('plugins/workers.js', dist));
-const { startRollupFolder } = await import(new URL('rollups/index.js', dist));
 const { createEnricher } = await import(new URL('analytics/index.js', dist));
 const { createFunnelHook, funnelBase } = await import(new URL('funnels/index.js', dist));
 const { writeDays } = await import(new URL('funnels/funnel-state.js', dist));
@@ -38,15 +33,6 @@ const COUNTRIES = ['US', 'DE', 'GB', 'FR', 'JP', 'BR'];
 const DEVICES = ['desktop', 'mobile', 'tablet'];
 const UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
-const silent = { warn() {}, info() {}, error() {}, debug() {}, trace() {}, fatal() {}, child: () => silent };
-
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** Browser events of 2,000 visitors walking a shop: pages, the pricing page, carts, checkouts (some go all the way). */
 function shopEvents(siteId, jobs, batch) {
@@ -87,92 +73,60 @@ function shopEvents(siteId, jobs, batch) {
   );
 }
 
+/** The saved funnel of both benches: 4 steps, 14 days, in order. */
+const saveFunnel = (models, siteId) =>
+  models.Funnel.create({
+    siteId,
+    name: 'bench',
+    steps: STEPS,
+    window: '14d',
+    order: 'sequential',
+    status: 'ready',
+    createdAt: new Date(),
+  });
+
 async function worker({ jobs, batch, pairs = 3 }) {
-  // The ingest worker as `trackmate-collector worker` runs it (BullMQ, its concurrency, every after-insert hook,
-  // enrichment), draining the same pre-queued jobs with no saved funnel and with one, alternating, each round on
+  // The ingest worker as `trackmate-collector worker` runs it (worker-round.mjs, enrichment on, as in
+  // production), draining the same pre-queued jobs with no saved funnel and with one, alternating, each round on
   // a fresh database and queue prefix.
   const rounds = [];
   let concurrency = 1;
   for (let k = 0; k < pairs * 2; k++) {
     const withFunnel = k % 2 === 1;
-    const env = benchEnv();
-    const config = loadConfig({ ...process.env, ...env, LOG_LEVEL: 'silent' });
-    concurrency = config.workerConcurrency;
-    const conns = await openMongo(config);
-    await migrate(conns.models);
-    const site = await createSite(conns.models, { name: 'bench', origins: [] });
-    const saved = withFunnel
-      ? await conns.models.Funnel.create({
-          siteId: site.siteId,
-          name: 'bench',
-          steps: STEPS,
-          window: '14d',
-          order: 'sequential',
-          status: 'ready',
-          createdAt: new Date(),
-        })
-      : undefined;
-    const redis = new Redis(config.redisUrl);
-    const queues = Object.fromEntries(['ingest', 'triggers', 'webhooks'].map((n) => [n, createQueue(config, n)]));
-    const folder = startRollupFolder(config, conns.models, silent);
-    const deps = { models: conns.models, redis, prefix: config.queuePrefix };
     // the funnel step's own time, summed over jobs (beside the A/B figures, which a loaded machine blurs)
-    const funnelStep = createFunnelHook(deps);
     let stepMs = 0;
-    const timedStep = async (...args) => {
-      const t = performance.now();
-      try {
-        return await funnelStep(...args);
-      } finally {
-        stepMs += performance.now() - t;
-      }
-    };
-    const hook = createAfterInsertHook(
-      queues,
-      folder,
-      siteConfigCaches(conns.models, redis, config.queuePrefix),
-      undefined,
-      timedStep,
-    );
-    await queues.ingest.addBulk(
-      shopEvents(site.siteId, jobs, batch).map((events) => ({ name: 'events', data: { events } })),
-    );
-    let done = 0;
-    let failed = 0;
-    let w;
-    const drained = new Promise((resolve) => {
-      const settle = () => done + failed === jobs && resolve();
-      w = createIngestWorker({
-        config,
-        models: conns.models,
-        log: silent,
-        hooks: [hook],
-        enrich: createEnricher({ redis, prefix: config.queuePrefix }),
-      });
-      w.on('completed', () => {
-        done++;
-        settle();
-      });
-      w.on('failed', () => {
-        failed++;
-        settle();
-      });
+    const round = await workerRound({
+      jobsOf: (siteId) => shopEvents(siteId, jobs, batch),
+      prepare: async ({ config, models, redis, site }) => {
+        const saved = withFunnel ? await saveFunnel(models, site.siteId) : undefined;
+        const funnelStep = createFunnelHook({ models, redis, prefix: config.queuePrefix });
+        const funnels = async (...args) => {
+          const t = performance.now();
+          try {
+            return await funnelStep(...args);
+          } finally {
+            stepMs += performance.now() - t;
+          }
+        };
+        return { saved, funnels, enrich: createEnricher({ redis, prefix: config.queuePrefix }) };
+      },
+      // people with a state in the funnel (numbered in its bitmaps), and the bytes of their states
+      inspect: async ({ config, redis, site, prepared: { saved } }) => {
+        if (!saved) return { people: 0, stateBytes: 0, states: 0 };
+        const base = funnelBase(config.queuePrefix, site.siteId, saved._id.toHexString());
+        let stateBytes = 0;
+        let states = 0;
+        for await (const keys of redis.scanStream({ match: `${base}:s:*`, count: 1000 }))
+          for (const key of keys) {
+            stateBytes += await redis.strlen(key);
+            states++;
+          }
+        return { people: await redis.hlen(`${base}:pid`), stateBytes, states };
+      },
     });
-    const started = performance.now();
-    await drained;
-    const seconds = (performance.now() - started) / 1000;
-    // people with a state in the funnel (numbered in its bitmaps), and the bytes of their states
-    const base = saved ? funnelBase(config.queuePrefix, site.siteId, saved._id.toHexString()) : '';
-    const people = saved ? await redis.hlen(`${base}:pid`) : 0;
-    let stateBytes = 0;
-    let states = 0;
-    if (saved)
-      for await (const keys of redis.scanStream({ match: `${base}:s:*`, count: 1000 }))
-        for (const key of keys) {
-          stateBytes += await redis.strlen(key);
-          states++;
-        }
-    if (failed) throw new Error(`worker round: ${failed} jobs failed`);
+    concurrency = round.concurrency;
+    const { seconds } = round;
+    const { people, stateBytes, states } = round.inspected;
     console.log(
       `   ${withFunnel ? 'one saved funnel' : 'no saved funnel'}: ${fmt.n(jobs * batch)} events in ${seconds.toFixed(2)} s${withFunnel ? `, ${fmt.n(people)} people in the funnel (states ${fmt.n(Math.round(stateBytes / Math.max(states, 1)))} bytes each); the funnel step took ${fmt.n(Math.round(stepMs / jobs))} ms a job` : ''}`,
     );
@@ -183,13 +137,6 @@ async function worker({ jobs, batch, pairs = 3 }) {
       perSecond: Math.round((jobs * batch) / seconds),
       stepMsPerJob: withFunnel ? stepMs / jobs : undefined,
     });
-    await closeWorker(w);
-    await folder.stop();
-    for (const q of Object.values(queues)) await closeQueue(q);
-    redis.disconnect();
-    await conns.close();
-    await dropDatabase(env.MONGODB_URI);
-    await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
   }
   const median = (f) => {
     const xs = rounds
@@ -236,15 +183,7 @@ async function query({ events, queries }) {
   const app = await buildApp(config, { worker: false, logger: false });
   try {
     const site = await createSite(app.models, { name: 'bench', origins: [] });
-    const funnel = await app.models.Funnel.create({
-      siteId: site.siteId,
-      name: 'bench',
-      steps: STEPS,
-      window: '14d',
-      order: 'sequential',
-      status: 'ready',
-      createdAt: new Date(),
-    });
+    const funnel = await saveFunnel(app.models, site.siteId);
     const base = funnelBase(config.queuePrefix, site.siteId, funnel._id.toHexString());
     const redis = new Redis(redisUrl);
     const r = rng(42);
