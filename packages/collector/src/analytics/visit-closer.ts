@@ -4,6 +4,7 @@ import { Types } from 'mongoose';
 import type { Config } from '../config.js';
 import { loggable } from '../errors.js';
 import type { EventDoc, Models, VisitDoc } from '../models/index.js';
+import { withRedisLock } from '../plugins/redis.js';
 import { dimsOf } from './enrich.js';
 import { localDay, siteTimeZones } from './site-days.js';
 import { addToBlocks, confirmBlocks } from './stats-blocks.js';
@@ -188,28 +189,19 @@ export async function rollUpVisits(models: Models, redis: Redis, prefix: string,
   );
 }
 
-/** The lock that keeps stats blocks to one writer at a time (closer, rollups rebuild). */
-const closerLockKey = (prefix: string) => `${prefix}:visit-closer-lock`;
+/** The lock that keeps stats blocks to one writer at a time (closer, rollups rebuild, site deletion). */
+export const closerLockKey = (prefix: string) => `${prefix}:visit-closer-lock`;
 
 /**
  * Runs `fn` holding the closer's lock, waiting for it while another process holds it; `fn` calls `extend`
  * between steps so a long run keeps it.
  */
-export async function withCloserLock<T>(
+export function withCloserLock<T>(
   redis: Redis,
   prefix: string,
   fn: (extend: () => Promise<void>) => Promise<T>,
 ): Promise<T> {
-  const key = closerLockKey(prefix);
-  const token = randomUUID();
-  while (!(await redis.set(key, token, 'PX', LOCK_MS, 'NX'))) await new Promise((r) => setTimeout(r, 250));
-  try {
-    return await fn(async () => {
-      await redis.pexpire(key, LOCK_MS);
-    });
-  } finally {
-    await redis.eval(RELEASE, 1, key, token);
-  }
+  return withRedisLock(redis, closerLockKey(prefix), LOCK_MS, fn);
 }
 
 export interface VisitCloser {

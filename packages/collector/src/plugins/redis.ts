@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
@@ -82,6 +83,29 @@ export async function unlinkMatching(redis: Pick<Redis, 'scan' | 'unlink'>, patt
     } while (cursor !== '0');
   }
   return count;
+}
+
+const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/**
+ * Runs `fn` holding a Redis lock (SET NX PX with a token), waiting while another process holds it; `fn` calls
+ * `extend` between long steps so that it keeps the lock.
+ */
+export async function withRedisLock<T>(
+  redis: Pick<Redis, 'set' | 'pexpire' | 'eval'>,
+  key: string,
+  lockMs: number,
+  fn: (extend: () => Promise<void>) => Promise<T>,
+): Promise<T> {
+  const token = randomUUID();
+  while (!(await redis.set(key, token, 'PX', lockMs, 'NX'))) await new Promise((r) => setTimeout(r, 250));
+  try {
+    return await fn(async () => {
+      await redis.pexpire(key, lockMs);
+    });
+  } finally {
+    await redis.eval(RELEASE_LOCK, 1, key, token);
+  }
 }
 
 export default fp(

@@ -6,7 +6,9 @@ import { ignoreDuplicates, type MetricsPendingDoc, type Models } from '../models
 import { redisConnection } from '../plugins/redis.js';
 import type { VisitorSketches } from './record-rollups.js';
 
-const LOCK_MS = 30_000;
+export const FOLD_LOCK_MS = 30_000;
+/** The folder's lock: held by the one process folding, and by a site's deletion while it clears the roll-ups. */
+export const foldLockKey = (prefix: string) => `${prefix}:rollup-folder-lock`;
 /** Contributions read per fold round. */
 const FOLD_PAGE = 2_000;
 /** How long a kick waits for more contributions to fold at once. */
@@ -123,7 +125,7 @@ export function startRollupFolder(
 ): RollupFolder {
   // worker role: its commands wait for the connection (and through an outage) instead of failing at once
   const redis: Redis = redisConnection(config, 'worker');
-  const lockKey = `${config.queuePrefix}:rollup-folder-lock`;
+  const lockKey = foldLockKey(config.queuePrefix);
   const token = randomUUID();
   const sketches = redisSketches(redis, config.queuePrefix);
   let running: Promise<void> | null = null;
@@ -132,12 +134,12 @@ export function startRollupFolder(
   let lastCleanup = 0;
 
   const runOnce = async () => {
-    if (!(await redis.set(lockKey, token, 'PX', LOCK_MS, 'NX'))) return;
+    if (!(await redis.set(lockKey, token, 'PX', FOLD_LOCK_MS, 'NX'))) return;
     try {
       let n: number;
       do {
         n = await foldPending(models, sketches, FOLD_PAGE);
-        await redis.eval(RENEW, 1, lockKey, token, String(LOCK_MS));
+        await redis.eval(RENEW, 1, lockKey, token, String(FOLD_LOCK_MS));
       } while (n === FOLD_PAGE && !stopped); // a full page: more is waiting
       if (Date.now() - lastCleanup > 3_600_000) {
         lastCleanup = Date.now();

@@ -1,15 +1,17 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Types } from 'mongoose';
+import { closerLockKey } from '../analytics/visit-closer.js';
 import type { Models } from '../models/index.js';
 import { deleteInSlices, siteSuppressionKey } from '../models/index.js';
 import { jobsAtRest } from '../plugins/jobs-at-rest.js';
-import { unlinkMatching } from '../plugins/redis.js';
+import { unlinkMatching, withRedisLock } from '../plugins/redis.js';
+import { FOLD_LOCK_MS, foldLockKey } from '../rollups/rollup-folder.js';
 import { bumpSiteConfig } from './site-config-cache.js';
 
 export interface DeleteSiteDeps {
   models: Models;
-  redis: Pick<Redis, 'incr' | 'scan' | 'unlink'>;
+  redis: Pick<Redis, 'incr' | 'scan' | 'unlink' | 'set' | 'pexpire' | 'eval'>;
   prefix: string;
   queues: { ingest: Queue; triggers: Queue; webhooks: Queue };
   /** How long to wait for jobs already being processed to finish (their events are then deleted too). */
@@ -93,30 +95,33 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
   deleted.webhooks = await deleteInSlices(models.Webhook, bySite);
   deleted.deliveries = await deleteInSlices(models.Delivery, bySite);
   deleted.deadLetters = await deleteInSlices(models.DeadLetter, bySite);
-  deleted.metrics =
-    (await deleteInSlices(models.MetricsDaily, { siteId })) +
-    (await deleteInSlices(models.MetricsPending, { siteId })) +
-    (await deleteInSlices(models.MetricsFolded, { _id: { $regex: `^${escapeRegex(siteId)}:` } })) +
-    (await deleteInSlices(models.StatsBlock, { siteId })) +
-    (await deleteInSlices(models.Visit, bySite));
+  // The roll-up folder and the visit closer may be adding up contributions they read before the deletion:
+  // holding their locks, the site's figures and sketches are cleared after them, and none of it comes back.
+  let sketches = 0;
+  deleted.metrics = await withRedisLock(deps.redis, foldLockKey(deps.prefix), FOLD_LOCK_MS, () =>
+    withRedisLock(deps.redis, closerLockKey(deps.prefix), FOLD_LOCK_MS, async () => {
+      const metrics =
+        (await deleteInSlices(models.MetricsPending, { siteId })) +
+        (await deleteInSlices(models.MetricsDaily, { siteId })) +
+        (await deleteInSlices(models.MetricsFolded, { _id: { $regex: `^${escapeRegex(siteId)}:` } })) +
+        (await deleteInSlices(models.StatsBlock, { siteId })) +
+        (await deleteInSlices(models.Visit, bySite));
+      // the daily sketches, the stats' sketches and blocks' copies, open visits
+      for (const kind of ['visitors', 'uv', 'sb', 'visit', 'visitmeta'])
+        sketches += await unlinkMatching(deps.redis, `${deps.prefix}:${kind}:${siteId}:*`);
+      sketches += await deps.redis.unlink(`${deps.prefix}:open-visits:${siteId}`);
+      return metrics;
+    }),
+  );
   // the people erased from the site: their own suppressions go, the site-wide one covers them
   deleted.suppressions = await deleteInSlices(models.Suppression, {
     siteId: siteOid,
     _id: { $ne: siteSuppressionKey(siteId) },
   });
-  deleted.visitorSketches = 0;
-  // the daily sketches, the stats' sketches and blocks' copies, open visits, the browsers of identified people, saved funnels' state
-  for (const kind of [
-    'visitors',
-    'uv',
-    'sb',
-    'visit',
-    'visitmeta',
-    'browser-of',
-    ...(funnelIds.length ? ['funnel'] : []),
-  ])
+  deleted.visitorSketches = sketches;
+  // the browsers of identified people, saved funnels' state
+  for (const kind of ['browser-of', ...(funnelIds.length ? ['funnel'] : [])])
     deleted.visitorSketches += await unlinkMatching(deps.redis, `${deps.prefix}:${kind}:${siteId}:*`);
-  deleted.visitorSketches += await deps.redis.unlink(`${deps.prefix}:open-visits:${siteId}`);
   // the shop platforms' deliveries log (integrations/)
   deleted.platformDeliveryLogs = await unlinkMatching(deps.redis, `${deps.prefix}:hooks:${siteId}:*`);
   return { siteId, deleted };
