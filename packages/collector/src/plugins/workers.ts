@@ -121,13 +121,20 @@ export function createAfterInsertHook(
     const events = await ownedEvents(models, inserted, job);
     if (!events.length) return;
     const fresh = events.length === inserted.length;
-    if (await recordRollups(models, folder.sketches, events, job.key, fresh)) folder.kick();
-    if (facts) await recordProfileFacts(facts, events, job.key);
-    await enterTriggers(models, queues.triggers, events, cached?.activeTriggers);
-    await fanOutWebhooks(models, queues.webhooks, events, cached?.subscriptions);
-    await requestConfirmations(queues.triggers, events);
-    await funnels?.(events, job.linked);
-    await emailOrders?.(events);
+    // saved funnels touch Redis alone: their step runs beside the others rather than after them
+    const steps = await Promise.allSettled([
+      funnels?.(events, job.linked),
+      (async () => {
+        if (await recordRollups(models, folder.sketches, events, job.key, fresh)) folder.kick();
+        if (facts) await recordProfileFacts(facts, events, job.key);
+        await enterTriggers(models, queues.triggers, events, cached?.activeTriggers);
+        await fanOutWebhooks(models, queues.webhooks, events, cached?.subscriptions);
+        await requestConfirmations(queues.triggers, events);
+        await emailOrders?.(events);
+      })(),
+    ]);
+    // both finished before the job fails (and is retried), so a retry never runs beside its own first attempt
+    for (const step of steps) if (step.status === 'rejected') throw step.reason;
   };
 }
 
