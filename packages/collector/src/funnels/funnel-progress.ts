@@ -165,7 +165,7 @@ async function applyLocked(
   const locked = [...pass.locked];
   const forwarded = new Map<string, string>();
   for (const p of locked) {
-    const into = p.startsWith('a:') && added.has(p) ? pass.forwards.get(p) : undefined;
+    const into = added.has(p) ? pass.forwards.get(p) : undefined;
     if (into && into !== p) forwarded.set(p, into);
   }
   const plans = locked.flatMap((person) => {

@@ -114,7 +114,7 @@ export function createAfterInsertHook(
   folder: Pick<RollupFolder, 'kick' | 'sketches'>,
   cached?: { activeTriggers: ActiveTriggers; subscriptions: Subscriptions },
   facts?: FactsDeps,
-  funnels?: (events: NewEventDoc[], linked?: HookJob['linked']) => Promise<void>,
+  funnels?: (events: NewEventDoc[], linked?: HookJob['linked'], merged?: HookJob['merged']) => Promise<void>,
   emailOrders?: (events: NewEventDoc[]) => Promise<unknown>,
 ): AfterInsertHook {
   return async (inserted, models, job) => {
@@ -123,7 +123,7 @@ export function createAfterInsertHook(
     const fresh = events.length === inserted.length;
     // saved funnels touch Redis alone: their step runs beside the others rather than after them
     const steps = await Promise.allSettled([
-      funnels?.(events, job.linked),
+      funnels?.(events, job.linked, job.merged),
       (async () => {
         if (await recordRollups(models, folder.sketches, events, job.key, fresh)) folder.kick();
         if (facts) await recordProfileFacts(facts, events, job.key);
