@@ -16,7 +16,7 @@ import type { CampaignDoc } from '../models/index.js';
 import { errorReplies, IdParams, parseId, type Routes, siteIdOf } from '../route-kit.js';
 import { countMembers, memberIds, segmentOfSite } from '../segments/index.js';
 import { broadcastMail } from './broadcast-message.js';
-import { queueBroadcast, statsKey } from './broadcast-send.js';
+import { campaignKeys, queueBroadcast, statsKey } from './broadcast-send.js';
 import { campaignRepository } from './campaign-repository.js';
 import { ATTRIBUTION_WINDOW_MS, dropResults, readResults } from './email-results.js';
 import { createMailer } from './mailer.js';
@@ -213,6 +213,7 @@ const broadcastRoutes: Routes<{ signingSecret: string }> = async (app, { signing
       if (!(await campaigns.removeUnlessSending(current)))
         throw new TrackMateError('TM_ERR_CONFLICT', { message: 'The campaign is sending: pause it first' });
       await dropResults(app.redis, prefix, { kind: 'campaign', id: current._id.toHexString() });
+      await app.redis.del(...campaignKeys(prefix, current._id.toHexString()));
       return reply.code(204).send();
     },
   );
@@ -296,7 +297,7 @@ const broadcastRoutes: Routes<{ signingSecret: string }> = async (app, { signing
     {
       schema: {
         ...common,
-        summary: 'Pause a sending broadcast (it stops within a group of 16 messages)',
+        summary: 'Pause a sending broadcast (it stops within 24 messages)',
         params: IdParams,
         response: { 200: CampaignSchema, ...errorReplies(400, 401, 404, 409) },
       },

@@ -48,9 +48,10 @@ campaignSchema.index({ siteId: 1 });
 export type CampaignSendState = 'sending' | 'sent' | 'failed' | 'skipped';
 
 /**
- * One person of one broadcast, `_id` = `<campaignId>:<profileId>`: inserted (state `sending`) before the message
- * goes to SMTP, so a second insert fails and nobody is sent a broadcast twice, whatever restarts or resumes.
- * A `sending` record whose run died is left so: the message may or may not have left (at most once).
+ * What became of one person of one broadcast, `_id` = `<campaignId>:<profileId>`: inserted once, after the
+ * outcome is known (`sent`, `failed`, `skipped`), never updated on the sending path (FerretDB 1.24 scans the
+ * collection for a write by `_id`). `sending`: the run that claimed the person died with the message in flight;
+ * it may or may not have left, and it is never sent again (at most once).
  */
 export interface CampaignSendDoc {
   _id: string;
@@ -78,4 +79,31 @@ const campaignSendSchema = new Schema<CampaignSendDoc>(
 );
 campaignSendSchema.index({ campaignId: 1, state: 1 });
 
-export { campaignSchema, campaignSendSchema };
+/**
+ * The claim on one person of one broadcast, `_id` = `<campaignId>:<profileId>`: inserted before the message goes
+ * to SMTP (or the person is recorded skipped), so a second insert fails and nobody is sent a broadcast twice,
+ * whatever restarts or resumes. `run`: the token of the sending run that holds it.
+ */
+export interface CampaignClaimDoc {
+  _id: string;
+  siteId: Types.ObjectId;
+  campaignId: Types.ObjectId;
+  profileId: Types.ObjectId;
+  run: string;
+  at: Date;
+}
+
+const campaignClaimSchema = new Schema<CampaignClaimDoc>(
+  {
+    _id: { type: String, required: true },
+    siteId: { type: Schema.Types.ObjectId, required: true },
+    campaignId: { type: Schema.Types.ObjectId, required: true },
+    profileId: { type: Schema.Types.ObjectId, required: true },
+    run: { type: String, required: true },
+    at: { type: Date, required: true },
+  },
+  { collection: 'campaign_claims', versionKey: false, autoIndex: false, autoCreate: false },
+);
+campaignClaimSchema.index({ siteId: 1, profileId: 1 });
+
+export { campaignClaimSchema, campaignSchema, campaignSendSchema };

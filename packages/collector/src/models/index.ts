@@ -1,5 +1,12 @@
 import type { Connection, Model } from 'mongoose';
-import { type CampaignDoc, type CampaignSendDoc, campaignSchema, campaignSendSchema } from './campaign.js';
+import {
+  type CampaignClaimDoc,
+  type CampaignDoc,
+  type CampaignSendDoc,
+  campaignClaimSchema,
+  campaignSchema,
+  campaignSendSchema,
+} from './campaign.js';
 import { type DeadLetterDoc, deadLetterSchema } from './dead-letter.js';
 import { type DeliveryDoc, deliverySchema } from './delivery.js';
 import { type EventDoc, eventSchema } from './event.js';
@@ -52,6 +59,7 @@ export interface Models {
   Segment: Model<SegmentDoc>;
   Campaign: Model<CampaignDoc>;
   CampaignSend: Model<CampaignSendDoc>;
+  CampaignClaim: Model<CampaignClaimDoc>;
   Event: Model<EventDoc>;
   Identity: Model<IdentityDoc>;
   PendingAlias: Model<PendingAliasDoc>;
@@ -82,6 +90,7 @@ export function createModels(conn: Connection): Models {
     Segment: conn.model<SegmentDoc>('Segment', segmentSchema),
     Campaign: conn.model<CampaignDoc>('Campaign', campaignSchema),
     CampaignSend: conn.model<CampaignSendDoc>('CampaignSend', campaignSendSchema),
+    CampaignClaim: conn.model<CampaignClaimDoc>('CampaignClaim', campaignClaimSchema),
     Event: conn.model<EventDoc>('Event', eventSchema),
     Identity: conn.model<IdentityDoc>('Identity', identitySchema),
     PendingAlias: conn.model<PendingAliasDoc>('PendingAlias', pendingAliasSchema),
@@ -115,7 +124,13 @@ export async function migrate(models: Models): Promise<void> {
   }
 }
 
-export type { CampaignDoc, CampaignSendDoc, CampaignSendState, CampaignStatus } from './campaign.js';
+export type {
+  CampaignClaimDoc,
+  CampaignDoc,
+  CampaignSendDoc,
+  CampaignSendState,
+  CampaignStatus,
+} from './campaign.js';
 export type { DeadLetterDoc } from './dead-letter.js';
 export { DELETE_SLICE, deleteInSlices } from './delete-in-slices.js';
 export type { DeliveryDoc } from './delivery.js';

@@ -15,4 +15,3 @@ export {
   recordConsents,
   upsertProfiles,
 } from './upsert-profile.js';
-export type { ProfileMerged } from './user-ids.js';

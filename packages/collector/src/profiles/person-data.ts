@@ -284,6 +284,7 @@ export async function erasePerson(models: Models, profile: ProfileDoc, recent?: 
   await models.LinkQuota.deleteOne({ _id: profileHex });
   await models.ProfileFacts.deleteOne({ _id: profile._id });
   await models.CampaignSend.deleteMany({ siteId, profileId: profile._id }); // they hold the address
+  await models.CampaignClaim.deleteMany({ siteId, profileId: profile._id });
   const profiles = await models.Profile.deleteOne({ _id: profile._id, siteId });
   return {
     profiles: profiles.deletedCount,

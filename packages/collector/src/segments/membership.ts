@@ -105,6 +105,12 @@ export const memberIds = (
   limit: number,
 ) => redis.zrangebylex(membersKey(prefix, segmentId), cursor ? `(${cursor}` : '-', '+', 'LIMIT', 0, limit);
 
+/** Whether each profile id is a member now (one round trip). */
+export async function areMembers(redis: Pick<Redis, 'zmscore'>, prefix: string, segmentId: string, ids: string[]) {
+  if (!ids.length) return [];
+  return (await redis.zmscore(membersKey(prefix, segmentId), ...ids)).map((score) => score !== null);
+}
+
 export async function dropMembers(redis: Pick<Redis, 'del'>, prefix: string, segmentId: string) {
   await redis.del(membersKey(prefix, segmentId), touchedKey(prefix, segmentId));
 }
