@@ -1,4 +1,6 @@
+import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSite } from '../src/sites/index.js';
 import { FUNNEL, funnelWalks } from './fixtures/funnel-walks.js';
 import { adminCall } from './helpers/admin.js';
 import { postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
@@ -171,6 +173,50 @@ describe('funnels per person through the real collector', () => {
     expect(await held()).toBe(0);
     // the funnel's figures are numbers, not people: they stay, and the funnel still answers
     expect((await funnel(`funnel=${live.sequential}`)).computedFrom).toBe('saved');
+  });
+
+  it('two profiles of one person, merged by a backend, count once in a saved funnel', async () => {
+    // a site of its own, so the fixture's figures stay as they are
+    const shop = await createSite(t.app.models, { name: 'Merging shop', origins: [] });
+    const saved = await adminCall(t.url, shop.secretKey, 'POST', '/api/funnels', {
+      name: 'Plans',
+      steps: [{ event: 'plan_viewed' }, { event: 'plan_chosen' }],
+      window: '1d',
+    });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(201);
+    const server = async (body: Record<string, unknown>) =>
+      expect((await adminCall(t.url, shop.secretKey, 'POST', '/api/track/server-event', body)).status).toBe(202);
+    const email = `merge-${Date.now()}@example.com`;
+    const userId = `u-${Date.now()}`;
+    const at = (minutes: number) => new Date(Date.now() - 60 * 60_000 + minutes * 60_000).toISOString();
+    // the person views a plan known by e-mail, and chooses it known by userId: two profiles
+    await server({ event: 'plan_viewed', messageId: `v-${email}`, timestamp: at(0), profile: { email } });
+    await server({ event: 'plan_chosen', messageId: `c-${userId}`, timestamp: at(5), profile: { userId } });
+    const day = at(0).slice(0, 10);
+    const figures = async () => {
+      const res = await adminCall(
+        t.url,
+        shop.secretKey,
+        'GET',
+        `/api/stats/funnel?from=${day}&to=${day}&funnel=${saved.body.id}`,
+      );
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return counts(res.body);
+    };
+    await waitFor(
+      async () =>
+        (await figures())[0] === 1 &&
+        (await t.db.collection('profiles').countDocuments({ siteId: new Types.ObjectId(shop.siteId) })) === 2,
+      30_000,
+      'two profiles, one entered',
+    );
+    await queueDrained(t.app.queues.ingest);
+    expect(await figures()).toEqual([1, 0]);
+    // the backend says they are one: the e-mail's profile is merged into the userId's, and so is its progress
+    await server({ event: 'account_linked', messageId: `l-${userId}`, timestamp: at(10), profile: { userId, email } });
+    await waitFor(async () => (await figures())[1] === 1, 30_000, 'the merged person converting');
+    expect(await figures()).toEqual([1, 1]);
+    expect(await t.db.collection('profiles').countDocuments({ siteId: new Types.ObjectId(shop.siteId) })).toBe(1);
   });
 
   it('rejects bad steps, windows and limits with a reason', async () => {

@@ -4,7 +4,7 @@ import { Types } from 'mongoose';
 import type { Config } from '../config.js';
 import { loggable } from '../errors.js';
 import type { EventDoc, Models, VisitDoc } from '../models/index.js';
-import { withRedisLock } from '../plugins/redis.js';
+import { lockKeys, withRedisLock } from '../plugins/redis.js';
 import { dimsOf } from './enrich.js';
 import { localDay, siteTimeZones } from './site-days.js';
 import { addToBlocks, confirmBlocks } from './stats-blocks.js';
@@ -190,7 +190,7 @@ export async function rollUpVisits(models: Models, redis: Redis, prefix: string,
 }
 
 /** The lock that keeps stats blocks to one writer at a time (closer, rollups rebuild, site deletion). */
-export const closerLockKey = (prefix: string) => `${prefix}:visit-closer-lock`;
+const closerLockKey = lockKeys.closer;
 
 /**
  * Runs `fn` holding the closer's lock, waiting for it while another process holds it; `fn` calls `extend`

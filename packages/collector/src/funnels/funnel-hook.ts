@@ -1,6 +1,7 @@
 import type { Types } from 'mongoose';
 import { siteTimeZones } from '../analytics/index.js';
 import type { Models, NewEventDoc } from '../models/index.js';
+import type { ProfileMerged } from '../profiles/index.js';
 import { SiteConfigCache } from '../sites/index.js';
 import { dimsOf, stepMask } from './funnel-match.js';
 import { applyToFunnel, type FunnelInput, type LiveFunnel, liveFunnel, type ProgressDeps } from './funnel-progress.js';
@@ -48,7 +49,11 @@ export function inputsOf(
 export function createFunnelHook(deps: ProgressDeps) {
   const funnels = new SiteConfigCache(deps.redis, deps.prefix, loadFunnels(deps.models));
   const zones = siteTimeZones(deps.models);
-  return async (events: NewEventDoc[], linked?: ReadonlyMap<string, Types.ObjectId>): Promise<void> => {
+  return async (
+    events: NewEventDoc[],
+    linked?: ReadonlyMap<string, Types.ObjectId>,
+    merged?: readonly ProfileMerged[],
+  ): Promise<void> => {
     const bySite = new Map<string, NewEventDoc[]>();
     for (const e of events) {
       if (e.bot) continue;
@@ -71,6 +76,11 @@ export function createFunnelHook(deps: ProgressDeps) {
         const at = key.indexOf(':');
         if (key.slice(0, at) === siteId)
           merges.push({ from: `a:${key.slice(at + 1)}`, into: `p:${profileId.toHexString()}` });
+      }
+      // profiles the job merged: the merged one's progress joins the survivor's
+      for (const m of merged ?? []) {
+        if (m.siteId.toHexString() === siteId)
+          merges.push({ from: `p:${m.from.toHexString()}`, into: `p:${m.into.toHexString()}` });
       }
       const known = list.filter((_, i) => people[i]);
       const knownPeople = people.filter(Boolean);

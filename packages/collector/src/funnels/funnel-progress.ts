@@ -5,7 +5,7 @@ import type { Types } from 'mongoose';
 import { localDay } from '../analytics/index.js';
 import type { FunnelDoc, FunnelPersonEvent, FunnelPersonState, Models } from '../models/index.js';
 import { dayOutcomes, type FunnelDims, type FunnelEvent, windowMs } from './funnel-match.js';
-import { funnelBase, writeDays } from './funnel-state.js';
+import { type DayWrites, funnelBase, writeDays } from './funnel-state.js';
 
 /** A person keeps at most this many funnel events; older days keep the outcome they had. */
 export const PERSON_EVENTS_CAP = 1_000;
@@ -84,11 +84,12 @@ const forwardKey = (base: string, person: string) => `${base}:to:${person}`;
 /**
  * Applies stored events to a saved funnel: each person's state (in Redis, beside the bitmaps) takes the events,
  * each day's outcome is worked out again from them, and the bitmaps and counts move to match, the state and the
- * bitmaps in one transaction. `merges` fold a visitor id's state into its profile's (identify joined them) and
- * leave a forward behind: a later event of that visitor id that reaches the worker without its profile (its job
- * read the links before the identify's job wrote them) goes to the profile. Each person is held by one job at a
- * time (a Redis lock; a person another job holds waits for the next pass), so concurrent jobs and retried ones
- * leave the same state. No MongoDB read or write: a job costs two Redis round trips per funnel (one more a pass when other jobs hold some of its people).
+ * bitmaps in one script (atomic, as a transaction is). `merges` fold a visitor id's state into its profile's
+ * (identify joined them) and leave a forward behind: a later event of that visitor id that reaches the worker
+ * without its profile (its job read the links before the identify's job wrote them) goes to the profile. Each
+ * person is held by one job at a time (a Redis lock; a person another job holds waits for the next pass), so
+ * concurrent jobs and retried ones leave the same state. No MongoDB read or write: a job costs two Redis round
+ * trips per funnel (one more a pass when other jobs hold some of its people).
  */
 export async function applyToFunnel(
   deps: Pick<ProgressDeps, 'redis' | 'prefix'>,
@@ -126,7 +127,7 @@ export async function applyToFunnel(
     try {
       forwarded = await applyLocked(deps, funnel, timezone, base, pass, added, mergeFrom, held, token);
     } finally {
-      // the transaction released the locks; after an error they are released here
+      // the writes released the locks; after an error they are released here
       if (!forwarded) await unlockPeople(deps.redis, base, held, token);
     }
     const moving = [...forwarded].map(([from, into]) => ({ into, events: added.get(from) ?? [] }));
@@ -145,7 +146,7 @@ export async function applyToFunnel(
 }
 
 /**
- * One pass over the people this job holds (read with their locks, see lockAndRead): one transaction of the new
+ * One pass over the people this job holds (read with their locks, see lockAndRead): one script of the new
  * states, bitmaps and counts, which also releases the locks. Returns the visitor ids found forwarded to a person
  * (their events not applied).
  */
@@ -164,7 +165,7 @@ async function applyLocked(
   const locked = [...pass.locked];
   const forwarded = new Map<string, string>();
   for (const p of locked) {
-    const into = p.startsWith('a:') && added.has(p) ? pass.forwards.get(p) : undefined;
+    const into = added.has(p) ? pass.forwards.get(p) : undefined;
     if (into && into !== p) forwarded.set(p, into);
   }
   const plans = locked.flatMap((person) => {
@@ -177,23 +178,120 @@ async function applyLocked(
     return [planPerson(funnel, timezone, person, states.get(person), from, added.get(person) ?? [])];
   });
   const forwards = locked.flatMap((into) => (mergeFrom.get(into) ?? []).map((from) => ({ from, into })));
-  // state, bitmaps and counts move together (one hash tag per funnel: one node of a Redis Cluster)
-  const tx = deps.redis.multi();
+  // state, bitmaps and counts move together, in one script (one hash tag per funnel: one node of a Redis Cluster)
+  const writes = new FunnelWrites();
   for (const p of plans) {
-    tx.set(stateKey(base, p.person), JSON.stringify(p.set), 'EX', PERSON_STATE_TTL_S);
-    writeDays(tx, base, numbers.get(p.person)!, funnel.steps.length, p.before, p.set.days);
+    writes.set(stateKey(base, p.person), JSON.stringify(p.set));
+    writeDays(writes, base, numbers.get(p.person)!, funnel.steps.length, p.before, p.set.days);
     // the merged visitor ids' outcomes come off the bitmaps, and their states go
     for (const f of p.from) {
-      writeDays(tx, base, numbers.get(f.person)!, funnel.steps.length, f.state.days, {});
-      tx.unlink(stateKey(base, f.person));
+      writeDays(writes, base, numbers.get(f.person)!, funnel.steps.length, f.state.days, {});
+      writes.unlink(stateKey(base, f.person));
     }
   }
-  for (const f of forwards) tx.set(forwardKey(base, f.from), f.into, 'EX', PERSON_STATE_TTL_S);
-  if (held.length) tx.eval(UNLOCK, held.length, ...held.map((p) => lockKey(base, p)), token);
-  const results = (await tx.exec()) ?? [];
-  for (const [err] of results) if (err) throw err;
+  for (const f of forwards) writes.set(forwardKey(base, f.from), f.into);
+  for (const p of held) writes.unlock(lockKey(base, p));
+  await writes.exec(deps.redis, PERSON_STATE_TTL_S, token);
   return forwarded;
 }
+
+/**
+ * One pass's writes, sent as one script: a job touches hundreds of people, and a command each (as a transaction
+ * of SET, SETBIT and HINCRBY) cost the worker more in building commands than the funnel's own work. Counts are
+ * summed per key and field, members and keys named once. Runs in this order: states and forwards set (with the
+ * TTL), bits, counts, members, states unlinked, then the locks still held with the token released.
+ */
+class FunnelWrites implements DayWrites {
+  private keys = new Map<string, number>();
+  private sets: string[] = [];
+  private bits: Array<string | number> = [];
+  private counts = new Map<number, number>();
+  private fields = new Map<number, Map<string, number>>();
+  private members = new Map<number, Set<string>>();
+  private unlinks: number[] = [];
+  private locks: number[] = [];
+
+  private key(k: string): number {
+    let i = this.keys.get(k);
+    if (i === undefined) {
+      i = this.keys.size + 1;
+      this.keys.set(k, i);
+    }
+    return i;
+  }
+  set(key: string, value: string) {
+    this.sets.push(String(this.key(key)), value);
+  }
+  setbit(key: string, offset: number, value: 0 | 1) {
+    this.bits.push(this.key(key), offset, value);
+  }
+  incr(key: string) {
+    const k = this.key(key);
+    this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+  }
+  hincrby(key: string, field: string, by: number) {
+    const k = this.key(key);
+    const f = this.fields.get(k) ?? new Map<string, number>();
+    f.set(field, (f.get(field) ?? 0) + by);
+    this.fields.set(k, f);
+  }
+  sadd(key: string, member: string) {
+    const k = this.key(key);
+    const m = this.members.get(k) ?? new Set<string>();
+    m.add(member);
+    this.members.set(k, m);
+  }
+  unlink(key: string) {
+    this.unlinks.push(this.key(key));
+  }
+  unlock(key: string) {
+    this.locks.push(this.key(key));
+  }
+
+  async exec(redis: Redis, ttlSeconds: number, token: string): Promise<void> {
+    const counts = [...this.counts].flat();
+    const fields = [...this.fields].flatMap(([k, f]) =>
+      [...f].filter(([, by]) => by !== 0).flatMap(([x, by]) => [k, x, by]),
+    );
+    const members = [...this.members].flatMap(([k, m]) => [...m].flatMap((x) => [k, x]));
+    if (!this.keys.size) return;
+    await redis.eval(
+      APPLY,
+      this.keys.size,
+      ...this.keys.keys(),
+      ttlSeconds,
+      token,
+      this.sets.length / 2,
+      ...this.sets,
+      this.bits.length / 3,
+      ...this.bits,
+      counts.length / 2,
+      ...counts,
+      fields.length / 3,
+      ...fields,
+      members.length / 2,
+      ...members,
+      this.unlinks.length,
+      ...this.unlinks,
+      this.locks.length,
+      ...this.locks,
+    );
+  }
+}
+
+/** FunnelWrites' script. ARGV: TTL, token, then per kind a count and its entries (key numbers into KEYS). */
+const APPLY = `
+local a = 3
+local function arg() local v = ARGV[a]; a = a + 1; return v end
+local ttl, token = ARGV[1], ARGV[2]
+for _ = 1, tonumber(arg()) do local k = KEYS[tonumber(arg())]; local v = arg(); redis.call('SET', k, v, 'EX', ttl) end
+for _ = 1, tonumber(arg()) do local k = KEYS[tonumber(arg())]; local o = arg(); local b = arg(); redis.call('SETBIT', k, o, b) end
+for _ = 1, tonumber(arg()) do local k = KEYS[tonumber(arg())]; local n = arg(); redis.call('INCRBY', k, n) end
+for _ = 1, tonumber(arg()) do local k = KEYS[tonumber(arg())]; local f = arg(); local n = arg(); redis.call('HINCRBY', k, f, n) end
+for _ = 1, tonumber(arg()) do local k = KEYS[tonumber(arg())]; local m = arg(); redis.call('SADD', k, m) end
+for _ = 1, tonumber(arg()) do redis.call('UNLINK', KEYS[tonumber(arg())]) end
+for _ = 1, tonumber(arg()) do local k = KEYS[tonumber(arg())]; if redis.call('GET', k) == token then redis.call('DEL', k) end end
+return 0`;
 
 /**
  * Locks each person for this job (SET NX, expiring after 60 s should the worker die) and, for each lock taken,

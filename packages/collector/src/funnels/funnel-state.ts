@@ -1,5 +1,4 @@
 import { FUNNEL_BREAKDOWNS } from '@trackmate/schema';
-import type { Redis } from 'ioredis';
 import type { FunnelDayOutcome } from '../models/index.js';
 
 /**
@@ -22,16 +21,31 @@ export const funnelBase = (prefix: string, siteId: string, funnelId: string) =>
 /** Seconds kept to 2 significant digits, so that medians are taken from a few hundred values at most. */
 export const bucket = (seconds: number) => (seconds < 100 ? seconds : Number(seconds.toPrecision(2)));
 
+const mondays = new Map<string, string>();
+
 /** The Monday (YYYY-MM-DD) of a day's week. */
 export function weekOf(day: string): string {
+  let monday = mondays.get(day);
+  if (monday) return monday;
   const t = Date.parse(`${day}T00:00:00Z`);
   const back = (new Date(t).getUTCDay() + 6) % 7;
-  return new Date(t - back * 86_400_000).toISOString().slice(0, 10);
+  monday = new Date(t - back * 86_400_000).toISOString().slice(0, 10);
+  if (mondays.size > 10_000) mondays.clear();
+  mondays.set(day, monday);
+  return monday;
+}
+
+/** The writes writeDays makes: a Redis pipeline or transaction, or a batch of them (funnel-progress.ts). */
+export interface DayWrites {
+  incr(key: string): unknown;
+  setbit(key: string, offset: number, value: 0 | 1): unknown;
+  sadd(key: string, member: string): unknown;
+  hincrby(key: string, field: string, by: number): unknown;
 }
 
 /** The Redis writes that take a person's days from `before` to `after`. */
 export function writeDays(
-  pipeline: ReturnType<Redis['pipeline']>,
+  pipeline: DayWrites,
   base: string,
   pid: number,
   steps: number,

@@ -84,7 +84,8 @@ export function createIngestWorker({
         );
         const refused = new Set([...result.failed.map((f) => f.event), ...result.suppressed]);
         const stored = job.data.events.filter((e) => !refused.has(e));
-        for (const hook of hooks) await hook(result.inserted, models, { key: jobKey, stored, linked: result.linked });
+        for (const hook of hooks)
+          await hook(result.inserted, models, { key: jobKey, stored, linked: result.linked, merged: result.merged });
         prometheus?.eventsStored.inc(result.inserted.length);
         prometheus?.jobDuration.observe({ queue: QUEUE_NAMES.ingest }, (Date.now() - started) / 1000);
         prometheus?.jobLatency.observe({ queue: QUEUE_NAMES.ingest }, (Date.now() - job.timestamp) / 1000);

@@ -8,7 +8,13 @@ import {
   siteSuppressionKey,
   writeErrorsOf,
 } from '../models/index.js';
-import { type ProfileUpsert, profileKey, suppressionKey, upsertProfiles } from '../profiles/index.js';
+import {
+  type ProfileMerged,
+  type ProfileUpsert,
+  profileKey,
+  suppressionKey,
+  upsertProfiles,
+} from '../profiles/index.js';
 import { capBrowserLinks, LINKS_PER_PROFILE_DAY } from './link-quota.js';
 import type { QueuedEvent } from './queued-event.js';
 import {
@@ -38,6 +44,8 @@ export interface ProcessResult {
   capped: number;
   /** Visitor ids (identityKey) this job found linked to a profile after reading or making their links. */
   linked: Links;
+  /** Profiles this job merged into others (a backend bound a userId to an e-mail with a profile of its own). */
+  merged: ProfileMerged[];
 }
 
 /** The ingest job a hook runs for: its key (stable across retries) and its events that are stored. */
@@ -47,6 +55,8 @@ export interface HookJob {
   stored: QueuedEvent[];
   /** Visitor ids (identityKey) the job linked, or found linked by another job after it read their links. */
   linked?: ReadonlyMap<string, Types.ObjectId>;
+  /** Profiles the job merged into others. */
+  merged?: readonly ProfileMerged[];
 }
 
 /**
@@ -94,6 +104,7 @@ export async function processEvents(
   const links: Links = new Map(); // identity key → profile, as this job knows them
   const newlyLinked: Links = new Map();
   let capped = 0;
+  const merged: ProfileMerged[] = [];
   const profileEvents = events
     .filter((e): e is QueuedEvent & { profile: ProfileUpsert } => e.profile !== undefined)
     .sort((a, b) => a.timestamp.localeCompare(b.timestamp));
@@ -107,6 +118,7 @@ export async function processEvents(
         at: new Date(e.timestamp),
         profile: e.profile,
       })),
+      merged,
     );
     const fromBrowser = new Set<string>();
     for (const e of profileEvents) {
@@ -160,6 +172,7 @@ export async function processEvents(
     suppressed,
     capped,
     linked: newlyLinked,
+    merged,
   };
 }
 

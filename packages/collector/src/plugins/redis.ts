@@ -85,6 +85,15 @@ export async function unlinkMatching(redis: Pick<Redis, 'scan' | 'unlink'>, patt
   return count;
 }
 
+/**
+ * Locks held across processes: the roll-up folder's (rollups/) and the visit closer's (analytics/), each the
+ * one writer of its figures; a site's deletion takes both while it clears the site's figures.
+ */
+export const lockKeys = {
+  fold: (prefix: string) => `${prefix}:rollup-folder-lock`,
+  closer: (prefix: string) => `${prefix}:visit-closer-lock`,
+};
+
 const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 /**

@@ -114,20 +114,27 @@ export function createAfterInsertHook(
   folder: Pick<RollupFolder, 'kick' | 'sketches'>,
   cached?: { activeTriggers: ActiveTriggers; subscriptions: Subscriptions },
   facts?: FactsDeps,
-  funnels?: (events: NewEventDoc[], linked?: HookJob['linked']) => Promise<void>,
+  funnels?: (events: NewEventDoc[], linked?: HookJob['linked'], merged?: HookJob['merged']) => Promise<void>,
   emailOrders?: (events: NewEventDoc[]) => Promise<unknown>,
 ): AfterInsertHook {
   return async (inserted, models, job) => {
     const events = await ownedEvents(models, inserted, job);
     if (!events.length) return;
     const fresh = events.length === inserted.length;
-    if (await recordRollups(models, folder.sketches, events, job.key, fresh)) folder.kick();
-    if (facts) await recordProfileFacts(facts, events, job.key);
-    await enterTriggers(models, queues.triggers, events, cached?.activeTriggers);
-    await fanOutWebhooks(models, queues.webhooks, events, cached?.subscriptions);
-    await requestConfirmations(queues.triggers, events);
-    await funnels?.(events, job.linked);
-    await emailOrders?.(events);
+    // saved funnels touch Redis alone: their step runs beside the others rather than after them
+    const steps = await Promise.allSettled([
+      funnels?.(events, job.linked, job.merged),
+      (async () => {
+        if (await recordRollups(models, folder.sketches, events, job.key, fresh)) folder.kick();
+        if (facts) await recordProfileFacts(facts, events, job.key);
+        await enterTriggers(models, queues.triggers, events, cached?.activeTriggers);
+        await fanOutWebhooks(models, queues.webhooks, events, cached?.subscriptions);
+        await requestConfirmations(queues.triggers, events);
+        await emailOrders?.(events);
+      })(),
+    ]);
+    // both finished before the job fails (and is retried), so a retry never runs beside its own first attempt
+    for (const step of steps) if (step.status === 'rejected') throw step.reason;
   };
 }
 

@@ -15,3 +15,4 @@ export {
   recordConsents,
   upsertProfiles,
 } from './upsert-profile.js';
+export type { ProfileMerged } from './user-ids.js';

@@ -3,7 +3,7 @@ import type { ConsentEntry, Models, ProfileDoc } from '../models/index.js';
 import { emailKeyOf, retryUpsertRace, userKeyOf } from '../models/index.js';
 import { mergedInto } from './merges.js';
 import type { ProfileTouch, ProfileUpsert } from './profile-touch.js';
-import { linkUserIds } from './user-ids.js';
+import { linkUserIds, type ProfileMerged } from './user-ids.js';
 
 /** The names a profile is given (by a backend, or by browsers where no backend has named the person). */
 const NAME_FIELDS = ['firstName', 'lastName', 'phone'] as const;
@@ -23,12 +23,17 @@ export const profileKey = (siteId: string, p: Pick<ProfileUpsert, 'email' | 'use
  * retried job is harmless; an upsert that loses a race with another worker on a unique key is run again as an
  * update. Consent decisions are recorded with one more `bulkWrite`.
  */
-export async function upsertProfiles(models: Models, touches: ProfileTouch[]): Promise<Map<string, Types.ObjectId>> {
+export async function upsertProfiles(
+  models: Models,
+  touches: ProfileTouch[],
+  merged?: ProfileMerged[],
+): Promise<Map<string, Types.ObjectId>> {
   const ids = new Map<string, Types.ObjectId>();
   if (!touches.length) return ids;
   const ordered = await linkUserIds(
     models,
     [...touches].sort((a, b) => a.at.getTime() - b.at.getTime()),
+    merged,
   );
   type Group = {
     siteId: string;

@@ -2,6 +2,13 @@ import type { Types } from 'mongoose';
 import { emailKeyOf, isDuplicateKey, type Models, type ProfileDoc, userKeyOf } from '../models/index.js';
 import type { ProfileTouch } from './profile-touch.js';
 
+/** One profile merged into another by a job. */
+export interface ProfileMerged {
+  siteId: Types.ObjectId;
+  from: Types.ObjectId;
+  into: Types.ObjectId;
+}
+
 /**
  * Links the site's userIds to e-mails before a job's profiles are upserted (touches in time order). Only a
  * backend (a secret-key event) binds a userId to an e-mail. For a backend's event that carries both:
@@ -17,7 +24,12 @@ import type { ProfileTouch } from './profile-touch.js';
  * stranger's claim can neither take an address from its profile nor give a user someone else's address. Every
  * step is idempotent, so a retried job merges nothing twice.
  */
-export async function linkUserIds(models: Models, touches: ProfileTouch[]): Promise<ProfileTouch[]> {
+export async function linkUserIds(
+  models: Models,
+  touches: ProfileTouch[],
+  /** Where the merges made are noted (the saved funnels join the two profiles' progress). */
+  mergedOut?: ProfileMerged[],
+): Promise<ProfileTouch[]> {
   const both = touches.filter((t) => t.profile.userId && t.profile.email);
   if (!both.length) return touches;
   const uks = [...new Set(both.map((t) => userKeyOf(t.siteId, t.profile.userId!)))];
@@ -53,6 +65,7 @@ export async function linkUserIds(models: Models, touches: ProfileTouch[]): Prom
         continue;
       }
       await mergeProfiles(models, owner._id, user._id);
+      mergedOut?.push({ siteId: user.siteId, from: owner._id, into: user._id });
       const merged = { ...user, email, emailKey: ek };
       byUser.set(uk, merged);
       byEmail.set(ek, merged);

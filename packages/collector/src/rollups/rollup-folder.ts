@@ -3,12 +3,10 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { loggable } from '../errors.js';
 import { ignoreDuplicates, type MetricsPendingDoc, type Models } from '../models/index.js';
-import { redisConnection } from '../plugins/redis.js';
+import { lockKeys, redisConnection } from '../plugins/redis.js';
 import type { VisitorSketches } from './record-rollups.js';
 
-export const FOLD_LOCK_MS = 30_000;
-/** The folder's lock: held by the one process folding, and by a site's deletion while it clears the roll-ups. */
-export const foldLockKey = (prefix: string) => `${prefix}:rollup-folder-lock`;
+const FOLD_LOCK_MS = 30_000;
 /** Contributions read per fold round. */
 const FOLD_PAGE = 2_000;
 /** How long a kick waits for more contributions to fold at once. */
@@ -125,7 +123,7 @@ export function startRollupFolder(
 ): RollupFolder {
   // worker role: its commands wait for the connection (and through an outage) instead of failing at once
   const redis: Redis = redisConnection(config, 'worker');
-  const lockKey = foldLockKey(config.queuePrefix);
+  const lockKey = lockKeys.fold(config.queuePrefix);
   const token = randomUUID();
   const sketches = redisSketches(redis, config.queuePrefix);
   let running: Promise<void> | null = null;

@@ -1,12 +1,10 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Types } from 'mongoose';
-import { closerLockKey } from '../analytics/visit-closer.js';
 import type { Models } from '../models/index.js';
 import { deleteInSlices, siteSuppressionKey } from '../models/index.js';
 import { jobsAtRest } from '../plugins/jobs-at-rest.js';
-import { unlinkMatching, withRedisLock } from '../plugins/redis.js';
-import { FOLD_LOCK_MS, foldLockKey } from '../rollups/rollup-folder.js';
+import { lockKeys, unlinkMatching, withRedisLock } from '../plugins/redis.js';
 import { bumpSiteConfig } from './site-config-cache.js';
 
 export interface DeleteSiteDeps {
@@ -25,6 +23,8 @@ export interface SiteDeletion {
 
 /** Deleted sites' events still queued or retried by browsers are dropped this long (as erased people's are). */
 const SUPPRESS_DAYS = 30;
+/** The roll-up locks' hold while clearing, renewed after each collection. */
+const LOCK_MS = 60_000;
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
@@ -99,14 +99,20 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
   // The roll-up folder and the visit closer may be adding up contributions they read before the deletion:
   // holding their locks, the site's figures and sketches are cleared after them, and none of it comes back.
   let sketches = 0;
-  deleted.metrics = await withRedisLock(deps.redis, foldLockKey(deps.prefix), FOLD_LOCK_MS, () =>
-    withRedisLock(deps.redis, closerLockKey(deps.prefix), FOLD_LOCK_MS, async () => {
-      const metrics =
-        (await deleteInSlices(models.MetricsPending, { siteId })) +
-        (await deleteInSlices(models.MetricsDaily, { siteId })) +
-        (await deleteInSlices(models.MetricsFolded, { _id: { $regex: `^${escapeRegex(siteId)}:` } })) +
-        (await deleteInSlices(models.StatsBlock, { siteId })) +
-        (await deleteInSlices(models.Visit, bySite));
+  deleted.metrics = await withRedisLock(deps.redis, lockKeys.fold(deps.prefix), LOCK_MS, (keepFold) =>
+    withRedisLock(deps.redis, lockKeys.closer(deps.prefix), LOCK_MS, async (keepCloser) => {
+      let metrics = 0;
+      const steps: Array<() => Promise<number>> = [
+        () => deleteInSlices(models.MetricsPending, { siteId }),
+        () => deleteInSlices(models.MetricsDaily, { siteId }),
+        () => deleteInSlices(models.MetricsFolded, { _id: { $regex: `^${escapeRegex(siteId)}:` } }),
+        () => deleteInSlices(models.StatsBlock, { siteId }),
+        () => deleteInSlices(models.Visit, bySite),
+      ];
+      for (const step of steps) {
+        metrics += await step();
+        await Promise.all([keepFold(), keepCloser()]);
+      }
       // the daily sketches, the stats' sketches and blocks' copies, open visits
       for (const kind of ['visitors', 'uv', 'sb', 'visit', 'visitmeta'])
         sketches += await unlinkMatching(deps.redis, `${deps.prefix}:${kind}:${siteId}:*`);
@@ -114,11 +120,6 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
       return metrics;
     }),
   );
-  // the people erased from the site: their own suppressions go, the site-wide one covers them
-  deleted.suppressions = await deleteInSlices(models.Suppression, {
-    siteId: siteOid,
-    _id: { $ne: siteSuppressionKey(siteId) },
-  });
   deleted.visitorSketches = sketches;
   // the browsers of identified people, saved funnels' state
   for (const kind of ['browser-of', ...(funnelIds.length ? ['funnel'] : [])])
