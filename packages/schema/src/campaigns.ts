@@ -110,6 +110,10 @@ export type CampaignPreview = Static<typeof CampaignPreview>;
  * placed within `attributionWindowDays` after a person's last counted click, credited to that click's source.
  */
 export const EmailResults = Type.Object({
+  /** A flow's e-mail steps, numbered from 1 (`/api/triggers/:id/results` only): what each sent and failed. */
+  steps: Type.Optional(
+    Type.Array(Type.Object({ step: Type.Integer({ minimum: 1 }), sent: Type.Integer(), failed: Type.Integer() })),
+  ),
   sent: Type.Integer(),
   failed: Type.Integer(),
   clicks: Type.Integer({ description: 'Counted clicks' }),

@@ -33,6 +33,13 @@ export const TriggerActionView = Type.Union([
 ]);
 export type TriggerActionView = Static<typeof TriggerActionView>;
 
+/** A step of a flow after its first: wait `delaySeconds` after the step before, then act. */
+export const FlowStepView = Type.Object({
+  delaySeconds: Type.Integer(),
+  action: TriggerActionView,
+});
+export type FlowStepView = Static<typeof FlowStepView>;
+
 /** A campaign trigger (a Flow in the console): `/api/triggers`. */
 export const Trigger = Type.Object({
   id: Type.String(),
@@ -46,6 +53,8 @@ export const Trigger = Type.Object({
   /** The audience segment: only its members get the action. Absent: everyone who enters. */
   segmentId: Type.Optional(Type.String()),
   action: TriggerActionView,
+  /** The flow's further steps, in order, each after the one before (empty: a single-step trigger). */
+  nextSteps: Type.Array(FlowStepView),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });

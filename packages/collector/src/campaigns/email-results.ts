@@ -24,9 +24,18 @@ const lastClickKey = (prefix: string, siteId: string, profileId: string) =>
 
 type ResultsRedis = Pick<Redis, 'pipeline' | 'hincrby' | 'mget' | 'eval' | 'hgetall' | 'scard'>;
 
-/** A flow e-mail's outcome (a broadcast counts its own). */
-export const noteFlowSend = (redis: Pick<Redis, 'hincrby'>, prefix: string, triggerId: string, ok: boolean) =>
-  redis.hincrby(resultsKey(prefix, { kind: 'flow', id: triggerId }), ok ? 'sent' : 'failed', 1);
+/** A flow e-mail's outcome (a broadcast counts its own): the flow's, and its step's (`step:<n>:sent`, from 1). */
+export async function noteFlowSend(
+  redis: Pick<Redis, 'hincrby'>,
+  prefix: string,
+  triggerId: string,
+  ok: boolean,
+  step = 0,
+) {
+  const key = resultsKey(prefix, { kind: 'flow', id: triggerId });
+  await redis.hincrby(key, ok ? 'sent' : 'failed', 1);
+  await redis.hincrby(key, `step:${step + 1}:${ok ? 'sent' : 'failed'}`, 1);
+}
 
 /**
  * A click on a tracked link: counted, and — when it is a person's (`suspect` null) — remembered as the person's
@@ -93,6 +102,8 @@ export async function creditOrders(redis: ResultsRedis, prefix: string, events: 
 }
 
 export interface EmailResults {
+  /** A flow's e-mail steps (numbered from 1): what each sent and failed. */
+  steps?: Array<{ step: number; sent: number; failed: number }>;
   sent: number;
   failed: number;
   clicks: number;
@@ -118,7 +129,16 @@ export async function readResults(
   for (const [k, v] of Object.entries(hash)) {
     if (k.startsWith('revenue:')) revenueByCurrency[k.slice('revenue:'.length)] = Math.round(Number(v) * 100) / 100;
   }
+  const steps = new Map<number, { step: number; sent: number; failed: number }>();
+  for (const [k, v] of Object.entries(hash)) {
+    const m = /^step:(\d+):(sent|failed)$/.exec(k);
+    if (!m) continue;
+    const s = steps.get(Number(m[1])) ?? { step: Number(m[1]), sent: 0, failed: 0 };
+    s[m[2] as 'sent' | 'failed'] = Number(v);
+    steps.set(s.step, s);
+  }
   return {
+    ...(source.kind === 'flow' ? { steps: [...steps.values()].sort((a, b) => a.step - b.step) } : {}),
     sent: counts?.sent ?? n('sent'),
     failed: counts?.failed ?? n('failed'),
     clicks: n('clicks'),

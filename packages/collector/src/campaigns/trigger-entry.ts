@@ -14,6 +14,8 @@ import { matchesFilters } from './property-filters.js';
 
 export interface FireJob {
   entryId: string;
+  /** The flow step to act on (absent: the first). */
+  step?: number;
 }
 
 /** The active triggers of each site (site id → triggers); the workers cache them (SiteConfigCache). */

@@ -3,7 +3,7 @@ import { EmailResults, TriggerList, Trigger as TriggerSchema, type Trigger as Tr
 import type { Types } from 'mongoose';
 import { type Static, Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
-import type { TriggerAction, TriggerDoc } from '../models/index.js';
+import type { FlowStep, TriggerAction, TriggerDoc } from '../models/index.js';
 import { checkOutgoingUrl, EventName, errorReplies, IdParams, type Routes, siteIdOf } from '../route-kit.js';
 import { segmentOfSite } from '../segments/index.js';
 import { bumpSiteConfig } from '../sites/index.js';
@@ -50,15 +50,32 @@ const WebhookAction = Type.Object(
   },
   { additionalProperties: false },
 );
+const Action = Type.Union([EmailAction, WebhookAction]);
+const delaySeconds = Type.Integer({
+  minimum: 0,
+  maximum: 30 * 86_400,
+  description: 'Wait this long after the entry event',
+});
+const FlowStepInput = Type.Object(
+  {
+    delaySeconds: Type.Integer({
+      minimum: 0,
+      maximum: 30 * 86_400,
+      description: 'Wait this long after the step before',
+    }),
+    action: Action,
+  },
+  { additionalProperties: false },
+);
 const fields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
   active: Type.Boolean({ default: true }),
   entryEvent: EventName,
   filters: Type.Array(Filter, { maxItems: 20 }),
-  delaySeconds: Type.Integer({ minimum: 0, maximum: 30 * 86_400, description: 'Wait this long after the entry event' }),
+  delaySeconds,
   exitEvents: Type.Array(EventName, {
     maxItems: 20,
-    description: 'Done between entry and the end of the delay: no action',
+    description: 'Done from the entry on: the flow stops (no further action)',
   }),
   reentryHours: Type.Number({
     minimum: 0,
@@ -68,7 +85,11 @@ const fields = {
   segmentId: Type.Union([Type.String({ pattern: '^[0-9a-f]{24}$' }), Type.Null()], {
     description: 'Only members of this segment get the action (null: everyone who enters)',
   }),
-  action: Type.Union([EmailAction, WebhookAction]),
+  action: Action,
+  nextSteps: Type.Array(FlowStepInput, {
+    maxItems: 9,
+    description: 'A flow: further steps after the first action, in order (each a wait and an e-mail or webhook)',
+  }),
 };
 const TriggerInput = Type.Object(
   {
@@ -78,13 +99,14 @@ const TriggerInput = Type.Object(
     exitEvents: Type.Optional(fields.exitEvents),
     reentryHours: Type.Optional(fields.reentryHours),
     segmentId: Type.Optional(fields.segmentId),
+    nextSteps: Type.Optional(fields.nextSteps),
   },
   { additionalProperties: false },
 );
 // (Type.Partial drops the inner object's additionalProperties: it is given to Partial itself)
 const TriggerPatch = Type.Partial(Type.Object(fields), { additionalProperties: false });
 
-function checkAction(action: Static<typeof fields.action>): TriggerAction {
+function checkAction(action: Static<typeof Action>): TriggerAction {
   if (action.type === 'webhook') return { ...action, url: checkOutgoingUrl(action.url) };
   const bad = [...unknownRoots(action.subject), ...unknownRoots(action.body)];
   if (bad.length) {
@@ -101,17 +123,28 @@ function withSecret(action: TriggerAction): TriggerAction {
   return { ...action, secret: `whsec_${randomBytes(24).toString('base64url')}` };
 }
 
+/** An action as the API shows it: a webhook's secret only in the answer that created it. */
+function actionView(a: TriggerAction, withSecret: boolean): TriggerView['action'] {
+  return a.type === 'webhook'
+    ? { type: a.type, url: a.url, signed: Boolean(a.secret), ...(withSecret ? { secret: a.secret } : {}) }
+    : a;
+}
+
+/** The further steps as given, checked, each webhook signed (a step changed without a secret keeps its own). */
+function checkSteps(steps: Array<Static<typeof FlowStepInput>>, current: FlowStep[] = []): FlowStep[] {
+  return steps.map((step, i) => {
+    const action = checkAction(step.action);
+    const before = current[i]?.action;
+    if (action.type === 'webhook' && !action.secret && before?.type === 'webhook' && before.secret) {
+      action.secret = before.secret;
+    }
+    return { delaySeconds: step.delaySeconds, action: withSecret(action) };
+  });
+}
+
 /** A trigger as the API shows it: a webhook action's secret only in the answer that created it. */
 function triggerView(t: TriggerDoc, withSecret = false): TriggerView {
-  const action: TriggerView['action'] =
-    t.action.type === 'webhook'
-      ? {
-          type: t.action.type,
-          url: t.action.url,
-          signed: Boolean(t.action.secret),
-          ...(withSecret ? { secret: t.action.secret } : {}),
-        }
-      : t.action;
+  const action = actionView(t.action, withSecret);
   return {
     id: t._id.toString(),
     name: t.name,
@@ -123,6 +156,10 @@ function triggerView(t: TriggerDoc, withSecret = false): TriggerView {
     reentryHours: t.reentryHours,
     ...(t.segmentId ? { segmentId: t.segmentId.toHexString() } : {}),
     action,
+    nextSteps: (t.nextSteps ?? []).map((step) => ({
+      delaySeconds: step.delaySeconds,
+      action: actionView(step.action, withSecret),
+    })),
     createdAt: t.createdAt.toISOString(),
     updatedAt: t.updatedAt.toISOString(),
   };
@@ -164,6 +201,7 @@ const triggerRoutes: Routes = async (app) => {
         reentryHours: input.reentryHours ?? 0,
         segmentId: await audience(siteIdOf(request), input.segmentId),
         action: withSecret(checkAction(input.action)),
+        nextSteps: checkSteps(input.nextSteps ?? []),
         createdAt: now,
         updatedAt: now,
       });
@@ -224,8 +262,9 @@ const triggerRoutes: Routes = async (app) => {
     async (request) => {
       const siteId = siteIdOf(request);
       const current = await triggers.load(siteId, request.params.id);
-      const { action: given, segmentId, ...fields } = request.body;
+      const { action: given, segmentId, nextSteps, ...fields } = request.body;
       const set: Partial<TriggerDoc> = { ...fields, updatedAt: new Date() };
+      if (nextSteps) set.nextSteps = checkSteps(nextSteps, current.nextSteps);
       if (segmentId !== undefined) set.segmentId = await audience(siteId, segmentId);
       if (given) {
         const action = checkAction(given);

@@ -8,6 +8,7 @@ import {
   identityKey,
   type Models,
   type ProfileDoc,
+  type TriggerAction,
   type TriggerDoc,
   type TriggerEntryDoc,
 } from '../models/index.js';
@@ -68,17 +69,29 @@ export function triggerProcessor(deps: TriggerWorkerDeps) {
       if (done === false) throw new TrackMateError('TM_ERR_INTERNAL', { message: 'segment evaluation running' });
       return done;
     }
+    const step = job.data.step ?? 0;
     const entry = await models.TriggerEntry.findById(job.data.entryId).lean();
     if (entry?.state !== 'waiting') return { state: entry?.state ?? 'missing' };
+    if ((entry.step ?? 0) !== step) {
+      // this step is done and the entry waits for the next: its job is queued again (a crash may have lost it)
+      if ((entry.step ?? 0) === step + 1) await queueStep(deps, entry, step + 1);
+      return { state: 'waiting', step: entry.step ?? 0 };
+    }
     const trigger = await models.Trigger.findOne({ _id: entry.triggerId, siteId: entry.siteId }).lean();
     if (!trigger?.active) {
       await setState(entry, 'skipped', 'trigger deleted or paused');
       return { state: 'skipped' };
     }
+    const action = step === 0 ? trigger.action : trigger.nextSteps?.[step - 1]?.action;
+    if (!action) {
+      // the flow was changed to fewer steps while the entry waited: the steps it had are done
+      await setState(entry, 'sent');
+      return { state: 'sent' };
+    }
     const profileId = entry.profileId ?? (await linkedProfile(models, entry));
     if (await hasExited(models, trigger, entry, profileId)) {
-      await setState(entry, 'exited');
-      return { state: 'exited' };
+      await setState(entry, 'exited', step ? `exit event before step ${step + 1}` : undefined);
+      return { state: 'exited', step };
     }
     // the audience is the segment's rule evaluated for this person now, not the member set (updated a moment
     // after each change, so it can still hold the person's previous membership)
@@ -86,13 +99,30 @@ export function triggerProcessor(deps: TriggerWorkerDeps) {
       await setState(entry, 'skipped', 'not in the audience segment');
       return { state: 'skipped' };
     }
-    if (trigger.action.type === 'webhook') {
+    /** The step acted: the entry waits for the next step, or ends `sent` after the last. */
+    const done = async () => {
+      const next = trigger.nextSteps?.[step];
+      if (!next) {
+        await setState(entry, 'sent');
+        return { state: 'sent', step };
+      }
+      const fireAt = new Date(Date.now() + next.delaySeconds * 1000);
+      await models.TriggerEntry.updateOne(
+        { _id: entry._id, state: 'waiting' },
+        { $set: { step: step + 1, fireAt, updatedAt: new Date() } },
+      );
+      await queueStep(deps, { ...entry, step: step + 1, fireAt }, step + 1);
+      return { state: 'waiting', step: step + 1 };
+    };
+    if (action.type === 'webhook') {
       const profile = profileId ? await profileOf(models, entry, profileId) : null;
+      const stepId = step ? `${entry._id}:${step}` : entry._id;
       const body = JSON.stringify({
-        id: jobIdFor('whd', entry._id),
+        id: jobIdFor('whd', stepId),
         type: 'trigger',
         siteId: entry.siteId.toString(),
         trigger: { id: trigger._id.toString(), name: trigger.name },
+        step: step + 1,
         profile: profile ? publicProfile(profile) : null,
         anonymousId: entry.anonymousId,
         event: { ...entry.event, timestamp: new Date(entry.event.timestamp).toISOString() },
@@ -101,31 +131,43 @@ export function triggerProcessor(deps: TriggerWorkerDeps) {
         'deliver',
         {
           siteId: entry.siteId.toString(),
-          url: trigger.action.url,
+          url: action.url,
           body,
-          deliveryId: jobIdFor('whd', entry._id),
-          secretFrom: { triggerId: trigger._id.toString() },
+          deliveryId: jobIdFor('whd', stepId),
+          secretFrom: { triggerId: trigger._id.toString(), ...(step ? { step } : {}) },
           entryId: entry._id,
         },
-        { jobId: jobIdFor('w', entry._id) },
+        { jobId: jobIdFor('w', stepId) },
       );
-      await setState(entry, 'sent');
-      return { state: 'sent' };
+      return done();
     }
-    return sendEmail(deps, job, trigger, entry, profileId, setState);
+    const sent = await sendEmail(deps, job, trigger, action, step, entry, profileId, setState);
+    return sent.state === 'sent' ? done() : sent;
   };
+}
+
+/** Queues the delayed job of an entry's flow step (idempotent: its id derives from the entry and the step). */
+async function queueStep(deps: TriggerWorkerDeps, entry: TriggerEntryDoc, step: number) {
+  if (!deps.triggers) throw new TrackMateError('TM_ERR_INTERNAL', { message: 'no triggers queue for flow steps' });
+  await deps.triggers.add(
+    'fire',
+    { entryId: entry._id, step },
+    { jobId: jobIdFor('t', `${entry._id}:${step}`), delay: Math.max(0, new Date(entry.fireAt).getTime() - Date.now()) },
+  );
 }
 
 async function sendEmail(
   deps: TriggerWorkerDeps,
   job: Job<FireJob>,
   trigger: TriggerDoc,
+  action: TriggerAction,
+  step: number,
   entry: TriggerEntryDoc,
   profileId: Types.ObjectId | null,
   setState: (entry: TriggerEntryDoc, state: TriggerEntryDoc['state'], reason?: string) => Promise<unknown>,
 ) {
   const { models } = deps;
-  if (trigger.action.type !== 'email') throw new TrackMateError('TM_ERR_INTERNAL', { message: 'not an e-mail action' });
+  if (action.type !== 'email') throw new TrackMateError('TM_ERR_INTERNAL', { message: 'not an e-mail action' });
   const attempt = job.attemptsMade + 1;
   const base = {
     siteId: entry.siteId,
@@ -182,21 +224,21 @@ async function sendEmail(
     profileId: profile._id.toHexString(),
     source: { kind: 'flow', id: trigger._id.toHexString(), name: trigger.name },
   });
-  const text = `${track(render(trigger.action.body, ctx, 'text'), 'text')}\n\n--\nUnsubscribe: ${link}\n`;
+  const text = `${track(render(action.body, ctx, 'text'), 'text')}\n\n--\nUnsubscribe: ${link}\n`;
   const html =
-    `<!doctype html><html><body><div>${track(render(trigger.action.body, ctx, 'html'), 'html').replace(/\r?\n/g, '<br>\n')}</div>` +
+    `<!doctype html><html><body><div>${track(render(action.body, ctx, 'html'), 'html').replace(/\r?\n/g, '<br>\n')}</div>` +
     `<p style="font-size:12px;color:#666"><a href="${escapeHtml(link)}">Unsubscribe</a></p></body></html>`;
   const started = Date.now();
   try {
     const info = await deps.mailer.send({
       to: profile.email,
-      subject: render(trigger.action.subject, ctx, 'text'),
+      subject: render(action.subject, ctx, 'text'),
       text,
       html,
       unsubscribeUrl: link,
     });
     await noteEmailed(deps.redis, deps.config.queuePrefix, profile._id.toHexString());
-    await noteFlowSend(deps.redis, deps.config.queuePrefix, trigger._id.toHexString(), true);
+    await noteFlowSend(deps.redis, deps.config.queuePrefix, trigger._id.toHexString(), true, step);
     await recordDelivery(models, {
       ...base,
       status: 'sent',
@@ -216,7 +258,7 @@ async function sendEmail(
     });
     if (attempt >= (job.opts.attempts ?? 1)) {
       await setState(entry, 'failed', message);
-      await noteFlowSend(deps.redis, deps.config.queuePrefix, trigger._id.toHexString(), false);
+      await noteFlowSend(deps.redis, deps.config.queuePrefix, trigger._id.toHexString(), false, step);
       await deadLetter(
         models,
         QUEUE_NAMES.triggers,
@@ -228,8 +270,7 @@ async function sendEmail(
     }
     throw err;
   }
-  await setState(entry, 'sent');
-  return { state: 'sent' };
+  return { state: 'sent' as const };
 }
 
 const smtpCode = (response: string) => {

@@ -171,7 +171,14 @@ export type {
 export type { SettingDoc } from './setting.js';
 export type { SiteDoc } from './site.js';
 export { type SuppressionDoc, siteSuppressionKey } from './suppression.js';
-export type { PropertyFilter, TriggerAction, TriggerDoc, TriggerEntryDoc, TriggerVisitorDoc } from './trigger.js';
+export type {
+  FlowStep,
+  PropertyFilter,
+  TriggerAction,
+  TriggerDoc,
+  TriggerEntryDoc,
+  TriggerVisitorDoc,
+} from './trigger.js';
 export type { StatsBlockDoc, VisitDims, VisitDoc, VisitSummary } from './visit.js';
 export type { WebhookDoc } from './webhook.js';
 export {

@@ -13,9 +13,16 @@ export type TriggerAction =
   | { type: 'email'; subject: string; body: string }
   | { type: 'webhook'; url: string; secret?: string };
 
+/** A flow's step after its first: wait `delaySeconds` after the step before, then act. */
+export interface FlowStep {
+  delaySeconds: number;
+  action: TriggerAction;
+}
+
 /**
  * A campaign trigger: an entry event (with property filters), a delay, exit events re-checked when the delay
- * ends, a re-entry rule and an action.
+ * ends, a re-entry rule and an action; a flow has further steps (a wait and an action each), the exit events
+ * re-checked before each.
  */
 export interface TriggerDoc {
   _id: Types.ObjectId;
@@ -32,6 +39,8 @@ export interface TriggerDoc {
   /** The audience: only members of this segment get the action (the others' entries are skipped). */
   segmentId?: Types.ObjectId | null;
   action: TriggerAction;
+  /** The steps after the first, in order (absent or empty: a single-step trigger). */
+  nextSteps?: FlowStep[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -48,6 +57,7 @@ const triggerSchema = new Schema<TriggerDoc>(
     reentryHours: { type: Number, default: 0 },
     segmentId: { type: Schema.Types.ObjectId, default: null },
     action: { type: Schema.Types.Mixed, required: true },
+    nextSteps: { type: Schema.Types.Mixed, default: [] },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },
@@ -71,6 +81,8 @@ export interface TriggerEntryDoc {
   /** Time of the entry event: exit events from then on count. */
   enteredAt: Date;
   fireAt: Date;
+  /** The flow step whose wait is running (absent: the first, 0). */
+  step?: number;
   state: EntryState;
   reason?: string;
   updatedAt: Date;
@@ -86,6 +98,7 @@ const triggerEntrySchema = new Schema<TriggerEntryDoc>(
     event: { type: Schema.Types.Mixed, required: true },
     enteredAt: { type: Date, required: true },
     fireAt: { type: Date, required: true },
+    step: { type: Number },
     state: { type: String, required: true },
     reason: String,
     updatedAt: { type: Date, required: true },

@@ -9,7 +9,8 @@ export interface WebhookJob {
   body: string;
   deliveryId: string;
   /** Where the signing secret is read at send time (so a rotated secret applies to queued deliveries). */
-  secretFrom: { webhookId: string } | { triggerId: string };
+  /** Whose secret signs it: a subscription, or a trigger's action (`step`: a flow's step after the first). */
+  secretFrom: { webhookId: string } | { triggerId: string; step?: number };
   messageId?: string;
   entryId?: string;
 }

@@ -22,8 +22,9 @@ async function secretOf(models: Models, from: WebhookJob['secretFrom']): Promise
     const rotating = previous && sub.previousSecretUntil && sub.previousSecretUntil.getTime() > Date.now();
     return rotating ? [sub.secret, previous] : sub.secret;
   }
-  const trigger = await models.Trigger.findById(from.triggerId, { action: 1 }).lean();
-  const action = trigger?.action;
+  const trigger = await models.Trigger.findById(from.triggerId, { action: 1, nextSteps: 1 }).lean();
+  const step = 'step' in from ? (from.step ?? 0) : 0;
+  const action = step ? trigger?.nextSteps?.[step - 1]?.action : trigger?.action;
   return action?.type === 'webhook' ? (action.secret ?? '') : null;
 }
 
