@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Analytics: (1) the ingest worker's events/s with and without enrichment (source, device, bot, visit; the
 // place is looked up at ingest), same events, same run; (2) /api/stats answer times over 90 days of a site with
-// 5 million events; (3) the collector's resident memory with the country database loaded and without it.
+// 5 million events; (3) the collector's resident memory with the country database loaded and without it; (4) a live
+// site's stats while its visits are open (their events counted from Redis, and from the stored events).
 //   node bench/analytics.mjs [--events 5000000] [--pages 1000] [--jobs 40] [--batch 500] [--queries 40]
-//                            [--parts worker,stats,memory] [--quick]
+//                            [--parts worker,stats,memory,live] [--quick]
 // Needs `npx turbo run build` and the services. Each part gets its own database and queue prefix.
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -17,7 +18,7 @@ const { loadConfig } = await import(new URL('config.js', dist));
 const { openMongo } = await import(new URL('plugins/mongo.js', dist));
 const { migrate } = await import(new URL('models/index.js', dist));
 const { createSite } = await import(new URL('sites/index.js', dist));
-const { createEnricher } = await import(new URL('analytics/index.js', dist));
+const { createEnricher, recordVisitEvents } = await import(new URL('analytics/index.js', dist));
 const { addCounts, rowsOfVisit, summarizeVisit, zero } = await import(new URL('analytics/visit-summary.js', dist));
 const { addToSketches } = await import(new URL('analytics/visit-closer.js', dist));
 const { addToBlocks, confirmBlocks } = await import(new URL('analytics/stats-blocks.js', dist));
@@ -150,6 +151,76 @@ async function worker({ jobs, batch, rounds: pairs = 3 }) {
     ],
   );
   return { rounds, plain, enriched, cost: Math.round((1 - enriched / plain) * 1000) / 10 };
+}
+
+async function live({ jobs, batch, queries }) {
+  // A live site: its visits still open. Each stats query also counts the open visits, from the records of their
+  // events the worker keeps in Redis; without them (the fallback, and how it was done before) from the visits'
+  // stored events, with a `visitId $in` that FerretDB answers by scanning every stored event.
+  let out;
+  await workerRound({
+    jobsOf: (siteId) => sdkEvents(siteId, jobs, batch),
+    prepare: async ({ config, redis }) => ({
+      enrich: createEnricher({ redis, prefix: config.queuePrefix }),
+      visitEvents: (events) => recordVisitEvents(redis, config.queuePrefix, events),
+    }),
+    inspect: async ({ config, models, redis, site }) => {
+      const app = await buildApp(config, { worker: false, logger: false });
+      try {
+        const day = new Date().toISOString().slice(0, 10);
+        const url = `/api/stats/aggregate?from=${day}&to=${day}`;
+        const time = async () => {
+          const times = [];
+          let body;
+          for (let i = 0; i < queries + 1; i++) {
+            const t0 = performance.now();
+            const res = await app.inject({
+              method: 'GET',
+              url,
+              headers: { authorization: `Bearer ${site.secretKey}` },
+            });
+            if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body}`);
+            if (i) times.push(performance.now() - t0);
+            body = res.json();
+          }
+          times.sort((a, b) => a - b);
+          return { p50: times[Math.floor(times.length / 2)], p95: times[Math.ceil(times.length * 0.95) - 1], body };
+        };
+        const open = await redis.zcard(`${config.queuePrefix}:open-visits:${site.siteId}`);
+        const stored = await models.Event.countDocuments({});
+        const withRecords = await time();
+        const keys = [];
+        for await (const batch of redis.scanStream({ match: `${config.queuePrefix}:visitev:*`, count: 1000 }))
+          keys.push(...batch);
+        const dump = await Promise.all(keys.map((k) => redis.hgetall(k)));
+        await redis.unlink(...keys);
+        const fromEvents = await time();
+        for (const [i, k] of keys.entries()) await redis.hset(k, dump[i]);
+        const same = JSON.stringify(withRecords.body) === JSON.stringify(fromEvents.body);
+        if (!same) throw new Error('live figures differ between the records and the stored events');
+        console.log(
+          `   ${fmt.n(open)} open visits, ${fmt.n(stored)} stored events: from the records p50 ${withRecords.p50.toFixed(1)} ms, p95 ${withRecords.p95.toFixed(1)} ms; from the stored events p50 ${fromEvents.p50.toFixed(1)} ms, p95 ${fromEvents.p95.toFixed(1)} ms (same figures)`,
+        );
+        out = {
+          open,
+          stored,
+          withRecords: { p50: withRecords.p50, p95: withRecords.p95 },
+          fromEvents: { p50: fromEvents.p50, p95: fromEvents.p95 },
+        };
+      } finally {
+        await app.close();
+      }
+    },
+  });
+  table(
+    `4. A live site: today's aggregate while ${fmt.n(out.open)} visits are open (${fmt.n(out.stored)} events stored, ${queries} calls)`,
+    ['open visits counted from', 'p50', 'p95'],
+    [
+      ['their records in Redis', `${out.withRecords.p50.toFixed(1)} ms`, `${out.withRecords.p95.toFixed(1)} ms`],
+      ['their stored events (before)', `${out.fromEvents.p50.toFixed(1)} ms`, `${out.fromEvents.p95.toFixed(1)} ms`],
+    ],
+  );
+  return out;
 }
 
 async function stats({ events, pages, queries }) {
@@ -396,12 +467,13 @@ export async function benchAnalytics({
   jobs = 40,
   batch = 500,
   queries = 40,
-  parts = ['worker', 'stats', 'memory'],
+  parts = ['worker', 'stats', 'memory', 'live'],
 } = {}) {
   const out = {};
   if (parts.includes('worker')) out.worker = await worker({ jobs, batch });
   if (parts.includes('stats')) out.stats = await stats({ events, pages, queries });
   if (parts.includes('memory')) out.memory = await memory();
+  if (parts.includes('live')) out.live = await live({ jobs, batch, queries });
   return out;
 }
 
@@ -424,7 +496,7 @@ if (fileURLToPath(import.meta.url) === resolve(process.argv[1] ?? '')) {
     jobs: Number(values.jobs ?? (quick ? 10 : 40)),
     batch: Number(values.batch ?? 500),
     queries: Number(values.queries ?? (quick ? 10 : 40)),
-    parts: (values.parts ?? 'worker,stats,memory').split(','),
+    parts: (values.parts ?? 'worker,stats,memory,live').split(','),
   });
   process.exit(0);
 }

@@ -29,7 +29,7 @@ export function rng(seed) {
 
 /**
  * Runs one round: `jobsOf(siteId)` gives each job's events; `prepare({ config, models, redis, site })` may add
- * state to the site and returns the round's `{ enrich, funnels }` (both optional); `inspect` reads what the round
+ * state to the site and returns the round's `{ enrich, funnels, visitEvents }` (each optional); `inspect` reads what the round
  * left ({ ...context, prepared }) before everything is dropped. Resolves to
  * `{ jobs, seconds, cpuMs, concurrency, inspected }` (cpuMs: this process's CPU while draining); throws if a job failed.
  */
@@ -52,6 +52,8 @@ export async function workerRound({ jobsOf, prepare = async () => ({}), inspect 
       siteConfigCaches(conns.models, redis, config.queuePrefix),
       undefined,
       prepared.funnels,
+      undefined,
+      prepared.visitEvents,
     );
     const jobs = jobsOf(site.siteId);
     await queues.ingest.addBulk(jobs.map((events) => ({ name: 'events', data: { events } })));

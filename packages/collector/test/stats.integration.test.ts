@@ -194,7 +194,17 @@ describe('stats API over a fixture of known traffic', () => {
 
   it('gives exactly the expected figures while the visits are still open (summarised live from their events)', async () => {
     expect(await t.db.collection('visits').countDocuments()).toBe(0); // all open, in Redis
+    // each open visit's stored events are kept as records beside it: what the live figures read
+    const keys = await t.app.redis.keys(`${t.config.queuePrefix}:visitev:*`);
+    const records = await Promise.all(keys.map((k) => t.app.redis.hgetall(k)));
+    const recorded = records.reduce((n, r) => n + Object.keys(r).length, 0);
+    expect(recorded).toBe(await t.db.collection('events').countDocuments({ visitId: { $type: 'string' } }));
+    expect(keys.length).toBe(7);
     await expectFixtureFigures();
+    // without the records (visits opened before they were kept) the figures come from the stored events, the same
+    await t.app.redis.unlink(...keys);
+    await expectFixtureFigures();
+    for (const [i, key] of keys.entries()) await t.app.redis.hset(key, records[i]!);
   });
 
   it('gives the same figures from the roll-ups once the visits are closed, and closing again changes nothing', async () => {
@@ -202,6 +212,7 @@ describe('stats API over a fixture of known traffic', () => {
     const closed = await closeVisits(t.app.models, t.app.redis, t.config.queuePrefix, { now: later });
     expect(closed).toBe(7);
     expect(await closeVisits(t.app.models, t.app.redis, t.config.queuePrefix, { now: later })).toBe(0);
+    expect(await t.app.redis.keys(`${t.config.queuePrefix}:visitev:*`)).toEqual([]); // forgotten with their visits
     expect(await t.db.collection('stats_blocks').countDocuments({ jobs: { $ne: [] } })).toBe(0);
     await expectFixtureFigures();
     expect((await get(`/api/stats/aggregate?${range}`)).bots).toEqual({ visits: 1, events: 1 });

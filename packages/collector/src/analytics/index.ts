@@ -11,5 +11,6 @@ export { sourceOf } from './source.js';
 export { default as statsKeyRoutes } from './stats-key-routes.js';
 export { default as statsRoutes, rangeOf } from './stats-routes.js';
 export { closeVisits, startVisitCloser, type VisitCloser } from './visit-closer.js';
+export { recordVisitEvents } from './visit-events.js';
 export { VISIT_IDLE_MS } from './visit-state.js';
 export { pathOf } from './visit-summary.js';

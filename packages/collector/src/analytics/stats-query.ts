@@ -6,9 +6,10 @@ import { TrackMateError } from '../errors.js';
 import type { Models, VisitDims, VisitDoc, VisitSummary } from '../models/index.js';
 import { localDay } from './site-days.js';
 import { addPacked, blockId, monthsOf, readBlocks } from './stats-blocks.js';
-import { eventsOfVisits, sketchKey, visitDocOf } from './visit-closer.js';
+import { sketchKey, visitDocOf } from './visit-closer.js';
+import { eventsOfVisits } from './visit-events.js';
 import { openVisitKeys, openVisitMeta } from './visit-state.js';
-import { addCounts, type Counts, NONE, rowsOfVisit, summarizeVisit, VISIT_DIMS, zero } from './visit-summary.js';
+import { addCounts, type Counts, NONE, rowsOfVisit, summarizeRecords, VISIT_DIMS, zero } from './visit-summary.js';
 
 const DAY_MS = 86_400_000;
 
@@ -303,15 +304,18 @@ export class StatsQuery {
     if (!visits.length) return [];
     const events = await eventsOfVisits(
       this.ctx.models,
+      this.ctx.redis,
+      this.ctx.prefix,
       visits.map((v) => v._id),
     );
     const out: SummarisedVisit[] = [];
     for (const v of visits) {
       const list = events.get(v._id);
       if (!list) continue;
-      const first = list.reduce((m, e) => Math.min(m, e.timestamp.getTime()), Number.POSITIVE_INFINITY);
+      const first = list.reduce((m, e) => Math.min(m, e[0]), Number.POSITIVE_INFINITY);
       const day = localDay(first, this.timezone);
-      if (day >= from && day <= to) out.push({ day, visitor: v.visitor, dims: v.dims, summary: summarizeVisit(list) });
+      if (day >= from && day <= to)
+        out.push({ day, visitor: v.visitor, dims: v.dims, summary: summarizeRecords(list) });
     }
     return out;
   }

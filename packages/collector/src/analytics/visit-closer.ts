@@ -3,13 +3,14 @@ import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import type { Config } from '../config.js';
 import { loggable } from '../errors.js';
-import type { EventDoc, Models, VisitDoc } from '../models/index.js';
+import type { Models, VisitDoc } from '../models/index.js';
 import { lockKeys, withRedisLock } from '../plugins/redis.js';
 import { dimsOf } from './enrich.js';
 import { localDay, siteTimeZones } from './site-days.js';
 import { addToBlocks, confirmBlocks } from './stats-blocks.js';
+import { eventsOfVisits } from './visit-events.js';
 import { forgetOpenVisits, type OpenVisitMeta, openVisitKeys, openVisitMeta, VISIT_IDLE_MS } from './visit-state.js';
-import { type Counts, rowsOfVisit, type SummaryEvent, summarizeVisit } from './visit-summary.js';
+import { type Counts, rowsOfVisit, summarizeRecords } from './visit-summary.js';
 
 /** Redis key of the distinct-visitor sketch of one roll-up row (HyperLogLog). */
 export const sketchKey = (prefix: string, siteId: string, day: string, dim: string, value: string) =>
@@ -36,23 +37,6 @@ export function addToSketches(
 }
 const LOCK_MS = 60_000;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
-
-export const EVENT_FIELDS = { visitId: 1, name: 1, timestamp: 1, properties: 1, context: 1, sentBy: 1, source: 1 };
-
-/** Each visit's events, by visit id. */
-export async function eventsOfVisits(models: Models, ids: string[]): Promise<Map<string, SummaryEvent[]>> {
-  const out = new Map<string, SummaryEvent[]>();
-  if (!ids.length) return out;
-  const docs = await models.Event.find({ visitId: { $in: ids } }, EVENT_FIELDS).lean<
-    Array<SummaryEvent & Pick<EventDoc, 'visitId'>>
-  >();
-  for (const d of docs) {
-    const list = out.get(d.visitId!) ?? [];
-    list.push(d);
-    out.set(d.visitId!, list);
-  }
-  return out;
-}
 
 interface Bucket {
   siteId: string;
@@ -123,16 +107,18 @@ export function visitDocOf(m: OpenVisitMeta): VisitDoc {
 export async function rollUpVisits(models: Models, redis: Redis, prefix: string, visits: VisitDoc[]): Promise<void> {
   const events = await eventsOfVisits(
     models,
+    redis,
+    prefix,
     visits.map((v) => v._id),
   );
   const zones = await siteTimeZones(models, 0)(visits.map((v) => v.siteId.toString()));
   const buckets = new Map<string, Bucket>();
-  const closed: Array<{ id: string; day: string; summary: ReturnType<typeof summarizeVisit> }> = [];
+  const closed: Array<{ id: string; day: string; summary: ReturnType<typeof summarizeRecords> }> = [];
   for (const v of visits) {
     const list = events.get(v._id) ?? [];
-    const summary = summarizeVisit(list);
+    const summary = summarizeRecords(list);
     const siteId = v.siteId.toString();
-    const first = list.reduce((m, e) => Math.min(m, e.timestamp.getTime()), Number.POSITIVE_INFINITY);
+    const first = list.reduce((m, e) => Math.min(m, e[0]), Number.POSITIVE_INFINITY);
     const day = list.length ? localDay(first, zones.get(siteId) ?? 'UTC') : v.day;
     closed.push({ id: v._id, day, summary });
     if (!list.length) continue; // its events were never stored (dead-lettered): nothing to count

@@ -8,6 +8,7 @@ export const VISIT_IDLE_MS = 30 * 60_000;
  * Open visits live in Redis until the visit closer rolls them up, so enrichment costs the ingest worker one
  * script call per job and no database write:
  * - `visit:<site>:<visitor>` → the visitor's current visit id (expires 30 minutes after its last event);
+ * - `visitev:<visit id>` → hash of its stored events' summary records (visit-events.ts);
  * - `visitmeta:<visit id>` → hash: site, visitor, start, last (event time, ms), dims (JSON fixed by its first
  *   event), touched (wall clock of its last event);
  * - `open-visits` (all sites) and `open-visits:<site>` → sorted sets of visit ids by `touched`;
@@ -175,6 +176,9 @@ export const openVisitKeys = (prefix: string, siteId?: string) => ({
   meta: `${prefix}:visitmeta:`,
 });
 
+/** An open visit's event records (visit-events.ts). */
+export const visitEventsKey = (prefix: string, visitId: string) => `${prefix}:visitev:${visitId}`;
+
 /** The key of the browser a person was last seen on. */
 export const browserOfKey = (prefix: string, siteId: string, profileId: string) =>
   `${prefix}:browser-of:${siteId}:${profileId}`;
@@ -265,7 +269,7 @@ export async function forgetOpenVisits(redis: Redis, prefix: string, visits: Arr
     const keys = openVisitKeys(prefix, v.siteId);
     pipeline.zrem(keys.all, v.id);
     pipeline.zrem(keys.site, v.id);
-    pipeline.unlink(`${keys.meta}${v.id}`);
+    pipeline.unlink(`${keys.meta}${v.id}`, visitEventsKey(prefix, v.id));
   }
   await pipeline.exec();
 }

@@ -25,12 +25,43 @@ export function pathOf(url: string | undefined): string | null {
 }
 
 /**
+ * What a visit's summary needs of one event: time (ms), name, page path (page views only), sent by a backend
+ * (1) or a browser (0), and for a backend's order or refund its amount (refunds negative) and currency. Kept in
+ * Redis for each open visit (visit-events.ts), so that closing a visit or counting it live reads no events.
+ */
+export type VisitEventRecord = [
+  t: number,
+  name: string,
+  path: string | null,
+  server: 0 | 1,
+  amount: number,
+  currency: string | null,
+];
+
+/** An event's VisitEventRecord. */
+export function visitEventRecord(e: SummaryEvent): VisitEventRecord {
+  const server = sentByOf(e) === 'server';
+  const path = e.name === 'page_view' ? (pathOf(urlOf(e)) ?? '(unknown)') : null;
+  const props = e.properties ?? {};
+  const isOrder = server && ORDER_EVENTS.has(e.name);
+  if (!isOrder && !(server && e.name === 'order_refunded'))
+    return [e.timestamp.getTime(), e.name, path, server ? 1 : 0, 0, null];
+  const amount = isOrder ? revenueOf(props) : -refundOf(props);
+  return [e.timestamp.getTime(), e.name, path, 1, amount, currencyOf(props)];
+}
+
+/**
  * What one visit adds up to, from its events: page views, entry and exit page, duration (last event minus
  * first), bounce (one page view, under 10 seconds, nothing interactive), orders and revenue (a backend's orders
  * only, refunds taken off).
  */
 export function summarizeVisit(events: SummaryEvent[]): VisitSummary {
-  const sorted = [...events].sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
+  return summarizeRecords(events.map(visitEventRecord));
+}
+
+/** summarizeVisit from the events' records. */
+export function summarizeRecords(records: VisitEventRecord[]): VisitSummary {
+  const sorted = [...records].sort((a, b) => a[0] - b[0]);
   const pages = new Map<string, number>();
   const names = new Map<string, { count: number; orders: number }>();
   let pageviews = 0;
@@ -41,35 +72,31 @@ export function summarizeVisit(events: SummaryEvent[]): VisitSummary {
   let orders = 0;
   let revenue = 0;
   const byCurrency: Record<string, number> = {};
-  for (const e of sorted) {
-    const server = sentByOf(e) === 'server';
+  for (const [, name, path, server, amount, currency] of sorted) {
     if (!server) client = true;
-    const n = names.get(e.name) ?? { count: 0, orders: 0 };
+    const n = names.get(name) ?? { count: 0, orders: 0 };
     n.count++;
-    names.set(e.name, n);
-    if (INTERACTIVE.has(e.name)) interactive = true;
-    if (e.name === 'page_view') {
+    names.set(name, n);
+    if (INTERACTIVE.has(name)) interactive = true;
+    if (name === 'page_view') {
       pageviews++;
-      const path = pathOf(urlOf(e)) ?? '(unknown)';
-      pages.set(path, (pages.get(path) ?? 0) + 1);
-      entryPage ??= path;
-      exitPage = path;
+      const page = path ?? '(unknown)';
+      pages.set(page, (pages.get(page) ?? 0) + 1);
+      entryPage ??= page;
+      exitPage = page;
     }
-    const props = e.properties ?? {};
-    const isOrder = server && ORDER_EVENTS.has(e.name);
-    if (isOrder || (server && e.name === 'order_refunded')) {
-      const amount = isOrder ? revenueOf(props) : -refundOf(props);
+    const isOrder = server === 1 && ORDER_EVENTS.has(name);
+    if (isOrder || (server === 1 && name === 'order_refunded')) {
       if (isOrder) {
         orders++;
         n.orders++;
       }
-      const currency = currencyOf(props);
       if (currency) byCurrency[currency] = round2((byCurrency[currency] ?? 0) + amount);
       else revenue = round2(revenue + amount);
     }
   }
-  const first = sorted[0]?.timestamp.getTime() ?? 0;
-  const last = sorted.at(-1)?.timestamp.getTime() ?? 0;
+  const first = sorted[0]?.[0] ?? 0;
+  const last = sorted.at(-1)?.[0] ?? 0;
   const durationMs = last - first;
   return {
     client,

@@ -2,7 +2,7 @@ import type { Queue, Worker } from 'bullmq';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
-import { createEnricher, startVisitCloser } from '../analytics/index.js';
+import { createEnricher, recordVisitEvents, startVisitCloser } from '../analytics/index.js';
 import {
   type ActiveTriggers,
   createTriggerWorker,
@@ -65,7 +65,9 @@ export async function startWorkers({
   const facts: FactsDeps = { models, redis, prefix: config.queuePrefix, segments: caches.segments };
   const funnels = createFunnelHook({ models, redis, prefix: config.queuePrefix });
   const emailOrders = (events: NewEventDoc[]) => creditOrders(redis, config.queuePrefix, events);
-  const afterInsert = createAfterInsertHook(queues, folder, caches, facts, funnels, emailOrders);
+  const afterInsert = createAfterInsertHook(queues, folder, caches, facts, funnels, emailOrders, (events) =>
+    recordVisitEvents(redis, config.queuePrefix, events),
+  );
   const signingSecret = await loadSigningSecret(models, config);
   const suppressions = new SiteConfigCache(redis, config.queuePrefix, loadSuppressions(models));
   const workers: Worker[] = [
@@ -116,14 +118,16 @@ export function createAfterInsertHook(
   facts?: FactsDeps,
   funnels?: (events: NewEventDoc[], linked?: HookJob['linked'], merged?: HookJob['merged']) => Promise<void>,
   emailOrders?: (events: NewEventDoc[]) => Promise<unknown>,
+  visitEvents?: (events: NewEventDoc[]) => Promise<void>,
 ): AfterInsertHook {
   return async (inserted, models, job) => {
     const events = await ownedEvents(models, inserted, job);
     if (!events.length) return;
     const fresh = events.length === inserted.length;
-    // saved funnels touch Redis alone: their step runs beside the others rather than after them
+    // saved funnels and open visits' records touch Redis alone: they run beside the others rather than after them
     const steps = await Promise.allSettled([
       funnels?.(events, job.linked, job.merged),
+      visitEvents?.(events),
       (async () => {
         if (await recordRollups(models, folder.sketches, events, job.key, fresh)) folder.kick();
         if (facts) await recordProfileFacts(facts, events, job.key);

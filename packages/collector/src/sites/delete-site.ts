@@ -114,7 +114,7 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
         await Promise.all([keepFold(), keepCloser()]);
       }
       // the daily sketches, the stats' sketches and blocks' copies, open visits
-      for (const kind of ['visitors', 'uv', 'sb', 'visit', 'visitmeta'])
+      for (const kind of ['visitors', 'uv', 'sb', 'visit', 'visitmeta', 'visitev'])
         sketches += await unlinkMatching(deps.redis, `${deps.prefix}:${kind}:${siteId}:*`);
       sketches += await deps.redis.unlink(`${deps.prefix}:open-visits:${siteId}`);
       return metrics;
