@@ -107,9 +107,14 @@ async function worker({ jobs, batch, rounds: pairs = 3 }) {
     const withEnrich = k % 2 === 1;
     const round = await workerRound({
       jobsOf: (siteId) => sdkEvents(siteId, jobs, batch),
-      prepare: async ({ config, redis }) => ({
-        enrich: withEnrich ? createEnricher({ redis, prefix: config.queuePrefix }) : undefined,
-      }),
+      // enrichment and the open visits' records the worker keeps with it
+      prepare: async ({ config, redis }) =>
+        withEnrich
+          ? {
+              enrich: createEnricher({ redis, prefix: config.queuePrefix }),
+              visitEvents: (events) => recordVisitEvents(redis, config.queuePrefix, events),
+            }
+          : {},
       inspect: ({ models }) => models.Event.countDocuments({}),
     });
     const { seconds, inspected: stored } = round;
