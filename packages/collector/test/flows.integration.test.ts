@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCANNER_WINDOW_MS } from '../src/campaigns/tracked-links.js';
 import { adminCall } from './helpers/admin.js';
 import { startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 import { startSmtpSink } from './helpers/smtp-sink.js';
@@ -19,6 +20,21 @@ describe('multi-step flows (real SMTP server, Redis and MongoDB-wire server)', {
     smtp.mails.filter((m) => m.to.includes(mail(who)) && m.decoded.includes(`Subject: ${subject}`));
   const track = async (batch: unknown[]) =>
     expect((await admin('POST', '/api/track/server-event', { batch })).status).toBe(202);
+  const order = (who: string, orderTotal: number) => ({
+    event: 'order_placed',
+    orderId: `o-${randomUUID()}`,
+    profile: { email: mail(who) },
+    items: [{ name: 'Thing', sku: 'p1', amount: orderTotal, tax: 0, discount: 0 }],
+    orderTotal,
+    currency: 'EUR',
+  });
+  /** The tracked link of a received message, on the test app's real port (its public URL names port 0). */
+  const trackedLinkIn = (text: string) => {
+    const found = [...text.matchAll(/https?:\/\/[^\s"'<>]+/g)]
+      .map((m) => new URL(m[0]))
+      .find((u) => u.pathname.startsWith('/r/'));
+    return found && `${t.url}${found.pathname}`;
+  };
 
   beforeAll(async () => {
     smtp = await startSmtpSink();
@@ -53,7 +69,7 @@ describe('multi-step flows (real SMTP server, Redis and MongoDB-wire server)', {
       nextSteps: [
         {
           delaySeconds: SECOND_WAIT_S,
-          action: { type: 'email', subject: 'Second reminder', body: 'Still thinking, {{profile.email}}?' },
+          action: { type: 'email', subject: 'Second reminder', body: 'Still thinking? https://shop.example/cart' },
         },
       ],
     });
@@ -62,7 +78,7 @@ describe('multi-step flows (real SMTP server, Redis and MongoDB-wire server)', {
     expect(flow.nextSteps).toEqual([
       {
         delaySeconds: SECOND_WAIT_S,
-        action: { type: 'email', subject: 'Second reminder', body: 'Still thinking, {{profile.email}}?' },
+        action: { type: 'email', subject: 'Second reminder', body: 'Still thinking? https://shop.example/cart' },
       },
     ]);
     const identify = (who: string) => ({ event: 'identify', profile: { email: mail(who), consent: { email: true } } });
@@ -79,15 +95,7 @@ describe('multi-step flows (real SMTP server, Redis and MongoDB-wire server)', {
       'the first e-mails',
     );
     // the buyer orders between the steps
-    await track([
-      {
-        event: 'order_placed',
-        orderId: `o-${randomUUID()}`,
-        profile: { email: mail('buyer') },
-        items: [{ name: 'Thing', sku: 'p1', amount: 20, tax: 0, discount: 0 }],
-        orderTotal: 20,
-      },
-    ]);
+    await track([order('buyer', 20)]);
     const entries = t.db.collection('trigger_entries');
     const settled = await waitFor(
       async () => {
@@ -107,12 +115,42 @@ describe('multi-step flows (real SMTP server, Redis and MongoDB-wire server)', {
     expect(mailsTo('browser', 'Second reminder')).toHaveLength(1);
     expect(mailsTo('buyer', 'Second reminder')).toHaveLength(0);
     expect(mailsTo('buyer', 'First reminder')).toHaveLength(1);
-    const results = await admin('GET', `/api/triggers/${flow.id}/results`);
-    expect(results.status).toBe(200);
-    expect(results.body.sent).toBe(3);
-    expect(results.body.steps).toEqual([
-      { step: 1, sent: 2, failed: 0 },
-      { step: 2, sent: 1, failed: 0 },
+    // the browser clicks the second e-mail's link (past the scanner window) and orders: credited to step 2
+    const link = trackedLinkIn(mailsTo('browser', 'Second reminder')[0]!.decoded);
+    expect(link).toBeDefined();
+    const token = JSON.parse(Buffer.from(link!.split('/r/')[1]!.split('.')[0]!, 'base64url').toString());
+    await waitFor(() => Date.now() > token.t + SCANNER_WINDOW_MS + 200, SCANNER_WINDOW_MS + 10_000, 'past the window');
+    const clicked = await fetch(link!, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux)' } });
+    expect(clicked.status).toBe(302);
+    await track([order('browser', 35)]);
+    const results = await waitFor(
+      async () => {
+        const body = (await admin('GET', `/api/triggers/${flow.id}/results`)).body;
+        return body.orders === 1 && body;
+      },
+      60_000,
+      'the order credited',
+    );
+    expect(results).toMatchObject({
+      sent: 3,
+      failed: 0,
+      clicks: 1,
+      clickers: 1,
+      orders: 1,
+      revenueByCurrency: { EUR: 35 },
+    });
+    expect(results.steps).toEqual([
+      { step: 1, sent: 2, failed: 0, clicks: 0, clickers: 0, suspectClicks: 0, orders: 0, revenueByCurrency: {} },
+      {
+        step: 2,
+        sent: 1,
+        failed: 0,
+        clicks: 1,
+        clickers: 1,
+        suspectClicks: 0,
+        orders: 1,
+        revenueByCurrency: { EUR: 35 },
+      },
     ]);
   });
 

@@ -109,11 +109,7 @@ export type CampaignPreview = Static<typeof CampaignPreview>;
  * seconds of sending, or a robot agent — left out of everything else); orders and revenue are the server orders
  * placed within `attributionWindowDays` after a person's last counted click, credited to that click's source.
  */
-export const EmailResults = Type.Object({
-  /** A flow's e-mail steps, numbered from 1 (`/api/triggers/:id/results` only): what each sent and failed. */
-  steps: Type.Optional(
-    Type.Array(Type.Object({ step: Type.Integer({ minimum: 1 }), sent: Type.Integer(), failed: Type.Integer() })),
-  ),
+const mailFigures = {
   sent: Type.Integer(),
   failed: Type.Integer(),
   clicks: Type.Integer({ description: 'Counted clicks' }),
@@ -121,6 +117,12 @@ export const EmailResults = Type.Object({
   suspectClicks: Type.Integer(),
   orders: Type.Integer(),
   revenueByCurrency: Type.Record(Type.String(), Type.Number(), { description: 'ISO 4217 code → revenue' }),
+};
+
+export const EmailResults = Type.Object({
+  /** A flow's steps, numbered from 1 (`/api/triggers/:id/results` only): each step's own figures. */
+  steps: Type.Optional(Type.Array(Type.Object({ step: Type.Integer({ minimum: 1 }), ...mailFigures }))),
+  ...mailFigures,
   attributionWindowDays: Type.Number(),
 });
 export type EmailResults = Static<typeof EmailResults>;

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { NewEventDoc } from '../models/index.js';
 import { currencyOf, revenueOf } from '../rollups/index.js';
-import type { MailSource } from './tracked-links.js';
+import { MAX_STEP, type MailSource } from './tracked-links.js';
 
 /**
  * What each campaign and flow e-mail achieved, kept in Redis as it happens (so reading it costs a few commands,
@@ -19,6 +19,11 @@ const tag = (s: Pick<MailSource, 'kind' | 'id'>) => `${s.kind}:${s.id}`;
 export const resultsKey = (prefix: string, s: Pick<MailSource, 'kind' | 'id'>) => `${prefix}:email-results:${tag(s)}`;
 const clickersKey = (prefix: string, s: Pick<MailSource, 'kind' | 'id'>) => `${prefix}:email-clickers:${tag(s)}`;
 const ordersKey = (prefix: string, s: Pick<MailSource, 'kind' | 'id'>) => `${prefix}:email-orders:${tag(s)}`;
+/** The people who clicked a flow step's e-mail. */
+const stepClickersKey = (prefix: string, s: Pick<MailSource, 'kind' | 'id'>, step: number) =>
+  `${clickersKey(prefix, s)}:step:${step}`;
+/** A flow step's fields in the source's hash: `step:<n>:sent`, `step:<n>:clicks`, `step:<n>:revenue:EUR`, … */
+const stepField = (step: number, field: string) => `step:${step}:${field}`;
 const lastClickKey = (prefix: string, siteId: string, profileId: string) =>
   `${prefix}:email-last-click:${siteId}:${profileId}`;
 
@@ -34,7 +39,7 @@ export async function noteFlowSend(
 ) {
   const key = resultsKey(prefix, { kind: 'flow', id: triggerId });
   await redis.hincrby(key, ok ? 'sent' : 'failed', 1);
-  await redis.hincrby(key, `step:${step + 1}:${ok ? 'sent' : 'failed'}`, 1);
+  await redis.hincrby(key, stepField(step + 1, ok ? 'sent' : 'failed'), 1);
 }
 
 /**
@@ -47,13 +52,21 @@ export async function noteClick(
   click: { siteId: string; profileId: string; source: MailSource; suspect: string | null; at: number },
 ) {
   const pipe = redis.pipeline();
-  if (click.suspect) pipe.hincrby(resultsKey(prefix, click.source), 'suspectClicks', 1);
-  else {
-    pipe.hincrby(resultsKey(prefix, click.source), 'clicks', 1);
+  const step = click.source.step;
+  const key = resultsKey(prefix, click.source);
+  if (click.suspect) {
+    pipe.hincrby(key, 'suspectClicks', 1);
+    if (step) pipe.hincrby(key, stepField(step, 'suspectClicks'), 1);
+  } else {
+    pipe.hincrby(key, 'clicks', 1);
     pipe.sadd(clickersKey(prefix, click.source), click.profileId);
+    if (step) {
+      pipe.hincrby(key, stepField(step, 'clicks'), 1);
+      pipe.sadd(stepClickersKey(prefix, click.source, step), click.profileId);
+    }
     pipe.set(
       lastClickKey(prefix, click.siteId, click.profileId),
-      `${tag(click.source)}:${click.at}`,
+      `${tag(click.source)}:${click.at}${step ? `:${step}` : ''}`,
       'PX',
       ATTRIBUTION_WINDOW_MS,
     );
@@ -67,6 +80,10 @@ const CREDIT = `
 if redis.call('hsetnx', KEYS[2], ARGV[1], ARGV[3]) == 0 then return 0 end
 redis.call('hincrby', KEYS[1], 'orders', 1)
 redis.call('hincrbyfloat', KEYS[1], 'revenue:' .. ARGV[2], ARGV[3])
+if ARGV[4] ~= '' then
+  redis.call('hincrby', KEYS[1], ARGV[4] .. 'orders', 1)
+  redis.call('hincrbyfloat', KEYS[1], ARGV[4] .. 'revenue:' .. ARGV[2], ARGV[3])
+end
 return 1`;
 
 /**
@@ -81,9 +98,10 @@ export async function creditOrders(redis: ResultsRedis, prefix: string, events: 
   );
   let credited = 0;
   for (const [i, o] of orders.entries()) {
+    // `<kind>:<id>:<time>`, and `:<step>` for a flow step's e-mail
     const click = clicks[i]?.split(':');
-    if (click?.length !== 3) continue;
-    const [kind, id, at] = click as [MailSource['kind'], string, string];
+    if (click?.length !== 3 && click?.length !== 4) continue;
+    const [kind, id, at, step] = click as [MailSource['kind'], string, string, string | undefined];
     const placed = new Date(o.timestamp).getTime();
     if (placed < Number(at) - CLOCK_SLACK_MS || placed > Number(at) + ATTRIBUTION_WINDOW_MS) continue;
     const source = { kind, id };
@@ -96,14 +114,14 @@ export async function creditOrders(redis: ResultsRedis, prefix: string, events: 
       `${o.siteId.toHexString()}:${o.messageId}`,
       currencyOf(properties) ?? '(none)',
       String(revenueOf(properties)),
+      step ? stepField(Number(step), '') : '',
     )) as number;
   }
   return credited;
 }
 
-export interface EmailResults {
-  /** A flow's e-mail steps (numbered from 1): what each sent and failed. */
-  steps?: Array<{ step: number; sent: number; failed: number }>;
+/** What one e-mail (a broadcast, a flow, or a flow's step) achieved. */
+export interface MailFigures {
   sent: number;
   failed: number;
   clicks: number;
@@ -111,6 +129,30 @@ export interface EmailResults {
   suspectClicks: number;
   orders: number;
   revenueByCurrency: Record<string, number>;
+}
+
+export interface EmailResults extends MailFigures {
+  /** A flow's steps (numbered from 1): each step's own figures. */
+  steps?: Array<MailFigures & { step: number }>;
+}
+
+/** The figures of `hash` whose fields start with `prefix` (the source's, or `step:<n>:` for a step's). */
+function figuresOf(hash: Record<string, string>, prefix: string, clickers: number): MailFigures {
+  const n = (k: string) => Number(hash[`${prefix}${k}`] ?? 0);
+  const revenueByCurrency: Record<string, number> = {};
+  for (const [k, v] of Object.entries(hash)) {
+    if (!k.startsWith(`${prefix}revenue:`)) continue;
+    revenueByCurrency[k.slice(`${prefix}revenue:`.length)] = Math.round(Number(v) * 100) / 100;
+  }
+  return {
+    sent: n('sent'),
+    failed: n('failed'),
+    clicks: n('clicks'),
+    clickers,
+    suspectClicks: n('suspectClicks'),
+    orders: n('orders'),
+    revenueByCurrency,
+  };
 }
 
 /** A campaign's or flow's results; `sent`/`failed` from `counts` when the caller keeps them (a broadcast). */
@@ -124,31 +166,30 @@ export async function readResults(
     redis.hgetall(resultsKey(prefix, source)),
     redis.scard(clickersKey(prefix, source)),
   ]);
-  const n = (k: string) => Number(hash[k] ?? 0);
-  const revenueByCurrency: Record<string, number> = {};
-  for (const [k, v] of Object.entries(hash)) {
-    if (k.startsWith('revenue:')) revenueByCurrency[k.slice('revenue:'.length)] = Math.round(Number(v) * 100) / 100;
-  }
-  const steps = new Map<number, { step: number; sent: number; failed: number }>();
-  for (const [k, v] of Object.entries(hash)) {
-    const m = /^step:(\d+):(sent|failed)$/.exec(k);
-    if (!m) continue;
-    const s = steps.get(Number(m[1])) ?? { step: Number(m[1]), sent: 0, failed: 0 };
-    s[m[2] as 'sent' | 'failed'] = Number(v);
-    steps.set(s.step, s);
-  }
+  const total = figuresOf(hash, '', clickers);
+  if (counts) Object.assign(total, counts);
+  if (source.kind !== 'flow') return total;
+  const steps = [
+    ...new Set(
+      Object.keys(hash)
+        .flatMap((k) => /^step:(\d+):/.exec(k)?.[1] ?? [])
+        .map(Number),
+    ),
+  ].sort((a, b) => a - b);
+  const stepClickers = await Promise.all(steps.map((step) => redis.scard(stepClickersKey(prefix, source, step))));
   return {
-    ...(source.kind === 'flow' ? { steps: [...steps.values()].sort((a, b) => a.step - b.step) } : {}),
-    sent: counts?.sent ?? n('sent'),
-    failed: counts?.failed ?? n('failed'),
-    clicks: n('clicks'),
-    clickers,
-    suspectClicks: n('suspectClicks'),
-    orders: n('orders'),
-    revenueByCurrency,
+    ...total,
+    steps: steps.map((step, i) => ({ step, ...figuresOf(hash, stepField(step, ''), stepClickers[i]!) })),
   };
 }
 
 /** Drops a deleted campaign's or flow's results. */
 export const dropResults = (redis: Pick<Redis, 'del'>, prefix: string, source: Pick<MailSource, 'kind' | 'id'>) =>
-  redis.del(resultsKey(prefix, source), clickersKey(prefix, source), ordersKey(prefix, source));
+  redis.del(
+    resultsKey(prefix, source),
+    clickersKey(prefix, source),
+    ordersKey(prefix, source),
+    ...(source.kind === 'flow'
+      ? Array.from({ length: MAX_STEP }, (_, i) => stepClickersKey(prefix, source, i + 1))
+      : []),
+  );

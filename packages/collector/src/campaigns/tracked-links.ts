@@ -9,6 +9,8 @@ export interface MailSource {
   id: string;
   /** Its name, for `utm_campaign` on the landing page. */
   name: string;
+  /** A flow's step that sent the e-mail, from 1 (absent: a broadcast, or a link sent before steps were counted). */
+  step?: number;
 }
 
 /** What a tracked link carries, signed: who was sent it, by what, when, and where it leads. */
@@ -41,6 +43,7 @@ export function clickUrl(config: Pick<Config, 'publicUrl'>, secret: string, toke
       k: token.source.kind === 'campaign' ? 'c' : 'f',
       i: token.source.id,
       n: token.source.name.slice(0, MAX_NAME),
+      ...(token.source.step ? { st: token.source.step } : {}),
       u: token.url,
       t: token.sentAt,
     }),
@@ -49,6 +52,8 @@ export function clickUrl(config: Pick<Config, 'publicUrl'>, secret: string, toke
 }
 
 const HEX24 = /^[0-9a-f]{24}$/;
+/** A flow's steps: the first and at most nine more. */
+export const MAX_STEP = 10;
 
 /** The token of a `/r/…` path segment, or null when it was not made by this installation (or was altered). */
 export function readClickToken(secret: string, raw: string): ClickToken | null {
@@ -70,10 +75,14 @@ export function readClickToken(secret: string, raw: string): ClickToken | null {
   if (typeof s !== 'string' || !HEX24.test(s) || typeof p !== 'string' || !HEX24.test(p)) return null;
   if ((k !== 'c' && k !== 'f') || typeof i !== 'string' || !HEX24.test(i) || typeof n !== 'string') return null;
   if (typeof u !== 'string' || !isWebUrl(u) || typeof t.t !== 'number') return null;
+  const { st } = t;
+  if (st !== undefined && (k !== 'f' || !Number.isInteger(st) || (st as number) < 1 || (st as number) > MAX_STEP)) {
+    return null;
+  }
   return {
     siteId: s,
     profileId: p,
-    source: { kind: k === 'c' ? 'campaign' : 'flow', id: i, name: n },
+    source: { kind: k === 'c' ? 'campaign' : 'flow', id: i, name: n, ...(st ? { step: st as number } : {}) },
     url: u,
     sentAt: t.t,
   };

@@ -222,7 +222,7 @@ async function sendEmail(
   const track = linkTracker(deps.config, deps.signingSecret, {
     siteId: entry.siteId.toHexString(),
     profileId: profile._id.toHexString(),
-    source: { kind: 'flow', id: trigger._id.toHexString(), name: trigger.name },
+    source: { kind: 'flow', id: trigger._id.toHexString(), name: trigger.name, step: step + 1 },
   });
   const text = `${track(render(action.body, ctx, 'text'), 'text')}\n\n--\nUnsubscribe: ${link}\n`;
   const html =

@@ -30,6 +30,15 @@ describe('tracked links', () => {
     expect(readClickToken('another-secret', segment)).toBeNull();
   });
 
+  it('carries a flow step, and refuses a step on a broadcast or out of range, though signed', () => {
+    const flow: ClickToken = { ...token, source: { kind: 'flow', id: token.source.id, name: 'Cart', step: 2 } };
+    const segment = (t: ClickToken) => new URL(clickUrl(config, SECRET, t)).pathname.slice('/r/'.length);
+    expect(readClickToken(SECRET, segment(flow))).toEqual(flow);
+    expect(readClickToken(SECRET, segment({ ...token, source: { ...token.source, step: 1 } }))).toBeNull();
+    expect(readClickToken(SECRET, segment({ ...flow, source: { ...flow.source, step: 11 } }))).toBeNull();
+    expect(readClickToken(SECRET, segment({ ...flow, source: { ...flow.source, step: 1.5 } }))).toBeNull();
+  });
+
   it('refuses a token whose destination or signature was changed, or that is not a web link', () => {
     const segment = new URL(clickUrl(config, SECRET, token)).pathname.slice('/r/'.length);
     const [payload, sig] = segment.split('.') as [string, string];
