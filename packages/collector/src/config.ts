@@ -24,6 +24,8 @@ export interface Config {
   linksPerProfileDay: number;
   /** Events waiting in the ingest queue above which the track endpoints answer 503 (0 = no limit). */
   maxBacklogEvents: number;
+  /** How long an accepted request waits for others to share its ingest job (group commit; 0 = next tick). */
+  ingestGroupMs: number;
   /** Share (0–1) of Redis maxmemory in use above which the track endpoints answer 503. */
   maxRedisMemory: number;
   /** BullMQ lock duration: how long before a killed worker's job is picked up again. */
@@ -146,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     workerConcurrency: int(env, 'TRACKMATE_WORKER_CONCURRENCY', 4, 1, 256),
     linksPerProfileDay: int(env, 'TRACKMATE_LINKS_PER_PROFILE_DAY', 50, 1, 1e6),
     maxBacklogEvents: int(env, 'TRACKMATE_MAX_BACKLOG', 500_000, 0, 1e9),
+    ingestGroupMs: int(env, 'TRACKMATE_INGEST_GROUP_MS', 5, 0, 1_000),
     maxRedisMemory: int(env, 'TRACKMATE_MAX_REDIS_MEMORY', 80, 1, 100) / 100,
     workerLockMs: int(env, 'TRACKMATE_WORKER_LOCK_MS', 30_000, 1_000, 600_000),
     jobAttempts: int(env, 'TRACKMATE_JOB_ATTEMPTS', 12, 1, 100),

@@ -3,7 +3,7 @@ import type { IngestJob } from '../pipeline/index.js';
 import type { Routes } from '../route-kit.js';
 import type { GeoOf, IngestFeed } from './accept.js';
 import { Backpressure } from './backpressure.js';
-import { EnqueueBatcher } from './enqueue-batcher.js';
+import { DEFAULT_BATCHER, EnqueueBatcher } from './enqueue-batcher.js';
 import sdkRoute from './sdk-route.js';
 import { segmentRoutes } from './segment/index.js';
 import serverEventRoutes from './server-event-routes.js';
@@ -24,7 +24,17 @@ const noGeo: GeoOf = () => null;
  */
 const ingestRoutes: Routes<IngestOptions> = async (app, { feeds = [], geo }) => {
   const queue: Pick<Queue<IngestJob>, 'add'> = app.queues.ingest;
-  const batcher = new EnqueueBatcher(queue);
+  // open client connections, for the group commit: once each has its request waiting, nobody else can join
+  let connections = 0;
+  app.server.on('connection', (socket) => {
+    connections++;
+    socket.once('close', () => connections--);
+  });
+  const batcher = new EnqueueBatcher(queue, {
+    ...DEFAULT_BATCHER,
+    lingerMs: app.config.ingestGroupMs,
+    connections: () => connections,
+  });
   const { maxBacklogEvents, maxRedisMemory } = app.config;
   const backpressure = new Backpressure(
     app.queues.ingest,

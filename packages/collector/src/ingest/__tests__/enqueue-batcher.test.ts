@@ -42,6 +42,60 @@ describe('EnqueueBatcher (group commit)', () => {
     );
   });
 
+  it('holds a request up to lingerMs so that requests arriving meanwhile share its job', async () => {
+    const { queue, jobs } = recordingQueue(1);
+    const batcher = new EnqueueBatcher(queue, {
+      maxEvents: 1_000,
+      maxInFlight: 2,
+      timeoutMs: 1_000,
+      maxWaitingEvents: 50_000,
+      lingerMs: 2_000,
+    });
+    let firstSettled = false;
+    const first = batcher.enqueue([ev('early')]).then(() => {
+      firstSettled = true;
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(firstSettled).toBe(false); // nothing acknowledged before its job is written
+    expect(jobs).toHaveLength(0);
+    await Promise.all([first, batcher.enqueue([ev('late-a'), ev('late-b')])]);
+    expect(jobs.map((j) => j.events.map((e) => e.messageId))).toEqual([['early', 'late-a', 'late-b']]);
+    // the next request starts a group of its own
+    const next = batcher.enqueue([ev('next')]);
+    await batcher.drain();
+    await next;
+    expect(jobs.map((j) => j.events.map((e) => e.messageId))).toEqual([['early', 'late-a', 'late-b'], ['next']]);
+  });
+
+  it('writes at once, without lingering, when every open connection has its request waiting', async () => {
+    const { queue, jobs } = recordingQueue(1);
+    const batcher = new EnqueueBatcher(queue, {
+      maxEvents: 1_000,
+      maxInFlight: 2,
+      timeoutMs: 1_000,
+      maxWaitingEvents: 50_000,
+      lingerMs: 600_000,
+      connections: () => 3,
+    });
+    await Promise.all([batcher.enqueue([ev('a')]), batcher.enqueue([ev('b')]), batcher.enqueue([ev('c')])]);
+    expect(jobs.map((j) => j.events.length)).toEqual([3]);
+  });
+
+  it('writes a lingering group at once on drain (graceful shutdown)', async () => {
+    const { queue, jobs } = recordingQueue(1);
+    const batcher = new EnqueueBatcher(queue, {
+      maxEvents: 1_000,
+      maxInFlight: 2,
+      timeoutMs: 1_000,
+      maxWaitingEvents: 50_000,
+      lingerMs: 600_000,
+    });
+    const pending = batcher.enqueue([ev('last')]);
+    await batcher.drain();
+    await pending;
+    expect(jobs).toHaveLength(1);
+  });
+
   it('never puts more than maxEvents events in one job', async () => {
     const { queue, jobs } = recordingQueue(1);
     const batcher = new EnqueueBatcher(queue, {
