@@ -115,9 +115,7 @@ describe('group commit: a failed write fails every request of the job', () => {
     const batches = Array.from({ length: 5 }, (_, i) =>
       Array.from({ length: 1 + i }, () => clientEvent({ anonymousId: `failed-${i}` })),
     );
-    const answers = await Promise.all(
-      batches.map((batch) => postEvents(t.url, { writeKey: t.site.writeKey, batch })),
-    );
+    const answers = await Promise.all(batches.map((batch) => postEvents(t.url, { writeKey: t.site.writeKey, batch })));
     for (const res of answers) {
       expect(res.status).toBe(503);
       expect(res.body.code).toBe('TM_ERR_QUEUE_UNAVAILABLE');
