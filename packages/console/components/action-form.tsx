@@ -1,11 +1,13 @@
 'use client';
 
-import { type ReactNode, useActionState } from 'react';
+import { type ReactNode, startTransition, useActionState } from 'react';
 import type { FormState } from '../lib/session-actions';
 
 /**
  * A form bound to a server action that answers a FormState: shows its error or message in a live region, and
- * values meant to be seen once (new keys, secrets) in a box to copy.
+ * values meant to be seen once (new keys, secrets) in a box to copy. With `keepValues`, the action is dispatched
+ * from the submit event instead of by React's form action (which resets every field once it answered), so a form
+ * the collector refused keeps what was typed; the `action` attribute stays, so it still posts without JavaScript.
  */
 export function ActionForm({
   action,
@@ -15,6 +17,7 @@ export function ActionForm({
   className,
   danger,
   label,
+  keepValues,
 }: {
   action: (prev: FormState, form: FormData) => Promise<FormState>;
   children?: ReactNode;
@@ -23,10 +26,24 @@ export function ActionForm({
   className?: string;
   danger?: boolean;
   label?: string;
+  keepValues?: boolean;
 }) {
   const [state, run, isPending] = useActionState(action, {});
   return (
-    <form action={run} className={className} aria-label={label}>
+    <form
+      action={run}
+      onSubmit={
+        keepValues
+          ? (e) => {
+              e.preventDefault();
+              const data = new FormData(e.currentTarget, (e.nativeEvent as SubmitEvent).submitter);
+              startTransition(() => run(data));
+            }
+          : undefined
+      }
+      className={className}
+      aria-label={label}
+    >
       {children}
       <div className="row" style={{ marginTop: 10 }}>
         <button type="submit" disabled={isPending} className={danger ? 'danger' : undefined}>

@@ -121,3 +121,35 @@ export async function attempt<T>(
     throw err; // redirects and real bugs
   }
 }
+
+/**
+ * A collector answer passed through as it streams (a CSV export), with the signed-in site's key. An error answers
+ * as the collector's message in plain text, with its status.
+ */
+export async function streamFromCollector(path: string): Promise<Response> {
+  const key = await sessionKey();
+  if (!key) redirect('/sign-in');
+  let res: Response;
+  try {
+    res = await fetch(`${collectorUrl()}${path}`, {
+      headers: { authorization: `Bearer ${key}`, ...(await clientIpHeaders()) },
+      cache: 'no-store',
+    });
+  } catch {
+    return new Response(`The collector at ${collectorUrl()} does not answer. Is it running?`, { status: 502 });
+  }
+  if (res.status === 401) redirect('/sign-in?expired=1');
+  if (!res.ok || !res.body) {
+    const err = (await res.json().catch(() => ({}))) as { message?: string };
+    return new Response(err.message ?? `The collector answered ${res.status}`, {
+      status: res.status,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+    });
+  }
+  return new Response(res.body, {
+    headers: {
+      'content-type': res.headers.get('content-type') ?? 'text/csv; charset=utf-8',
+      'cache-control': 'no-store',
+    },
+  });
+}

@@ -1,8 +1,14 @@
 import type {
   AttributionResult,
+  Campaign,
+  CampaignInput,
+  CampaignList,
+  CampaignPatch,
+  CampaignPreview,
   DeadLetterList,
   DeadLettersReplayed,
   DeliveryQueued,
+  EmailResults,
   EventPage,
   Funnel,
   FunnelResult,
@@ -15,6 +21,11 @@ import type {
   RotatedKeys,
   SavedFunnel,
   SavedFunnelInput,
+  Segment,
+  SegmentInput,
+  SegmentList,
+  SegmentMemberPage,
+  SegmentPatch,
   Site,
   StatsAggregate,
   StatsBreakdown,
@@ -140,6 +151,25 @@ export const getTriggerDeliveries = cache((id: string) =>
   item<TriggerDeliveryList>(`/api/triggers/${path(id)}/deliveries`),
 );
 
+export const getTriggerResults = cache((id: string) => item<EmailResults>(`/api/triggers/${path(id)}/results`));
+
+export const getSegments = cache(() => api<SegmentList>('GET', '/api/segments'));
+export const getSegment = cache((id: string) => item<Segment>(`/api/segments/${path(id)}`));
+/** A page of 50 members in profile-id order; `cursor` is the page before's `nextCursor`. */
+export const getSegmentMembers = cache((id: string, cursor?: string) =>
+  item<SegmentMemberPage>(`/api/segments/${path(id)}/members${query({ limit: '50', cursor })}`),
+);
+/** The path of a segment's CSV export on the collector (streamed through the console's route). */
+export const segmentCsvPath = (id: string) => `/api/segments/${path(id)}/members.csv`;
+
+export const getCampaigns = cache(() => api<CampaignList>('GET', '/api/campaigns'));
+export const getCampaign = cache((id: string) => item<Campaign>(`/api/campaigns/${path(id)}`));
+export const getCampaignResults = cache((id: string) => item<EmailResults>(`/api/campaigns/${path(id)}/results`));
+/** The message filled with a profile's values (default: the segment's first member). */
+export const getCampaignPreview = cache((id: string, profileId?: string) =>
+  api<CampaignPreview>('GET', `/api/campaigns/${path(id)}/preview${query({ profileId })}`),
+);
+
 export const getWebhooks = cache(() => api<WebhookList>('GET', '/api/webhooks'));
 export const getWebhook = cache((id: string) => item<Webhook>(`/api/webhooks/${path(id)}`));
 export const getWebhookDeliveries = cache((id: string) =>
@@ -185,6 +215,23 @@ export const createTrigger = (body: TriggerChange) => api<Trigger>('POST', '/api
 export const updateTrigger = (id: string, body: TriggerChange) =>
   api<Trigger>('PATCH', `/api/triggers/${path(id)}`, body);
 export const deleteTrigger = (id: string) => api<null>('DELETE', `/api/triggers/${path(id)}`);
+
+export const createSegment = (body: SegmentInput) => api<Segment>('POST', '/api/segments', body);
+export const updateSegment = (id: string, body: SegmentPatch) =>
+  api<Segment>('PATCH', `/api/segments/${path(id)}`, body);
+export const deleteSegment = (id: string) => api<null>('DELETE', `/api/segments/${path(id)}`);
+
+export const createCampaign = (body: CampaignInput) => api<Campaign>('POST', '/api/campaigns', body);
+export const updateCampaign = (id: string, body: CampaignPatch) =>
+  api<Campaign>('PATCH', `/api/campaigns/${path(id)}`, body);
+export const deleteCampaign = (id: string) => api<null>('DELETE', `/api/campaigns/${path(id)}`);
+/** Sends now, or at `at` (ISO date-time): scheduled. */
+export const sendCampaign = (id: string, at?: string) =>
+  api<Campaign>('POST', `/api/campaigns/${path(id)}/send`, at ? { at } : {});
+export const testCampaign = (id: string, email: string, profileId?: string) =>
+  api<unknown>('POST', `/api/campaigns/${path(id)}/test`, profileId ? { email, profileId } : { email });
+export const campaignCommand = (id: string, command: 'pause' | 'resume' | 'cancel') =>
+  api<Campaign>('POST', `/api/campaigns/${path(id)}/${command}`);
 
 export const createFunnel = (body: SavedFunnelInput) => api<SavedFunnel>('POST', '/api/funnels', body);
 export const deleteFunnel = (id: string) => api<null>('DELETE', `/api/funnels/${path(id)}`);

@@ -332,16 +332,16 @@ describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
     await screenshots('profiles');
   });
 
-  it('campaigns: creates the abandoned-cart trigger from the form, edits it, and lists it', async () => {
-    await go('/campaigns');
-    expect(await page.locator('text=No campaign triggers yet').count()).toBe(1);
-    await screenshots('campaigns-empty');
+  it('flows: creates the abandoned-cart trigger from the form, edits it, and lists it', async () => {
+    await go('/flows');
+    expect(await page.locator('text=No flows yet').count()).toBe(1);
+    await screenshots('flows-empty');
     await page.getByRole('link', { name: 'New abandoned-cart trigger' }).click();
-    await page.waitForURL(/\/campaigns\/new$/);
+    await page.waitForURL(/\/flows\/new$/);
     await page.getByLabel('Wait (minutes)').fill('30');
-    await screenshots('campaign-new');
+    await screenshots('flow-new');
     await page.getByRole('button', { name: 'Create trigger' }).click();
-    await page.waitForURL(/\/campaigns\/[0-9a-f]{24}\?created=1$/);
+    await page.waitForURL(/\/flows\/[0-9a-f]{24}\?created=1$/);
     const { body } = await api<{ triggers: Array<Record<string, unknown>> }>('GET', '/api/triggers');
     expect(body.triggers).toHaveLength(1);
     expect(body.triggers[0]).toMatchObject({
@@ -358,10 +358,10 @@ describe('console (Chromium, real collector)', { timeout: 60_000 }, () => {
     expect(
       (await api<{ triggers: Array<{ delaySeconds: number }> }>('GET', '/api/triggers')).body.triggers[0]!.delaySeconds,
     ).toBe(2700);
-    await screenshots('campaign');
-    await go('/campaigns');
+    await screenshots('flow');
+    await go('/flows');
     expect(await page.getByRole('link', { name: 'Abandoned cart, 45 min' }).count()).toBe(1);
-    await screenshots('campaigns');
+    await screenshots('flows');
   });
 
   it('webhooks: subscribes an endpoint (secret shown once), sends a test POST and lists the delivery', async () => {

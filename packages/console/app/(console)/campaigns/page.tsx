@@ -1,48 +1,55 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { ActiveBadge } from '@/components/active-badge';
+import { AutoRefresh } from '@/components/auto-refresh';
+import { CampaignProgress, CampaignStatusBadge } from '@/components/campaign-form';
 import { DataTable } from '@/components/data-table';
 import { EmptyState } from '@/components/empty-state';
-import { getTriggers } from '@/lib/data';
+import { getCampaigns, getSegments } from '@/lib/data';
+import { dateTime } from '@/lib/format';
 
 export const metadata: Metadata = { title: 'Campaigns' };
 
-const minutes = (s: number) => (s % 3600 === 0 ? `${s / 3600} h` : `${Math.round((s / 60) * 10) / 10} min`);
-
 export default async function CampaignsPage() {
-  const { triggers } = await getTriggers();
+  const [{ campaigns }, { segments }] = await Promise.all([getCampaigns(), getSegments()]);
+  const segmentName = new Map(segments.map((s) => [s.id, s.name]));
+  const active = campaigns.some((c) => c.status === 'sending' || c.status === 'scheduled');
   return (
     <>
       <h1>Campaigns</h1>
-      <p>
+      <div className="row">
         <Link className="button" href="/campaigns/new">
-          New abandoned-cart trigger
+          New campaign
         </Link>
-      </p>
-      {triggers.length ? (
+        {active ? <AutoRefresh seconds={3} /> : null}
+      </div>
+      {campaigns.length ? (
         <DataTable
           panel
-          rows={triggers}
-          rowKey={(t) => t.id}
+          rows={campaigns}
+          rowKey={(c) => c.id}
+          rowData={(c) => ({ 'data-campaign': c.name })}
           columns={[
-            { header: 'Trigger', cell: (t) => <Link href={`/campaigns/${t.id}`}>{t.name}</Link> },
-            { header: 'When', cell: (t) => t.entryEvent },
-            { header: 'Wait', cell: (t) => minutes(t.delaySeconds) },
-            { header: 'Unless', cell: (t) => t.exitEvents.join(', ') || '—' },
+            { header: 'Campaign', cell: (c) => <Link href={`/campaigns/${c.id}`}>{c.name}</Link> },
+            { header: 'Segment', cell: (c) => segmentName.get(c.segmentId) ?? '(deleted)' },
+            { header: 'Status', cell: (c) => <CampaignStatusBadge status={c.status} /> },
+            { header: 'Progress', cell: (c) => (c.status === 'draft' ? '—' : <CampaignProgress campaign={c} />) },
             {
-              header: 'Then',
-              cellClassName: 'break',
-              cell: (t) => (t.action.type === 'email' ? 'e-mail' : `webhook ${t.action.url}`),
+              header: 'When',
+              className: 'hide-narrow',
+              cell: (c) => dateTime(c.finishedAt ?? c.startedAt ?? c.scheduledAt ?? c.updatedAt),
             },
-            { header: 'Status', cell: (t) => <ActiveBadge active={t.active} /> },
+            {
+              header: 'Results',
+              cell: (c) => (c.status === 'draft' ? '—' : <Link href={`/campaigns/${c.id}/results`}>results</Link>),
+            },
           ]}
         />
       ) : (
-        <EmptyState title="No campaign triggers yet">
+        <EmptyState title="No campaigns yet">
           <p>
-            A trigger waits after an event (say <code>add_to_cart</code>) and, unless the visitor does another one in
-            the meantime (<code>order_placed</code>), sends an e-mail or a webhook. Start with the abandoned cart above;
-            e-mails need <code>SMTP_URL</code> set on the collector and go only to profiles with e-mail consent.
+            A campaign is one e-mail to a segment, sent now or at a set time, only to members with e-mail consent — each
+            person at most once, even after a pause. Make a segment first, then compose the message, preview it with a
+            real member&apos;s values and send yourself a test. The collector needs <code>SMTP_URL</code>.
           </p>
         </EmptyState>
       )}

@@ -1,0 +1,37 @@
+'use server';
+
+import { revalidatePath } from 'next/cache';
+import { redirect } from 'next/navigation';
+import { attempt } from '@/lib/collector';
+import * as data from '@/lib/data';
+import { definitionOfForm } from '@/lib/segment-form';
+import type { FormState } from '@/lib/session-actions';
+
+function segmentBody(form: FormData) {
+  const definition = definitionOfForm(form.get('definition'));
+  return { name: String(form.get('name') ?? '').trim(), definition };
+}
+
+export async function createSegment(_prev: FormState, form: FormData): Promise<FormState> {
+  const { name, definition } = segmentBody(form);
+  if ('error' in definition) return { error: definition.error };
+  const r = await attempt(() => data.createSegment({ name, definition }));
+  if (!r.ok) return { error: r.error };
+  redirect(`/segments/${r.value.id}?created=1`);
+}
+
+export async function updateSegment(_prev: FormState, form: FormData): Promise<FormState> {
+  const id = String(form.get('id') ?? '');
+  const { name, definition } = segmentBody(form);
+  if ('error' in definition) return { error: definition.error };
+  const r = await attempt(() => data.updateSegment(id, { name, definition }));
+  if (!r.ok) return { error: r.error };
+  revalidatePath(`/segments/${id}`);
+  return { message: 'Saved. Every profile is evaluated again; the count follows in a moment.' };
+}
+
+export async function deleteSegment(_prev: FormState, form: FormData): Promise<FormState> {
+  const r = await attempt(() => data.deleteSegment(String(form.get('id') ?? '')));
+  if (!r.ok) return { error: r.error };
+  redirect('/segments');
+}

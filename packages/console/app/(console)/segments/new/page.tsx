@@ -1,0 +1,27 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { ActionForm } from '@/components/action-form';
+import { SegmentBuilder } from '@/components/segment-builder';
+import { createSegment } from '../actions';
+
+export const metadata: Metadata = { title: 'New segment' };
+
+export default function NewSegmentPage() {
+  return (
+    <>
+      <p>
+        <Link href="/segments">← Segments</Link>
+      </p>
+      <h1>New segment</h1>
+      <div className="panel">
+        <ActionForm keepValues action={createSegment} submit="Save segment" pending="Saving…" label="New segment">
+          <SegmentBuilder />
+        </ActionForm>
+        <p className="hint">
+          The member count starts as soon as the segment is saved: every profile is evaluated once, then people join and
+          leave as their events arrive.
+        </p>
+      </div>
+    </>
+  );
+}
