@@ -87,18 +87,34 @@ export async function closeVisits(
   return ids.length;
 }
 
+/** Dimensions by their JSON and sites' ids by their hex, memoised: a live query turns every open visit into a document. */
+const dimsByJson = new Map<string, VisitDoc['dims']>();
+const siteIds = new Map<string, Types.ObjectId>();
+
 /** An open visit (Redis) as a visits document, not yet summarised. */
 export function visitDocOf(m: OpenVisitMeta): VisitDoc {
-  const start = JSON.parse(m.dims) as Parameters<typeof dimsOf>[0];
+  let dims = dimsByJson.get(m.dims);
+  if (!dims) {
+    dims = dimsOf(JSON.parse(m.dims) as Parameters<typeof dimsOf>[0]);
+    if (dimsByJson.size >= 20_000) dimsByJson.clear();
+    dimsByJson.set(m.dims, dims);
+  }
+  let siteId = siteIds.get(m.siteId);
+  if (!siteId) {
+    siteId = new Types.ObjectId(m.siteId);
+    if (siteIds.size >= 10_000) siteIds.clear();
+    siteIds.set(m.siteId, siteId);
+  }
+  const start = new Date(m.start);
   return {
     _id: m.id,
-    siteId: new Types.ObjectId(m.siteId),
+    siteId,
     visitor: m.visitor,
-    day: new Date(m.start).toISOString().slice(0, 10),
-    start: new Date(m.start),
+    day: start.toISOString().slice(0, 10),
+    start,
     end: new Date(m.last),
     touchedAt: new Date(m.touched),
-    dims: dimsOf(start),
+    dims: { ...dims },
     closed: false,
   };
 }
