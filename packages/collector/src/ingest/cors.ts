@@ -1,11 +1,8 @@
-import type { FastifyCorsOptions, FastifyCorsOptionsDelegateCallback } from '@fastify/cors';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import cors, { type FastifyCorsOptions, type FastifyCorsOptionsDelegateCallback } from '@fastify/cors';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { TrackMateError } from '../errors.js';
 import { originAllowed } from '../sites/index.js';
 import { siteOfKey, writeKeyOf } from './write-key.js';
-
-/** Answers to the browser SDK: readable by the page (the SDK honours Retry-After and reads 4xx reasons). */
-const ANSWER: FastifyCorsOptions = { origin: true, exposedHeaders: 'Retry-After', preflight: false };
 
 /** Request headers the track endpoint's pre-flights allow. */
 export const TRACK_HEADERS = 'content-type, x-trackmate-key, content-encoding';
@@ -19,14 +16,37 @@ const preflightOptions = (allowedHeaders: string): FastifyCorsOptions => ({
 });
 
 /**
- * @fastify/cors options per request for the track endpoint. A pre-flight is allowed for the origins of the
- * site its key names (`?writeKey=` or X-TrackMate-Key), or of any site when it names none; any other origin is
- * refused with 403 and gets no CORS headers, so nothing that needs a pre-flight is ever sent. Other requests
- * reflect the origin: the route itself refuses an origin that is not the site's (403) once the body has told it
- * which site, and that 403 keeps its CORS headers, so the page (the SDK) can read it and drop those events
- * instead of retrying what looks like a network error.
+ * CORS of a track endpoint's routes (registered in their plugin, before them). A pre-flight is allowed for the
+ * origins of the site its key names (`?writeKey=` or X-TrackMate-Key), or of any site when it names none; any
+ * other origin is refused with 403 and gets no CORS headers, so nothing that needs a pre-flight is ever sent.
+ * Other requests reflect the origin: the route itself refuses an origin that is not the site's (403) once the
+ * body has told it which site, and that 403 keeps its CORS headers, so the page (the SDK) can read it and drop
+ * those events instead of retrying what looks like a network error.
+ *
+ * Pre-flights are @fastify/cors's, in a scope of their own: its hook builds and normalises its options for
+ * every request it sees (4 % of the collector's CPU under single-event load when it saw the POSTs too). The
+ * POSTs' answer is the same for every request but the origin, so one hook sets it with nothing built per request.
  */
-export function trackCors(app: FastifyInstance, allowedHeaders = TRACK_HEADERS): FastifyCorsOptionsDelegateCallback {
+export async function registerTrackCors(app: FastifyInstance, allowedHeaders = TRACK_HEADERS): Promise<void> {
+  await app.register(async (preflights) => {
+    await preflights.register(cors, { delegator: preflightCors(app, allowedHeaders) });
+  });
+  app.addHook('onRequest', exposeToPage);
+}
+
+/** @fastify/cors's answer with `origin: true, exposedHeaders: 'Retry-After'`: readable by the page (the SDK honours Retry-After and reads 4xx reasons). */
+function exposeToPage(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  if (request.method !== 'OPTIONS') {
+    // not a pre-flight (those are @fastify/cors's)
+    const origin = request.headers.origin;
+    if (origin) reply.header('access-control-allow-origin', origin);
+    reply.header('access-control-expose-headers', 'Retry-After').header('vary', 'Origin');
+  }
+  done();
+}
+
+/** @fastify/cors options of a pre-flight (see registerTrackCors). */
+function preflightCors(app: FastifyInstance, allowedHeaders: string): FastifyCorsOptionsDelegateCallback {
   const PREFLIGHT = preflightOptions(allowedHeaders);
   const preflight = async (request: FastifyRequest): Promise<FastifyCorsOptions> => {
     const origin = request.headers.origin;
@@ -42,7 +62,6 @@ export function trackCors(app: FastifyInstance, allowedHeaders = TRACK_HEADERS):
     return PREFLIGHT;
   };
   return (request, callback) => {
-    if (request.method !== 'OPTIONS') return callback(null, ANSWER);
     preflight(request).then(
       (options) => callback(null, options),
       (err: Error) => callback(err, { origin: false }),

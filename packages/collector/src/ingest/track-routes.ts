@@ -1,4 +1,3 @@
-import cors from '@fastify/cors';
 import { ClientBatch, ClientEvent, TrackAccepted } from '@trackmate/schema';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -6,7 +5,7 @@ import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, type Routes } from '../route-kit.js';
 import type { IngestFeed } from './accept.js';
-import { trackCors } from './cors.js';
+import { registerTrackCors } from './cors.js';
 import { ingestRequest } from './ingest-request.js';
 import { requestItems, validateClientEvents } from './validate-client.js';
 import { perEventRoute, siteOfWriteKey, writeKeyOf } from './write-key.js';
@@ -22,10 +21,10 @@ declare module 'fastify' {
 
 /**
  * `POST /api/track/event` (registered under the `/api/track` prefix): one client event or a batch (docs/api.md).
- * Per-IP limit before the body is read, per-key limit after; CORS by @fastify/cors per site.
+ * Per-IP limit before the body is read, per-key limit after; CORS per site (cors.ts).
  */
 const trackRoutes: Routes<IngestFeed> = async (app, feed) => {
-  await app.register(cors, { delegator: trackCors(app) });
+  await registerTrackCors(app);
   app.decorateRequest('writeKey', undefined);
 
   app.post(

@@ -1,11 +1,10 @@
-import cors from '@fastify/cors';
 import { LIMITS, TrackAccepted } from '@trackmate/schema';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { TrackMateError } from '../../errors.js';
 import { errorReplies, type Routes } from '../../route-kit.js';
 import type { IngestFeed } from '../accept.js';
-import { TRACK_HEADERS, trackCors } from '../cors.js';
+import { registerTrackCors, TRACK_HEADERS } from '../cors.js';
 import { ingestRequest } from '../ingest-request.js';
 import { structuralErrors } from '../validate-client.js';
 import { perEventRoute, siteOfWriteKey, writeKeyOf } from '../write-key.js';
@@ -30,7 +29,7 @@ const MAX_BATCH = 500;
  */
 const segmentRoutes: Routes<IngestFeed> = async (app, feed) => {
   // analytics.js sends the write key as Basic auth from the page: its pre-flight asks for `authorization`
-  await app.register(cors, { delegator: trackCors(app, `${TRACK_HEADERS}, authorization`) });
+  await registerTrackCors(app, `${TRACK_HEADERS}, authorization`);
 
   for (const { path, type } of ROUTES) {
     app.post(
