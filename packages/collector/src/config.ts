@@ -26,6 +26,8 @@ export interface Config {
   maxBacklogEvents: number;
   /** How long an accepted request waits for others to share its ingest job (group commit; 0 = next tick). */
   ingestGroupMs: number;
+  /** Events waiting in the ingest queue from which the collector lingers (ingestGroupMs); 0 = always. */
+  ingestGroupBacklog: number;
   /** Share (0–1) of Redis maxmemory in use above which the track endpoints answer 503. */
   maxRedisMemory: number;
   /** BullMQ lock duration: how long before a killed worker's job is picked up again. */
@@ -149,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     linksPerProfileDay: int(env, 'TRACKMATE_LINKS_PER_PROFILE_DAY', 50, 1, 1e6),
     maxBacklogEvents: int(env, 'TRACKMATE_MAX_BACKLOG', 500_000, 0, 1e9),
     ingestGroupMs: int(env, 'TRACKMATE_INGEST_GROUP_MS', 5, 0, 1_000),
+    ingestGroupBacklog: int(env, 'TRACKMATE_INGEST_GROUP_BACKLOG', 1_000, 0, 1e9),
     maxRedisMemory: int(env, 'TRACKMATE_MAX_REDIS_MEMORY', 80, 1, 100) / 100,
     workerLockMs: int(env, 'TRACKMATE_WORKER_LOCK_MS', 30_000, 1_000, 600_000),
     jobAttempts: int(env, 'TRACKMATE_JOB_ATTEMPTS', 12, 1, 100),

@@ -4,7 +4,8 @@ import { createSite } from '../src/sites/create-site.js';
 import { clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 import { PrivateRedis } from './helpers/private-services.js';
 
-// The group commit: requests accepted within TRACKMATE_INGEST_GROUP_MS of each other become one ingest job.
+// The group commit: requests accepted within TRACKMATE_INGEST_GROUP_MS of each other become one ingest job
+// (here whatever the backlog: TRACKMATE_INGEST_GROUP_BACKLOG=0).
 // A generous window, so that requests sent together arrive within it on a loaded machine; an idle connection
 // held open, so that the batcher cannot see every connection waiting and write early.
 const GROUP_MS = '1000';
@@ -21,7 +22,7 @@ describe('group commit: requests sent together share one ingest job', () => {
   let t: TestApp;
   let idle: Socket;
   beforeAll(async () => {
-    t = await startTestApp({ env: { TRACKMATE_INGEST_GROUP_MS: GROUP_MS } });
+    t = await startTestApp({ env: { TRACKMATE_INGEST_GROUP_MS: GROUP_MS, TRACKMATE_INGEST_GROUP_BACKLOG: '0' } });
     idle = await idleConnection(t.url);
   });
   afterAll(async () => {
@@ -100,7 +101,9 @@ describe('group commit: a failed write fails every request of the job', () => {
   let idle: Socket;
   beforeAll(async () => {
     redis = await PrivateRedis.create();
-    t = await startTestApp({ env: { REDIS_URL: redis.url, TRACKMATE_INGEST_GROUP_MS: GROUP_MS } });
+    t = await startTestApp({
+      env: { REDIS_URL: redis.url, TRACKMATE_INGEST_GROUP_MS: GROUP_MS, TRACKMATE_INGEST_GROUP_BACKLOG: '0' },
+    });
     idle = await idleConnection(t.url);
   });
   afterAll(async () => {

@@ -43,6 +43,11 @@ export class Backpressure {
     private readonly prometheus?: Prometheus,
   ) {}
 
+  /** Events waiting in the ingest queue at the last look (0 when nothing looks: no limit set). */
+  get backlogEvents(): number {
+    return this.backlog;
+  }
+
   start(): this {
     if (this.options.maxBacklogEvents > 0 || this.options.maxRedisMemory < 1) {
       this.timer = setInterval(() => void this.sample().catch(() => {}), this.options.intervalMs);

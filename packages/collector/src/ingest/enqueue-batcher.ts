@@ -20,8 +20,9 @@ export interface BatcherOptions {
   /**
    * How long the first request of a job waits for others to join it (0: until the next turn of the event loop).
    * The worker's cost is mostly per job, so a few milliseconds here turn many small requests into one job.
+   * A function is asked at the start of each group (the collector lingers only while the workers are behind).
    */
-  lingerMs?: number;
+  lingerMs?: number | (() => number);
   /**
    * Open client connections of this process. A job is written at once when every one of them has its request
    * in it or in a write (nobody else can join soon: a client that sends one request at a time, such as a
@@ -88,7 +89,8 @@ export class EnqueueBatcher {
           this.cancelLinger = undefined;
           this.writeNow();
         };
-        const linger = this.options.lingerMs ?? 0;
+        const { lingerMs = 0 } = this.options;
+        const linger = typeof lingerMs === 'function' ? lingerMs() : lingerMs;
         if (linger > 0) {
           const timer = setTimeout(fire, linger);
           this.cancelLinger = () => clearTimeout(timer);

@@ -32,7 +32,10 @@ const ingestRoutes: Routes<IngestOptions> = async (app, { feeds = [], geo }) => 
   });
   const batcher = new EnqueueBatcher(queue, {
     ...DEFAULT_BATCHER,
-    lingerMs: app.config.ingestGroupMs,
+    // only while the workers are behind: then larger jobs drain faster; otherwise each request's events are
+    // written (and stored) at once, and a client sending one request at a time is not slowed down
+    lingerMs: (): number =>
+      backpressure.backlogEvents >= app.config.ingestGroupBacklog ? app.config.ingestGroupMs : 0,
     connections: () => connections,
   });
   const { maxBacklogEvents, maxRedisMemory } = app.config;
