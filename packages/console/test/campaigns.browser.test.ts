@@ -60,6 +60,9 @@ async function screenshots(name: string) {
   await page.setViewportSize({ width: 1440, height: 900 });
 }
 
+/** How long a check waits for a server action's answer on a loaded machine. */
+const SLOW = { timeout: 30_000, interval: 250 };
+
 /** Reloads the page until `read` answers what is expected (the collector works in the background). */
 const reloadUntil = (read: () => Promise<string | null>, expected: string, timeout = 60_000) =>
   expect
@@ -129,7 +132,7 @@ describe('segments, campaigns and flows (Chromium, real collector and SMTP serve
     await page.getByLabel('Rule 1 value').fill('100');
     await page.getByLabel('Rule 1 currency').fill('');
     await page.getByRole('button', { name: 'Save segment' }).click();
-    await expect.poll(() => page.locator('p.error[role=alert]').textContent()).toContain('needs a currency');
+    await expect.poll(() => page.locator('p.error[role=alert]').textContent(), SLOW).toContain('needs a currency');
     expect((await api<{ segments: unknown[] }>('GET', '/api/segments')).body.segments).toHaveLength(0);
     // the rule that holds: has the tag vip
     await page.getByLabel('Rule 1 kind').selectOption('profile');
@@ -196,7 +199,7 @@ describe('segments, campaigns and flows (Chromium, real collector and SMTP serve
     // a test to one address: the message as ann gets it, nothing recorded
     await page.getByLabel('To address').fill(mail('tester'));
     await page.getByRole('button', { name: 'Send test' }).click();
-    await expect.poll(() => page.locator(`text=Test sent to ${mail('tester')}.`).count()).toBe(1);
+    await expect.poll(() => page.locator(`text=Test sent to ${mail('tester')}.`).count(), SLOW).toBe(1);
     const test = await waitFor(() => smtp.mails.find((m) => m.to.includes(mail('tester'))), 'the test mail', 30_000);
     expect(test.decoded).toMatch(/Subject: \[Test\] Ann, spring is here/);
     expect((await api<{ progress: { sent: number } }>('GET', `/api/campaigns/${campaignId}`)).body.progress.sent).toBe(
@@ -256,6 +259,39 @@ describe('segments, campaigns and flows (Chromium, real collector and SMTP serve
     expect(await result('clickers')).toBe('1');
     expect(await result('revenue')).toBe('30.00 EUR');
     await screenshots('campaign-results');
+    // and beside the campaign in the list
+    await go('/campaigns');
+    const listed = page.locator(`tr[data-campaign="Spring sale ${run}"]`);
+    expect(await listed.locator('[data-revenue]').textContent()).toBe('30.00 EUR');
+    await screenshots('campaigns');
+  });
+
+  it('schedules a campaign at a UTC time (a past one refused with the reason) and cancels it', async () => {
+    const draft = await api<{ id: string }>('POST', '/api/campaigns', {
+      name: `Later ${run}`,
+      segmentId,
+      subject: 'Later',
+      body: 'Later.',
+    });
+    expect(draft.status).toBe(201);
+    await go(`/campaigns/${draft.body.id}`);
+    await page.getByLabel('at', { exact: true }).check();
+    await page.getByLabel('Send at (UTC)').fill('2020-01-01T08:30');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await expect.poll(() => page.locator('p.error[role=alert]').textContent(), SLOW).toContain('That time has passed');
+    const day = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('Send at (UTC)').fill(`${day}T08:30`);
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await expect.poll(() => page.locator(`text=Scheduled for ${day} 08:30 UTC.`).count(), SLOW).toBe(1);
+    const scheduled = await api<{ status: string; scheduledAt: string }>('GET', `/api/campaigns/${draft.body.id}`);
+    expect(scheduled.body).toMatchObject({ status: 'scheduled', scheduledAt: `${day}T08:30:00.000Z` });
+    await page.getByRole('button', { name: 'Cancel sending…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel campaign' }).click();
+    await expect
+      .poll(async () => (await api<{ status: string }>('GET', `/api/campaigns/${draft.body.id}`)).body.status, SLOW)
+      .toBe('cancelled');
+    await page.reload();
+    expect(await page.locator('[data-status]').first().getAttribute('data-status')).toBe('cancelled');
   });
 
   it('flows: the former triggers page lists each flow with its steps, each step with what it sent and earned', async () => {
