@@ -11,6 +11,7 @@ export function FunnelChart({ result }: { result: FunnelResult }) {
   return (
     <ol className="funnel-chart">
       {result.steps.map((s, k) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: a step is its position in the funnel
         <li key={`step-${k + 1}`} data-step={k + 1}>
           <div className="funnel-label">
             <strong>

@@ -69,6 +69,7 @@ export default async function FunnelsPage({
         <fieldset>
           <legend>Steps, in order</legend>
           {Array.from({ length: rows }, (_, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: a step is its position in the funnel
             <div className="row" key={`step-${i + 1}`}>
               <div>
                 <label htmlFor={`e${i + 1}`}>Step {i + 1} event</label>
