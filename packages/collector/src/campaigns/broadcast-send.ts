@@ -328,7 +328,8 @@ const RECIPIENT = { siteId: 1, email: 1, firstName: 1, lastName: 1, consent: 1 }
  * serves a point read by `_id` from its index (about 4 ms each on a loaded machine) but reads a whole
  * collection for anything else, about 0.2 ms a document: when the segment holds at least a twentieth of the
  * stored profiles, one pass over the site's profiles (members picked by one ZMSCORE a page) is cheaper than a
- * point read per member, which is used for smaller segments (pages of member ids in id order).
+ * point read per member, which is used for smaller segments (pages of member ids in id order), and for
+ * campaigns slower than a page a minute (the server closes a cursor left idle for minutes).
  */
 async function* audience(deps: BroadcastDeps, campaign: CampaignDoc): AsyncGenerator<Recipient[]> {
   const { models, redis } = deps;
@@ -341,7 +342,9 @@ async function* audience(deps: BroadcastDeps, campaign: CampaignDoc): AsyncGener
     return done.map((d) => d === 0);
   };
   const members = await countMembers(redis, prefix, segmentId);
-  if (members * 20 >= (await models.Profile.estimatedDocumentCount())) {
+  // a slow campaign would leave the cursor idle between pages, and the server closes idle cursors
+  const pageWithinAMinute = campaign.ratePerSecond * 60 >= PAGE;
+  if (pageWithinAMinute && members * 20 >= (await models.Profile.estimatedDocumentCount())) {
     const cursor = models.Profile.find({ siteId: campaign.siteId }, RECIPIENT).lean().cursor({ batchSize: PAGE });
     try {
       let batch: Recipient[] = [];
