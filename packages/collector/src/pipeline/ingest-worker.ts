@@ -5,6 +5,7 @@ import { loggable } from '../errors.js';
 import type { Models } from '../models/index.js';
 import type { Prometheus } from '../plugins/prometheus.js';
 import { createQueueWorker, QUEUE_NAMES } from '../plugins/queues.js';
+import type { ProfileDocLock } from '../profiles/index.js';
 import { deadLetters } from './dead-letters.js';
 import type { IngestJob } from './queued-event.js';
 import { type AfterInsertHook, type EnrichHook, processEvents } from './store-events.js';
@@ -19,6 +20,8 @@ export interface IngestWorkerOptions {
   enrich?: EnrichHook;
   /** Suppressed ids of erased people, per site (cached by the wiring). */
   suppressions?: (siteIds: string[]) => Promise<Map<string, string[]>>;
+  /** Locks the profile documents a job writes, against the profile API's changes. */
+  lockProfiles?: ProfileDocLock;
 }
 
 /**
@@ -36,6 +39,7 @@ export function createIngestWorker({
   hooks = [],
   enrich,
   suppressions,
+  lockProfiles,
 }: IngestWorkerOptions): Worker<IngestJob> {
   // Each event of a job that failed for good is a dead letter of its own (a job may hold 2,000 events, more
   // than one document may), so that any of them can be replayed.
@@ -66,6 +70,7 @@ export function createIngestWorker({
           suppressed,
           enrich,
           linksPerProfileDay: config.linksPerProfileDay,
+          lockProfiles,
         });
         if (result.capped) {
           prometheus?.identityLinksCapped.inc(result.capped);

@@ -9,6 +9,7 @@ import {
   writeErrorsOf,
 } from '../models/index.js';
 import {
+  type ProfileDocLock,
   type ProfileMerged,
   type ProfileUpsert,
   profileKey,
@@ -95,6 +96,8 @@ export async function processEvents(
     suppressed?: Map<string, Set<string>>;
     enrich?: EnrichHook;
     linksPerProfileDay?: number;
+    /** Locks the profile documents the job writes, against the profile API's changes (profileDocLock). */
+    lockProfiles?: ProfileDocLock;
   } = {},
 ): Promise<ProcessResult> {
   const suppressed: QueuedEvent[] = [];
@@ -119,6 +122,7 @@ export async function processEvents(
         profile: e.profile,
       })),
       merged,
+      options.lockProfiles,
     );
     const fromBrowser = new Set<string>();
     for (const e of profileEvents) {

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { type Config, isClusterUrl } from '../config.js';
+import { TrackMateError } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -114,6 +115,41 @@ export async function withRedisLock<T>(
     });
   } finally {
     await redis.eval(RELEASE_LOCK, 1, key, token);
+  }
+}
+
+const RELEASE_LOCKS = `for i, k in ipairs(KEYS) do if redis.call('get', k) == ARGV[1] then redis.call('del', k) end end return 0`;
+
+/**
+ * Runs `work` holding a Redis lock on each of `keys` (SET NX PX, one token). All or nothing: when another holder
+ * has one of them, those taken are let go and the whole set is tried again shortly, so two callers locking
+ * overlapping sets never wait on each other in a cycle; after `waitMs` it gives up with an error.
+ */
+export async function withRedisLocks<T>(
+  redis: Pick<Redis, 'set' | 'eval' | 'pipeline'>,
+  keys: string[],
+  work: () => Promise<T>,
+  { lockMs = 30_000, waitMs = 30_000, what = 'keys' }: { lockMs?: number; waitMs?: number; what?: string } = {},
+): Promise<T> {
+  const sorted = [...new Set(keys)].sort();
+  if (!sorted.length) return work();
+  const token = randomUUID();
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const pipe = redis.pipeline();
+    for (const k of sorted) pipe.set(k, token, 'PX', lockMs, 'NX');
+    const answers = (await pipe.exec()) ?? [];
+    if (answers.every(([err, ok]) => !err && ok === 'OK')) break;
+    await redis.eval(RELEASE_LOCKS, sorted.length, ...sorted, token);
+    if (Date.now() > deadline) {
+      throw new TrackMateError('TM_ERR_INTERNAL', { message: `${what} are locked by another job` });
+    }
+    await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
+  }
+  try {
+    return await work();
+  } finally {
+    await redis.eval(RELEASE_LOCKS, sorted.length, ...sorted, token);
   }
 }
 

@@ -22,7 +22,7 @@ import {
   ownedEvents,
   startRetention,
 } from '../pipeline/index.js';
-import { loadSuppressions } from '../profiles/index.js';
+import { loadSuppressions, profileDocLock } from '../profiles/index.js';
 import { type RollupFolder, recordRollups, startRollupFolder } from '../rollups/index.js';
 import { type FactsDeps, loadSegments, recordProfileFacts, type SiteSegments } from '../segments/index.js';
 import { SiteConfigCache } from '../sites/index.js';
@@ -79,6 +79,7 @@ export async function startWorkers({
       hooks: [afterInsert],
       enrich: createEnricher({ redis, prefix: config.queuePrefix }),
       suppressions: (siteIds) => suppressions.get(siteIds),
+      lockProfiles: profileDocLock(redis, config.queuePrefix),
     }),
     createTriggerWorker({
       config,

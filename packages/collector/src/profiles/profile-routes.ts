@@ -19,6 +19,7 @@ import { bumpSiteConfig } from '../sites/index.js';
 import { withHeartbeat } from './heartbeat.js';
 import { erasePerson, eventPages, profileOf, recentVisitorIds } from './person-data.js';
 import type { EraseQueued } from './person-ids.js';
+import { lockKeysOf, profileDocLock } from './profile-doc-locks.js';
 import { cleanName, normalizeEmail } from './profile-fields.js';
 import { profileRepository } from './profile-repository.js';
 import { decodeProfileCursor, profileView } from './profile-views.js';
@@ -40,6 +41,7 @@ const profileRoutes: Routes<{
   app.addHook('onRequest', app.requireSecretKey);
   const { models } = app;
   const profiles = profileRepository(models);
+  const lockProfiles = profileDocLock(app.redis, app.config.queuePrefix);
 
   app.get(
     '/api/profiles',
@@ -119,12 +121,16 @@ const profileRoutes: Routes<{
         else set.phone = patch.phone;
       }
       if (patch.metadata) mergeMetadata(profile, patch.metadata, set, unset);
-      if (Object.keys(set).length || Object.keys(unset).length) {
-        const update: UpdateQuery<ProfileDoc> = { $set: { ...set, updatedAt: now } };
-        if (Object.keys(unset).length) update.$unset = unset;
-        await profiles.update(profile, update);
-      }
-      if (patch.consent) await recordConsent(models, profile._id, patch.consent.email, now, 'api');
+      // under the profile's locks: an ingest job writing the same person meanwhile would lose this change, or
+      // this change its own (FerretDB 1.24 writes the whole document back)
+      await lockProfiles(lockKeysOf(profile), async () => {
+        if (Object.keys(set).length || Object.keys(unset).length) {
+          const update: UpdateQuery<ProfileDoc> = { $set: { ...set, updatedAt: now } };
+          if (Object.keys(unset).length) update.$unset = unset;
+          await profiles.update(profile, update);
+        }
+        if (patch.consent) await recordConsent(models, profile._id, patch.consent.email, now, 'api');
+      });
       await profileChanged?.(profile.siteId, profile._id);
       return profileView(await profileOf(models, profile.siteId, profile._id));
     },

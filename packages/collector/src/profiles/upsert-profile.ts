@@ -2,6 +2,7 @@ import { type AnyBulkWriteOperation, type QueryFilter, Types } from 'mongoose';
 import type { ConsentEntry, Models, ProfileDoc } from '../models/index.js';
 import { emailKeyOf, retryUpsertRace, userKeyOf } from '../models/index.js';
 import { mergedInto } from './merges.js';
+import type { ProfileDocLock } from './profile-doc-locks.js';
 import type { ProfileTouch, ProfileUpsert } from './profile-touch.js';
 import { linkUserIds, type ProfileMerged } from './user-ids.js';
 
@@ -27,9 +28,24 @@ export async function upsertProfiles(
   models: Models,
   touches: ProfileTouch[],
   merged?: ProfileMerged[],
+  lock?: ProfileDocLock,
+): Promise<Map<string, Types.ObjectId>> {
+  if (!touches.length) return new Map();
+  if (!lock) return writeProfiles(models, touches, merged);
+  // every key a touch's profile may be found by: the profile API's changes of those people wait for these writes
+  const keys = touches.flatMap(({ siteId, profile: p }) => [
+    ...(p.userId ? [`u|${userKeyOf(siteId, p.userId)}`] : []),
+    ...(p.email ? [`e|${emailKeyOf(siteId, p.email)}`] : []),
+  ]);
+  return lock(keys, () => writeProfiles(models, touches, merged));
+}
+
+async function writeProfiles(
+  models: Models,
+  touches: ProfileTouch[],
+  merged?: ProfileMerged[],
 ): Promise<Map<string, Types.ObjectId>> {
   const ids = new Map<string, Types.ObjectId>();
-  if (!touches.length) return ids;
   const ordered = await linkUserIds(
     models,
     [...touches].sort((a, b) => a.at.getTime() - b.at.getTime()),
