@@ -150,7 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     workerConcurrency: int(env, 'TRACKMATE_WORKER_CONCURRENCY', 4, 1, 256),
     linksPerProfileDay: int(env, 'TRACKMATE_LINKS_PER_PROFILE_DAY', 50, 1, 1e6),
     maxBacklogEvents: int(env, 'TRACKMATE_MAX_BACKLOG', 500_000, 0, 1e9),
-    ingestGroupMs: int(env, 'TRACKMATE_INGEST_GROUP_MS', 5, 0, 1_000),
+    ingestGroupMs: int(env, 'TRACKMATE_INGEST_GROUP_MS', 0, 0, 1_000),
     ingestGroupBacklog: int(env, 'TRACKMATE_INGEST_GROUP_BACKLOG', 1_000, 0, 1e9),
     maxRedisMemory: int(env, 'TRACKMATE_MAX_REDIS_MEMORY', 80, 1, 100) / 100,
     workerLockMs: int(env, 'TRACKMATE_WORKER_LOCK_MS', 30_000, 1_000, 600_000),
