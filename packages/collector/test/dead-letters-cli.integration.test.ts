@@ -91,7 +91,7 @@ describe('trackmate-collector dead-letters', () => {
     expect(again).toMatch(/replayed 1 dead letter/);
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await t.db.collection('events').countDocuments({ messageId: { $in: [a, b] } })).toBe(2);
-  });
+  }, 120_000);
 
   it('says what is wrong with its options', async () => {
     await expect(cli(['list', '--since', 'last tuesday'])).rejects.toMatchObject({
@@ -101,5 +101,5 @@ describe('trackmate-collector dead-letters', () => {
       stderr: expect.stringMatching(/not a dead letter id/),
     });
     await expect(cli(['purge'])).rejects.toMatchObject({ stderr: expect.stringMatching(/try: dead-letters list/) });
-  });
+  }, 120_000);
 });
