@@ -38,10 +38,23 @@ export type VisitEventRecord = [
   currency: string | null,
 ];
 
+/** Page paths by URL, memoised (a site's page views repeat a few thousand URLs). */
+const paths = new Map<string, string>();
+function pagePathOf(url: string | undefined): string {
+  if (url === undefined) return '(unknown)';
+  let path = paths.get(url);
+  if (path === undefined) {
+    path = pathOf(url) ?? '(unknown)';
+    if (paths.size >= 20_000) paths.clear();
+    paths.set(url, path);
+  }
+  return path;
+}
+
 /** An event's VisitEventRecord. */
 export function visitEventRecord(e: SummaryEvent): VisitEventRecord {
   const server = sentByOf(e) === 'server';
-  const path = e.name === 'page_view' ? (pathOf(urlOf(e)) ?? '(unknown)') : null;
+  const path = e.name === 'page_view' ? pagePathOf(urlOf(e)) : null;
   const props = e.properties ?? {};
   const isOrder = server && ORDER_EVENTS.has(e.name);
   if (!isOrder && !(server && e.name === 'order_refunded'))
