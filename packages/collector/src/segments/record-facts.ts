@@ -49,33 +49,52 @@ async function writeFacts(
   const current = await Promise.all(ids.map((_id) => models.ProfileFacts.findById(_id).lean()));
   const out: ProfileFactsDoc[] = [];
   const counted: ProfileFactsDoc[] = [];
-  await Promise.all(
-    ids.map(async (profileId, i) => {
-      const events = byProfile.get(profileId.toHexString())!;
-      const have = current[i];
-      if (have?.jobs.includes(jobKey)) {
-        counted.push(have); // an earlier attempt of this job counted them (its membership is evaluated again)
-        return;
-      }
-      const facts = have ?? emptyFacts(profileId, events[0]!.siteId);
-      const known = new Set(facts.visitors);
-      const visitors = [...new Set(events.flatMap((e) => (e.anonymousId ? [e.anonymousId] : [])))];
-      const earlier = (
-        await Promise.all(
-          visitors
-            .filter((v) => !known.has(v))
-            .map((anonymousId) => models.Event.find({ siteId: facts.siteId, anonymousId }).lean()),
-        )
-      )
-        .flat()
-        .filter((e) => e.ingestJob !== jobKey && e.profileId?.equals(profileId));
-      addEvents(facts, [...events, ...earlier]);
-      pruneDays(facts);
-      remember(facts, jobKey, visitors);
-      facts.updatedAt = new Date();
-      out.push(facts);
-    }),
-  );
+  const todo: Array<{ profileId: Types.ObjectId; facts: ProfileFactsDoc; events: NewEventDoc[]; visitors: string[] }> =
+    [];
+  ids.forEach((profileId, i) => {
+    const events = byProfile.get(profileId.toHexString())!;
+    const have = current[i];
+    if (have?.jobs.includes(jobKey)) {
+      counted.push(have); // an earlier attempt of this job counted them (its membership is evaluated again)
+      return;
+    }
+    const facts = have ?? emptyFacts(profileId, events[0]!.siteId);
+    const visitors = [...new Set(events.flatMap((e) => (e.anonymousId ? [e.anonymousId] : [])))];
+    todo.push({ profileId, facts, events, visitors });
+  });
+  // the earlier events of the visitors new to their profile: one read per site for the whole job (a read per
+  // visitor is a pass over every stored event each on FerretDB)
+  const fresh = new Map<string, { siteId: Types.ObjectId; visitors: Set<string> }>();
+  for (const t of todo) {
+    const known = new Set(t.facts.visitors);
+    const site = t.facts.siteId.toHexString();
+    const entry = fresh.get(site) ?? { siteId: t.facts.siteId, visitors: new Set<string>() };
+    for (const v of t.visitors) if (!known.has(v)) entry.visitors.add(v);
+    fresh.set(site, entry);
+  }
+  const earlierOf = new Map<string, NewEventDoc[]>(); // `<site>:<visitor>` → their stored events of other jobs
+  for (const [site, { siteId, visitors }] of fresh) {
+    if (!visitors.size) continue;
+    const found = await models.Event.find({ siteId, anonymousId: { $in: [...visitors] } }).lean<NewEventDoc[]>();
+    for (const e of found) {
+      if (e.ingestJob === jobKey || !e.anonymousId) continue;
+      const key = `${site}:${e.anonymousId}`;
+      earlierOf.set(key, [...(earlierOf.get(key) ?? []), e]);
+    }
+  }
+  for (const { profileId, facts, events, visitors } of todo) {
+    const known = new Set(facts.visitors);
+    const site = facts.siteId.toHexString();
+    const earlier = visitors
+      .filter((v) => !known.has(v))
+      .flatMap((v) => earlierOf.get(`${site}:${v}`) ?? [])
+      .filter((e) => e.profileId?.equals(profileId));
+    addEvents(facts, [...events, ...earlier]);
+    pruneDays(facts);
+    remember(facts, jobKey, visitors);
+    facts.updatedAt = new Date();
+    out.push(facts);
+  }
   if (out.length) {
     await models.ProfileFacts.bulkWrite(
       out.map((f) => ({ replaceOne: { filter: { _id: f._id }, replacement: f, upsert: true } })),
