@@ -4,7 +4,7 @@ import { Types } from 'mongoose';
 import type { Config } from '../config.js';
 import { loggable } from '../errors.js';
 import type { Models, VisitDoc } from '../models/index.js';
-import { lockKeys, withRedisLock } from '../plugins/redis.js';
+import { lockKeys, RELEASE_LOCK, withRedisLock } from '../plugins/redis.js';
 import { dimsOf } from './enrich.js';
 import { localDay, siteTimeZones } from './site-days.js';
 import { addToBlocks, confirmBlocks } from './stats-blocks.js';
@@ -36,7 +36,6 @@ export function addToSketches(
   }
 }
 const LOCK_MS = 60_000;
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 interface Bucket {
   siteId: string;
@@ -229,7 +228,7 @@ export function startVisitCloser(
         await redis.pexpire(lockKey, LOCK_MS);
       }
     } finally {
-      await redis.eval(RELEASE, 1, lockKey, token);
+      await redis.eval(RELEASE_LOCK, 1, lockKey, token);
     }
   };
   const timer = setInterval(() => {

@@ -95,7 +95,8 @@ export const lockKeys = {
   closer: (prefix: string) => `${prefix}:visit-closer-lock`,
 };
 
-const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+/** Releases a lock taken with SET NX and a token, only while the token is still the holder's. */
+export const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 /**
  * Runs `fn` holding a Redis lock (SET NX PX with a token), waiting while another process holds it; `fn` calls

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { loggable } from '../errors.js';
 import { ignoreDuplicates, type MetricsPendingDoc, type Models } from '../models/index.js';
-import { lockKeys, redisConnection } from '../plugins/redis.js';
+import { lockKeys, RELEASE_LOCK, redisConnection } from '../plugins/redis.js';
 import type { VisitorSketches } from './record-rollups.js';
 
 const FOLD_LOCK_MS = 30_000;
@@ -14,7 +14,6 @@ const KICK_DELAY_MS = 250;
 /** Folded contributions are kept this long, so that an ingest job retried late still finds its own. */
 const KEEP_FOLDED_MS = 2 * 86_400_000;
 
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
 /**
@@ -144,7 +143,7 @@ export function startRollupFolder(
         await models.MetricsFolded.deleteMany({ at: { $lt: new Date(Date.now() - KEEP_FOLDED_MS) } });
       }
     } finally {
-      await redis.eval(RELEASE, 1, lockKey, token);
+      await redis.eval(RELEASE_LOCK, 1, lockKey, token);
     }
   };
   // Kicks within KICK_DELAY_MS are one fold: each fold costs a few writes per bucket whatever it adds up, so

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import type { Models, ProfileDoc, SegmentDoc } from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
+import { RELEASE_LOCK } from '../plugins/redis.js';
 import { evaluate, factsById, peopleOf } from './evaluate.js';
 import { dayKey } from './facts.js';
 import { applyMembership, membersKey, readRevisions, refreshKey, touchedKey } from './membership.js';
@@ -16,7 +17,6 @@ export interface SegmentRefreshJob {
 
 const LOCK_MS = 60_000;
 const BATCH = 200;
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
 type RefreshRedis = Pick<Redis, 'set' | 'eval' | 'pipeline' | 'rename' | 'del' | 'spop' | 'zadd'>;
@@ -114,6 +114,6 @@ export async function refreshSegment(
     }
     return { members };
   } finally {
-    await redis.eval(RELEASE, 1, lock, token);
+    await redis.eval(RELEASE_LOCK, 1, lock, token);
   }
 }
