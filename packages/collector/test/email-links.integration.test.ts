@@ -202,6 +202,7 @@ describe('tracked links of campaign and flow e-mails (real SMTP server, Redis an
       clicks: 2,
       clickers: 1,
       suspectClicks: 2,
+      unsubscribed: 0,
       orders: 1,
       revenueByCurrency: { EUR: 20 },
       attributionWindowDays: 5,
@@ -253,5 +254,55 @@ describe('tracked links of campaign and flow e-mails (real SMTP server, Redis an
     expect(r).toMatchObject({ sent: 1, failed: 0, clicks: 1, clickers: 1, revenueByCurrency: { EUR: 12 } });
     // the broadcast's results did not move
     expect((await results(`/api/campaigns/${campaignId}/results`)).orders).toBe(3);
+  });
+
+  it('a confirmed unsubscribe through a broadcast’s or a flow step’s link counts in its results once; opening the page counts nothing', async () => {
+    const annMail = smtp.mails.find((m) => m.to.includes(mail('ann')) && m.decoded.includes('Subject: Sale'))!;
+    const links = linksIn(annMail.decoded)
+      .filter((l) => new URL(l).pathname === '/api/unsubscribe')
+      .map((l) => l.replaceAll('&amp;', '&'));
+    expect(links.length).toBeGreaterThanOrEqual(3); // the List-Unsubscribe header, the text part and the HTML part
+    expect(new Set(links).size).toBe(1);
+    const link = new URL(links[0]!);
+    expect(link.searchParams.get('src')).toBe(`c.${campaignId}`);
+    expect(annMail.decoded).toContain(`List-Unsubscribe: <${t.config.publicUrl}/api/unsubscribe${link.search}>`);
+    const confirm = (url: string | URL) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+      });
+    // the page (what a link scanner opens) changes and counts nothing
+    const page = await fetch(link);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('src=c.');
+    expect((await results(`/api/campaigns/${campaignId}/results`)).unsubscribed).toBe(0);
+    // the source is signed with the rest: a link pointed at another campaign (or a made-up step) is refused
+    const other = new URL(link);
+    other.searchParams.set('src', `c.${'0'.repeat(24)}`);
+    expect((await confirm(other)).status).toBe(403);
+    other.searchParams.set('src', 'f.zz.1');
+    expect((await confirm(other)).status).toBe(403);
+    expect((await t.db.collection('profiles').findOne({ email: mail('ann') }))?.consent.email).toBe(true);
+
+    const done = await confirm(link);
+    expect(done.status).toBe(200);
+    expect(await done.text()).toContain('You are unsubscribed');
+    expect((await t.db.collection('profiles').findOne({ email: mail('ann') }))?.consent.email).toBe(false);
+    expect(await results(`/api/campaigns/${campaignId}/results`)).toMatchObject({ sent: 2, unsubscribed: 1 });
+    // confirmed again (the page's button after the mail client's one-click): still one person
+    expect((await confirm(link)).status).toBe(200);
+    expect((await results(`/api/campaigns/${campaignId}/results`)).unsubscribed).toBe(1);
+
+    // bob leaves through the flow's e-mail: counted for the flow and its first step, not for the broadcast
+    const reminder = smtp.mails.find((m) => m.to.includes(mail('bob')) && m.decoded.includes('Your cart'))!;
+    const flowLink = new URL(linksIn(reminder.decoded).find((l) => new URL(l).pathname === '/api/unsubscribe')!);
+    const flowId = flowLink.searchParams.get('src')!.split('.')[1]!;
+    expect(flowLink.searchParams.get('src')).toBe(`f.${flowId}.1`);
+    expect((await confirm(flowLink)).status).toBe(200);
+    const flow = await results(`/api/triggers/${flowId}/results`);
+    expect(flow).toMatchObject({ sent: 1, unsubscribed: 1 });
+    expect(flow.steps).toEqual([expect.objectContaining({ step: 1, sent: 1, unsubscribed: 1 })]);
+    expect((await results(`/api/campaigns/${campaignId}/results`)).unsubscribed).toBe(1);
   });
 });

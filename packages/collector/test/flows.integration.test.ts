@@ -140,7 +140,17 @@ describe('multi-step flows (real SMTP server, Redis and MongoDB-wire server)', {
       revenueByCurrency: { EUR: 35 },
     });
     expect(results.steps).toEqual([
-      { step: 1, sent: 2, failed: 0, clicks: 0, clickers: 0, suspectClicks: 0, orders: 0, revenueByCurrency: {} },
+      {
+        step: 1,
+        sent: 2,
+        failed: 0,
+        clicks: 0,
+        clickers: 0,
+        suspectClicks: 0,
+        unsubscribed: 0,
+        orders: 0,
+        revenueByCurrency: {},
+      },
       {
         step: 2,
         sent: 1,
@@ -148,6 +158,7 @@ describe('multi-step flows (real SMTP server, Redis and MongoDB-wire server)', {
         clicks: 1,
         clickers: 1,
         suspectClicks: 0,
+        unsubscribed: 0,
         orders: 1,
         revenueByCurrency: { EUR: 35 },
       },

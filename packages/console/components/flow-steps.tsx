@@ -20,11 +20,11 @@ export const revenueLine = (r: Record<string, number>) =>
     )
     .join(', ') || '—';
 
-const NONE = { sent: 0, failed: 0, clicks: 0, clickers: 0, orders: 0, revenueByCurrency: {} };
+const NONE = { sent: 0, failed: 0, clicks: 0, clickers: 0, unsubscribed: 0, orders: 0, revenueByCurrency: {} };
 
 /**
  * A flow's steps in order (the first is the trigger's own action, then `nextSteps`), each with its wait and, for
- * an e-mail step, what it achieved: sent, failed, clicks, and the orders and revenue credited to it (the results
+ * an e-mail step, what it achieved: sent, failed, clicks, unsubscribes, and the orders and revenue credited to it (the results
  * number steps by their place in the flow, from 1).
  */
 export function FlowSteps({ trigger, results }: { trigger: Trigger; results?: EmailResults }) {
@@ -44,7 +44,8 @@ export function FlowSteps({ trigger, results }: { trigger: Trigger; results?: Em
               <span className="muted">
                 {' '}
                 — sent <span data-sent>{number(r.sent)}</span>, failed {number(r.failed)}, clicks {number(r.clicks)},
-                orders <span data-orders>{number(r.orders)}</span>, revenue{' '}
+                unsubscribed <span data-unsubscribed>{number(r.unsubscribed)}</span>, orders{' '}
+                <span data-orders>{number(r.orders)}</span>, revenue{' '}
                 <span data-revenue>{revenueLine(r.revenueByCurrency)}</span>
               </span>
             ) : null}

@@ -115,6 +115,9 @@ const mailFigures = {
   clicks: Type.Integer({ description: 'Counted clicks' }),
   clickers: Type.Integer({ description: 'People with a counted click' }),
   suspectClicks: Type.Integer(),
+  unsubscribed: Type.Integer({
+    description: 'People who confirmed an unsubscribe through the e-mail’s link (each once; a GET changes nothing)',
+  }),
   orders: Type.Integer(),
   revenueByCurrency: Type.Record(Type.String(), Type.Number(), { description: 'ISO 4217 code → revenue' }),
 };

@@ -9,7 +9,8 @@ export type Recipient = Pick<ProfileDoc, '_id' | 'siteId' | 'email' | 'firstName
 
 /**
  * A broadcast's message for one person: the template filled with their profile, with their unsubscribe link;
- * `tracked` (the real sending, not a preview or test) rewrites its links to tracked ones (tracked-links.ts).
+ * `tracked` (the real sending, not a preview or test) rewrites its links to tracked ones (tracked-links.ts) and
+ * has the unsubscribe link name the broadcast.
  */
 export function broadcastMail(
   config: Config,
@@ -19,7 +20,15 @@ export function broadcastMail(
   to = profile.email ?? '',
   tracked = false,
 ): Mail {
-  const link = unsubscribeUrl(config, signingSecret, profile.siteId.toHexString(), profile._id.toHexString());
+  const id = campaign._id.toHexString();
+  // the real sending's link names the broadcast, so an unsubscribe through it is counted in its results
+  const link = unsubscribeUrl(
+    config,
+    signingSecret,
+    profile.siteId.toHexString(),
+    profile._id.toHexString(),
+    tracked ? { kind: 'campaign', id } : undefined,
+  );
   const ctx: TemplateContext = {
     profile: {
       id: profile._id.toHexString(),
@@ -34,7 +43,7 @@ export function broadcastMail(
     ? linkTracker(config, signingSecret, {
         siteId: profile.siteId.toHexString(),
         profileId: profile._id.toHexString(),
-        source: { kind: 'campaign', id: campaign._id.toHexString(), name: campaign.name },
+        source: { kind: 'campaign', id, name: campaign.name },
       })
     : (rendered: string) => rendered;
   return {

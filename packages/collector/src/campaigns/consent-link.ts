@@ -26,6 +26,8 @@ export function consentLinkRoutes<Q extends LinkQuery>(
     decision: { email: boolean; source: ConsentEntry['source'] };
     ask: { title: string; html: string; button: string; summary: string };
     done: { title: string; html: string; summary: string; log: string };
+    /** After the decision was recorded: `changed` when the profile's e-mail consent was another before. */
+    decided?: (q: Q, profileId: Types.ObjectId, changed: boolean) => Promise<void>;
   },
 ): void {
   // the page's button posts a form, and RFC 8058 one-click unsubscribe sends `List-Unsubscribe=One-Click`
@@ -60,8 +62,8 @@ export function consentLinkRoutes<Q extends LinkQuery>(
       const q = link.check(request.query as Q); // the schema checked its shape
       // a link sent before the person's profile was merged into another applies to the one holding them now
       const profileId = await survivorOf(app.models, new Types.ObjectId(q.profile));
-      const exists = await app.models.Profile.exists({ _id: profileId, siteId: q.site });
-      if (!exists) {
+      const before = await app.models.Profile.findOne({ _id: profileId, siteId: q.site }, { consent: 1 }).lean();
+      if (!before) {
         request.log.info({ profileId: q.profile }, `${link.done.log}: no such profile any more`);
         return sendPage(
           reply.code(404),
@@ -75,6 +77,7 @@ export function consentLinkRoutes<Q extends LinkQuery>(
       await reevaluateProfiles({ models: app.models, redis: app.redis, prefix: app.config.queuePrefix }, site, [
         profileId,
       ]);
+      await link.decided?.(q, profileId, before.consent?.email !== link.decision.email);
       request.log.info({ profileId: profileId.toHexString(), linkProfileId: q.profile }, link.done.log);
       return sendPage(reply, link.done.title, link.done.html);
     },

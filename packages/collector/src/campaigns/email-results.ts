@@ -8,7 +8,8 @@ import { MAX_STEP, type MailSource } from './tracked-links.js';
  * however many people were sent it): per source (a broadcast, or a flow's e-mail step) a hash of counters —
  * `sent` and `failed` (flows; a broadcast's are its progress counters), `clicks`, `suspectClicks`, `orders` and
  * `revenue:<currency>` — a set of the people who clicked, and a hash of the orders credited (order → revenue),
- * which makes crediting an order idempotent. A person's last counted click is kept for the attribution window:
+ * which makes crediting an order idempotent, and a set of the people who unsubscribed through its link
+ * (`unsubscribed`). A person's last counted click is kept for the attribution window:
  * a server order placed within it after the click is credited to that click's source (last click wins).
  */
 export const ATTRIBUTION_WINDOW_MS = 5 * 86_400_000;
@@ -19,6 +20,9 @@ const tag = (s: Pick<MailSource, 'kind' | 'id'>) => `${s.kind}:${s.id}`;
 export const resultsKey = (prefix: string, s: Pick<MailSource, 'kind' | 'id'>) => `${prefix}:email-results:${tag(s)}`;
 const clickersKey = (prefix: string, s: Pick<MailSource, 'kind' | 'id'>) => `${prefix}:email-clickers:${tag(s)}`;
 const ordersKey = (prefix: string, s: Pick<MailSource, 'kind' | 'id'>) => `${prefix}:email-orders:${tag(s)}`;
+/** The people who unsubscribed through the source's e-mails (each counted once per source). */
+const unsubscribersKey = (prefix: string, s: Pick<MailSource, 'kind' | 'id'>) =>
+  `${prefix}:email-unsubscribers:${tag(s)}`;
 /** The people who clicked a flow step's e-mail. */
 const stepClickersKey = (prefix: string, s: Pick<MailSource, 'kind' | 'id'>, step: number) =>
   `${clickersKey(prefix, s)}:step:${step}`;
@@ -76,6 +80,34 @@ export async function noteClick(
   if (failed) throw failed[0];
 }
 
+const UNSUBSCRIBED = `
+if redis.call('sadd', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('hincrby', KEYS[1], 'unsubscribed', 1)
+if ARGV[2] ~= '' then redis.call('hincrby', KEYS[1], ARGV[2] .. 'unsubscribed', 1) end
+return 1`;
+
+/**
+ * A confirmed unsubscribe through the link of a source's e-mail (its step's, for a flow): counted once per
+ * person and source, however often the link is confirmed. Answers whether it was counted now.
+ */
+export async function noteUnsubscribe(
+  redis: Pick<Redis, 'eval'>,
+  prefix: string,
+  source: Pick<MailSource, 'kind' | 'id' | 'step'>,
+  profileId: string,
+): Promise<boolean> {
+  const step = source.kind === 'flow' && source.step ? stepField(source.step, '') : '';
+  const counted = await redis.eval(
+    UNSUBSCRIBED,
+    2,
+    resultsKey(prefix, source),
+    unsubscribersKey(prefix, source),
+    profileId,
+    step,
+  );
+  return counted === 1;
+}
+
 const CREDIT = `
 if redis.call('hsetnx', KEYS[2], ARGV[1], ARGV[3]) == 0 then return 0 end
 redis.call('hincrby', KEYS[1], 'orders', 1)
@@ -127,6 +159,8 @@ export interface MailFigures {
   clicks: number;
   clickers: number;
   suspectClicks: number;
+  /** People who confirmed an unsubscribe through the e-mail's link. */
+  unsubscribed: number;
   orders: number;
   revenueByCurrency: Record<string, number>;
 }
@@ -150,6 +184,7 @@ function figuresOf(hash: Record<string, string>, prefix: string, clickers: numbe
     clicks: n('clicks'),
     clickers,
     suspectClicks: n('suspectClicks'),
+    unsubscribed: n('unsubscribed'),
     orders: n('orders'),
     revenueByCurrency,
   };
@@ -189,6 +224,7 @@ export const dropResults = (redis: Pick<Redis, 'del'>, prefix: string, source: P
     resultsKey(prefix, source),
     clickersKey(prefix, source),
     ordersKey(prefix, source),
+    unsubscribersKey(prefix, source),
     ...(source.kind === 'flow'
       ? Array.from({ length: MAX_STEP }, (_, i) => stepClickersKey(prefix, source, i + 1))
       : []),

@@ -208,7 +208,13 @@ async function sendEmail(
     await setState(entry, 'skipped', 'no e-mail consent');
     return { state: 'skipped' };
   }
-  const link = unsubscribeUrl(deps.config, deps.signingSecret, entry.siteId.toString(), profile._id.toString());
+  const flow = trigger._id.toHexString();
+  // the link names the flow's step: an unsubscribe through it is counted in the step's results
+  const link = unsubscribeUrl(deps.config, deps.signingSecret, entry.siteId.toString(), profile._id.toString(), {
+    kind: 'flow',
+    id: flow,
+    step: step + 1,
+  });
   const ctx: TemplateContext = {
     profile: publicProfile(profile),
     event: {
@@ -222,7 +228,7 @@ async function sendEmail(
   const track = linkTracker(deps.config, deps.signingSecret, {
     siteId: entry.siteId.toHexString(),
     profileId: profile._id.toHexString(),
-    source: { kind: 'flow', id: trigger._id.toHexString(), name: trigger.name, step: step + 1 },
+    source: { kind: 'flow', id: flow, name: trigger.name, step: step + 1 },
   });
   const text = `${track(render(action.body, ctx, 'text'), 'text')}\n\n--\nUnsubscribe: ${link}\n`;
   const html =

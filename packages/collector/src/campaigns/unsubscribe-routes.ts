@@ -2,11 +2,18 @@ import { type Static, Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { Routes } from '../route-kit.js';
 import { consentLinkRoutes } from './consent-link.js';
-import { verifyUnsubscribe } from './unsubscribe-links.js';
+import { noteUnsubscribe } from './email-results.js';
+import { readSourceParam, verifyUnsubscribe } from './unsubscribe-links.js';
 
 const Query = Type.Object({
   site: Type.String({ maxLength: 24 }),
   profile: Type.String({ maxLength: 24 }),
+  src: Type.Optional(
+    Type.String({
+      maxLength: 40,
+      description: 'The broadcast (`c.<id>`) or flow step (`f.<id>.<step>`) that sent the link, signed with it',
+    }),
+  ),
   sig: Type.String({ maxLength: 100 }),
 });
 type Q = Static<typeof Query>;
@@ -14,14 +21,16 @@ type Q = Static<typeof Query>;
 /**
  * The signed unsubscribe link of campaign e-mails. GET shows a confirmation button (link scanners that open
  * every URL must not unsubscribe anybody); POST, from that button or a mail client's one-click unsubscribe
- * (RFC 8058), sets consent.email to false.
+ * (RFC 8058), sets consent.email to false. A link that names the broadcast or flow step that sent it (`src`)
+ * counts the person, once, in that e-mail's `unsubscribed` when the POST withdrew their consent.
  */
 const unsubscribeRoutes: Routes<{ signingSecret: string }> = async (app, { signingSecret }) => {
   const check = (q: Q) => {
     const ok =
       /^[0-9a-f]{24}$/.test(q.site) &&
       /^[0-9a-f]{24}$/.test(q.profile) &&
-      verifyUnsubscribe(signingSecret, q.site, q.profile, q.sig);
+      (q.src === undefined || readSourceParam(q.src) !== null) &&
+      verifyUnsubscribe(signingSecret, q.site, q.profile, q.sig, q.src);
     if (!ok) throw new TrackMateError('TM_ERR_INVALID_LINK');
     return q;
   };
@@ -41,6 +50,10 @@ const unsubscribeRoutes: Routes<{ signingSecret: string }> = async (app, { signi
       title: 'You are unsubscribed',
       html: '<p>You will not receive these e-mails any more.</p>',
       log: 'unsubscribed',
+    },
+    decided: async (q, profileId, changed) => {
+      const source = readSourceParam(q.src);
+      if (source && changed) await noteUnsubscribe(app.redis, app.config.queuePrefix, source, profileId.toHexString());
     },
   });
 };

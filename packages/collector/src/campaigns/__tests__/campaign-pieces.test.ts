@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Config } from '../../config.js';
 import { matchesFilters } from '../property-filters.js';
 import { render, unknownRoots } from '../templates.js';
-import { unsubscribeUrl, verifyUnsubscribe } from '../unsubscribe-links.js';
+import { readSourceParam, unsubscribeUrl, verifyUnsubscribe } from '../unsubscribe-links.js';
 
 const ctx = {
   profile: { firstName: 'Ada <b>', email: 'ada@example.com' },
@@ -56,5 +56,22 @@ describe('unsubscribe links', () => {
     expect(verifyUnsubscribe('k'.repeat(32), 'a'.repeat(24), 'b'.repeat(24), sig)).toBe(true);
     expect(verifyUnsubscribe('k'.repeat(32), 'a'.repeat(24), 'c'.repeat(24), sig)).toBe(false);
     expect(verifyUnsubscribe('j'.repeat(32), 'a'.repeat(24), 'b'.repeat(24), sig)).toBe(false);
+  });
+
+  it('a link naming the e-mail that sent it is signed with that source: another source does not verify', () => {
+    const config = { publicUrl: 'https://collector.example' } as Config;
+    const flow = { kind: 'flow', id: 'f'.repeat(24), step: 2 } as const;
+    const url = new URL(unsubscribeUrl(config, 'k'.repeat(32), 'a'.repeat(24), 'b'.repeat(24), flow));
+    const src = url.searchParams.get('src')!;
+    const sig = url.searchParams.get('sig')!;
+    expect(src).toBe(`f.${'f'.repeat(24)}.2`);
+    expect(readSourceParam(src)).toEqual(flow);
+    expect(verifyUnsubscribe('k'.repeat(32), 'a'.repeat(24), 'b'.repeat(24), sig, src)).toBe(true);
+    expect(verifyUnsubscribe('k'.repeat(32), 'a'.repeat(24), 'b'.repeat(24), sig)).toBe(false);
+    expect(verifyUnsubscribe('k'.repeat(32), 'a'.repeat(24), 'b'.repeat(24), sig, `f.${'f'.repeat(24)}.1`)).toBe(false);
+    expect(readSourceParam(`c.${'c'.repeat(24)}`)).toEqual({ kind: 'campaign', id: 'c'.repeat(24) });
+    for (const bad of ['f.' + 'f'.repeat(24) + '.11', 'f.' + 'f'.repeat(24) + '.0', 'x.1', `c.${'C'.repeat(24)}`]) {
+      expect(readSourceParam(bad)).toBeNull();
+    }
   });
 });

@@ -51,6 +51,8 @@ export default async function TriggerPage({
             <dd>
               {number(results.clicks)} ({number(results.clickers)})
             </dd>
+            <dt>Unsubscribed</dt>
+            <dd data-unsubscribed>{number(results.unsubscribed)}</dd>
             <dt>Orders</dt>
             <dd data-orders>{number(results.orders)}</dd>
             <dt>Revenue</dt>

@@ -32,6 +32,12 @@ export default async function CampaignResultsPage({ params }: { params: Promise<
           value={number(r.clickers)}
           hint={`${percent(r.sent ? r.clickers / r.sent : null)} of those sent it`}
         />
+        <ResultCard
+          label="Unsubscribed"
+          name="unsubscribed"
+          value={number(r.unsubscribed)}
+          hint={`${percent(r.sent ? r.unsubscribed / r.sent : null)} of those sent it`}
+        />
         <ResultCard label="Orders" name="orders" value={number(r.orders)} />
         <ResultCard label="Revenue" name="revenue" value={revenueLine(r.revenueByCurrency)} />
       </section>
@@ -51,7 +57,9 @@ export default async function CampaignResultsPage({ params }: { params: Promise<
         Clicks are on the tracked links by the people sent the e-mail; {number(r.suspectClicks)} more came from link
         scanners and privacy proxies (within seconds of delivery, or a robot) and count nowhere. Orders and revenue are
         the shop server&apos;s orders placed within {r.attributionWindowDays} days after a person&apos;s last counted
-        click, credited to that e-mail. Unsubscribes are on each person&apos;s consent history.
+        click, credited to that e-mail. Unsubscribed: the people who confirmed the unsubscribe page of this
+        e-mail&apos;s link (or their mail client&apos;s one-click unsubscribe), each once; opening the page alone
+        changes nothing.
       </p>
     </>
   );
