@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { openGeo, statsKeyRoutes, statsRoutes } from './analytics/index.js';
 import { attributionRoutes } from './attribution/index.js';
-import { campaignRoutes, clickRoute } from './campaigns/index.js';
+import { campaignRoutes, clickRoute, openRoute } from './campaigns/index.js';
 import type { Config } from './config.js';
 import { loggable, TrackMateError } from './errors.js';
 import { eventRoutes } from './events/index.js';
@@ -78,7 +78,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   await app.register(opsRoutes);
-  await app.register(ingestRoutes, { feeds: [hookRoutes, pixelRoute, clickRoute], geo: geoOf(config) });
+  await app.register(ingestRoutes, { feeds: [hookRoutes, pixelRoute, clickRoute, openRoute], geo: geoOf(config) });
   await app.register(profileRoutes, {
     eraseQueued: (ids) => eraseQueued(app.queues, ids),
     profileChanged: (siteId, profileId) =>

@@ -20,7 +20,17 @@ export const revenueLine = (r: Record<string, number>) =>
     )
     .join(', ') || '—';
 
-const NONE = { sent: 0, failed: 0, clicks: 0, clickers: 0, unsubscribed: 0, orders: 0, revenueByCurrency: {} };
+type StepFigures = NonNullable<EmailResults['steps']>[number];
+const NONE: Omit<StepFigures, 'step'> = {
+  sent: 0,
+  failed: 0,
+  clicks: 0,
+  clickers: 0,
+  suspectClicks: 0,
+  unsubscribed: 0,
+  orders: 0,
+  revenueByCurrency: {},
+};
 
 /**
  * A flow's steps in order (the first is the trigger's own action, then `nextSteps`), each with its wait and, for
@@ -44,6 +54,12 @@ export function FlowSteps({ trigger, results }: { trigger: Trigger; results?: Em
               <span className="muted">
                 {' '}
                 — sent <span data-sent>{number(r.sent)}</span>, failed {number(r.failed)}, clicks {number(r.clicks)},
+                {r.opened !== undefined ? (
+                  <>
+                    {' '}
+                    opens <span data-opened>{number(r.opened)}</span>,
+                  </>
+                ) : null}{' '}
                 unsubscribed <span data-unsubscribed>{number(r.unsubscribed)}</span>, orders{' '}
                 <span data-orders>{number(r.orders)}</span>, revenue{' '}
                 <span data-revenue>{revenueLine(r.revenueByCurrency)}</span>

@@ -190,6 +190,7 @@ export type SiteChange = {
   addOrigins?: string[];
   removeOrigins?: string[];
   urlParams?: Partial<Site['urlParams']>;
+  emailOpenTracking?: boolean;
   /** A platform's webhook secret; null removes it. */
   integrationSecrets?: Partial<Record<Platform, string | null>>;
 };

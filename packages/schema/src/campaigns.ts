@@ -108,6 +108,8 @@ export type CampaignPreview = Static<typeof CampaignPreview>;
  * achieved. Clicks are on its tracked links by the people sent them (`suspectClicks`: link scanners' — within
  * seconds of sending, or a robot agent — left out of everything else); orders and revenue are the server orders
  * placed within `attributionWindowDays` after a person's last counted click, credited to that click's source.
+ * Opens are there when the site tracks them (`emailOpenTracking`), with the same flagging as clicks plus Apple's
+ * Mail Privacy Protection.
  */
 const mailFigures = {
   sent: Type.Integer(),
@@ -115,6 +117,18 @@ const mailFigures = {
   clicks: Type.Integer({ description: 'Counted clicks' }),
   clickers: Type.Integer({ description: 'People with a counted click' }),
   suspectClicks: Type.Integer(),
+  opened: Type.Optional(
+    Type.Integer({
+      description:
+        'Loads of the open pixel by the people sent the e-mail (only when the site tracks opens, emailOpenTracking)',
+    }),
+  ),
+  openers: Type.Optional(Type.Integer({ description: 'People with a counted open (when the site tracks opens)' })),
+  suspectOpens: Type.Optional(
+    Type.Integer({
+      description: "Opens by Apple's Mail Privacy Protection, scanners, or within seconds of delivery: counted apart",
+    }),
+  ),
   unsubscribed: Type.Integer({
     description: 'People who confirmed an unsubscribe through the e-mail’s link (each once; a GET changes nothing)',
   }),

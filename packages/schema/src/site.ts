@@ -17,6 +17,8 @@ export const Site = Type.Object({
   timezone: Type.String(),
   /** Days before an order in which a visit can be credited with it (revenue attribution); 30 by default. */
   attributionLookbackDays: Type.Integer(),
+  /** Whether campaign and flow e-mails carry an open-tracking pixel (off by default; docs/campaigns.md). */
+  emailOpenTracking: Type.Boolean(),
   /** Which query parameters the URLs the collector stores keep (docs/security.md, URLs). */
   urlParams: UrlParams,
   /** Which shop platforms' webhook secrets are set (docs/integrations.md). */

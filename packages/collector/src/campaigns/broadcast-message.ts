@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { CampaignDoc, ProfileDoc } from '../models/index.js';
 import type { Mail } from './mailer.js';
+import { openUrl, pixelTag } from './open-pixel.js';
 import { escapeHtml, render, type TemplateContext } from './templates.js';
 import { linkTracker } from './tracked-links.js';
 import { unsubscribeUrl } from './unsubscribe-links.js';
@@ -8,9 +9,23 @@ import { unsubscribeUrl } from './unsubscribe-links.js';
 export type Recipient = Pick<ProfileDoc, '_id' | 'siteId' | 'email' | 'firstName' | 'lastName'>;
 
 /**
- * A broadcast's message for one person: the template filled with their profile, with their unsubscribe link;
- * `tracked` (the real sending, not a preview or test) rewrites its links to tracked ones (tracked-links.ts) and
- * has the unsubscribe link name the broadcast.
+ * A campaign or flow e-mail's two parts around its rendered (and tracked) body: the text part ends with the
+ * unsubscribe link, the HTML part with an unsubscribe link and, when the site tracks opens, the open pixel.
+ */
+export function messageParts(body: { text: string; html: string }, unsubscribe: string, pixel?: string) {
+  return {
+    text: `${body.text}\n\n--\nUnsubscribe: ${unsubscribe}\n`,
+    html:
+      `<!doctype html><html><body><div>${body.html.replace(/\r?\n/g, '<br>\n')}</div>` +
+      `<p style="font-size:12px;color:#666"><a href="${escapeHtml(unsubscribe)}">Unsubscribe</a></p>` +
+      `${pixel ? pixelTag(pixel) : ''}</body></html>`,
+  };
+}
+
+/**
+ * A broadcast's message for one person: the template filled with their profile, with their unsubscribe link.
+ * `tracking` (the real sending, not a preview or test) rewrites its links to tracked ones (tracked-links.ts),
+ * has the unsubscribe link name the broadcast, and adds the open pixel when the site tracks opens.
  */
 export function broadcastMail(
   config: Config,
@@ -18,20 +33,21 @@ export function broadcastMail(
   campaign: Pick<CampaignDoc, '_id' | 'name' | 'subject' | 'body'>,
   profile: Recipient,
   to = profile.email ?? '',
-  tracked = false,
+  tracking?: { opens: boolean },
 ): Mail {
   const id = campaign._id.toHexString();
-  // the real sending's link names the broadcast, so an unsubscribe through it is counted in its results
+  const siteId = profile.siteId.toHexString();
+  const profileId = profile._id.toHexString();
   const link = unsubscribeUrl(
     config,
     signingSecret,
-    profile.siteId.toHexString(),
-    profile._id.toHexString(),
-    tracked ? { kind: 'campaign', id } : undefined,
+    siteId,
+    profileId,
+    tracking ? { kind: 'campaign', id } : undefined,
   );
   const ctx: TemplateContext = {
     profile: {
-      id: profile._id.toHexString(),
+      id: profileId,
       email: profile.email ?? '',
       firstName: profile.firstName ?? '',
       lastName: profile.lastName ?? '',
@@ -39,20 +55,16 @@ export function broadcastMail(
     event: { name: 'broadcast', timestamp: new Date().toISOString(), properties: {} },
     unsubscribeUrl: link,
   };
-  const track = tracked
-    ? linkTracker(config, signingSecret, {
-        siteId: profile.siteId.toHexString(),
-        profileId: profile._id.toHexString(),
-        source: { kind: 'campaign', id, name: campaign.name },
-      })
-    : (rendered: string) => rendered;
-  return {
-    to,
-    subject: render(campaign.subject, ctx, 'text'),
-    text: `${track(render(campaign.body, ctx, 'text'), 'text')}\n\n--\nUnsubscribe: ${link}\n`,
-    html:
-      `<!doctype html><html><body><div>${track(render(campaign.body, ctx, 'html'), 'html').replace(/\r?\n/g, '<br>\n')}</div>` +
-      `<p style="font-size:12px;color:#666"><a href="${escapeHtml(link)}">Unsubscribe</a></p></body></html>`,
-    unsubscribeUrl: link,
-  };
+  const who = { siteId, profileId, source: { kind: 'campaign' as const, id, name: campaign.name } };
+  const sentAt = Date.now();
+  const track = tracking ? linkTracker(config, signingSecret, who, sentAt) : (rendered: string) => rendered;
+  const parts = messageParts(
+    {
+      text: track(render(campaign.body, ctx, 'text'), 'text'),
+      html: track(render(campaign.body, ctx, 'html'), 'html'),
+    },
+    link,
+    tracking?.opens ? openUrl(config, signingSecret, { ...who, sentAt }) : undefined,
+  );
+  return { to, subject: render(campaign.subject, ctx, 'text'), ...parts, unsubscribeUrl: link };
 }

@@ -20,6 +20,7 @@ import { campaignKeys, queueBroadcast, statsKey } from './broadcast-send.js';
 import { campaignRepository } from './campaign-repository.js';
 import { ATTRIBUTION_WINDOW_MS, dropResults, readResults } from './email-results.js';
 import { createMailer } from './mailer.js';
+import { opensTracked } from './open-pixel.js';
 import { unknownRoots } from './templates.js';
 
 const common = { tags: ['campaigns'], security: [{ secretKey: [] }] };
@@ -162,7 +163,8 @@ const broadcastRoutes: Routes<{ signingSecret: string }> = async (app, { signing
     {
       schema: {
         ...common,
-        summary: 'What the broadcast achieved: sent, failed, clicks, and orders and revenue credited to it',
+        summary:
+          'What the broadcast achieved: sent, failed, clicks, opens (when tracked), unsubscribes, and orders and revenue credited to it',
         params: IdParams,
         response: { 200: EmailResults, ...errorReplies(400, 401, 404) },
       },
@@ -171,7 +173,12 @@ const broadcastRoutes: Routes<{ signingSecret: string }> = async (app, { signing
       const c = await load(siteIdOf(request), request.params.id);
       const stats = await app.redis.hgetall(statsKey(prefix, c._id.toHexString()));
       const counts = { sent: Number(stats.sent ?? 0), failed: Number(stats.failed ?? 0) };
-      const results = await readResults(app.redis, prefix, { kind: 'campaign', id: c._id.toHexString() }, counts);
+      const results = await readResults(
+        app.redis,
+        prefix,
+        { kind: 'campaign', id: c._id.toHexString() },
+        { counts, opens: await opensTracked(app.models, c.siteId) },
+      );
       return { ...results, attributionWindowDays: ATTRIBUTION_WINDOW_MS / 86_400_000 };
     },
   );

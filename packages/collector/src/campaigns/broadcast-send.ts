@@ -20,6 +20,7 @@ import { areMembers, countMembers, memberIds } from '../segments/index.js';
 import { broadcastMail } from './broadcast-message.js';
 import { emailedWithin, noteEmailedIn } from './email-recency.js';
 import type { Mailer } from './mailer.js';
+import { opensTracked } from './open-pixel.js';
 
 export const BROADCAST_JOB = 'broadcast';
 export interface BroadcastJob {
@@ -182,6 +183,8 @@ async function sendAll(
   const stats = statsKey(prefix, id);
   const inFlight = inFlightKey(prefix, id);
   const turn = pacer(campaign.ratePerSecond);
+  // the site's open tracking as the run starts (a change applies to the next run)
+  const tracking = { opens: await opensTracked(models, campaign.siteId) };
   const room = slots(IN_FLIGHT);
   const sending = new Set<Promise<void>>();
   let failure: unknown = null;
@@ -222,7 +225,7 @@ async function sendAll(
     await turn();
     let reason: string | null = null;
     try {
-      await deps.mailer.send(broadcastMail(deps.config, deps.signingSecret, campaign, p, undefined, true));
+      await deps.mailer.send(broadcastMail(deps.config, deps.signingSecret, campaign, p, undefined, tracking));
     } catch (err) {
       reason = (err as Error).message.slice(0, 500);
     }

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { loggable, TrackMateError } from '../errors.js';
-import { type IngestFeed, ingestRequest, validateServerEvents } from '../ingest/index.js';
+import { TrackMateError } from '../errors.js';
+import type { IngestFeed } from '../ingest/index.js';
 import { errorReplies, type Routes } from '../route-kit.js';
-import { campaignRepository } from './campaign-repository.js';
 import { noteClick } from './email-results.js';
+import { recordMailEvent } from './mail-events.js';
 import { landingUrl, readClickToken, suspectClick } from './tracked-links.js';
 import { loadSigningSecret } from './unsubscribe-links.js';
 
@@ -24,7 +23,6 @@ const Params = Type.Object({ '*': Type.String({ minLength: 10, maxLength: 4_096 
 const clickRoute: Routes<IngestFeed> = async (app, feed) => {
   const secret = await loadSigningSecret(app.models, app.config);
   const prefix = app.config.queuePrefix;
-  const campaigns = campaignRepository(app.models);
   const redirect = (reply: FastifyReply, to: string) =>
     reply
       .code(302)
@@ -62,27 +60,14 @@ const clickRoute: Routes<IngestFeed> = async (app, feed) => {
       const receivedAt = new Date();
       const token = tokenOf(request.params['*']);
       const suspect = suspectClick(token, request.headers['user-agent'], receivedAt.getTime());
-      try {
-        if (await campaigns.linkedProfileExists(token.siteId, token.profileId)) {
-          await noteClick(app.redis, prefix, { ...token, suspect, at: receivedAt.getTime() });
-          const source =
-            token.source.kind === 'campaign' ? { campaignId: token.source.id } : { flowId: token.source.id };
-          const properties = { ...source, url: token.url, ...(suspect ? { suspect } : {}) };
-          await ingestRequest(app, feed, request, {
-            site: { id: token.siteId },
-            source: 'server',
-            isBatch: false,
-            receivedAt,
-            build: (context) =>
-              validateServerEvents(
-                [{ event: 'email_click', messageId: randomUUID(), profileId: token.profileId, properties }],
-                context,
-              ),
-          });
-        }
-      } catch (err) {
-        request.log.warn({ err: loggable(err) }, 'email click not recorded');
-      }
+      await recordMailEvent(app, feed, request, {
+        name: 'email_click',
+        token,
+        suspect,
+        receivedAt,
+        extra: { url: token.url },
+        count: () => noteClick(app.redis, prefix, { ...token, suspect, at: receivedAt.getTime() }),
+      });
       return redirect(reply, landingUrl(token));
     },
   );

@@ -6,8 +6,8 @@ import { MAX_STEP, type MailSource } from './tracked-links.js';
 /**
  * What each campaign and flow e-mail achieved, kept in Redis as it happens (so reading it costs a few commands,
  * however many people were sent it): per source (a broadcast, or a flow's e-mail step) a hash of counters —
- * `sent` and `failed` (flows; a broadcast's are its progress counters), `clicks`, `suspectClicks`, `orders` and
- * `revenue:<currency>` — a set of the people who clicked, and a hash of the orders credited (order → revenue),
+ * `sent` and `failed` (flows; a broadcast's are its progress counters), `clicks`, `suspectClicks`, `opens`,
+ * `suspectOpens`, `orders` and `revenue:<currency>` — a set of the people who clicked, one of those who opened, and a hash of the orders credited (order → revenue),
  * which makes crediting an order idempotent, and a set of the people who unsubscribed through its link
  * (`unsubscribed`). A person's last counted click is kept for the attribution window:
  * a server order placed within it after the click is credited to that click's source (last click wins).
@@ -20,6 +20,11 @@ const tag = (s: Pick<MailSource, 'kind' | 'id'>) => `${s.kind}:${s.id}`;
 export const resultsKey = (prefix: string, s: Pick<MailSource, 'kind' | 'id'>) => `${prefix}:email-results:${tag(s)}`;
 const clickersKey = (prefix: string, s: Pick<MailSource, 'kind' | 'id'>) => `${prefix}:email-clickers:${tag(s)}`;
 const ordersKey = (prefix: string, s: Pick<MailSource, 'kind' | 'id'>) => `${prefix}:email-orders:${tag(s)}`;
+/** The people who opened the source's e-mails (the open pixel, when the site tracks opens). */
+const openersKey = (prefix: string, s: Pick<MailSource, 'kind' | 'id'>) => `${prefix}:email-openers:${tag(s)}`;
+/** The people who opened a flow step's e-mail. */
+const stepOpenersKey = (prefix: string, s: Pick<MailSource, 'kind' | 'id'>, step: number) =>
+  `${openersKey(prefix, s)}:step:${step}`;
 /** The people who unsubscribed through the source's e-mails (each counted once per source). */
 const unsubscribersKey = (prefix: string, s: Pick<MailSource, 'kind' | 'id'>) =>
   `${prefix}:email-unsubscribers:${tag(s)}`;
@@ -77,6 +82,29 @@ export async function noteClick(
   }
   const answers = (await pipe.exec()) ?? [];
   const failed = answers.find(([err]) => err);
+  if (failed) throw failed[0];
+}
+
+/**
+ * A load of the open pixel: counted in `opens` and the openers when it is a person's (`suspect` null), else in
+ * `suspectOpens`; a flow step's in the step's fields and set too.
+ */
+export async function noteOpen(
+  redis: Pick<Redis, 'pipeline'>,
+  prefix: string,
+  open: { profileId: string; source: MailSource; suspect: string | null },
+) {
+  const pipe = redis.pipeline();
+  const { step } = open.source;
+  const key = resultsKey(prefix, open.source);
+  const field = open.suspect ? 'suspectOpens' : 'opens';
+  pipe.hincrby(key, field, 1);
+  if (step) pipe.hincrby(key, stepField(step, field), 1);
+  if (!open.suspect) {
+    pipe.sadd(openersKey(prefix, open.source), open.profileId);
+    if (step) pipe.sadd(stepOpenersKey(prefix, open.source, step), open.profileId);
+  }
+  const failed = ((await pipe.exec()) ?? []).find(([err]) => err);
   if (failed) throw failed[0];
 }
 
@@ -165,13 +193,24 @@ export interface MailFigures {
   revenueByCurrency: Record<string, number>;
 }
 
-export interface EmailResults extends MailFigures {
+/** Opens, when the site tracks them: loads of the pixel by people, by scanners and proxies, and the people. */
+export interface OpenFigures {
+  opened: number;
+  openers: number;
+  suspectOpens: number;
+}
+
+export interface EmailResults extends MailFigures, Partial<OpenFigures> {
   /** A flow's steps (numbered from 1): each step's own figures. */
-  steps?: Array<MailFigures & { step: number }>;
+  steps?: Array<MailFigures & Partial<OpenFigures> & { step: number }>;
 }
 
 /** The figures of `hash` whose fields start with `prefix` (the source's, or `step:<n>:` for a step's). */
-function figuresOf(hash: Record<string, string>, prefix: string, clickers: number): MailFigures {
+function figuresOf(
+  hash: Record<string, string>,
+  prefix: string,
+  people: { clickers: number; openers?: number },
+): MailFigures & Partial<OpenFigures> {
   const n = (k: string) => Number(hash[`${prefix}${k}`] ?? 0);
   const revenueByCurrency: Record<string, number> = {};
   for (const [k, v] of Object.entries(hash)) {
@@ -182,27 +221,35 @@ function figuresOf(hash: Record<string, string>, prefix: string, clickers: numbe
     sent: n('sent'),
     failed: n('failed'),
     clicks: n('clicks'),
-    clickers,
+    clickers: people.clickers,
     suspectClicks: n('suspectClicks'),
+    ...(people.openers === undefined
+      ? {}
+      : { opened: n('opens'), openers: people.openers, suspectOpens: n('suspectOpens') }),
     unsubscribed: n('unsubscribed'),
     orders: n('orders'),
     revenueByCurrency,
   };
 }
 
-/** A campaign's or flow's results; `sent`/`failed` from `counts` when the caller keeps them (a broadcast). */
+/**
+ * A campaign's or flow's results; `sent`/`failed` from `counts` when the caller keeps them (a broadcast). Opens
+ * are in them when `opens` (the site tracks them) or when some were recorded (it did when the e-mail was sent).
+ */
 export async function readResults(
   redis: ResultsRedis,
   prefix: string,
   source: Pick<MailSource, 'kind' | 'id'>,
-  counts?: { sent: number; failed: number },
+  options: { counts?: { sent: number; failed: number }; opens?: boolean } = {},
 ): Promise<EmailResults> {
-  const [hash, clickers] = await Promise.all([
+  const [hash, clickers, openers] = await Promise.all([
     redis.hgetall(resultsKey(prefix, source)),
     redis.scard(clickersKey(prefix, source)),
+    redis.scard(openersKey(prefix, source)),
   ]);
-  const total = figuresOf(hash, '', clickers);
-  if (counts) Object.assign(total, counts);
+  const withOpens = options.opens || 'opens' in hash || 'suspectOpens' in hash;
+  const total = figuresOf(hash, '', { clickers, ...(withOpens ? { openers } : {}) });
+  if (options.counts) Object.assign(total, options.counts);
   if (source.kind !== 'flow') return total;
   const steps = [
     ...new Set(
@@ -211,10 +258,15 @@ export async function readResults(
         .map(Number),
     ),
   ].sort((a, b) => a - b);
-  const stepClickers = await Promise.all(steps.map((step) => redis.scard(stepClickersKey(prefix, source, step))));
+  const people = await Promise.all(
+    steps.map(async (step) => ({
+      clickers: await redis.scard(stepClickersKey(prefix, source, step)),
+      ...(withOpens ? { openers: await redis.scard(stepOpenersKey(prefix, source, step)) } : {}),
+    })),
+  );
   return {
     ...total,
-    steps: steps.map((step, i) => ({ step, ...figuresOf(hash, stepField(step, ''), stepClickers[i]!) })),
+    steps: steps.map((step, i) => ({ step, ...figuresOf(hash, stepField(step, ''), people[i]!) })),
   };
 }
 
@@ -225,7 +277,11 @@ export const dropResults = (redis: Pick<Redis, 'del'>, prefix: string, source: P
     clickersKey(prefix, source),
     ordersKey(prefix, source),
     unsubscribersKey(prefix, source),
+    openersKey(prefix, source),
     ...(source.kind === 'flow'
-      ? Array.from({ length: MAX_STEP }, (_, i) => stepClickersKey(prefix, source, i + 1))
+      ? Array.from({ length: MAX_STEP }, (_, i) => [
+          stepClickersKey(prefix, source, i + 1),
+          stepOpenersKey(prefix, source, i + 1),
+        ]).flat()
       : []),
   );

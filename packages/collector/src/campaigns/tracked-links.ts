@@ -13,17 +13,21 @@ export interface MailSource {
   step?: number;
 }
 
-/** What a tracked link carries, signed: who was sent it, by what, when, and where it leads. */
-export interface ClickToken {
+/** What a tracked hit (a link's click, the open pixel's load) carries, signed: who was sent it, by what, when. */
+export interface MailToken {
   siteId: string;
   profileId: string;
   source: MailSource;
-  url: string;
-  /** When the message was handed to SMTP (ms): a click seconds later is a link scanner's. */
+  /** When the message was handed to SMTP (ms): a hit seconds later is a scanner's. */
   sentAt: number;
 }
 
-/** A click this soon after sending is a scanner's (security gateways follow every link on delivery). */
+/** A tracked link's token: the hit's, and where the link leads. */
+export interface ClickToken extends MailToken {
+  url: string;
+}
+
+/** A hit this soon after sending is a scanner's (security gateways follow every link on delivery). */
 export const SCANNER_WINDOW_MS = 10_000;
 const MAX_URL = 2_048;
 const MAX_NAME = 100;
@@ -31,11 +35,13 @@ const URL_IN_TEXT = /https?:\/\/[^\s"'<>]+/g;
 /** Kept out of a link: the punctuation a sentence puts after it. */
 const TRAILING = /[.,;:!?)\]]+$/;
 
-const mac = (secret: string, payload: string) =>
-  createHmac('sha256', secret).update(`click:${payload}`).digest().subarray(0, 16).toString('base64url');
+/** What a token is for, signed with it: a click token cannot be passed off as an open's, nor the reverse. */
+type TokenUse = 'click' | 'open';
+const mac = (secret: string, use: TokenUse, payload: string) =>
+  createHmac('sha256', secret).update(`${use}:${payload}`).digest().subarray(0, 16).toString('base64url');
 
-/** `<publicUrl>/r/<payload>.<signature>`: the payload is the token as base64url JSON, signed with the key. */
-export function clickUrl(config: Pick<Config, 'publicUrl'>, secret: string, token: ClickToken): string {
+/** `<payload>.<signature>`: the token's fields (and `extra`) as base64url JSON, signed with the key for `use`. */
+export function sealToken(secret: string, use: TokenUse, token: MailToken, extra: Record<string, unknown> = {}) {
   const payload = Buffer.from(
     JSON.stringify({
       s: token.siteId,
@@ -44,25 +50,35 @@ export function clickUrl(config: Pick<Config, 'publicUrl'>, secret: string, toke
       i: token.source.id,
       n: token.source.name.slice(0, MAX_NAME),
       ...(token.source.step ? { st: token.source.step } : {}),
-      u: token.url,
+      ...extra,
       t: token.sentAt,
     }),
   ).toString('base64url');
-  return new URL(`/r/${payload}.${mac(secret, payload)}`, config.publicUrl).toString();
+  return `${payload}.${mac(secret, use, payload)}`;
+}
+
+/** `<publicUrl>/r/<payload>.<signature>`: a tracked link. */
+export function clickUrl(config: Pick<Config, 'publicUrl'>, secret: string, token: ClickToken): string {
+  return new URL(`/r/${sealToken(secret, 'click', token, { u: token.url })}`, config.publicUrl).toString();
 }
 
 const HEX24 = /^[0-9a-f]{24}$/;
 /** A flow's steps: the first and at most nine more. */
 export const MAX_STEP = 10;
 
-/** The token of a `/r/…` path segment, or null when it was not made by this installation (or was altered). */
-export function readClickToken(secret: string, raw: string): ClickToken | null {
-  // a mail client that links a bare address may take the sentence's full stop with it
-  const segment = raw.replace(TRAILING, '');
+/**
+ * The token of a sealed `<payload>.<signature>` for `use` with its raw fields, or null when it was not made by
+ * this installation for that use (or was altered).
+ */
+export function unsealToken(
+  secret: string,
+  use: TokenUse,
+  segment: string,
+): { token: MailToken; fields: Record<string, unknown> } | null {
   const dot = segment.lastIndexOf('.');
   if (dot < 1) return null;
   const payload = segment.slice(0, dot);
-  const expected = Buffer.from(mac(secret, payload));
+  const expected = Buffer.from(mac(secret, use, payload));
   const given = Buffer.from(segment.slice(dot + 1));
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
   let t: Record<string, unknown>;
@@ -71,21 +87,29 @@ export function readClickToken(secret: string, raw: string): ClickToken | null {
   } catch {
     return null;
   }
-  const { s, p, k, i, n, u } = t;
+  const { s, p, k, i, n, st } = t;
   if (typeof s !== 'string' || !HEX24.test(s) || typeof p !== 'string' || !HEX24.test(p)) return null;
   if ((k !== 'c' && k !== 'f') || typeof i !== 'string' || !HEX24.test(i) || typeof n !== 'string') return null;
-  if (typeof u !== 'string' || !isWebUrl(u) || typeof t.t !== 'number') return null;
-  const { st } = t;
+  if (typeof t.t !== 'number') return null;
   if (st !== undefined && (k !== 'f' || !Number.isInteger(st) || (st as number) < 1 || (st as number) > MAX_STEP)) {
     return null;
   }
-  return {
-    siteId: s,
-    profileId: p,
-    source: { kind: k === 'c' ? 'campaign' : 'flow', id: i, name: n, ...(st ? { step: st as number } : {}) },
-    url: u,
-    sentAt: t.t,
+  const source: MailSource = {
+    kind: k === 'c' ? 'campaign' : 'flow',
+    id: i,
+    name: n,
+    ...(st ? { step: st as number } : {}),
   };
+  return { token: { siteId: s, profileId: p, source, sentAt: t.t }, fields: t };
+}
+
+/** The token of a `/r/…` path segment, or null when it was not made by this installation (or was altered). */
+export function readClickToken(secret: string, raw: string): ClickToken | null {
+  // a mail client that links a bare address may take the sentence's full stop with it
+  const sealed = unsealToken(secret, 'click', raw.replace(TRAILING, ''));
+  const u = sealed?.fields.u;
+  if (!sealed || typeof u !== 'string' || !isWebUrl(u)) return null;
+  return { ...sealed.token, url: u };
 }
 
 function isWebUrl(u: string): boolean {
@@ -139,16 +163,38 @@ export function landingUrl(token: ClickToken): string {
   return url.toString();
 }
 
+/** Apple's own address blocks (17.0.0.0/8, 2620:149::/32, 2a01:b740::/32): Mail Privacy Protection fetches from them. */
+const APPLE_NETWORK = /^(?:(?:::ffff:)?17\.|2620:149:|2a01:b740:)/i;
+/** Webmail image proxies that fetch a message's images when the reader opens it: their loads are the reader's. */
+const READER_IMAGE_PROXY = /GoogleImageProxy|YahooMailProxy/;
+
 /**
- * Why a click is not counted as a person's (null: it is): `scanner-timing` within SCANNER_WINDOW_MS of sending
- * (mail security gateways follow every link on delivery), `scanner-agent` for no user agent or a known robot's
- * (isbot's list, which names the link checkers and preview fetchers).
+ * Why a click or open is not counted as a person's (null: it is): `scanner-timing` within SCANNER_WINDOW_MS of
+ * sending (mail security gateways follow every link and load every image on delivery), `privacy-proxy` for an
+ * open by Apple's Mail Privacy Protection (which loads every image of every message, opened or not: its bare
+ * `Mozilla/5.0` agent, or an address of Apple's network), `scanner-agent` for no user agent or a known
+ * robot's (isbot's list, which names the link checkers and preview fetchers). Gmail's and Yahoo's image
+ * proxies load an image when the reader opens the message, so their opens count.
  */
-export function suspectClick(token: ClickToken, userAgent: string | undefined, now = Date.now()): string | null {
+export function suspectHit(
+  hit: 'click' | 'open',
+  token: Pick<MailToken, 'sentAt'>,
+  client: { userAgent?: string; ip?: string },
+  now = Date.now(),
+): string | null {
+  const { userAgent } = client;
   if (now - token.sentAt < SCANNER_WINDOW_MS) return 'scanner-timing';
+  if (hit === 'open') {
+    if (userAgent?.trim() === 'Mozilla/5.0' || (client.ip && APPLE_NETWORK.test(client.ip))) return 'privacy-proxy';
+    if (userAgent && READER_IMAGE_PROXY.test(userAgent)) return null;
+  }
   if (!userAgent || isbot(userAgent)) return 'scanner-agent';
   return null;
 }
+
+/** Why a click is not counted as a person's (null: it is): see suspectHit. */
+export const suspectClick = (token: Pick<MailToken, 'sentAt'>, userAgent: string | undefined, now = Date.now()) =>
+  suspectHit('click', token, { userAgent }, now);
 
 /**
  * The rewriting of one message's rendered body for one person (`who`): each link to a tracked one made now

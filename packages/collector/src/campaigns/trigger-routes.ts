@@ -8,6 +8,7 @@ import { checkOutgoingUrl, EventName, errorReplies, IdParams, type Routes, siteI
 import { segmentOfSite } from '../segments/index.js';
 import { bumpSiteConfig } from '../sites/index.js';
 import { ATTRIBUTION_WINDOW_MS, dropResults, readResults } from './email-results.js';
+import { opensTracked } from './open-pixel.js';
 import { FILTER_OPS } from './property-filters.js';
 import { unknownRoots } from './templates.js';
 import { triggerRepository } from './trigger-repository.js';
@@ -236,14 +237,20 @@ const triggerRoutes: Routes = async (app) => {
     {
       schema: {
         ...common,
-        summary: "What the flow's e-mails achieved: sent, failed, clicks, and orders and revenue credited to them",
+        summary:
+          "What the flow's e-mails achieved: sent, failed, clicks, opens (when tracked), unsubscribes, and orders and revenue credited to them",
         params: IdParams,
         response: { 200: EmailResults, ...errorReplies(400, 401, 404) },
       },
     },
     async (request) => {
       const t = await triggers.load(siteIdOf(request), request.params.id);
-      const results = await readResults(app.redis, app.config.queuePrefix, { kind: 'flow', id: t._id.toHexString() });
+      const results = await readResults(
+        app.redis,
+        app.config.queuePrefix,
+        { kind: 'flow', id: t._id.toHexString() },
+        { opens: await opensTracked(app.models, t.siteId) },
+      );
       return { ...results, attributionWindowDays: ATTRIBUTION_WINDOW_MS / 86_400_000 };
     },
   );

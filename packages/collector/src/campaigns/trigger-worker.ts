@@ -16,12 +16,14 @@ import { deadLetter } from '../pipeline/index.js';
 import { createQueueWorker, jobIdFor, QUEUE_NAMES, type WorkerLog } from '../plugins/queues.js';
 import { belongsNow, refreshSegment, SEGMENT_REFRESH_JOB, type SegmentRefreshJob } from '../segments/index.js';
 import { recordDelivery, type WebhookJob } from '../webhooks/index.js';
+import { messageParts } from './broadcast-message.js';
 import { BROADCAST_JOB, type BroadcastJob, runBroadcast } from './broadcast-send.js';
 import { CONFIRM_JOB, type ConfirmJob, sendConfirmation } from './consent-confirmation.js';
 import { noteEmailed } from './email-recency.js';
 import { noteFlowSend } from './email-results.js';
 import { createMailer, type Mailer } from './mailer.js';
-import { escapeHtml, render, type TemplateContext } from './templates.js';
+import { opensTracked, openUrl } from './open-pixel.js';
+import { render, type TemplateContext } from './templates.js';
 import { linkTracker } from './tracked-links.js';
 import type { FireJob } from './trigger-entry.js';
 import { unsubscribeUrl } from './unsubscribe-links.js';
@@ -224,16 +226,21 @@ async function sendEmail(
     },
     unsubscribeUrl: link,
   };
-  // links to tracked ones: a click is credited to this flow (email-results.ts)
-  const track = linkTracker(deps.config, deps.signingSecret, {
+  // links to tracked ones: a click is credited to this flow's step (email-results.ts); the open pixel when the
+  // site tracks opens
+  const who = {
     siteId: entry.siteId.toHexString(),
     profileId: profile._id.toHexString(),
-    source: { kind: 'flow', id: flow, name: trigger.name, step: step + 1 },
-  });
-  const text = `${track(render(action.body, ctx, 'text'), 'text')}\n\n--\nUnsubscribe: ${link}\n`;
-  const html =
-    `<!doctype html><html><body><div>${track(render(action.body, ctx, 'html'), 'html').replace(/\r?\n/g, '<br>\n')}</div>` +
-    `<p style="font-size:12px;color:#666"><a href="${escapeHtml(link)}">Unsubscribe</a></p></body></html>`;
+    source: { kind: 'flow' as const, id: flow, name: trigger.name, step: step + 1 },
+  };
+  const sentAt = Date.now();
+  const track = linkTracker(deps.config, deps.signingSecret, who, sentAt);
+  const opens = await opensTracked(models, entry.siteId);
+  const { text, html } = messageParts(
+    { text: track(render(action.body, ctx, 'text'), 'text'), html: track(render(action.body, ctx, 'html'), 'html') },
+    link,
+    opens ? openUrl(deps.config, deps.signingSecret, { ...who, sentAt }) : undefined,
+  );
   const started = Date.now();
   try {
     const info = await deps.mailer.send({

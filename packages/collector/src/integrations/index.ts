@@ -4,4 +4,4 @@
  */
 export { default as hookRoutes } from './hook-routes.js';
 export { default as integrationRoutes } from './integration-routes.js';
-export { default as pixelRoute } from './pixel-route.js';
+export { default as pixelRoute, PIXEL } from './pixel-route.js';

@@ -42,6 +42,11 @@ const siteSchema = new Schema(
     /** Days before an order in which a visit can be credited with it (attribution/), 1–90. */
     attributionLookbackDays: { type: Number, default: 30 },
     /**
+     * Whether campaign and flow e-mails carry an open pixel (campaigns/open-pixel.ts): off unless the site turns
+     * it on, since an open pixel tells the sender when and where a person read their mail.
+     */
+    emailOpenTracking: { type: Boolean, default: false },
+    /**
      * Which query parameters the URLs stored from browsers keep: `allow` (the default) — only campaign tags,
      * ad click ids and `allow`; `full` — all but `deny` and names that look secret (ingest/url-params.ts).
      */

@@ -37,7 +37,8 @@ const siteRoutes: Routes = async (app) => {
     {
       schema: {
         ...common,
-        summary: 'Rename the site, change its allowed origins, consent mode, URL rules or shop platform secrets',
+        summary:
+          'Rename the site, change its allowed origins, consent mode, URL rules, e-mail open tracking or shop platform secrets',
         body: Type.Object(
           {
             name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -77,6 +78,12 @@ const siteRoutes: Routes = async (app) => {
                 minimum: 1,
                 maximum: 90,
                 description: 'Days before an order in which a visit can be credited with it (attribution); default 30',
+              }),
+            ),
+            emailOpenTracking: Type.Optional(
+              Type.Boolean({
+                description:
+                  'Track opens of campaign and flow e-mails with a 1×1 image (off by default); see docs/campaigns.md',
               }),
             ),
             integrationSecrets: Type.Optional(

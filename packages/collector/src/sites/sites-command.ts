@@ -86,6 +86,7 @@ export async function updateSite(
     integrationSecrets?: IntegrationSecretsChange;
     timezone?: string;
     attributionLookbackDays?: number;
+    emailOpenTracking?: boolean;
   },
   box?: () => Promise<SecretBox>,
 ): Promise<SiteDoc> {
@@ -119,6 +120,7 @@ export async function updateSite(
       throw invalid(`the attribution lookback is 1 to 90 days; got ${days}`);
     set.attributionLookbackDays = days;
   }
+  if (change.emailOpenTracking !== undefined) set.emailOpenTracking = change.emailOpenTracking;
   const secrets = change.integrationSecrets ?? {};
   let unset: IntegrationSecretsUpdate['unset'] = {};
   if (Object.values(secrets).some((v) => v !== undefined)) {
@@ -257,6 +259,7 @@ export const siteView = (s: SiteDoc) => ({
   consentMode: s.consentMode ?? 'single',
   timezone: s.timezone ?? 'UTC',
   attributionLookbackDays: s.attributionLookbackDays ?? 30,
+  emailOpenTracking: s.emailOpenTracking === true,
   urlParams: {
     mode: s.urlParams?.mode === 'full' ? ('full' as const) : ('allow' as const),
     allow: s.urlParams?.allow ?? [],

@@ -70,7 +70,7 @@ describe('unsubscribe links', () => {
     expect(verifyUnsubscribe('k'.repeat(32), 'a'.repeat(24), 'b'.repeat(24), sig)).toBe(false);
     expect(verifyUnsubscribe('k'.repeat(32), 'a'.repeat(24), 'b'.repeat(24), sig, `f.${'f'.repeat(24)}.1`)).toBe(false);
     expect(readSourceParam(`c.${'c'.repeat(24)}`)).toEqual({ kind: 'campaign', id: 'c'.repeat(24) });
-    for (const bad of ['f.' + 'f'.repeat(24) + '.11', 'f.' + 'f'.repeat(24) + '.0', 'x.1', `c.${'C'.repeat(24)}`]) {
+    for (const bad of [`f.${'f'.repeat(24)}.11`, `f.${'f'.repeat(24)}.0`, 'x.1', `c.${'C'.repeat(24)}`]) {
       expect(readSourceParam(bad)).toBeNull();
     }
   });

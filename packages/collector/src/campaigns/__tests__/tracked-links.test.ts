@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { openUrl, readOpenToken } from '../open-pixel.js';
 import {
   type ClickToken,
   clickUrl,
@@ -7,6 +8,7 @@ import {
   readClickToken,
   SCANNER_WINDOW_MS,
   suspectClick,
+  suspectHit,
 } from '../tracked-links.js';
 
 const config = { publicUrl: 'https://collect.example' };
@@ -83,5 +85,37 @@ describe('tracked links', () => {
     expect(suspectClick(token, BROWSER, token.sentAt + SCANNER_WINDOW_MS)).toBeNull();
     expect(suspectClick(token, undefined, token.sentAt + 60_000)).toBe('scanner-agent');
     expect(suspectClick(token, 'Mozilla/5.0 (compatible; bingbot/2.0)', token.sentAt + 60_000)).toBe('scanner-agent');
+  });
+
+  it('an open pixel reads back what it signed; a click token is no open token, nor the reverse', () => {
+    const { url: _url, ...hit } = token;
+    const pixel = openUrl(config, SECRET, hit);
+    expect(pixel).toMatch(/^https:\/\/collect\.example\/o\/[\w-]+\.[\w-]+\.gif$/);
+    const segment = new URL(pixel).pathname.slice('/o/'.length);
+    expect(readOpenToken(SECRET, segment)).toEqual(hit);
+    expect(readOpenToken(SECRET, segment.slice(0, -'.gif'.length))).toBeNull();
+    expect(readOpenToken('another-secret', segment)).toBeNull();
+    const click = new URL(clickUrl(config, SECRET, token)).pathname.slice('/r/'.length);
+    expect(readOpenToken(SECRET, `${click}.gif`)).toBeNull();
+    expect(readClickToken(SECRET, segment.slice(0, -'.gif'.length))).toBeNull();
+  });
+
+  it('flags opens by Apple Mail Privacy Protection (its bare agent or Apple’s network), robots and early loads; webmail image proxies are the reader’s', () => {
+    const later = token.sentAt + 60_000;
+    const open = (userAgent: string | undefined, ip?: string, now = later) =>
+      suspectHit('open', token, { userAgent, ip }, now);
+    expect(open(BROWSER, '203.0.113.9', token.sentAt + 1_000)).toBe('scanner-timing');
+    expect(open('Mozilla/5.0', '203.0.113.9')).toBe('privacy-proxy');
+    expect(open(BROWSER, '17.58.101.4')).toBe('privacy-proxy');
+    expect(open(BROWSER, '::ffff:17.58.101.4')).toBe('privacy-proxy');
+    expect(open(BROWSER, '2620:149:a:1::5')).toBe('privacy-proxy');
+    expect(open(BROWSER, '170.1.2.3')).toBeNull();
+    expect(
+      open('Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)'),
+    ).toBeNull();
+    expect(open('Barracuda Sentinel (EE)')).toBe('scanner-agent');
+    expect(open(undefined)).toBe('scanner-agent');
+    // a click keeps its own rules: an Apple address clicking is a person
+    expect(suspectHit('click', token, { userAgent: BROWSER, ip: '17.58.101.4' }, later)).toBeNull();
   });
 });

@@ -55,6 +55,19 @@ export async function rotate(_prev: FormState, form: FormData): Promise<FormStat
   return { message: `Rotated. ${old}${next}${session}`, secrets };
 }
 
+/** Whether campaign and flow e-mails carry the open pixel (off by default). */
+export async function setOpenTracking(_prev: FormState, form: FormData): Promise<FormState> {
+  const on = form.get('emailOpenTracking') === 'on';
+  const r = await attempt(() => updateSite({ emailOpenTracking: on }));
+  if (!r.ok) return { error: r.error };
+  revalidatePath('/settings');
+  return {
+    message: on
+      ? 'Saved: e-mails sent from now on carry the open pixel.'
+      : 'Saved: e-mails sent from now on carry no open pixel.',
+  };
+}
+
 /** Which query parameters stored URLs keep: the allow-list plus names, or full URLs minus names. */
 export async function setUrlParams(_prev: FormState, form: FormData): Promise<FormState> {
   const mode = form.get('mode') === 'full' ? 'full' : 'allow';

@@ -5,7 +5,7 @@ import { IntegrationsPanel } from '@/components/integrations-panel';
 import { GettingStarted } from '@/components/snippet';
 import { getIntegrations, getSite } from '@/lib/data';
 import { dateTime } from '@/lib/format';
-import { addOrigin, removeOrigin, rename, rotate, setPlatformSecret, setUrlParams } from './actions';
+import { addOrigin, removeOrigin, rename, rotate, setOpenTracking, setPlatformSecret, setUrlParams } from './actions';
 
 export const metadata: Metadata = { title: 'Site settings' };
 
@@ -87,6 +87,23 @@ export default async function SettingsPage() {
           <input id="allow" name="allow" defaultValue={site.urlParams.allow.join(', ')} placeholder="promo, variant" />
           <label htmlFor="deny">Never keep (comma-separated)</label>
           <input id="deny" name="deny" defaultValue={site.urlParams.deny.join(', ')} placeholder="customer" />
+        </ActionForm>
+      </section>
+      <section className="panel" aria-labelledby="open-tracking">
+        <h2 id="open-tracking" style={{ marginTop: 0 }}>
+          E-mail open tracking
+        </h2>
+        <p className="hint">
+          Off by default. When on, campaign and flow e-mails carry a 1×1 image on the collector, and a person&apos;s
+          load of it is an <code>email_open</code> on their profile, counted in the results. It tells you when and
+          roughly where someone read your e-mail, so say so in your privacy notice. Apple Mail loads every image of
+          every message through its privacy proxy, opened or not: such loads, and scanners&apos;, are counted apart.
+        </p>
+        <ActionForm action={setOpenTracking} submit="Save" label="E-mail open tracking">
+          <label className="inline">
+            <input type="checkbox" name="emailOpenTracking" defaultChecked={site.emailOpenTracking} /> track opens of
+            campaign and flow e-mails
+          </label>
         </ActionForm>
       </section>
       <section className="panel" aria-labelledby="keys">

@@ -51,6 +51,14 @@ export default async function TriggerPage({
             <dd>
               {number(results.clicks)} ({number(results.clickers)})
             </dd>
+            {results.opened !== undefined ? (
+              <>
+                <dt>Opens (people)</dt>
+                <dd data-opened>
+                  {number(results.opened)} ({number(results.openers ?? 0)})
+                </dd>
+              </>
+            ) : null}
             <dt>Unsubscribed</dt>
             <dd data-unsubscribed>{number(results.unsubscribed)}</dd>
             <dt>Orders</dt>

@@ -32,6 +32,17 @@ export default async function CampaignResultsPage({ params }: { params: Promise<
           value={number(r.clickers)}
           hint={`${percent(r.sent ? r.clickers / r.sent : null)} of those sent it`}
         />
+        {r.opened !== undefined ? (
+          <>
+            <ResultCard label="Opens" name="opened" value={number(r.opened)} />
+            <ResultCard
+              label="People who opened"
+              name="openers"
+              value={number(r.openers ?? 0)}
+              hint={`${percent(r.sent ? (r.openers ?? 0) / r.sent : null)} of those sent it`}
+            />
+          </>
+        ) : null}
         <ResultCard
           label="Unsubscribed"
           name="unsubscribed"
@@ -57,9 +68,12 @@ export default async function CampaignResultsPage({ params }: { params: Promise<
         Clicks are on the tracked links by the people sent the e-mail; {number(r.suspectClicks)} more came from link
         scanners and privacy proxies (within seconds of delivery, or a robot) and count nowhere. Orders and revenue are
         the shop server&apos;s orders placed within {r.attributionWindowDays} days after a person&apos;s last counted
-        click, credited to that e-mail. Unsubscribed: the people who confirmed the unsubscribe page of this
-        e-mail&apos;s link (or their mail client&apos;s one-click unsubscribe), each once; opening the page alone
-        changes nothing.
+        click, credited to that e-mail.{' '}
+        {r.opened !== undefined
+          ? `Opens are loads of the open pixel by the people sent it; ${number(r.suspectOpens ?? 0)} more came from Apple Mail's privacy proxy (which loads every image, opened or not) and scanners and count nowhere. `
+          : 'Opens are not tracked (Site settings, E-mail open tracking). '}
+        Unsubscribed: the people who confirmed the unsubscribe page of this e-mail&apos;s link (or their mail
+        client&apos;s one-click unsubscribe), each once; opening the page alone changes nothing.
       </p>
     </>
   );
