@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { openGeo, statsKeyRoutes, statsRoutes } from './analytics/index.js';
 import { attributionRoutes } from './attribution/index.js';
-import { campaignRoutes, clickRoute, openRoute } from './campaigns/index.js';
+import { campaignRoutes, clickRoute, dropSiteCampaignKeys, openRoute } from './campaigns/index.js';
 import type { Config } from './config.js';
 import { loggable, TrackMateError } from './errors.js';
 import { eventRoutes } from './events/index.js';
@@ -24,7 +24,7 @@ import redis from './plugins/redis.js';
 import workers from './plugins/workers.js';
 import { profileRoutes, profileSearchRoutes } from './profiles/index.js';
 import { metricsRoutes, topPagesRoutes } from './rollups/index.js';
-import { reevaluateProfiles, segmentRoutes } from './segments/index.js';
+import { dropSiteSegmentKeys, reevaluateProfiles, segmentRoutes } from './segments/index.js';
 import { siteRoutes } from './sites/index.js';
 import { webhookActionRoutes, webhookRoutes } from './webhooks/index.js';
 
@@ -105,7 +105,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(segmentRoutes);
   await app.register(webhookRoutes);
   await app.register(webhookActionRoutes);
-  await app.register(siteRoutes);
+  // a site's deletion drops the campaigns' and segments' Redis keys too (sites/ knows no other feature's keys)
+  await app.register(siteRoutes, { keyCleaners: [dropSiteCampaignKeys, dropSiteSegmentKeys] });
   await app.register(integrationRoutes);
   return app;
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { openGeo, progressBar, rebuildRollups } from './analytics/index.js';
+import { dropSiteCampaignKeys } from './campaigns/index.js';
 import { loadConfig, redact } from './config.js';
 import { isUserError } from './errors.js';
 import { migrate } from './models/index.js';
@@ -10,7 +11,7 @@ import { openMongo } from './plugins/mongo.js';
 import { closeQueue, createQueue, QUEUE_NAMES } from './plugins/queues.js';
 import { redisConnection } from './plugins/redis.js';
 import { loadSecretBox } from './plugins/secret-box.js';
-import { rebuildFacts } from './segments/index.js';
+import { dropSiteSegmentKeys, rebuildFacts } from './segments/index.js';
 import { startServer, startWorker } from './server.js';
 import { sitesCommand } from './sites/index.js';
 
@@ -76,7 +77,7 @@ async function openQueues(config: ReturnType<typeof loadConfig>) {
     webhooks: createQueue(config, QUEUE_NAMES.webhooks),
   };
   return {
-    deps: { redis, prefix: config.queuePrefix, queues },
+    deps: { redis, prefix: config.queuePrefix, queues, keyCleaners: [dropSiteCampaignKeys, dropSiteSegmentKeys] },
     async close() {
       await Promise.all(Object.values(queues).map((q) => closeQueue(q)));
       redis.disconnect();

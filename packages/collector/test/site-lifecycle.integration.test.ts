@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clickUrl } from '../src/campaigns/tracked-links.js';
+import { loadSigningSecret } from '../src/campaigns/unsubscribe-links.js';
 import type { QueuedEvent } from '../src/ingest/index.js';
 import { createSite } from '../src/sites/index.js';
 import { adminCall } from './helpers/admin.js';
@@ -138,17 +140,104 @@ describe('site keys and site deletion', () => {
       15_000,
       'both sites’ events',
     );
+    // each site has a segment (with its member), a broadcast sent to it (nobody consents: one skipped) and a
+    // flow, each e-mail with a counted click: their member sets, run state and results live in Redis
+    const secret = await loadSigningSecret(t.app.models, t.config);
+    const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
+    const mailState = async (s: typeof doomed) => {
+      const call = (method: string, path: string, body?: unknown) => adminCall(t.url, s.secretKey, method, path, body);
+      const segment = await call('POST', '/api/segments', {
+        name: 'Not consenting',
+        definition: { match: 'all', rules: [{ type: 'profile', field: 'consent', op: 'eq', value: false }] },
+      });
+      expect(segment.status).toBe(201);
+      await waitFor(async () => (await call('GET', `/api/segments/${segment.body.id}`)).body.count === 1, 60_000);
+      const campaign = await call('POST', '/api/campaigns', {
+        name: 'Sale',
+        segmentId: segment.body.id,
+        subject: 'Sale',
+        body: 'https://shop.test/',
+      });
+      expect(campaign.status).toBe(201);
+      expect((await call('POST', `/api/campaigns/${campaign.body.id}/send`, {})).status).toBe(200);
+      await waitFor(
+        async () => (await call('GET', `/api/campaigns/${campaign.body.id}`)).body.status === 'sent',
+        60_000,
+      );
+      const trigger = await call('POST', '/api/triggers', {
+        name: 'Welcome',
+        entryEvent: 'never_sent',
+        delaySeconds: 60,
+        action: { type: 'email', subject: 'Hi', body: 'https://shop.test/' },
+      });
+      expect(trigger.status).toBe(201);
+      const profileId = String((await t.db.collection('profiles').findOne({ siteId: oid(s.siteId) }))!._id);
+      const sources = [
+        { kind: 'campaign' as const, id: String(campaign.body.id), name: 'Sale' },
+        { kind: 'flow' as const, id: String(trigger.body.id), name: 'Welcome', step: 1 },
+      ];
+      for (const source of sources) {
+        const link = clickUrl({ publicUrl: t.url }, secret, {
+          siteId: s.siteId,
+          profileId,
+          source,
+          url: 'https://shop.test/',
+          sentAt: Date.now() - 60_000,
+        });
+        expect((await fetch(link, { redirect: 'manual', headers: { 'user-agent': BROWSER } })).status).toBe(302);
+      }
+      // the two clicks are email_click events (besides the signup and the page view)
+      await waitFor(async () => (await events.countDocuments({ siteId: oid(s.siteId) })) === 4, 30_000, 'the clicks');
+      return [segment.body.id, campaign.body.id, trigger.body.id, `email-last-click:${s.siteId}:`].map(String);
+    };
+    /** The Redis keys of the queue prefix that name one of `ids`. */
+    const redisKeysOf = async (ids: string[]) => {
+      const found: string[] = [];
+      for (const id of ids) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await t.app.redis.scan(
+            cursor,
+            'MATCH',
+            `${t.config.queuePrefix}:*${id}*`,
+            'COUNT',
+            1000,
+          );
+          cursor = next;
+          found.push(...keys);
+        } while (cursor !== '0');
+      }
+      return found;
+    };
+    const doomedIds = await mailState(doomed);
+    const keptIds = await mailState(keep);
+    const doomedKeys = await redisKeysOf(doomedIds);
+    // the segment's members, the broadcast's counters and results, the flow's results, the last click
+    for (const kind of [
+      ':segment:',
+      ':campaign-stats:',
+      ':email-results:campaign:',
+      ':email-clickers:flow:',
+      ':email-last-click:',
+    ]) {
+      expect(
+        doomedKeys.some((k) => k.includes(kind)),
+        kind,
+      ).toBe(true);
+    }
+    const keptKeys = (await redisKeysOf(keptIds)).sort();
+    expect(keptKeys.length).toBe(doomedKeys.length);
 
     const unconfirmed = await adminCall(t.url, doomed.secretKey, 'DELETE', '/api/site');
     expect(unconfirmed.status).toBe(400);
     const wrong = await adminCall(t.url, doomed.secretKey, 'DELETE', `/api/site?confirm=${keep.siteId}`);
     expect(wrong.status).toBe(400);
     expect(wrong.body.code).toBe('TM_ERR_CONFIRM');
-    expect(await events.countDocuments({ siteId: oid(doomed.siteId) })).toBe(2);
+    expect(await events.countDocuments({ siteId: oid(doomed.siteId) })).toBe(4);
 
     const done = await adminCall(t.url, doomed.secretKey, 'DELETE', `/api/site?confirm=${doomed.siteId}`);
     expect(done.status).toBe(200);
-    expect(done.body.deleted).toMatchObject({ sites: 1, events: 2, profiles: 1, webhooks: 1 });
+    expect(done.body.deleted).toMatchObject({ sites: 1, events: 4, profiles: 1, webhooks: 1 });
     for (const name of ['events', 'profiles', 'identities', 'webhooks', 'deliveries', 'dead_letters', 'triggers']) {
       expect(await t.db.collection(name).countDocuments({ siteId: oid(doomed.siteId) }), name).toBe(0);
     }
@@ -157,8 +246,12 @@ describe('site keys and site deletion', () => {
     // its keys are gone
     expect((await postEvents(t.url, { writeKey: doomed.writeKey, batch: [clientEvent()] })).status).toBe(401);
     expect((await adminCall(t.url, doomed.secretKey, 'GET', '/api/site')).status).toBe(401);
+    // its campaigns', flows' and segments' keys in Redis too
+    expect(await redisKeysOf(doomedIds)).toEqual([]);
+    expect(done.body.deleted.campaignKeys).toBe(doomedKeys.length);
     // the other site is whole
-    expect(await events.countDocuments({ siteId: oid(keep.siteId) })).toBe(2);
+    expect((await redisKeysOf(keptIds)).sort()).toEqual(keptKeys);
+    expect(await events.countDocuments({ siteId: oid(keep.siteId) })).toBe(4);
     expect(await t.db.collection('profiles').countDocuments({ siteId: oid(keep.siteId) })).toBe(1);
 
     // an event of the deleted site still in a queue (accepted by a collector that had not yet forgotten the

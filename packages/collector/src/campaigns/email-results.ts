@@ -270,18 +270,24 @@ export async function readResults(
   };
 }
 
+/** A campaign's or flow's results keys (the counters, and the sets and hashes beside them). */
+export const resultKeys = (prefix: string, source: Pick<MailSource, 'kind' | 'id'>) => [
+  resultsKey(prefix, source),
+  clickersKey(prefix, source),
+  ordersKey(prefix, source),
+  unsubscribersKey(prefix, source),
+  openersKey(prefix, source),
+  ...(source.kind === 'flow'
+    ? Array.from({ length: MAX_STEP }, (_, i) => [
+        stepClickersKey(prefix, source, i + 1),
+        stepOpenersKey(prefix, source, i + 1),
+      ]).flat()
+    : []),
+];
+
 /** Drops a deleted campaign's or flow's results. */
 export const dropResults = (redis: Pick<Redis, 'del'>, prefix: string, source: Pick<MailSource, 'kind' | 'id'>) =>
-  redis.del(
-    resultsKey(prefix, source),
-    clickersKey(prefix, source),
-    ordersKey(prefix, source),
-    unsubscribersKey(prefix, source),
-    openersKey(prefix, source),
-    ...(source.kind === 'flow'
-      ? Array.from({ length: MAX_STEP }, (_, i) => [
-          stepClickersKey(prefix, source, i + 1),
-          stepOpenersKey(prefix, source, i + 1),
-        ]).flat()
-      : []),
-  );
+  redis.del(...resultKeys(prefix, source));
+
+/** The pattern of a site's people's last counted clicks (kept for the attribution window). */
+export const siteLastClicks = (prefix: string, siteId: string) => `${lastClickKey(prefix, siteId, '')}*`;

@@ -7,6 +7,7 @@ export { default as clickRoute } from './click-route.js';
 export { requestConfirmations } from './consent-confirmation.js';
 export { creditOrders } from './email-results.js';
 export { default as openRoute } from './open-route.js';
+export { dropSiteCampaignKeys } from './site-keys.js';
 export { type ActiveTriggers, enterTriggers, type FireJob, loadActiveTriggers } from './trigger-entry.js';
 export { createTriggerWorker } from './trigger-worker.js';
 export { loadSigningSecret } from './unsubscribe-links.js';

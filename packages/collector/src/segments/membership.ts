@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { SiteKeyCleaner } from '../sites/index.js';
 
 /**
  * A segment's members: a Redis sorted set of profile ids (all scored 0, so in id order), one per segment. Adding
@@ -114,3 +115,15 @@ export async function areMembers(redis: Pick<Redis, 'zmscore'>, prefix: string, 
 export async function dropMembers(redis: Pick<Redis, 'del'>, prefix: string, segmentId: string) {
   await redis.del(membersKey(prefix, segmentId), touchedKey(prefix, segmentId));
 }
+
+/** Segments' part of a site's deletion (wired into deleteSite by app.ts and cli.ts): its segments' member sets. */
+export const dropSiteSegmentKeys: SiteKeyCleaner = async (redis, prefix, owned) => {
+  const keys = owned.segmentIds.flatMap((id) => [
+    membersKey(prefix, id),
+    touchedKey(prefix, id),
+    refreshKey(prefix, id),
+  ]);
+  let dropped = 0;
+  for (let i = 0; i < keys.length; i += 500) dropped += await redis.unlink(...keys.slice(i, i + 500));
+  return dropped;
+};

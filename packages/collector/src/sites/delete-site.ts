@@ -7,11 +7,31 @@ import { jobsAtRest } from '../plugins/jobs-at-rest.js';
 import { lockKeys, unlinkMatching, withRedisLock } from '../plugins/redis.js';
 import { bumpSiteConfig } from './site-config-cache.js';
 
+/** What a deleted site owned that other features keep Redis keys for (hex ids). */
+export interface SiteOwned {
+  siteId: string;
+  campaignIds: string[];
+  triggerIds: string[];
+  segmentIds: string[];
+}
+
+/** A feature's part of a site's deletion: drops its Redis keys of what the site owned; answers how many. */
+export type SiteKeyCleaner = (
+  redis: Pick<Redis, 'scan' | 'unlink'>,
+  prefix: string,
+  owned: SiteOwned,
+) => Promise<number>;
+
 export interface DeleteSiteDeps {
   models: Models;
   redis: Pick<Redis, 'incr' | 'scan' | 'unlink' | 'set' | 'pexpire' | 'eval'>;
   prefix: string;
   queues: { ingest: Queue; triggers: Queue; webhooks: Queue };
+  /**
+   * The features' Redis keys of the site's campaigns, flows and segments (their results, run state and member
+   * sets), wired in by the caller (app.ts, cli.ts): this folder knows no other feature's keys.
+   */
+  keyCleaners: SiteKeyCleaner[];
   /** How long to wait for jobs already being processed to finish (their events are then deleted too). */
   activeWaitMs?: number;
 }
@@ -32,7 +52,8 @@ const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * the workers are told to drop the site's events from then on (a site-wide suppression for 30 days, so events
  * still in browsers' retry queues cannot come back); its jobs waiting in Redis are removed; jobs a worker is
  * processing are waited for; then every collection is cleared of it (a slice at a time: FerretDB on SQLite
- * cannot delete more than 32,766 documents in one statement), and its visitor sketches in Redis.
+ * cannot delete more than 32,766 documents in one statement), and its keys in Redis: visitor sketches, and
+ * through `keyCleaners` its campaigns', flows' and segments'.
  */
 export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId): Promise<SiteDeletion> {
   const { models, queues } = deps;
@@ -58,9 +79,25 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
     if (keep.length) await job.updateData({ events: keep });
     else await job.remove().catch(() => {}); // taken meanwhile: the suppression drops its events
   }
-  // trigger jobs name the site in their entry id (`<trigger>:<site>:<messageId>`), confirmation e-mails directly
-  for await (const job of jobsAtRest<{ entryId?: string; siteId?: string }>(queues.triggers)) {
-    if (!job.data?.entryId?.includes(`:${siteId}:`) && job.data?.siteId !== siteId) continue;
+  // trigger jobs name the site in their entry id (`<trigger>:<site>:<messageId>`), confirmation e-mails directly,
+  // broadcast runs their campaign, segment evaluations their segment
+  const bySite = { siteId: siteOid };
+  const owned: SiteOwned = {
+    siteId,
+    campaignIds: (await models.Campaign.find(bySite, { _id: 1 }).lean()).map((c) => c._id.toHexString()),
+    triggerIds: (await models.Trigger.find(bySite, { _id: 1 }).lean()).map((t) => t._id.toHexString()),
+    segmentIds: (await models.Segment.find(bySite, { _id: 1 }).lean()).map((g) => g._id.toHexString()),
+  };
+  const ownedJobs = new Set([...owned.campaignIds, ...owned.segmentIds]);
+  type TriggerQueueJob = { entryId?: string; siteId?: string; campaignId?: string; segmentId?: string };
+  for await (const job of jobsAtRest<TriggerQueueJob>(queues.triggers)) {
+    const d = job.data;
+    const mine =
+      d?.entryId?.includes(`:${siteId}:`) ||
+      d?.siteId === siteId ||
+      ownedJobs.has(d?.campaignId ?? '') ||
+      ownedJobs.has(d?.segmentId ?? '');
+    if (!mine) continue;
     await job.remove().catch(() => {});
     queuedJobs++;
   }
@@ -73,8 +110,7 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
   deleted.queuedJobs = queuedJobs;
   await activeJobsDone(queues.ingest, siteId, deps.activeWaitMs ?? 30_000);
 
-  const bySite = { siteId: siteOid };
-  const triggerIds = (await models.Trigger.find(bySite, { _id: 1 }).lean()).map((t) => t._id.toHexString());
+  const { triggerIds } = owned;
   deleted.events = await deleteInSlices(models.Event, bySite);
   deleted.profiles = await deleteInSlices(models.Profile, bySite);
   deleted.identities = await deleteInSlices(models.Identity, bySite);
@@ -124,6 +160,9 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
   // the browsers of identified people, saved funnels' state
   for (const kind of ['browser-of', ...(funnelIds.length ? ['funnel'] : [])])
     deleted.visitorSketches += await unlinkMatching(deps.redis, `${deps.prefix}:${kind}:${siteId}:*`);
+  // its campaigns' and flows' results and run state, its segments' members, its people's last clicks
+  deleted.campaignKeys = 0;
+  for (const clean of deps.keyCleaners) deleted.campaignKeys += await clean(deps.redis, deps.prefix, owned);
   // the shop platforms' deliveries log (integrations/)
   deleted.platformDeliveryLogs = await unlinkMatching(deps.redis, `${deps.prefix}:hooks:${siteId}:*`);
   return { siteId, deleted };

@@ -1,6 +1,12 @@
 /** Sites: keys, the key-to-site cache, allowed origins, shop platform secrets, and the `sites` CLI command. */
 export { type CreatedSite, createSite } from './create-site.js';
-export { type DeleteSiteDeps, deleteSite, type SiteDeletion } from './delete-site.js';
+export {
+  type DeleteSiteDeps,
+  deleteSite,
+  type SiteDeletion,
+  type SiteKeyCleaner,
+  type SiteOwned,
+} from './delete-site.js';
 export {
   type IntegrationSecretsChange,
   integrationSecret,

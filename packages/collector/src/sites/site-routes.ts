@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import { loadSecretBox } from '../plugins/secret-box.js';
 import { errorReplies, type Routes, siteIdOf } from '../route-kit.js';
-import { deleteSite } from './delete-site.js';
+import { deleteSite, type SiteKeyCleaner } from './delete-site.js';
 import { siteRepository } from './site-repository.js';
 import { MAX_OVERLAP_MS, rotateKeys, siteView, updateSite } from './sites-command.js';
 
@@ -15,7 +15,7 @@ const common = { tags: ['site'], security: [{ secretKey: [] }] };
  * `/api/site`: the key's own site — read it, rename it, change its allowed origins, rotate its keys. This
  * process forgets the old keys at once; other collector processes within 30 s (their key cache).
  */
-const siteRoutes: Routes = async (app) => {
+const siteRoutes: Routes<{ keyCleaners: SiteKeyCleaner[] }> = async (app, { keyCleaners }) => {
   app.addHook('onRequest', app.requireSecretKey);
   const sites = siteRepository(app.models);
   const load = (request: { site?: { id: string } }) => sites.load(siteIdOf(request));
@@ -173,7 +173,7 @@ const siteRoutes: Routes = async (app) => {
         });
       }
       const result = await deleteSite(
-        { models: app.models, redis: app.redis, prefix: app.config.queuePrefix, queues: app.queues },
+        { models: app.models, redis: app.redis, prefix: app.config.queuePrefix, queues: app.queues, keyCleaners },
         site._id,
       );
       app.siteKeys.forgetSite(siteId);
