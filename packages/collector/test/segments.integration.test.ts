@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluate, peopleOf } from '../src/segments/evaluate.js';
 import { rebuildFacts } from '../src/segments/index.js';
 import { applyMembership, bumpRevisions } from '../src/segments/membership.js';
+import { countDefinition } from '../src/segments/preview-count.js';
 import { adminCall } from './helpers/admin.js';
 import { clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 
@@ -286,6 +288,50 @@ describe('segments over a known population (real Redis and MongoDB-wire server)'
       definition: { match: 'all', rules: [{ type: 'event', event: 'add_to_cart', withinDays: 400 }] },
     });
     expect(window.status).toBe(400);
+    expect((await admin('GET', '/api/segments')).body.segments.length).toBe(before);
+  });
+
+  it('counts a definition before it is saved, as the saved segment would; refuses a bad one as saving does', async () => {
+    await settle('cartNoOrder', ['dan']);
+    const before = (await admin('GET', '/api/segments')).body.segments.length;
+    const preview = (definition: unknown) => admin('POST', '/api/segments/preview', { definition });
+    // each kind of rule: behaviour in a window and "did not", behaviour ever, metadata or orders (any), revenue
+    for (const [name, count] of [
+      ['cartNoOrder', 1],
+      ['everCartedThrice', 1],
+      ['proPlanOrTwoOrders', 2],
+      ['bigSpenders', 1],
+      ['fromNewsletter', 1],
+    ] as const) {
+      const res = await preview(definitions[name]);
+      expect(res.status, name).toBe(200);
+      expect(res.body, name).toEqual({ count, complete: true, scanned: 5 });
+      expect((await admin('GET', `/api/segments/${segmentIds[name]}`)).body.count, name).toBe(count);
+    }
+    // a rule on a profile field alone, over the five people
+    expect(
+      (await preview({ match: 'all', rules: [{ type: 'profile', field: 'email', op: 'exists' }] })).body.count,
+    ).toBe(5);
+    const noCurrency = await preview({
+      match: 'all',
+      rules: [{ type: 'value', metric: 'revenue', op: 'gte', value: 1 }],
+    });
+    expect(noCurrency.status).toBe(400);
+    expect(noCurrency.body.message).toContain('currency');
+    const operator = await preview({
+      match: 'all',
+      rules: [{ type: 'profile', field: 'metadata.$where', op: 'eq', value: 1 }],
+    });
+    expect(operator.status).toBe(400);
+    expect((await admin('POST', '/api/segments/preview', {})).status).toBe(400);
+    // a site with more profiles than a preview reads gets the count among those read, and says so
+    const capped = await countDefinition(
+      t.app.models,
+      new Types.ObjectId(t.site.siteId),
+      { match: 'all', rules: [{ type: 'profile', field: 'email', op: 'exists' }] },
+      3,
+    );
+    expect(capped).toEqual({ count: 3, complete: false, scanned: 3 });
     expect((await admin('GET', '/api/segments')).body.segments.length).toBe(before);
   });
 

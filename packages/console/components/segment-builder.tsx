@@ -1,7 +1,7 @@
 'use client';
 
 import type { SegmentDefinition } from '@trackmate/schema';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import {
   emptyRow,
   PROFILE_FIELDS,
@@ -13,17 +13,77 @@ import {
 } from '../lib/segment-form';
 
 const MAX_RULES = 20;
+/** The pause after the last change before the rules are counted. */
+const COUNT_AFTER_MS = 500;
+
+type LiveCount = { count: number; complete: boolean; scanned: number } | { error: string };
+/** The server action that counts a definition (JSON) without saving it. */
+export type CountDefinition = (definition: string) => Promise<LiveCount>;
+
+/**
+ * How many profiles the rules match now, counted again a moment after each change (an answer to rules since
+ * changed is dropped); the collector's reason when it would refuse them.
+ */
+function useLiveCount(definition: string, count?: CountDefinition) {
+  const [state, setState] = useState<LiveCount | 'counting' | null>(null);
+  useEffect(() => {
+    if (!count) return;
+    let current = true;
+    setState('counting');
+    const timer = setTimeout(() => {
+      count(definition)
+        .then((answer) => current && setState(answer))
+        .catch(() => current && setState({ error: 'The count could not be read.' }));
+    }, COUNT_AFTER_MS);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  }, [definition, count]);
+  return state;
+}
+
+function LiveCountLine({ state }: { state: ReturnType<typeof useLiveCount> }) {
+  if (state === null) return null;
+  const text =
+    state === 'counting'
+      ? 'Counting…'
+      : 'error' in state
+        ? state.error
+        : state.complete
+          ? `${state.count.toLocaleString('en')} ${state.count === 1 ? 'person matches' : 'people match'} these rules now`
+          : `${state.count.toLocaleString('en')} of the first ${state.scanned.toLocaleString('en')} profiles match these rules (the saved segment counts all)`;
+  return (
+    <p
+      className={typeof state === 'object' && 'error' in state ? 'error' : 'hint'}
+      data-live-count={typeof state === 'object' && 'count' in state ? state.count : ''}
+      aria-live="polite"
+    >
+      {text}
+    </p>
+  );
+}
 
 /**
  * A segment's rules, one row each (a profile field, an event done or not, orders or revenue), sent to the
- * server action as one hidden `definition` field. Meant to sit inside an ActionForm.
+ * server action as one hidden `definition` field, with a live count of the people they match (`count`, a server
+ * action) while they are edited. Meant to sit inside an ActionForm.
  */
-export function SegmentBuilder({ name, definition }: { name?: string; definition?: SegmentDefinition }) {
+export function SegmentBuilder({
+  name,
+  definition,
+  count,
+}: {
+  name?: string;
+  definition?: SegmentDefinition;
+  count?: CountDefinition;
+}) {
   const [match, setMatch] = useState<'all' | 'any'>(definition?.match ?? 'all');
   const [rows, setRows] = useState<RuleRow[]>(definition ? definition.rules.map(rowOfRule) : [emptyRow()]);
   const set = (i: number, change: Partial<RuleRow>) =>
     setRows((rs) => rs.map((r, j) => (j === i ? { ...r, ...change } : r)));
   const value = JSON.stringify({ match, rules: rows.map(ruleOfRow) });
+  const live = useLiveCount(value, count);
   return (
     <div className="segment-builder">
       <label htmlFor="segment-name">Name</label>
@@ -228,6 +288,7 @@ export function SegmentBuilder({ name, definition }: { name?: string; definition
           Add rule
         </button>
       ) : null}
+      <LiveCountLine state={live} />
       <input type="hidden" name="definition" value={value} />
     </div>
   );

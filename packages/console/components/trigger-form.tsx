@@ -1,6 +1,7 @@
 import type { Trigger } from '@trackmate/schema';
+import { FlowStepsEditor } from './flow-steps-editor';
 
-/** The fields of a campaign trigger; the defaults are the abandoned-cart campaign. */
+/** The fields of a flow (a campaign trigger), every step of it; the defaults are the abandoned-cart campaign. */
 export function TriggerFields({ trigger }: { trigger?: Trigger }) {
   const email = trigger?.action.type === 'email' ? trigger.action : undefined;
   const webhook = trigger?.action.type === 'webhook' ? trigger.action : undefined;
@@ -49,7 +50,7 @@ export function TriggerFields({ trigger }: { trigger?: Trigger }) {
         defaultValue={trigger?.reentryHours ?? 24}
       />
       <fieldset style={{ marginTop: 12, border: '1px solid var(--line)', borderRadius: 6 }}>
-        <legend>Then</legend>
+        <legend>Step 1: then</legend>
         <label className="inline">
           <input type="radio" name="actionType" value="email" defaultChecked={type === 'email'} /> send an e-mail (to
           profiles with e-mail consent)
@@ -87,6 +88,7 @@ export function TriggerFields({ trigger }: { trigger?: Trigger }) {
           defaultValue={webhook?.url}
         />
       </fieldset>
+      <FlowStepsEditor steps={trigger?.nextSteps} />
     </>
   );
 }

@@ -22,10 +22,12 @@ import type {
   SavedFunnel,
   SavedFunnelInput,
   Segment,
+  SegmentDefinition,
   SegmentInput,
   SegmentList,
   SegmentMemberPage,
   SegmentPatch,
+  SegmentPreview,
   Site,
   StatsAggregate,
   StatsBreakdown,
@@ -39,7 +41,7 @@ import type {
   WebhookDeliveryList,
   WebhookList,
 } from '@trackmate/schema';
-import { notFound } from 'next/navigation';
+import { notFound, redirect } from 'next/navigation';
 import { cache } from 'react';
 import { ApiError, api } from './collector';
 
@@ -67,6 +69,16 @@ async function item<T>(url: string): Promise<T> {
     return await api<T>('GET', url);
   } catch (err) {
     if (err instanceof ApiError && err.code && NOT_FOUND_CODES.has(err.code)) notFound();
+    throw err;
+  }
+}
+
+/** An item, or null when the collector has none by that id (other errors are thrown). */
+async function found<T>(url: string): Promise<T | null> {
+  try {
+    return await api<T>('GET', url);
+  } catch (err) {
+    if (err instanceof ApiError && err.code && NOT_FOUND_CODES.has(err.code)) return null;
     throw err;
   }
 }
@@ -147,6 +159,16 @@ export const getProfileEvents = cache((id: string, cursor?: string) =>
 
 export const getTriggers = cache(() => api<TriggerList>('GET', '/api/triggers'));
 export const getTrigger = cache((id: string) => item<Trigger>(`/api/triggers/${path(id)}`));
+/**
+ * A broadcast by id, else — for a bookmark of the former Campaigns page of triggers (`/campaigns/<trigger id>`,
+ * now Flows) — a redirect to the flow, else the not-found page.
+ */
+export const getCampaignOrFlow = cache(async (id: string) => {
+  const campaign = await found<Campaign>(`/api/campaigns/${path(id)}`);
+  if (campaign) return campaign;
+  if (await found<Trigger>(`/api/triggers/${path(id)}`)) redirect(`/flows/${encodeURIComponent(id)}`);
+  notFound();
+});
 export const getTriggerDeliveries = cache((id: string) =>
   item<TriggerDeliveryList>(`/api/triggers/${path(id)}/deliveries`),
 );
@@ -163,7 +185,6 @@ export const getSegmentMembers = cache((id: string, cursor?: string) =>
 export const segmentCsvPath = (id: string) => `/api/segments/${path(id)}/members.csv`;
 
 export const getCampaigns = cache(() => api<CampaignList>('GET', '/api/campaigns'));
-export const getCampaign = cache((id: string) => item<Campaign>(`/api/campaigns/${path(id)}`));
 export const getCampaignResults = cache((id: string) => item<EmailResults>(`/api/campaigns/${path(id)}/results`));
 /** The message filled with a profile's values (default: the segment's first member). */
 export const getCampaignPreview = cache((id: string, profileId?: string) =>
@@ -211,6 +232,8 @@ export interface TriggerChange {
   delaySeconds: number;
   reentryHours: number;
   action: { type: 'email'; subject: string; body: string } | { type: 'webhook'; url: string };
+  /** The steps after the first, in order (the whole list: it replaces the stored one). */
+  nextSteps?: Array<{ delaySeconds: number; action: TriggerChange['action'] }>;
 }
 export const createTrigger = (body: TriggerChange) => api<Trigger>('POST', '/api/triggers', body);
 export const updateTrigger = (id: string, body: TriggerChange) =>
@@ -218,6 +241,9 @@ export const updateTrigger = (id: string, body: TriggerChange) =>
 export const deleteTrigger = (id: string) => api<null>('DELETE', `/api/triggers/${path(id)}`);
 
 export const createSegment = (body: SegmentInput) => api<Segment>('POST', '/api/segments', body);
+/** How many profiles a definition being edited matches now (nothing saved). */
+export const previewSegment = (definition: SegmentDefinition) =>
+  api<SegmentPreview>('POST', '/api/segments/preview', { definition });
 export const updateSegment = (id: string, body: SegmentPatch) =>
   api<Segment>('PATCH', `/api/segments/${path(id)}`, body);
 export const deleteSegment = (id: string) => api<null>('DELETE', `/api/segments/${path(id)}`);

@@ -2,7 +2,9 @@
  * Segments, campaigns and flows in real Chromium in front of the real collector, with a real SMTP server (the
  * collector tests' sink): a segment is built in the builder (a refused rule first, its reason shown), its members
  * listed and exported; a broadcast is composed, previewed with a real profile's values, test-sent to one address,
- * sent, and its results page read after a click on its tracked link and an order; a flow shows its steps.
+ * sent, and its results page read after a click on its tracked link and an order; a broadcast paused and resumed
+ * with its buttons; a flow shows its steps, its form edits every step, and an old /campaigns/<trigger id> bookmark
+ * lands on the flow. The segment builder counts its rules live while they are edited.
  * Screenshots at 1,440 and 360 px (packages/console/test-artifacts).
  */
 import { randomUUID } from 'node:crypto';
@@ -131,13 +133,24 @@ describe('segments, campaigns and flows (Chromium, real collector and SMTP serve
     await page.getByLabel('Rule 1 kind').selectOption('value');
     await page.getByLabel('Rule 1 value').fill('100');
     await page.getByLabel('Rule 1 currency').fill('');
+    // the live count says so already, before saving
+    await expect.poll(() => page.locator('[data-live-count]').textContent(), SLOW).toContain('needs a currency');
     await page.getByRole('button', { name: 'Save segment' }).click();
     await expect.poll(() => page.locator('p.error[role=alert]').textContent(), SLOW).toContain('needs a currency');
     expect((await api<{ segments: unknown[] }>('GET', '/api/segments')).body.segments).toHaveLength(0);
-    // the rule that holds: has the tag vip
+    // the rule that holds: has the tag vip; the live count follows each change of the rules, nothing saved
     await page.getByLabel('Rule 1 kind').selectOption('profile');
+    await page.getByLabel('Rule 1 field').selectOption('consent');
+    await expect.poll(() => page.locator('[data-live-count]').getAttribute('data-live-count'), SLOW).toBe('2');
     await page.getByLabel('Rule 1 field').selectOption('tags');
     await page.getByLabel('Rule 1 value').fill('vip');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByLabel('Rule 2 field').selectOption('consent');
+    await expect.poll(() => page.locator('[data-live-count]').getAttribute('data-live-count'), SLOW).toBe('1');
+    expect(await page.locator('[data-live-count]').textContent()).toBe('1 person matches these rules now');
+    await page.getByRole('button', { name: 'Remove rule 2' }).click();
+    await expect.poll(() => page.locator('[data-live-count]').getAttribute('data-live-count'), SLOW).toBe('2');
+    expect((await api<{ segments: unknown[] }>('GET', '/api/segments')).body.segments).toHaveLength(0);
     await screenshots('segment-new');
     await page.getByRole('button', { name: 'Save segment' }).click();
     await page.waitForURL(/\/segments\/[0-9a-f]{24}\?created=1$/);
@@ -331,8 +344,8 @@ describe('segments, campaigns and flows (Chromium, real collector and SMTP serve
     ).toBe('page');
     const row = page.locator(`tr[data-flow="Checkout rescue ${run}"]`);
     expect(await row.locator('[data-step]').allTextContents()).toEqual([
-      'Step 1: at once after checkout_started, then e-mail “Your checkout” — sent 1, failed 0, clicks 0, orders 0, revenue —',
-      'Step 2: wait 1 d, then e-mail “Last call” — sent 0, failed 0, clicks 0, orders 0, revenue —',
+      'Step 1: at once after checkout_started, then e-mail “Your checkout” — sent 1, failed 0, clicks 0, unsubscribed 0, orders 0, revenue —',
+      'Step 2: wait 1 d, then e-mail “Last call” — sent 0, failed 0, clicks 0, unsubscribed 0, orders 0, revenue —',
     ]);
     await row.getByRole('link', { name: `Checkout rescue ${run}` }).click();
     await page.waitForURL(/\/flows\/[0-9a-f]{24}$/);
@@ -340,5 +353,115 @@ describe('segments, campaigns and flows (Chromium, real collector and SMTP serve
     expect(await page.locator('[data-results] dd[data-sent]').textContent()).toBe('1');
     expect(await page.locator('[data-results] dd[data-revenue]').textContent()).toBe('—');
     await screenshots('flow');
+
+    // the form edits every step: step 2's wait and subject, and a third step added
+    await page.getByLabel('Step 2 wait after step 1 (minutes)').fill('720');
+    await page.getByLabel('Step 2 subject').fill('Last call, really');
+    await page.getByRole('button', { name: 'Add step 3' }).click();
+    await page.getByLabel('Step 3 action').selectOption('webhook');
+    await page.getByLabel('Step 3 webhook URL').fill('https://user:pw@hooks.shop.test/flow');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    // a bad step is refused with the collector's reason, and the typed steps stay
+    await expect.poll(() => page.locator('p.error[role=alert]').textContent(), SLOW).toContain('credentials');
+    expect(await page.getByLabel('Step 2 subject').inputValue()).toBe('Last call, really');
+    type Steps = {
+      nextSteps: Array<{ delaySeconds: number; action: { type: string; subject?: string; url?: string } }>;
+    };
+    expect((await api<Steps>('GET', `/api/triggers/${created.body.id}`)).body.nextSteps[0]!.action.subject).toBe(
+      'Last call',
+    );
+    await page.getByLabel('Step 3 webhook URL').fill('https://hooks.shop.test/flow');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect
+      .poll(async () => (await api<Steps>('GET', `/api/triggers/${created.body.id}`)).body.nextSteps.length, SLOW)
+      .toBe(2);
+    const saved = (await api<Steps>('GET', `/api/triggers/${created.body.id}`)).body.nextSteps;
+    expect(saved[0]).toEqual({
+      delaySeconds: 43_200,
+      action: { type: 'email', subject: 'Last call, really', body: 'Going soon.' },
+    });
+    expect(saved[1]!.action).toMatchObject({ type: 'webhook', url: 'https://hooks.shop.test/flow', signed: true });
+    await page.reload();
+    expect(await page.locator('[data-results] [data-step]').count()).toBe(3);
+    expect(await page.getByLabel('Step 2 subject').inputValue()).toBe('Last call, really');
+
+    // a bookmark of the former Campaigns page of this trigger lands on its flow
+    await go(`/campaigns/${created.body.id}`);
+    await page.waitForURL(new RegExp(`/flows/${created.body.id}$`));
+    expect(await page.locator('h1').textContent()).toBe(`Checkout rescue ${run}`);
+  });
+
+  it('pauses a sending broadcast with its Pause button and finishes it with Resume: everyone gets exactly one', async () => {
+    // forty consenting people tagged bulk, sent two a second: the run is still sending when Pause is pressed
+    const people = Array.from({ length: 40 }, (_, i) => mail(`bulk${i}`));
+    const sent = await api('POST', '/api/track/server-event', {
+      batch: people.map((email) => ({ event: 'identify', profile: { email, consent: { email: true } } })),
+    });
+    expect(sent.status).toBe(202);
+    await waitFor(
+      async () =>
+        (await api<{ profiles: unknown[] }>('GET', `/api/profiles/search?q=bulk39-${run}`)).body.profiles.length ||
+        null,
+      'the bulk profiles',
+      60_000,
+    );
+    const segment = await api<{ id: string }>('POST', '/api/segments', {
+      name: `Bulk ${run}`,
+      definition: {
+        match: 'all',
+        rules: [
+          { type: 'profile', field: 'email', op: 'exists' },
+          { type: 'profile', field: 'consent', op: 'eq', value: true },
+        ],
+      },
+    });
+    expect(segment.status).toBe(201);
+    // ann and bob consent too
+    await waitFor(
+      async () => (await api<{ count: number }>('GET', `/api/segments/${segment.body.id}`)).body.count === 42 || null,
+      'the segment counted',
+      90_000,
+    );
+    const draft = await api<{ id: string }>('POST', '/api/campaigns', {
+      name: `Bulk ${run}`,
+      segmentId: segment.body.id,
+      subject: 'Bulk',
+      body: 'Hello {{profile.email}}',
+      ratePerSecond: 2,
+    });
+    expect(draft.status).toBe(201);
+    const received = () => smtp.mails.filter((m) => m.decoded.includes('Subject: Bulk')).flatMap((m) => m.to);
+    await go(`/campaigns/${draft.body.id}`);
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await waitFor(() => received().length > 0 || null, 'the first messages', 60_000);
+    await page.reload();
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await expect
+      .poll(async () => (await api<{ status: string }>('GET', `/api/campaigns/${draft.body.id}`)).body.status, SLOW)
+      .toBe('paused');
+    await page.reload();
+    expect(await page.locator('[data-status]').first().getAttribute('data-status')).toBe('paused');
+    await screenshots('campaign-paused');
+    // the run stops (the messages claimed before the pause still leave): fewer than everyone got one
+    let before = -1;
+    await waitFor(
+      async () => {
+        const now = received().length;
+        const still = now === before;
+        before = now;
+        if (!still) await new Promise((r) => setTimeout(r, 2_000));
+        return still || null;
+      },
+      'the paused run to stop',
+      60_000,
+    );
+    expect(before).toBeLessThan(42);
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
+    await reloadUntil(() => page.locator('[data-status]').first().getAttribute('data-status'), 'sent', 120_000);
+    const all = received();
+    expect(all.length).toBe(42);
+    expect(new Set(all).size).toBe(42);
+    expect(all.filter((to) => people.includes(to)).length).toBe(40);
+    expect(await page.locator('[data-sent]').textContent()).toBe('42');
   });
 });

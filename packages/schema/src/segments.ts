@@ -102,6 +102,19 @@ export const SegmentPatch = Type.Partial(
 );
 export type SegmentPatch = Static<typeof SegmentPatch>;
 
+/** `POST /api/segments/preview`: a definition being edited, not saved. */
+export const SegmentPreviewInput = Type.Object({ definition: SegmentDefinition }, { additionalProperties: false });
+export type SegmentPreviewInput = Static<typeof SegmentPreviewInput>;
+
+/** How many profiles a definition matches now, before it is saved. */
+export const SegmentPreview = Type.Object({
+  count: Type.Integer({ description: 'Profiles that match (of those read: all of them when `complete`)' }),
+  /** False when the site holds more profiles than one preview reads (`scanned`): the count is of those. */
+  complete: Type.Boolean(),
+  scanned: Type.Integer({ description: 'Profiles read' }),
+});
+export type SegmentPreview = Static<typeof SegmentPreview>;
+
 /** A saved audience (a Segment in the console): `/api/segments`. */
 export const Segment = Type.Object({
   id: ObjectIdString,

@@ -6,6 +6,8 @@ import {
   type SegmentMember,
   SegmentMemberPage,
   SegmentPatch,
+  SegmentPreview,
+  SegmentPreviewInput,
   Segment as SegmentSchema,
   type Segment as SegmentView,
 } from '@trackmate/schema';
@@ -17,6 +19,7 @@ import { errorReplies, IdParams, Limit, parseLimit, type Routes, siteIdOf } from
 import { bumpSiteConfig } from '../sites/index.js';
 import { NO_CURRENCY } from './facts.js';
 import { countMembers, dropMembers, memberIds } from './membership.js';
+import { countDefinition, PREVIEW_PROFILES } from './preview-count.js';
 import { requestRefresh } from './refresh-segment.js';
 import { segmentRepository } from './segment-repository.js';
 
@@ -115,6 +118,22 @@ const segmentRoutes: Routes = async (app) => {
       await requestRefresh(app.queues.triggers, created);
       return reply.code(201).send(await view(created));
     },
+  );
+
+  app.post(
+    '/api/segments/preview',
+    {
+      schema: {
+        ...common,
+        summary: 'How many profiles a definition matches now, before it is saved (the same checks as saving)',
+        description:
+          `Evaluates the rules over the site's profiles in id order, at most ${PREVIEW_PROFILES.toLocaleString('en')} ` +
+          'of them: `complete` is false when the site has more (the count is then of those read). Stores nothing.',
+        body: SegmentPreviewInput,
+        response: { 200: SegmentPreview, ...errorReplies(400, 401) },
+      },
+    },
+    async (request) => countDefinition(app.models, siteIdOf(request), normalise(request.body.definition)),
   );
 
   app.get(

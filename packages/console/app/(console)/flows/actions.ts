@@ -27,14 +27,32 @@ function triggerBody(form: FormData): data.TriggerChange {
     delaySeconds: Math.round(Number(form.get('delayMinutes') ?? 0) * 60),
     reentryHours: Number(form.get('reentryHours') ?? 0),
     action,
+    ...stepsOf(form.get('nextSteps')),
   };
+}
+
+/** The further steps the form's FlowStepsEditor sent (JSON); the collector checks each and says what is wrong. */
+function stepsOf(raw: FormDataEntryValue | null): Pick<data.TriggerChange, 'nextSteps'> {
+  if (raw === null) return {};
+  try {
+    const steps: unknown = JSON.parse(String(raw));
+    return Array.isArray(steps) ? { nextSteps: steps } : {};
+  } catch {
+    return {};
+  }
 }
 
 export async function createTrigger(_prev: FormState, form: FormData): Promise<FormState> {
   const r = await attempt(() => data.createTrigger(triggerBody(form)));
   if (!r.ok) return { error: r.error };
-  const secret = r.value.action.type === 'webhook' ? r.value.action.secret : undefined;
-  if (secret) return { message: `Trigger “${r.value.name}” created.`, secrets: { 'Webhook signing secret': secret } };
+  // each webhook step's signing secret is shown once, in the answer that created it
+  const secrets: Record<string, string> = {};
+  for (const [i, step] of [r.value, ...r.value.nextSteps].entries()) {
+    if (step.action.type === 'webhook' && step.action.secret) {
+      secrets[i ? `Step ${i + 1} webhook signing secret` : 'Webhook signing secret'] = step.action.secret;
+    }
+  }
+  if (Object.keys(secrets).length) return { message: `Trigger “${r.value.name}” created.`, secrets };
   redirect(`/flows/${r.value.id}?created=1`);
 }
 

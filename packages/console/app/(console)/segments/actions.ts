@@ -30,6 +30,19 @@ export async function updateSegment(_prev: FormState, form: FormData): Promise<F
   return { message: 'Saved. Every profile is evaluated again; the count follows in a moment.' };
 }
 
+/**
+ * The live count of the builder: how many profiles the rules being edited match now, or why the collector refuses
+ * them (the same checks as saving). Called by SegmentBuilder as the rules change; stores nothing.
+ */
+export async function countDefinition(
+  raw: string,
+): Promise<{ count: number; complete: boolean; scanned: number } | { error: string }> {
+  const definition = definitionOfForm(raw);
+  if ('error' in definition) return definition;
+  const r = await attempt(() => data.previewSegment(definition));
+  return r.ok ? r.value : { error: r.error };
+}
+
 export async function deleteSegment(_prev: FormState, form: FormData): Promise<FormState> {
   const r = await attempt(() => data.deleteSegment(String(form.get('id') ?? '')));
   if (!r.ok) return { error: r.error };

@@ -6,7 +6,7 @@ import { AutoRefresh } from '@/components/auto-refresh';
 import { CampaignFields, CampaignProgress, CampaignStatusBadge } from '@/components/campaign-form';
 import { ConfirmDialog } from '@/components/confirm-dialog';
 import { ApiError } from '@/lib/collector';
-import { getCampaign, getCampaignPreview, getSegments } from '@/lib/data';
+import { getCampaignOrFlow, getCampaignPreview, getSegments } from '@/lib/data';
 import { dateTime, number, param } from '@/lib/format';
 import {
   cancelCampaign,
@@ -30,7 +30,7 @@ export default async function CampaignPage({
   const { id } = await params;
   const sp = await searchParams;
   const profileId = param(sp.profileId)?.trim() || undefined;
-  const [campaign, { segments }] = await Promise.all([getCampaign(id), getSegments()]);
+  const [campaign, { segments }] = await Promise.all([getCampaignOrFlow(id), getSegments()]);
   let preview: CampaignPreview | undefined;
   let previewError: string | undefined;
   try {

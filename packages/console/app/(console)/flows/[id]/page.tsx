@@ -69,10 +69,8 @@ export default async function TriggerPage({
         ) : null}
         <p className="hint">
           Orders and revenue: server orders within {results?.attributionWindowDays ?? 5} days after a click on one of
-          the flow&apos;s e-mails, credited to the step of that e-mail and to the flow.
-          {trigger.nextSteps.length
-            ? ' The settings below change the first step; further steps are set through /api/triggers (nextSteps).'
-            : ''}
+          the flow&apos;s e-mails, credited to the step of that e-mail and to the flow. The settings below change every
+          step.
         </p>
       </section>
       <div className="grid">

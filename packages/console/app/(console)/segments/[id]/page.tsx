@@ -8,7 +8,7 @@ import { SegmentBuilder } from '@/components/segment-builder';
 import { getSegment, getSegmentMembers } from '@/lib/data';
 import { dateTime, money, number, param } from '@/lib/format';
 import { describeDefinition } from '@/lib/segment-form';
-import { deleteSegment, updateSegment } from '../actions';
+import { countDefinition, deleteSegment, updateSegment } from '../actions';
 
 export const metadata: Metadata = { title: 'Segment' };
 
@@ -105,7 +105,7 @@ export default async function SegmentPage({
           </h2>
           <ActionForm keepValues action={updateSegment} submit="Save" pending="Saving…" label="Edit segment">
             <input type="hidden" name="id" value={segment.id} />
-            <SegmentBuilder name={segment.name} definition={segment.definition} />
+            <SegmentBuilder name={segment.name} definition={segment.definition} count={countDefinition} />
           </ActionForm>
           <h2>Delete</h2>
           <ConfirmDialog open="Delete segment…" title={`Delete “${segment.name}”?`}>

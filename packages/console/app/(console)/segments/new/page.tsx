@@ -2,7 +2,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { ActionForm } from '@/components/action-form';
 import { SegmentBuilder } from '@/components/segment-builder';
-import { createSegment } from '../actions';
+import { countDefinition, createSegment } from '../actions';
 
 export const metadata: Metadata = { title: 'New segment' };
 
@@ -15,7 +15,7 @@ export default function NewSegmentPage() {
       <h1>New segment</h1>
       <div className="panel">
         <ActionForm keepValues action={createSegment} submit="Save segment" pending="Saving…" label="New segment">
-          <SegmentBuilder />
+          <SegmentBuilder count={countDefinition} />
         </ActionForm>
         <p className="hint">
           The member count starts as soon as the segment is saved: every profile is evaluated once, then people join and

@@ -3,14 +3,15 @@ import Link from 'next/link';
 import { AutoRefresh } from '@/components/auto-refresh';
 import { CampaignStatusBadge } from '@/components/campaign-form';
 import { revenueLine } from '@/components/flow-steps';
-import { getCampaign, getCampaignResults } from '@/lib/data';
+import { getCampaignOrFlow, getCampaignResults } from '@/lib/data';
 import { number, percent } from '@/lib/format';
 
 export const metadata: Metadata = { title: 'Campaign results' };
 
 export default async function CampaignResultsPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
-  const [campaign, r] = await Promise.all([getCampaign(id), getCampaignResults(id)]);
+  const campaign = await getCampaignOrFlow(id); // first: a flow's id redirects to the flow
+  const r = await getCampaignResults(id);
   const currencies = Object.entries(r.revenueByCurrency);
   return (
     <>
