@@ -8,6 +8,7 @@ import type { GeoLookup } from './geo.js';
 import { localDay } from './site-days.js';
 import { parseDays, rewriteBlock } from './stats-blocks.js';
 import { rollUpVisits, SKETCH_TTL_S, sketchKey, withCloserLock } from './visit-closer.js';
+import { dropVisitRecords } from './visit-records.js';
 import { VISIT_IDLE_MS, visitIdOf } from './visit-state.js';
 
 const DAY_MS = 86_400_000;
@@ -198,6 +199,8 @@ export async function rebuildRollups(
           (id) => visits.has(id),
         );
       }
+      // the days' records are made again with their visits (a visit rebuilt differently must not stay)
+      await dropVisitRecords(redis, prefix, siteId, inRange, false);
       for (let k = 0; k < rebuilt.length; k += 500) {
         const batch = rebuilt.slice(k, k + 500);
         await models.Visit.bulkWrite(
@@ -219,6 +222,8 @@ export async function rebuildRollups(
       const results = (await p.exec()) ?? [];
       const failed = results.find(([err]) => err);
       if (failed) throw failed[0];
+      // a query meanwhile may have filled a day's records from the half-rebuilt visits: it is read again
+      await dropVisitRecords(redis, prefix, siteId, inRange, true);
     });
     out.visits += rebuilt.length;
   }

@@ -10,9 +10,10 @@ import { addCounts, type Counts, zero } from './visit-summary.js';
  * it reads field by field and serves no other filter than `_id` without reading the whole collection
  * (docs/production.md), so a row per (day, value) cost a 90-day page breakdown 90,000 documents.
  *
- * Each block is copied to Redis as a hash (`<prefix>:sb:<block id>`: `sum`, and `d:<day>` per day; 40 days
- * after its last write or fill, an absent block as an empty copy), so a query reads only the days it needs from
- * Redis and goes to MongoDB only for a block Redis does not hold. Only the
+ * Each block is copied to Redis as a hash (`<prefix>:sb:<block id>`: `sum`, `d:<day>` per day, and the days
+ * pre-merged in aligned runs of 2, 4, 8 and 16 (`t:<level>:<n>`, see spanFields); 40 days after its last write or
+ * fill, an absent block as an empty copy), so a query reads only what it needs from Redis — a cut month's days as
+ * at most a few runs, not one field a day — and goes to MongoDB only for a block Redis does not hold. Only the
  * visit closer and `rollups rebuild` write blocks, one at a time (the closer's lock): read, add, write back.
  */
 
@@ -35,6 +36,8 @@ const CACHE_TTL_S = 40 * 86_400;
 
 export const blockId = (siteId: string, dim: string, month: string) => `${siteId}:${dim}:${month}`;
 const copyKey = (prefix: string, id: string) => `${prefix}:sb:${id}`;
+/** Field `x` of a copy: its layout (`1`, before the runs, is read as no copy and replaced). */
+const LAYOUT = '2';
 
 export function pack(c: Counts): Packed {
   const p: Packed = [c.visits, c.bounces, c.duration, c.pageviews, c.events, c.orders, c.revenue];
@@ -68,6 +71,80 @@ export function addPacked(c: Counts, p: Packed): void {
   if (cur)
     for (const [code, n] of Object.entries(cur))
       c.revenueByCurrency[code] = Math.round(((c.revenueByCurrency[code] ?? 0) + n) * 100) / 100;
+}
+
+/** `a` plus `b`, as a new array (exact: revenue is kept to cents as addPacked does). */
+function plusPacked(a: Packed, b: Packed): Packed {
+  const out: Packed = [
+    a[0] + b[0],
+    a[1] + b[1],
+    a[2] + b[2],
+    a[3] + b[3],
+    a[4] + b[4],
+    a[5] + b[5],
+    Math.round((a[6] + b[6]) * 100) / 100,
+  ];
+  if (a[7] || b[7]) {
+    const cur: Record<string, number> = { ...(a[7] ?? {}) };
+    for (const [code, n] of Object.entries(b[7] ?? {})) cur[code] = Math.round(((cur[code] ?? 0) + n) * 100) / 100;
+    out.push(cur);
+  }
+  return out;
+}
+
+/** The values of several maps summed (new arrays; the inputs are left as they are). */
+function mergeValues(maps: ValueMap[]): ValueMap {
+  const out: ValueMap = new Map();
+  for (const m of maps) {
+    for (const [value, p] of m) {
+      const had = out.get(value);
+      out.set(value, had ? plusPacked(had, p) : p);
+    }
+  }
+  return out;
+}
+
+/** Pre-merged runs: levels 1–4, runs of 2, 4, 8 and 16 days, aligned on the month's first day. */
+const LEVELS = 4;
+const dayOfMonth = (day: string) => Number(day.slice(8, 10)) - 1;
+
+/**
+ * The fields of a block's copy whose sum is the given days of its month (consecutive, oldest first): each
+ * aligned run of 2^level days wholly inside them as one `t:<level>:<n>` field, the days left over as `d:<day>`.
+ * A cut month of 23 days is 5 fields, not 23.
+ */
+export function spanFields(days: string[]): string[] {
+  if (!days.length) return [];
+  const month = days[0]!.slice(0, 8);
+  let a = dayOfMonth(days[0]!);
+  const b = dayOfMonth(days.at(-1)!);
+  const out: string[] = [];
+  while (a <= b) {
+    let level = 0;
+    while (level < LEVELS && a % 2 ** (level + 1) === 0 && a + 2 ** (level + 1) - 1 <= b) level++;
+    out.push(level ? `t:${level}:${a >> level}` : `d:${month}${String(a + 1).padStart(2, '0')}`);
+    a += 2 ** level;
+  }
+  return out;
+}
+
+/** A month's runs (spanFields) as [field, values] pairs, from its days; runs with no day are left out. */
+function runsOf(days: DayMap): Array<[string, ValueMap]> {
+  const byIndex = new Map<number, ValueMap>();
+  for (const [day, values] of days) byIndex.set(dayOfMonth(day), values);
+  const out: Array<[string, ValueMap]> = [];
+  for (let level = 1; level <= LEVELS; level++) {
+    const len = 2 ** level;
+    for (let n = 0; n * len < 31; n++) {
+      const parts: ValueMap[] = [];
+      for (let i = n * len; i < (n + 1) * len; i++) {
+        const v = byIndex.get(i);
+        if (v) parts.push(v);
+      }
+      if (parts.length) out.push([`t:${level}:${n}`, mergeValues(parts)]);
+    }
+  }
+  return out;
 }
 
 function addInto(map: ValueMap, value: string, c: Counts): void {
@@ -203,8 +280,8 @@ interface Copy {
   sum: string;
 }
 
-/** Replaces a block's copy, or (onlyIfAbsent, a reader's fill) writes it only where there is none. */
-const COPY = `if ARGV[2] == '1' and redis.call('exists', KEYS[1]) == 1 then return 0 end
+/** Replaces a block's copy, or (onlyIfAbsent, a reader's fill) writes it only where there is none of this layout. */
+const COPY = `if ARGV[2] == '1' and redis.call('hget', KEYS[1], 'x') == ARGV[4] then return 0 end
 redis.call('del', KEYS[1])
 redis.call('hset', KEYS[1], unpack(ARGV, 3))
 redis.call('expire', KEYS[1], ARGV[1])
@@ -215,7 +292,14 @@ async function cacheBlocks(redis: Redis, prefix: string, copies: Copy[], onlyIfA
   if (!copies.length) return;
   const p = redis.pipeline();
   for (const c of copies) {
-    const fields = ['x', '1', 'sum', c.sum, ...[...c.days].flatMap(([day, values]) => [`d:${day}`, dayText(values)])];
+    const fields = [
+      'x',
+      LAYOUT,
+      'sum',
+      c.sum,
+      ...[...c.days].flatMap(([day, values]) => [`d:${day}`, dayText(values)]),
+      ...runsOf(c.days).flatMap(([field, values]) => [field, dayText(values)]),
+    ];
     p.eval(COPY, 1, copyKey(prefix, c.id), CACHE_TTL_S, onlyIfAbsent ? '1' : '0', ...fields);
   }
   const results = (await p.exec()) ?? [];
@@ -223,34 +307,47 @@ async function cacheBlocks(redis: Redis, prefix: string, copies: Copy[], onlyIfA
   if (failed) throw failed[0];
 }
 
-/** What a query reads of a block: the month's sums, or the days it names. */
+/**
+ * What a query reads of a block: the month's sums (`days: null`), the days it names one by one, or (`span`) the
+ * sum of the days it names, as parts to be added up.
+ */
 export interface BlockAsk {
   id: string;
   days: string[] | null;
+  span?: boolean;
 }
 
-/** Each block's sums or asked days (empty for a block that does not exist), from Redis or else MongoDB. */
+/** What readBlocks found of one block. */
+export interface BlockRead {
+  sum?: ValueMap;
+  days?: DayMap;
+  parts?: ValueMap[];
+}
+
+/** Each block's sums, asked days or span (empty for a block that does not exist), from Redis or else MongoDB. */
 export async function readBlocks(
   models: Models,
   redis: Redis,
   prefix: string,
   asks: BlockAsk[],
-): Promise<Map<string, { sum?: ValueMap; days?: DayMap }>> {
-  const out = new Map<string, { sum?: ValueMap; days?: DayMap }>();
+): Promise<Map<string, BlockRead>> {
+  const out = new Map<string, BlockRead>();
   if (!asks.length) return out;
   const p = redis.pipeline();
-  for (const a of asks) p.hmget(copyKey(prefix, a.id), 'x', ...(a.days ? a.days.map((d) => `d:${d}`) : ['sum']));
+  const fieldsOf = (a: BlockAsk) => (!a.days ? ['sum'] : a.span ? spanFields(a.days) : a.days.map((d) => `d:${d}`));
+  for (const a of asks) p.hmget(copyKey(prefix, a.id), 'x', ...fieldsOf(a));
   const results = (await p.exec()) ?? [];
   const missing: BlockAsk[] = [];
   asks.forEach((a, i) => {
     const [err, values] = results[i]!;
     if (err) throw err;
     const [held, ...parts] = values as Array<string | null>;
-    if (held == null) {
+    if (held !== LAYOUT) {
       missing.push(a);
       return;
     }
     if (!a.days) out.set(a.id, { sum: parseSum(parts[0] ?? '[]') });
+    else if (a.span) out.set(a.id, { parts: parts.filter((t): t is string => !!t).map(parseSum) });
     else {
       const days: DayMap = new Map();
       a.days.forEach((day, k) => {
@@ -277,7 +374,8 @@ export async function readBlocks(
       if (!a.days) out.set(a.id, { sum: parseSum(doc?.sum ?? '[]') });
       else {
         const asked = new Set(a.days);
-        out.set(a.id, { days: new Map([...days].filter(([day]) => asked.has(day))) });
+        const found = new Map([...days].filter(([day]) => asked.has(day)));
+        out.set(a.id, a.span ? { parts: [...found.values()] } : { days: found });
       }
     }
     await cacheBlocks(redis, prefix, copies, true);

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { STATS_DIMENSIONS, type StatsDimension, type StatsFigures } from '@trackmate/schema';
 import type { Redis } from 'ioredis';
-import type { QueryFilter, Types } from 'mongoose';
+import type { Types } from 'mongoose';
 import { TrackMateError } from '../errors.js';
 import type { Models, VisitDims, VisitDoc, VisitSummary } from '../models/index.js';
 import { localDay } from './site-days.js';
 import { addPacked, blockId, monthsOf, readBlocks } from './stats-blocks.js';
 import { sketchKey, visitDocOf } from './visit-closer.js';
+import { type ScanEntry, scanColumns } from './visit-columns.js';
 import { eventsOfVisits } from './visit-events.js';
+import { readVisitDays } from './visit-records.js';
 import { openVisitKeys, openVisitMeta } from './visit-state.js';
 import { addCounts, type Counts, NONE, rowsOfVisit, summarizeRecords, VISIT_DIMS, zero } from './visit-summary.js';
 
@@ -69,24 +71,6 @@ function passes(v: SummarisedVisit, filters: Filter[]): boolean {
   });
 }
 
-/** The same filters as a MongoDB query on `visits` (values compared as plain strings, never as operators). */
-function filterQuery(filters: Filter[]): QueryFilter<VisitDoc> {
-  const q: QueryFilter<VisitDoc>[] = [];
-  for (const f of filters) {
-    const path =
-      f.dim === 'page'
-        ? 'summary.pages.page'
-        : f.dim === 'event'
-          ? 'summary.names.name'
-          : f.dim === 'entryPage' || f.dim === 'exitPage'
-            ? `summary.${f.dim}`
-            : `dims.${f.dim}`;
-    const value = f.value === NONE ? null : f.value;
-    q.push({ [path]: f.op === '==' ? { $eq: value } : { $ne: value } });
-  }
-  return q.length ? { $and: q } : {};
-}
-
 /** A row being summed: its figures, the sketches of its visitors and the visitors of open visits in it. */
 interface SumEntry {
   counts: Counts;
@@ -103,7 +87,7 @@ export interface StatsContext {
 /**
  * Stats over a range of site-local days. Without filters the figures come from the roll-ups (stats-blocks.ts:
  * per dimension and month, by day and value) with visitors from the daily sketches merged over the range; with filters, from the
- * visits themselves (each closed visit keeps its summary). Open visits (not yet rolled up) are summarised from
+ * closed visits' records (visit-records.ts: each closed visit's dimensions and summary, per day in Redis). Open visits (not yet rolled up) are summarised from
  * their events and added either way, so the figures are live.
  */
 export class StatsQuery {
@@ -196,7 +180,8 @@ export class StatsQuery {
     const id = (month: string) => blockId(this.siteId, dim, month);
     const read = await readBlocks(this.ctx.models, this.ctx.redis, this.ctx.prefix, [
       ...whole.map((m) => ({ id: id(m.month), days: null })),
-      ...cut.map((m) => ({ id: id(m.month), days: m.days })),
+      // by value, a cut month's days are one sum: read as the few pre-merged runs that make it up
+      ...cut.map((m) => ({ id: id(m.month), days: m.days, span: by === 'value' })),
     ]);
     const sums = new Map<string, SumEntry>();
     // a whole month's visitors are in its month sketch, a cut month's in its days'
@@ -216,6 +201,10 @@ export class StatsQuery {
         if (only === undefined || value === only) addPacked(entry(value, value).counts, p);
     }
     for (const m of cut) {
+      for (const values of read.get(id(m.month))?.parts ?? []) {
+        for (const [value, p] of values)
+          if (only === undefined || value === only) addPacked(entry(value, value).counts, p);
+      }
       for (const [day, values] of read.get(id(m.month))?.days ?? []) {
         for (const [value, p] of values) {
           if (only !== undefined && value !== only) continue;
@@ -272,18 +261,17 @@ export class StatsQuery {
     open: SummarisedVisit[],
     by: 'value' | 'day',
   ) {
-    const closed = await this.ctx.models.Visit.find(
-      {
-        siteId: this.site,
-        day: { $gte: from, $lte: to },
-        closed: true,
-        'dims.bot': false,
-        ...filterQuery(filters),
-      },
-      { day: 1, visitor: 1, dims: 1, summary: 1 },
-    ).lean<SummarisedVisit[]>();
-    const out = new Map<string, { counts: Counts; visitors: Set<string> }>();
-    for (const v of [...closed, ...open]) {
+    const days = await readVisitDays(
+      this.ctx.models,
+      this.ctx.redis,
+      this.ctx.prefix,
+      this.site,
+      this.timezone,
+      daysOf(from, to),
+    );
+    const out = new Map<string, ScanEntry>();
+    for (const cols of days) scanColumns(cols, filters, dim, by, out);
+    for (const v of open) {
       if (!v.summary || !passes(v, filters)) continue;
       for (const row of rowsOfVisit(v.dims, v.summary)) {
         if (row.dim !== dim) continue;

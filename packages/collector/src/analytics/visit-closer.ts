@@ -9,6 +9,7 @@ import { dimsOf } from './enrich.js';
 import { localDay, siteTimeZones } from './site-days.js';
 import { addToBlocks, confirmBlocks } from './stats-blocks.js';
 import { eventsOfVisits } from './visit-events.js';
+import { writeVisitRecords } from './visit-records.js';
 import { forgetOpenVisits, type OpenVisitMeta, openVisitKeys, openVisitMeta, VISIT_IDLE_MS } from './visit-state.js';
 import { type Counts, rowsOfVisit, summarizeRecords } from './visit-summary.js';
 
@@ -49,7 +50,7 @@ interface Bucket {
 /**
  * Rolls up visits nothing can join any more (30 minutes and a minute after their last event was processed, when
  * their visitor's current-visit key in Redis has expired): each visit is summarised from its stored events,
- * written to `visits` with its summary, and its figures added to the stats blocks (stats-blocks.ts: per site,
+ * written to `visits` with its summary (and to its day's records for filtered queries, visit-records.ts), and its figures added to the stats blocks (stats-blocks.ts: per site,
  * dimension and site-local month, by day and value), with its visitor in the (day, dimension, value) sketch;
  * then Redis forgets it. Exactly once without transactions, as the roll-up folder does: each block adds the
  * visits not yet in its `jobs` and lists them; then the visits are written (closed); then they leave `jobs`; a
@@ -173,6 +174,23 @@ export async function rollUpVisits(models: Models, redis: Redis, prefix: string,
     );
   }
   const byId = new Map(visits.map((v) => [v._id, v]));
+  // before the visits are stored: a filtered query that fills a day's records from `visits` meanwhile misses
+  // none of them (visit-records.ts)
+  await writeVisitRecords(
+    redis,
+    prefix,
+    closed.map((c) => {
+      const v = byId.get(c.id)!;
+      return {
+        id: c.id,
+        siteId: v.siteId.toString(),
+        day: c.day,
+        visitor: v.visitor,
+        dims: v.dims,
+        summary: c.summary,
+      };
+    }),
+  );
   await models.Visit.bulkWrite(
     closed.map((c) => ({
       replaceOne: {

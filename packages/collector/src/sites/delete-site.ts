@@ -149,8 +149,8 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
         metrics += await step();
         await Promise.all([keepFold(), keepCloser()]);
       }
-      // the daily sketches, the stats' sketches and blocks' copies, open visits
-      for (const kind of ['visitors', 'uv', 'sb', 'visit', 'visitmeta', 'visitev'])
+      // the daily sketches, the stats' sketches, blocks' copies and closed visits' records, open visits
+      for (const kind of ['visitors', 'uv', 'sb', 'vr', 'vc', 'visit', 'visitmeta', 'visitev'])
         sketches += await unlinkMatching(deps.redis, `${deps.prefix}:${kind}:${siteId}:*`);
       sketches += await deps.redis.unlink(`${deps.prefix}:open-visits:${siteId}`);
       return metrics;
