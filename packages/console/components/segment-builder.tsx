@@ -52,7 +52,7 @@ function LiveCountLine({ state }: { state: ReturnType<typeof useLiveCount> }) {
         ? state.error
         : state.complete
           ? `${state.count.toLocaleString('en')} ${state.count === 1 ? 'person matches' : 'people match'} these rules now`
-          : `${state.count.toLocaleString('en')} of the first ${state.scanned.toLocaleString('en')} profiles match these rules (the saved segment counts all)`;
+          : `${state.count.toLocaleString('en')} of ${state.scanned.toLocaleString('en')} profiles read match these rules (the saved segment counts everyone)`;
   return (
     <p
       className={typeof state === 'object' && 'error' in state ? 'error' : 'hint'}

@@ -109,7 +109,7 @@ export type SegmentPreviewInput = Static<typeof SegmentPreviewInput>;
 /** How many profiles a definition matches now, before it is saved. */
 export const SegmentPreview = Type.Object({
   count: Type.Integer({ description: 'Profiles that match (of those read: all of them when `complete`)' }),
-  /** False when the site holds more profiles than one preview reads (`scanned`): the count is of those. */
+  /** False when the preview stopped before the site's last profile (20,000 read, or 3 s): the count is of those read. */
   complete: Type.Boolean(),
   scanned: Type.Integer({ description: 'Profiles read' }),
 });

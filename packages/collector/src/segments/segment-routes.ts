@@ -19,7 +19,7 @@ import { errorReplies, IdParams, Limit, parseLimit, type Routes, siteIdOf } from
 import { bumpSiteConfig } from '../sites/index.js';
 import { NO_CURRENCY } from './facts.js';
 import { countMembers, dropMembers, memberIds } from './membership.js';
-import { countDefinition, PREVIEW_PROFILES } from './preview-count.js';
+import { countDefinition, PREVIEW_BUDGET_MS, PREVIEW_PROFILES } from './preview-count.js';
 import { requestRefresh } from './refresh-segment.js';
 import { segmentRepository } from './segment-repository.js';
 
@@ -127,8 +127,9 @@ const segmentRoutes: Routes = async (app) => {
         ...common,
         summary: 'How many profiles a definition matches now, before it is saved (the same checks as saving)',
         description:
-          `Evaluates the rules over the site's profiles in id order, at most ${PREVIEW_PROFILES.toLocaleString('en')} ` +
-          'of them: `complete` is false when the site has more (the count is then of those read). Stores nothing.',
+          `Evaluates the rules over the site's profiles, at most ${PREVIEW_PROFILES.toLocaleString('en')} of them ` +
+          `and for at most ${PREVIEW_BUDGET_MS / 1000} s: \`complete\` is false when it stopped before the last ` +
+          '(the count is then of those read, `scanned`). Stores nothing.',
         body: SegmentPreviewInput,
         response: { 200: SegmentPreview, ...errorReplies(400, 401) },
       },
