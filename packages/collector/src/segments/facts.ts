@@ -47,10 +47,16 @@ function touchOf(e: Pick<NewEventDoc, 'source'>): FirstTouch | null {
   };
 }
 
+/** E-mail hits (campaigns/) that a link scanner or privacy proxy made are recorded with `properties.suspect`. */
+const MAIL_HITS = new Set(['email_click', 'email_open']);
+const scannerHit = (e: Pick<NewEventDoc, 'name' | 'properties'>) =>
+  MAIL_HITS.has(e.name) && typeof e.properties?.suspect === 'string';
+
 /**
  * Adds events to a profile's facts (in place). Browser events flagged as bots are left out as they are of every
- * figure (a server's events are the shop's own word); orders and refunds count when a server sent them (a
- * browser can claim anything), as in the roll-ups.
+ * figure (a server's events are the shop's own word), and so are e-mail clicks and opens flagged as a scanner's
+ * or a privacy proxy's (a segment on `did email_open` means people who opened); orders and refunds count when a
+ * server sent them (a browser can claim anything), as in the roll-ups.
  */
 export function addEvents(
   facts: ProfileFactsDoc,
@@ -58,7 +64,7 @@ export function addEvents(
 ): ProfileFactsDoc {
   let countryAt = facts.lastSeen?.getTime() ?? 0;
   for (const e of events) {
-    if (e.bot && e.sentBy !== 'server') continue;
+    if ((e.bot && e.sentBy !== 'server') || scannerHit(e)) continue;
     const at = new Date(e.timestamp);
     const t = at.getTime();
     const touch = touchOf(e);

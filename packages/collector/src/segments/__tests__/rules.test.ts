@@ -38,6 +38,27 @@ describe('profile facts', () => {
     expect(f.lastOrderAt).toEqual(at('2026-03-02T10:00:00Z'));
   });
 
+  it('leaves out e-mail clicks and opens flagged as a scanner’s or a privacy proxy’s, and counts the people’s', () => {
+    const hit = (name: string, suspect?: string) => ({
+      name,
+      timestamp: at('2026-03-11T08:00:00Z'),
+      properties: { campaignId: 'c'.repeat(24), ...(suspect ? { suspect } : {}) },
+      sentBy: 'server' as const,
+    });
+    const f = addEvents(facts(), [
+      hit('email_open', 'privacy-proxy'),
+      hit('email_open', 'scanner-timing'),
+      hit('email_click', 'scanner-agent'),
+      hit('email_open'),
+    ]);
+    expect(f.counts.email_open).toBe(1);
+    expect(f.counts.email_click).toBeUndefined();
+    expect(f.lastSeen).toEqual(at('2026-03-11T08:00:00Z'));
+    const scannedOnly = addEvents(facts(), [hit('email_open', 'privacy-proxy')]);
+    expect(scannedOnly.counts.email_open).toBeUndefined();
+    expect(scannedOnly.lastSeen).toEqual(at('2026-03-10T08:00:00Z')); // a proxy's load is not the person seen
+  });
+
   it('counts an event in the last N UTC days, today included', () => {
     const f = facts();
     expect(eventCount(f, { event: 'add_to_cart', withinDays: 1 }, now)).toBe(1);
