@@ -18,8 +18,8 @@ export default function NewSegmentPage() {
           <SegmentBuilder count={countDefinition} />
         </ActionForm>
         <p className="hint">
-          The member count starts as soon as the segment is saved: every profile is evaluated once, then people join and
-          leave as their events arrive.
+          The count under the rules is of the people they match now, as you edit them. Once the segment is saved every
+          profile is evaluated once, then people join and leave as their events arrive.
         </p>
       </div>
     </>
