@@ -10,7 +10,7 @@ import type { EnqueueBatcher } from './enqueue-batcher.js';
  * The end of every ingest request: counts, a 400 naming what is wrong when no event is valid, else the valid
  * events handed to the queue; resolves to `{ accepted, rejected }` once they are durable in Redis.
  */
-export async function accept(
+export function accept(
   app: FastifyInstance,
   batcher: EnqueueBatcher,
   source: 'client' | 'server',
@@ -19,14 +19,17 @@ export async function accept(
 ): Promise<TrackAccepted> {
   if (rejected.length) app.prometheus.eventsRejected.inc({ source }, rejected.length);
   if (!events.length) {
-    throw new TrackMateError('TM_ERR_INVALID_PAYLOAD', {
-      message: isBatch ? 'No event in the batch is valid' : `The event is invalid: ${rejected[0]?.errors.join('; ')}`,
-      details: { rejected },
-    });
+    return Promise.reject(
+      new TrackMateError('TM_ERR_INVALID_PAYLOAD', {
+        message: isBatch ? 'No event in the batch is valid' : `The event is invalid: ${rejected[0]?.errors.join('; ')}`,
+        details: { rejected },
+      }),
+    );
   }
-  await batcher.enqueue(events);
-  app.prometheus.eventsAccepted.inc({ source }, events.length);
-  return { accepted: events.length, rejected };
+  return batcher.enqueue(events).then(() => {
+    app.prometheus.eventsAccepted.inc({ source }, events.length);
+    return { accepted: events.length, rejected };
+  });
 }
 
 /** Country and region of a client address (analytics' offline database), or null. */

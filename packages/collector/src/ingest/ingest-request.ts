@@ -40,7 +40,7 @@ type Sender =
  * rejections in request order — and `accept()`. Resolves to `{ accepted, rejected }` once the events are
  * durable in Redis; each route answers in its own way (202 JSON, a GIF, the platform's 200).
  */
-export async function ingestRequest(
+export function ingestRequest(
   app: FastifyInstance,
   feed: Pick<IngestFeed, 'batcher' | 'geo'>,
   request: FastifyRequest,
@@ -60,7 +60,11 @@ export async function ingestRequest(
     userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
   });
   if (route.source === 'client') cleanEventUrls(items.events, route.site.urlParams);
-  await rejectForeignProfileIds(app.models, route.site.id, items);
-  items.rejected.sort((a, b) => a.index - b.index);
-  return accept(app, feed.batcher, route.source, route.isBatch, items);
+  const finish = () => {
+    if (items.rejected.length > 1) items.rejected.sort((a, b) => a.index - b.index);
+    return accept(app, feed.batcher, route.source, route.isBatch, items);
+  };
+  // a query only when an event names a profile; otherwise no promise before the enqueue (the hot path)
+  const checking = rejectForeignProfileIds(app.models, route.site.id, items);
+  return checking ? checking.then(finish) : finish();
 }

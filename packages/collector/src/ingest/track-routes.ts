@@ -1,9 +1,10 @@
 import { ClientBatch, ClientEvent, TrackAccepted } from '@trackmate/schema';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
 import { errorReplies, type Routes } from '../route-kit.js';
+import type { CachedSite } from '../sites/index.js';
 import type { IngestFeed } from './accept.js';
 import { registerTrackCors } from './cors.js';
 import { ingestRequest } from './ingest-request.js';
@@ -43,32 +44,50 @@ const trackRoutes: Routes<IngestFeed> = async (app, feed) => {
       },
       ...perEventRoute(app, feed.backpressure, keyOf),
     },
-    async (request, reply) => {
+    (request, reply) => {
       const receivedAt = new Date();
-      const body = request.body; // an object: keyOf made sure
-      const site = await siteOfWriteKey(app, request);
-      const { isBatch, items } = requestItems(body, batchEnvelope);
-      const sentAt = 'sentAt' in body ? body.sentAt : undefined;
-      const accepted = await ingestRequest(app, feed, request, {
-        site,
-        source: 'client',
-        isBatch,
-        receivedAt,
-        build: (context) =>
-          validateClientEvents(items, {
-            ...context,
-            consentMode: site.consentMode,
-            sentAt: typeof sentAt === 'string' && isBatch ? sentAt : undefined,
-            // fastify checked that the body had exactly this length; gzip bodies have none (body-parser.ts)
-            bodyBytes: request.headers['content-encoding']
-              ? undefined
-              : Number(request.headers['content-length']) || undefined,
-          }),
+      const site = siteOfWriteKey(app, request);
+      // a key held in memory needs no promise before the events are handed on (the hot path)
+      const accepted =
+        site instanceof Promise
+          ? site.then((known) => ingest(app, feed, request, request.body, known, receivedAt))
+          : ingest(app, feed, request, request.body, site, receivedAt);
+      return accepted.then((answer) => {
+        reply.code(202);
+        return answer;
       });
-      return reply.code(202).send(accepted);
     },
   );
 };
+
+/** The request's events validated, cleaned and handed to the queue: `{ accepted, rejected }` once durable. */
+function ingest(
+  app: FastifyInstance,
+  feed: IngestFeed,
+  request: FastifyRequest,
+  body: object, // an object: keyOf made sure
+  site: CachedSite,
+  receivedAt: Date,
+): Promise<TrackAccepted> {
+  const { isBatch, items } = requestItems(body, batchEnvelope);
+  const sentAt = 'sentAt' in body ? body.sentAt : undefined;
+  return ingestRequest(app, feed, request, {
+    site,
+    source: 'client',
+    isBatch,
+    receivedAt,
+    build: (context) =>
+      validateClientEvents(items, {
+        ...context,
+        consentMode: site.consentMode,
+        sentAt: typeof sentAt === 'string' && isBatch ? sentAt : undefined,
+        // fastify checked that the body had exactly this length; gzip bodies have none (body-parser.ts)
+        bodyBytes: request.headers['content-encoding']
+          ? undefined
+          : Number(request.headers['content-length']) || undefined,
+      }),
+  });
+}
 
 export default trackRoutes;
 

@@ -1,10 +1,9 @@
 import {
   type ClientEvent,
   ClientEvent as ClientEventSchema,
-  findUnsafeKey,
+  inspectJson,
   LIMITS,
   type RejectedItem,
-  type StandardEventName,
   StandardEventProperties,
 } from '@trackmate/schema';
 import { Compile } from 'typebox/compile';
@@ -15,9 +14,10 @@ import type { ProfileUpsert } from '../profiles/index.js';
 import { cleanName, normalizeEmail, normalizePhone } from '../profiles/index.js';
 
 const envelope = Compile(ClientEventSchema);
-const byName = Object.fromEntries(
+// a Map, not an object: a custom event named like an Object.prototype member ("constructor") has no validator
+const byName = new Map<string, ReturnType<typeof Compile>>(
   Object.entries(StandardEventProperties).map(([name, schema]) => [name, Compile(schema)]),
-) as Record<StandardEventName, ReturnType<typeof Compile>>;
+);
 
 const MAX_ERRORS = 5;
 
@@ -66,14 +66,16 @@ export function describeErrors(validator: ReturnType<typeof Compile>, value: unk
 const MAX_REENCODE_GROWTH = 6;
 
 /**
- * Errors shared by every payload: shape, unsafe keys, nesting, size. `bodyBytes`, the size of the JSON text the
- * item came from when known, spares re-serializing an event that cannot be over the limit (a bench/ profile
- * showed it as the largest cost of validation).
+ * Errors shared by every payload: shape, unsafe keys, nesting, size. The walk that checks the keys also bounds
+ * the event's JSON size (`inspectJson`), and `bodyBytes`, the size of the JSON text the item came from when
+ * known, bounds it too: an event is serialized to be measured only when neither shows it under the limit (a
+ * bench/ profile showed re-serializing every event of a batch as the largest cost of validation).
  */
 export function structuralErrors(item: unknown, bodyBytes?: number): string[] | undefined {
   if (item === null || typeof item !== 'object' || Array.isArray(item)) return ['/: an event must be a JSON object'];
-  const unsafe = findUnsafeKey(item);
-  if (unsafe) return [unsafe];
+  const inspected = inspectJson(item);
+  if (typeof inspected === 'string') return [inspected];
+  if (inspected <= LIMITS.maxEventBytes) return undefined;
   if (bodyBytes !== undefined && bodyBytes * MAX_REENCODE_GROWTH <= LIMITS.maxEventBytes) return undefined;
   const bytes = Buffer.byteLength(JSON.stringify(item));
   if (bytes > LIMITS.maxEventBytes)
@@ -92,18 +94,19 @@ export function validateClientEvents(items: readonly unknown[], ctx: RequestCont
     sentMs: ctx.sentAt ? Date.parse(ctx.sentAt) : Number.NaN,
   };
   const indexes: number[] = [];
-  items.forEach((item, index) => {
-    const errors = structuralErrors(item, ctx.bodyBytes) ?? validateOne(item);
-    if (errors) rejected.push({ index, errors });
-    else {
-      events.push(enrich(item as ClientEvent, ctx, shared));
+  for (let index = 0; index < items.length; index++) {
+    const item = items[index];
+    const checked = structuralErrors(item, ctx.bodyBytes) ?? validateOne(item);
+    if (typeof checked === 'number') {
+      events.push(enrich(item as ClientEvent, checked, ctx, shared));
       indexes.push(index);
-    }
-  });
+    } else rejected.push({ index, errors: checked });
+  }
   return { events, rejected, indexes };
 }
 
-function validateOne(item: unknown): string[] | undefined {
+/** The errors of one event, or (valid) its timestamp in ms, parsed once for the check and the correction. */
+function validateOne(item: unknown): string[] | number {
   if (!envelope.Check(item)) return describeErrors(envelope, item);
   const event = item as ClientEvent;
   // `srv:` ids are derived for server events (an order's from site + orderId): a browser that sent one first
@@ -111,11 +114,12 @@ function validateOne(item: unknown): string[] | undefined {
   if (event.messageId.startsWith('srv:'))
     return ['/messageId: ids starting with "srv:" are reserved for server events'];
   // the format accepts what no clock shows (23:59:60, February 30): a real time, or a per-event 400
-  if (Number.isNaN(Date.parse(event.timestamp))) return [`/timestamp: "${event.timestamp}" is not a real time`];
+  const timestampMs = Date.parse(event.timestamp);
+  if (Number.isNaN(timestampMs)) return [`/timestamp: "${event.timestamp}" is not a real time`];
   if (typeof event.sentAt === 'string' && Number.isNaN(Date.parse(event.sentAt))) {
     return [`/sentAt: "${event.sentAt}" is not a real time`];
   }
-  const validator = byName[event.name as StandardEventName];
+  const validator = byName.get(event.name);
   if (validator && !validator.Check(event.properties ?? {})) {
     return describeErrors(validator, event.properties ?? {}, '/properties');
   }
@@ -125,7 +129,7 @@ function validateOne(item: unknown): string[] | undefined {
   if (event.name === 'alias' && (typeof event.properties?.previousId !== 'string' || !event.properties.previousId)) {
     return ['/properties/previousId: alias needs the previous visitor id'];
   }
-  return undefined;
+  return timestampMs;
 }
 
 /** receivedAt − (sentAt − timestamp): the client's clock skew removed; never later than receivedAt. */
@@ -145,15 +149,15 @@ interface SharedTimes {
   sentMs: number;
 }
 
-function enrich(event: ClientEvent, ctx: RequestContext, shared: SharedTimes): QueuedEvent {
+function enrich(event: ClientEvent, timestampMs: number, ctx: RequestContext, shared: SharedTimes): QueuedEvent {
   const properties = (event.properties ?? {}) as Record<string, unknown>;
   const own = event.sentAt;
   const sent = own === undefined || own === null ? shared.sentMs : own ? Date.parse(own) : Number.NaN;
-  return {
+  const queued: QueuedEvent = {
     siteId: ctx.siteId,
     messageId: event.messageId,
     name: event.name,
-    timestamp: new Date(correctedMs(Date.parse(event.timestamp), sent, shared.receivedMs)).toISOString(),
+    timestamp: new Date(correctedMs(timestampMs, sent, shared.receivedMs)).toISOString(),
     receivedAt: shared.receivedIso,
     anonymousId: event.anonymousId,
     sessionId: event.sessionId ?? null,
@@ -163,25 +167,22 @@ function enrich(event: ClientEvent, ctx: RequestContext, shared: SharedTimes): Q
     source: 'client',
     userAgent: ctx.userAgent,
     ip: ctx.ip,
-    ...(ctx.geo ? { geo: ctx.geo } : {}),
-    ...withConsentMode(profileFrom(event.name, properties), ctx.consentMode),
   };
+  // set in this order, as the object spreads that built them did (the job's JSON is unchanged)
+  if (ctx.geo) queued.geo = ctx.geo;
+  const profile = profileFrom(event.name, properties);
+  if (profile?.consent !== true || !ctx.consentMode || ctx.consentMode === 'single') queued.profile = profile;
+  else {
+    queued.profile = { ...profile, consent: undefined };
+    queued.flags = [ctx.consentMode === 'double' ? 'consent_requested' : 'consent_ignored'];
+  }
+  return queued;
 }
 
-/**
- * A browser's yes counts as the site says: at once (`single`), as a request for a confirmation e-mail
- * (`double`: the event is flagged `consent_requested`), or not at all (`server`). A no always counts.
+/*
+ * A browser's yes counts as the site says (enrich above): at once (`single`), as a request for a confirmation
+ * e-mail (`double`: the event is flagged `consent_requested`), or not at all (`server`). A no always counts.
  */
-function withConsentMode(
-  profile: ProfileUpsert | undefined,
-  mode: RequestContext['consentMode'] = 'single',
-): Pick<QueuedEvent, 'profile' | 'flags'> {
-  if (profile?.consent !== true || mode === 'single') return { profile };
-  return {
-    profile: { ...profile, consent: undefined },
-    flags: [mode === 'double' ? 'consent_requested' : 'consent_ignored'],
-  };
-}
 
 /** form_submit with a valid e-mail and identify create or update a profile (docs/architecture.md, an event's path). */
 function profileFrom(name: string, p: Record<string, unknown>): ProfileUpsert | undefined {

@@ -30,7 +30,8 @@ export default fp(
     // A body sent one byte at a time must not hold a socket for ever (Node's own requestTimeout stops counting
     // once the headers are in): 408, and the connection closes, once reading it took longer than allowed.
     const limitMs = app.config.requestTimeoutMs;
-    app.addHook('preParsing', async (request, reply, payload) => {
+    // callback style: no promise per request
+    app.addHook('preParsing', (request, reply, payload, next) => {
       const timer = setTimeout(() => {
         // an error on the stream (not a destroy, which would take the socket with it) lets fastify answer 408;
         // Connection: close then ends the socket once the answer is out
@@ -46,18 +47,24 @@ export default fp(
       payload.once('close', done);
       payload.once('error', done);
       const encoding = request.headers['content-encoding']?.toLowerCase();
-      if (!encoding || encoding === 'identity') return payload;
+      if (!encoding || encoding === 'identity') {
+        next(null, payload);
+        return;
+      }
       if (encoding !== 'gzip') {
-        throw new TrackMateError('TM_ERR_UNSUPPORTED_MEDIA_TYPE', {
-          message: `Content-Encoding ${encoding} is not supported; use gzip`,
-        });
+        next(
+          new TrackMateError('TM_ERR_UNSUPPORTED_MEDIA_TYPE', {
+            message: `Content-Encoding ${encoding} is not supported; use gzip`,
+          }),
+        );
+        return;
       }
       const gunzip = createGunzip();
       // fastify's limit counts the decoded stream; a content-length of the compressed body must not be checked against it
       delete request.headers['content-length'];
       payload.pipe(gunzip);
       payload.on('error', (err) => gunzip.destroy(err));
-      return gunzip;
+      next(null, gunzip);
     });
   },
   { name: 'trackmate-body-parser' },

@@ -75,6 +75,15 @@ export class KeyCache {
     return this.lookup(`w:${writeKey}`, 'write', writeKey, { $or: [{ writeKey }, { 'retiredKeys.value': writeKey }] });
   }
 
+  /**
+   * The site of a write key held and not yet due for a new lookup, with no promise made: the track endpoints'
+   * hot path (`byWriteKey` answers the same for it). Undefined when `byWriteKey` has to be asked.
+   */
+  freshWriteKeySite(writeKey: string): CachedSite | undefined {
+    const hit = this.entries.get(`w:${writeKey}`);
+    return hit?.site && hit.expires > Date.now() ? hit.site : undefined;
+  }
+
   /** The site of a secret key (`sk_…`), found by its hash, or null. */
   bySecretKey(secretKey: string): Promise<CachedSite | null> {
     if (!isSecretKeyShape(secretKey)) return Promise.resolve(null);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ClientEvent,
   findUnsafeKey,
+  inspectJson,
   OrderPlacedEvent,
   STANDARD_EVENT_NAMES,
   StandardEventProperties,
@@ -94,5 +95,45 @@ describe('@trackmate/schema', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 70; i++) deep = { d: deep };
     expect(findUnsafeKey(deep)).toMatch(/nesting deeper than 64/);
+  });
+});
+
+describe('inspectJson', () => {
+  it('answers what findUnsafeKey answers, else a bound never under the JSON size in UTF-8', () => {
+    const clean: unknown[] = [
+      {},
+      [],
+      { a: 'plain', n: -0.0000012345678901234567, big: -1.2345678901234567e-308, t: true, f: false, z: null },
+      { nested: { list: [1, 'two', { three: [3] }], esc: '"\\\n\t\u0001', uni: 'é€😀', gone: undefined } },
+      { keyWith: { 'é€"\n': 'x'.repeat(1000) }, arr: [undefined, () => 1, Number.NaN, Number.POSITIVE_INFINITY] },
+      JSON.parse('{"p":{"a":[{"b":{"c":[1,2,3]}}],"s":"\\u0000\\u001f"}}'),
+    ];
+    for (const value of clean) {
+      const bound = inspectJson(value);
+      expect(typeof bound).toBe('number');
+      expect(bound as number).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify(value)));
+    }
+    expect(inspectJson({ when: new Date() })).toBe(Number.POSITIVE_INFINITY); // toJSON: not bounded
+    const unsafe: unknown[] = [
+      { a: { $where: 1 } },
+      { list: [{ 'x.y': 1 }] },
+      JSON.parse('{"p":{"__proto__":{"admin":true}}}'),
+      { matrix: [[1, 2]] },
+      JSON.parse('{"props":{"a\\u0000b":1}}'),
+      { a: [{ b: { '': 1 } }] },
+    ];
+    for (const value of unsafe) {
+      expect(inspectJson(value)).toBe(findUnsafeKey(value));
+      expect(typeof findUnsafeKey(value)).toBe('string');
+    }
+    expect(findUnsafeKey({ a: [{ b: { '': 1 } }] })).toBe('/a/0/b/: empty keys are not allowed');
+    expect(findUnsafeKey({ a: [1, { constructor: 1 }] })).toBe('/a/1/constructor: reserved key');
+    let deep: unknown = 1;
+    for (let i = 0; i < 70; i++) deep = { d: deep };
+    expect(inspectJson(deep)).toBe(`/${Array(64).fill('d').join('/')}: nesting deeper than 64 levels`);
+    // a problem found after a clean sibling names its own path, not the sibling's
+    expect(findUnsafeKey({ ok: { deep: [1, 2] }, bad: { x: { $y: 1 } } })).toBe(
+      "/bad/x/$y: keys may not start with '$'",
+    );
   });
 });

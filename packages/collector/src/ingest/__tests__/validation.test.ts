@@ -41,4 +41,29 @@ describe('client event validation', () => {
     expect(events[1]!.profile).toBeUndefined();
     expect(events[2]!.profile).toMatchObject({ email: 'c@d.co', consent: false, consentSource: 'identify' });
   });
+
+  it('takes custom events named like an Object.prototype member as custom events', () => {
+    const base = { messageId: 'm', timestamp: '2026-11-28T11:00:00Z', anonymousId: 'v' };
+    const { events, rejected } = validateClientEvents(
+      [
+        { ...base, name: 'constructor', properties: { any: 1 } },
+        { ...base, name: 'tostring' },
+      ],
+      ctx,
+    );
+    expect(rejected).toEqual([]);
+    expect(events.map((e) => e.name)).toEqual(['constructor', 'tostring']);
+  });
+
+  it('measures an event only when its size is in doubt: over 32 KB is refused, whatever the body size said', () => {
+    const base = { messageId: 'm', name: 'custom_thing', timestamp: '2026-11-28T11:00:00Z', anonymousId: 'v' };
+    const big = { ...base, properties: { text: 'x'.repeat(33 * 1024) } };
+    // escapes count as they are sent: 6,000 newlines are 12,000 bytes of JSON, not 6,000
+    const escaped = { ...base, properties: { text: '\n'.repeat(17_000) } };
+    const near = { ...base, properties: { text: 'é'.repeat(15_000) } }; // 30,000 bytes of UTF-8
+    const { events, rejected } = validateClientEvents([big, escaped, near], { ...ctx, bodyBytes: 200_000 });
+    expect(rejected.map((r) => r.index)).toEqual([0, 1]);
+    expect(rejected[0]!.errors[0]).toMatch(/^\/: event is \d+ bytes, more than the 32768 allowed$/);
+    expect(events.map((e) => e.messageId)).toEqual(['m']);
+  });
 });
