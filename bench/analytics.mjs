@@ -22,7 +22,9 @@ const { createEnricher, recordVisitEvents } = await import(new URL('analytics/in
 const { addCounts, rowsOfVisit, summarizeVisit, zero } = await import(new URL('analytics/visit-summary.js', dist));
 const { addToSketches } = await import(new URL('analytics/visit-closer.js', dist));
 const { addToBlocks, confirmBlocks } = await import(new URL('analytics/stats-blocks.js', dist));
-const { recordsKey, recordsSinceKey, writeVisitRecords } = await import(new URL('analytics/visit-records.js', dist));
+const { columnsKey, recordsKey, recordsSinceKey, writeVisitRecords } = await import(
+  new URL('analytics/visit-records.js', dist)
+);
 const { Types } = await import('mongoose');
 const { buildApp } = await import(new URL('app.js', dist));
 const { Redis } = await import('ioredis');
@@ -428,6 +430,18 @@ async function stats({ events, pages, queries }) {
     cold.push({ name, ms: performance.now() - t0 });
     console.log(`   cold (blocks read from MongoDB) ${name}: ${cold.at(-1).ms.toFixed(1)} ms`);
   }
+  // Redis memory of one day's records and columns (the last day, after the queries made its columns)
+  const lastDay = new Date(today - 86_400_000).toISOString().slice(0, 10);
+  const recordBytes = Number(
+    await redis.call('MEMORY', 'USAGE', recordsKey(config.queuePrefix, site.siteId, lastDay), 'SAMPLES', '0'),
+  );
+  const columnBytes = Number(
+    await redis.call('MEMORY', 'USAGE', columnsKey(config.queuePrefix, site.siteId, lastDay), 'SAMPLES', '0'),
+  );
+  const lastDayVisits = storedVisits.filter((v) => v.day === lastDay).length;
+  console.log(
+    `   Redis memory of one day's visits (${fmt.n(lastDayVisits)}): records ${(recordBytes / 1048576).toFixed(1)} MB, columns ${(columnBytes / 1048576).toFixed(1)} MB`,
+  );
   // after an upgrade: the 7 days' visits were closed before records were kept, so the first filtered query
   // reads them from the visits collection (a scan on FerretDB) and records them; the next reads the records
   await redis.unlink(
@@ -471,6 +485,7 @@ async function stats({ events, pages, queries }) {
     rows: rowDocs,
     blocks: blocks.length,
     cold,
+    oneDayOfVisits: { visits: lastDayVisits, recordsMb: recordBytes / 1048576, columnsMb: columnBytes / 1048576 },
     generatedSeconds: genSeconds,
     queries: out,
   };

@@ -11,8 +11,8 @@ import { addCounts, type Counts, zero } from './visit-summary.js';
  * (docs/production.md), so a row per (day, value) cost a 90-day page breakdown 90,000 documents.
  *
  * Each block is copied to Redis as a hash (`<prefix>:sb:<block id>`: `sum`, `d:<day>` per day, and the days
- * pre-merged in aligned runs of 2, 4, 8 and 16 (`t:<level>:<n>`, see spanFields); 40 days after its last write or
- * fill, an absent block as an empty copy), so a query reads only what it needs from Redis — a cut month's days as
+ * pre-merged in aligned runs of 2, 4, 8 and 16 (`t:<level>:<n>`, see spanFields); 40 days after its last write,
+ * fill or read, an absent block as an empty copy), so a query reads only what it needs from Redis — a cut month's days as
  * at most a few runs, not one field a day — and goes to MongoDB only for a block Redis does not hold. Only the
  * visit closer and `rollups rebuild` write blocks, one at a time (the closer's lock): read, add, write back.
  */
@@ -336,6 +336,8 @@ export async function readBlocks(
   const p = redis.pipeline();
   const fieldsOf = (a: BlockAsk) => (!a.days ? ['sum'] : a.span ? spanFields(a.days) : a.days.map((d) => `d:${d}`));
   for (const a of asks) p.hmget(copyKey(prefix, a.id), 'x', ...fieldsOf(a));
+  // a copy in use stays: its 40 days run from its last read too (a no-op on a copy that is not there)
+  for (const a of asks) p.expire(copyKey(prefix, a.id), CACHE_TTL_S);
   const results = (await p.exec()) ?? [];
   const missing: BlockAsk[] = [];
   asks.forEach((a, i) => {

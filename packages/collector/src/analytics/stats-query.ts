@@ -7,7 +7,7 @@ import type { Models, VisitDims, VisitDoc, VisitSummary } from '../models/index.
 import { localDay } from './site-days.js';
 import { addPacked, blockId, monthsOf, readBlocks } from './stats-blocks.js';
 import { sketchKey, visitDocOf } from './visit-closer.js';
-import { type ScanEntry, scanColumns } from './visit-columns.js';
+import { ScanRows, scanColumns } from './visit-columns.js';
 import { eventsOfVisits } from './visit-events.js';
 import { readVisitDays } from './visit-records.js';
 import { openVisitKeys, openVisitMeta } from './visit-state.js';
@@ -269,20 +269,18 @@ export class StatsQuery {
       this.timezone,
       daysOf(from, to),
     );
-    const out = new Map<string, ScanEntry>();
+    const out = new ScanRows();
     for (const cols of days) scanColumns(cols, filters, dim, by, out);
     for (const v of open) {
       if (!v.summary || !passes(v, filters)) continue;
       for (const row of rowsOfVisit(v.dims, v.summary)) {
         if (row.dim !== dim) continue;
-        const k = by === 'day' ? v.day : row.value;
-        const e = out.get(k) ?? { counts: zero(), visitors: new Set<string>() };
-        addCounts(e.counts, row.counts);
-        if (row.counts.visits) e.visitors.add(v.visitor);
-        out.set(k, e);
+        const i = out.row(by === 'day' ? v.day : row.value);
+        addCounts(out.counts[i]!, row.counts);
+        if (row.counts.visits) out.visitors[i]!.add(out.visitor(v.visitor));
       }
     }
-    return new Map([...out].map(([k, e]) => [k, { ...e.counts, visitors: e.visitors.size }]));
+    return out.result();
   }
 
   /** Visits of the range not rolled up yet (Redis), summarised from their events (a busy site has a few hundred). */

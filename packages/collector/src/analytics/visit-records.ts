@@ -19,7 +19,7 @@ import { VISIT_DIMS } from './visit-summary.js';
  * every figure leaves them out.
  */
 
-/** Records and columns are kept this long after a day's last write; an older day is read from `visits` again. */
+/** Records and columns are kept this long after a day's last write or read; then the day is read from `visits` again. */
 export const RECORDS_TTL_S = 100 * 86_400;
 const COMPLETE = '~all';
 
@@ -158,6 +158,9 @@ export async function readVisitDays(
       .hexists(key, COMPLETE)
       .getBuffer(columnsKey(prefix, siteId, day));
   }
+  // days in use stay: their time runs from their last read too
+  for (const day of days)
+    p.expire(recordsKey(prefix, siteId, day), RECORDS_TTL_S).expire(columnsKey(prefix, siteId, day), RECORDS_TTL_S);
   const results = (await p.exec()) ?? [];
   const failed = results.find(([err]) => err);
   if (failed) throw failed[0];
