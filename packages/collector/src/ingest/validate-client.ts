@@ -12,7 +12,9 @@ import type { EventGeo } from '../models/index.js';
 import type { QueuedEvent } from '../pipeline/index.js';
 import type { ProfileUpsert } from '../profiles/index.js';
 import { cleanName, normalizeEmail, normalizePhone } from '../profiles/index.js';
+import { installDateTimeFormat } from './date-time-format.js';
 
+installDateTimeFormat();
 const envelope = Compile(ClientEventSchema);
 // a Map, not an object: a custom event named like an Object.prototype member ("constructor") has no validator
 const byName = new Map<string, ReturnType<typeof Compile>>(
