@@ -32,8 +32,8 @@ const C = {
 const ROW = D + 14;
 
 interface Header {
-  /** the number of records the columns were made from */
-  v: number;
+  /** the tag the columns were made with (visit-records.ts: their number of records and a random part) */
+  v: string;
   n: number;
   s: string[];
   c: Array<Record<string, number>>;
@@ -42,7 +42,7 @@ interface Header {
 }
 
 export interface DayColumns {
-  version: number;
+  version: string;
   day: string;
   n: number;
   strings: string[];
@@ -53,10 +53,10 @@ export interface DayColumns {
   names: Int32Array;
 }
 
-/** Columns of a day's visits; `version` is the number of records they were made from. */
+/** Columns of a day's visits, `version` the tag they are made with. */
 export function buildColumns(
   visits: Array<{ visitor: string; dims: VisitDims; summary: VisitSummary }>,
-  version: number,
+  version: string,
 ): Buffer {
   const ids = new Map<string, number>();
   const strings: string[] = [''];

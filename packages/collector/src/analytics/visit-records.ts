@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Types } from 'mongoose';
 import type { Models, VisitDims, VisitSummary } from '../models/index.js';
@@ -22,6 +23,8 @@ import { VISIT_DIMS } from './visit-summary.js';
 /** Records and columns are kept this long after a day's last write or read; then the day is read from `visits` again. */
 export const RECORDS_TTL_S = 100 * 86_400;
 const COMPLETE = '~all';
+/** Field of a day's records naming its columns: `<records>:<random>`, written after the columns. */
+const TAG = '~v';
 
 export const recordsKey = (prefix: string, siteId: string, day: string) => `${prefix}:vr:${siteId}:${day}`;
 export const recordsSinceKey = (prefix: string) => `${prefix}:vr-since`;
@@ -154,9 +157,7 @@ export async function readVisitDays(
   p.get(recordsSinceKey(prefix));
   for (const day of days) {
     const key = recordsKey(prefix, siteId, day);
-    p.hlen(key)
-      .hexists(key, COMPLETE)
-      .getBuffer(columnsKey(prefix, siteId, day));
+    p.hlen(key).hexists(key, COMPLETE).hget(key, TAG);
   }
   // days in use stay: their time runs from their last read too
   for (const day of days)
@@ -168,16 +169,32 @@ export async function readVisitDays(
   const out = new Map<string, DayColumns>();
   const missing: string[] = [];
   const stale: string[] = [];
+  const fetch: Array<{ day: string; tag: string }> = [];
   days.forEach((day, i) => {
-    const [len, marked, buf] = results.slice(1 + 3 * i, 4 + 3 * i).map(([, x]) => x) as [number, number, Buffer | null];
+    const [len, marked, tag] = results.slice(1 + 3 * i, 4 + 3 * i).map(([, x]) => x) as [number, number, string | null];
     // an expired or lost day has no key: read again even after `vr-since`
     if (!len || (!marked && dayStartMs(day, timezone) < since)) missing.push(day);
-    else {
-      const cols = buf ? readColumns(buf, day) : null;
-      if (cols && cols.version === len - marked) out.set(day, cols);
-      else stale.push(day);
-    }
+    else if (tag && Number(tag.split(':')[0]) === len - marked - 1) {
+      // columns of every record: this process's copy if it has them, else Redis'
+      const held = kept.get(columnsKey(prefix, siteId, day));
+      if (held?.version === tag) out.set(day, held);
+      else fetch.push({ day, tag });
+    } else stale.push(day);
   });
+  if (fetch.length) {
+    const read = redis.pipeline();
+    for (const f of fetch) read.getBuffer(columnsKey(prefix, siteId, f.day));
+    const bufs = (await read.exec()) ?? [];
+    fetch.forEach((f, i) => {
+      const [err, buf] = bufs[i]!;
+      if (err) throw err;
+      const cols = buf ? readColumns(buf as Buffer, f.day) : null;
+      if (cols?.version === f.tag) {
+        out.set(f.day, cols);
+        keep(columnsKey(prefix, siteId, f.day), cols);
+      } else stale.push(f.day);
+    });
+  }
   if (missing.length) await fillFromVisits(models, redis, prefix, site, missing);
   const todo = [...stale, ...missing];
   if (todo.length) {
@@ -188,15 +205,43 @@ export async function readVisitDays(
     todo.forEach((day, i) => {
       const [err, values] = texts[i]!;
       if (err) throw err;
-      const visits = (values as string[]).filter((t) => t !== '1').map((t) => decodeVisit(t, day));
-      const buf = buildColumns(visits, visits.length);
+      const visits = (values as string[]).filter((t) => t.startsWith('[')).map((t) => decodeVisit(t, day));
+      const tag = `${visits.length}:${randomUUID().slice(0, 8)}`;
+      const buf = buildColumns(visits, tag);
+      // the columns, then their tag: a reader that sees the tag finds the columns it names
       write.set(columnsKey(prefix, siteId, day), buf, 'EX', RECORDS_TTL_S);
-      out.set(day, readColumns(buf, day));
+      write.hset(recordsKey(prefix, siteId, day), TAG, tag);
+      const cols = readColumns(buf, day);
+      out.set(day, cols);
+      keep(columnsKey(prefix, siteId, day), cols);
     });
-    await write.exec();
+    const written = (await write.exec()) ?? [];
+    const writeFailed = written.find(([err]) => err);
+    if (writeFailed) throw writeFailed[0];
   }
   return days.map((day) => out.get(day)!);
 }
+
+/**
+ * Columns this process read last, by key, up to KEPT_BYTES (a filtered dashboard asks the same days once per
+ * panel): used while the day's tag in Redis is the one they were made with. The oldest go first.
+ */
+const kept = new Map<string, DayColumns>();
+const KEPT_BYTES = 32 * 1048576;
+let keptBytes = 0;
+function keep(key: string, cols: DayColumns): void {
+  const old = kept.get(key);
+  if (old) keptBytes -= bytesOf(old);
+  kept.delete(key);
+  kept.set(key, cols);
+  keptBytes += bytesOf(cols);
+  for (const [k, c] of kept) {
+    if (keptBytes <= KEPT_BYTES || k === key) break;
+    kept.delete(k);
+    keptBytes -= bytesOf(c);
+  }
+}
+const bytesOf = (c: DayColumns) => c.rows.byteLength + c.pages.byteLength + c.names.byteLength + c.revenue.byteLength;
 
 /** Records the closed visits of days not recorded in full, read from `visits` (a scan on FerretDB), and marks the days. */
 async function fillFromVisits(models: Models, redis: Redis, prefix: string, site: Types.ObjectId, days: string[]) {
