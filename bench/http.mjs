@@ -49,7 +49,13 @@ function summarize(r, eventsPerRequest) {
 }
 
 /** Each case: a short warm-up, then `duration` seconds measured. */
-export async function benchHttp({ duration = 5, connections = [10, 50, 100], profile, singleOnly = false } = {}) {
+export async function benchHttp({
+  duration = 5,
+  connections = [10, 50, 100],
+  profile,
+  singleOnly = false,
+  batchOnly = false,
+} = {}) {
   // the HTTP path alone: no worker drains the queue here, so no backlog limit
   const env = benchEnv({ TRACKMATE_MAX_BACKLOG: '0' });
   const site = await createSite(env);
@@ -95,6 +101,11 @@ export async function benchHttp({ duration = 5, connections = [10, 50, 100], pro
         out.single.push(await measure(`${collector.url}/api/track/event`, post(single), 1, c));
       return out;
     }
+    if (batchOnly) {
+      for (const c of connections)
+        out.batch100.push(await measure(`${collector.url}/api/track/event`, post(batch), 100, c));
+      return out;
+    }
     for (const c of connections) out.hello.push(await measure(`${hello.url}/`, {}, 1, c));
     for (const c of connections) out.echo.push(await measure(`${hello.url}/echo`, post(single), 1, c));
     for (const c of connections) out.single.push(await measure(`${collector.url}/api/track/event`, post(single), 1, c));
@@ -118,7 +129,7 @@ export async function benchHttp({ duration = 5, connections = [10, 50, 100], pro
     await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
     await dropDatabase(env.MONGODB_URI);
   }
-  if (singleOnly) return out;
+  if (singleOnly || batchOnly) return out;
   const peak = (rows, field = 'okPerSec') => Math.max(...rows.map((h) => h[field]));
   const helloPeak = peak(out.hello);
   const echoPeak = peak(out.echo);

@@ -84,20 +84,37 @@ await step('person', () => benchPerson({ visitors: quick ? 20_000 : 200_000 }));
 await step('scaleout', () => benchScaleOut({ events }));
 await step('sustained', () => benchSustained({ seconds: sustained, probeSeconds: quick ? 4 : 8 }));
 await step('profile', async () => {
-  // Where the collector's CPU goes under single-event load (node --cpu-prof; start-up included).
-  const dir = join(resultsDir, 'profile');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const run = await benchHttp({ duration: Math.max(duration, 5), connections: [50], profile: dir, singleOnly: true });
-  const a = analyzeProfiles(dir, { skipMs: run.collectorReadyMs + 500 });
-  printProfile('5. CPU profile of the collector (single-event POSTs, 50 connections, start-up left out)', a, 15);
-  console.log(`   single-event POSTs while profiled: ${fmt.n(run.single[0]?.okPerSec)} req/s`);
-  return {
-    requestsPerSec: run.single[0]?.okPerSec,
-    totalMs: a.total,
-    byPackage: a.byPackage.slice(0, 25),
-    byFunction: a.byFunction.slice(0, 40),
+  // Where the collector's CPU goes under single-event load, then under 100-event batches (node --cpu-prof)
+  const profileOf = async (name, options, title) => {
+    const dir = join(resultsDir, 'profile', name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const run = await benchHttp({ duration: Math.max(duration, 5), profile: dir, ...options });
+    const a = analyzeProfiles(dir, { skipMs: run.collectorReadyMs + 500 });
+    printProfile(title, a, 15);
+    const rows = options.singleOnly ? run.single : run.batch100;
+    console.log(
+      `   while profiled: ${fmt.n(rows[0]?.okPerSec)} req/s, ${fmt.n(rows[0]?.cpuUsPerRequest)} µs CPU a request`,
+    );
+    return {
+      requestsPerSec: rows[0]?.okPerSec,
+      totalMs: a.total,
+      byPackage: a.byPackage.slice(0, 25),
+      byFunction: a.byFunction.slice(0, 40),
+    };
   };
+  rmSync(join(resultsDir, 'profile'), { recursive: true, force: true });
+  const single = await profileOf(
+    'single',
+    { connections: [50], singleOnly: true },
+    '5. CPU profile of the collector (single-event POSTs, 50 connections, start-up left out)',
+  );
+  const batch = await profileOf(
+    'batch',
+    { connections: [10], batchOnly: true },
+    '5b. CPU profile of the collector (100-event batches, 10 connections, start-up left out)',
+  );
+  return { ...single, batch };
 });
 await step('browser', () => benchBrowser({ loads: quick ? 5 : 12, events: quick ? 200 : 500 }));
 await step('analytics', () =>
