@@ -10,8 +10,8 @@ import { VISIT_DIMS } from './visit-summary.js';
  * Closed visits kept in Redis for filtered stats, one hash per site and site-local day
  * (`<prefix>:vr:<siteId>:<day>`, field: the visit's id without the site, value: its record, below), written by
  * the visit closer beside the roll-ups. A filtered query (`page==/pricing`, `channel!=Direct`, two dimensions at
- * once: anything the roll-ups do not hold) reads its days' hashes and filters the visits in memory, where it
- * decoded the range's `visits` documents (a scan of the collection on FerretDB: a minute for 7 days of a site with
+ * once: anything the roll-ups do not hold) reads its days' visits as columns made from these records
+ * (visit-columns.ts) and filters them in memory, where it decoded the range's `visits` documents (a scan of the collection on FerretDB: a minute for 7 days of a site with
  * 5 million events a quarter). Records are complete for the days that began after the first record was written
  * (`<prefix>:vr-since`, set once, in ms; lost with Redis, so set again): every visit of such a day closed since.
  * An earlier day is complete once its hash holds `~all`: filled from `visits` by the first query that needs it
