@@ -321,6 +321,13 @@ async function saleDay({ history, backlog, step }) {
     out.jobs = await queue.count();
     await queue.pause();
     worker = await startWorker(env);
+    // the worker's first act on a site with stored events: marking the visitors whose events carry no profile
+    // (one read of the site's events), after which linking a visitor reads its records, not `events`
+    const readyKey = `${env.TRACKMATE_QUEUE_PREFIX}:unlinked-ready:${site.siteId}`;
+    const p0 = performance.now();
+    while (!(await connection.exists(readyKey)) && performance.now() - p0 < 300_000) await sleep(100);
+    out.prepareMs = performance.now() - p0;
+    say(`the worker prepared the site's records of events without a profile in ${fmt.ms(out.prepareMs)}`);
     eventsConnection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
     queueEvents = new QueueEvents('ingest', { connection: eventsConnection, prefix: env.TRACKMATE_QUEUE_PREFIX });
     await queueEvents.waitUntilReady();

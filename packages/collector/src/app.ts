@@ -12,7 +12,7 @@ import { eventRoutes } from './events/index.js';
 import { erasePersonFromFunnels, funnelRoutes, savedFunnelRoutes } from './funnels/index.js';
 import { ingestRoutes } from './ingest/index.js';
 import { hookRoutes, integrationRoutes, pixelRoute } from './integrations/index.js';
-import { eraseQueued, pipelineRoutes } from './pipeline/index.js';
+import { eraseQueued, pipelineRoutes, unlinkedEvents } from './pipeline/index.js';
 import auth from './plugins/auth.js';
 import bodyParser from './plugins/body-parser.js';
 import mongo from './plugins/mongo.js';
@@ -83,13 +83,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     eraseQueued: (ids) => eraseQueued(app.queues, ids),
     profileChanged: (siteId, profileId) =>
       reevaluateProfiles({ models: app.models, redis: app.redis, prefix: app.config.queuePrefix }, siteId, [profileId]),
-    personErased: (siteId, profileId, visitorIds) =>
-      erasePersonFromFunnels(
+    personErased: async (siteId, profileId, visitorIds) => {
+      await erasePersonFromFunnels(
         { models: app.models, redis: app.redis, prefix: app.config.queuePrefix },
         siteId,
         profileId,
         visitorIds,
-      ),
+      );
+      await unlinkedEvents(app.models, app.redis, app.config.queuePrefix).erase(siteId.toHexString(), visitorIds);
+    },
   });
   await app.register(profileSearchRoutes);
   await app.register(eventRoutes);

@@ -8,6 +8,12 @@ export { requestConfirmations } from './consent-confirmation.js';
 export { creditOrders } from './email-results.js';
 export { default as openRoute } from './open-route.js';
 export { dropSiteCampaignKeys } from './site-keys.js';
-export { type ActiveTriggers, enterTriggers, type FireJob, loadActiveTriggers } from './trigger-entry.js';
+export {
+  type ActiveTriggers,
+  enterTriggers,
+  type FireJob,
+  loadActiveTriggers,
+  type ReentryGuards,
+} from './trigger-entry.js';
 export { createTriggerWorker } from './trigger-worker.js';
 export { loadSigningSecret } from './unsubscribe-links.js';

@@ -1,15 +1,15 @@
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import {
   findEachById,
   ignoreDuplicates,
-  isDuplicateKey,
   type Models,
   type NewEventDoc,
   type TriggerDoc,
   type TriggerEntryDoc,
-  writeErrorsOf,
 } from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
+import { withRedisLocks } from '../plugins/redis.js';
 import { matchesFilters } from './property-filters.js';
 
 export interface FireJob {
@@ -49,12 +49,13 @@ interface Candidate {
  * Enters the visitors of this job's events into the site's active triggers whose entry event and filters
  * match, and schedules each entry's end as a BullMQ delayed job (kept in Redis, so it survives restarts).
  * Idempotent: the entry's id and the job's id derive from (trigger, event), the re-entry guard from the
- * visitor. A fixed number of round trips per job: the sites' active triggers (cached by the workers), one bulk
- * claim of the re-entry guards, one insert of the entries and one addBulk.
+ * visitor. A fixed number of round trips per job: the sites' active triggers (cached by the workers), one claim
+ * of the re-entry guards (reads and writes by `_id` under Redis locks), one insert of the entries and one addBulk.
  */
 export async function enterTriggers(
   models: Models,
   queue: Pick<Queue<FireJob>, 'addBulk'>,
+  guards: ReentryGuards | undefined,
   events: NewEventDoc[],
   activeTriggers: ActiveTriggers = loadActiveTriggers(models),
 ): Promise<void> {
@@ -77,7 +78,7 @@ export async function enterTriggers(
       }
     }
   }
-  const entries = await claimReentry(models, candidates);
+  const entries = await claimReentry(models, guards, candidates);
   if (!entries.length) return;
   // insert-if-absent: a retried job finds its entries there already (duplicate ids are ignored)
   await models.TriggerEntry.insertMany(
@@ -124,51 +125,70 @@ function candidateFor(t: TriggerDoc, e: NewEventDoc): Candidate | null {
   return { entryId, trigger: t, doc, enteredAt, receivedAt, delay: Math.max(0, fireAt.getTime() - Date.now()), guards };
 }
 
+/** The Redis whose locks make each claim of re-entry guards atomic across jobs and processes. */
+export interface ReentryGuards {
+  redis: Pick<Redis, 'set' | 'eval' | 'pipeline'>;
+  prefix: string;
+}
+
+const guardLockKey = (prefix: string, guard: string) => `${prefix}:trig-guard-lock:${guard}`;
+
 /**
  * At most one entry per visitor per `reentryHours`, by every id the visitor is known by: a visitor who entered
  * anonymously and is identified since does not enter again under their profile id. The window runs on the
  * collector's clock (`receivedAt`), never on the event's own time: entry events back-dated two days apart would
- * each pass a guard that trusted it. Claims are conditional upserts in one unordered bulkWrite. When some are
- * refused, the write error is not trusted to say which (FerretDB stops at the first refusal of an unordered bulk
- * write and reports it at a wrong index): each claim is made again on its own (a repeat of one that succeeded is
- * refused harmlessly), the guards are read back, and an entry goes ahead only where every guard names it (so a
- * retried job goes ahead again).
+ * each pass a guard that trusted it. Holding a Redis lock on each guard the job claims, the guards are read by
+ * `_id`, decided here in the job's order, and the claimed ones written by `_id` (a conditional update — `_id`
+ * and `lastEnteredAt` — is a scan of `trigger_visitors` on FerretDB, where an `_id` alone is not:
+ * docs/production.md). An entry goes ahead only where every guard is free, older than its window, or already
+ * names it (so a retried job goes ahead again).
  */
-async function claimReentry(models: Models, candidates: Candidate[]): Promise<Candidate[]> {
-  const claims = candidates.flatMap((c) => c.guards.map((guard) => ({ c, guard })));
-  if (!claims.length) return candidates;
-  const claim = ({ c, guard }: (typeof claims)[number]) => ({
-    filter: {
-      _id: guard,
-      lastEnteredAt: { $lte: new Date(c.receivedAt.getTime() - c.trigger.reentryHours * 3_600_000) },
+async function claimReentry(
+  models: Models,
+  guards: ReentryGuards | undefined,
+  candidates: Candidate[],
+): Promise<Candidate[]> {
+  const claiming = candidates.filter((c) => c.guards.length);
+  if (!claiming.length) return candidates;
+  if (!guards) throw new Error('triggers with a re-entry window need the Redis of their locks');
+  const ids = [...new Set(claiming.flatMap((c) => c.guards))];
+  return withRedisLocks(
+    guards.redis,
+    ids.map((id) => guardLockKey(guards.prefix, id)),
+    async () => {
+      const held = new Map<string, { at: number; entry: string }>();
+      for (const g of await findEachById(ids, (id) =>
+        models.TriggerVisitor.findById(id, { lastEnteredAt: 1, lastEntry: 1 }).lean(),
+      )) {
+        held.set(g._id, { at: g.lastEnteredAt.getTime(), entry: g.lastEntry });
+      }
+      const refused = new Set<Candidate>();
+      const writes = new Map<string, { at: Date; entry: string }>();
+      for (const c of claiming) {
+        const cutoff = c.receivedAt.getTime() - c.trigger.reentryHours * 3_600_000;
+        const free = c.guards.every((g) => {
+          const h = held.get(g);
+          return !h || h.at <= cutoff || h.entry === c.entryId;
+        });
+        if (!free) {
+          refused.add(c);
+          continue;
+        }
+        for (const g of c.guards) {
+          held.set(g, { at: c.receivedAt.getTime(), entry: c.entryId });
+          writes.set(g, { at: c.receivedAt, entry: c.entryId });
+        }
+      }
+      if (writes.size) {
+        await models.TriggerVisitor.bulkWrite(
+          [...writes].map(([_id, { at, entry }]) => ({
+            updateOne: { filter: { _id }, update: { $set: { lastEnteredAt: at, lastEntry: entry } }, upsert: true },
+          })),
+          { ordered: false },
+        );
+      }
+      return candidates.filter((c) => !refused.has(c));
     },
-    update: { $set: { lastEnteredAt: c.receivedAt, lastEntry: c.entryId } },
-  });
-  const onlyDuplicates = (err: unknown) => {
-    const errors = writeErrorsOf(err);
-    if (!errors || errors.some((w) => w.code !== 11000)) throw err;
-  };
-  try {
-    await models.TriggerVisitor.bulkWrite(
-      claims.map((x) => ({ updateOne: { ...claim(x), upsert: true } })),
-      { ordered: false },
-    );
-    return candidates;
-  } catch (err) {
-    onlyDuplicates(err);
-  }
-  await Promise.all(
-    claims.map((x) => {
-      const { filter, update } = claim(x);
-      return models.TriggerVisitor.updateOne(filter, update, { upsert: true }).catch((err: unknown) => {
-        if (!isDuplicateKey(err)) throw err;
-      });
-    }),
+    { what: 're-entry guards' },
   );
-  const holders = new Map<string, string>();
-  const ids = [...new Set(claims.map((c) => c.guard))];
-  for (const g of await findEachById(ids, (id) => models.TriggerVisitor.findById(id, { lastEntry: 1 }).lean())) {
-    holders.set(g._id, g.lastEntry);
-  }
-  return candidates.filter((c) => c.guards.every((guard) => holders.get(guard) === c.entryId));
 }

@@ -51,6 +51,27 @@ const pendingAliasSchema = new Schema<PendingAliasDoc>(
 pendingAliasSchema.index({ siteId: 1 });
 
 /**
+ * A visitor id that may have events without a profile that its Redis records (pipeline/unlinked-events.ts) do
+ * not name — its records were set aside after a long quiet, or its events were stored before records were kept —
+ * keyed like identities. Linking the visitor id back-fills its events from `events` and removes this mark.
+ */
+export interface UnlinkedVisitorDoc {
+  _id: string;
+  siteId: Types.ObjectId;
+  at: Date;
+}
+
+const unlinkedVisitorSchema = new Schema<UnlinkedVisitorDoc>(
+  {
+    _id: { type: String, required: true },
+    siteId: { type: Schema.Types.ObjectId, required: true },
+    at: { type: Date, required: true },
+  },
+  { collection: 'unlinked_visitors', versionKey: false, autoIndex: false, autoCreate: false },
+);
+unlinkedVisitorSchema.index({ siteId: 1 });
+
+/**
  * A merged profile: `_id` is the profile that was merged (and deleted), `into` the one that holds the person
  * now. Links already sent (unsubscribe, confirmation), exports, erasures and the profile API follow it, and so
  * does an event stored with the old id while the merge ran.
@@ -94,4 +115,4 @@ const linkQuotaSchema = new Schema<LinkQuotaDoc>(
 );
 linkQuotaSchema.index({ siteId: 1 });
 
-export { linkQuotaSchema, pendingAliasSchema, profileMergeSchema };
+export { linkQuotaSchema, pendingAliasSchema, profileMergeSchema, unlinkedVisitorSchema };

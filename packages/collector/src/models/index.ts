@@ -20,6 +20,8 @@ import {
   type ProfileMergeDoc,
   pendingAliasSchema,
   profileMergeSchema,
+  type UnlinkedVisitorDoc,
+  unlinkedVisitorSchema,
 } from './identity.js';
 import {
   type MetricsDailyDoc,
@@ -64,6 +66,7 @@ export interface Models {
   Identity: Model<IdentityDoc>;
   PendingAlias: Model<PendingAliasDoc>;
   ProfileMerge: Model<ProfileMergeDoc>;
+  UnlinkedVisitor: Model<UnlinkedVisitorDoc>;
   LinkQuota: Model<LinkQuotaDoc>;
   DeadLetter: Model<DeadLetterDoc>;
   MetricsDaily: Model<MetricsDailyDoc>;
@@ -95,6 +98,7 @@ export function createModels(conn: Connection): Models {
     Identity: conn.model<IdentityDoc>('Identity', identitySchema),
     PendingAlias: conn.model<PendingAliasDoc>('PendingAlias', pendingAliasSchema),
     ProfileMerge: conn.model<ProfileMergeDoc>('ProfileMerge', profileMergeSchema),
+    UnlinkedVisitor: conn.model<UnlinkedVisitorDoc>('UnlinkedVisitor', unlinkedVisitorSchema),
     LinkQuota: conn.model<LinkQuotaDoc>('LinkQuota', linkQuotaSchema),
     DeadLetter: conn.model<DeadLetterDoc>('DeadLetter', deadLetterSchema),
     MetricsDaily: conn.model<MetricsDailyDoc>('MetricsDaily', metricsDailySchema),
@@ -155,6 +159,7 @@ export {
   type LinkQuotaDoc,
   type PendingAliasDoc,
   type ProfileMergeDoc,
+  type UnlinkedVisitorDoc,
 } from './identity.js';
 export type { MetricsDailyDoc, MetricsFoldedDoc, MetricsPendingDoc } from './metrics-daily.js';
 export { findEachById } from './point-reads.js';

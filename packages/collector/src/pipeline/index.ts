@@ -15,3 +15,12 @@ export {
   type ProcessResult,
   processEvents,
 } from './store-events.js';
+export {
+  RECORDS_IDLE_DAYS,
+  type UnlinkedEvent,
+  type UnlinkedEvents,
+  unlinkedEvents,
+  unlinkedKey,
+  unlinkedReadyKey,
+} from './unlinked-events.js';
+export { prepareUnlinkedRecords, setAsideIdleRecords, startUnlinkedKeeper } from './unlinked-keeper.js';

@@ -9,6 +9,7 @@ import type { ProfileDocLock } from '../profiles/index.js';
 import { deadLetters } from './dead-letters.js';
 import type { IngestJob } from './queued-event.js';
 import { type AfterInsertHook, type EnrichHook, processEvents } from './store-events.js';
+import type { UnlinkedEvents } from './unlinked-events.js';
 
 export interface IngestWorkerOptions {
   config: Config;
@@ -22,6 +23,8 @@ export interface IngestWorkerOptions {
   suppressions?: (siteIds: string[]) => Promise<Map<string, string[]>>;
   /** Locks the profile documents a job writes, against the profile API's changes. */
   lockProfiles?: ProfileDocLock;
+  /** Records of events stored without a profile, for the back-fill when their visitor is linked. */
+  unlinked?: UnlinkedEvents;
 }
 
 /**
@@ -40,6 +43,7 @@ export function createIngestWorker({
   enrich,
   suppressions,
   lockProfiles,
+  unlinked,
 }: IngestWorkerOptions): Worker<IngestJob> {
   // Each event of a job that failed for good is a dead letter of its own (a job may hold 2,000 events, more
   // than one document may), so that any of them can be replayed.
@@ -71,6 +75,7 @@ export function createIngestWorker({
           enrich,
           linksPerProfileDay: config.linksPerProfileDay,
           lockProfiles,
+          unlinked,
         });
         if (result.capped) {
           prometheus?.identityLinksCapped.inc(result.capped);
@@ -90,7 +95,13 @@ export function createIngestWorker({
         const refused = new Set([...result.failed.map((f) => f.event), ...result.suppressed]);
         const stored = job.data.events.filter((e) => !refused.has(e));
         for (const hook of hooks)
-          await hook(result.inserted, models, { key: jobKey, stored, linked: result.linked, merged: result.merged });
+          await hook(result.inserted, models, {
+            key: jobKey,
+            stored,
+            linked: result.linked,
+            merged: result.merged,
+            backfilled: result.backfilled,
+          });
         prometheus?.eventsStored.inc(result.inserted.length);
         prometheus?.jobDuration.observe({ queue: QUEUE_NAMES.ingest }, (Date.now() - started) / 1000);
         prometheus?.jobLatency.observe({ queue: QUEUE_NAMES.ingest }, (Date.now() - job.timestamp) / 1000);

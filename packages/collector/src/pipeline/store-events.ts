@@ -18,6 +18,7 @@ import {
 } from '../profiles/index.js';
 import { capBrowserLinks, LINKS_PER_PROFILE_DAY } from './link-quota.js';
 import type { QueuedEvent } from './queued-event.js';
+import type { BackfilledEvent, UnlinkedEvents } from './unlinked-events.js';
 import {
   aliasesOf,
   backfill,
@@ -31,6 +32,9 @@ import {
 } from './visitor-links.js';
 
 const toObjectId = (id: string) => new Types.ObjectId(id);
+
+/** An event document as the worker inserts it: its `_id` made here, so its records can name it. */
+export type StoredEventDoc = NewEventDoc & { _id: Types.ObjectId };
 
 /** What happened to a job's events. */
 export interface ProcessResult {
@@ -47,6 +51,11 @@ export interface ProcessResult {
   linked: Links;
   /** Profiles this job merged into others (a backend bound a userId to an e-mail with a profile of its own). */
   merged: ProfileMerged[];
+  /**
+   * Earlier events of visitor ids the settle step back-filled from their Redis records (identityKey → events, now
+   * the profile of `linked`), when every event of the job was inserted by this attempt; otherwise undefined.
+   */
+  backfilled?: Map<string, BackfilledEvent[]>;
 }
 
 /** The ingest job a hook runs for: its key (stable across retries) and its events that are stored. */
@@ -58,6 +67,8 @@ export interface HookJob {
   linked?: ReadonlyMap<string, Types.ObjectId>;
   /** Profiles the job merged into others. */
   merged?: readonly ProfileMerged[];
+  /** Earlier events the job back-filled from their records, by visitor id (identityKey); see ProcessResult. */
+  backfilled?: ReadonlyMap<string, BackfilledEvent[]>;
 }
 
 /**
@@ -98,6 +109,8 @@ export async function processEvents(
     linksPerProfileDay?: number;
     /** Locks the profile documents the job writes, against the profile API's changes (profileDocLock). */
     lockProfiles?: ProfileDocLock;
+    /** Records of events stored without a profile, for the back-fill (unlinked-events.ts). */
+    unlinked?: UnlinkedEvents;
   } = {},
 ): Promise<ProcessResult> {
   const suppressed: QueuedEvent[] = [];
@@ -151,20 +164,24 @@ export async function processEvents(
   if (options.enrich) await options.enrich(docs, events);
   const { insertedIdx, duplicates, failed } = await insertEvents(models, docs);
   const inserted = insertedIdx.map((i) => docs[i]!);
+  // recorded before the links are read again, so that a job linking these visitors meanwhile finds them
+  if (options.unlinked) await options.unlinked.note(inserted);
 
   // settle: what other jobs linked meanwhile, pending aliases, the back-fill, merges
   // a duplicate's stored copy is an earlier attempt's (or an earlier delivery's): it may have been inserted
   // without the profile this attempt found, after the link's own back-fill ran, so it is settled here too
   const stillUnlinked = new Set<string>();
+  const uncertain = new Set<string>(); // visitors with stored copies of this job's events: their _ids are not these
   const fresh = new Set(insertedIdx);
   docs.forEach((d, i) => {
     if (d.anonymousId && (!d.profileId || !fresh.has(i))) {
       stillUnlinked.add(identityKey(d.siteId.toHexString(), d.anonymousId));
+      if (!fresh.has(i)) uncertain.add(identityKey(d.siteId.toHexString(), d.anonymousId));
     }
   });
   for (const [key, id] of await readLinks(models, [...stillUnlinked])) newlyLinked.set(key, id);
   for (const [key, id] of await followAliases(models, newlyLinked)) newlyLinked.set(key, id);
-  await backfill(models, newlyLinked);
+  const backfilled = await backfill(models, newlyLinked, options.unlinked, uncertain);
   const profileIds = new Map<string, Types.ObjectId>();
   for (const d of docs) if (d.profileId) profileIds.set(d.profileId.toHexString(), d.profileId);
   for (const id of newlyLinked.values()) profileIds.set(id.toHexString(), id);
@@ -177,6 +194,7 @@ export async function processEvents(
     capped,
     linked: newlyLinked,
     merged,
+    backfilled: duplicates || failed.length || !options.unlinked ? undefined : backfilled,
   };
 }
 
@@ -217,10 +235,11 @@ async function linkOwnAliases(models: Models, events: QueuedEvent[], links: Link
   }
 }
 
-function toDoc(e: QueuedEvent, links: Map<string, Types.ObjectId>, jobKey?: string): NewEventDoc {
+function toDoc(e: QueuedEvent, links: Map<string, Types.ObjectId>, jobKey?: string): StoredEventDoc {
   const linked = e.anonymousId ? links.get(identityKey(e.siteId, e.anonymousId)) : undefined;
   const receivedAt = new Date(e.receivedAt);
-  const doc: NewEventDoc = {
+  const doc: StoredEventDoc = {
+    _id: new Types.ObjectId(),
     siteId: toObjectId(e.siteId),
     messageId: e.messageId,
     profileId: e.profileId ? toObjectId(e.profileId) : (linked ?? null),

@@ -1,7 +1,15 @@
 import { type AnyBulkWriteOperation, Types } from 'mongoose';
-import { findEachById, identityKey, type Models, type ProfileDoc, retryUpsertRace } from '../models/index.js';
+import {
+  type EventDoc,
+  findEachById,
+  identityKey,
+  type Models,
+  type ProfileDoc,
+  retryUpsertRace,
+} from '../models/index.js';
 import { mergedInto } from '../profiles/index.js';
 import type { QueuedEvent } from './queued-event.js';
+import type { BackfilledEvent, UnlinkedEvent, UnlinkedEvents } from './unlinked-events.js';
 
 /**
  * Visitor-id links (`identities`: visitor id → profile) and the back-fill of events, ordered so that the end
@@ -136,29 +144,65 @@ export async function linkIfFree(models: Models, wanted: Links): Promise<Links> 
 }
 
 /**
- * Gives the stored events of these visitor ids that carry no profile the profile their visitor id is linked to:
- * one read of such events per site for all the visitor ids (on FerretDB a scan of `events`, whatever the filter:
- * docs/production.md), then one update by `_id` each. An event given another profile between the read and its
- * update (the visitor id re-linked and back-filled by another job) ends as if that job's back-fill had run first.
+ * Gives the stored events of these visitor ids that carry no profile the profile their visitor id is linked to.
+ * With `records` (unlinked-events.ts), a visitor's events are found in its Redis records and updated by `_id`;
+ * the visitors in `uncertain`, and those whose records are not kept, are found by one read of such events per
+ * site (on FerretDB a scan of `events`, whatever the filter: docs/production.md), then updated by `_id` each.
+ * An event given another profile between the read and its update (the visitor id re-linked and back-filled by
+ * another job) ends as if that job's back-fill had run first. Returns the events found in records, by visitor.
  */
-export async function backfill(models: Models, links: Links): Promise<void> {
-  if (!links.size) return;
+export async function backfill(
+  models: Models,
+  links: Links,
+  records?: UnlinkedEvents,
+  uncertain: ReadonlySet<string> = new Set(),
+): Promise<Map<string, BackfilledEvent[]>> {
+  const found = new Map<string, BackfilledEvent[]>();
+  if (!links.size) return found;
+  const recorded = records
+    ? await records.read([...links.keys()])
+    : new Map<string, { events: UnlinkedEvent[]; complete: boolean }>();
+  const ops: AnyBulkWriteOperation<EventDoc>[] = [];
   const bySite = new Map<string, string[]>();
-  for (const key of links.keys()) {
+  const fromEvents: string[] = [];
+  for (const [key, profileId] of links) {
+    const { events, complete } = recorded.get(key) ?? { events: [], complete: false };
+    if (complete && !uncertain.has(key)) {
+      found.set(
+        key,
+        events.map((e) => ({ ...e, profileId })),
+      );
+      for (const e of events) ops.push({ updateOne: { filter: { _id: e._id }, update: { $set: { profileId } } } });
+      continue;
+    }
     const { siteId, anonymousId } = splitKey(key);
     bySite.set(siteId, [...(bySite.get(siteId) ?? []), anonymousId]);
+    fromEvents.push(key);
   }
   for (const [siteId, visitors] of bySite) {
     const unlinked = await models.Event.find(
       { siteId: new Types.ObjectId(siteId), anonymousId: { $in: visitors }, profileId: null },
       { _id: 1, anonymousId: 1 },
     ).lean();
-    const ops = unlinked.flatMap((e) => {
+    for (const e of unlinked) {
       const profileId = e.anonymousId ? links.get(identityKey(siteId, e.anonymousId)) : undefined;
-      return profileId ? [{ updateOne: { filter: { _id: e._id }, update: { $set: { profileId } } } }] : [];
-    });
-    if (ops.length) await models.Event.bulkWrite(ops, { ordered: false });
+      if (profileId) ops.push({ updateOne: { filter: { _id: e._id }, update: { $set: { profileId } } } });
+    }
   }
+  if (ops.length) await models.Event.bulkWrite(ops, { ordered: false });
+  // what was back-filled, whichever way, is forgotten (a record left behind would be back-filled again later),
+  // and so are the marks of the visitors read from `events`
+  if (records) {
+    const done = new Map<string, string[]>();
+    for (const [key, { events }] of recorded)
+      if (events.length)
+        done.set(
+          key,
+          events.map((e) => e._id.toHexString()),
+        );
+    await records.forget(done, fromEvents);
+  }
+  return found;
 }
 
 /** Moves events and visitor links written with a merged profile's id to the profile it was merged into. */

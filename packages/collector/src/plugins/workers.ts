@@ -10,6 +10,7 @@ import {
   enterTriggers,
   loadActiveTriggers,
   loadSigningSecret,
+  type ReentryGuards,
   requestConfirmations,
 } from '../campaigns/index.js';
 import type { Config } from '../config.js';
@@ -21,6 +22,8 @@ import {
   type HookJob,
   ownedEvents,
   startRetention,
+  startUnlinkedKeeper,
+  unlinkedEvents,
 } from '../pipeline/index.js';
 import { loadSuppressions, profileDocLock } from '../profiles/index.js';
 import { type RollupFolder, recordRollups, startRollupFolder } from '../rollups/index.js';
@@ -61,12 +64,20 @@ export async function startWorkers({
   const folder = startRollupFolder(config, models, log);
   const retention = startRetention(config, models, log);
   const visitCloser = startVisitCloser(config, models, redis, log);
+  const unlinkedKeeper = startUnlinkedKeeper(config, models, redis, log);
   const caches = siteConfigCaches(models, redis, config.queuePrefix);
   const facts: FactsDeps = { models, redis, prefix: config.queuePrefix, segments: caches.segments };
   const funnels = createFunnelHook({ models, redis, prefix: config.queuePrefix });
   const emailOrders = (events: NewEventDoc[]) => creditOrders(redis, config.queuePrefix, events);
-  const afterInsert = createAfterInsertHook(queues, folder, caches, facts, funnels, emailOrders, (events) =>
-    recordVisitEvents(redis, config.queuePrefix, events),
+  const afterInsert = createAfterInsertHook(
+    queues,
+    folder,
+    caches,
+    facts,
+    funnels,
+    emailOrders,
+    (events) => recordVisitEvents(redis, config.queuePrefix, events),
+    { redis, prefix: config.queuePrefix },
   );
   const signingSecret = await loadSigningSecret(models, config);
   const suppressions = new SiteConfigCache(redis, config.queuePrefix, loadSuppressions(models));
@@ -80,6 +91,7 @@ export async function startWorkers({
       enrich: createEnricher({ redis, prefix: config.queuePrefix }),
       suppressions: (siteIds) => suppressions.get(siteIds),
       lockProfiles: profileDocLock(redis, config.queuePrefix),
+      unlinked: unlinkedEvents(models, redis, config.queuePrefix),
     }),
     createTriggerWorker({
       config,
@@ -100,6 +112,7 @@ export async function startWorkers({
       await Promise.all(workers.map((w) => closeWorker(w)));
       await folder.stop();
       await visitCloser.stop();
+      await unlinkedKeeper.stop();
       await retention.stop();
     },
   };
@@ -120,6 +133,7 @@ export function createAfterInsertHook(
   funnels?: (events: NewEventDoc[], linked?: HookJob['linked'], merged?: HookJob['merged']) => Promise<void>,
   emailOrders?: (events: NewEventDoc[]) => Promise<unknown>,
   visitEvents?: (events: NewEventDoc[]) => Promise<void>,
+  guards?: ReentryGuards,
 ): AfterInsertHook {
   return async (inserted, models, job) => {
     const events = await ownedEvents(models, inserted, job);
@@ -131,8 +145,8 @@ export function createAfterInsertHook(
       visitEvents?.(events),
       (async () => {
         if (await recordRollups(models, folder.sketches, events, job.key, fresh)) folder.kick();
-        if (facts) await recordProfileFacts(facts, events, job.key);
-        await enterTriggers(models, queues.triggers, events, cached?.activeTriggers);
+        if (facts) await recordProfileFacts(facts, events, job.key, fresh ? job.backfilled : undefined);
+        await enterTriggers(models, queues.triggers, guards, events, cached?.activeTriggers);
         await fanOutWebhooks(models, queues.webhooks, events, cached?.subscriptions);
         await requestConfirmations(queues.triggers, events);
         await emailOrders?.(events);

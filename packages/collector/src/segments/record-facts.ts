@@ -6,6 +6,13 @@ import { addEvents, emptyFacts, pruneDays, remember } from './facts.js';
 import { applyMembership, bumpRevisions, type Revisions } from './membership.js';
 import { type LockRedis, withProfileLocks } from './profile-locks.js';
 
+/** A stored event a profile's facts count (all of a NewEventDoc the facts read). */
+export type BackfilledEvent = Pick<
+  NewEventDoc,
+  'name' | 'timestamp' | 'properties' | 'sentBy' | 'source' | 'geo' | 'bot' | 'anonymousId' | 'ingestJob' | 'profileId'
+>;
+type Earlier = BackfilledEvent;
+
 export interface FactsDeps {
   models: Models;
   redis: LockRedis & Pick<Redis, 'pipeline'>;
@@ -22,7 +29,12 @@ export interface FactsDeps {
  * A visitor seen with a profile for the first time brings their earlier stored events with them (the pipeline
  * back-filled the profile onto them), so browsing before sign-in counts.
  */
-export async function recordProfileFacts(deps: FactsDeps, events: NewEventDoc[], jobKey: string): Promise<void> {
+export async function recordProfileFacts(
+  deps: FactsDeps,
+  events: NewEventDoc[],
+  jobKey: string,
+  backfilled?: ReadonlyMap<string, BackfilledEvent[]>,
+): Promise<void> {
   const byProfile = new Map<string, NewEventDoc[]>();
   for (const e of events) {
     if (!e.profileId) continue;
@@ -34,7 +46,7 @@ export async function recordProfileFacts(deps: FactsDeps, events: NewEventDoc[],
   if (!byProfile.size) return;
   // the revisions are raised under the locks, so the next job's facts come with a later one
   const { written, revisions } = await withProfileLocks(deps.redis, deps.prefix, [...byProfile.keys()], async () => {
-    const facts = await writeFacts(deps.models, byProfile, jobKey);
+    const facts = await writeFacts(deps.models, byProfile, jobKey, backfilled);
     return { written: facts, revisions: await bumpRevisions(deps.redis, deps.prefix, [...byProfile.keys()]) };
   });
   if (deps.segments) await updateMembership(deps, written, revisions);
@@ -44,6 +56,7 @@ async function writeFacts(
   models: Models,
   byProfile: Map<string, NewEventDoc[]>,
   jobKey: string,
+  backfilled?: ReadonlyMap<string, BackfilledEvent[]>,
 ): Promise<ProfileFactsDoc[]> {
   const ids = [...byProfile.keys()].map((id) => new Types.ObjectId(id));
   const current = await Promise.all(ids.map((_id) => models.ProfileFacts.findById(_id).lean()));
@@ -62,17 +75,28 @@ async function writeFacts(
     const visitors = [...new Set(events.flatMap((e) => (e.anonymousId ? [e.anonymousId] : [])))];
     todo.push({ profileId, facts, events, visitors });
   });
-  // the earlier events of the visitors new to their profile: one read per site for the whole job (a read per
-  // visitor is a pass over every stored event each on FerretDB)
+  // the earlier events of the visitors new to their profile: those the job back-filled from their records (the
+  // pipeline's unlinked events) as they are, the others by one read per site for the whole job (a read per
+  // visitor is a pass over every stored event each on FerretDB, and so is this one)
+  const earlierOf = new Map<string, Earlier[]>(); // `<site>:<visitor>` → their stored events of other jobs
   const fresh = new Map<string, { siteId: Types.ObjectId; visitors: Set<string> }>();
   for (const t of todo) {
     const known = new Set(t.facts.visitors);
     const site = t.facts.siteId.toHexString();
     const entry = fresh.get(site) ?? { siteId: t.facts.siteId, visitors: new Set<string>() };
-    for (const v of t.visitors) if (!known.has(v)) entry.visitors.add(v);
+    for (const v of t.visitors) {
+      if (known.has(v)) continue;
+      const recorded = backfilled?.get(`${site}:${v}`);
+      if (!recorded) entry.visitors.add(v);
+      else if (!earlierOf.has(`${site}:${v}`)) {
+        earlierOf.set(
+          `${site}:${v}`,
+          recorded.filter((e) => e.ingestJob !== jobKey),
+        );
+      }
+    }
     fresh.set(site, entry);
   }
-  const earlierOf = new Map<string, NewEventDoc[]>(); // `<site>:<visitor>` → their stored events of other jobs
   for (const [site, { siteId, visitors }] of fresh) {
     if (!visitors.size) continue;
     const found = await models.Event.find({ siteId, anonymousId: { $in: [...visitors] } }).lean<NewEventDoc[]>();

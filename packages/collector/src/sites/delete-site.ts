@@ -115,6 +115,7 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
   deleted.profiles = await deleteInSlices(models.Profile, bySite);
   deleted.identities = await deleteInSlices(models.Identity, bySite);
   await deleteInSlices(models.PendingAlias, bySite);
+  await deleteInSlices(models.UnlinkedVisitor, bySite);
   await deleteInSlices(models.ProfileFacts, bySite);
   await deleteInSlices(models.Segment, bySite);
   await deleteInSlices(models.Campaign, bySite);
@@ -157,9 +158,10 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
     }),
   );
   deleted.visitorSketches = sketches;
-  // the browsers of identified people, saved funnels' state
-  for (const kind of ['browser-of', ...(funnelIds.length ? ['funnel'] : [])])
+  // the browsers of identified people, saved funnels' state, records of events without a profile
+  for (const kind of ['browser-of', 'unlinked', ...(funnelIds.length ? ['funnel'] : [])])
     deleted.visitorSketches += await unlinkMatching(deps.redis, `${deps.prefix}:${kind}:${siteId}:*`);
+  deleted.visitorSketches += await deps.redis.unlink(`${deps.prefix}:unlinked-ready:${siteId}`);
   // its campaigns' and flows' results and run state, its segments' members, its people's last clicks
   deleted.campaignKeys = 0;
   for (const clean of deps.keyCleaners) deleted.campaignKeys += await clean(deps.redis, deps.prefix, owned);

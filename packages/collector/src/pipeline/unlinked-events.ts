@@ -1,0 +1,170 @@
+import type { Redis } from 'ioredis';
+import { Types } from 'mongoose';
+import { findEachById, type Models, type NewEventDoc } from '../models/index.js';
+
+/**
+ * The stored events of each visitor id that carry no profile yet, kept in Redis so that linking a visitor does not
+ * have to find them in `events` (a `{ siteId, anonymousId: { $in } }` read is a scan of every stored event on
+ * FerretDB, and it ran for every job that linked someone):
+ * - `unlinked:<site id>:<visitor id>` → hash, event `_id` → what the profile facts need of the event (JSON), and
+ *   `_` → the time of its last write. The ingest worker writes them after each insert and before it reads the
+ *   visitor's link again (store-events.ts), so a job that links the visitor later finds them, and one that linked
+ *   it earlier is seen by that second read: the same write-then-read order as the links themselves. Linking the
+ *   visitor back-fills the recorded events by `_id` and forgets their records.
+ * - The records of a site are complete once `unlinked-ready:<site id>` is set: the keeper (startUnlinkedKeeper)
+ *   first marks, in `unlinked_visitors`, every visitor id with events stored without a profile, then sets it.
+ *   Until then (a site with events from before this was kept, or a Redis that lost its data) and for a marked
+ *   visitor id, the back-fill reads `events` as before, and a marked visitor loses its mark once back-filled.
+ * - A hash not written for RECORDS_IDLE_DAYS is set aside by the keeper: its visitor id is marked and the hash
+ *   dropped, so Redis holds the records of recently active visitors only.
+ * A job that met its own events stored already (a retried job) back-fills their visitors from `events` too: the
+ * stored copies' `_id`s are not this attempt's.
+ */
+export interface UnlinkedEvents {
+  /** Records a job's inserted events: every visitor's hash is touched, events without a profile recorded. */
+  note(docs: Array<NewEventDoc & { _id: Types.ObjectId }>): Promise<void>;
+  /** Each visitor's (identityKey) recorded events, and whether they are all its events without a profile. */
+  read(keys: string[]): Promise<Map<string, { events: UnlinkedEvent[]; complete: boolean }>>;
+  /** Forgets these records (identityKey → event `_id`s), once back-filled; and these visitors' marks. */
+  forget(records: Map<string, string[]>, unmark: string[]): Promise<void>;
+  /** Forgets every record and mark of these visitor ids (an erased person's). */
+  erase(siteId: string, anonymousIds: string[]): Promise<void>;
+}
+
+/** What a record keeps of its event: enough for the profile facts (segments/facts.ts). */
+export type UnlinkedEvent = Pick<
+  NewEventDoc,
+  'name' | 'timestamp' | 'properties' | 'sentBy' | 'source' | 'geo' | 'bot' | 'anonymousId' | 'ingestJob'
+> & { _id: Types.ObjectId };
+
+/** A visitor's records are set aside (its visitor id marked in `unlinked_visitors`) after this long unwritten. */
+export const RECORDS_IDLE_DAYS = 30;
+
+/** A recorded event once back-filled: with the profile it was given. */
+export type BackfilledEvent = UnlinkedEvent & { profileId: Types.ObjectId };
+
+const KEPT = '_';
+
+export const unlinkedKey = (prefix: string, identityKey: string) => `${prefix}:unlinked:${identityKey}`;
+export const unlinkedReadyKey = (prefix: string, siteId: string) => `${prefix}:unlinked-ready:${siteId}`;
+
+function recordOf(doc: NewEventDoc): string {
+  const r: Record<string, unknown> = { n: doc.name, t: doc.timestamp.getTime(), s: doc.sentBy };
+  // the facts read properties of server events only (orders and refunds)
+  if (doc.sentBy === 'server' && doc.properties) r.p = doc.properties;
+  if (doc.source) r.src = doc.source;
+  if (doc.geo?.country) r.c = doc.geo.country;
+  if (doc.bot) r.b = 1;
+  if (doc.ingestJob) r.j = doc.ingestJob;
+  return JSON.stringify(r);
+}
+
+function eventOf(id: string, anonymousId: string, json: string): UnlinkedEvent {
+  const r = JSON.parse(json) as {
+    n: string;
+    t: number;
+    s: NewEventDoc['sentBy'];
+    p?: Record<string, unknown>;
+    src?: NewEventDoc['source'];
+    c?: string;
+    b?: 1;
+    j?: string;
+  };
+  const e: UnlinkedEvent = {
+    _id: new Types.ObjectId(id),
+    anonymousId,
+    name: r.n,
+    timestamp: new Date(r.t),
+    sentBy: r.s,
+    properties: r.p ?? {},
+  };
+  if (r.src) e.source = r.src;
+  if (r.c) e.geo = { country: r.c } as NewEventDoc['geo'];
+  if (r.b) e.bot = true;
+  if (r.j) e.ingestJob = r.j;
+  return e;
+}
+
+/** KEYS: the visitors' hashes. ARGV: now, then per key its number of records and their (event id, record). */
+const NOTE = `
+local a = 2
+for i = 1, #KEYS do
+  local n = tonumber(ARGV[a])
+  redis.call('HSET', KEYS[i], '${KEPT}', ARGV[1])
+  for j = 1, n do redis.call('HSET', KEYS[i], ARGV[a + 2 * j - 1], ARGV[a + 2 * j]) end
+  a = a + 1 + 2 * n
+end
+return 0`;
+
+const siteOf = (identityKey: string) => identityKey.slice(0, identityKey.indexOf(':'));
+
+export function unlinkedEvents(
+  models: Pick<Models, 'UnlinkedVisitor'>,
+  redis: Pick<Redis, 'eval' | 'pipeline' | 'unlink' | 'mget'>,
+  prefix: string,
+): UnlinkedEvents {
+  return {
+    async note(docs) {
+      const byVisitor = new Map<string, string[]>();
+      for (const d of docs) {
+        if (!d.anonymousId) continue;
+        const key = unlinkedKey(prefix, `${d.siteId.toHexString()}:${d.anonymousId}`);
+        const fields = byVisitor.get(key) ?? [];
+        if (!d.profileId) fields.push(d._id.toHexString(), recordOf(d));
+        byVisitor.set(key, fields);
+      }
+      if (!byVisitor.size) return;
+      const keys = [...byVisitor.keys()];
+      const args = [...byVisitor.values()].flatMap((fields) => [fields.length / 2, ...fields]);
+      await redis.eval(NOTE, keys.length, ...keys, Date.now(), ...args);
+    },
+    async read(keys) {
+      const out = new Map<string, { events: UnlinkedEvent[]; complete: boolean }>();
+      if (!keys.length) return out;
+      const sites = [...new Set(keys.map(siteOf))];
+      const ready = await redis.mget(...sites.map((site) => unlinkedReadyKey(prefix, site)));
+      const readySites = new Set(sites.filter((_, i) => ready[i] !== null));
+      const pipeline = redis.pipeline();
+      for (const key of keys) pipeline.hgetall(unlinkedKey(prefix, key));
+      const [results, marked] = await Promise.all([
+        pipeline.exec(),
+        findEachById(
+          keys.filter((key) => readySites.has(siteOf(key))),
+          (key) => models.UnlinkedVisitor.findById(key, { _id: 1 }).lean(),
+        ),
+      ]);
+      const isMarked = new Set(marked.map((m) => m._id));
+      keys.forEach((key, i) => {
+        const [err, hash] = results![i]!;
+        if (err) throw err;
+        const anonymousId = key.slice(key.indexOf(':') + 1);
+        out.set(key, {
+          events: Object.entries(hash as Record<string, string>).flatMap(([id, json]) =>
+            id === KEPT ? [] : [eventOf(id, anonymousId, json)],
+          ),
+          complete: readySites.has(siteOf(key)) && !isMarked.has(key),
+        });
+      });
+      return out;
+    },
+    async forget(records, unmark) {
+      const pipeline = redis.pipeline();
+      let n = 0;
+      for (const [key, ids] of records) {
+        if (!ids.length) continue;
+        pipeline.hdel(unlinkedKey(prefix, key), ...ids);
+        n++;
+      }
+      await Promise.all([
+        n ? pipeline.exec() : null,
+        ...unmark.map((key) => models.UnlinkedVisitor.deleteOne({ _id: key })),
+      ]);
+    },
+    async erase(siteId, anonymousIds) {
+      if (!anonymousIds.length) return;
+      const keys = anonymousIds.map((id) => `${siteId}:${id}`);
+      await redis.unlink(...keys.map((key) => unlinkedKey(prefix, key)));
+      await Promise.all(keys.map((key) => models.UnlinkedVisitor.deleteOne({ _id: key })));
+    },
+  };
+}
