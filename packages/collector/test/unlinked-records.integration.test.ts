@@ -215,6 +215,28 @@ describe('records of events without a profile', () => {
     expect(await wronglyLinked([visitor])).toEqual([]);
   });
 
+  it('erasing a person drops the records and marks of its visitor ids', async () => {
+    await prepareUnlinkedRecords(t.app.models, t.app.redis, prefix());
+    const visitor = `erase-${randomUUID()}`;
+    const email = `e-${randomUUID().slice(0, 8)}@example.com`;
+    await run([identify(visitor, email)]);
+    await run([queued({ anonymousId: visitor })]); // a record of the visitor's is kept (its hash exists)
+    await t.app.models.UnlinkedVisitor.create({
+      _id: `${t.site.siteId}:${visitor}`,
+      siteId: t.site.siteId,
+      at: new Date(),
+    });
+    expect(await t.app.redis.exists(unlinkedKey(prefix(), `${t.site.siteId}:${visitor}`))).toBe(1);
+    const profile = await t.db.collection('profiles').findOne({ email });
+    const res = await fetch(`${t.url}/api/profiles/${profile!._id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${t.site.secretKey}` },
+    });
+    expect(res.status).toBe(200);
+    expect(await t.app.redis.exists(unlinkedKey(prefix(), `${t.site.siteId}:${visitor}`))).toBe(0);
+    expect(await marked(visitor)).toBe(false);
+  });
+
   it('over HTTP with the worker: browsing, then sign-in, then browsing — every event linked, the facts count all of them', async () => {
     await prepareUnlinkedRecords(t.app.models, t.app.redis, prefix());
     const visitor = `http-${randomUUID()}`;
