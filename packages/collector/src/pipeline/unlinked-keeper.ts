@@ -4,7 +4,7 @@ import { Types } from 'mongoose';
 import type { Config } from '../config.js';
 import { loggable } from '../errors.js';
 import { isDuplicateKey, type Models } from '../models/index.js';
-import { RELEASE_LOCK } from '../plugins/redis.js';
+import { lockKeys, RELEASE_LOCK } from '../plugins/redis.js';
 import { RECORDS_IDLE_DAYS, unlinkedKey, unlinkedReadyKey } from './unlinked-events.js';
 
 /**
@@ -24,7 +24,7 @@ export function startUnlinkedKeeper(
   log: { info(o: object, m: string): void; warn(o: object, m: string): void },
   intervalMs = 15_000,
 ): { stop(): Promise<void> } {
-  const lockKey = `${config.queuePrefix}:unlinked-keeper-lock`;
+  const lockKey = lockKeys.unlinked(config.queuePrefix);
   const token = randomUUID();
   let running: Promise<void> | null = null;
   let stopped = false;

@@ -88,11 +88,14 @@ export async function unlinkMatching(redis: Pick<Redis, 'scan' | 'unlink'>, patt
 
 /**
  * Locks held across processes: the roll-up folder's (rollups/) and the visit closer's (analytics/), each the
- * one writer of its figures; a site's deletion takes both while it clears the site's figures.
+ * one writer of its figures, and the unlinked-events keeper's (pipeline/); a site's deletion takes each while it
+ * clears what that one writes.
  */
 export const lockKeys = {
   fold: (prefix: string) => `${prefix}:rollup-folder-lock`,
   closer: (prefix: string) => `${prefix}:visit-closer-lock`,
+  /** The keeper of the records of events without a profile (pipeline/unlinked-keeper.ts). */
+  unlinked: (prefix: string) => `${prefix}:unlinked-keeper-lock`,
 };
 
 /** Releases a lock taken with SET NX and a token, only while the token is still the holder's. */

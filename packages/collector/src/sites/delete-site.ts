@@ -115,7 +115,6 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
   deleted.profiles = await deleteInSlices(models.Profile, bySite);
   deleted.identities = await deleteInSlices(models.Identity, bySite);
   await deleteInSlices(models.PendingAlias, bySite);
-  await deleteInSlices(models.UnlinkedVisitor, bySite);
   await deleteInSlices(models.ProfileFacts, bySite);
   await deleteInSlices(models.Segment, bySite);
   await deleteInSlices(models.Campaign, bySite);
@@ -159,9 +158,14 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
   );
   deleted.visitorSketches = sketches;
   // the browsers of identified people, saved funnels' state, records of events without a profile
-  for (const kind of ['browser-of', 'unlinked', ...(funnelIds.length ? ['funnel'] : [])])
+  for (const kind of ['browser-of', ...(funnelIds.length ? ['funnel'] : [])])
     deleted.visitorSketches += await unlinkMatching(deps.redis, `${deps.prefix}:${kind}:${siteId}:*`);
-  deleted.visitorSketches += await deps.redis.unlink(`${deps.prefix}:unlinked-ready:${siteId}`);
+  // records of events without a profile and their marks, holding the keeper's lock (it marks sites' visitors)
+  deleted.visitorSketches += await withRedisLock(deps.redis, lockKeys.unlinked(deps.prefix), LOCK_MS, async () => {
+    await deleteInSlices(models.UnlinkedVisitor, bySite);
+    const n = await unlinkMatching(deps.redis, `${deps.prefix}:unlinked:${siteId}:*`);
+    return n + (await deps.redis.unlink(`${deps.prefix}:unlinked-ready:${siteId}`));
+  });
   // its campaigns' and flows' results and run state, its segments' members, its people's last clicks
   deleted.campaignKeys = 0;
   for (const clean of deps.keyCleaners) deleted.campaignKeys += await clean(deps.redis, deps.prefix, owned);
