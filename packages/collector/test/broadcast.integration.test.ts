@@ -91,6 +91,12 @@ describe('broadcasts (real SMTP server, Redis and MongoDB-wire server)', { timeo
     const mail = await waitFor(() => smtp.mails.find((m) => m.to.includes('qa@shop.example')), 30_000);
     expect(mail.decoded).toContain('Subject: [Test] Preview for P');
     expect(smtp.mails.filter((m) => m.decoded.includes('Preview for P'))).toHaveLength(1); // the test, no other
+    // the sample profile only fills the template: the test's recipient gets no link that unsubscribes it
+    expect(mail.decoded).not.toContain('/api/unsubscribe?site=');
+    expect(mail.decoded).toContain('/api/unsubscribe/test-send');
+    const inert = await fetch(`${t.url}/api/unsubscribe/test-send`);
+    expect(inert.status).toBe(200);
+    expect(await inert.text()).toContain('unsubscribes nobody');
     expect((await status(id)).status).toBe('draft');
   });
 

@@ -22,6 +22,9 @@ export function messageParts(body: { text: string; html: string }, unsubscribe: 
   };
 }
 
+/** Where a test send's unsubscribe link leads: a page that says it unsubscribes nobody. */
+export const TEST_SEND_UNSUBSCRIBE = '/api/unsubscribe/test-send';
+
 /**
  * A broadcast's message for one person: the template filled with their profile, with their unsubscribe link.
  * `tracking` (the real sending, not a preview or test) rewrites its links to tracked ones (tracked-links.ts),
@@ -34,17 +37,15 @@ export function broadcastMail(
   profile: Recipient,
   to = profile.email ?? '',
   tracking?: { opens: boolean },
+  /** A test send's: the profile only fills the template, so its own unsubscribe link must not be in the mail. */
+  sample = false,
 ): Mail {
   const id = campaign._id.toHexString();
   const siteId = profile.siteId.toHexString();
   const profileId = profile._id.toHexString();
-  const link = unsubscribeUrl(
-    config,
-    signingSecret,
-    siteId,
-    profileId,
-    tracking ? { kind: 'campaign', id } : undefined,
-  );
+  const link = sample
+    ? new URL(TEST_SEND_UNSUBSCRIBE, config.publicUrl).toString()
+    : unsubscribeUrl(config, signingSecret, siteId, profileId, tracking ? { kind: 'campaign', id } : undefined);
   const ctx: TemplateContext = {
     profile: {
       id: profileId,

@@ -267,7 +267,8 @@ const broadcastRoutes: Routes<{ signingSecret: string }> = async (app, { signing
     async (request) => {
       const c = await load(siteIdOf(request), request.params.id);
       const profile = await sampleProfile(c, request.body.profileId);
-      const mail = broadcastMail(app.config, signingSecret, c, profile, request.body.email);
+      // the sample profile fills the template; the unsubscribe link is an inert one, not the profile's own
+      const mail = broadcastMail(app.config, signingSecret, c, profile, request.body.email, undefined, true);
       await testMailer.send({ ...mail, subject: `[Test] ${mail.subject}` });
       return { sent: true, to: request.body.email };
     },

@@ -1,8 +1,10 @@
 import { type Static, Type } from 'typebox';
 import { TrackMateError } from '../errors.js';
 import type { Routes } from '../route-kit.js';
+import { TEST_SEND_UNSUBSCRIBE } from './broadcast-message.js';
 import { consentLinkRoutes } from './consent-link.js';
 import { noteUnsubscribe } from './email-results.js';
+import { htmlPage } from './templates.js';
 import { readSourceParam, verifyUnsubscribe } from './unsubscribe-links.js';
 
 const Query = Type.Object({
@@ -34,6 +36,21 @@ const unsubscribeRoutes: Routes<{ signingSecret: string }> = async (app, { signi
     if (!ok) throw new TrackMateError('TM_ERR_INVALID_LINK');
     return q;
   };
+  // a test send's link: its sample profile filled the template, and whoever got the test is not that person
+  app.get(
+    TEST_SEND_UNSUBSCRIBE,
+    { schema: { tags: ['campaign triggers'], summary: 'Unsubscribe link of a test send (unsubscribes nobody)' } },
+    async (_request, reply) =>
+      reply
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(
+          htmlPage(
+            'Test send',
+            '<p>This e-mail was a test send. Its unsubscribe link unsubscribes nobody; in the real e-mail it withdraws the recipient’s consent.</p>',
+          ),
+        ),
+  );
   consentLinkRoutes(app, {
     path: '/api/unsubscribe',
     query: Query,
