@@ -39,7 +39,8 @@ const unsubscribeRoutes: Routes<{ signingSecret: string }> = async (app, { signi
   // a test send's link: its sample profile filled the template, and whoever got the test is not that person
   app.get(
     TEST_SEND_UNSUBSCRIBE,
-    { schema: { tags: ['campaign triggers'], summary: 'Unsubscribe link of a test send (unsubscribes nobody)' } },
+    // a page for people, not part of the API (like the unsubscribe page, it answers no JSON)
+    { schema: { hide: true, summary: 'Unsubscribe link of a test send (unsubscribes nobody)' } },
     async (_request, reply) =>
       reply
         .type('text/html; charset=utf-8')
