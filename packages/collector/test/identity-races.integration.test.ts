@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWorker } from '../src/app.js';
 import type { QueuedEvent } from '../src/ingest/index.js';
 import { processEvents } from '../src/pipeline/index.js';
-import { clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
+import { clientEvent, postEvents, queuedEvent, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 
 /**
  * Whatever order the ingest jobs of one visitor run in — on one worker or several, each at concurrency > 1, a
@@ -88,23 +88,7 @@ describe('identity links under concurrent ingest jobs', () => {
       'the ingest queue drained',
     );
 
-  const queued = (over: Partial<QueuedEvent> & Pick<QueuedEvent, 'anonymousId'>): QueuedEvent => {
-    const now = new Date().toISOString();
-    return {
-      siteId: t.site.siteId,
-      messageId: `m-${randomUUID()}`,
-      name: 'page_view',
-      timestamp: now,
-      receivedAt: now,
-      sessionId: null,
-      profileId: null,
-      properties: { url: 'https://shop.test/' },
-      source: 'client',
-      userAgent: null,
-      ip: null,
-      ...over,
-    };
-  };
+  const queued = (over: Partial<QueuedEvent> & Pick<QueuedEvent, 'anonymousId'>) => queuedEvent(t.site.siteId, over);
 
   it('page views before and after identify, and alias(previousId), all end linked in any job order (100 visitors, jobs redelivered)', async () => {
     const visitors: string[] = [];

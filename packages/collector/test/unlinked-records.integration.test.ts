@@ -11,7 +11,7 @@ import {
   unlinkedKey,
   unlinkedReadyKey,
 } from '../src/pipeline/index.js';
-import { clientEvent, postEvents, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
+import { clientEvent, postEvents, queuedEvent, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
 
 /**
  * Records of events stored without a profile (Redis, pipeline/unlinked-events.ts): linking a visitor back-fills
@@ -35,23 +35,7 @@ describe('records of events without a profile', () => {
     await t?.close();
   }, 180_000);
 
-  const queued = (over: Partial<QueuedEvent> & Pick<QueuedEvent, 'anonymousId'>): QueuedEvent => {
-    const now = new Date().toISOString();
-    return {
-      siteId: t.site.siteId,
-      messageId: `m-${randomUUID()}`,
-      name: 'page_view',
-      timestamp: now,
-      receivedAt: now,
-      sessionId: null,
-      profileId: null,
-      properties: { url: 'https://shop.test/' },
-      source: 'client',
-      userAgent: null,
-      ip: null,
-      ...over,
-    };
-  };
+  const queued = (over: Partial<QueuedEvent> & Pick<QueuedEvent, 'anonymousId'>) => queuedEvent(t.site.siteId, over);
   const identify = (anonymousId: string, email: string) =>
     queued({ anonymousId, name: 'identify', properties: { email }, profile: { email, consentSource: 'identify' } });
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import type { Config } from '../config.js';
 import { loggable } from '../errors.js';
 import { isDuplicateKey, type Models } from '../models/index.js';
-import { lockKeys, RELEASE_LOCK } from '../plugins/redis.js';
+import { lockKeys, RELEASE_LOCK, scanNodes } from '../plugins/redis.js';
 import { RECORDS_IDLE_DAYS, unlinkedKey, unlinkedReadyKey } from './unlinked-events.js';
 
 /**
@@ -138,10 +138,7 @@ export async function setAsideIdleRecords(
   const cutoff = now - RECORDS_IDLE_DAYS * 86_400_000;
   const head = unlinkedKey(prefix, '');
   let dropped = 0;
-  // on a Redis Cluster a SCAN sent to the cluster reaches one node: every master is scanned
-  const cluster = redis as Partial<Cluster>;
-  const nodes: Array<Pick<Redis, 'scan'>> = cluster.isCluster && cluster.nodes ? cluster.nodes('master') : [redis];
-  for (const node of nodes) dropped += await setAsideOn(node, redis, models, head, cutoff);
+  for (const node of scanNodes(redis)) dropped += await setAsideOn(node, redis, models, head, cutoff);
   return dropped;
 }
 

@@ -70,12 +70,16 @@ export async function infoOfMasters(redis: Pick<Redis, 'info'>, section: string)
   return [await redis.info(section)];
 }
 
-/** SCAN + UNLINK of a pattern; on a Redis Cluster on every master (a SCAN sent to the cluster hits one node). */
-export async function unlinkMatching(redis: Pick<Redis, 'scan' | 'unlink'>, pattern: string): Promise<number> {
+/** The nodes a SCAN must reach: the one Redis, or each master of a Cluster (a SCAN sent to it hits one node). */
+export function scanNodes(redis: Pick<Redis, 'scan'>): Array<Pick<Redis, 'scan'>> {
   const cluster = redis as Partial<Cluster>;
-  const nodes: Array<Pick<Redis, 'scan'>> = cluster.isCluster && cluster.nodes ? cluster.nodes('master') : [redis];
+  return cluster.isCluster && cluster.nodes ? cluster.nodes('master') : [redis];
+}
+
+/** SCAN + UNLINK of a pattern; on a Redis Cluster on every master. */
+export async function unlinkMatching(redis: Pick<Redis, 'scan' | 'unlink'>, pattern: string): Promise<number> {
   let count = 0;
-  for (const node of nodes) {
+  for (const node of scanNodes(redis)) {
     let cursor = '0';
     do {
       const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);

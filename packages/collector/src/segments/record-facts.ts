@@ -11,7 +11,6 @@ export type BackfilledEvent = Pick<
   NewEventDoc,
   'name' | 'timestamp' | 'properties' | 'sentBy' | 'source' | 'geo' | 'bot' | 'anonymousId' | 'ingestJob' | 'profileId'
 >;
-type Earlier = BackfilledEvent;
 
 export interface FactsDeps {
   models: Models;
@@ -78,7 +77,7 @@ async function writeFacts(
   // the earlier events of the visitors new to their profile: those the job back-filled from their records (the
   // pipeline's unlinked events) as they are, the others by one read per site for the whole job (a read per
   // visitor is a pass over every stored event each on FerretDB, and so is this one)
-  const earlierOf = new Map<string, Earlier[]>(); // `<site>:<visitor>` → their stored events of other jobs
+  const earlierOf = new Map<string, BackfilledEvent[]>(); // `<site>:<visitor>` → their stored events of other jobs
   const fresh = new Map<string, { siteId: Types.ObjectId; visitors: Set<string> }>();
   for (const t of todo) {
     const known = new Set(t.facts.visitors);

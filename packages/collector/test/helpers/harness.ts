@@ -8,6 +8,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { removeRedisKeys } from '../../../../test/helpers/redis-keys.mjs';
 import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import type { QueuedEvent } from '../../src/ingest/index.js';
 import { type CreatedSite, createSite } from '../../src/sites/create-site.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -170,4 +171,26 @@ export async function postEvents(
     parsed = { text };
   }
   return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/** A browser's page view as the API queues it for the worker (for tests that call processEvents directly). */
+export function queuedEvent(
+  siteId: string,
+  over: Partial<QueuedEvent> & Pick<QueuedEvent, 'anonymousId'>,
+): QueuedEvent {
+  const now = new Date().toISOString();
+  return {
+    siteId,
+    messageId: `m-${randomBytes(12).toString('hex')}`,
+    name: 'page_view',
+    timestamp: now,
+    receivedAt: now,
+    sessionId: null,
+    profileId: null,
+    properties: { url: 'https://shop.test/' },
+    source: 'client',
+    userAgent: null,
+    ip: null,
+    ...over,
+  };
 }
