@@ -1,9 +1,12 @@
 import type { Queue } from 'bullmq';
 import { TrackMateError } from '../errors.js';
 import type { IngestJob, QueuedEvent } from '../pipeline/index.js';
+import { SerializedData } from '../plugins/queues.js';
 
 interface Waiter {
-  events: QueuedEvent[];
+  /** The request's events as JSON array items (`{…},{…}`, no brackets), serialized once when enqueued. */
+  items: Buffer;
+  count: number;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -44,7 +47,9 @@ export const DEFAULT_BATCHER: BatcherOptions = {
  * flight, share one job, so a busy collector makes one Redis round trip per many requests and the worker pays
  * its per-job cost (lookups, writes, roll-up contributions) once for all of them. Each request's promise
  * settles only once its events are durably in Redis (then 202) or the write failed (then 503, for every
- * request of the job). Nothing is acknowledged before that.
+ * request of the job). Nothing is acknowledged before that. A request's events are serialized when it is
+ * enqueued, and a job's JSON is joined from its requests' (GroupedEvents below): each event is serialized once,
+ * and what waits for a write slot is bytes, not the request's objects.
  */
 export class EnqueueBatcher {
   private jobs = 0;
@@ -75,8 +80,10 @@ export class EnqueueBatcher {
         }),
       );
     }
+    const json = Buffer.from(JSON.stringify(events));
+    const items = json.subarray(1, json.length - 1);
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ events, resolve, reject });
+      this.waiting.push({ items, count: events.length, resolve, reject });
       this.waitingEvents += events.length;
       const { connections } = this.options;
       if (
@@ -144,9 +151,9 @@ export class EnqueueBatcher {
   private take(): Waiter[] {
     const group: Waiter[] = [];
     let count = 0;
-    while (this.waiting.length && (count === 0 || count + this.waiting[0]!.events.length <= this.options.maxEvents)) {
+    while (this.waiting.length && (count === 0 || count + this.waiting[0]!.count <= this.options.maxEvents)) {
       const w = this.waiting.shift()!;
-      count += w.events.length;
+      count += w.count;
       group.push(w);
     }
     this.waitingEvents -= count;
@@ -154,7 +161,7 @@ export class EnqueueBatcher {
   }
 
   private async write(group: Waiter[]): Promise<void> {
-    const job: IngestJob = { events: group.length === 1 ? group[0]!.events : group.flatMap((w) => w.events) };
+    const job = new GroupedEvents(group);
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -167,7 +174,7 @@ export class EnqueueBatcher {
         }),
       ]);
       this.jobs++;
-      this.events += job.events.length;
+      this.events += job.count;
       for (const w of group) w.resolve();
     } catch (err) {
       const error = new TrackMateError('TM_ERR_QUEUE_UNAVAILABLE', { retryAfter: 5, cause: err });
@@ -175,5 +182,37 @@ export class EnqueueBatcher {
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+const OPEN = Buffer.from('{"events":[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']}');
+
+/**
+ * The ingest job of a group of requests, as the bytes of `JSON.stringify({ events })` of all their events in
+ * order, joined from each request's serialized items (plugins/queues.ts writes them as they are).
+ */
+class GroupedEvents extends SerializedData implements IngestJob {
+  readonly json: Buffer;
+  readonly count: number;
+
+  constructor(group: readonly Waiter[]) {
+    super();
+    const parts: Buffer[] = [OPEN];
+    let count = 0;
+    for (const w of group) {
+      if (count) parts.push(COMMA);
+      parts.push(w.items);
+      count += w.count;
+    }
+    parts.push(CLOSE);
+    this.json = Buffer.concat(parts);
+    this.count = count;
+  }
+
+  /** The events, read back from the JSON (what a worker gets). */
+  get events(): QueuedEvent[] {
+    return (JSON.parse(this.json.toString('utf8')) as IngestJob).events;
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type JobsOptions, type Processor, Queue, Worker, type WorkerOptions } from 'bullmq';
+import { Job, type JobJson, type JobsOptions, type Processor, Queue, Worker, type WorkerOptions } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
@@ -27,12 +27,50 @@ export function jobOptions(config: Config): JobsOptions {
   };
 }
 
+/**
+ * Job data handed to a queue already serialized: `json` holds exactly the bytes BullMQ would write for it
+ * (JSON.stringify of the data, UTF-8), and the collector's queues write them as they are. The ingest group
+ * commit builds a job's JSON from its requests' events, each request's serialized once when it was enqueued:
+ * BullMQ then neither serializes the whole job again nor has ioredis measure the string twice (both showed in a
+ * bench/ profile of 100-event batches), and a request's objects are garbage before the Redis write. A queue that
+ * does not know this class (a plain BullMQ one) writes what `toJSON` answers: the same JSON.
+ */
+export abstract class SerializedData {
+  abstract readonly json: Buffer;
+
+  toJSON(): unknown {
+    return JSON.parse(this.json.toString('utf8'));
+  }
+}
+
+/** A job whose data may be SerializedData, written as its bytes (ioredis sends a Buffer argument unchanged). */
+class SerializedDataJob<T> extends Job<T> {
+  override asJSON(): JobJson {
+    const data: unknown = this.data;
+    if (!(data instanceof SerializedData)) return super.asJSON();
+    this.data = undefined as T; // BullMQ's own serialization then writes '{}', replaced below
+    try {
+      // typed string by BullMQ, but only ever passed on as a Redis argument, which a Buffer can be
+      return { ...super.asJSON(), data: data.json as unknown as string };
+    } finally {
+      this.data = data as T;
+    }
+  }
+}
+
+/** BullMQ's queue, writing SerializedData as it is. */
+class CollectorQueue<T> extends Queue<T> {
+  protected override get Job(): typeof Job {
+    return SerializedDataJob as typeof Job;
+  }
+}
+
 /** A queue on its own fail-fast connection; `closeQueue` closes both. */
 export function createQueue<T>(config: Config, name: QueueName, defaults: JobsOptions = {}): Queue<T> {
   // No auto-pipelining: ioredis would build a Pipeline per tick, copying BullMQ's ~50 Lua scripts onto it — 7 %
   // of the API's CPU under load (bench/ profile) — and the enqueue batcher already groups requests into one job.
   const connection = redisConnection(config, 'client', { autoPipelining: false });
-  const queue = new Queue<T>(name, {
+  const queue = new CollectorQueue<T>(name, {
     connection,
     prefix: config.queuePrefix,
     defaultJobOptions: { ...jobOptions(config), ...defaults },
