@@ -4,6 +4,7 @@ import type { Routes } from '../route-kit.js';
 import type { GeoOf, IngestFeed } from './accept.js';
 import { Backpressure } from './backpressure.js';
 import { DEFAULT_BATCHER, EnqueueBatcher } from './enqueue-batcher.js';
+import { cachedGeo } from './geo-cache.js';
 import sdkRoute from './sdk-route.js';
 import { segmentRoutes } from './segment/index.js';
 import serverEventRoutes from './server-event-routes.js';
@@ -50,7 +51,7 @@ const ingestRoutes: Routes<IngestOptions> = async (app, { feeds = [], geo }) => 
     backpressure.stop();
     await batcher.drain();
   });
-  const ingest = { batcher, backpressure, geo: geo ?? noGeo };
+  const ingest = { batcher, backpressure, geo: geo ? cachedGeo(geo) : noGeo };
   await app.register(trackRoutes, { prefix: '/api/track', ...ingest });
   await app.register(serverEventRoutes, ingest);
   await app.register(segmentRoutes, ingest);
