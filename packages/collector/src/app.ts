@@ -12,7 +12,7 @@ import { eventRoutes } from './events/index.js';
 import { erasePersonFromFunnels, funnelRoutes, savedFunnelRoutes } from './funnels/index.js';
 import { ingestRoutes } from './ingest/index.js';
 import { hookRoutes, integrationRoutes, pixelRoute } from './integrations/index.js';
-import { eraseQueued, pipelineRoutes, unlinkedEvents } from './pipeline/index.js';
+import { eraseQueued, linkMirror, pipelineRoutes, unlinkedEvents } from './pipeline/index.js';
 import auth from './plugins/auth.js';
 import bodyParser from './plugins/body-parser.js';
 import mongo from './plugins/mongo.js';
@@ -91,6 +91,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         visitorIds,
       );
       await unlinkedEvents(app.models, app.redis, app.config.queuePrefix).erase(siteId.toHexString(), visitorIds);
+      // the person's links are gone from `identities`: the site's Redis copy of its links is re-made
+      await linkMirror(app.redis, app.config.queuePrefix).invalidate([siteId.toHexString()]);
     },
   });
   await app.register(profileSearchRoutes);

@@ -3,6 +3,14 @@ export { type DeadLetterItem, deadLetter, deadLetters, type UnstorablePayload } 
 export { type DeadLettersInput, deadLettersCommand } from './dead-letters-command.js';
 export { eraseQueued } from './erase-queued.js';
 export { createIngestWorker, type IngestWorkerOptions } from './ingest-worker.js';
+export {
+  copyLinks,
+  type LinkMirror,
+  linkMirror,
+  linksGenKey,
+  linksKey,
+  linksReadyKey,
+} from './link-mirror.js';
 export { ownedEvents } from './owned-events.js';
 export { default as pipelineRoutes } from './pipeline-routes.js';
 export type { IngestJob, QueuedEvent } from './queued-event.js';

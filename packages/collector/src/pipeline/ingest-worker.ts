@@ -7,6 +7,7 @@ import type { Prometheus } from '../plugins/prometheus.js';
 import { createQueueWorker, QUEUE_NAMES } from '../plugins/queues.js';
 import type { ProfileDocLock } from '../profiles/index.js';
 import { deadLetters } from './dead-letters.js';
+import type { LinkMirror } from './link-mirror.js';
 import type { IngestJob } from './queued-event.js';
 import { type AfterInsertHook, type EnrichHook, processEvents } from './store-events.js';
 import type { UnlinkedEvents } from './unlinked-events.js';
@@ -25,6 +26,8 @@ export interface IngestWorkerOptions {
   lockProfiles?: ProfileDocLock;
   /** Records of events stored without a profile, for the back-fill when their visitor is linked. */
   unlinked?: UnlinkedEvents;
+  /** The Redis copy of the sites' visitor-id links, read instead of `identities`. */
+  mirror?: LinkMirror;
 }
 
 /**
@@ -44,6 +47,7 @@ export function createIngestWorker({
   suppressions,
   lockProfiles,
   unlinked,
+  mirror,
 }: IngestWorkerOptions): Worker<IngestJob> {
   // Each event of a job that failed for good is a dead letter of its own (a job may hold 2,000 events, more
   // than one document may), so that any of them can be replayed.
@@ -76,6 +80,7 @@ export function createIngestWorker({
           linksPerProfileDay: config.linksPerProfileDay,
           lockProfiles,
           unlinked,
+          mirror,
         });
         if (result.capped) {
           prometheus?.identityLinksCapped.inc(result.capped);

@@ -1,6 +1,7 @@
 import type { Types } from 'mongoose';
-import { findEachById, type Models, retryUpsertRace } from '../models/index.js';
-import type { Links } from './visitor-links.js';
+import { type Models, retryUpsertRace } from '../models/index.js';
+import type { LinkMirror } from './link-mirror.js';
+import { type Links, readLinks } from './visitor-links.js';
 
 /**
  * Default daily number of new visitor ids browsers may link to one profile. A person brings a handful of
@@ -21,11 +22,15 @@ export async function capBrowserLinks(
   links: Links,
   fromBrowser: Set<string>,
   cap: number,
+  mirror?: LinkMirror,
 ): Promise<number> {
   const browser = [...links].filter(([key]) => fromBrowser.has(key));
   if (!browser.length) return 0;
-  const existing = await findEachById(browser, ([key]) => models.Identity.findById(key, { profileId: 1 }).lean());
-  const current = new Map(existing.map((d) => [d._id, d.profileId]));
+  const current = await readLinks(
+    models,
+    browser.map(([key]) => key),
+    mirror,
+  );
   const fresh = new Map<string, { profileId: Types.ObjectId; keys: string[] }>();
   for (const [key, profileId] of browser) {
     if (current.get(key)?.equals(profileId)) continue;

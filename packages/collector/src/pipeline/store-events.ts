@@ -16,6 +16,7 @@ import {
   suppressionKey,
   upsertProfiles,
 } from '../profiles/index.js';
+import type { LinkMirror } from './link-mirror.js';
 import { capBrowserLinks, LINKS_PER_PROFILE_DAY } from './link-quota.js';
 import type { QueuedEvent } from './queued-event.js';
 import type { BackfilledEvent, UnlinkedEvents } from './unlinked-events.js';
@@ -111,6 +112,8 @@ export async function processEvents(
     lockProfiles?: ProfileDocLock;
     /** Records of events stored without a profile, for the back-fill (unlinked-events.ts). */
     unlinked?: UnlinkedEvents;
+    /** The Redis copy of the sites' visitor-id links (link-mirror.ts), read instead of `identities`. */
+    mirror?: LinkMirror;
   } = {},
 ): Promise<ProcessResult> {
   const suppressed: QueuedEvent[] = [];
@@ -121,6 +124,7 @@ export async function processEvents(
   const newlyLinked: Links = new Map();
   let capped = 0;
   const merged: ProfileMerged[] = [];
+  const { mirror } = options;
   const profileEvents = events
     .filter((e): e is QueuedEvent & { profile: ProfileUpsert } => e.profile !== undefined)
     .sort((a, b) => a.timestamp.localeCompare(b.timestamp));
@@ -137,6 +141,8 @@ export async function processEvents(
       merged,
       options.lockProfiles,
     );
+    // a merge moved the merged profile's links in `identities`
+    if (merged.length) await mirror?.invalidate(merged.map((m) => m.siteId.toHexString()));
     const fromBrowser = new Set<string>();
     for (const e of profileEvents) {
       const profileId = ids.get(profileKey(e.siteId, e.profile));
@@ -148,8 +154,14 @@ export async function processEvents(
       if (e.source === 'server') fromBrowser.delete(key);
       else fromBrowser.add(key);
     }
-    capped = await capBrowserLinks(models, links, fromBrowser, options.linksPerProfileDay ?? LINKS_PER_PROFILE_DAY);
-    await saveLinks(models, links);
+    capped = await capBrowserLinks(
+      models,
+      links,
+      fromBrowser,
+      options.linksPerProfileDay ?? LINKS_PER_PROFILE_DAY,
+      mirror,
+    );
+    await saveLinks(models, links, mirror);
     for (const [key, id] of links) newlyLinked.set(key, id);
   }
 
@@ -157,8 +169,8 @@ export async function processEvents(
   const unresolved = [
     ...new Set(events.flatMap((e) => (!e.profileId && e.anonymousId ? [identityKey(e.siteId, e.anonymousId)] : []))),
   ].filter((k) => !links.has(k));
-  for (const [key, id] of await readLinks(models, unresolved)) links.set(key, id);
-  await linkOwnAliases(models, events, links, newlyLinked);
+  for (const [key, id] of await readLinks(models, unresolved, mirror)) links.set(key, id);
+  await linkOwnAliases(models, events, links, newlyLinked, mirror);
 
   const docs = events.map((e) => toDoc(e, links, options.jobKey));
   if (options.enrich) await options.enrich(docs, events);
@@ -179,13 +191,13 @@ export async function processEvents(
       if (!fresh.has(i)) uncertain.add(identityKey(d.siteId.toHexString(), d.anonymousId));
     }
   });
-  for (const [key, id] of await readLinks(models, [...stillUnlinked])) newlyLinked.set(key, id);
-  for (const [key, id] of await followAliases(models, newlyLinked)) newlyLinked.set(key, id);
+  for (const [key, id] of await readLinks(models, [...stillUnlinked], mirror)) newlyLinked.set(key, id);
+  for (const [key, id] of await followAliases(models, newlyLinked, mirror)) newlyLinked.set(key, id);
   const backfilled = await backfill(models, newlyLinked, options.unlinked, uncertain);
   const profileIds = new Map<string, Types.ObjectId>();
   for (const d of docs) if (d.profileId) profileIds.set(d.profileId.toHexString(), d.profileId);
   for (const id of newlyLinked.values()) profileIds.set(id.toHexString(), id);
-  await followMerges(models, [...profileIds.values()]);
+  await followMerges(models, [...profileIds.values()], mirror);
   return {
     inserted,
     duplicates,
@@ -217,7 +229,13 @@ function keep(e: QueuedEvent, suppressed: Map<string, Set<string>>, dropped: Que
  * events are back-filled. A visitor id already linked to another profile stays with it. An alias whose visitor
  * is not linked yet waits in `pending_aliases` until it is (followAliases).
  */
-async function linkOwnAliases(models: Models, events: QueuedEvent[], links: Links, newlyLinked: Links): Promise<void> {
+async function linkOwnAliases(
+  models: Models,
+  events: QueuedEvent[],
+  links: Links,
+  newlyLinked: Links,
+  mirror?: LinkMirror,
+): Promise<void> {
   const wanted: Links = new Map();
   for (const e of events) {
     const previousId = e.name === 'alias' ? e.properties.previousId : undefined;
@@ -229,7 +247,7 @@ async function linkOwnAliases(models: Models, events: QueuedEvent[], links: Link
         : undefined;
     if (profileId) wanted.set(identityKey(e.siteId, previousId), profileId);
   }
-  for (const [key, profileId] of await linkIfFree(models, wanted)) {
+  for (const [key, profileId] of await linkIfFree(models, wanted, mirror)) {
     links.set(key, profileId);
     newlyLinked.set(key, profileId);
   }

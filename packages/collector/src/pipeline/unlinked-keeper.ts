@@ -5,17 +5,20 @@ import type { Config } from '../config.js';
 import { loggable } from '../errors.js';
 import { isDuplicateKey, type Models } from '../models/index.js';
 import { lockKeys, RELEASE_LOCK, scanNodes } from '../plugins/redis.js';
+import { copyLinks } from './link-mirror.js';
 import { RECORDS_IDLE_DAYS, unlinkedKey, unlinkedReadyKey } from './unlinked-events.js';
 
 /**
- * Keeps the records of events without a profile (unlinked-events.ts) complete and small, one process at a time
- * (a Redis lock), every `intervalMs`:
+ * Keeps the records of events without a profile (unlinked-events.ts) complete and small, and the Redis copies of
+ * the sites' visitor-id links (link-mirror.ts) complete, one process at a time (a Redis lock), every `intervalMs`:
  * - a site whose records are not known complete (its events stored before they were kept, a new site, or a
  *   Redis that lost its data) has every visitor id with events without a profile marked in `unlinked_visitors`
  *   (one read of the site's events), then `unlinked-ready:<site>` set: from then on linking a visitor reads its
  *   records, and `events` only for a marked visitor;
  * - once an hour, records not written for RECORDS_IDLE_DAYS are set aside: their visitor id is marked, then the
- *   hash dropped (unless written meanwhile).
+ *   hash dropped (unless written meanwhile);
+ * - a site whose copy of its links is not complete (new, invalidated by a merge or an erasure, or a Redis that lost
+ *   its data) has them copied: one read of its identities.
  */
 export function startUnlinkedKeeper(
   config: Pick<Config, 'queuePrefix'>,
@@ -43,6 +46,8 @@ export function startUnlinkedKeeper(
         redis.pexpire(lockKey, LOCK_MS),
       );
       if (prepared.sites) log.info(prepared, 'records of events without a profile are kept for these sites now');
+      const copied = await copyLinks(models, redis, config.queuePrefix, () => redis.pexpire(lockKey, LOCK_MS));
+      if (copied.sites) log.info(copied, "sites' visitor-id links copied to Redis");
       if (Date.now() - lastSweep >= SWEEP_EVERY_MS && !stopped) {
         const setAside = await setAsideIdleRecords(models, redis, config.queuePrefix);
         lastSweep = Date.now();

@@ -8,6 +8,7 @@ import {
   retryUpsertRace,
 } from '../models/index.js';
 import { mergedInto } from '../profiles/index.js';
+import type { LinkMirror } from './link-mirror.js';
 import type { QueuedEvent } from './queued-event.js';
 import type { BackfilledEvent, UnlinkedEvent, UnlinkedEvents } from './unlinked-events.js';
 
@@ -50,17 +51,28 @@ function linkWrites(links: Links, replace: boolean) {
   });
 }
 
-/** Links visitor ids to profiles (the latest profile-creating event of a visitor decides). */
-export async function saveLinks(models: Models, links: Links): Promise<void> {
+/**
+ * Links visitor ids to profiles (the latest profile-creating event of a visitor decides), in `identities`, then in
+ * the Redis copy: both before the caller back-fills.
+ */
+export async function saveLinks(models: Models, links: Links, mirror?: LinkMirror): Promise<void> {
   if (!links.size) return;
   const ops = linkWrites(links, true);
   await retryUpsertRace(() => models.Identity.bulkWrite(ops, { ordered: false }));
+  await mirror?.write(links);
 }
 
-/** The profiles these visitor ids are linked to now (a point lookup by `_id` each, sent together). */
-export async function readLinks(models: Models, keys: string[]): Promise<Links> {
+/**
+ * The profiles these visitor ids are linked to now: from the Redis copy of their site's links when it is complete
+ * (link-mirror.ts), otherwise a point lookup by `_id` each in `identities`, sent together.
+ */
+export async function readLinks(models: Models, keys: string[], mirror?: LinkMirror): Promise<Links> {
   const out: Links = new Map();
-  const found = await findEachById(keys, (key) => models.Identity.findById(key, { profileId: 1 }).lean());
+  if (!keys.length) return out;
+  const known = mirror ? await mirror.read(keys) : new Map<string, Types.ObjectId | null>();
+  for (const [key, profileId] of known) if (profileId) out.set(key, profileId);
+  const asked = known.size ? keys.filter((key) => !known.has(key)) : keys;
+  const found = await findEachById(asked, (key) => models.Identity.findById(key, { profileId: 1 }).lean());
   for (const doc of found) out.set(doc._id, doc.profileId);
   return out;
 }
@@ -102,7 +114,7 @@ export async function notePendingAliases(models: Models, aliases: Map<string, Se
  * (a chain of aliases, at most `depth` deep). A previous id already linked to another profile stays with it.
  * Returns every link made, for the back-fill.
  */
-export async function followAliases(models: Models, linked: Links, depth = 5): Promise<Links> {
+export async function followAliases(models: Models, linked: Links, mirror?: LinkMirror, depth = 5): Promise<Links> {
   const made: Links = new Map();
   let frontier = linked;
   for (let level = 0; level < depth && frontier.size; level++) {
@@ -119,7 +131,7 @@ export async function followAliases(models: Models, linked: Links, depth = 5): P
       }
     }
     if (!wanted.size) break;
-    frontier = await linkIfFree(models, wanted);
+    frontier = await linkIfFree(models, wanted, mirror);
     for (const [key, profileId] of frontier) made.set(key, profileId);
   }
   return made;
@@ -129,11 +141,13 @@ export async function followAliases(models: Models, linked: Links, depth = 5): P
  * Links visitor ids only where no profile has them yet (an upsert that sets nothing on an existing link), then
  * reads what stands: returns the links that are now this call's profiles, whoever wrote them.
  */
-export async function linkIfFree(models: Models, wanted: Links): Promise<Links> {
+export async function linkIfFree(models: Models, wanted: Links, mirror?: LinkMirror): Promise<Links> {
   if (!wanted.size) return new Map();
   const ops = linkWrites(wanted, false);
   await retryUpsertRace(() => models.Identity.bulkWrite(ops, { ordered: false }));
+  // what stands is read from `identities` (the copy may not have this call's links yet), then copied
   const standing = await readLinks(models, [...wanted.keys()]);
+  await mirror?.write(standing);
   const ours: Links = new Map();
   for (const [key, profileId] of standing) if (profileId.equals(wanted.get(key)!)) ours.set(key, profileId);
   const adds: AnyBulkWriteOperation<ProfileDoc>[] = [...ours].map(([key, profileId]) => ({
@@ -205,13 +219,17 @@ export async function backfill(
   return found;
 }
 
-/** Moves events and visitor links written with a merged profile's id to the profile it was merged into. */
-export async function followMerges(models: Models, ids: Types.ObjectId[]): Promise<void> {
+/**
+ * Moves events and visitor links written with a merged profile's id to the profile it was merged into; the
+ * sites' Redis copies of their links are dropped (re-copied by the keeper).
+ */
+export async function followMerges(models: Models, ids: Types.ObjectId[], mirror?: LinkMirror): Promise<void> {
   if (!ids.length) return;
   const moved = await mergedInto(models, ids);
   for (const [from, { siteId, into }] of moved) {
     const filter = { siteId, profileId: new Types.ObjectId(from) };
     await models.Identity.updateMany(filter, { $set: { profileId: into } });
+    await mirror?.invalidate([siteId.toHexString()]);
     await models.Event.updateMany(filter, { $set: { profileId: into } });
   }
 }

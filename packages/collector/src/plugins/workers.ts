@@ -20,6 +20,7 @@ import {
   type AfterInsertHook,
   createIngestWorker,
   type HookJob,
+  linkMirror,
   ownedEvents,
   startRetention,
   startUnlinkedKeeper,
@@ -92,6 +93,7 @@ export async function startWorkers({
       suppressions: (siteIds) => suppressions.get(siteIds),
       lockProfiles: profileDocLock(redis, config.queuePrefix),
       unlinked: unlinkedEvents(models, redis, config.queuePrefix),
+      mirror: linkMirror(redis, config.queuePrefix),
     }),
     createTriggerWorker({
       config,

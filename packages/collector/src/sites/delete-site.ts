@@ -160,11 +160,21 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
   // the browsers of identified people, saved funnels' state, records of events without a profile
   for (const kind of ['browser-of', ...(funnelIds.length ? ['funnel'] : [])])
     deleted.visitorSketches += await unlinkMatching(deps.redis, `${deps.prefix}:${kind}:${siteId}:*`);
-  // records of events without a profile and their marks, holding the keeper's lock (it marks sites' visitors)
+  // records of events without a profile and their marks, and the copy of its links, holding the keeper's lock (it
+  // marks sites' visitors and copies their links)
   deleted.visitorSketches += await withRedisLock(deps.redis, lockKeys.unlinked(deps.prefix), LOCK_MS, async () => {
     await deleteInSlices(models.UnlinkedVisitor, bySite);
     const n = await unlinkMatching(deps.redis, `${deps.prefix}:unlinked:${siteId}:*`);
-    return n + (await deps.redis.unlink(`${deps.prefix}:unlinked-ready:${siteId}`));
+    return (
+      n +
+      (await deps.redis.unlink(
+        `${deps.prefix}:unlinked-ready:${siteId}`,
+        // the copy of its visitor-id links (pipeline/link-mirror.ts), made under the same lock
+        `${deps.prefix}:links:${siteId}`,
+        `${deps.prefix}:links-ready:${siteId}`,
+        `${deps.prefix}:links-gen:${siteId}`,
+      ))
+    );
   });
   // its campaigns' and flows' results and run state, its segments' members, its people's last clicks
   deleted.campaignKeys = 0;
