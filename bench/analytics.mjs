@@ -4,9 +4,14 @@
 // 5 million events; (3) the collector's resident memory with the country database loaded and without it; (4) a live
 // site's stats while its visits are open (their events counted from Redis, and from the stored events).
 //   node bench/analytics.mjs [--events 5000000] [--pages 1000] [--jobs 40] [--batch 500] [--queries 40]
-//                            [--parts worker,stats,memory,live] [--quick]
+//                            [--parts worker,stats,memory,live] [--quick] [--keep FILE | --reuse FILE]
+// --keep leaves the stats part's generated site in place (database and Redis keys, named in FILE); --reuse FILE
+// times the queries on it again without generating it (same day only: the data is dated from the day it was
+// made). Drop it afterwards with scripts or by hand (the file names the database and the key prefix).
 // Needs `npx turbo run build` and the services. Each part gets its own database and queue prefix.
 import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -232,89 +237,94 @@ async function live({ jobs, batch, queries }) {
   return out;
 }
 
-async function stats({ events, pages, queries }) {
+async function stats({ events, pages, queries, keep, reuse }) {
   // 90 days of a site's traffic as the visit closer leaves it: each synthetic visit is summarised and split
   // into roll-up rows by the collector's own functions (summarizeVisit, rowsOfVisit), the rows summed per
   // (day, dimension, value) and written to the stats blocks by the closer's own addToBlocks (each day's rows
   // as one pseudo-visit), each visitor added to the rows' HyperLogLogs. The last 7 days' visits are stored
   // too, with their records in Redis (as the closer writes them), for the filtered queries.
-  const env = benchEnv();
+  // `keep` (a file) leaves the data in place and says in the file where it is; `reuse` (that file) runs the
+  // queries on it again without generating anything.
+  const saved = reuse ? JSON.parse(readFileSync(reuse, 'utf8')) : null;
+  const env = saved?.env ?? benchEnv();
   const config = loadConfig({ ...process.env, ...env, LOG_LEVEL: 'silent' });
   const conns = await openMongo(config);
-  await migrate(conns.models);
-  const site = await createSite(conns.models, { name: 'bench', origins: [] });
   const redis = new Redis(config.redisUrl);
-  const r = rng(42);
   const DAYS = 90;
-  const visitors = Math.round(events / 16);
-  const genStarted = performance.now();
-  const today = Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
-  let made = 0;
-  let visitsMade = 0;
-  let rowDocs = 0;
-  const distinctPages = new Set();
-  const storedVisits = [];
-  const blockRows = [];
-  for (let d = DAYS; d >= 1; d--) {
-    const dayStart = today - d * 86_400_000;
-    const day = new Date(dayStart).toISOString().slice(0, 10);
-    const rows = new Map();
-    const target = Math.round(events / DAYS);
-    let dayEvents = 0;
-    while (dayEvents < target) {
-      const visitor = `v-${Math.floor(r() ** 1.5 * visitors)}`;
-      const n = 1 + Math.floor(r() * r() * 12);
-      const start = dayStart + Math.floor(r() * 86_000_000);
-      const evs = [];
-      for (let i = 0; i < n; i++) {
-        const page = pageOf(r, pages);
-        distinctPages.add(page);
-        evs.push({
-          name: i && r() < 0.3 ? 'button_click' : 'page_view',
-          timestamp: new Date(start + i * 20_000),
-          properties: { url: `https://shop.test${page}` },
-          sentBy: 'client',
-        });
-      }
-      if (r() < 0.03)
-        evs.push({
-          name: 'order_placed',
-          timestamp: new Date(start + n * 20_000),
-          properties: { orderTotal: 40, currency: r() < 0.5 ? 'EUR' : 'USD' },
-          sentBy: 'server',
-        });
-      const referrer = REFERRERS[Math.floor(r() * REFERRERS.length)];
-      const geo = COUNTRIES[Math.floor(r() * COUNTRIES.length)];
-      const dims = {
-        channel: ['Direct', 'Organic Search', 'Organic Social', 'Referral', 'Email', 'Paid Search'][
-          Math.floor(r() * 6)
-        ],
-        referrer: referrer ? new URL(referrer).hostname : null,
-        utmSource: r() < 0.2 ? 'newsletter' : null,
-        utmMedium: null,
-        utmCampaign: r() < 0.1 ? 'spring' : null,
-        utmTerm: null,
-        utmContent: null,
-        country: geo.country,
-        region: null,
-        browser: ['Chrome', 'Mobile Safari', 'Firefox', 'Edge'][Math.floor(r() * 4)],
-        os: ['Windows', 'iOS', 'Mac OS', 'Android'][Math.floor(r() * 4)],
-        device: ['desktop', 'mobile', 'tablet'][Math.floor(r() * 3)],
-        bot: false,
-      };
-      const summary = summarizeVisit(evs);
-      for (const row of rowsOfVisit(dims, summary)) {
-        const key = `${row.dim}\u0000${row.value}`;
-        let b = rows.get(key);
-        if (!b) {
-          b = { dim: row.dim, value: row.value, counts: zero(), visitors: new Set() };
-          rows.set(key, b);
+  const today = saved?.today ?? Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
+  const { site, data } = saved ?? (await generate());
+  async function generate() {
+    await migrate(conns.models);
+    const site = await createSite(conns.models, { name: 'bench', origins: [] });
+    const r = rng(42);
+    const visitors = Math.round(events / 16);
+    const genStarted = performance.now();
+    let made = 0;
+    let visitsMade = 0;
+    let rowDocs = 0;
+    const distinctPages = new Set();
+    const storedVisits = [];
+    const blockRows = [];
+    for (let d = DAYS; d >= 1; d--) {
+      const dayStart = today - d * 86_400_000;
+      const day = new Date(dayStart).toISOString().slice(0, 10);
+      const rows = new Map();
+      const dayVisits = [];
+      const target = Math.round(events / DAYS);
+      let dayEvents = 0;
+      while (dayEvents < target) {
+        const visitor = `v-${Math.floor(r() ** 1.5 * visitors)}`;
+        const n = 1 + Math.floor(r() * r() * 12);
+        const start = dayStart + Math.floor(r() * 86_000_000);
+        const evs = [];
+        for (let i = 0; i < n; i++) {
+          const page = pageOf(r, pages);
+          distinctPages.add(page);
+          evs.push({
+            name: i && r() < 0.3 ? 'button_click' : 'page_view',
+            timestamp: new Date(start + i * 20_000),
+            properties: { url: `https://shop.test${page}` },
+            sentBy: 'client',
+          });
         }
-        addCounts(b.counts, row.counts);
-        b.visitors.add(visitor);
-      }
-      if (d <= 7)
-        storedVisits.push({
+        if (r() < 0.03)
+          evs.push({
+            name: 'order_placed',
+            timestamp: new Date(start + n * 20_000),
+            properties: { orderTotal: 40, currency: r() < 0.5 ? 'EUR' : 'USD' },
+            sentBy: 'server',
+          });
+        const referrer = REFERRERS[Math.floor(r() * REFERRERS.length)];
+        const geo = COUNTRIES[Math.floor(r() * COUNTRIES.length)];
+        const dims = {
+          channel: ['Direct', 'Organic Search', 'Organic Social', 'Referral', 'Email', 'Paid Search'][
+            Math.floor(r() * 6)
+          ],
+          referrer: referrer ? new URL(referrer).hostname : null,
+          utmSource: r() < 0.2 ? 'newsletter' : null,
+          utmMedium: null,
+          utmCampaign: r() < 0.1 ? 'spring' : null,
+          utmTerm: null,
+          utmContent: null,
+          country: geo.country,
+          region: null,
+          browser: ['Chrome', 'Mobile Safari', 'Firefox', 'Edge'][Math.floor(r() * 4)],
+          os: ['Windows', 'iOS', 'Mac OS', 'Android'][Math.floor(r() * 4)],
+          device: ['desktop', 'mobile', 'tablet'][Math.floor(r() * 3)],
+          bot: false,
+        };
+        const summary = summarizeVisit(evs);
+        for (const row of rowsOfVisit(dims, summary)) {
+          const key = `${row.dim}\u0000${row.value}`;
+          let b = rows.get(key);
+          if (!b) {
+            b = { dim: row.dim, value: row.value, counts: zero(), visitors: new Set() };
+            rows.set(key, b);
+          }
+          addCounts(b.counts, row.counts);
+          b.visitors.add(visitor);
+        }
+        const visit = {
           _id: `${site.siteId}:${visitor}:${start}`,
           siteId: new Types.ObjectId(site.siteId),
           visitor,
@@ -325,41 +335,63 @@ async function stats({ events, pages, queries }) {
           dims,
           closed: true,
           summary,
+        };
+        if (d <= 7) storedVisits.push(visit);
+        dayVisits.push(visit);
+        dayEvents += evs.length;
+        visitsMade++;
+      }
+      made += dayEvents;
+      for (const b of rows.values())
+        blockRows.push({
+          siteId: site.siteId,
+          day,
+          dim: b.dim,
+          value: b.value,
+          byVisit: new Map([[`bench:${day}`, b.counts]]),
         });
-      dayEvents += evs.length;
-      visitsMade++;
+      rowDocs += rows.size;
+      const p = redis.pipeline();
+      for (const b of rows.values())
+        addToSketches(p, config.queuePrefix, { siteId: site.siteId, day, dim: b.dim, value: b.value }, [...b.visitors]);
+      await p.exec();
+      // every day's visits to its records, as the closer writes them
+      for (let i = 0; i < dayVisits.length; i += 2000)
+        await writeVisitRecords(
+          redis,
+          config.queuePrefix,
+          dayVisits.slice(i, i + 2000).map((v) => ({ ...v, id: v._id, siteId: site.siteId })),
+        );
     }
-    made += dayEvents;
-    for (const b of rows.values())
-      blockRows.push({
-        siteId: site.siteId,
-        day,
-        dim: b.dim,
-        value: b.value,
-        byVisit: new Map([[`bench:${day}`, b.counts]]),
-      });
-    rowDocs += rows.size;
-    const p = redis.pipeline();
-    for (const b of rows.values())
-      addToSketches(p, config.queuePrefix, { siteId: site.siteId, day, dim: b.dim, value: b.value }, [...b.visitors]);
-    await p.exec();
-  }
-  const blocks = await addToBlocks(conns.models, redis, config.queuePrefix, blockRows);
-  await confirmBlocks(conns.models, blocks, [...new Set(blockRows.flatMap((r) => [...r.byVisit.keys()]))]);
-  for (let i = 0; i < storedVisits.length; i += 2000)
-    await conns.models.Visit.insertMany(storedVisits.slice(i, i + 2000), { lean: true });
-  // and to their days' records, as the closer writes them, kept since before the first generated day
-  await redis.set(recordsSinceKey(config.queuePrefix), today - DAYS * 86_400_000);
-  for (let i = 0; i < storedVisits.length; i += 2000)
-    await writeVisitRecords(
-      redis,
-      config.queuePrefix,
-      storedVisits.slice(i, i + 2000).map((v) => ({ ...v, id: v._id, siteId: site.siteId })),
+    const blocks = await addToBlocks(conns.models, redis, config.queuePrefix, blockRows);
+    await confirmBlocks(conns.models, blocks, [...new Set(blockRows.flatMap((r) => [...r.byVisit.keys()]))]);
+    for (let i = 0; i < storedVisits.length; i += 2000)
+      await conns.models.Visit.insertMany(storedVisits.slice(i, i + 2000), { lean: true });
+    // records kept since before the first generated day
+    await redis.set(recordsSinceKey(config.queuePrefix), today - DAYS * 86_400_000);
+    const genSeconds = (performance.now() - genStarted) / 1000;
+    console.log(
+      `   generated ${fmt.n(made)} events' roll-ups (${fmt.n(rowDocs)} rows in ${fmt.n(blocks.length)} blocks) in ${genSeconds.toFixed(0)} s`,
     );
-  const genSeconds = (performance.now() - genStarted) / 1000;
-  console.log(
-    `   generated ${fmt.n(made)} events' roll-ups (${fmt.n(rowDocs)} rows in ${fmt.n(blocks.length)} blocks) in ${genSeconds.toFixed(0)} s`,
-  );
+    const lastDay = new Date(today - 86_400_000).toISOString().slice(0, 10);
+    const data = {
+      made,
+      visitsMade,
+      visitors,
+      pages: distinctPages.size,
+      rows: rowDocs,
+      blocks: blocks.length,
+      stored: storedVisits.length,
+      lastDayVisits: storedVisits.filter((v) => v.day === lastDay).length,
+      genSeconds,
+    };
+    if (keep)
+      writeFileSync(
+        keep,
+        JSON.stringify({ env, today, site: { siteId: site.siteId, secretKey: site.secretKey }, data }),
+      );
+    return { site, data };
+  }
 
   const app = await buildApp(config, { worker: false, logger: false });
   const from = new Date(today - DAYS * 86_400_000).toISOString().slice(0, 10);
@@ -393,10 +425,28 @@ async function stats({ events, pages, queries }) {
       'breakdown page, 7 days, filtered channel!=Direct and country==DE',
       `/api/stats/breakdown?from=${week}&to=${to}&dimension=page&filters=${encodeURIComponent('channel!=Direct;country==DE')}`,
     ],
+    [
+      'aggregate, 90 days, filtered channel!=Direct',
+      `/api/stats/aggregate?from=${from}&to=${to}&filters=${encodeURIComponent('channel!=Direct')}`,
+    ],
+    ['timeseries, 90 days, filtered page', `/api/stats/timeseries?from=${from}&to=${to}&filters=page%3D%3D%2Fp%2F0`],
+    [
+      'breakdown country, 90 days, filtered page',
+      `/api/stats/breakdown?from=${from}&to=${to}&dimension=country&filters=page%3D%3D%2Fp%2F0`,
+    ],
+    [
+      'breakdown entry page, 90 days, filtered country==DE',
+      `/api/stats/breakdown?from=${from}&to=${to}&dimension=entryPage&filters=country%3D%3DDE`,
+    ],
+    [
+      'breakdown page, 90 days, filtered channel!=Direct and country==DE',
+      `/api/stats/breakdown?from=${from}&to=${to}&dimension=page&filters=${encodeURIComponent('channel!=Direct;country==DE')}`,
+    ],
   ];
   const out = [];
   for (const [name, url] of cases) {
     const times = [];
+    let first;
     const began = performance.now();
     // `queries` calls after two warm-up calls, or fewer (at least one) once a case has taken 20 s, so a slow query
     // cannot hold the run for long
@@ -404,6 +454,7 @@ async function stats({ events, pages, queries }) {
       const t0 = performance.now();
       const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${site.secretKey}` } });
       if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body}`);
+      first ??= performance.now() - t0;
       if (i >= 2 || performance.now() - began >= 20_000) times.push(performance.now() - t0); // warm-up calls left out
       if (i === 0 && url.includes('filters=') && url.includes('breakdown') && !res.json().rows.length)
         throw new Error(`${url}: no rows (the bench's visits must match the filter)`);
@@ -414,9 +465,11 @@ async function stats({ events, pages, queries }) {
       calls: times.length,
       p50: times[Math.floor(times.length * 0.5)],
       p95: times[Math.ceil(times.length * 0.95) - 1],
+      first,
+      load: loadavg()[0],
     });
     console.log(
-      `   ${name}: p50 ${out.at(-1).p50.toFixed(1)} ms, p95 ${out.at(-1).p95.toFixed(1)} ms (${times.length} calls)`,
+      `   ${name}: p50 ${out.at(-1).p50.toFixed(1)} ms, p95 ${out.at(-1).p95.toFixed(1)} ms (${times.length} calls; first call ${first.toFixed(0)} ms; load ${loadavg()[0].toFixed(1)})`,
     );
   }
   // cold: the blocks' copies in Redis dropped, so each query reads its blocks from MongoDB (once each)
@@ -432,13 +485,13 @@ async function stats({ events, pages, queries }) {
   }
   // Redis memory of one day's records and columns (the last day, after the queries made its columns)
   const lastDay = new Date(today - 86_400_000).toISOString().slice(0, 10);
+  const { made, visitsMade, visitors, rows: rowDocs, stored, lastDayVisits, genSeconds } = data;
   const recordBytes = Number(
     await redis.call('MEMORY', 'USAGE', recordsKey(config.queuePrefix, site.siteId, lastDay), 'SAMPLES', '0'),
   );
   const columnBytes = Number(
     await redis.call('MEMORY', 'USAGE', columnsKey(config.queuePrefix, site.siteId, lastDay), 'SAMPLES', '0'),
   );
-  const lastDayVisits = storedVisits.filter((v) => v.day === lastDay).length;
   console.log(
     `   Redis memory of one day's visits (${fmt.n(lastDayVisits)}): records ${(recordBytes / 1048576).toFixed(1)} MB, columns ${(columnBytes / 1048576).toFixed(1)} MB`,
   );
@@ -451,7 +504,7 @@ async function stats({ events, pages, queries }) {
   );
   await redis.set(recordsSinceKey(config.queuePrefix), Date.now());
   for (const label of ['first, days read from the visits collection', 'then, from the records']) {
-    const [name, url] = cases.at(-2);
+    const [name, url] = cases.find(([n]) => n === 'breakdown country, 7 days, filtered page');
     const t0 = performance.now();
     const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${site.secretKey}` } });
     if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body}`);
@@ -460,30 +513,43 @@ async function stats({ events, pages, queries }) {
   }
   await app.close();
   table(
-    `2. Stats queries: ${fmt.n(made)} events in ${fmt.n(visitsMade)} visits of ${fmt.n(visitors)} visitors over ${DAYS} days, ${fmt.n(distinctPages.size)} distinct pages (${fmt.n(rowDocs)} roll-up rows in ${fmt.n(blocks.length)} blocks, ${fmt.n(storedVisits.length)} visits of the last 7 days stored; generated in ${genSeconds.toFixed(0)} s); ${queries} calls each through the real routes (in-process inject)`,
-    ['query', 'calls', 'p50 ms', 'p95 ms', 'target p95'],
+    `2. Stats queries: ${fmt.n(made)} events in ${fmt.n(visitsMade)} visits of ${fmt.n(visitors)} visitors over ${DAYS} days, ${fmt.n(data.pages)} distinct pages (${fmt.n(rowDocs)} roll-up rows in ${fmt.n(data.blocks)} blocks, ${fmt.n(stored)} visits of the last 7 days stored; generated in ${genSeconds.toFixed(0)} s); ${queries} calls each through the real routes (in-process inject)`,
+    ['query', 'calls', 'p50 ms', 'p95 ms', 'target p95', 'first call ms', 'load'],
     [
-      ...out.map((o) => [o.name, String(o.calls), o.p50.toFixed(1), o.p95.toFixed(1), '<= 100 ms']),
+      ...out.map((o) => [
+        o.name,
+        String(o.calls),
+        o.p50.toFixed(1),
+        o.p95.toFixed(1),
+        '<= 100 ms',
+        o.first.toFixed(0),
+        o.load.toFixed(1),
+      ]),
       ...cold.map((o) => [
         o.name.includes('upgrade') ? o.name : `${o.name}, cold (blocks from MongoDB, not Redis)`,
         '1',
         o.ms.toFixed(1),
         o.ms.toFixed(1),
         '-',
+        '',
+        '',
       ]),
     ],
   );
   redis.disconnect();
   await conns.close();
-  await dropDatabase(env.MONGODB_URI);
-  await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
+  if (keep || reuse) console.log(`   data left in ${env.MONGODB_URI} and Redis keys ${env.TRACKMATE_QUEUE_PREFIX}:*`);
+  else {
+    await dropDatabase(env.MONGODB_URI);
+    await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
+  }
   return {
     events: made,
     visits: visitsMade,
     visitors,
-    pages: distinctPages.size,
+    pages: data.pages,
     rows: rowDocs,
-    blocks: blocks.length,
+    blocks: data.blocks,
     cold,
     oneDayOfVisits: { visits: lastDayVisits, recordsMb: recordBytes / 1048576, columnsMb: columnBytes / 1048576 },
     generatedSeconds: genSeconds,
@@ -520,10 +586,12 @@ export async function benchAnalytics({
   batch = 500,
   queries = 40,
   parts = ['worker', 'stats', 'memory', 'live'],
+  keep,
+  reuse,
 } = {}) {
   const out = {};
   if (parts.includes('worker')) out.worker = await worker({ jobs, batch });
-  if (parts.includes('stats')) out.stats = await stats({ events, pages, queries });
+  if (parts.includes('stats')) out.stats = await stats({ events, pages, queries, keep, reuse });
   if (parts.includes('memory')) out.memory = await memory();
   if (parts.includes('live')) out.live = await live({ jobs, batch, queries });
   return out;
@@ -539,6 +607,8 @@ if (fileURLToPath(import.meta.url) === resolve(process.argv[1] ?? '')) {
       queries: { type: 'string' },
       parts: { type: 'string' },
       quick: { type: 'boolean' },
+      keep: { type: 'string' },
+      reuse: { type: 'string' },
     },
   });
   const quick = values.quick ?? false;
@@ -549,6 +619,8 @@ if (fileURLToPath(import.meta.url) === resolve(process.argv[1] ?? '')) {
     batch: Number(values.batch ?? 500),
     queries: Number(values.queries ?? (quick ? 10 : 40)),
     parts: (values.parts ?? 'worker,stats,memory,live').split(','),
+    keep: values.keep,
+    reuse: values.reuse,
   });
   process.exit(0);
 }

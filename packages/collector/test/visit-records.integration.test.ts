@@ -3,7 +3,8 @@ import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Filter, StatsQuery } from '../src/analytics/stats-query.js';
 import { rollUpVisits } from '../src/analytics/visit-closer.js';
-import { recordsKey, recordsSinceKey } from '../src/analytics/visit-records.js';
+import { readColumns } from '../src/analytics/visit-columns.js';
+import { columnsKey, recordsKey, recordsSinceKey } from '../src/analytics/visit-records.js';
 import { addCounts, type Counts, NONE, rowsOfVisit, zero } from '../src/analytics/visit-summary.js';
 import type { VisitDims, VisitDoc, VisitSummary } from '../src/models/index.js';
 import { startTestApp, type TestApp } from './helpers/harness.js';
@@ -223,5 +224,27 @@ describe('filtered stats read the closed visits’ records in Redis, not the vis
     await expectScan();
     expect(await t.app.redis.hlen(lost)).toBe(visits + 2); // its visits, the mark and its columns' tag
     expect(await t.app.redis.hget(lost, '~all')).toBe('1');
+  });
+
+  it('makes columns of an earlier format again from the records (after an upgrade that changed them)', async () => {
+    await expectScan();
+    // each day's columns replaced by bytes of the earlier format (rows of integers, no format number), with a tag
+    // of their own, as an earlier version left them
+    for (const day of DAYS) {
+      const header = Buffer.from(JSON.stringify({ v: 'old', n: 0, s: [''], c: [], p: 0, e: 0 }));
+      const old = Buffer.alloc(8 + header.length);
+      old.writeUInt32LE(header.length, 0);
+      header.copy(old, 4);
+      const records = recordsKey(t.config.queuePrefix, t.site.siteId, day);
+      const tag = (await t.app.redis.hget(records, '~v'))!;
+      await t.app.redis.set(columnsKey(t.config.queuePrefix, t.site.siteId, day), old);
+      await t.app.redis.hset(records, '~v', `${tag.split(':')[0]}:old`);
+    }
+    await expectScan();
+    for (const day of DAYS) {
+      const buf = await t.app.redis.getBuffer(columnsKey(t.config.queuePrefix, t.site.siteId, day));
+      const cols = readColumns(buf!, day);
+      expect(cols?.version).toBe(await t.app.redis.hget(recordsKey(t.config.queuePrefix, t.site.siteId, day), '~v'));
+    }
   });
 });

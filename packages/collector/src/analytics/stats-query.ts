@@ -7,9 +7,9 @@ import type { Models, VisitDims, VisitDoc, VisitSummary } from '../models/index.
 import { localDay } from './site-days.js';
 import { addPacked, blockId, monthsOf, readBlocks } from './stats-blocks.js';
 import { sketchKey, visitDocOf } from './visit-closer.js';
-import { ScanRows, scanColumns } from './visit-columns.js';
 import { eventsOfVisits } from './visit-events.js';
 import { readVisitDays } from './visit-records.js';
+import { numberDays, ScanRows, scanDay } from './visit-scan.js';
 import { openVisitKeys, openVisitMeta } from './visit-state.js';
 import { addCounts, type Counts, NONE, rowsOfVisit, summarizeRecords, VISIT_DIMS, zero } from './visit-summary.js';
 
@@ -269,15 +269,16 @@ export class StatsQuery {
       this.timezone,
       daysOf(from, to),
     );
-    const out = new ScanRows();
-    for (const cols of days) scanColumns(cols, filters, dim, by, out);
+    const { numbers, visitors } = numberDays(days);
+    const out = new ScanRows(numbers);
+    for (const [i, cols] of days.entries()) scanDay(cols, visitors[i]!, filters, dim, by, out);
     for (const v of open) {
       if (!v.summary || !passes(v, filters)) continue;
       for (const row of rowsOfVisit(v.dims, v.summary)) {
         if (row.dim !== dim) continue;
         const i = out.row(by === 'day' ? v.day : row.value);
-        addCounts(out.counts[i]!, row.counts);
-        if (row.counts.visits) out.visitors[i]!.add(out.visitor(v.visitor));
+        out.add(i, row.counts);
+        if (row.counts.visits) out.addVisitor(i, numbers.of(v.visitor));
       }
     }
     return out.result();

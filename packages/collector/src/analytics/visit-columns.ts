@@ -1,63 +1,74 @@
 import type { VisitDims, VisitSummary } from '../models/index.js';
-import { type Counts, NONE, VISIT_DIMS, zero } from './visit-summary.js';
+import { VISIT_DIMS } from './visit-summary.js';
 
 /**
- * A day's closed visits as columns (visit-records.ts keeps them beside the day's records): every string once in
- * a dictionary (id 0: none), then per visit a row of integers, its revenue, its pages and its event names, as
- * typed arrays read straight from the bytes Redis returns. Filtering and summing 15,000 visits of a day this way
- * takes a few milliseconds, where parsing their records one by one took tens.
+ * A day's closed visits as columns (visit-records.ts keeps them beside the day's records, and each process the
+ * days it read): one typed array per figure, read straight from the bytes Redis returns, each as narrow as its
+ * largest value allows (a channel fits a byte). Strings are in two dictionaries: the day's visitors (`visitor` is
+ * an index into them) and every other string (dimension values first, so they get the small ids; id 0: none).
+ * A filter reads the columns it names only, and a 90-day scan touches about 40 bytes a visit.
  *
- * Layout: uint32 header length, the header (JSON: version, visits, strings, currency maps, pages, names),
- * padding to 8 bytes, then Float64 revenue per visit, Int32 rows of ROW per visit, Int32 (page, views) pairs and
- * Int32 (name, count, orders) triples. Host byte order (Redis and the collector are on little-endian machines).
+ * Layout: uint32 header length, the header (JSON: format, version, visits, strings, visitors, currency maps and
+ * the columns' names, types and lengths), then each column padded to 8 bytes. Host byte order (Redis and the
+ * collector are on little-endian machines).
+ *
+ * Columns (`n` rows unless said): `visitor`; one per visit dimension (VISIT_DIMS, left out when no visit has a
+ * value); `flags` (1: sent by a browser, 2: bounced); `pageviews`, `events`, `duration`, `orders`, `entry`, `exit`;
+ * `pageCount` and the visits' pages one after the other (`pageId`, `pageViews`); `nameCount` and (`nameId`,
+ * `nameCount_`, `nameOrders`); and the few visits with money: `moneyAt` (visit index, ascending), `moneyRevenue`,
+ * `moneyCurrency` (1 + index into the currency maps, 0 for none).
  */
 
-const D = VISIT_DIMS.length;
-/** Row columns after visitor (0) and the dimensions (1 … D). */
-const C = {
-  client: D + 1,
-  pageviews: D + 2,
-  events: D + 3,
-  bounce: D + 4,
-  duration: D + 5,
-  entry: D + 6,
-  exit: D + 7,
-  orders: D + 8,
-  currency: D + 9,
-  pageStart: D + 10,
-  pageCount: D + 11,
-  nameStart: D + 12,
-  nameCount: D + 13,
-};
-const ROW = D + 14;
+/** Format of the bytes; columns of another format (or none) are made again from the records. */
+const FORMAT = 2;
+
+type Column = Uint8Array | Uint16Array | Int32Array | Float64Array;
+const TYPES = { u8: Uint8Array, u16: Uint16Array, i32: Int32Array, f64: Float64Array } as const;
+type TypeName = keyof typeof TYPES;
 
 interface Header {
+  f: number;
   /** the tag the columns were made with (visit-records.ts: their number of records and a random part) */
   v: string;
   n: number;
   s: string[];
+  w: string[];
   c: Array<Record<string, number>>;
-  p: number;
-  e: number;
+  /** name, type, length */
+  k: Array<[string, TypeName, number]>;
 }
 
+/** Integer columns as read; a dimension column absent from the bytes (no value that day) is undefined. */
 export interface DayColumns {
   version: string;
   day: string;
   n: number;
+  /** every string but visitors, id 0 for none */
   strings: string[];
+  /** the day's distinct visitors, which `visitor` indexes */
+  visitors: string[];
   currencies: Array<Record<string, number>>;
-  revenue: Float64Array;
-  rows: Int32Array;
-  pages: Int32Array;
-  names: Int32Array;
+  cols: Record<string, Column | undefined>;
+  /** bytes held */
+  bytes: number;
+}
+
+/** The smallest integer column that holds every value of `xs` (none negative). */
+function narrow(xs: ArrayLike<number>): [TypeName, Column] {
+  let max = 0;
+  for (let i = 0; i < xs.length; i++) if (xs[i]! > max) max = xs[i]!;
+  const type: TypeName = max < 256 ? 'u8' : max < 65_536 ? 'u16' : 'i32';
+  return [type, TYPES[type].from(xs)];
 }
 
 /** Columns of a day's visits, `version` the tag they are made with. */
 export function buildColumns(
-  visits: Array<{ visitor: string; dims: VisitDims; summary: VisitSummary }>,
+  unsorted: Array<{ visitor: string; dims: VisitDims; summary: VisitSummary }>,
   version: string,
 ): Buffer {
+  // by visitor: a process numbers a day's visitors in this order (visit-scan.ts), so the scans that count
+  // visitors over many days write each day's bits in a few ascending runs, not all over a 300,000-visitor set
+  const visits = [...unsorted].sort((a, b) => (a.visitor < b.visitor ? -1 : a.visitor > b.visitor ? 1 : 0));
   const ids = new Map<string, number>();
   const strings: string[] = [''];
   const id = (s: string | null) => {
@@ -70,247 +81,144 @@ export function buildColumns(
     }
     return i;
   };
-  const currencies: Array<Record<string, number>> = [];
+  const visitorIds = new Map<string, number>();
   const n = visits.length;
-  const revenue = new Float64Array(n);
-  const rows = new Int32Array(n * ROW);
-  const pages: number[] = [];
-  const names: number[] = [];
+  const out: Array<[string, TypeName, Column]> = [];
+  const add = (name: string, xs: ArrayLike<number>) => out.push([name, ...narrow(xs)]);
+  add(
+    'visitor',
+    visits.map((v) => {
+      let i = visitorIds.get(v.visitor);
+      if (i === undefined) {
+        i = visitorIds.size;
+        visitorIds.set(v.visitor, i);
+      }
+      return i;
+    }),
+  );
+  // dimension values first: they take the small ids, and their columns a byte a visit
+  for (const d of VISIT_DIMS) {
+    const xs = visits.map((v) => id((v.dims as unknown as Record<string, string | null>)[d] ?? null));
+    if (xs.some((x) => x)) add(d, xs);
+  }
+  add(
+    'flags',
+    visits.map((v) => (v.summary.client ? 1 : 0) | (v.summary.bounce ? 2 : 0)),
+  );
+  for (const k of ['pageviews', 'events', 'duration', 'orders'] as const)
+    add(
+      k,
+      visits.map((v) => v.summary[k]),
+    );
+  add(
+    'entry',
+    visits.map((v) => id(v.summary.entryPage)),
+  );
+  add(
+    'exit',
+    visits.map((v) => id(v.summary.exitPage)),
+  );
+  const pageId: number[] = [];
+  const pageViews: number[] = [];
+  const nameId: number[] = [];
+  const nameCount: number[] = [];
+  const nameOrders: number[] = [];
+  const moneyAt: number[] = [];
+  const moneyRevenue: number[] = [];
+  const moneyCurrency: number[] = [];
+  const currencies: Array<Record<string, number>> = [];
   visits.forEach((v, k) => {
     const s = v.summary;
-    const dims = v.dims as unknown as Record<string, string | null>;
-    const r = k * ROW;
-    rows[r] = id(v.visitor);
-    VISIT_DIMS.forEach((d, i) => {
-      rows[r + 1 + i] = id(dims[d] ?? null);
-    });
-    rows[r + C.client] = s.client ? 1 : 0;
-    rows[r + C.pageviews] = s.pageviews;
-    rows[r + C.events] = s.events;
-    rows[r + C.bounce] = s.bounce;
-    rows[r + C.duration] = s.duration;
-    rows[r + C.entry] = id(s.entryPage);
-    rows[r + C.exit] = id(s.exitPage);
-    rows[r + C.orders] = s.orders;
-    if (Object.keys(s.revenueByCurrency).length) {
-      currencies.push(s.revenueByCurrency);
-      rows[r + C.currency] = currencies.length;
+    for (const p of s.pages) {
+      pageId.push(id(p.page));
+      pageViews.push(p.views);
     }
-    rows[r + C.pageStart] = pages.length / 2;
-    rows[r + C.pageCount] = s.pages.length;
-    for (const p of s.pages) pages.push(id(p.page), p.views);
-    rows[r + C.nameStart] = names.length / 3;
-    rows[r + C.nameCount] = s.names.length;
-    for (const e of s.names) names.push(id(e.name), e.count, e.orders);
-    revenue[k] = s.revenue;
+    for (const e of s.names) {
+      nameId.push(id(e.name));
+      nameCount.push(e.count);
+      nameOrders.push(e.orders);
+    }
+    const hasCurrency = Object.keys(s.revenueByCurrency).length > 0;
+    if (s.revenue !== 0 || hasCurrency) {
+      moneyAt.push(k);
+      moneyRevenue.push(s.revenue);
+      if (hasCurrency) currencies.push(s.revenueByCurrency);
+      moneyCurrency.push(hasCurrency ? currencies.length : 0);
+    }
   });
-  const header: Header = { v: version, n, s: strings, c: currencies, p: pages.length / 2, e: names.length / 3 };
+  add(
+    'pageCount',
+    visits.map((v) => v.summary.pages.length),
+  );
+  add('pageId', pageId);
+  add('pageViews', pageViews);
+  add(
+    'nameCount',
+    visits.map((v) => v.summary.names.length),
+  );
+  add('nameId', nameId);
+  add('nameCount_', nameCount);
+  add('nameOrders', nameOrders);
+  out.push(['moneyAt', 'i32', Int32Array.from(moneyAt)], ['moneyRevenue', 'f64', Float64Array.from(moneyRevenue)]);
+  add('moneyCurrency', moneyCurrency);
+  const header: Header = {
+    f: FORMAT,
+    v: version,
+    n,
+    s: strings,
+    w: [...visitorIds.keys()],
+    c: currencies,
+    k: out.map(([name, type, xs]) => [name, type, xs.length]),
+  };
   const head = Buffer.from(JSON.stringify(header));
-  const start = Math.ceil((4 + head.length) / 8) * 8;
-  const out = Buffer.alloc(start + revenue.byteLength + rows.byteLength + (pages.length + names.length) * 4);
-  out.writeUInt32LE(head.length, 0);
-  head.copy(out, 4);
+  const pad = (x: number) => Math.ceil(x / 8) * 8;
+  const start = pad(4 + head.length);
+  const buf = Buffer.alloc(start + out.reduce((sum, [, , xs]) => sum + pad(xs.byteLength), 0));
+  buf.writeUInt32LE(head.length, 0);
+  head.copy(buf, 4);
   let at = start;
-  for (const part of [revenue, rows, Int32Array.from(pages), Int32Array.from(names)]) {
-    Buffer.from(part.buffer, part.byteOffset, part.byteLength).copy(out, at);
-    at += part.byteLength;
+  for (const [, , xs] of out) {
+    Buffer.from(xs.buffer, xs.byteOffset, xs.byteLength).copy(buf, at);
+    at += pad(xs.byteLength);
   }
-  return out;
+  return buf;
 }
 
-export function readColumns(buf: Buffer, day: string): DayColumns {
+/** The columns in `buf`, or null when they are of another format (made again from the records). */
+export function readColumns(buf: Buffer, day: string): DayColumns | null {
   const len = buf.readUInt32LE(0);
-  const header = JSON.parse(buf.toString('utf8', 4, 4 + len)) as Header;
-  const start = Math.ceil((4 + len) / 8) * 8;
-  // the typed arrays need 8-byte alignment: a reply at an unaligned offset of a larger buffer is copied
-  let ab = buf.buffer;
+  if (len + 4 > buf.length) return null;
+  let header: Header;
+  try {
+    header = JSON.parse(buf.toString('utf8', 4, 4 + len)) as Header;
+  } catch {
+    return null;
+  }
+  if (header.f !== FORMAT) return null;
+  const pad = (x: number) => Math.ceil(x / 8) * 8;
+  const start = pad(4 + len);
+  // the typed arrays need aligned offsets, and a process keeps them: a reply that is part of a larger buffer
+  // (unaligned, or holding other bytes) is copied
+  let ab = buf.buffer as ArrayBuffer;
   let at = buf.byteOffset + start;
-  if (at % 8) {
+  if (at % 8 || ab.byteLength > buf.length) {
     ab = new ArrayBuffer(buf.length - start);
     new Uint8Array(ab).set(buf.subarray(start));
     at = 0;
   }
-  const revenue = new Float64Array(ab, at, header.n);
-  const rows = new Int32Array(ab, at + revenue.byteLength, header.n * ROW);
-  const pages = new Int32Array(ab, at + revenue.byteLength + rows.byteLength, header.p * 2);
-  const names = new Int32Array(ab, at + revenue.byteLength + rows.byteLength + pages.byteLength, header.e * 3);
+  const cols: Record<string, Column> = {};
+  for (const [name, type, length] of header.k) {
+    cols[name] = new TYPES[type](ab, at, length);
+    at += pad(length * TYPES[type].BYTES_PER_ELEMENT);
+  }
   return {
     version: header.v,
     day,
     n: header.n,
     strings: header.s,
+    visitors: header.w,
     currencies: header.c,
-    revenue,
-    rows,
-    pages,
-    names,
+    cols,
+    bytes: ab.byteLength + 16 * (header.s.length + header.w.length),
   };
-}
-
-export interface ColumnFilter {
-  dim: string;
-  op: '==' | '!=';
-  value: string;
-}
-
-const round2 = (n: number) => Math.round(n * 100) / 100;
-
-/**
- * Rows being summed over several days (and the open visits): values and visitors are numbered once per query,
- * so a visit adds integers, not strings; each day maps its own string ids to these once.
- */
-export class ScanRows {
-  private readonly valueIds = new Map<string, number>();
-  private readonly visitorIds = new Map<string, number>();
-  readonly keys: string[] = [];
-  readonly counts: Counts[] = [];
-  readonly visitors: Array<Set<number>> = [];
-
-  /** The row of a key (a value, or a day), made when first seen. */
-  row(key: string): number {
-    let i = this.valueIds.get(key);
-    if (i === undefined) {
-      i = this.keys.length;
-      this.valueIds.set(key, i);
-      this.keys.push(key);
-      this.counts.push(zero());
-      this.visitors.push(new Set());
-    }
-    return i;
-  }
-
-  visitor(v: string): number {
-    let i = this.visitorIds.get(v);
-    if (i === undefined) {
-      i = this.visitorIds.size;
-      this.visitorIds.set(v, i);
-    }
-    return i;
-  }
-
-  /** The rows by key, visitors counted. */
-  result(): Map<string, Counts & { visitors: number }> {
-    return new Map(this.keys.map((k, i) => [k, { ...this.counts[i]!, visitors: this.visitors[i]!.size }]));
-  }
-}
-
-/**
- * Adds the day's visits that pass every filter to `out`, as stats-query's rows of `dim` (keyed by value, or by
- * day): the same figures rowsOfVisit gives each visit.
- */
-export function scanColumns(
-  cols: DayColumns,
-  filters: ColumnFilter[],
-  dim: string,
-  by: 'value' | 'day',
-  out: ScanRows,
-): void {
-  const { rows, pages, names, strings } = cols;
-  const visitDim = (d: string) => 1 + (VISIT_DIMS as readonly string[]).indexOf(d);
-  // per filter: which column, and the ids that match its value (none: id 0 for a visit's own dimensions)
-  const checks = filters.map((f) => {
-    const hit = strings.indexOf(f.value, 1);
-    const orNone = f.value === NONE && f.dim !== 'page' && f.dim !== 'event';
-    const col = f.dim === 'entryPage' ? C.entry : f.dim === 'exitPage' ? C.exit : visitDim(f.dim);
-    return { kind: f.dim === 'page' ? 1 : f.dim === 'event' ? 2 : 0, col, hit, orNone, eq: f.op === '==' };
-  });
-  const entryExit = dim === 'entryPage' || dim === 'exitPage';
-  // the column of a visit's own dimension (entry and exit pages count for browser visits only); 0 for the rest
-  const dimCol = dim === 'entryPage' ? C.entry : dim === 'exitPage' ? C.exit : visitDim(dim);
-  // this day's string ids → the query's row and visitor numbers, looked up once each
-  const rowOf = new Int32Array(strings.length).fill(-1);
-  const visitorOf = new Int32Array(strings.length).fill(-1);
-  // rows are made when a visit adds to them: a day or value no visit passes for has none
-  const byDay = by === 'day';
-  const rowOfId = (id: number) => {
-    if (byDay) return out.row(cols.day);
-    let i = rowOf[id]!;
-    if (i < 0) {
-      i = out.row(id ? strings[id]! : NONE);
-      rowOf[id] = i;
-    }
-    return i;
-  };
-  const addWhole = (c: Counts, r: number, k: number, visits: number) => {
-    c.visits += visits;
-    c.bounces += rows[r + C.bounce]!;
-    c.duration += rows[r + C.duration]!;
-    c.pageviews += rows[r + C.pageviews]!;
-    c.events += rows[r + C.events]!;
-    c.orders += rows[r + C.orders]!;
-    c.revenue = round2(c.revenue + cols.revenue[k]!);
-    const cur = rows[r + C.currency]!;
-    if (cur) addCurrencies(c, cols.currencies[cur - 1]!);
-  };
-  for (let k = 0; k < cols.n; k++) {
-    const r = k * ROW;
-    let pass = true;
-    for (const f of checks) {
-      let has = false;
-      if (f.kind === 1) {
-        const p0 = rows[r + C.pageStart]!;
-        const p1 = p0 + rows[r + C.pageCount]!;
-        for (let p = p0; p < p1 && !has; p++) has = pages[2 * p] === f.hit;
-      } else if (f.kind === 2) {
-        const n0 = rows[r + C.nameStart]!;
-        const n1 = n0 + rows[r + C.nameCount]!;
-        for (let n = n0; n < n1 && !has; n++) has = names[3 * n] === f.hit;
-      } else {
-        const v = rows[r + f.col]!;
-        has = v === f.hit || (f.orNone && v === 0);
-      }
-      if (has !== f.eq) {
-        pass = false;
-        break;
-      }
-    }
-    if (!pass) continue;
-    const client = rows[r + C.client]!;
-    let visitor = -1;
-    if (client) {
-      const id = rows[r]!;
-      visitor = visitorOf[id]!;
-      if (visitor < 0) {
-        visitor = out.visitor(strings[id]!);
-        visitorOf[id] = visitor;
-      }
-    }
-    if (dim === 'all' || (dimCol > 0 && (!entryExit || client))) {
-      const row = dim === 'all' ? out.row(byDay ? cols.day : '') : rowOfId(rows[r + dimCol]!);
-      addWhole(out.counts[row]!, r, k, client);
-      if (client) out.visitors[row]!.add(visitor);
-    } else if (dim === 'page') {
-      const p0 = rows[r + C.pageStart]!;
-      const p1 = p0 + rows[r + C.pageCount]!;
-      for (let p = p0; p < p1; p++) {
-        const row = rowOfId(pages[2 * p]!);
-        const c = out.counts[row]!;
-        c.visits += client;
-        c.pageviews += pages[2 * p + 1]!;
-        c.bounces += rows[r + C.bounce]!;
-        if (client) out.visitors[row]!.add(visitor);
-      }
-    } else if (dim === 'event') {
-      const n0 = rows[r + C.nameStart]!;
-      const n1 = n0 + rows[r + C.nameCount]!;
-      for (let n = n0; n < n1; n++) {
-        const row = rowOfId(names[3 * n]!);
-        const c = out.counts[row]!;
-        const orders = names[3 * n + 2]!;
-        c.visits += client;
-        c.events += names[3 * n + 1]!;
-        c.orders += orders;
-        if (orders > 0) {
-          c.revenue = round2(c.revenue + cols.revenue[k]!);
-          const cur = rows[r + C.currency]!;
-          if (cur) addCurrencies(c, cols.currencies[cur - 1]!);
-        }
-        if (client) out.visitors[row]!.add(visitor);
-      }
-    }
-  }
-}
-
-function addCurrencies(c: Counts, by: Record<string, number>): void {
-  for (const [code, n] of Object.entries(by)) c.revenueByCurrency[code] = round2((c.revenueByCurrency[code] ?? 0) + n);
 }
