@@ -26,4 +26,17 @@ describe("the date-time format's fast path", () => {
     }
     expect(isoUtcDateTime('2026-1a-28T12:00:00.000Z')).toBeUndefined();
   });
+
+  it('leaves to TypeBox a string of that shape with a non-digit in any digit position', () => {
+    const good = '2024-02-29T23:59:59.999Z';
+    const digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+    for (const at of digits) {
+      for (const c of ['/', ':', 'a', ' ', 'é', '٣']) {
+        const s = good.slice(0, at) + c + good.slice(at + 1);
+        expect(isoUtcDateTime(s), s).toBeUndefined();
+        expect(Format.IsDateTime(s), s).toBe(false);
+      }
+    }
+    expect(isoUtcDateTime(good)).toBe(true);
+  });
 });
