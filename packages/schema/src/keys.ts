@@ -24,11 +24,22 @@ export function inspectJson(value: unknown, maxDepth: number = LIMITS.maxDepth):
   return problem ?? bound;
 }
 
-/** The keys and indexes from the root to the value being walked: the path of a problem is built only when found. */
+/**
+ * The keys and indexes from the root to the value being walked: `path[d]` is the step taken at depth `d`, set
+ * on the way down (entries past the current depth are stale, never cleared); the path of a problem is built
+ * only when found.
+ */
 const path: Array<string | number> = [];
 let problem: string | undefined;
 
-const here = () => (path.length ? `/${path.join('/')}` : '');
+const here = (depth: number) => (depth ? `/${path.slice(0, depth).join('/')}` : '');
+
+/**
+ * Keys already found safe (payloads repeat a few keys: `url`, `title`, `library`, …), so that each is checked
+ * once per process rather than once per occurrence; bounded, as any client chooses its keys.
+ */
+const safeKeys = new Set<string>();
+const MAX_SAFE_KEYS = 4096;
 
 /** Bytes a JSON string of `length` UTF-16 units can take: quotes, and each unit escaped as \uXXXX at worst. */
 const stringBound = (length: number) => 2 + 6 * length;
@@ -53,36 +64,41 @@ function walk(value: unknown, depth: number, maxDepth: number): number {
       return 4; // undefined, functions and symbols: left out of objects, "null" in arrays
   }
   if (value === null) return 4;
-  if (depth >= maxDepth) return fail(`${here() || '/'}: nesting deeper than ${maxDepth} levels`);
+  if (depth >= maxDepth) return fail(`${here(depth) || '/'}: nesting deeper than ${maxDepth} levels`);
   if (Array.isArray(value)) {
     let bytes = 2;
     for (let i = 0; i < value.length; i++) {
       // MongoDB-wire servers such as FerretDB 1.x cannot store an array directly inside an array
-      if (Array.isArray(value[i])) return fail(`${here()}/${i}: arrays inside arrays are not supported`);
-      path.push(i);
+      if (Array.isArray(value[i])) return fail(`${here(depth)}/${i}: arrays inside arrays are not supported`);
+      path[depth] = i;
       const found = walk(value[i], depth + 1, maxDepth);
       if (found < 0) return found;
-      path.pop();
       bytes += found + 1;
     }
     return bytes;
   }
   let bytes = typeof (value as { toJSON?: unknown }).toJSON === 'function' ? Number.POSITIVE_INFINITY : 2;
   for (const key of Object.keys(value)) {
-    if (key.charCodeAt(0) === 36 /* $ */) return fail(`${here()}/${key}: keys may not start with '$'`);
-    if (key.includes('.')) return fail(`${here()}/${key}: keys may not contain '.'`);
-    if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
-      return fail(`${here()}/${key}: reserved key`);
+    if (!safeKeys.has(key)) {
+      const unsafe = keyProblem(key);
+      if (unsafe) return fail(`${here(depth)}/${unsafe}`);
+      if (safeKeys.size < MAX_SAFE_KEYS) safeKeys.add(key);
     }
-    if (key.length === 0) return fail(`${here()}/: empty keys are not allowed`);
-    // BSON keys are NUL-terminated: the driver refuses to encode them, so the whole batch would fail later
-    if (key.includes('\u0000'))
-      return fail(`${here()}/${key.replaceAll('\u0000', '\\u0000')}: keys may not contain NUL characters`);
-    path.push(key);
+    path[depth] = key;
     const found = walk((value as Record<string, unknown>)[key], depth + 1, maxDepth);
     if (found < 0) return found;
-    path.pop();
     bytes += stringBound(key.length) + found + 2; // the key, its colon and a comma
   }
   return bytes;
+}
+
+/** Why a key may not be stored (its last path segment and the reason), or undefined when it may. */
+function keyProblem(key: string): string | undefined {
+  if (key.charCodeAt(0) === 36 /* $ */) return `${key}: keys may not start with '$'`;
+  if (key.includes('.')) return `${key}: keys may not contain '.'`;
+  if (key === '__proto__' || key === 'constructor' || key === 'prototype') return `${key}: reserved key`;
+  if (key.length === 0) return ': empty keys are not allowed';
+  // BSON keys are NUL-terminated: the driver refuses to encode them, so the whole batch would fail later
+  if (key.includes('\u0000')) return `${key.replaceAll('\u0000', '\\u0000')}: keys may not contain NUL characters`;
+  return undefined;
 }

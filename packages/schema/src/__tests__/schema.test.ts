@@ -136,4 +136,20 @@ describe('inspectJson', () => {
       "/bad/x/$y: keys may not start with '$'",
     );
   });
+
+  it('checks every key again once it has seen thousands (the memo of safe keys is bounded) and never memoises an unsafe one', () => {
+    // more distinct safe keys than are remembered, then the same walks with an unsafe key among them
+    const many = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`key${i}`, i]));
+    expect(typeof inspectJson(many)).toBe('number');
+    for (let round = 0; round < 2; round++) {
+      expect(findUnsafeKey({ ...many, nested: { fresh: { $set: 1 } } })).toBe(
+        "/nested/fresh/$set: keys may not start with '$'",
+      );
+      expect(findUnsafeKey({ list: [{ 'a.b': 1 }] })).toBe("/list/0/a.b: keys may not contain '.'");
+      expect(findUnsafeKey({ deep: { ok: 1, constructor: 1 } })).toBe('/deep/constructor: reserved key');
+    }
+    // a path is that of the problem, whatever longer paths were walked before it
+    expect(findUnsafeKey({ a: { b: { c: { d: 1 } } }, e: { $f: 1 } })).toBe("/e/$f: keys may not start with '$'");
+    expect(findUnsafeKey([{ x: [{ y: 1 }] }, { $z: 1 }])).toBe("/1/$z: keys may not start with '$'");
+  });
 });
