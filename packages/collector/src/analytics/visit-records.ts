@@ -23,6 +23,8 @@ import { VISIT_DIMS } from './visit-summary.js';
 /** Records and columns are kept this long after a day's last write or read; then the day is read from `visits` again. */
 export const RECORDS_TTL_S = 100 * 86_400;
 const COMPLETE = '~all';
+/** Days whose records a query turns into columns per Redis round trip. */
+const DAYS_A_READ = 8;
 /** Field of a day's records naming its columns: `<records>:<random>`, written after the columns. */
 const TAG = '~v';
 
@@ -197,12 +199,14 @@ export async function readVisitDays(
   }
   if (missing.length) await fillFromVisits(models, redis, prefix, site, missing);
   const todo = [...stale, ...missing];
-  if (todo.length) {
+  // a few days at a time: a day of a busy site is megabytes of records
+  for (let c = 0; c < todo.length; c += DAYS_A_READ) {
+    const chunk = todo.slice(c, c + DAYS_A_READ);
     const read = redis.pipeline();
-    for (const day of todo) read.hvals(recordsKey(prefix, siteId, day));
+    for (const day of chunk) read.hvals(recordsKey(prefix, siteId, day));
     const texts = (await read.exec()) ?? [];
     const write = redis.pipeline();
-    todo.forEach((day, i) => {
+    chunk.forEach((day, i) => {
       const [err, values] = texts[i]!;
       if (err) throw err;
       const visits = (values as string[]).filter((t) => t.startsWith('[')).map((t) => decodeVisit(t, day));

@@ -19,6 +19,10 @@ export class VisitorNumbers {
     return this.names.length;
   }
 
+  has(visitor: string): boolean {
+    return this.ids.has(visitor);
+  }
+
   of(visitor: string): number {
     let i = this.ids.get(visitor);
     if (i === undefined) {
@@ -39,6 +43,14 @@ const numbered = new WeakMap<DayColumns, { numbers: VisitorNumbers; visitor: Int
 export function numberDays(days: DayColumns[]): { numbers: VisitorNumbers; visitors: Int32Array[] } {
   if (current.size > MAX_VISITORS) current = new VisitorNumbers();
   const numbers = current;
+  // visitors not numbered yet take their numbers in sorted order, as each day's visits are sorted (visit-columns.ts):
+  // a day's visits then count their visitors in ascending numbers, a few bitset words at a time
+  const todo = days.filter((cols) => numbered.get(cols)?.numbers !== numbers);
+  if (todo.length > 1) {
+    const fresh = new Set<string>();
+    for (const cols of todo) for (const v of cols.visitors) if (!numbers.has(v)) fresh.add(v);
+    for (const v of [...fresh].sort()) numbers.of(v);
+  }
   const visitors = days.map((cols) => {
     const held = numbered.get(cols);
     if (held?.numbers === numbers) return held.visitor;
@@ -389,14 +401,21 @@ export function scanDay(
     const client = fl & 1;
     const bounce = fl >> 1;
     if (dim === 'page') {
+      const v = visitor[k]!;
       for (let p = p0; p < pageAt; p++) {
-        const row = rowOfId(pageId[p]!);
-        grow();
+        const id = pageId[p]!;
+        let row = rowOf[id]!;
+        if (row < 0) {
+          row = rowOfId(id);
+          grow();
+        }
         const at = row * S;
         sums[at]! += client;
         sums[at + 3]! += pageViews[p]!;
         sums[at + 1]! += bounce;
-        if (client) out.addVisitor(row, visitor[k]!);
+        if (!client) continue;
+        if (row < bitRows) bits[row]![v >>> 5]! |= 1 << (v & 31);
+        else out.addVisitor(row, v);
       }
     } else if (dim === 'event') {
       for (let e = n0; e < nameAt; e++) {
