@@ -13,6 +13,7 @@ import type { QueuedEvent } from '../pipeline/index.js';
 import type { ProfileUpsert } from '../profiles/index.js';
 import { cleanName, normalizeEmail, normalizePhone } from '../profiles/index.js';
 import { installDateTimeFormat } from './date-time-format.js';
+import { isoTime } from './iso-time.js';
 
 installDateTimeFormat();
 const envelope = Compile(ClientEventSchema);
@@ -159,7 +160,7 @@ function enrich(event: ClientEvent, timestampMs: number, ctx: RequestContext, sh
     siteId: ctx.siteId,
     messageId: event.messageId,
     name: event.name,
-    timestamp: new Date(correctedMs(timestampMs, sent, shared.receivedMs)).toISOString(),
+    timestamp: isoTime(correctedMs(timestampMs, sent, shared.receivedMs)),
     receivedAt: shared.receivedIso,
     anonymousId: event.anonymousId,
     sessionId: event.sessionId ?? null,
