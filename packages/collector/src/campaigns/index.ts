@@ -10,8 +10,10 @@ export { default as openRoute } from './open-route.js';
 export { dropSiteCampaignKeys } from './site-keys.js';
 export {
   type ActiveTriggers,
+  copyGuards,
   enterTriggers,
   type FireJob,
+  guardCopy,
   loadActiveTriggers,
   type ReentryGuards,
 } from './trigger-entry.js';

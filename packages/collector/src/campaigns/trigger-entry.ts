@@ -10,6 +10,7 @@ import {
 } from '../models/index.js';
 import { jobIdFor } from '../plugins/queues.js';
 import { withRedisLocks } from '../plugins/redis.js';
+import { type RedisCopy, redisCopy } from '../plugins/redis-copy.js';
 import { matchesFilters } from './property-filters.js';
 
 export interface FireJob {
@@ -125,13 +126,61 @@ function candidateFor(t: TriggerDoc, e: NewEventDoc): Candidate | null {
   return { entryId, trigger: t, doc, enteredAt, receivedAt, delay: Math.max(0, fireAt.getTime() - Date.now()), guards };
 }
 
-/** The Redis whose locks make each claim of re-entry guards atomic across jobs and processes. */
+/**
+ * The Redis whose locks make each claim of re-entry guards atomic across jobs and processes, and which keeps a
+ * copy of the guards per trigger (`trig-guards:<trigger id>`, visitor or profile id → time and entry): once it
+ * is complete (plugins/redis-copy.ts; copyGuards makes it), a visitor it has no guard for is not looked up in
+ * `trigger_visitors`. A guard it has is, so a guard deleted there (an erasure, an operator) is gone for the claim.
+ */
 export interface ReentryGuards {
-  redis: Pick<Redis, 'set' | 'eval' | 'pipeline'>;
+  redis: Pick<Redis, 'set' | 'eval' | 'pipeline' | 'get' | 'unlink' | 'mget'>;
   prefix: string;
 }
 
 const guardLockKey = (prefix: string, guard: string) => `${prefix}:trig-guard-lock:${guard}`;
+
+export const guardCopy = (guards: ReentryGuards): RedisCopy => redisCopy(guards.redis, guards.prefix, 'trig-guards');
+
+/** A guard's `_id` (`<trigger id>:<visitor or profile id>`) as a copy's partition and field. */
+const splitGuard = (id: string) => {
+  const sep = id.indexOf(':');
+  return [id.slice(0, sep), id.slice(sep + 1)] as const;
+};
+
+const guardValue = (at: Date, entry: string) => `${at.getTime()}|${entry}`;
+
+/**
+ * Copies the re-entry guards of every active trigger with a re-entry window whose copy is not complete: one read of
+ * its guards each (a scan of `trigger_visitors` on FerretDB). One process at a time (the worker's keeper lock,
+ * which a site's deletion holds too). Returns the number of triggers copied.
+ */
+export async function copyGuards(
+  models: Pick<Models, 'Trigger' | 'TriggerVisitor'>,
+  guards: ReentryGuards,
+  keepLock: () => Promise<unknown> = async () => {},
+): Promise<number> {
+  const copy = guardCopy(guards);
+  const triggers = (await models.Trigger.find({ active: true, reentryHours: { $gt: 0 } }, { _id: 1 }).lean()).map((t) =>
+    t._id.toHexString(),
+  );
+  const ready = await copy.ready(triggers);
+  let copied = 0;
+  for (const triggerId of triggers) {
+    if (ready.has(triggerId)) continue;
+    const docs = models.TriggerVisitor.find({ _id: { $regex: `^${triggerId}:` } })
+      .lean()
+      .cursor({ batchSize: 5_000 });
+    const result = await copy.copy(
+      triggerId,
+      (async function* () {
+        for await (const g of docs) yield [splitGuard(g._id)[1], guardValue(g.lastEnteredAt, g.lastEntry)] as const;
+      })(),
+    );
+    if (result.complete) copied++;
+    await keepLock();
+  }
+  return copied;
+}
 
 /**
  * At most one entry per visitor per `reentryHours`, by every id the visitor is known by: a visitor who entered
@@ -157,8 +206,20 @@ async function claimReentry(
     ids.map((id) => guardLockKey(guards.prefix, id)),
     async () => {
       const held = new Map<string, { at: number; entry: string }>();
-      for (const g of await findEachById(ids, (id) =>
-        models.TriggerVisitor.findById(id, { lastEnteredAt: 1, lastEntry: 1 }).lean(),
+      const copy = guardCopy(guards);
+      const asked = new Map<string, string[]>();
+      for (const id of ids) {
+        const [triggerId, visitor] = splitGuard(id);
+        asked.set(triggerId, [...(asked.get(triggerId) ?? []), visitor]);
+      }
+      // the copy is trusted where it says a visitor never entered (most visitors, most of the time); a guard it
+      // holds is read from `trigger_visitors`, which decides (a guard deleted there is gone)
+      const neverEntered = new Set<string>();
+      for (const [triggerId, values] of await copy.read(asked))
+        for (const [visitor, value] of values) if (value === null) neverEntered.add(`${triggerId}:${visitor}`);
+      for (const g of await findEachById(
+        ids.filter((id) => !neverEntered.has(id)),
+        (id) => models.TriggerVisitor.findById(id, { lastEnteredAt: 1, lastEntry: 1 }).lean(),
       )) {
         held.set(g._id, { at: g.lastEnteredAt.getTime(), entry: g.lastEntry });
       }
@@ -186,6 +247,13 @@ async function claimReentry(
           })),
           { ordered: false },
         );
+        // then the copy, still under the guards' locks
+        const values = new Map<string, Array<[string, string]>>();
+        for (const [id, { at, entry }] of writes) {
+          const [triggerId, visitor] = splitGuard(id);
+          values.set(triggerId, [...(values.get(triggerId) ?? []), [visitor, guardValue(at, entry)]]);
+        }
+        await copy.write(values);
       }
       return candidates.filter((c) => !refused.has(c));
     },

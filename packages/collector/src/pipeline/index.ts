@@ -6,8 +6,8 @@ export { createIngestWorker, type IngestWorkerOptions } from './ingest-worker.js
 export {
   copyLinks,
   type LinkMirror,
+  linkCopyKeys,
   linkMirror,
-  linksGenKey,
   linksKey,
   linksReadyKey,
 } from './link-mirror.js';

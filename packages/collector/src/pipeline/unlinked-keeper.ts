@@ -25,6 +25,8 @@ export function startUnlinkedKeeper(
   models: Models,
   redis: Redis,
   log: { info(o: object, m: string): void; warn(o: object, m: string): void },
+  /** Other copies in Redis kept complete in the same rounds, under the same lock (a site's deletion holds it). */
+  copies: Array<(keepLock: () => Promise<unknown>) => Promise<void>> = [],
   intervalMs = 15_000,
 ): { stop(): Promise<void> } {
   const lockKey = lockKeys.unlinked(config.queuePrefix);
@@ -48,6 +50,7 @@ export function startUnlinkedKeeper(
       if (prepared.sites) log.info(prepared, 'records of events without a profile are kept for these sites now');
       const copied = await copyLinks(models, redis, config.queuePrefix, () => redis.pexpire(lockKey, LOCK_MS));
       if (copied.sites) log.info(copied, "sites' visitor-id links copied to Redis");
+      for (const copy of copies) await copy(() => redis.pexpire(lockKey, LOCK_MS));
       if (Date.now() - lastSweep >= SWEEP_EVERY_MS && !stopped) {
         const setAside = await setAsideIdleRecords(models, redis, config.queuePrefix);
         lastSweep = Date.now();

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { createEnricher, recordVisitEvents, startVisitCloser } from '../analytics/index.js';
 import {
   type ActiveTriggers,
+  copyGuards,
   createTriggerWorker,
   creditOrders,
   enterTriggers,
@@ -65,7 +66,13 @@ export async function startWorkers({
   const folder = startRollupFolder(config, models, log);
   const retention = startRetention(config, models, log);
   const visitCloser = startVisitCloser(config, models, redis, log);
-  const unlinkedKeeper = startUnlinkedKeeper(config, models, redis, log);
+  const guards: ReentryGuards = { redis, prefix: config.queuePrefix };
+  const unlinkedKeeper = startUnlinkedKeeper(config, models, redis, log, [
+    async (keepLock) => {
+      const triggers = await copyGuards(models, guards, keepLock);
+      if (triggers) log.info({ triggers }, "triggers' re-entry guards copied to Redis");
+    },
+  ]);
   const caches = siteConfigCaches(models, redis, config.queuePrefix);
   const facts: FactsDeps = { models, redis, prefix: config.queuePrefix, segments: caches.segments };
   const funnels = createFunnelHook({ models, redis, prefix: config.queuePrefix });
@@ -78,7 +85,7 @@ export async function startWorkers({
     funnels,
     emailOrders,
     (events) => recordVisitEvents(redis, config.queuePrefix, events),
-    { redis, prefix: config.queuePrefix },
+    guards,
   );
   const signingSecret = await loadSigningSecret(models, config);
   const suppressions = new SiteConfigCache(redis, config.queuePrefix, loadSuppressions(models));

@@ -173,6 +173,12 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
         `${deps.prefix}:links:${siteId}`,
         `${deps.prefix}:links-ready:${siteId}`,
         `${deps.prefix}:links-gen:${siteId}`,
+        // and the copies of its triggers' re-entry guards (campaigns/trigger-entry.ts)
+        ...triggerIds.flatMap((id) => [
+          `${deps.prefix}:trig-guards:${id}`,
+          `${deps.prefix}:trig-guards-ready:${id}`,
+          `${deps.prefix}:trig-guards-gen:${id}`,
+        ]),
       ))
     );
   });

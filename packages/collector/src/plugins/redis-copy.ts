@@ -1,0 +1,149 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * A copy in Redis of small documents that a per-job point read would otherwise fetch from MongoDB (where FerretDB
+ * 1.24 serves a read by `_id` as a pass over the whole collection: docs/production.md), kept per partition (a
+ * site, a trigger) so that its answers can be trusted, a missing field included:
+ * - `<name>:<partition>` → hash, field → value. Whoever writes a document writes MongoDB first, then the copy, so
+ *   a reader of the copy sees what a reader of MongoDB would.
+ * - The copy of a partition is complete only while `<name>-ready:<partition>` is set. copy() sets it after it
+ *   emptied the hash and added every document read from MongoDB that a writer had not written meanwhile (HSETNX:
+ *   a value written after the read is newer than the one read), and only if `<name>-gen:<partition>` did not move
+ *   while it read.
+ * - A change made other than through write() (a bulk move, a deletion) invalidates the partition: the counter
+ *   moves and the key and hash go. Until it is copied again, read() does not answer for it and readers ask
+ *   MongoDB, as they do for a partition never copied and after Redis lost its data (the key goes with the hash).
+ */
+export interface RedisCopy {
+  /** The fields asked of each partition (partition → fields), for the partitions whose copy is complete. */
+  read(asked: ReadonlyMap<string, readonly string[]>): Promise<Map<string, Map<string, string | null>>>;
+  /** Values just written to MongoDB (partition → [field, value] pairs). */
+  write(values: ReadonlyMap<string, ReadonlyArray<readonly [string, string]>>): Promise<void>;
+  /** Drops these partitions' copies; read() leaves them out until they are copied again. */
+  invalidate(partitions: Iterable<string>): Promise<void>;
+  /**
+   * Copies one partition from what MongoDB holds, read after this call starts; one copier at a time (the caller
+   * holds a lock). Returns whether the copy is complete (false: invalidated while copying) and the fields copied.
+   */
+  copy(
+    partition: string,
+    source: AsyncIterable<readonly [string, string]>,
+  ): Promise<{ complete: boolean; fields: number }>;
+  /** Which of these partitions' copies are complete. */
+  ready(partitions: readonly string[]): Promise<Set<string>>;
+  keys(partition: string): string[];
+}
+
+/** Fields per HMGET/HSET, well under Lua's unpack limit. */
+const CHUNK = 1_000;
+
+/** KEYS: ready key, hash. ARGV: fields. Their values, or false when the copy is not complete. */
+const READ = `if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+return redis.call('HMGET', KEYS[2], unpack(ARGV))`;
+
+/** KEYS: counter, ready key, hash. */
+const INVALIDATE = `redis.call('INCR', KEYS[1])
+redis.call('DEL', KEYS[2])
+return redis.call('UNLINK', KEYS[3])`;
+
+/** KEYS: counter, ready key. ARGV: the counter as read before copying, now. Sets the key unless invalidated since. */
+const SET_READY = `local gen = redis.call('GET', KEYS[1]) or ''
+if gen ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1`;
+
+async function run(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+  const results = (await pipeline.exec()) ?? [];
+  return results.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}
+
+export function redisCopy(
+  redis: Pick<Redis, 'pipeline' | 'eval' | 'get' | 'unlink' | 'mget'>,
+  prefix: string,
+  name: string,
+): RedisCopy {
+  const hash = (p: string) => `${prefix}:${name}:${p}`;
+  const readyKey = (p: string) => `${prefix}:${name}-ready:${p}`;
+  const genKey = (p: string) => `${prefix}:${name}-gen:${p}`;
+  return {
+    async read(asked) {
+      const out = new Map<string, Map<string, string | null>>();
+      const sent: Array<{ partition: string; fields: readonly string[] }> = [];
+      const pipeline = redis.pipeline();
+      for (const [partition, fields] of asked) {
+        for (let i = 0; i < fields.length; i += CHUNK) {
+          const chunk = fields.slice(i, i + CHUNK);
+          sent.push({ partition, fields: chunk });
+          pipeline.eval(READ, 2, readyKey(partition), hash(partition), ...chunk);
+        }
+      }
+      if (!sent.length) return out;
+      const values = await run(pipeline);
+      const incomplete = new Set<string>();
+      sent.forEach(({ partition, fields }, i) => {
+        const got = values[i];
+        // a partition's chunks may straddle an invalidation: it is answered whole or not at all
+        if (!Array.isArray(got)) {
+          incomplete.add(partition);
+          return;
+        }
+        const map = out.get(partition) ?? new Map<string, string | null>();
+        for (const [j, field] of fields.entries()) map.set(field, (got[j] as string | null) ?? null);
+        out.set(partition, map);
+      });
+      for (const partition of incomplete) out.delete(partition);
+      return out;
+    },
+    async write(values) {
+      const pipeline = redis.pipeline();
+      let n = 0;
+      for (const [partition, pairs] of values) {
+        for (let i = 0; i < pairs.length; i += CHUNK) {
+          pipeline.hset(hash(partition), ...pairs.slice(i, i + CHUNK).flat());
+          n++;
+        }
+      }
+      if (n) await run(pipeline);
+    },
+    async invalidate(partitions) {
+      const pipeline = redis.pipeline();
+      let n = 0;
+      for (const p of new Set(partitions)) {
+        pipeline.eval(INVALIDATE, 3, genKey(p), readyKey(p), hash(p));
+        n++;
+      }
+      if (n) await run(pipeline);
+    },
+    async copy(partition, source) {
+      const gen = (await redis.get(genKey(partition))) ?? '';
+      // a value written before this point is in MongoDB already, so the read below finds it
+      await redis.unlink(hash(partition));
+      let batch: Array<readonly [string, string]> = [];
+      let fields = 0;
+      const flush = async () => {
+        if (!batch.length) return;
+        const pipeline = redis.pipeline();
+        for (const [field, value] of batch) pipeline.hsetnx(hash(partition), field, value);
+        await run(pipeline);
+        fields += batch.length;
+        batch = [];
+      };
+      for await (const pair of source) {
+        batch.push(pair);
+        if (batch.length >= CHUNK) await flush();
+      }
+      await flush();
+      const set = await redis.eval(SET_READY, 2, genKey(partition), readyKey(partition), gen, new Date().toISOString());
+      return { complete: Number(set) === 1, fields };
+    },
+    async ready(partitions) {
+      if (!partitions.length) return new Set();
+      const found = await redis.mget(...partitions.map(readyKey));
+      return new Set(partitions.filter((_, i) => found[i] !== null));
+    },
+    keys: (p) => [hash(p), readyKey(p), genKey(p)],
+  };
+}
