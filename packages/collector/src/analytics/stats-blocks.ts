@@ -308,6 +308,34 @@ async function cacheBlocks(redis: Redis, prefix: string, copies: Copy[], onlyIfA
 }
 
 /**
+ * Sums and runs this process parsed last, by their text (up to 8 million characters of it): a month's sums or a
+ * run of a dimension with a thousand values is ~60 KB of JSON, and a 90-day breakdown of pages parsed ten of them
+ * per query (18 ms of its 25 ms of CPU). A text equal to the one parsed is the same figures; the maps are read
+ * only. The oldest go first.
+ */
+const parsed = new Map<string, ValueMap>();
+const PARSED_CHARS = 8_000_000;
+let parsedChars = 0;
+export function parsedSum(text: string): ValueMap {
+  if (text.length < 1_000) return parseSum(text);
+  let map = parsed.get(text);
+  if (map) {
+    parsed.delete(text);
+    parsed.set(text, map);
+    return map;
+  }
+  map = parseSum(text);
+  parsed.set(text, map);
+  parsedChars += text.length;
+  for (const k of parsed.keys()) {
+    if (parsedChars <= PARSED_CHARS) break;
+    parsed.delete(k);
+    parsedChars -= k.length;
+  }
+  return map;
+}
+
+/**
  * What a query reads of a block: the month's sums (`days: null`), the days it names one by one, or (`span`) the
  * sum of the days it names, as parts to be added up.
  */
@@ -348,8 +376,8 @@ export async function readBlocks(
       missing.push(a);
       return;
     }
-    if (!a.days) out.set(a.id, { sum: parseSum(parts[0] ?? '[]') });
-    else if (a.span) out.set(a.id, { parts: parts.filter((t): t is string => !!t).map(parseSum) });
+    if (!a.days) out.set(a.id, { sum: parsedSum(parts[0] ?? '[]') });
+    else if (a.span) out.set(a.id, { parts: parts.filter((t): t is string => !!t).map(parsedSum) });
     else {
       const days: DayMap = new Map();
       a.days.forEach((day, k) => {
