@@ -48,13 +48,6 @@ function summarize(r, eventsPerRequest) {
   };
 }
 
-/**
- * Node flags of the API process as compose.yaml runs it (NODE_OPTIONS; docs/configuration.md): a young generation
- * of 2 × 8 MB instead of V8's 2 × 16 MB. The HTTP case measures the collector so, and once more without them for
- * its RSS under 100-event batches.
- */
-export const API_NODE_FLAGS = ['--max-semi-space-size=8'];
-
 /** Each case: a short warm-up, then `duration` seconds measured. */
 export async function benchHttp({
   duration = 5,
@@ -68,7 +61,7 @@ export async function benchHttp({
   const site = await createSite(env);
   const collector = await startCollector(env, {
     worker: false,
-    nodeArgs: [...API_NODE_FLAGS, ...(profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : [])],
+    nodeArgs: profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : [],
   });
   const helloPort = await freePort();
   const hello = await startProcess([join(ROOT, 'bench/hello.mjs')], {
@@ -122,7 +115,6 @@ export async function benchHttp({
     for (const c of connections.slice(0, 2))
       out.batch100.push(await measure(`${collector.url}/api/track/event`, post(batch), 100, c));
     out.batchRssMax = batchRss.stop();
-    out.batchRssDefaultFlags = await batchRssWithoutFlags(env, post(batch), connections.slice(0, 2), duration);
     // p99 at half of the measured peak single-event rate, requests spread evenly (paced.mjs)
     const peak = out.single.reduce((a, b) => (b.okPerSec > a.okPerSec ? b : a));
     await sleep(500);
@@ -166,7 +158,7 @@ export async function benchHttp({
     target,
   ];
   table(
-    `2. HTTP ingest (autocannon ${duration} s per row; collector API with --no-worker and ${API_NODE_FLAGS.join(' ')}, real Redis; RSS max ${fmt.mb(out.collectorRssMax)}, target <= 200 MB)`,
+    `2. HTTP ingest (autocannon ${duration} s per row; collector API with --no-worker, real Redis; RSS max ${fmt.mb(out.collectorRssMax)}, target <= 200 MB)`,
     ['case', 'conns', 'CPU/req', '2xx req/s', 'events/s', 'p50', 'p99', 'non-2xx', 'vs baseline / target'],
     [
       ...out.hello.map((s) => row('baseline: fastify hello world (GET)', s)),
@@ -192,26 +184,7 @@ export async function benchHttp({
     `   peak to peak: single-event POST ${fmt.pct(out.ratios.singleVsBarePost)} of the bare POST (target >= 60 %), ` +
       `100-event batches ${fmt.pct(out.ratios.batchVsBarePost)} (target >= 30 %); by CPU per request, same ` +
       `connections: single ${pcts(out.ratios.singleByCpu)}, batches ${pcts(out.ratios.batchByCpu)}; collector RSS ` +
-      `max ${fmt.mb(out.batchRssMax)} during the batches (target <= 200 MB; ${fmt.mb(out.batchRssDefaultFlags)} without ` +
-      `${API_NODE_FLAGS.join(' ')}), ${fmt.mb(out.collectorRssMax)} over the step`,
+      `max ${fmt.mb(out.batchRssMax)} during the batches (target <= 200 MB), ${fmt.mb(out.collectorRssMax)} over the step`,
   );
   return out;
-}
-
-/** The collector's RSS under the same 100-event batches when started with Node's default flags (its own process). */
-async function batchRssWithoutFlags(env, request, connectionCounts, duration) {
-  const collector = await startCollector(env, { worker: false });
-  try {
-    const url = `${collector.url}/api/track/event`;
-    const rss = sampleMax(collector.rss);
-    for (const connections of connectionCounts) {
-      await run({ url, connections, duration: 1, ...request });
-      await run({ url, connections, duration, ...request });
-      await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
-    }
-    return rss.stop();
-  } finally {
-    await collector.stop();
-    await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
-  }
 }
