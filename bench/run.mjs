@@ -2,7 +2,8 @@
 // `npm run bench`: the benchmarks of bench/README.md, each beside its baseline measured in the same run.
 // Prints tables and writes bench/results/latest.json. Never fails on speed.
 //   node bench/run.mjs [--only sizes,http,pipeline,saleday,scaleout,sustained,profile,browser,person,analytics,funnels,campaigns] [--duration 5]
-//                      [--events 20000] [--history 1000000] [--backlog 500000] [--sustained 60] [--quick]
+//                      [--events 20000] [--history 1000000] [--backlog 500000] [--saleday-shape browsers|singles]
+//                      [--sustained 60] [--quick]
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean' },
     history: { type: 'string' },
     backlog: { type: 'string' },
+    'saleday-shape': { type: 'string' },
   },
 });
 const only = new Set(
@@ -78,6 +80,7 @@ await step('saleday', () =>
   benchSaleDay({
     history: Number(values.history ?? (quick ? 50_000 : 1_000_000)),
     backlog: Number(values.backlog ?? (quick ? 20_000 : 500_000)),
+    shape: values['saleday-shape'] ?? 'browsers',
   }),
 );
 await step('person', () => benchPerson({ visitors: quick ? 20_000 : 200_000 }));

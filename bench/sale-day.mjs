@@ -1,7 +1,7 @@
 // 3c. Sale day: a backlog sent as browsers send it, drained by a separate worker process, on an empty database
 // and on one that already holds a history — so growth of the per-event cost with the data shows.
-//   history: events, profiles (one per 10 events) and visitor ids (one per 5 events; each profile has two)
-//   inserted directly, plus an active trigger (add_to_cart) and a webhook subscription (order_product) made
+//   history: events, profiles (one per 10 events) with their profile facts, and visitor ids (one per 5 events;
+//   each profile has two) inserted directly, plus an active trigger (add_to_cart) and a webhook subscription (order_product) made
 //   through the API;
 //   backlog: `trackmate-collector start --no-worker` takes requests of 1–10 events of one visitor each (page
 //   views, clicks, add_to_cart; 2 % identify — half of them people of the history —, 1 % order_product), 32
@@ -9,6 +9,8 @@
 //   drain: the queue paused, one `trackmate-collector worker` process started, the clock started on resume;
 //   progress counted from the worker's completed jobs (their `inserted`/`duplicates`/`failed`), never by
 //   counting MongoDB (a scan on FerretDB), and printed per 50,000 events (per 10 % of a smaller backlog);
+//   --saleday-shape singles: one event a request instead, of anonymous visitors (no identify, no order), from 50
+//   connections, as a load-test tool sends them;
 //   baseline: insertMany of as many documents of the stored shape into a collection with the same indexes in
 //   the same database, 1,000 a call, 4 at a time.
 import { spawn } from 'node:child_process';
@@ -88,6 +90,26 @@ async function storeHistory(db, siteId, history) {
       });
     }
     await db.collection('profiles').insertMany(docs, { ordered: false });
+    // what the worker kept for each of them (segments' profile facts): their visitor ids' events are counted
+    await db.collection('profile_facts').insertMany(
+      docs.map((p) => ({
+        _id: p._id,
+        siteId: site,
+        firstSeen: p.createdAt,
+        lastSeen: p.createdAt,
+        firstTouch: null,
+        country: null,
+        counts: { page_view: 10 },
+        days: {},
+        orders: 0,
+        revenue: {},
+        lastOrderAt: null,
+        visitors: p.anonymousIds,
+        jobs: [],
+        updatedAt: p.createdAt,
+      })),
+      { ordered: false },
+    );
   });
   await inParallel(Math.ceil(visitors / 1000), 2, async (c) => {
     const docs = [];
@@ -128,8 +150,11 @@ async function storeHistory(db, siteId, history) {
   return { ms: performance.now() - t0, profiles, visitors };
 }
 
-/** The backlog's requests: one visitor's 1–10 events each. */
-function* requests(total, history, seed) {
+/**
+ * The backlog's requests: one visitor's 1–10 events each, identifies and orders mixed in; or, with `singles`, one
+ * event each of anonymous visitors (page views, clicks, carts), as a load-test tool sends them.
+ */
+function* requests(total, history, seed, singles = false) {
   const rand = rng(seed);
   const historyProfiles = Math.floor(history / 10);
   let n = 0;
@@ -139,17 +164,17 @@ function* requests(total, history, seed) {
     const visitor = returning
       ? `h-${Math.floor(rand() * historyProfiles * 2)}`
       : `sale-${Math.floor(rand() * (total / 6))}`;
-    const size = Math.min(total - n, 1 + Math.floor(rand() * 10));
+    const size = singles ? 1 : Math.min(total - n, 1 + Math.floor(rand() * 10));
     const batch = [];
     for (let k = 0; k < size; k++, n++) {
       const r = rand();
       let name;
       let properties;
-      if (r < 0.02) {
+      if (!singles && r < 0.02) {
         name = 'identify';
         const known = history && rand() < 0.5;
         properties = { email: known ? historyEmail(Math.floor(rand() * historyProfiles)) : `new-${visitor}@shop.test` };
-      } else if (r < 0.03) {
+      } else if (!singles && r < 0.03) {
         name = 'order_product';
         properties = {
           orderId: `o-${seed}-${order++}`,
@@ -174,13 +199,13 @@ function* requests(total, history, seed) {
 }
 
 /** Posts the backlog to a collector without worker; returns how many events were acknowledged. */
-async function buildBacklog(url, writeKey, total, history, seed) {
-  const it = requests(total, history, seed);
+async function buildBacklog(url, writeKey, total, history, seed, singles) {
+  const it = requests(total, history, seed, singles);
   let accepted = 0;
   let calls = 0;
   const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: 32 }, async () => {
+    Array.from({ length: singles ? 50 : 32 }, async () => {
       for (let next = it.next(); !next.done; next = it.next()) {
         const batch = next.value;
         const body = JSON.stringify(batch.length === 1 ? batch[0] : { sentAt: new Date().toISOString(), batch });
@@ -270,7 +295,7 @@ async function rawInsertMany(db, siteId, total) {
   return { ms, eventsPerSec: (total / ms) * 1000 };
 }
 
-async function saleDay({ history, backlog, step }) {
+async function saleDay({ history, backlog, step, singles }) {
   const receiver = createServer((req, res) => {
     req.resume();
     req.on('end', () => res.writeHead(200).end('ok'));
@@ -313,7 +338,7 @@ async function saleDay({ history, backlog, step }) {
       url: `http://127.0.0.1:${receiver.address().port}/hook`,
       events: ['order_product'],
     });
-    out.posted = await buildBacklog(api.url, site.writeKey, backlog, history, 7);
+    out.posted = await buildBacklog(api.url, site.writeKey, backlog, history, 7, singles);
     say(
       `backlog: ${fmt.n(out.posted.accepted)} events acknowledged in ${fmt.n(out.posted.requests)} requests, ${fmt.ms(out.posted.ms)}`,
     );
@@ -383,14 +408,15 @@ async function saleDay({ history, backlog, step }) {
   return out;
 }
 
-export async function benchSaleDay({ history = 1_000_000, backlog = 500_000 } = {}) {
+export async function benchSaleDay({ history = 1_000_000, backlog = 500_000, shape = 'browsers' } = {}) {
+  const singles = shape === 'singles';
   const step = backlog >= 100_000 ? 50_000 : Math.max(1_000, Math.round(backlog / 10));
   const runs = [];
   // --history 0: the empty database alone (a quick A/B of two builds or settings)
-  for (const h of history ? [0, history] : [0]) runs.push(await saleDay({ history: h, backlog, step }));
+  for (const h of history ? [0, history] : [0]) runs.push(await saleDay({ history: h, backlog, step, singles }));
   const [empty, full = empty] = runs;
   table(
-    `3c. Sale day: ${fmt.n(backlog)} events sent as browsers send them (1–10 a request, identifies and orders mixed in) with the worker stopped, then drained by one worker process`,
+    `3c. Sale day: ${fmt.n(backlog)} events ${singles ? 'sent one a request by anonymous visitors from 50 connections' : 'sent as browsers send them (1–10 a request, identifies and orders mixed in)'} with the worker stopped, then drained by one worker process`,
     [
       'case',
       'history built',

@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWorker } from '../src/app.js';
 import type { QueuedEvent } from '../src/ingest/index.js';
 import { processEvents } from '../src/pipeline/index.js';
-import { clientEvent, postEvents, queuedEvent, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
+import {
+  clientEvent,
+  postEvents,
+  queuedEvent,
+  runAll,
+  shuffle,
+  startTestApp,
+  type TestApp,
+  waitFor,
+} from './helpers/harness.js';
 
 /**
  * Whatever order the ingest jobs of one visitor run in — on one worker or several, each at concurrency > 1, a
@@ -37,25 +46,6 @@ async function unlinked(t: TestApp, visitorIds: string[]): Promise<string[]> {
     }
   }
   return wrong;
-}
-
-function shuffle<T>(items: T[]): T[] {
-  const a = [...items];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
-
-/** Runs the jobs `width` at a time, in the order given. */
-async function runAll(jobs: Array<() => Promise<unknown>>, width: number): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < jobs.length) await jobs[next++]!();
-    }),
-  );
 }
 
 describe('identity links under concurrent ingest jobs', () => {

@@ -13,7 +13,7 @@ import {
   unlinkedEvents,
 } from '../src/pipeline/index.js';
 import { createSite } from '../src/sites/index.js';
-import { queuedEvent, startTestApp, type TestApp } from './helpers/harness.js';
+import { queuedEvent, runAll, shuffle, startTestApp, type TestApp } from './helpers/harness.js';
 
 /**
  * The Redis copy of the sites' visitor-id links (pipeline/link-mirror.ts): the worker reads it instead of
@@ -177,16 +177,7 @@ describe('the Redis copy of visitor-id links', () => {
         if (Math.random() < 0.2) jobs.push(job); // the same job delivered twice
       }
     }
-    for (let i = jobs.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
-      [jobs[i], jobs[j]] = [jobs[j]!, jobs[i]!];
-    }
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < jobs.length) await jobs[next++]!();
-      }),
-    );
+    await runAll(shuffle(jobs), 8);
     const links = await t.db
       .collection<{ anonymousId: string; profileId: Types.ObjectId }>('identities')
       .find({ anonymousId: { $in: visitors } })

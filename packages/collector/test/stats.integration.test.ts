@@ -63,6 +63,16 @@ describe('stats API over a fixture of known traffic', () => {
         await waitFor(async () => (await t.db.collection('events').countDocuments()) === total, 15_000, 'the order');
       }
     }
+    // an event is in MongoDB before its job's after-insert hooks (visit records, roll-ups) have run: the figures
+    // are read once every job has finished
+    await waitFor(
+      async () => {
+        const c = await t.app.queues.ingest.getJobCounts('waiting', 'active', 'delayed');
+        return c.waiting + c.active + c.delayed === 0;
+      },
+      30_000,
+      'the ingest jobs finished',
+    );
   });
   afterAll(async () => {
     await t?.close();

@@ -11,7 +11,16 @@ import {
   unlinkedKey,
   unlinkedReadyKey,
 } from '../src/pipeline/index.js';
-import { clientEvent, postEvents, queuedEvent, startTestApp, type TestApp, waitFor } from './helpers/harness.js';
+import {
+  clientEvent,
+  postEvents,
+  queuedEvent,
+  runAll,
+  shuffle,
+  startTestApp,
+  type TestApp,
+  waitFor,
+} from './helpers/harness.js';
 
 /**
  * Records of events stored without a profile (Redis, pipeline/unlinked-events.ts): linking a visitor back-fills
@@ -149,16 +158,7 @@ describe('records of events without a profile', () => {
         if (Math.random() < 0.2) jobs.push(job); // the same job delivered twice
       }
     }
-    for (let i = jobs.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
-      [jobs[i], jobs[j]] = [jobs[j]!, jobs[i]!];
-    }
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < jobs.length) await jobs[next++]!();
-      }),
-    );
+    await runAll(shuffle(jobs), 8);
     expect(await wronglyLinked(visitors)).toEqual([]);
     const left = (await Promise.all(visitors.map(recordedIds))).flat();
     expect(left).toEqual([]);

@@ -194,3 +194,23 @@ export function queuedEvent(
     ...over,
   };
 }
+
+/** The items in random order (Fisher–Yates), for tests that run jobs in an order nobody chose. */
+export function shuffle<T>(items: T[]): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+/** Runs the jobs `width` at a time, in the order given. */
+export async function runAll(jobs: Array<() => Promise<unknown>>, width: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < jobs.length) await jobs[next++]!();
+    }),
+  );
+}
