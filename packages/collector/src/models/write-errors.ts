@@ -33,7 +33,7 @@ const TRANSIENT_CODES = new Set([6, 7, 50, 89, 91, 189, 262, 9001, 10107, 11600,
  * cannot encode, a document the server rejects), as opposed to the connection or the server being away.
  */
 export function isDocumentError(err: unknown): boolean {
-  if (writeErrorsOf(err)) return true;
+  if (writeErrorsOf(err)?.length) return true;
   if (err instanceof TypeError || err instanceof RangeError) return true;
   const e = err as { name?: string; code?: unknown; errorLabels?: string[] } | null;
   if (!e) return false;

@@ -295,6 +295,9 @@ async function insertEvents(models: Models, docs: NewEventDoc[]): Promise<Insert
       if (!isDocumentError(err)) throw err;
       return insertOneByOne(models, docs);
     }
+    // a bulk error without write errors (the server went away mid-insert: "connect ECONNREFUSED") says nothing of
+    // which documents were stored: the whole job retries, and the retry finds those that were as duplicates
+    if (!writeErrors.length) throw err;
     for (const w of writeErrors) {
       bad.add(w.index);
       if (w.code === 11000) out.duplicates++;
