@@ -210,7 +210,9 @@ async function claimReentry(
       const asked = new Map<string, string[]>();
       for (const id of ids) {
         const [triggerId, visitor] = splitGuard(id);
-        asked.set(triggerId, [...(asked.get(triggerId) ?? []), visitor]);
+        const list = asked.get(triggerId);
+        if (list) list.push(visitor);
+        else asked.set(triggerId, [visitor]);
       }
       // the copy is trusted where it says a visitor never entered (most visitors, most of the time); a guard it
       // holds is read from `trigger_visitors`, which decides (a guard deleted there is gone)
@@ -251,7 +253,9 @@ async function claimReentry(
         const values = new Map<string, Array<[string, string]>>();
         for (const [id, { at, entry }] of writes) {
           const [triggerId, visitor] = splitGuard(id);
-          values.set(triggerId, [...(values.get(triggerId) ?? []), [visitor, guardValue(at, entry)]]);
+          const list = values.get(triggerId);
+          if (list) list.push([visitor, guardValue(at, entry)]);
+          else values.set(triggerId, [[visitor, guardValue(at, entry)]]);
         }
         await copy.write(values);
       }

@@ -48,7 +48,9 @@ export function linkMirror(redis: Copier, prefix: string): LinkMirror {
       const asked = new Map<string, string[]>();
       for (const key of new Set(keys)) {
         const { siteId, anonymousId } = split(key);
-        asked.set(siteId, [...(asked.get(siteId) ?? []), anonymousId]);
+        const list = asked.get(siteId);
+        if (list) list.push(anonymousId);
+        else asked.set(siteId, [anonymousId]);
       }
       const out = new Map<string, Types.ObjectId | null>();
       for (const [siteId, values] of await copy.read(asked))
@@ -60,7 +62,9 @@ export function linkMirror(redis: Copier, prefix: string): LinkMirror {
       const values = new Map<string, Array<[string, string]>>();
       for (const [key, profileId] of links) {
         const { siteId, anonymousId } = split(key);
-        values.set(siteId, [...(values.get(siteId) ?? []), [anonymousId, profileId.toHexString()]]);
+        const list = values.get(siteId);
+        if (list) list.push([anonymousId, profileId.toHexString()]);
+        else values.set(siteId, [[anonymousId, profileId.toHexString()]]);
       }
       await copy.write(values);
     },
