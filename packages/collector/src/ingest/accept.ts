@@ -26,9 +26,11 @@ export function accept(
       }),
     );
   }
+  // the count, not the events: nothing keeps a request's objects alive while its job waits for Redis
+  const accepted = events.length;
   return batcher.enqueue(events).then(() => {
-    app.prometheus.eventsAccepted.inc({ source }, events.length);
-    return { accepted: events.length, rejected };
+    app.prometheus.eventsAccepted.inc({ source }, accepted);
+    return { accepted, rejected };
   });
 }
 
