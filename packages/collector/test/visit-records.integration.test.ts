@@ -2,7 +2,7 @@ import { STATS_DIMENSIONS } from '@trackmate/schema';
 import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Filter, StatsQuery } from '../src/analytics/stats-query.js';
-import { rollUpVisits } from '../src/analytics/visit-closer.js';
+import { makeOverDays, type RecordedDay, rollUpVisits } from '../src/analytics/visit-closer.js';
 import { readColumns } from '../src/analytics/visit-columns.js';
 import { columnsKey, recordsKey, recordsSinceKey } from '../src/analytics/visit-records.js';
 import { addCounts, type Counts, NONE, rowsOfVisit, zero } from '../src/analytics/visit-summary.js';
@@ -168,6 +168,35 @@ describe('filtered stats read the closed visits’ records in Redis, not the vis
     await t.db.collection('visits').insertMany(stored as VisitDoc[]);
   });
 
+  it('pages a filtered breakdown in the order of the full sort, visitors counted for the page’s rows and their ties', async () => {
+    let tiedOnKey = 0;
+    for (const filters of FILTERS) {
+      for (const dim of ['page', 'entryPage', 'country', 'channel', 'browser', 'event']) {
+        for (const key of ['pageviews', 'visits'] as const) {
+          const all = [...scan(dim, filters, 'value')].sort(
+            (a, b) => b[1][key] - a[1][key] || b[1].visitors - a[1].visitors || a[0].localeCompare(b[0]),
+          );
+          tiedOnKey += all.filter(([, c], i) => i > 0 && all[i - 1]![1][key] === c[key]).length;
+          for (const [start, limit] of [
+            [0, 1],
+            [1, 1],
+            [0, 2],
+            [2, 2],
+            [1, 3],
+            [0, 50],
+          ] as const) {
+            const label = `${dim} by ${key} ${JSON.stringify(filters)} from ${start}, ${limit}`;
+            const page = await query.breakdown(dim, DAYS[0]!, DAYS.at(-1)!, filters, key, start, limit);
+            expect(page.rows, label).toEqual(all.slice(start, start + limit));
+            expect(page.hasMore, label).toBe(all.length > start + limit);
+          }
+        }
+      }
+    }
+    // rows tied on the sort key are ordered by their visitors, which only the page's rows and their ties have
+    expect(tiedOnKey).toBeGreaterThan(10);
+  }, 120_000);
+
   it('takes the days that began after records were first kept as complete, without reading the visits collection', async () => {
     const since = recordsSinceKey(t.config.queuePrefix);
     const was = await t.app.redis.get(since);
@@ -246,5 +275,65 @@ describe('filtered stats read the closed visits’ records in Redis, not the vis
       const cols = readColumns(buf!, day);
       expect(cols?.version).toBe(await t.app.redis.hget(recordsKey(t.config.queuePrefix, t.site.siteId, day), '~v'));
     }
+  });
+
+  it('makes a day’s columns once the day is over, so a filtered query reads them as the closer made them', async () => {
+    const siteId = new Types.ObjectId(t.site.siteId);
+    const day = '2026-10-09';
+    const dims = stored.find((v) => !v.dims.bot)!.dims as VisitDims;
+    const visits: VisitDoc[] = [];
+    for (let i = 0; i < 3; i++) {
+      // the last visit begins a minute before the day's end
+      const start = Date.parse(`${day}T${i < 2 ? '10' : '23'}:${i < 2 ? '00' : '59'}:0${i}Z`);
+      const id = `${t.site.siteId}:rv-over-${i}:${start}`;
+      await t.db.collection('events').insertOne({
+        siteId,
+        visitId: id,
+        name: 'page_view',
+        timestamp: new Date(start),
+        properties: { url: 'https://shop.test/mugs' },
+        context: {},
+        sentBy: 'client',
+      });
+      visits.push({
+        _id: id,
+        siteId,
+        visitor: `rv-over-${i}`,
+        day,
+        start: new Date(start),
+        end: new Date(start),
+        touchedAt: new Date(),
+        dims: { ...dims, country: 'DE' },
+        closed: false,
+      });
+    }
+    const recorded = new Map<string, RecordedDay>();
+    for (const d of await rollUpVisits(t.app.models, t.app.redis, t.config.queuePrefix, visits))
+      recorded.set(`${d.siteId}:${d.day}`, d);
+    expect([...recorded.values()]).toEqual([{ siteId: t.site.siteId, day, timezone: 'UTC' }]);
+    const columns = columnsKey(t.config.queuePrefix, t.site.siteId, day);
+    const records = recordsKey(t.config.queuePrefix, t.site.siteId, day);
+    const end = Date.parse('2026-10-10T00:00:00Z');
+    // a visit that began before the day's end may still be open: nothing made
+    expect(await makeOverDays(t.app.redis, t.config.queuePrefix, recorded, end + 10 * 60_000)).toBe(0);
+    expect(await t.app.redis.exists(columns)).toBe(0);
+    expect(recorded.size).toBe(1);
+    expect(await makeOverDays(t.app.redis, t.config.queuePrefix, recorded, end + 32 * 60_000)).toBe(1);
+    expect(recorded.size).toBe(0);
+    const tag = await t.app.redis.hget(records, '~v');
+    expect(tag?.split(':')[0]).toBe('3');
+    expect(readColumns((await t.app.redis.getBuffer(columns))!, day)?.n).toBe(3);
+    // records kept since before the day (as for every day the closer records): the day is complete
+    const since = recordsSinceKey(t.config.queuePrefix);
+    const was = await t.app.redis.get(since);
+    await t.app.redis.set(since, Date.parse(`${day}T00:00:00Z`));
+    const rows = await query.rows('all', day, day, [
+      { dim: 'country', op: '==', value: 'DE' },
+      { dim: 'page', op: '==', value: '/mugs' },
+    ]);
+    expect(rows.get('')).toMatchObject({ visits: 3, visitors: 3, pageviews: 3 });
+    // the query read the closer's columns: it did not make them again
+    expect(await t.app.redis.hget(records, '~v')).toBe(tag);
+    await t.app.redis.set(since, was!);
   });
 });

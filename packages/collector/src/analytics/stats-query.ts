@@ -9,7 +9,7 @@ import { addPacked, blockId, monthsOf, readBlocks } from './stats-blocks.js';
 import { sketchKey, visitDocOf } from './visit-closer.js';
 import { eventsOfVisits } from './visit-events.js';
 import { readVisitDays } from './visit-records.js';
-import { numberDays, ScanRows, scanDay } from './visit-scan.js';
+import { numberDays, type ScanOptions, ScanRows, SKIP, scanDay } from './visit-scan.js';
 import { openVisitKeys, openVisitMeta } from './visit-state.js';
 import { addCounts, type Counts, NONE, rowsOfVisit, summarizeRecords, VISIT_DIMS, zero } from './visit-summary.js';
 
@@ -125,8 +125,9 @@ export class StatsQuery {
 
   /**
    * One page of a breakdown, sorted by `key`, then visitors, then value. Distinct visitors are counted only for
-   * the rows of the page and those tied with them on `key` (merging a long tail's sketches over the range is
-   * what a breakdown of a thousand pages would otherwise spend its time on).
+   * the rows of the page and those tied with them on `key`: merging a long tail's sketches over the range, or
+   * (filtered) telling apart the visitors of every page of every visit, is what a breakdown of a thousand pages
+   * would otherwise spend its time on. Filtered, the visits are scanned twice: summed, then for those rows' visitors.
    */
   async breakdown(
     dim: string,
@@ -139,19 +140,29 @@ export class StatsQuery {
   ): Promise<{ rows: Array<[string, Counts & { visitors: number }]>; hasMore: boolean }> {
     const open = await this.openVisits(from, to);
     let all: Array<[string, Counts & { visitors?: number }]>;
-    const pending = new Map<string, SumEntry>();
-    if (filters.length) all = [...(await this.fromVisits(dim, from, to, filters, open, 'value'))];
-    else {
+    let countVisitors: (values: string[]) => Promise<number[]>;
+    if (filters.length) {
+      // the visits are summed first without their visitors, then scanned again for the visitors of the page's rows
+      const scan = await this.scanVisits(from, to);
+      all = [...this.sumVisits(scan, dim, filters, open, 'value', { visitors: false })].map(([value, c]) => {
+        const { visitors: _, ...counts } = c;
+        return [value, counts];
+      });
+      countVisitors = async (values) => {
+        const counted = this.sumVisits(scan, dim, filters, open, 'value', { only: new Set(values) });
+        return values.map((v) => counted.get(v)!.visitors);
+      };
+    } else {
       const sums = await this.fromBlocks(dim, from, to, open, 'value');
       all = [...sums].map(([value, e]) => [value, e.counts]);
-      for (const [value, e] of sums) pending.set(value, e);
+      countVisitors = (values) => this.countVisitors(values.map((value) => sums.get(value)!));
     }
     all.sort((a, b) => b[1][key] - a[1][key]);
     const window = all.slice(start, start + limit);
-    if (pending.size && window.length) {
+    if (window.length) {
       const tied = new Set(window.map(([, c]) => c[key]));
       const need = all.filter(([, c]) => tied.has(c[key]));
-      const counted = await this.countVisitors(need.map(([value]) => pending.get(value)!));
+      const counted = await countVisitors(need.map(([value]) => value));
       need.forEach(([, c], i) => {
         c.visitors = counted[i]!;
       });
@@ -261,6 +272,11 @@ export class StatsQuery {
     open: SummarisedVisit[],
     by: 'value' | 'day',
   ) {
+    return this.sumVisits(await this.scanVisits(from, to), dim, filters, open, by);
+  }
+
+  /** The range's days as columns, their visitors numbered (what sumVisits scans). */
+  private async scanVisits(from: string, to: string) {
     const days = await readVisitDays(
       this.ctx.models,
       this.ctx.redis,
@@ -269,16 +285,28 @@ export class StatsQuery {
       this.timezone,
       daysOf(from, to),
     );
-    const { numbers, visitors } = numberDays(days);
-    const out = new ScanRows(numbers);
+    return { days, ...numberDays(days) };
+  }
+
+  /** The rows of the days' visits (and the open ones) that pass the filters, as `options` asks. */
+  private sumVisits(
+    { days, numbers, visitors }: Awaited<ReturnType<StatsQuery['scanVisits']>>,
+    dim: string,
+    filters: Filter[],
+    open: SummarisedVisit[],
+    by: 'value' | 'day',
+    options?: ScanOptions,
+  ) {
+    const out = new ScanRows(numbers, undefined, options);
     for (const [i, cols] of days.entries()) scanDay(cols, visitors[i]!, filters, dim, by, out);
     for (const v of open) {
       if (!v.summary || !passes(v, filters)) continue;
       for (const row of rowsOfVisit(v.dims, v.summary)) {
         if (row.dim !== dim) continue;
         const i = out.row(by === 'day' ? v.day : row.value);
+        if (i === SKIP) continue;
         out.add(i, row.counts);
-        if (row.counts.visits) out.addVisitor(i, numbers.of(v.visitor));
+        if (row.counts.visits && out.counting) out.addVisitor(i, numbers.of(v.visitor));
       }
     }
     return out.result();

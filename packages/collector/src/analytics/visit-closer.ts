@@ -6,10 +6,10 @@ import { loggable } from '../errors.js';
 import type { Models, VisitDoc } from '../models/index.js';
 import { lockKeys, RELEASE_LOCK, withRedisLock } from '../plugins/redis.js';
 import { dimsOf } from './enrich.js';
-import { localDay, siteTimeZones } from './site-days.js';
+import { dayStartMs, localDay, siteTimeZones } from './site-days.js';
 import { addToBlocks, confirmBlocks } from './stats-blocks.js';
 import { eventsOfVisits } from './visit-events.js';
-import { writeVisitRecords } from './visit-records.js';
+import { makeColumns, writeVisitRecords } from './visit-records.js';
 import { forgetOpenVisits, type OpenVisitMeta, openVisitKeys, openVisitMeta, VISIT_IDLE_MS } from './visit-state.js';
 import { type Counts, rowsOfVisit, summarizeRecords } from './visit-summary.js';
 
@@ -60,7 +60,13 @@ export async function closeVisits(
   models: Models,
   redis: Redis,
   prefix: string,
-  options: { now?: number; closeAfterMs?: number; limit?: number } = {},
+  options: {
+    now?: number;
+    closeAfterMs?: number;
+    limit?: number;
+    /** told the site-local days the closed visits were recorded in */
+    onRecorded?: (days: RecordedDay[]) => void;
+  } = {},
 ): Promise<number> {
   const now = options.now ?? Date.now();
   const closeAfter = options.closeAfterMs ?? VISIT_IDLE_MS + 60_000;
@@ -78,7 +84,10 @@ export async function closeVisits(
     (await models.Visit.find({ _id: { $in: metas.map((m) => m.id) } }, { _id: 1 }).lean()).map((v) => v._id),
   );
   const todo = metas.filter((m) => !done.has(m.id)).map(visitDocOf);
-  if (todo.length) await rollUpVisits(models, redis, prefix, todo);
+  if (todo.length) {
+    const days = await rollUpVisits(models, redis, prefix, todo);
+    options.onRecorded?.(days);
+  }
   const gone = ids.filter((id) => !metas.some((m) => m.id === id)); // metadata lost: nothing to roll up
   await forgetOpenVisits(redis, prefix, [
     ...metas.map((m) => ({ id: m.id, siteId: m.siteId })),
@@ -119,8 +128,20 @@ export function visitDocOf(m: OpenVisitMeta): VisitDoc {
   };
 }
 
-/** Summarises visits from their events and adds them to the roll-ups (see closeVisits). */
-export async function rollUpVisits(models: Models, redis: Redis, prefix: string, visits: VisitDoc[]): Promise<void> {
+/** A site-local day a closed visit was recorded in (visit-records.ts), with the site's time zone. */
+export interface RecordedDay {
+  siteId: string;
+  day: string;
+  timezone: string;
+}
+
+/** Summarises visits from their events and adds them to the roll-ups (see closeVisits); the days they fell in. */
+export async function rollUpVisits(
+  models: Models,
+  redis: Redis,
+  prefix: string,
+  visits: VisitDoc[],
+): Promise<RecordedDay[]> {
   const events = await eventsOfVisits(
     models,
     redis,
@@ -206,6 +227,50 @@ export async function rollUpVisits(models: Models, redis: Redis, prefix: string,
     blocks,
     visits.map((v) => v._id),
   );
+  const days = new Map<string, RecordedDay>();
+  for (const c of closed) {
+    const v = byId.get(c.id)!;
+    if (v.dims.bot) continue;
+    const siteId = v.siteId.toString();
+    days.set(`${siteId}:${c.day}`, { siteId, day: c.day, timezone: zones.get(siteId) ?? 'UTC' });
+  }
+  return [...days.values()];
+}
+
+/**
+ * Makes the columns (visit-records.ts) of each recorded day that is over: no visit that began in it is open (it
+ * ended longer ago than a visit's idle time and the closer's margin). A filtered query then finds every closed
+ * day's columns made, where it made them itself (the first filtered 90-day query after a restart took a minute).
+ * A visit of such a day closed later adds the day again, and its columns are made again. Days made are taken out
+ * of `recorded`; a day that fails stays for the next round.
+ */
+export async function makeOverDays(
+  redis: Redis,
+  prefix: string,
+  recorded: Map<string, RecordedDay>,
+  now: number,
+  closeAfterMs = VISIT_IDLE_MS + 60_000,
+  extend: () => Promise<unknown> = async () => {},
+): Promise<number> {
+  const bySite = new Map<string, string[]>();
+  for (const [key, d] of recorded) {
+    const next = new Date(Date.parse(`${d.day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    if (dayStartMs(next, d.timezone) + closeAfterMs > now) continue;
+    bySite.set(d.siteId, [...(bySite.get(d.siteId) ?? []), key]);
+  }
+  let made = 0;
+  for (const [siteId, keys] of bySite) {
+    await makeColumns(
+      redis,
+      prefix,
+      siteId,
+      keys.map((k) => recorded.get(k)!.day),
+    );
+    for (const k of keys) recorded.delete(k);
+    made += keys.length;
+    await extend();
+  }
+  return made;
 }
 
 /** The lock that keeps stats blocks to one writer at a time (closer, rollups rebuild, site deletion). */
@@ -239,12 +304,21 @@ export function startVisitCloser(
   const token = randomUUID();
   let running: Promise<void> | null = null;
   let stopped = false;
+  // the days this process recorded visits in whose columns are still to make (makeOverDays)
+  const recorded = new Map<string, RecordedDay>();
+  const onRecorded = (days: RecordedDay[]) => {
+    for (const d of days) recorded.set(`${d.siteId}:${d.day}`, d);
+  };
   const run = async () => {
     if (!(await redis.set(lockKey, token, 'PX', LOCK_MS, 'NX'))) return;
     try {
-      while (!stopped && (await closeVisits(models, redis, config.queuePrefix)) > 0) {
+      while (!stopped && (await closeVisits(models, redis, config.queuePrefix, { onRecorded })) > 0) {
         await redis.pexpire(lockKey, LOCK_MS);
       }
+      if (!stopped)
+        await makeOverDays(redis, config.queuePrefix, recorded, Date.now(), undefined, () =>
+          redis.pexpire(lockKey, LOCK_MS),
+        );
     } finally {
       await redis.eval(RELEASE_LOCK, 1, lockKey, token);
     }

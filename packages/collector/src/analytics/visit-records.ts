@@ -198,10 +198,28 @@ export async function readVisitDays(
     });
   }
   if (missing.length) await fillFromVisits(models, redis, prefix, site, missing);
-  const todo = [...stale, ...missing];
+  await makeColumns(redis, prefix, siteId, [...stale, ...missing], (day, cols) => {
+    out.set(day, cols);
+    keep(columnsKey(prefix, siteId, day), cols);
+  });
+  return days.map((day) => out.get(day)!);
+}
+
+/**
+ * Makes the days' columns from their records and stores them in Redis (the columns, then their tag), a few days a
+ * round trip: a query, for the days whose columns are missing or older than their records, and the visit closer,
+ * for each day it recorded visits of once the day is over (so a query finds them made).
+ */
+export async function makeColumns(
+  redis: Redis,
+  prefix: string,
+  siteId: string,
+  days: string[],
+  each?: (day: string, cols: DayColumns) => void,
+): Promise<void> {
   // a few days at a time: a day of a busy site is megabytes of records
-  for (let c = 0; c < todo.length; c += DAYS_A_READ) {
-    const chunk = todo.slice(c, c + DAYS_A_READ);
+  for (let c = 0; c < days.length; c += DAYS_A_READ) {
+    const chunk = days.slice(c, c + DAYS_A_READ);
     const read = redis.pipeline();
     for (const day of chunk) read.hvals(recordsKey(prefix, siteId, day));
     const texts = (await read.exec()) ?? [];
@@ -214,16 +232,13 @@ export async function readVisitDays(
       const buf = buildColumns(visits, tag);
       // the columns, then their tag: a reader that sees the tag finds the columns it names
       write.set(columnsKey(prefix, siteId, day), buf, 'EX', RECORDS_TTL_S);
-      write.hset(recordsKey(prefix, siteId, day), TAG, tag);
-      const cols = readColumns(buf, day)!;
-      out.set(day, cols);
-      keep(columnsKey(prefix, siteId, day), cols);
+      write.hset(recordsKey(prefix, siteId, day), TAG, tag).expire(recordsKey(prefix, siteId, day), RECORDS_TTL_S);
+      if (each) each(day, readColumns(buf, day)!);
     });
     const written = (await write.exec()) ?? [];
     const writeFailed = written.find(([err]) => err);
     if (writeFailed) throw writeFailed[0];
   }
-  return days.map((day) => out.get(day)!);
 }
 
 /**

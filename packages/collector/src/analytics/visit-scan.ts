@@ -84,6 +84,17 @@ const BITSET_BYTES = 4 * 1048576;
 const SUMS = ['visits', 'bounces', 'duration', 'pageviews', 'events', 'orders'] as const;
 const S = SUMS.length;
 
+/** What `ScanRows.row` gives a key the rows leave out (`only`): a scan skips it. */
+export const SKIP = -2;
+
+/** Which rows a scan sums and which it counts visitors of. */
+export interface ScanOptions {
+  /** count each row's visitors (false: only the sums; the visitors of the rows a page shows are counted after) */
+  visitors?: boolean;
+  /** only these rows (by key) are made; a visit's share in any other row is skipped */
+  only?: ReadonlySet<string>;
+}
+
 /** Rows being summed over several days (and the open visits), with their visitors. */
 export class ScanRows {
   private readonly rowIds = new Map<string, number>();
@@ -99,19 +110,26 @@ export class ScanRows {
   private pairRows = new Int32Array(4096);
   private pairVisitors = new Int32Array(4096);
   private pairs = 0;
+  /** whether visitors are counted (a scan that leaves them out does not call addVisitor) */
+  readonly counting: boolean;
+  private readonly only: ReadonlySet<string> | undefined;
 
   constructor(
     readonly numbers: VisitorNumbers,
     bitsetBytes = BITSET_BYTES,
+    options: ScanOptions = {},
   ) {
     this.words = (numbers.size >>> 5) + 1;
     this.bitRows = Math.max(32, Math.floor(bitsetBytes / (this.words * 4)));
+    this.counting = options.visitors ?? true;
+    this.only = options.only;
   }
 
-  /** The row of a key (a value, or a day), made when first seen. */
+  /** The row of a key (a value, or a day), made when first seen; SKIP for a key `only` leaves out. */
   row(key: string): number {
     let i = this.rowIds.get(key);
     if (i === undefined) {
+      if (this.only && !this.only.has(key)) return SKIP;
       i = this.keys.length;
       this.rowIds.set(key, i);
       this.keys.push(key);
@@ -335,11 +353,11 @@ export function scanDay(
   const rowOf = new Int32Array(strings.length).fill(-1);
   const rowOfId = (id: number) => {
     if (oneRow) {
-      if (rowOf[0]! < 0) rowOf[0] = out.row(byDay ? cols.day : '');
+      if (rowOf[0] === -1) rowOf[0] = out.row(byDay ? cols.day : '');
       return rowOf[0]!;
     }
     let i = rowOf[id]!;
-    if (i < 0) {
+    if (i === -1) {
       i = out.row(id ? strings[id]! : NONE);
       rowOf[id] = i;
     }
@@ -350,7 +368,7 @@ export function scanDay(
     addMoney(out.money[row]!, moneyRevenue[m]!, cur ? currencies[cur - 1] : undefined);
   };
   let { sums } = out;
-  const { bits, bitRows } = out;
+  const { bits, bitRows, counting } = out;
   const grow = () => {
     sums = out.sums;
   };
@@ -367,8 +385,10 @@ export function scanDay(
       const id = dimCol && !oneRow ? dimCol[k]! : 0;
       let row = rowOf[id]!;
       if (row < 0) {
+        if (row === SKIP) continue;
         row = rowOfId(id);
         grow();
+        if (row === SKIP) continue;
       }
       const at = row * S;
       sums[at]! += client;
@@ -378,7 +398,7 @@ export function scanDay(
       sums[at + 4]! += events[k]!;
       sums[at + 5]! += orders[k]!;
       if (m >= 0) money(row, m);
-      if (client) {
+      if (client && counting) {
         const v = visitor[k]!;
         if (row < bitRows) bits[row]![v >>> 5]! |= 1 << (v & 31);
         else out.addVisitor(row, v);
@@ -406,14 +426,16 @@ export function scanDay(
         const id = pageId[p]!;
         let row = rowOf[id]!;
         if (row < 0) {
+          if (row === SKIP) continue;
           row = rowOfId(id);
           grow();
+          if (row === SKIP) continue;
         }
         const at = row * S;
         sums[at]! += client;
         sums[at + 3]! += pageViews[p]!;
         sums[at + 1]! += bounce;
-        if (!client) continue;
+        if (!client || !counting) continue;
         if (row < bitRows) bits[row]![v >>> 5]! |= 1 << (v & 31);
         else out.addVisitor(row, v);
       }
@@ -421,13 +443,14 @@ export function scanDay(
       for (let e = n0; e < nameAt; e++) {
         const row = rowOfId(nameId[e]!);
         grow();
+        if (row === SKIP) continue;
         const at = row * S;
         const o = nameOrders[e]!;
         sums[at]! += client;
         sums[at + 4]! += nameCounts[e]!;
         sums[at + 5]! += o;
         if (o > 0 && m >= 0) money(row, m);
-        if (client) out.addVisitor(row, visitor[k]!);
+        if (client && counting) out.addVisitor(row, visitor[k]!);
       }
     }
   }
