@@ -246,28 +246,52 @@ export interface ColumnFilter {
 type Ints = Uint8Array | Uint16Array | Int32Array;
 
 /**
- * Which of the day's visits pass the filters, kept with the day for its last few sets of filters (a filtered
- * dashboard asks each day once per panel with the same filters; a page filter reads every page of every visit).
+ * Which of the day's visits pass the filters, as their ascending indexes, kept with the day for its last few sets
+ * of filters (a filtered dashboard asks each day once per panel with the same filters; a page filter reads every
+ * page of every visit): a scan then visits only those, not every visit of the day. 4 bytes a passing visit.
  */
-const masks = new WeakMap<DayColumns, Map<string, Uint8Array>>();
-const MASKS_A_DAY = 4;
+const lists = new WeakMap<DayColumns, Map<string, Int32Array>>();
+const LISTS_A_DAY = 4;
 
-/** Which of the day's visits pass every filter (null: all of them). */
-function passing(cols: DayColumns, filters: ColumnFilter[]): Uint8Array | null {
+/** The day's visits that pass every filter, by index (null: all of them). */
+function passing(cols: DayColumns, filters: ColumnFilter[]): Int32Array | null {
   if (!filters.length) return null;
-  let held = masks.get(cols);
+  let held = lists.get(cols);
   if (!held) {
     held = new Map();
-    masks.set(cols, held);
+    lists.set(cols, held);
   }
   const key = JSON.stringify(filters.map((f) => [f.dim, f.op, f.value]));
-  let pass = held.get(key);
-  if (!pass) {
-    pass = mask(cols, filters);
-    if (held.size >= MASKS_A_DAY) held.delete(held.keys().next().value!);
-    held.set(key, pass);
+  let list = held.get(key);
+  if (!list) {
+    const pass = mask(cols, filters);
+    let count = 0;
+    for (let k = 0; k < cols.n; k++) count += pass[k]!;
+    list = new Int32Array(count);
+    let at = 0;
+    for (let k = 0; k < cols.n; k++) if (pass[k]) list[at++] = k;
+    if (held.size >= LISTS_A_DAY) held.delete(held.keys().next().value!);
+    held.set(key, list);
   }
-  return pass;
+  return list;
+}
+
+/** Where each visit's pages and event names start in their columns (n + 1 offsets each), made once per day. */
+const offsets = new WeakMap<DayColumns, { pages: Int32Array; names: Int32Array }>();
+function offsetsOf(cols: DayColumns): { pages: Int32Array; names: Int32Array } {
+  let o = offsets.get(cols);
+  if (!o) {
+    const c = cols.cols as Record<string, Ints>;
+    const pages = new Int32Array(cols.n + 1);
+    const names = new Int32Array(cols.n + 1);
+    for (let k = 0; k < cols.n; k++) {
+      pages[k + 1] = pages[k]! + c.pageCount![k]!;
+      names[k + 1] = names[k]! + c.nameCount![k]!;
+    }
+    o = { pages, names };
+    offsets.set(cols, o);
+  }
+  return o;
 }
 
 function mask(cols: DayColumns, filters: ColumnFilter[]): Uint8Array {
@@ -323,135 +347,169 @@ export function scanDay(
   out: ScanRows,
 ): void {
   const c = cols.cols as Record<string, Ints | undefined>;
-  const { strings, currencies } = cols;
-  const pass = passing(cols, filters);
-  const flags = c.flags!;
-  const pageviews = c.pageviews!;
-  const events = c.events!;
-  const duration = c.duration!;
-  const orders = c.orders!;
-  const pageCount = c.pageCount!;
-  const pageId = c.pageId!;
-  const pageViews = c.pageViews!;
-  const nameCount = c.nameCount!;
-  const nameId = c.nameId!;
-  const nameCounts = c.nameCount_!;
-  const nameOrders = c.nameOrders!;
-  const moneyAt = c.moneyAt!;
-  const moneyRevenue = cols.cols.moneyRevenue as Float64Array;
-  const moneyCurrency = c.moneyCurrency!;
+  const list = passing(cols, filters);
   // how a visit adds to the rows: whole (the totals, a visit's own dimension, its entry or exit page), per page,
   // per event name
   const isVisitDim = (VISIT_DIMS as readonly string[]).includes(dim);
   const entryExit = dim === 'entryPage' || dim === 'exitPage';
-  const whole = dim === 'all' || isVisitDim || entryExit;
-  const dimCol = dim === 'entryPage' ? c.entry : dim === 'exitPage' ? c.exit : isVisitDim ? c[dim] : undefined;
-  // this day's string ids → the query's rows, looked up once each; rows are made when a visit adds to them
-  const byDay = by === 'day';
-  // (by day, or the totals: every visit's row is one, found in rowOf[0])
-  const oneRow = byDay || dim === 'all';
-  const rowOf = new Int32Array(strings.length).fill(-1);
-  const rowOfId = (id: number) => {
-    if (oneRow) {
-      if (rowOf[0] === -1) rowOf[0] = out.row(byDay ? cols.day : '');
-      return rowOf[0]!;
-    }
-    let i = rowOf[id]!;
-    if (i === -1) {
-      i = out.row(id ? strings[id]! : NONE);
-      rowOf[id] = i;
-    }
-    return i;
-  };
-  const money = (row: number, m: number) => {
-    const cur = moneyCurrency[m]!;
-    addMoney(out.money[row]!, moneyRevenue[m]!, cur ? currencies[cur - 1] : undefined);
-  };
-  let { sums } = out;
+  // by day, or the totals: every visit's row is one (string id 0's)
+  const oneRow = by === 'day' || dim === 'all';
+  const dimCol = oneRow
+    ? undefined
+    : dim === 'entryPage'
+      ? c.entry
+      : dim === 'exitPage'
+        ? c.exit
+        : isVisitDim
+          ? c[dim]
+          : undefined;
+  // this day's string ids → the query's rows, looked up once each (-1: not yet); rows are made when a visit adds to them
+  const rowOf = new Int32Array(cols.strings.length).fill(-1);
+  const day = { cols, visitor, list, rowOf, oneRow, byDay: by === 'day', out };
+  if (dim === 'all' || isVisitDim || entryExit) scanWhole(day, dimCol, entryExit);
+  else if (dim === 'page') scanPages(day);
+  else if (dim === 'event') scanNames(day);
+}
+
+/** What the scans of one day share. */
+interface DayScan {
+  cols: DayColumns;
+  visitor: Int32Array;
+  /** the passing visits (null: all) */
+  list: Int32Array | null;
+  rowOf: Int32Array;
+  oneRow: boolean;
+  byDay: boolean;
+  out: ScanRows;
+}
+
+/** The row of a day's string id, made (or SKIP) on first sight: the scans' slow path, once per id and day. */
+function rowOfId(d: DayScan, id: number): number {
+  const row = d.out.row(d.oneRow ? (d.byDay ? d.cols.day : '') : id ? d.cols.strings[id]! : NONE);
+  d.rowOf[id] = row;
+  return row;
+}
+
+/** Adds the day's money of visit `m` (index into the money columns) to a row. */
+function addDayMoney(d: DayScan, row: number, m: number): void {
+  const c = d.cols.cols;
+  const cur = c.moneyCurrency![m]!;
+  addMoney(d.out.money[row]!, c.moneyRevenue![m]!, cur ? d.cols.currencies[cur - 1] : undefined);
+}
+
+/** One row a visit: the totals, a visit's own dimension, its entry or exit page. */
+function scanWhole(d: DayScan, dimCol: Ints | undefined, entryExit: boolean): void {
+  const c = d.cols.cols as Record<string, Ints>;
+  const { list, rowOf, out, visitor } = d;
+  const flags = c.flags!;
+  const duration = c.duration!;
+  const pageviews = c.pageviews!;
+  const events = c.events!;
+  const orders = c.orders!;
+  const moneyAt = c.moneyAt!;
   const { bits, bitRows, counting } = out;
-  const grow = () => {
-    sums = out.sums;
-  };
-  if (whole) {
-    // one row a visit: the loop the 90-day filtered totals and breakdowns spend their time in
-    let mi = 0;
-    for (let k = 0; k < cols.n; k++) {
-      let m = -1;
-      if (moneyAt[mi] === k) m = mi++;
-      if (pass && !pass[k]) continue;
-      const fl = flags[k]!;
-      const client = fl & 1;
-      if (entryExit && !client) continue;
-      const id = dimCol && !oneRow ? dimCol[k]! : 0;
-      let row = rowOf[id]!;
-      if (row < 0) {
-        if (row === SKIP) continue;
-        row = rowOfId(id);
-        grow();
-        if (row === SKIP) continue;
-      }
-      const at = row * S;
-      sums[at]! += client;
-      sums[at + 1]! += fl >> 1;
-      sums[at + 2]! += duration[k]!;
-      sums[at + 3]! += pageviews[k]!;
-      sums[at + 4]! += events[k]!;
-      sums[at + 5]! += orders[k]!;
-      if (m >= 0) money(row, m);
-      if (client && counting) {
-        const v = visitor[k]!;
-        if (row < bitRows) bits[row]![v >>> 5]! |= 1 << (v & 31);
-        else out.addVisitor(row, v);
-      }
-    }
-    return;
-  }
-  let pageAt = 0;
-  let nameAt = 0;
+  let sums = out.sums;
+  const n = list ? list.length : d.cols.n;
   let mi = 0;
-  for (let k = 0; k < cols.n; k++) {
-    const p0 = pageAt;
-    pageAt += pageCount[k]!;
-    const n0 = nameAt;
-    nameAt += nameCount[k]!;
-    let m = -1;
-    if (moneyAt[mi] === k) m = mi++;
-    if (pass && !pass[k]) continue;
+  for (let i = 0; i < n; i++) {
+    const k = list ? list[i]! : i;
+    while (mi < moneyAt.length && moneyAt[mi]! < k) mi++;
+    const fl = flags[k]!;
+    const client = fl & 1;
+    if (entryExit && !client) continue;
+    const id = dimCol ? dimCol[k]! : 0;
+    let row = rowOf[id]!;
+    if (row < 0) {
+      if (row === SKIP) continue;
+      row = rowOfId(d, id);
+      if (row === SKIP) continue;
+      sums = out.sums;
+    }
+    const at = row * S;
+    sums[at]! += client;
+    sums[at + 1]! += fl >> 1;
+    sums[at + 2]! += duration[k]!;
+    sums[at + 3]! += pageviews[k]!;
+    sums[at + 4]! += events[k]!;
+    sums[at + 5]! += orders[k]!;
+    if (moneyAt[mi] === k) addDayMoney(d, row, mi);
+    if (client && counting) {
+      const v = visitor[k]!;
+      if (row < bitRows) bits[row]![v >>> 5]! |= 1 << (v & 31);
+      else out.addVisitor(row, v);
+    }
+  }
+}
+
+/** A row per page a visit viewed: the loop the filtered page breakdowns spend their time in. */
+function scanPages(d: DayScan): void {
+  const c = d.cols.cols as Record<string, Ints>;
+  const { list, rowOf, out, visitor } = d;
+  const flags = c.flags!;
+  const pageId = c.pageId!;
+  const pageViews = c.pageViews!;
+  const start = offsetsOf(d.cols).pages;
+  const { bits, bitRows, counting } = out;
+  let sums = out.sums;
+  const n = list ? list.length : d.cols.n;
+  for (let i = 0; i < n; i++) {
+    const k = list ? list[i]! : i;
     const fl = flags[k]!;
     const client = fl & 1;
     const bounce = fl >> 1;
-    if (dim === 'page') {
-      const v = visitor[k]!;
-      for (let p = p0; p < pageAt; p++) {
-        const id = pageId[p]!;
-        let row = rowOf[id]!;
-        if (row < 0) {
-          if (row === SKIP) continue;
-          row = rowOfId(id);
-          grow();
-          if (row === SKIP) continue;
-        }
-        const at = row * S;
-        sums[at]! += client;
-        sums[at + 3]! += pageViews[p]!;
-        sums[at + 1]! += bounce;
-        if (!client || !counting) continue;
-        if (row < bitRows) bits[row]![v >>> 5]! |= 1 << (v & 31);
-        else out.addVisitor(row, v);
-      }
-    } else if (dim === 'event') {
-      for (let e = n0; e < nameAt; e++) {
-        const row = rowOfId(nameId[e]!);
-        grow();
+    const v = visitor[k]!;
+    const end = start[k + 1]!;
+    for (let p = start[k]!; p < end; p++) {
+      const id = pageId[p]!;
+      let row = rowOf[id]!;
+      if (row < 0) {
         if (row === SKIP) continue;
-        const at = row * S;
-        const o = nameOrders[e]!;
-        sums[at]! += client;
-        sums[at + 4]! += nameCounts[e]!;
-        sums[at + 5]! += o;
-        if (o > 0 && m >= 0) money(row, m);
-        if (client && counting) out.addVisitor(row, visitor[k]!);
+        row = rowOfId(d, id);
+        if (row === SKIP) continue;
+        sums = out.sums;
       }
+      const at = row * S;
+      sums[at]! += client;
+      sums[at + 1]! += bounce;
+      sums[at + 3]! += pageViews[p]!;
+      if (!client || !counting) continue;
+      if (row < bitRows) bits[row]![v >>> 5]! |= 1 << (v & 31);
+      else out.addVisitor(row, v);
+    }
+  }
+}
+
+/** A row per event name a visit sent. */
+function scanNames(d: DayScan): void {
+  const c = d.cols.cols as Record<string, Ints>;
+  const { list, rowOf, out, visitor } = d;
+  const flags = c.flags!;
+  const nameId = c.nameId!;
+  const nameCounts = c.nameCount_!;
+  const nameOrders = c.nameOrders!;
+  const moneyAt = c.moneyAt!;
+  const start = offsetsOf(d.cols).names;
+  const n = list ? list.length : d.cols.n;
+  let mi = 0;
+  for (let i = 0; i < n; i++) {
+    const k = list ? list[i]! : i;
+    while (mi < moneyAt.length && moneyAt[mi]! < k) mi++;
+    const client = flags[k]! & 1;
+    for (let e = start[k]!; e < start[k + 1]!; e++) {
+      const id = nameId[e]!;
+      let row = rowOf[id]!;
+      if (row < 0) {
+        if (row === SKIP) continue;
+        row = rowOfId(d, id);
+        if (row === SKIP) continue;
+      }
+      const at = row * S;
+      const o = nameOrders[e]!;
+      out.sums[at]! += client;
+      out.sums[at + 4]! += nameCounts[e]!;
+      out.sums[at + 5]! += o;
+      if (o > 0 && moneyAt[mi] === k) addDayMoney(d, row, mi);
+      if (client && out.counting) out.addVisitor(row, visitor[k]!);
     }
   }
 }
