@@ -78,6 +78,10 @@ function idOf(cols: DayColumns, s: string): number {
   return map.get(s) ?? -1;
 }
 
+/** Every string of the days a process holds, numbered once per process (scanDay's stringNumbersOf). */
+let stringNumbers = new Map<string, number>();
+const MAX_STRINGS = 1_000_000;
+
 /** Bytes of visitor bitsets a query may use: the rows first seen get one each, the rest (pages' tail) pairs. */
 const BITSET_BYTES = 4 * 1048576;
 /** Integer sums a row keeps in `sums`, in this order (revenue, by currency too, stays in its Counts). */
@@ -123,6 +127,29 @@ export class ScanRows {
     this.bitRows = Math.max(32, Math.floor(bitsetBytes / (this.words * 4)));
     this.counting = options.visitors ?? true;
     this.only = options.only;
+    // past this many strings the numbers start again (the days held are numbered again when next scanned)
+    if (stringNumbers.size > MAX_STRINGS) stringNumbers = new Map();
+    this.stringNumbers = stringNumbers;
+  }
+
+  /** The process's string numbers this query uses (scanDay's stringNumbersOf) */
+  readonly stringNumbers: Map<string, number>;
+  /** Rows by string number, -1 for not looked up yet: a day's string finds its row without hashing. */
+  private byNumber = new Int32Array(0);
+
+  /** The row of string number `no` (whose text is `key`), as row(key). */
+  rowOfNumber(no: number, key: string): number {
+    if (no >= this.byNumber.length) {
+      const grown = new Int32Array(Math.max(no + 1, this.byNumber.length * 2, 1024)).fill(-1);
+      grown.set(this.byNumber);
+      this.byNumber = grown;
+    }
+    let i = this.byNumber[no]!;
+    if (i === -1) {
+      i = this.row(key);
+      this.byNumber[no] = i;
+    }
+    return i;
   }
 
   /** The row of a key (a value, or a day), made when first seen; SKIP for a key `only` leaves out. */
@@ -134,7 +161,7 @@ export class ScanRows {
       this.rowIds.set(key, i);
       this.keys.push(key);
       this.money.push(zero());
-      if (i < this.bitRows) this.bits.push(new Uint32Array(this.words));
+      if (i < this.bitRows && this.counting) this.bits.push(new Uint32Array(this.words));
       if ((i + 1) * S > this.sums.length) {
         const grown = new Float64Array(this.sums.length * 2);
         grown.set(this.sums);
@@ -383,9 +410,36 @@ interface DayScan {
   out: ScanRows;
 }
 
+/**
+ * Every string of the days a process holds (dimension values, pages, event names: a few thousand), numbered once
+ * per process, and each day's string ids by those numbers, made once per day: a query then finds a day's rows by
+ * number, not by hashing each day's copy of the same strings (90 days × a thousand pages, twice a breakdown).
+ */
+const numberedStrings = new WeakMap<DayColumns, { numbers: Map<string, number>; of: Int32Array }>();
+function stringNumbersOf(cols: DayColumns, numbers: Map<string, number>): Int32Array {
+  const held = numberedStrings.get(cols);
+  if (held?.numbers === numbers) return held.of;
+  const of = new Int32Array(cols.strings.length);
+  cols.strings.forEach((x, i) => {
+    let no = numbers.get(x);
+    if (no === undefined) {
+      no = numbers.size;
+      numbers.set(x, no);
+    }
+    of[i] = no;
+  });
+  numberedStrings.set(cols, { numbers, of });
+  return of;
+}
+
 /** The row of a day's string id, made (or SKIP) on first sight: the scans' slow path, once per id and day. */
 function rowOfId(d: DayScan, id: number): number {
-  const row = d.out.row(d.oneRow ? (d.byDay ? d.cols.day : '') : id ? d.cols.strings[id]! : NONE);
+  const { out, cols } = d;
+  const row = d.oneRow
+    ? out.row(d.byDay ? cols.day : '')
+    : id
+      ? out.rowOfNumber(stringNumbersOf(cols, out.stringNumbers)[id]!, cols.strings[id]!)
+      : out.row(NONE);
   d.rowOf[id] = row;
   return row;
 }
