@@ -27,7 +27,7 @@ const { createEnricher, recordVisitEvents } = await import(new URL('analytics/in
 const { addCounts, rowsOfVisit, summarizeVisit, zero } = await import(new URL('analytics/visit-summary.js', dist));
 const { addToSketches } = await import(new URL('analytics/visit-closer.js', dist));
 const { addToBlocks, confirmBlocks } = await import(new URL('analytics/stats-blocks.js', dist));
-const { columnsKey, recordsKey, recordsSinceKey, writeVisitRecords } = await import(
+const { columnsKey, makeColumns, recordsKey, recordsSinceKey, writeVisitRecords } = await import(
   new URL('analytics/visit-records.js', dist)
 );
 const { Types } = await import('mongoose');
@@ -362,6 +362,8 @@ async function stats({ events, pages, queries, keep, reuse }) {
           config.queuePrefix,
           dayVisits.slice(i, i + 2000).map((v) => ({ ...v, id: v._id, siteId: site.siteId })),
         );
+      // and its columns, as the closer makes them once the day is over
+      await makeColumns(redis, config.queuePrefix, site.siteId, [day]);
     }
     const blocks = await addToBlocks(conns.models, redis, config.queuePrefix, blockRows);
     await confirmBlocks(conns.models, blocks, [...new Set(blockRows.flatMap((r) => [...r.byVisit.keys()]))]);
