@@ -6,6 +6,7 @@ import {
   type RejectedItem,
   StandardEventProperties,
 } from '@trackmate/schema';
+import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { TrackMateError } from '../errors.js';
 import type { EventGeo } from '../models/index.js';
@@ -17,6 +18,30 @@ import { isoTime } from './iso-time.js';
 
 installDateTimeFormat();
 const envelope = Compile(ClientEventSchema);
+/**
+ * The envelope's check with `properties` and `context.page` as open objects: the same answer, for less. TypeBox
+ * checks a record of string keys and unknown values entry by entry (`Object.entries`, then a key pattern that
+ * accepts every key), for every event; an open object is only checked to be an object (1.35 → 1.1 µs an event in
+ * a micro-benchmark). `__tests__/validation.test.ts` compares the two checks. Errors are described with `envelope`.
+ */
+const envelopeCheck = Compile(openEnvelope());
+
+function openEnvelope() {
+  const open = Type.Object({}, { additionalProperties: true });
+  const { properties: _properties, context, ...rest } = ClientEventSchema.properties;
+  const page = Type.Optional(open);
+  return Type.Object(
+    {
+      ...rest,
+      properties: Type.Optional(open),
+      context: Type.Optional(Type.Object({ ...context.properties, page }, { additionalProperties: true })),
+    },
+    { additionalProperties: false },
+  );
+}
+
+/** Whether `item` passes the client event envelope (the same answer as TypeBox's check of ClientEvent). */
+export const checkEnvelope = (item: unknown): boolean => envelopeCheck.Check(item);
 // a Map, not an object: a custom event named like an Object.prototype member ("constructor") has no validator
 const byName = new Map<string, ReturnType<typeof Compile>>(
   Object.entries(StandardEventProperties).map(([name, schema]) => [name, Compile(schema)]),
@@ -110,7 +135,7 @@ export function validateClientEvents(items: readonly unknown[], ctx: RequestCont
 
 /** The errors of one event, or (valid) its timestamp in ms, parsed once for the check and the correction. */
 function validateOne(item: unknown): string[] | number {
-  if (!envelope.Check(item)) return describeErrors(envelope, item);
+  if (!envelopeCheck.Check(item)) return describeErrors(envelope, item);
   const event = item as ClientEvent;
   // `srv:` ids are derived for server events (an order's from site + orderId): a browser that sent one first
   // would make the real order a duplicate

@@ -1,6 +1,8 @@
+import { ClientEvent } from '@trackmate/schema';
+import { Compile } from 'typebox/compile';
 import { describe, expect, it } from 'vitest';
 import { storedIp } from '../client-ip.js';
-import { correctTimestamp, validateClientEvents } from '../validate-client.js';
+import { checkEnvelope, correctTimestamp, validateClientEvents } from '../validate-client.js';
 
 describe('IP modes', () => {
   it('stores full, anonymized or no IPs', () => {
@@ -65,5 +67,76 @@ describe('client event validation', () => {
     expect(rejected.map((r) => r.index)).toEqual([0, 1]);
     expect(rejected[0]!.errors[0]).toMatch(/^\/: event is \d+ bytes, more than the 32768 allowed$/);
     expect(events.map((e) => e.messageId)).toEqual(['m']);
+  });
+});
+
+describe('the client event envelope check', () => {
+  // a seeded generator: the same cases on every run
+  let seed = 25;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed / 2_147_483_648;
+  };
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  const oddKeys = ['', 'a', 'url', '$set', 'a.b', '\n', '__proto__', 'constructor', '0', 'é'];
+  const object = (depth: number): Record<string, unknown> => {
+    const o: Record<string, unknown> = {};
+    for (let i = Math.floor(random() * 4); i > 0; i--) o[pick(oddKeys)] = anything(depth + 1);
+    return o;
+  };
+  const anything = (depth = 0): unknown =>
+    pick([
+      () => undefined,
+      () => null,
+      () => 0,
+      () => -1.5,
+      () => true,
+      () => '',
+      () => 'x',
+      () => 'page_view',
+      () => 'y'.repeat(200),
+      () => '2026-11-28T11:00:00Z',
+      () => '2026-02-30T11:00:00Z',
+      () => '0123456789abcdef01234567',
+      () => [],
+      () => (depth < 3 ? [anything(depth + 1)] : []),
+      () => (depth < 3 ? object(depth) : {}),
+    ])();
+  const valid = () => ({
+    messageId: 'm-1',
+    name: 'page_view',
+    timestamp: '2026-11-28T11:00:00.000Z',
+    anonymousId: 'v-1',
+    sessionId: 's-1',
+    profileId: '0123456789abcdef01234567',
+    properties: { url: 'https://shop.test/', nested: { a: [1] } },
+    context: { page: { url: 'https://shop.test/' }, library: { name: '@trackmate/browser', version: '0.1.0' } },
+    writeKey: 'pk_x',
+    sentAt: '2026-11-28T11:00:01.000Z',
+  });
+  const fields = Object.keys(valid());
+
+  it("answers as TypeBox's check of ClientEvent over 20,000 valid and broken events", () => {
+    const full = Compile(ClientEvent);
+    const outcomes = { passed: 0, failed: 0 };
+    for (let n = 0; n < 20_000; n++) {
+      const event: Record<string, unknown> = valid();
+      const context = event.context as Record<string, unknown>;
+      for (let k = Math.floor(random() * 3); k > 0; k--) {
+        const where = random();
+        // a member replaced or removed, one of context's replaced, or a member that is not in the schema
+        if (where < 0.5) event[pick(fields)] = anything();
+        else if (where < 0.6) delete event[pick(fields)];
+        else if (where < 0.85) context[pick(['page', 'library', 'extra'])] = anything();
+        else event[pick(oddKeys)] = anything();
+      }
+      const item = random() < 0.02 ? anything() : event;
+      const expected = full.Check(item);
+      expect(checkEnvelope(item), JSON.stringify(item)).toBe(expected);
+      outcomes[expected ? 'passed' : 'failed']++;
+    }
+    // both answers were given many times, or the comparison proves little
+    expect(outcomes.passed).toBeGreaterThan(2_000);
+    expect(outcomes.failed).toBeGreaterThan(2_000);
   });
 });
