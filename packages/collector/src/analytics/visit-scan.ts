@@ -6,7 +6,8 @@ import { type Counts, NONE, VISIT_DIMS, zero } from './visit-summary.js';
  * into rows, as rowsOfVisit splits a visit, and their visitors counted exactly over the whole range. Visitors
  * are numbered once per process (the same number in every day it holds), so counting them over 90 days adds
  * integers: a bitset per row for the rows first seen (4 MB of them, at least 32 rows; a few of them fit a
- * processor's cache), (row, visitor) pairs sorted once for the rest (a long tail of pages).
+ * processor's cache), (row, visitor) pairs sorted once for the rest (a long tail of pages). A breakdown scans
+ * twice (ScanOptions): the sums of every row without visitors, then the visitors of the rows its page shows.
  */
 
 /** Visitor numbers of a process: every day it holds numbered alike. */
@@ -117,6 +118,10 @@ export class ScanRows {
   /** whether visitors are counted (a scan that leaves them out does not call addVisitor) */
   readonly counting: boolean;
   private readonly only: ReadonlySet<string> | undefined;
+  /** The process's string numbers this query uses (scanDay's stringNumbersOf) */
+  readonly stringNumbers: Map<string, number>;
+  /** Rows by string number, -1 for not looked up yet: a day's string finds its row without hashing. */
+  private byNumber = new Int32Array(0);
 
   constructor(
     readonly numbers: VisitorNumbers,
@@ -131,11 +136,6 @@ export class ScanRows {
     if (stringNumbers.size > MAX_STRINGS) stringNumbers = new Map();
     this.stringNumbers = stringNumbers;
   }
-
-  /** The process's string numbers this query uses (scanDay's stringNumbersOf) */
-  readonly stringNumbers: Map<string, number>;
-  /** Rows by string number, -1 for not looked up yet: a day's string finds its row without hashing. */
-  private byNumber = new Int32Array(0);
 
   /** The row of string number `no` (whose text is `key`), as row(key). */
   rowOfNumber(no: number, key: string): number {
