@@ -19,7 +19,10 @@ export interface Config {
   rateLimitPerIp: number;
   /** Requests with an unknown key per minute per client IP before it gets 429 (0 = off). */
   rateLimitAuthFailures: number;
+  /** Batches of ingest jobs one worker process stores at once. */
   workerConcurrency: number;
+  /** Ingest jobs stored together at most, as one batch, while the worker is behind (1 = each on its own). */
+  workerBatchJobs: number;
   /** New visitor ids browsers may link to one profile per UTC day; past it, identify links no more visitors. */
   linksPerProfileDay: number;
   /** Events waiting in the ingest queue above which the track endpoints answer 503 (0 = no limit). */
@@ -148,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     rateLimitPerIp: int(env, 'TRACKMATE_RATE_LIMIT_IP', 1_200, 0, 1e9),
     rateLimitAuthFailures: int(env, 'TRACKMATE_RATE_LIMIT_AUTH_FAILURES', 60, 0, 1e9),
     workerConcurrency: int(env, 'TRACKMATE_WORKER_CONCURRENCY', 4, 1, 256),
+    workerBatchJobs: int(env, 'TRACKMATE_WORKER_BATCH_JOBS', 32, 1, 1_000),
     linksPerProfileDay: int(env, 'TRACKMATE_LINKS_PER_PROFILE_DAY', 50, 1, 1e6),
     maxBacklogEvents: int(env, 'TRACKMATE_MAX_BACKLOG', 500_000, 0, 1e9),
     ingestGroupMs: int(env, 'TRACKMATE_INGEST_GROUP_MS', 0, 0, 1_000),

@@ -1,7 +1,9 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
+  duplicateIndexes,
   findEachById,
+  groupedInsert,
   ignoreDuplicates,
   type Models,
   type NewEventDoc,
@@ -82,10 +84,9 @@ export async function enterTriggers(
   const entries = await claimReentry(models, guards, candidates);
   if (!entries.length) return;
   // insert-if-absent: a retried job finds its entries there already (duplicate ids are ignored)
-  await models.TriggerEntry.insertMany(
-    entries.map(({ entryId, doc }) => ({ _id: entryId, ...doc })),
-    { ordered: false, lean: true },
-  ).catch(ignoreDuplicates);
+  await groupedInsert(models.TriggerEntry)(entries.map(({ entryId, doc }) => ({ _id: entryId, ...doc }))).catch(
+    ignoreDuplicates,
+  );
   await queue.addBulk(
     entries.map(({ entryId, delay }) => ({
       name: 'fire',
@@ -187,10 +188,9 @@ export async function copyGuards(
  * anonymously and is identified since does not enter again under their profile id. The window runs on the
  * collector's clock (`receivedAt`), never on the event's own time: entry events back-dated two days apart would
  * each pass a guard that trusted it. Holding a Redis lock on each guard the job claims, the guards are read by
- * `_id`, decided here in the job's order, and the claimed ones written by `_id` (a conditional update — `_id`
- * and `lastEnteredAt` — is a scan of `trigger_visitors` on FerretDB, where an `_id` alone is not:
- * docs/production.md). An entry goes ahead only where every guard is free, older than its window, or already
- * names it (so a retried job goes ahead again).
+ * `_id`, decided here in the job's order, and the claimed ones written: a first guard inserted, a held one
+ * updated by `_id` (docs/production.md says what each costs on FerretDB). An entry goes ahead only where every
+ * guard is free, older than its window, or already names it (so a retried job goes ahead again).
  */
 async function claimReentry(
   models: Models,
@@ -243,12 +243,23 @@ async function claimReentry(
         }
       }
       if (writes.size) {
-        await models.TriggerVisitor.bulkWrite(
-          [...writes].map(([_id, { at, entry }]) => ({
-            updateOne: { filter: { _id }, update: { $set: { lastEnteredAt: at, lastEntry: entry } }, upsert: true },
-          })),
-          { ordered: false },
-        );
+        // a first guard is inserted (an update by `_id` is a scan of `trigger_visitors` on FerretDB, an insert is
+        // not, and it is grouped with the other jobs' inserts); one the copy did not know of after all (a job
+        // retried after writing it, before copying it) is overwritten, as any held guard is
+        const all = [...writes].map(([_id, { at, entry }]) => ({ _id, lastEnteredAt: at, lastEntry: entry }));
+        const first = all.filter((g) => neverEntered.has(g._id));
+        const update = all.filter((g) => !neverEntered.has(g._id));
+        await groupedInsert(models.TriggerVisitor)(first).catch((err: unknown) => {
+          for (const i of duplicateIndexes(err)) update.push(first[i]!);
+        });
+        if (update.length) {
+          await models.TriggerVisitor.bulkWrite(
+            update.map(({ _id, lastEnteredAt, lastEntry }) => ({
+              updateOne: { filter: { _id }, update: { $set: { lastEnteredAt, lastEntry } }, upsert: true },
+            })),
+            { ordered: false },
+          );
+        }
         // then the copy, still under the guards' locks
         const values = new Map<string, Array<[string, string]>>();
         for (const [id, { at, entry }] of writes) {

@@ -161,6 +161,7 @@ export {
   type ProfileMergeDoc,
   type UnlinkedVisitorDoc,
 } from './identity.js';
+export { GroupedWriteError, groupedInsert, insertGroup } from './insert-group.js';
 export type { MetricsDailyDoc, MetricsFoldedDoc, MetricsPendingDoc } from './metrics-daily.js';
 export { findEachById } from './point-reads.js';
 export { type ConsentEntry, emailKeyOf, type ProfileDoc, userKeyOf } from './profile.js';

@@ -11,7 +11,7 @@ export {
   linksKey,
   linksReadyKey,
 } from './link-mirror.js';
-export { ownedEvents } from './owned-events.js';
+export { type OwnedPart, ownedParts } from './owned-events.js';
 export { default as pipelineRoutes } from './pipeline-routes.js';
 export type { IngestJob, QueuedEvent } from './queued-event.js';
 export { deadLetterPayload, type ReplayResult, replayDeadLetters } from './replay-dead-letters.js';

@@ -1,5 +1,6 @@
 import { Types } from 'mongoose';
 import {
+  groupedInsert,
   identityKey,
   isDocumentError,
   isDuplicateKey,
@@ -64,6 +65,11 @@ export interface HookJob {
   key: string;
   /** Every event of the job now in `events`: inserted by this attempt, an earlier one, or another job. */
   stored: QueuedEvent[];
+  /**
+   * The other jobs stored together with this one (the ingest worker's batches), each with its key and stored
+   * events; `linked`, `merged` and `backfilled` are then the whole batch's.
+   */
+  batch?: ReadonlyArray<{ key: string; stored: QueuedEvent[] }>;
   /** Visitor ids (identityKey) the job linked, or found linked by another job after it read their links. */
   linked?: ReadonlyMap<string, Types.ObjectId>;
   /** Profiles the job merged into others. */
@@ -104,7 +110,11 @@ export async function processEvents(
   models: Models,
   allEvents: QueuedEvent[],
   options: {
-    jobKey?: string;
+    /**
+     * The job's key (stable across retries), stored on each event as `ingestJob`; a function gives each event its
+     * own job's, when several jobs are stored together (the ingest worker's batches).
+     */
+    jobKey?: string | ((e: QueuedEvent) => string);
     suppressed?: Map<string, Set<string>>;
     enrich?: EnrichHook;
     linksPerProfileDay?: number;
@@ -172,7 +182,8 @@ export async function processEvents(
   for (const [key, id] of await readLinks(models, unresolved, mirror)) links.set(key, id);
   await linkOwnAliases(models, events, links, newlyLinked, mirror);
 
-  const docs = events.map((e) => toDoc(e, links, options.jobKey));
+  const { jobKey } = options;
+  const docs = events.map((e) => toDoc(e, links, typeof jobKey === 'function' ? jobKey(e) : jobKey));
   if (options.enrich) await options.enrich(docs, events);
   const { insertedIdx, duplicates, failed } = await insertEvents(models, docs);
   const inserted = insertedIdx.map((i) => docs[i]!);
@@ -287,7 +298,8 @@ async function insertEvents(models: Models, docs: NewEventDoc[]): Promise<Insert
   const out: InsertOutcome = { insertedIdx: [], duplicates: 0, failed: [] };
   const bad = new Set<number>();
   try {
-    await models.Event.insertMany(docs, { ordered: false, lean: true });
+    // grouped with the inserts of the jobs running beside this one (one write transaction on FerretDB)
+    await groupedInsert(models.Event)(docs);
   } catch (err) {
     const writeErrors = writeErrorsOf(err);
     if (!writeErrors) {

@@ -22,7 +22,7 @@ import {
   createIngestWorker,
   type HookJob,
   linkMirror,
-  ownedEvents,
+  ownedParts,
   startRetention,
   startUnlinkedKeeper,
   unlinkedEvents,
@@ -130,7 +130,7 @@ export async function startWorkers({
 /**
  * The ingest worker's after-insert hook: roll-up contributions, profile facts and segment membership (before the
  * triggers, whose audience filters read it), trigger entries, webhook fan-out and saved funnels (funnels/), for
- * the events this job is responsible for (see ownedEvents), and orders credited to the campaign or flow e-mail
+ * the events each job of the call is responsible for (see ownedParts), and orders credited to the campaign or flow e-mail
  * the buyer last clicked (campaigns/email-results.ts). Only fast writes and enqueues happen here: folding
  * the roll-ups and sending are left to the folder and the workers, so a slow receiver never slows ingestion.
  */
@@ -145,15 +145,16 @@ export function createAfterInsertHook(
   guards?: ReentryGuards,
 ): AfterInsertHook {
   return async (inserted, models, job) => {
-    const events = await ownedEvents(models, inserted, job);
+    const parts = await ownedParts(models, inserted, job);
+    const events = parts.length === 1 ? parts[0]!.events : parts.flatMap((p) => p.events);
     if (!events.length) return;
-    const fresh = events.length === inserted.length;
+    const fresh = parts.every((p) => p.fresh);
     // saved funnels and open visits' records touch Redis alone: they run beside the others rather than after them
     const steps = await Promise.allSettled([
       funnels?.(events, job.linked, job.merged),
       visitEvents?.(events),
       (async () => {
-        if (await recordRollups(models, folder.sketches, events, job.key, fresh)) folder.kick();
+        if (await recordRollups(models, folder.sketches, parts)) folder.kick();
         if (facts) await recordProfileFacts(facts, events, job.key, fresh ? job.backfilled : undefined);
         await enterTriggers(models, queues.triggers, guards, events, cached?.activeTriggers);
         await fanOutWebhooks(models, queues.webhooks, events, cached?.subscriptions);

@@ -1,4 +1,11 @@
-import { ignoreDuplicates, type Models, type NewEventDoc, sentByOf } from '../models/index.js';
+import {
+  groupedInsert,
+  ignoreDuplicates,
+  type MetricsPendingDoc,
+  type Models,
+  type NewEventDoc,
+  sentByOf,
+} from '../models/index.js';
 
 /** Events whose roll-up also counts an order and its revenue, when a server (secret key) sent them. */
 const ORDER_EVENTS = new Set(['order_placed', 'order_product']);
@@ -54,69 +61,85 @@ export interface VisitorSketches {
   add(visitorsByBucket: Map<string, string[]>): Promise<void>;
 }
 
+/** One ingest job's events, by its key (stable across retries); `fresh`: every one inserted by this attempt. */
+export interface RollupPart {
+  key: string;
+  events: NewEventDoc[];
+  fresh: boolean;
+}
+
 /**
- * Records one ingest job's contribution to the roll-ups, exactly once however often the job is retried,
+ * Records ingest jobs' contributions to the roll-ups, exactly once however often a job is retried,
  * with inserts only (atomic and idempotent on FerretDB as on MongoDB, unlike concurrent `$inc`s, which
- * FerretDB 1.24 can lose): one metrics_pending document per bucket, `_id` = `<bucket>|<jobKey>`, carries the
- * job's counts; a retry computes the same documents: its inserts are duplicates, or metrics_folded says they
+ * FerretDB 1.24 can lose): one metrics_pending document per job and bucket, `_id` = `<bucket>|<jobKey>`, carries
+ * the job's counts; a retry computes the same documents: its inserts are duplicates, or metrics_folded says they
  * were folded already. Visitors go to the bucket's sketch, where adding one twice changes nothing.
- * The roll-up folder adds all this to metrics_daily (rollups/rollup-folder.ts). `fresh` = every event was
- * inserted by this attempt, so no earlier attempt can have recorded anything and the retry check is skipped.
+ * The roll-up folder adds all this to metrics_daily (rollups/rollup-folder.ts). A part is `fresh` when every
+ * event was inserted by this attempt, so no earlier attempt can have recorded anything and the retry check is
+ * skipped. Several jobs stored together (the ingest worker's batches) are one sketch update and one insert.
  */
 export async function recordRollups(
   models: Models,
   sketches: VisitorSketches,
-  events: NewEventDoc[],
-  jobKey: string,
-  fresh: boolean,
+  parts: readonly RollupPart[],
 ): Promise<number> {
-  const buckets = new Map<string, Bucket>();
-  for (const e of events) {
-    const siteId = e.siteId.toString();
-    const day = utcDay(new Date(e.timestamp));
-    const id = `${siteId}:${day}:${e.name}`;
-    let b = buckets.get(id);
-    if (!b) {
-      b = { siteId, day, name: e.name, count: 0, orders: 0, revenue: 0, byCurrency: {}, visitors: new Set() };
-      buckets.set(id, b);
-    }
-    b.count++;
-    // only a backend's order counts as an order with revenue: anyone can send a browser event with any amount
-    const isOrder = ORDER_EVENTS.has(e.name);
-    if ((isOrder || e.name === REFUND_EVENT) && sentByOf(e) === 'server') {
-      if (isOrder) b.orders++;
-      const amount = isOrder ? revenueOf(e.properties ?? {}) : -refundOf(e.properties ?? {});
-      const currency = currencyOf(e.properties ?? {});
-      if (currency) b.byCurrency[currency] = (b.byCurrency[currency] ?? 0) + amount;
-      else b.revenue += amount;
-    }
-    const visitor = e.anonymousId ?? e.profileId?.toString();
-    if (visitor) b.visitors.add(visitor);
-  }
-  if (!buckets.size) return 0;
-  await sketches.add(new Map([...buckets].filter(([, b]) => b.visitors.size).map(([id, b]) => [id, [...b.visitors]])));
-  let entries = [...buckets];
-  if (!fresh) {
-    const done = await Promise.all(
-      entries.map(([bucket]) => models.MetricsFolded.exists({ _id: `${bucket}|${jobKey}` })),
-    );
-    entries = entries.filter((_, i) => !done[i]);
-    if (!entries.length) return 0;
-  }
+  const visitors = new Map<string, Set<string>>();
+  const docs: MetricsPendingDoc[] = [];
   const at = new Date();
-  const docs = entries.map(([bucket, b]) => ({
-    _id: `${bucket}|${jobKey}`,
-    bucket,
-    siteId: b.siteId,
-    day: b.day,
-    name: b.name,
-    count: b.count,
-    orders: b.orders,
-    revenue: round2(b.revenue),
-    revenueByCurrency: Object.fromEntries(Object.entries(b.byCurrency).map(([c, n]) => [c, round2(n)])),
-    retry: !fresh,
-    at,
-  }));
-  await models.MetricsPending.insertMany(docs, { ordered: false, lean: true }).catch(ignoreDuplicates);
+  for (const { key: jobKey, events, fresh } of parts) {
+    const buckets = new Map<string, Bucket>();
+    for (const e of events) {
+      const siteId = e.siteId.toString();
+      const day = utcDay(new Date(e.timestamp));
+      const id = `${siteId}:${day}:${e.name}`;
+      let b = buckets.get(id);
+      if (!b) {
+        b = { siteId, day, name: e.name, count: 0, orders: 0, revenue: 0, byCurrency: {}, visitors: new Set() };
+        buckets.set(id, b);
+      }
+      b.count++;
+      // only a backend's order counts as an order with revenue: anyone can send a browser event with any amount
+      const isOrder = ORDER_EVENTS.has(e.name);
+      if ((isOrder || e.name === REFUND_EVENT) && sentByOf(e) === 'server') {
+        if (isOrder) b.orders++;
+        const amount = isOrder ? revenueOf(e.properties ?? {}) : -refundOf(e.properties ?? {});
+        const currency = currencyOf(e.properties ?? {});
+        if (currency) b.byCurrency[currency] = (b.byCurrency[currency] ?? 0) + amount;
+        else b.revenue += amount;
+      }
+      const visitor = e.anonymousId ?? e.profileId?.toString();
+      if (visitor) {
+        b.visitors.add(visitor);
+        const all = visitors.get(id);
+        if (all) all.add(visitor);
+        else visitors.set(id, new Set([visitor]));
+      }
+    }
+    let entries = [...buckets];
+    if (!fresh) {
+      const done = await Promise.all(
+        entries.map(([bucket]) => models.MetricsFolded.exists({ _id: `${bucket}|${jobKey}` })),
+      );
+      entries = entries.filter((_, i) => !done[i]);
+    }
+    for (const [bucket, b] of entries) {
+      docs.push({
+        _id: `${bucket}|${jobKey}`,
+        bucket,
+        siteId: b.siteId,
+        day: b.day,
+        name: b.name,
+        count: b.count,
+        orders: b.orders,
+        revenue: round2(b.revenue),
+        revenueByCurrency: Object.fromEntries(Object.entries(b.byCurrency).map(([c, n]) => [c, round2(n)])),
+        retry: !fresh,
+        at,
+      });
+    }
+  }
+  if (visitors.size) await sketches.add(new Map([...visitors].map(([id, set]) => [id, [...set]])));
+  if (!docs.length) return 0;
+  await groupedInsert(models.MetricsPending)(docs).catch(ignoreDuplicates);
   return docs.length;
 }

@@ -26,14 +26,16 @@ const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('
  *    and `visitors` raised to the bucket's sketch count;
  * 3. the ids go to metrics_folded; 4. the pending documents are deleted; 5. the ids leave `jobs`.
  * A crash before 3 leaves the ids in `jobs`, so step 2 of the next run skips them; after 3, step 1 does.
+ * Steps 1–3 run bucket by bucket, then step 4 for every bucket of the round at once (one delete: on FerretDB
+ * each is a pass over metrics_pending), then step 5: each bucket's steps keep their order.
  */
 export async function foldPending(models: Models, sketches: Pick<Sketches, 'count'>, limit = 2_000): Promise<number> {
   const { MetricsPending: pending, MetricsDaily: daily, MetricsFolded: folded } = models;
   const docs = await pending.find({}).limit(limit).lean();
   const byBucket = new Map<string, MetricsPendingDoc[]>();
   for (const p of docs) byBucket.set(p.bucket, [...(byBucket.get(p.bucket) ?? []), p]);
+  const markers: Array<{ _id: string; at: Date }> = [];
   for (const [bucket, group] of byBucket) {
-    const ids = group.map((p) => p._id);
     // only a retried job can re-record a contribution that was folded already (see recordRollups)
     const seen = await Promise.all(group.map((p) => (p.retry ? folded.exists({ _id: p._id }) : null)));
     const current = await daily.findById(bucket, { jobs: 1 }).lean();
@@ -68,12 +70,12 @@ export async function foldPending(models: Models, sketches: Pick<Sketches, 'coun
       );
     }
     const at = new Date();
-    const markers = group.filter((_, i) => !seen[i]).map((p) => ({ _id: p._id, at }));
-    if (markers.length) {
-      await folded.insertMany(markers, { ordered: false, lean: true }).catch(ignoreDuplicates);
-    }
-    await pending.deleteMany({ _id: { $in: ids } });
-    await daily.updateOne({ _id: bucket }, { $pullAll: { jobs: ids } });
+    for (const [i, p] of group.entries()) if (!seen[i]) markers.push({ _id: p._id, at });
+  }
+  if (markers.length) await folded.insertMany(markers, { ordered: false, lean: true }).catch(ignoreDuplicates);
+  if (docs.length) await pending.deleteMany({ _id: { $in: docs.map((p) => p._id) } });
+  for (const [bucket, group] of byBucket) {
+    await daily.updateOne({ _id: bucket }, { $pullAll: { jobs: group.map((p) => p._id) } });
   }
   return docs.length;
 }

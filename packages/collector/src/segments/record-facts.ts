@@ -21,9 +21,10 @@ export interface FactsDeps {
 }
 
 /**
- * Keeps profile facts and segment membership current: called once per ingest job with the events the job is
- * responsible for (ownedEvents), after they are stored. Per profile the job touches, under a Redis lock, its
- * facts are read (an `_id` lookup), the job's events added unless the job was counted already (a retry), and
+ * Keeps profile facts and segment membership current: called once per ingest job (or batch of jobs stored
+ * together) with the events the jobs are responsible for (ownedParts), after they are stored. Per profile the
+ * call touches, under a Redis lock, its facts are read (an `_id` lookup), each job's events added unless that job
+ * was counted already (a retry; an event's job is its `ingestJob`, else `jobKey`), and
  * the facts written back, all in one bulkWrite; then the profiles are evaluated against their site's segments.
  * A visitor seen with a profile for the first time brings their earlier stored events with them (the pipeline
  * back-filled the profile onto them), so browsing before sign-in counts.
@@ -57,22 +58,32 @@ async function writeFacts(
   jobKey: string,
   backfilled?: ReadonlyMap<string, BackfilledEvent[]>,
 ): Promise<ProfileFactsDoc[]> {
+  // each event's own job (an ingest worker's batch stores several jobs' events together)
+  const keyOf = (e: Pick<NewEventDoc, 'ingestJob'>) => e.ingestJob ?? jobKey;
+  const keys = new Set<string>([jobKey]);
+  for (const events of byProfile.values()) for (const e of events) keys.add(keyOf(e));
   const ids = [...byProfile.keys()].map((id) => new Types.ObjectId(id));
   const current = await Promise.all(ids.map((_id) => models.ProfileFacts.findById(_id).lean()));
   const out: ProfileFactsDoc[] = [];
   const counted: ProfileFactsDoc[] = [];
-  const todo: Array<{ profileId: Types.ObjectId; facts: ProfileFactsDoc; events: NewEventDoc[]; visitors: string[] }> =
-    [];
+  const todo: Array<{
+    profileId: Types.ObjectId;
+    facts: ProfileFactsDoc;
+    events: NewEventDoc[];
+    visitors: string[];
+    jobs: Set<string>;
+  }> = [];
   ids.forEach((profileId, i) => {
-    const events = byProfile.get(profileId.toHexString())!;
     const have = current[i];
-    if (have?.jobs.includes(jobKey)) {
-      counted.push(have); // an earlier attempt of this job counted them (its membership is evaluated again)
+    const all = byProfile.get(profileId.toHexString())!;
+    const events = have ? all.filter((e) => !have.jobs.includes(keyOf(e))) : all;
+    if (!events.length) {
+      counted.push(have!); // earlier attempts of these jobs counted them (their membership is evaluated again)
       return;
     }
     const facts = have ?? emptyFacts(profileId, events[0]!.siteId);
     const visitors = [...new Set(events.flatMap((e) => (e.anonymousId ? [e.anonymousId] : [])))];
-    todo.push({ profileId, facts, events, visitors });
+    todo.push({ profileId, facts, events, visitors, jobs: new Set(events.map(keyOf)) });
   });
   // the earlier events of the visitors new to their profile: those the job back-filled from their records (the
   // pipeline's unlinked events) as they are, the others by one read per site for the whole job (a read per
@@ -90,7 +101,7 @@ async function writeFacts(
       else if (!earlierOf.has(`${site}:${v}`)) {
         earlierOf.set(
           `${site}:${v}`,
-          recorded.filter((e) => e.ingestJob !== jobKey),
+          recorded.filter((e) => !keys.has(keyOf(e))),
         );
       }
     }
@@ -100,12 +111,12 @@ async function writeFacts(
     if (!visitors.size) continue;
     const found = await models.Event.find({ siteId, anonymousId: { $in: [...visitors] } }).lean<NewEventDoc[]>();
     for (const e of found) {
-      if (e.ingestJob === jobKey || !e.anonymousId) continue;
+      if (keys.has(keyOf(e)) || !e.anonymousId) continue;
       const key = `${site}:${e.anonymousId}`;
       earlierOf.set(key, [...(earlierOf.get(key) ?? []), e]);
     }
   }
-  for (const { profileId, facts, events, visitors } of todo) {
+  for (const { profileId, facts, events, visitors, jobs } of todo) {
     const known = new Set(facts.visitors);
     const site = facts.siteId.toHexString();
     const earlier = visitors
@@ -114,7 +125,7 @@ async function writeFacts(
       .filter((e) => e.profileId?.equals(profileId));
     addEvents(facts, [...events, ...earlier]);
     pruneDays(facts);
-    remember(facts, jobKey, visitors);
+    for (const key of jobs) remember(facts, key, visitors);
     facts.updatedAt = new Date();
     out.push(facts);
   }
