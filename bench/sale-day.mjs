@@ -15,7 +15,9 @@
 //   the same database, 1,000 a call, 4 at a time.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { MongoClient, ObjectId } from 'mongodb';
@@ -32,6 +34,9 @@ import {
   table,
   waitForDrain,
 } from './lib.mjs';
+
+const RESULTS = new URL('results/', import.meta.url).pathname;
+mkdirSync(RESULTS, { recursive: true });
 
 const say = (msg) => console.log(`   [sale day] ${new Date().toISOString().slice(11, 19)} ${msg}`);
 
@@ -241,6 +246,10 @@ async function startWorker(env) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  // the worker's log, kept for a look after the run (its warnings say why a drain slowed or stalled)
+  const log = createWriteStream(join(RESULTS, `saleday-worker-${child.pid}.log`));
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
   await new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => {
       out = (out + d).slice(-4000);

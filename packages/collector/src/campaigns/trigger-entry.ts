@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
+  bulkWriteInSlices,
   duplicateIndexes,
   findEachById,
   groupedInsert,
@@ -253,7 +254,8 @@ async function claimReentry(
           for (const i of duplicateIndexes(err)) update.push(first[i]!);
         });
         if (update.length) {
-          await models.TriggerVisitor.bulkWrite(
+          await bulkWriteInSlices(
+            models.TriggerVisitor,
             update.map(({ _id, lastEnteredAt, lastEntry }) => ({
               updateOne: { filter: { _id }, update: { $set: { lastEnteredAt, lastEntry } }, upsert: true },
             })),

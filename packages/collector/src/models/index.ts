@@ -128,6 +128,7 @@ export async function migrate(models: Models): Promise<void> {
   }
 }
 
+export { bulkWriteInSlices, UPDATE_SLICE } from './bulk-slices.js';
 export type {
   CampaignClaimDoc,
   CampaignDoc,

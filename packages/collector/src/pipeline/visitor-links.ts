@@ -1,5 +1,6 @@
 import { type AnyBulkWriteOperation, Types } from 'mongoose';
 import {
+  bulkWriteInSlices,
   type EventDoc,
   findEachById,
   identityKey,
@@ -58,7 +59,7 @@ function linkWrites(links: Links, replace: boolean) {
 export async function saveLinks(models: Models, links: Links, mirror?: LinkMirror): Promise<void> {
   if (!links.size) return;
   const ops = linkWrites(links, true);
-  await retryUpsertRace(() => models.Identity.bulkWrite(ops, { ordered: false }));
+  await retryUpsertRace(() => bulkWriteInSlices(models.Identity, ops, { ordered: false }));
   await mirror?.write(links);
 }
 
@@ -106,7 +107,7 @@ export async function notePendingAliases(models: Models, aliases: Map<string, Se
       upsert: true,
     },
   }));
-  await retryUpsertRace(() => models.PendingAlias.bulkWrite(ops, { ordered: false }));
+  await retryUpsertRace(() => bulkWriteInSlices(models.PendingAlias, ops, { ordered: false }));
 }
 
 /**
@@ -144,7 +145,7 @@ export async function followAliases(models: Models, linked: Links, mirror?: Link
 export async function linkIfFree(models: Models, wanted: Links, mirror?: LinkMirror): Promise<Links> {
   if (!wanted.size) return new Map();
   const ops = linkWrites(wanted, false);
-  await retryUpsertRace(() => models.Identity.bulkWrite(ops, { ordered: false }));
+  await retryUpsertRace(() => bulkWriteInSlices(models.Identity, ops, { ordered: false }));
   // what stands is read from `identities` (the copy may not have this call's links yet), then copied
   const standing = await readLinks(models, [...wanted.keys()]);
   await mirror?.write(standing);
@@ -153,7 +154,7 @@ export async function linkIfFree(models: Models, wanted: Links, mirror?: LinkMir
   const adds: AnyBulkWriteOperation<ProfileDoc>[] = [...ours].map(([key, profileId]) => ({
     updateOne: { filter: { _id: profileId }, update: { $addToSet: { anonymousIds: splitKey(key).anonymousId } } },
   }));
-  if (adds.length) await models.Profile.bulkWrite(adds, { ordered: false });
+  if (adds.length) await bulkWriteInSlices(models.Profile, adds, { ordered: false });
   return ours;
 }
 
@@ -203,7 +204,7 @@ export async function backfill(
       if (profileId) ops.push({ updateOne: { filter: { _id: e._id }, update: { $set: { profileId } } } });
     }
   }
-  if (ops.length) await models.Event.bulkWrite(ops, { ordered: false });
+  if (ops.length) await bulkWriteInSlices(models.Event, ops, { ordered: false });
   // what was back-filled, whichever way, is forgotten (a record left behind would be back-filled again later),
   // and so are the marks of the visitors read from `events`
   if (records) {

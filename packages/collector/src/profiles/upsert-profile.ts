@@ -1,6 +1,6 @@
 import { type AnyBulkWriteOperation, type QueryFilter, Types } from 'mongoose';
 import type { ConsentEntry, Models, ProfileDoc } from '../models/index.js';
-import { emailKeyOf, retryUpsertRace, userKeyOf } from '../models/index.js';
+import { bulkWriteInSlices, emailKeyOf, retryUpsertRace, userKeyOf } from '../models/index.js';
 import { mergedInto } from './merges.js';
 import type { ProfileDocLock } from './profile-doc-locks.js';
 import type { ProfileTouch, ProfileUpsert } from './profile-touch.js';
@@ -125,7 +125,7 @@ async function writeProfiles(
       },
     };
   });
-  await retryUpsertRace(() => models.Profile.bulkWrite(ops, { ordered: false }));
+  await retryUpsertRace(() => bulkWriteInSlices(models.Profile, ops, { ordered: false }));
   // names from browsers: only where no backend has named the person
   const browserNames: AnyBulkWriteOperation<ProfileDoc>[] = [...groups.values()]
     .filter((g) => Object.keys(g.names).length)
@@ -135,7 +135,7 @@ async function writeProfiles(
         update: { $set: g.names },
       },
     }));
-  if (browserNames.length) await models.Profile.bulkWrite(browserNames, { ordered: false });
+  if (browserNames.length) await bulkWriteInSlices(models.Profile, browserNames, { ordered: false });
 
   const all = [...groups.values()];
   const userKeys = all.flatMap((g) => (g.filter.userKey ? [g.filter.userKey] : []));
@@ -182,7 +182,7 @@ async function trimProfiles(
     }
     if (Object.keys(set).length) ops.push({ updateOne: { filter, update: { $set: set } } });
   }
-  if (ops.length) await models.Profile.bulkWrite(ops, { ordered: false });
+  if (ops.length) await bulkWriteInSlices(models.Profile, ops, { ordered: false });
 }
 
 /** Decisions sent from browsers (the public write key). */
@@ -217,7 +217,7 @@ export async function recordConsents(models: Models, decisions: ConsentDecision[
       { updateOne: { filter, update: { $set: set } } },
     ];
   });
-  await models.Profile.bulkWrite(ops, { ordered: true });
+  await bulkWriteInSlices(models.Profile, ops, { ordered: true });
   // read after writing: a decision that reached a profile while it was being merged into another (after the merge
   // copied its consent) is recorded on the surviving profile too; the merge writes its record before it copies
   const moved = await mergedInto(

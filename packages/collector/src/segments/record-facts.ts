@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
-import type { Models, NewEventDoc, ProfileFactsDoc } from '../models/index.js';
+import { bulkWriteInSlices, type Models, type NewEventDoc, type ProfileFactsDoc } from '../models/index.js';
 import { evaluate, loadSegments, peopleOf, type SiteSegments } from './evaluate.js';
 import { addEvents, emptyFacts, pruneDays, remember } from './facts.js';
 import { applyMembership, bumpRevisions, type Revisions } from './membership.js';
@@ -130,7 +130,8 @@ async function writeFacts(
     out.push(facts);
   }
   if (out.length) {
-    await models.ProfileFacts.bulkWrite(
+    await bulkWriteInSlices(
+      models.ProfileFacts,
       out.map((f) => ({ replaceOne: { filter: { _id: f._id }, replacement: f, upsert: true } })),
       { ordered: false },
     );
