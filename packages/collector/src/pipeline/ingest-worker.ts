@@ -86,7 +86,7 @@ export function createIngestWorker({
     jobs.forEach((job, i) => {
       for (const e of job.data.events) jobOf.set(e, i);
     });
-    const events = jobs.length === 1 ? jobs[0]!.data.events : jobs.flatMap((j) => j.data.events);
+    const events = jobs.flatMap((j) => j.data.events);
     const suppressed = suppressions
       ? new Map(
           [...(await suppressions([...new Set(events.map((e) => e.siteId))]))].map(([site, keys]) => [
@@ -96,7 +96,7 @@ export function createIngestWorker({
         )
       : undefined;
     const result = await processEvents(models, events, {
-      jobKey: jobs.length === 1 ? keys[0] : (e) => keys[jobOf.get(e)!]!,
+      jobKey: (e) => keys[jobOf.get(e)!]!,
       suppressed,
       enrich,
       linksPerProfileDay: config.linksPerProfileDay,
@@ -134,9 +134,9 @@ export function createIngestWorker({
         backfilled: result.backfilled,
       });
     if (jobs.length > 1) log.debug({ jobs: jobs.length, events: events.length }, 'ingest batch stored');
+    // each inserted event names its job
     const insertedOf = new Map<string, number>();
-    if (jobs.length === 1) insertedOf.set(keys[0]!, result.inserted.length);
-    else for (const d of result.inserted) insertedOf.set(d.ingestJob!, (insertedOf.get(d.ingestJob!) ?? 0) + 1);
+    for (const d of result.inserted) insertedOf.set(d.ingestJob!, (insertedOf.get(d.ingestJob!) ?? 0) + 1);
     prometheus?.eventsStored.inc(result.inserted.length);
     const now = Date.now();
     return jobs.map((job, i) => {

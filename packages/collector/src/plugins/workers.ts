@@ -146,7 +146,7 @@ export function createAfterInsertHook(
 ): AfterInsertHook {
   return async (inserted, models, job) => {
     const parts = await ownedParts(models, inserted, job);
-    const events = parts.length === 1 ? parts[0]!.events : parts.flatMap((p) => p.events);
+    const events = parts.flatMap((p) => p.events);
     if (!events.length) return;
     const fresh = parts.every((p) => p.fresh);
     // saved funnels and open visits' records touch Redis alone: they run beside the others rather than after them
