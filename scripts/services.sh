@@ -128,7 +128,25 @@ start_mongo() {
   wait_for mongo mongo_answers 30 || die "the MongoDB-compatible server did not answer on port $port (see $data/)"
 }
 
+# FerretDB on SQLite reads the whole table for each lookup by _id unless its tables get the index of
+# scripts/ferretdb-id-index.sh; a watcher adds it to each collection FerretDB creates, for as long as it runs.
+watch_ferretdb_ids() {
+  local pidfile="$data/ferretdb/ferretdb.pid" watcher="$data/ferretdb/id-index.pid"
+  [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null || return 0 # not a FerretDB started here
+  [[ -f "$watcher" ]] && kill -0 "$(cat "$watcher")" 2>/dev/null && return 0
+  command -v sqlite3 >/dev/null || apt_install sqlite3 || true
+  if ! command -v sqlite3 >/dev/null; then
+    log "no sqlite3 shell: FerretDB's lookups by _id stay full-table reads (apt-get install sqlite3)"
+    return 0
+  fi
+  log "indexing FerretDB's tables for lookups by _id (scripts/ferretdb-id-index.sh)"
+  nohup bash "$root/scripts/ferretdb-id-index.sh" --watch "$(cat "$pidfile")" "$data/ferretdb" \
+    >>"$data/ferretdb/id-index.log" 2>&1 &
+  echo $! >"$watcher"
+}
+
 start_redis
 start_mongo
+watch_ferretdb_ids
 echo "export REDIS_URL=$REDIS_URL"
 echo "export MONGODB_URI=$MONGODB_URI"
