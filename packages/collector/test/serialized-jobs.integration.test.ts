@@ -80,6 +80,45 @@ describe('ingest jobs written from their requests serialized events', () => {
     await queue.obliterate({ force: true });
   });
 
+  it('writes jobs through its reused buffers with the same bytes, and a job too large for them through its own', async () => {
+    const added: Array<{ id: string }> = [];
+    const recording = {
+      add: async (name: string, data: IngestJob) => {
+        const job = await queue.add(name, data);
+        added.push({ id: job.id! });
+        return job;
+      },
+    };
+    // small jobs (at most 4 events, or one request) and buffers of 1.5 KB: jobs of 1-3 events fit, larger do not
+    const batcher = new EnqueueBatcher(recording as Pick<Queue<IngestJob>, 'add'>, {
+      maxEvents: 4,
+      maxInFlight: 2,
+      timeoutMs: 5_000,
+      maxWaitingEvents: 50_000,
+      jobBufferBytes: 1_500,
+    });
+    const sent = requests(60);
+    // one at a time (each job reuses a buffer the previous one gave back), then all at once (two in flight)
+    for (const events of sent.slice(0, 20)) await batcher.enqueue(events);
+    await Promise.all(sent.slice(20).map((events) => batcher.enqueue(events)));
+    await batcher.drain();
+
+    const all = sent.flat();
+    let at = 0;
+    const sizes: number[] = [];
+    for (const { id } of added) {
+      const data = await storedData(id);
+      const parsed = JSON.parse(data!) as IngestJob;
+      expect(data).toBe(JSON.stringify({ events: all.slice(at, at + parsed.events.length) }));
+      sizes.push(Buffer.byteLength(data!));
+      at += parsed.events.length;
+    }
+    expect(at).toBe(all.length);
+    expect(sizes.filter((n) => n <= 1_500).length).toBeGreaterThan(20);
+    expect(sizes.some((n) => n > 1_500)).toBe(true);
+    await queue.obliterate({ force: true });
+  });
+
   it('hands a worker the same events as were enqueued', async () => {
     const events = requests(4);
     const received: IngestJob[] = [];

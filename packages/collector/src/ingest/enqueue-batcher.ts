@@ -34,6 +34,14 @@ export interface BatcherOptions {
    * load-test tool); absent, only the linger and `maxEvents` decide.
    */
   connections?: () => number;
+  /**
+   * Bytes of each reusable job buffer (absent: every job gets a buffer of its own). A job whose JSON fits is
+   * written into one of `maxInFlight` buffers kept by the batcher, taken back once Redis has acknowledged the
+   * job, so the queue given to the batcher must not read a job's data once its `add` has resolved (BullMQ's
+   * queue does not). Larger jobs, and a job whose write failed or timed out (the command may still be sent
+   * later), keep a buffer of their own.
+   */
+  jobBufferBytes?: number;
 }
 
 export const DEFAULT_BATCHER: BatcherOptions = {
@@ -42,6 +50,9 @@ export const DEFAULT_BATCHER: BatcherOptions = {
   maxInFlight: 2,
   timeoutMs: 3_000,
   maxWaitingEvents: 50_000,
+  // 1 MiB a buffer: a job of 2,000 browser events. A fresh buffer per job was freed only by a full collection
+  // once it had outlived a young one (its Redis round trip): 60 MB of them under 100-event batches (bench/)
+  jobBufferBytes: 1 << 20,
 };
 
 /**
@@ -66,6 +77,8 @@ export class EnqueueBatcher {
   /** The waiting requests are to be written as soon as a write slot is free. */
   private due = false;
   private readonly settled = new Set<Promise<void>>();
+  /** Job buffers free for the next write (jobBufferBytes each). */
+  private readonly spare: Buffer[] = [];
 
   constructor(
     private readonly queue: Pick<Queue<IngestJob>, 'add'>,
@@ -163,7 +176,10 @@ export class EnqueueBatcher {
   }
 
   private async write(group: Waiter[]): Promise<void> {
-    const job = new GroupedEvents(group);
+    const size = GroupedEvents.size(group);
+    const { jobBufferBytes = 0 } = this.options;
+    const reused = size <= jobBufferBytes ? (this.spare.pop() ?? Buffer.allocUnsafeSlow(jobBufferBytes)) : undefined;
+    const job = new GroupedEvents(group, reused ?? Buffer.allocUnsafeSlow(size));
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -177,6 +193,11 @@ export class EnqueueBatcher {
       ]);
       this.jobs++;
       this.events += job.count;
+      // acknowledged, so written: the buffer may take the next job
+      if (reused) {
+        job.release();
+        this.spare.push(reused);
+      }
       for (const w of group) w.resolve();
     } catch (err) {
       const error = new TrackMateError('TM_ERR_QUEUE_UNAVAILABLE', { retryAfter: 5, cause: err });
@@ -189,24 +210,31 @@ export class EnqueueBatcher {
 
 const OPEN = '{"events":[';
 const CLOSE = ']}';
+const EMPTY = Buffer.alloc(0);
 
 /**
  * The ingest job of a group of requests, as the bytes of `JSON.stringify({ events })` of all their events in
  * order, joined from each request's serialized items (plugins/queues.ts writes them as they are). Written
- * straight into one buffer of exactly the job's size, with no joined string in between. (A buffer sized for the
- * worst case, 3 bytes a UTF-16 unit, cost 20-25 % more CPU a request under 100-event batches in bench/ A/B runs:
- * most likely a fresh mapping of 3 times the job's size for every job, each written page faulted in.)
+ * straight into one buffer (one of the batcher's reused ones, else one of exactly the job's size), with no
+ * joined string in between. (A fresh buffer per job sized for the worst case, 3 bytes a UTF-16 unit, cost 20-25 %
+ * more CPU a request under 100-event batches in bench/ A/B runs: most likely a fresh mapping of 3 times the
+ * job's size for every job, each written page faulted in; a reused buffer is faulted in once.)
  */
 class GroupedEvents extends SerializedData implements IngestJob {
-  readonly json: Buffer;
+  json: Buffer;
   readonly count: number;
 
-  constructor(group: readonly Waiter[]) {
-    super();
+  /** Bytes of the JSON of a group's job. */
+  static size(group: readonly Waiter[]): number {
     // the commas between requests' items: group.length - 1
     let size = OPEN.length + CLOSE.length + group.length - 1;
     for (const w of group) size += w.bytes;
-    const bytes = Buffer.allocUnsafeSlow(size);
+    return size;
+  }
+
+  /** `bytes`: at least `GroupedEvents.size(group)` bytes, written from its start. */
+  constructor(group: readonly Waiter[], bytes: Buffer) {
+    super();
     let at = bytes.write(OPEN, 0, 'latin1');
     let count = 0;
     for (const w of group) {
@@ -217,6 +245,11 @@ class GroupedEvents extends SerializedData implements IngestJob {
     at += bytes.write(CLOSE, at, 'latin1');
     this.json = bytes.subarray(0, at);
     this.count = count;
+  }
+
+  /** The buffer goes back to the batcher: the job has no bytes any more (reading them throws). */
+  release(): void {
+    this.json = EMPTY;
   }
 
   /** The events, read back from the JSON (what a worker gets). */
