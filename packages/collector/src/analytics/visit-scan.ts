@@ -1,3 +1,4 @@
+import { type DayPart, keepPart, partOf } from './day-parts.js';
 import type { DayColumns } from './visit-columns.js';
 import { type Counts, NONE, VISIT_DIMS, zero } from './visit-summary.js';
 
@@ -110,6 +111,9 @@ export class ScanRows {
   sums = new Float64Array(64 * S);
   /** the first `bitRows` rows' visitors, a bit per visitor number (a few of them fit a processor's cache) */
   readonly bits: Uint32Array[] = [];
+  /** rows that have visitors, and those whose only visitors so far are one day part's row (not counted yet) */
+  private readonly seen: boolean[] = [];
+  private readonly pending: Array<{ part: DayPart; r: number } | undefined> = [];
   readonly bitRows: number;
   private words: number;
   private pairRows = new Int32Array(4096);
@@ -117,24 +121,127 @@ export class ScanRows {
   private pairs = 0;
   /** whether visitors are counted (a scan that leaves them out does not call addVisitor) */
   readonly counting: boolean;
-  private readonly only: ReadonlySet<string> | undefined;
+  readonly only: ReadonlySet<string> | undefined;
   /** The process's string numbers this query uses (scanDay's stringNumbersOf) */
   readonly stringNumbers: Map<string, number>;
   /** Rows by string number, -1 for not looked up yet: a day's string finds its row without hashing. */
   private byNumber = new Int32Array(0);
+  /** What a day's share of these rows depends on besides the day and its filters (day-parts.ts' key). */
+  private shape: string | undefined;
 
+  /** `dayOf`: rows of one day's share of that query's rows (visitors as pairs, day-parts.ts keeps them). */
   constructor(
     readonly numbers: VisitorNumbers,
     bitsetBytes = BITSET_BYTES,
     options: ScanOptions = {},
+    dayOf?: ScanRows,
   ) {
     this.words = (numbers.size >>> 5) + 1;
-    this.bitRows = Math.max(32, Math.floor(bitsetBytes / (this.words * 4)));
+    this.bitRows = dayOf ? 0 : Math.max(32, Math.floor(bitsetBytes / (this.words * 4)));
     this.counting = options.visitors ?? true;
     this.only = options.only;
     // past this many strings the numbers start again (the days held are numbered again when next scanned)
-    if (stringNumbers.size > MAX_STRINGS) stringNumbers = new Map();
-    this.stringNumbers = stringNumbers;
+    if (!dayOf && stringNumbers.size > MAX_STRINGS) stringNumbers = new Map();
+    this.stringNumbers = dayOf ? dayOf.stringNumbers : stringNumbers;
+  }
+
+  /** Whether visitors are counted and which rows are made, as a key. */
+  get rowsKey(): string {
+    this.shape ??= `${this.counting ? 1 : 0}${this.only ? `\u0000${[...this.only].sort().join('\u0000')}` : ''}`;
+    return this.shape;
+  }
+
+  /** A day's rows (made by a ScanRows `dayOf` this one) as a DayPart: its sums, money and visitors by row. */
+  toPart(): DayPart {
+    const rows = this.keys.length;
+    const nos = new Int32Array(rows);
+    this.keys.forEach((k, i) => {
+      nos[i] = this.stringNumbers.get(k) ?? -1;
+    });
+    const money = this.money.map((c) =>
+      c.revenue || Object.keys(c.revenueByCurrency).length
+        ? { revenue: c.revenue, byCurrency: c.revenueByCurrency }
+        : null,
+    );
+    let start: Int32Array | null = null;
+    let visitors: Int32Array | null = null;
+    if (this.counting) {
+      // the pairs grouped by row (a counting sort), each row's distinct visitors in ascending order
+      start = new Int32Array(rows + 1);
+      for (let p = 0; p < this.pairs; p++) start[this.pairRows[p]! + 1]!++;
+      for (let r = 0; r < rows; r++) start[r + 1]! += start[r]!;
+      const at = start.slice(0, -1);
+      const all = new Int32Array(this.pairs);
+      for (let p = 0; p < this.pairs; p++) all[at[this.pairRows[p]!]!++] = this.pairVisitors[p]!;
+      visitors = new Int32Array(this.pairs);
+      let n = 0;
+      for (let r = 0; r < rows; r++) {
+        const from = start[r]!;
+        start[r] = n;
+        all.subarray(from, at[r]!).sort();
+        for (let p = from; p < at[r]!; p++) if (p === from || all[p] !== all[p - 1]) visitors[n++] = all[p]!;
+      }
+      start[rows] = n;
+      visitors = visitors.slice(0, n);
+    }
+    let top = -1;
+    if (visitors) for (let p = 0; p < visitors.length; p++) if (visitors[p]! > top) top = visitors[p]!;
+    return {
+      numbers: this.numbers,
+      strings: this.stringNumbers,
+      keys: this.keys,
+      nos,
+      sums: this.sums.slice(0, rows * S),
+      money,
+      start,
+      visitors,
+      top,
+      bytes: 64 + rows * (8 * S + 48) + (visitors ? visitors.byteLength + start!.byteLength : 0),
+    };
+  }
+
+  /** Adds a day's part (made for these rows' numbers) as scanning the day again would. */
+  addPart(part: DayPart): void {
+    const { keys, nos, money, visitors } = part;
+    for (let r = 0; r < keys.length; r++) {
+      const no = nos[r]!;
+      const i = no >= 0 ? this.rowOfNumber(no, keys[r]!) : this.row(keys[r]!);
+      if (i === SKIP) continue;
+      const sums = this.sums;
+      for (let j = 0; j < S; j++) sums[i * S + j]! += part.sums[r * S + j]!;
+      const m = money[r];
+      if (m) addMoney(this.money[i]!, m.revenue, m.byCurrency);
+      if (!this.counting || !visitors) continue;
+      // a row's first part is held as it is: a row of one part (a day's row of a timeseries) needs no bitset
+      if (!this.seen[i]) {
+        this.seen[i] = true;
+        this.pending[i] = { part, r };
+      } else {
+        this.settle(i);
+        this.addVisitors(i, part, r);
+      }
+    }
+  }
+
+  /** Counts the row's pending part's visitors (it now has more). */
+  private settle(i: number): void {
+    const held = this.pending[i];
+    if (!held) return;
+    this.pending[i] = undefined;
+    this.addVisitors(i, held.part, held.r);
+  }
+
+  private addVisitors(i: number, part: DayPart, r: number): void {
+    const visitors = part.visitors!;
+    const end = part.start![r + 1]!;
+    if (i < this.bitRows && part.top >>> 5 < this.words) {
+      this.bits[i] ??= new Uint32Array(this.words);
+      const bits = this.bits[i]!;
+      for (let p = part.start![r]!; p < end; p++) {
+        const v = visitors[p]!;
+        bits[v >>> 5]! |= 1 << (v & 31);
+      }
+    } else for (let p = part.start![r]!; p < end; p++) this.addVisitor(i, visitors[p]!);
   }
 
   /** The row of string number `no` (whose text is `key`), as row(key). */
@@ -161,7 +268,6 @@ export class ScanRows {
       this.rowIds.set(key, i);
       this.keys.push(key);
       this.money.push(zero());
-      if (i < this.bitRows && this.counting) this.bits.push(new Uint32Array(this.words));
       if ((i + 1) * S > this.sums.length) {
         const grown = new Float64Array(this.sums.length * 2);
         grown.set(this.sums);
@@ -181,6 +287,8 @@ export class ScanRows {
 
   /** Counts the visitor (by number) in the row. */
   addVisitor(row: number, visitor: number): void {
+    if (!this.seen[row]) this.seen[row] = true;
+    else if (this.pending[row]) this.settle(row);
     if (row < this.bitRows) {
       const w = visitor >>> 5;
       if (w >= this.words) {
@@ -191,6 +299,7 @@ export class ScanRows {
           this.bits[i]!.set(b);
         });
       }
+      this.bits[row] ??= new Uint32Array(this.words);
       this.bits[row]![w]! |= 1 << (visitor & 31);
       return;
     }
@@ -242,6 +351,9 @@ export class ScanRows {
         visitors[r] = n;
       }
     }
+    this.pending.forEach((held, row) => {
+      if (held) visitors[row] = held.part.start![held.r + 1]! - held.part.start![held.r]!;
+    });
     return new Map(
       this.keys.map((k, i) => {
         const c = this.money[i]!;
@@ -373,6 +485,27 @@ export function scanDay(
   by: 'value' | 'day',
   out: ScanRows,
 ): void {
+  // the day's share of the rows, as kept (day-parts.ts) or made now and kept
+  const key = `${JSON.stringify(filters.map((f) => [f.dim, f.op, f.value]))}\u0001${dim}\u0001${by}\u0001${out.rowsKey}`;
+  let part = partOf(cols, key, out.numbers, out.stringNumbers);
+  if (!part) {
+    const day = new ScanRows(out.numbers, 0, { visitors: out.counting, only: out.only }, out);
+    scanDayInto(cols, visitor, filters, dim, by, day);
+    part = day.toPart();
+    keepPart(cols, key, part);
+  }
+  out.addPart(part);
+}
+
+/** Adds the day's visits that pass every filter to `out` (scanDay, without the day's parts). */
+function scanDayInto(
+  cols: DayColumns,
+  visitor: Int32Array,
+  filters: ColumnFilter[],
+  dim: string,
+  by: 'value' | 'day',
+  out: ScanRows,
+): void {
   const c = cols.cols as Record<string, Ints | undefined>;
   const list = passing(cols, filters);
   // how a visit adds to the rows: whole (the totals, a visit's own dimension, its entry or exit page), per page,
@@ -461,7 +594,7 @@ function scanWhole(d: DayScan, dimCol: Ints | undefined, entryExit: boolean): vo
   const events = c.events!;
   const orders = c.orders!;
   const moneyAt = c.moneyAt!;
-  const { bits, bitRows, counting } = out;
+  const { counting } = out;
   let sums = out.sums;
   const n = list ? list.length : d.cols.n;
   let mi = 0;
@@ -488,9 +621,7 @@ function scanWhole(d: DayScan, dimCol: Ints | undefined, entryExit: boolean): vo
     sums[at + 5]! += orders[k]!;
     if (moneyAt[mi] === k) addDayMoney(d, row, mi);
     if (client && counting) {
-      const v = visitor[k]!;
-      if (row < bitRows) bits[row]![v >>> 5]! |= 1 << (v & 31);
-      else out.addVisitor(row, v);
+      out.addVisitor(row, visitor[k]!);
     }
   }
 }
@@ -503,7 +634,7 @@ function scanPages(d: DayScan): void {
   const pageId = c.pageId!;
   const pageViews = c.pageViews!;
   const start = offsetsOf(d.cols).pages;
-  const { bits, bitRows, counting } = out;
+  const { counting } = out;
   let sums = out.sums;
   const n = list ? list.length : d.cols.n;
   for (let i = 0; i < n; i++) {
@@ -526,9 +657,7 @@ function scanPages(d: DayScan): void {
       sums[at]! += client;
       sums[at + 1]! += bounce;
       sums[at + 3]! += pageViews[p]!;
-      if (!client || !counting) continue;
-      if (row < bitRows) bits[row]![v >>> 5]! |= 1 << (v & 31);
-      else out.addVisitor(row, v);
+      if (client && counting) out.addVisitor(row, v);
     }
   }
 }

@@ -1,8 +1,9 @@
 import { STATS_DIMENSIONS } from '@trackmate/schema';
 import { describe, expect, it } from 'vitest';
 import type { VisitDims, VisitSummary } from '../../models/index.js';
+import { partsKept } from '../day-parts.js';
 import { buildColumns, readColumns } from '../visit-columns.js';
-import { type ColumnFilter, numberDays, ScanRows, scanDay } from '../visit-scan.js';
+import { type ColumnFilter, numberDays, type ScanOptions, ScanRows, scanDay } from '../visit-scan.js';
 import { addCounts, type Counts, NONE, rowsOfVisit, zero } from '../visit-summary.js';
 
 interface Visit {
@@ -186,6 +187,33 @@ describe('filtered stats from day columns', () => {
       visitors: before.get(page)!.visitors + 1,
     });
     expect(after.get('/late')?.visitors).toBe(1);
+  });
+
+  it('answers a query asked again from the days’ kept parts with the same rows, for every shape of query', () => {
+    const filters: ColumnFilter[] = [{ dim: 'channel', op: '!=', value: 'Direct' }];
+    const shapes: Array<[string, 'value' | 'day', ScanOptions | undefined]> = [
+      ['all', 'value', undefined],
+      ['all', 'day', undefined],
+      ['page', 'value', { visitors: false }],
+      ['page', 'value', { only: new Set(['/p/1', '/p/2', NONE]) }],
+      ['country', 'value', undefined],
+      ['event', 'value', undefined],
+    ];
+    const run = (dim: string, by: 'value' | 'day', options?: ScanOptions) => {
+      const { numbers, visitors } = numberDays(days);
+      const out = new ScanRows(numbers, undefined, options);
+      for (const [i, cols] of days.entries()) scanDay(cols, visitors[i]!, filters, dim, by, out);
+      return sorted(out.result());
+    };
+    for (const [dim, by, options] of shapes) {
+      const first = run(dim, by, options);
+      const kept = partsKept();
+      // every shape asked again: the same rows, from the parts kept, none made again
+      expect(run(dim, by, options), `${dim} by ${by}`).toEqual(first);
+      expect(partsKept()).toEqual(kept);
+      const want = sorted(expected(all, dim, filters, by)).filter(([k]) => !options?.only || options.only.has(k));
+      expect(first).toEqual(options?.visitors === false ? want.map(([k, c]) => [k, { ...c, visitors: 0 }]) : want);
+    }
   });
 
   it('reads columns of another format as none, so they are made again from the records', () => {
