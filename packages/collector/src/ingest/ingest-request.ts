@@ -19,6 +19,18 @@ export interface IngestContext {
   userAgent: string | null;
 }
 
+/**
+ * The request's parsed body, no longer held by the request. A route checks and serializes its events before it
+ * waits for Redis, and nothing reads `request.body` after the handler: a body held until the answer outlived
+ * young collections under load and was promoted (bench/, 100-event batches at 10 connections: 1.7 → 0.75 MB
+ * promoted a young collection).
+ */
+export function takeBody<T>(request: FastifyRequest & { body: T }): T {
+  const body = request.body;
+  (request as { body: T | undefined }).body = undefined;
+  return body;
+}
+
 /** Events a route validated or mapped from a request, the rejected ones with their reasons. */
 export interface IngestItems {
   events: QueuedEvent[];

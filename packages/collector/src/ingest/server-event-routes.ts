@@ -5,7 +5,7 @@ import { TrackMateError } from '../errors.js';
 import { limit } from '../plugins/rate-limits.js';
 import { errorReplies, type Routes } from '../route-kit.js';
 import type { IngestFeed } from './accept.js';
-import { ingestRequest } from './ingest-request.js';
+import { ingestRequest, takeBody } from './ingest-request.js';
 import { requestItems } from './validate-client.js';
 import { validateServerEvents } from './validate-server.js';
 
@@ -42,7 +42,7 @@ const serverEventRoutes: Routes<IngestFeed> = async (app, feed) => {
     async (request, reply) => {
       const receivedAt = new Date();
       const site = request.site!;
-      const body: unknown = request.body;
+      const body: unknown = takeBody(request);
       if (body === null || typeof body !== 'object' || Array.isArray(body)) {
         throw new TrackMateError('TM_ERR_BAD_REQUEST', {
           message: 'The body must be one event object or { "batch": [ ... ] }',

@@ -7,7 +7,7 @@ import { errorReplies, type Routes } from '../route-kit.js';
 import type { CachedSite } from '../sites/index.js';
 import type { IngestFeed } from './accept.js';
 import { registerTrackCors } from './cors.js';
-import { ingestRequest } from './ingest-request.js';
+import { ingestRequest, takeBody } from './ingest-request.js';
 import { requestItems, validateClientEvents } from './validate-client.js';
 import { perEventRoute, siteOfWriteKey, writeKeyOf } from './write-key.js';
 
@@ -47,11 +47,12 @@ const trackRoutes: Routes<IngestFeed> = async (app, feed) => {
     (request, reply) => {
       const receivedAt = new Date();
       const site = siteOfWriteKey(app, request);
+      const body = takeBody(request);
       // a key held in memory needs no promise before the events are handed on (the hot path)
       const accepted =
         site instanceof Promise
-          ? site.then((known) => ingest(app, feed, request, request.body, known, receivedAt))
-          : ingest(app, feed, request, request.body, site, receivedAt);
+          ? site.then((known) => ingest(app, feed, request, body, known, receivedAt))
+          : ingest(app, feed, request, body, site, receivedAt);
       return accepted.then((answer) => {
         reply.code(202);
         return answer;

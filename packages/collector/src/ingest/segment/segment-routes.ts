@@ -5,7 +5,7 @@ import { TrackMateError } from '../../errors.js';
 import { errorReplies, type Routes } from '../../route-kit.js';
 import type { IngestFeed } from '../accept.js';
 import { registerTrackCors, TRACK_HEADERS } from '../cors.js';
-import { ingestRequest } from '../ingest-request.js';
+import { ingestRequest, takeBody } from '../ingest-request.js';
 import { structuralErrors } from '../validate-client.js';
 import { perEventRoute, siteOfWriteKey, writeKeyOf } from '../write-key.js';
 import { segmentKeyOf } from './segment-key.js';
@@ -55,7 +55,7 @@ const segmentRoutes: Routes<IngestFeed> = async (app, feed) => {
       async (request, reply) => {
         const receivedAt = new Date();
         const site = await siteOfWriteKey(app, request);
-        const body = request.body;
+        const body = takeBody(request);
 
         const isBatch = !type;
         const items = isBatch ? batchItems(body) : [body];
