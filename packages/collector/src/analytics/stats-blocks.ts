@@ -316,6 +316,9 @@ async function cacheBlocks(redis: Redis, prefix: string, copies: Copy[], onlyIfA
 const parsed = new Map<string, ValueMap>();
 const PARSED_CHARS = 8_000_000;
 let parsedChars = 0;
+/** The maps parsedSum keeps (one object per text, so a kept map stands for its text: visitor-counts.ts). */
+const keptMaps = new WeakSet<ValueMap>();
+export const isKeptParsed = (map: ValueMap) => keptMaps.has(map);
 export function parsedSum(text: string): ValueMap {
   if (text.length < 1_000) return parseSum(text);
   let map = parsed.get(text);
@@ -326,6 +329,7 @@ export function parsedSum(text: string): ValueMap {
   }
   map = parseSum(text);
   parsed.set(text, map);
+  keptMaps.add(map);
   parsedChars += text.length;
   for (const k of parsed.keys()) {
     if (parsedChars <= PARSED_CHARS) break;

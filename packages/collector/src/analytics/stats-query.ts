@@ -5,13 +5,14 @@ import type { Types } from 'mongoose';
 import { TrackMateError } from '../errors.js';
 import type { Models, VisitDims, VisitDoc, VisitSummary } from '../models/index.js';
 import { localDay } from './site-days.js';
-import { addPacked, blockId, monthsOf, readBlocks } from './stats-blocks.js';
+import { addPacked, blockId, isKeptParsed, monthsOf, readBlocks } from './stats-blocks.js';
 import { sketchKey, visitDocOf } from './visit-closer.js';
 import { eventsOfVisits } from './visit-events.js';
 import { readVisitDays } from './visit-records.js';
 import { numberDays, type ScanOptions, ScanRows, SKIP, scanDay } from './visit-scan.js';
 import { openVisitKeys, openVisitMeta } from './visit-state.js';
 import { addCounts, type Counts, NONE, rowsOfVisit, summarizeRecords, VISIT_DIMS, zero } from './visit-summary.js';
+import { keepCount, keptCount, versionOf } from './visitor-counts.js';
 
 const DAY_MS = 86_400_000;
 
@@ -76,6 +77,8 @@ interface SumEntry {
   counts: Counts;
   keys: () => string[];
   openVisitors: Set<string>;
+  /** the parsed sums the entry was read from (visitor-counts.ts), when they are all kept parsed */
+  version?: string;
 }
 
 export interface StatsContext {
@@ -195,6 +198,12 @@ export class StatsQuery {
       ...cut.map((m) => ({ id: id(m.month), days: m.days, span: by === 'value' })),
     ]);
     const sums = new Map<string, SumEntry>();
+    // what the rows' visitor counts can be kept with: every sums object read, if each stands for its text
+    const readSums = [
+      ...whole.flatMap((m) => read.get(id(m.month))?.sum ?? []),
+      ...cut.flatMap((m) => read.get(id(m.month))?.parts ?? []),
+    ];
+    const version = by === 'value' && readSums.every(isKeptParsed) ? versionOf(readSums) : undefined;
     // a whole month's visitors are in its month sketch, a cut month's in its days'
     const spans = months.flatMap((m) => (m.full ? [m.month] : m.days));
     const keysOf = (value: string, day?: string) => () =>
@@ -202,7 +211,7 @@ export class StatsQuery {
     const entry = (k: string, value: string, day?: string) => {
       let e = sums.get(k);
       if (!e) {
-        e = { counts: zero(), keys: keysOf(value, day), openVisitors: new Set() };
+        e = { counts: zero(), keys: keysOf(value, day), openVisitors: new Set(), version };
         sums.set(k, e);
       }
       return e;
@@ -239,9 +248,15 @@ export class StatsQuery {
   private async countVisitors(entries: SumEntry[]): Promise<number[]> {
     const pipeline = this.ctx.redis.pipeline();
     const tmp: string[] = [];
-    const plan = entries.map((entry) => {
+    const kept: Array<number | undefined> = [];
+    const keys: string[][] = [];
+    const plan = entries.map((entry, i) => {
       const e = { keys: entry.keys(), openVisitors: entry.openVisitors };
+      keys[i] = e.keys;
       if (!e.openVisitors.size) {
+        // a closed row's count, kept while the sums it was counted beside are those read
+        if (entry.version !== undefined) kept[i] = keptCount(e.keys, entry.version);
+        if (kept[i] !== undefined) return -1;
         if (e.keys.length) pipeline.pfcount(...(e.keys as [string]));
         return e.keys.length ? 1 : 0;
       }
@@ -255,11 +270,14 @@ export class StatsQuery {
     });
     const results = (await pipeline.exec()) ?? [];
     let i = 0;
-    return plan.map((n) => {
+    return plan.map((n, k) => {
+      if (n === -1) return kept[k]!;
       if (n === 0) return 0;
       const [err, value] = results[i + (n === 4 ? 2 : 0)]!;
       i += n;
       if (err) throw err;
+      const version = entries[k]!.version;
+      if (n === 1 && version !== undefined) keepCount(keys[k]!, version, Number(value));
       return Number(value);
     });
   }
