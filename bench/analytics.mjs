@@ -9,6 +9,7 @@
 // times the queries on it again without generating it (same day only: the data is dated from the day it was
 // made). Drop it afterwards with scripts or by hand (the file names the database and the key prefix).
 // Needs `npx turbo run build` and the services. Each part gets its own database and queue prefix.
+// TRACKMATE_BENCH_DB_PID=<pid of the database server on this machine> adds its CPU per round to part 1.
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -108,29 +109,48 @@ function sdkEvents(siteId, jobs, batch) {
   );
 }
 
+/**
+ * CPU time (ms) the database server has used so far, when TRACKMATE_BENCH_DB_PID names its process on this machine
+ * (a FerretDB of the bench's own): what enrichment costs the database is most of its cost to the drain.
+ */
+function dbCpuMs() {
+  const pid = process.env.TRACKMATE_BENCH_DB_PID;
+  if (!pid) return null;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 1/100 s
+}
+
 async function worker({ jobs, batch, rounds: pairs = 3 }) {
   // The ingest worker as `trackmate-collector worker` runs it (worker-round.mjs), draining the same pre-queued
   // jobs with and without the enrich hook, alternating A/B, each round on a fresh database and queue prefix.
   const rounds = [];
   for (let k = 0; k < pairs * 2; k++) {
     const withEnrich = k % 2 === 1;
+    let db0 = null;
+    let dbMs = null;
     const round = await workerRound({
       jobsOf: (siteId) => sdkEvents(siteId, jobs, batch),
       // enrichment and the open visits' records the worker keeps with it
-      prepare: async ({ config, redis }) =>
-        withEnrich
+      prepare: async ({ config, redis }) => {
+        db0 = dbCpuMs();
+        return withEnrich
           ? {
               enrich: createEnricher({ redis, prefix: config.queuePrefix }),
               visitEvents: (events) => recordVisitEvents(redis, config.queuePrefix, events),
             }
-          : {},
-      inspect: ({ models }) => models.Event.countDocuments({}),
+          : {};
+      },
+      inspect: ({ models }) => {
+        if (db0 !== null) dbMs = dbCpuMs() - db0; // before the count, which scans the events
+        return models.Event.countDocuments({});
+      },
     });
     const { seconds, inspected: stored } = round;
     if (stored !== jobs * batch) throw new Error(`worker round: ${stored} events stored of ${jobs * batch}`);
     const cpuMsPerK = round.cpuMs / ((jobs * batch) / 1000);
+    const dbMsPerK = dbMs === null ? null : dbMs / ((jobs * batch) / 1000);
     console.log(
-      `   ${withEnrich ? 'with' : 'without'} enrichment: ${fmt.n(jobs * batch)} events in ${seconds.toFixed(2)} s, worker CPU ${cpuMsPerK.toFixed(0)} ms per 1,000 events`,
+      `   ${withEnrich ? 'with' : 'without'} enrichment: ${fmt.n(jobs * batch)} events in ${seconds.toFixed(2)} s, worker CPU ${cpuMsPerK.toFixed(0)} ms per 1,000 events${dbMsPerK === null ? '' : `, database CPU ${dbMsPerK.toFixed(0)} ms`} (load ${loadavg()[0].toFixed(1)})`,
     );
     rounds.push({
       withEnrich,
@@ -138,6 +158,7 @@ async function worker({ jobs, batch, rounds: pairs = 3 }) {
       seconds,
       perSecond: Math.round((jobs * batch) / seconds),
       cpuMsPerK,
+      dbMsPerK,
     });
   }
   const median = (w, key) => {
@@ -151,16 +172,20 @@ async function worker({ jobs, batch, rounds: pairs = 3 }) {
   const enriched = median(true, 'perSecond');
   const plainCpu = median(false, 'cpuMsPerK');
   const enrichedCpu = median(true, 'cpuMsPerK');
+  const plainDb = median(false, 'dbMsPerK');
+  const enrichedDb = median(true, 'dbMsPerK');
+  const db = (x) => (x === null ? 'TRACKMATE_BENCH_DB_PID unset' : x.toFixed(0));
   table(
     `1. Ingest worker with and without enrichment (${fmt.n(jobs * batch)} browser events a round in ${batch}-event jobs, ${rounds.length} rounds A/B, medians; the database's own CPU is not counted in the worker's)`,
-    ['variant', 'events/s', 'vs without', 'worker CPU ms / 1,000 events'],
+    ['variant', 'events/s', 'vs without', 'worker CPU ms / 1,000 events', 'database CPU ms / 1,000 events'],
     [
-      ['without enrichment', fmt.n(plain), '100 %', plainCpu.toFixed(0)],
+      ['without enrichment', fmt.n(plain), '100 %', plainCpu.toFixed(0), db(plainDb)],
       [
         'with enrichment (source, device, bot, visit)',
         fmt.n(enriched),
         `${Math.round((enriched / plain) * 100)} % (target >= 90 %)`,
         enrichedCpu.toFixed(0),
+        db(enrichedDb),
       ],
     ],
   );
