@@ -18,7 +18,6 @@ export function findUnsafeKey(value: unknown, maxDepth: number = LIMITS.maxDepth
  * batches showed re-serializing every event as 7 % of the API's CPU).
  */
 export function inspectJson(value: unknown, maxDepth: number = LIMITS.maxDepth): string | number {
-  path.length = 0;
   problem = undefined;
   const bound = walk(value, 0, maxDepth);
   return problem ?? bound;
@@ -26,8 +25,8 @@ export function inspectJson(value: unknown, maxDepth: number = LIMITS.maxDepth):
 
 /**
  * The keys and indexes from the root to the value being walked: `path[d]` is the step taken at depth `d`, set
- * on the way down (entries past the current depth are stale, never cleared); the path of a problem is built
- * only when found.
+ * on the way down into an object or array (entries past the current depth are stale, never cleared, and read
+ * only below a step that set them); the path of a problem is built only when found.
  */
 const path: Array<string | number> = [];
 let problem: string | undefined;
@@ -49,8 +48,11 @@ function fail(reason: string): number {
   return -1;
 }
 
-/** The value's JSON bound, or -1 once `problem` is set. */
-function walk(value: unknown, depth: number, maxDepth: number): number {
+/**
+ * The JSON bound of a value that is not an object or array (nothing in it can be unsafe), or -1 for one that is.
+ * Object and array members are measured here without a call of `walk` each (most of a payload's values).
+ */
+function leafBound(value: unknown): number {
   switch (typeof value) {
     case 'string':
       return stringBound(value.length);
@@ -59,34 +61,53 @@ function walk(value: unknown, depth: number, maxDepth: number): number {
     case 'boolean':
       return 5;
     case 'object':
-      break;
+      return value === null ? 4 : -1;
     default:
       return 4; // undefined, functions and symbols: left out of objects, "null" in arrays
   }
-  if (value === null) return 4;
+}
+
+/** The value's JSON bound, or -1 once `problem` is set. */
+function walk(value: unknown, depth: number, maxDepth: number): number {
+  const leaf = leafBound(value);
+  return leaf >= 0 ? leaf : walkObject(value as object, depth, maxDepth);
+}
+
+/** An object's or array's JSON bound, or -1 once `problem` is set; `path[depth]` is set only to go deeper. */
+function walkObject(value: object, depth: number, maxDepth: number): number {
   if (depth >= maxDepth) return fail(`${here(depth) || '/'}: nesting deeper than ${maxDepth} levels`);
   if (Array.isArray(value)) {
     let bytes = 2;
     for (let i = 0; i < value.length; i++) {
-      // MongoDB-wire servers such as FerretDB 1.x cannot store an array directly inside an array
-      if (Array.isArray(value[i])) return fail(`${here(depth)}/${i}: arrays inside arrays are not supported`);
-      path[depth] = i;
-      const found = walk(value[i], depth + 1, maxDepth);
-      if (found < 0) return found;
+      const item: unknown = value[i];
+      let found = leafBound(item);
+      if (found < 0) {
+        // MongoDB-wire servers such as FerretDB 1.x cannot store an array directly inside an array
+        if (Array.isArray(item)) return fail(`${here(depth)}/${i}: arrays inside arrays are not supported`);
+        path[depth] = i;
+        found = walkObject(item as object, depth + 1, maxDepth);
+        if (found < 0) return found;
+      }
       bytes += found + 1;
     }
     return bytes;
   }
   let bytes = typeof (value as { toJSON?: unknown }).toJSON === 'function' ? Number.POSITIVE_INFINITY : 2;
-  for (const key of Object.keys(value)) {
+  const keys = Object.keys(value);
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!;
     if (!safeKeys.has(key)) {
       const unsafe = keyProblem(key);
       if (unsafe) return fail(`${here(depth)}/${unsafe}`);
       if (safeKeys.size < MAX_SAFE_KEYS) safeKeys.add(key);
     }
-    path[depth] = key;
-    const found = walk((value as Record<string, unknown>)[key], depth + 1, maxDepth);
-    if (found < 0) return found;
+    const item: unknown = (value as Record<string, unknown>)[key];
+    let found = leafBound(item);
+    if (found < 0) {
+      path[depth] = key;
+      found = walkObject(item as object, depth + 1, maxDepth);
+      if (found < 0) return found;
+    }
     bytes += stringBound(key.length) + found + 2; // the key, its colon and a comma
   }
   return bytes;

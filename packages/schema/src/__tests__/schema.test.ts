@@ -135,6 +135,10 @@ describe('inspectJson', () => {
     expect(findUnsafeKey({ ok: { deep: [1, 2] }, bad: { x: { $y: 1 } } })).toBe(
       "/bad/x/$y: keys may not start with '$'",
     );
+    // and after primitive siblings, which are measured without a step of the path of their own
+    expect(findUnsafeKey({ a: { b: { c: 1 } } })).toBeUndefined();
+    expect(findUnsafeKey({ x: 1, y: 'two', z: { $w: 1 } })).toBe("/z/$w: keys may not start with '$'");
+    expect(findUnsafeKey({ list: [1, 'two', null, { 'k.v': 1 }] })).toBe("/list/3/k.v: keys may not contain '.'");
   });
 
   it('checks every key again once it has seen thousands (the memo of safe keys is bounded) and never memoises an unsafe one', () => {
