@@ -25,16 +25,23 @@ export function versionOf(sums: object[]): string {
   return sums.map(idOf).join(',');
 }
 
-const MAX_COUNTS = 200_000;
+/** Counts kept (about 200 bytes each: 10 MB). */
+const MAX_COUNTS = 50_000;
 const counts = new Map<string, { version: string; visitors: number }>();
+
+/**
+ * A row's sketches named by their first and last: a range's sketches are its whole months' and its other days',
+ * so the first and the last (site, dimension, value and the range's ends) name them all.
+ */
+const keyOf = (keys: string[]) => `${keys[0]}\u0000${keys.at(-1)}`;
 
 /** The kept count of the sketches `keys`, if counted with the same sums. */
 export function keptCount(keys: string[], version: string): number | undefined {
-  const held = counts.get(keys.join('\u0000'));
+  const held = counts.get(keyOf(keys));
   return held?.version === version ? held.visitors : undefined;
 }
 
 export function keepCount(keys: string[], version: string, visitors: number): void {
   if (counts.size >= MAX_COUNTS) counts.clear();
-  counts.set(keys.join('\u0000'), { version, visitors });
+  counts.set(keyOf(keys), { version, visitors });
 }
