@@ -32,16 +32,18 @@ interface BulkWrites<O> {
  * statement's write: one command of ~100 statements, or several larger ones at once, took every connection and
  * stopped the server for good (every later command waited forever). On MongoDB it costs round trips only.
  * Ordered writes stop at the first slice that fails; unordered ones send every slice and then throw the first
- * failure, with the write errors of every slice indexed into `ops`. Resolves with nothing: callers read the
- * database, not the bulk result.
+ * failure, with the write errors of every slice indexed into `ops`. Resolves with the number of documents the
+ * statements' filters matched (their sum over the slices).
  */
 export async function bulkWriteInSlices<O>(model: BulkWrites<O>, ops: O[], { ordered }: { ordered: boolean }) {
   let failure: unknown;
   const errors: WriteError[] = [];
+  let matched = 0;
   for (let at = 0; at < ops.length; at += UPDATE_SLICE) {
     await acquire();
     try {
-      await model.bulkWrite(ops.slice(at, at + UPDATE_SLICE), { ordered });
+      const result = await model.bulkWrite(ops.slice(at, at + UPDATE_SLICE), { ordered });
+      matched += (result as { matchedCount?: number } | undefined)?.matchedCount ?? 0;
     } catch (err) {
       const listed = writeErrorsOf(err);
       if (!listed?.length || ordered) {
@@ -59,4 +61,5 @@ export async function bulkWriteInSlices<O>(model: BulkWrites<O>, ops: O[], { ord
     }
   }
   if (failure) throw new GroupedWriteError(failure, errors);
+  return { matched };
 }

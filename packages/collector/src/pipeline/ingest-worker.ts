@@ -5,7 +5,7 @@ import { loggable } from '../errors.js';
 import type { Models } from '../models/index.js';
 import type { Prometheus } from '../plugins/prometheus.js';
 import { createQueueWorker, QUEUE_NAMES } from '../plugins/queues.js';
-import type { ProfileDocLock } from '../profiles/index.js';
+import type { ProfileDocLock, ProfileKeysCopy } from '../profiles/index.js';
 import { deadLetters } from './dead-letters.js';
 import { type BatchOutcome, JobBatches } from './job-batches.js';
 import type { LinkMirror } from './link-mirror.js';
@@ -29,6 +29,11 @@ export interface IngestWorkerOptions {
   unlinked?: UnlinkedEvents;
   /** The Redis copy of the sites' visitor-id links, read instead of `identities`. */
   mirror?: LinkMirror;
+  /**
+   * The Redis copy of which profile holds each userId and e-mail, read instead of finding profiles by key; a job
+   * run again (a retry, or after its batch failed) does without it.
+   */
+  profileKeys?: ProfileKeysCopy;
 }
 
 /** What a completed ingest job answers (progress counters read it). */
@@ -67,6 +72,7 @@ export function createIngestWorker({
   lockProfiles,
   unlinked,
   mirror,
+  profileKeys,
 }: IngestWorkerOptions): Worker<IngestJob> {
   // Each event of a job that failed for good is a dead letter of its own (a job may hold 2,000 events, more
   // than one document may), so that any of them can be replayed.
@@ -79,7 +85,7 @@ export function createIngestWorker({
     );
 
   /** Stores the jobs' events together, then runs the hooks once for all of them. */
-  const storeTogether = async (jobs: Array<Job<IngestJob>>): Promise<IngestOutcome[]> => {
+  const storeTogether = async (jobs: Array<Job<IngestJob>>, again = false): Promise<IngestOutcome[]> => {
     const started = Date.now();
     const keys = jobs.map(jobKeyOf);
     const jobOf = new Map<QueuedEvent, number>();
@@ -103,6 +109,7 @@ export function createIngestWorker({
       lockProfiles,
       unlinked,
       mirror,
+      profileKeys: again || jobs.some((j) => j.attemptsMade > 0) ? undefined : profileKeys,
     });
     const jobIds = jobs.length === 1 ? jobs[0]!.id : jobs.map((j) => j.id);
     if (result.capped) {
@@ -157,7 +164,7 @@ export function createIngestWorker({
       } catch (err) {
         // what failed may be one job's: each is stored again on its own, and fails (or is retried) alone
         log.info({ jobs: jobs.length, err: loggable(err) }, 'ingest batch failed: its jobs are stored one by one');
-        return Promise.all(jobs.map((job) => settle(storeTogether([job]).then((r) => r[0]!))));
+        return Promise.all(jobs.map((job) => settle(storeTogether([job], true).then((r) => r[0]!))));
       }
     },
     (job) => job.data.events.length,

@@ -11,6 +11,7 @@ import {
 } from '../models/index.js';
 import {
   type ProfileDocLock,
+  type ProfileKeysCopy,
   type ProfileMerged,
   type ProfileUpsert,
   profileKey,
@@ -124,6 +125,8 @@ export async function processEvents(
     unlinked?: UnlinkedEvents;
     /** The Redis copy of the sites' visitor-id links (link-mirror.ts), read instead of `identities`. */
     mirror?: LinkMirror;
+    /** The Redis copy of which profile holds each userId and e-mail (profiles/profile-keys-copy.ts). */
+    profileKeys?: ProfileKeysCopy;
   } = {},
 ): Promise<ProcessResult> {
   const suppressed: QueuedEvent[] = [];
@@ -150,6 +153,7 @@ export async function processEvents(
       })),
       merged,
       options.lockProfiles,
+      options.profileKeys,
     );
     // a merge moved the merged profile's links in `identities`
     if (merged.length) await mirror?.invalidate(merged.map((m) => m.siteId.toHexString()));

@@ -27,7 +27,7 @@ import {
   startUnlinkedKeeper,
   unlinkedEvents,
 } from '../pipeline/index.js';
-import { loadSuppressions, profileDocLock } from '../profiles/index.js';
+import { copyProfileKeys, loadSuppressions, profileDocLock, profileKeysCopy } from '../profiles/index.js';
 import { type RollupFolder, recordRollups, startRollupFolder } from '../rollups/index.js';
 import { type FactsDeps, loadSegments, recordProfileFacts, type SiteSegments } from '../segments/index.js';
 import { SiteConfigCache } from '../sites/index.js';
@@ -72,6 +72,10 @@ export async function startWorkers({
       const triggers = await copyGuards(models, guards, keepLock);
       if (triggers) log.info({ triggers }, "triggers' re-entry guards copied to Redis");
     },
+    async (keepLock) => {
+      const copied = await copyProfileKeys(models, redis, config.queuePrefix, keepLock);
+      if (copied.sites) log.info(copied, "sites' profile keys (userIds, e-mails) copied to Redis");
+    },
   ]);
   const caches = siteConfigCaches(models, redis, config.queuePrefix);
   const facts: FactsDeps = { models, redis, prefix: config.queuePrefix, segments: caches.segments };
@@ -101,6 +105,7 @@ export async function startWorkers({
       lockProfiles: profileDocLock(redis, config.queuePrefix),
       unlinked: unlinkedEvents(models, redis, config.queuePrefix),
       mirror: linkMirror(redis, config.queuePrefix),
+      profileKeys: profileKeysCopy(redis, config.queuePrefix),
     }),
     createTriggerWorker({
       config,

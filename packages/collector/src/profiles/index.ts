@@ -4,6 +4,12 @@ export { type MergedTo, mergedInto, survivorOf } from './merges.js';
 export type { EraseQueued, PersonIds } from './person-ids.js';
 export { type ProfileDocLock, profileDocLock } from './profile-doc-locks.js';
 export { cleanName, normalizeEmail, normalizePhone } from './profile-fields.js';
+export {
+  copyProfileKeys,
+  findProfilesByKey,
+  type ProfileKeysCopy,
+  profileKeysCopy,
+} from './profile-keys-copy.js';
 export { default as profileRoutes } from './profile-routes.js';
 export { default as profileSearchRoutes } from './profile-search-routes.js';
 export type { ProfileTouch, ProfileUpsert } from './profile-touch.js';

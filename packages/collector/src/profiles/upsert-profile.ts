@@ -1,8 +1,10 @@
 import { type AnyBulkWriteOperation, type QueryFilter, Types } from 'mongoose';
 import type { ConsentEntry, Models, ProfileDoc } from '../models/index.js';
 import { bulkWriteInSlices, emailKeyOf, retryUpsertRace, userKeyOf } from '../models/index.js';
+import { writeErrorsOf } from '../models/write-errors.js';
 import { mergedInto } from './merges.js';
 import type { ProfileDocLock } from './profile-doc-locks.js';
+import { findProfilesByKey, keysOfProfile, type ProfileKeysCopy } from './profile-keys-copy.js';
 import type { ProfileTouch, ProfileUpsert } from './profile-touch.js';
 import { linkUserIds, type ProfileMerged } from './user-ids.js';
 
@@ -29,27 +31,31 @@ export async function upsertProfiles(
   touches: ProfileTouch[],
   merged?: ProfileMerged[],
   lock?: ProfileDocLock,
+  /** The Redis copy of which profile holds each key (profile-keys-copy.ts); without it keys are looked up. */
+  copy?: ProfileKeysCopy,
 ): Promise<Map<string, Types.ObjectId>> {
   if (!touches.length) return new Map();
-  if (!lock) return writeProfiles(models, touches, merged);
+  if (!lock) return writeProfiles(models, touches, merged, copy);
   // every key a touch's profile may be found by: the profile API's changes of those people wait for these writes
   const keys = touches.flatMap(({ siteId, profile: p }) => [
     ...(p.userId ? [`u|${userKeyOf(siteId, p.userId)}`] : []),
     ...(p.email ? [`e|${emailKeyOf(siteId, p.email)}`] : []),
   ]);
-  return lock(keys, () => writeProfiles(models, touches, merged));
+  return lock(keys, () => writeProfiles(models, touches, merged, copy));
 }
 
 async function writeProfiles(
   models: Models,
   touches: ProfileTouch[],
   merged?: ProfileMerged[],
+  copy?: ProfileKeysCopy,
 ): Promise<Map<string, Types.ObjectId>> {
   const ids = new Map<string, Types.ObjectId>();
   const ordered = await linkUserIds(
     models,
     [...touches].sort((a, b) => a.at.getTime() - b.at.getTime()),
     merged,
+    copy,
   );
   type Group = {
     siteId: string;
@@ -94,61 +100,124 @@ async function writeProfiles(
     if (t.claimedEmail) g.claim = { email: t.claimedEmail, at: t.at };
   }
   const now = new Date();
-  const ops: AnyBulkWriteOperation<ProfileDoc>[] = [...groups.values()].map((g) => {
-    const setOnInsert: Partial<ProfileDoc> = {
-      siteId: new Types.ObjectId(g.siteId),
-      ...g.onInsert,
-      createdAt: now,
-      consent: { email: false },
-      consentHistory: [],
-    };
-    if (!g.visitors.size) setOnInsert.anonymousIds = [];
-    const email = g.email ? { email: g.email, emailKey: emailKeyOf(g.siteId, g.email) } : {};
-    return {
-      updateOne: {
-        filter: g.filter,
-        update: {
-          $set: {
-            ...g.set,
-            ...email,
-            ...(g.server ? { namesFrom: 'server' } : {}),
-            ...(g.claim ? { unverifiedEmail: g.claim } : {}),
-            updatedAt: now,
-          },
-          $setOnInsert: setOnInsert,
-          ...(g.visitors.size ? { $addToSet: { anonymousIds: { $each: [...g.visitors] } } } : {}),
-          // an address bound now settles whatever a browser claimed before
-          ...(g.email && !g.claim ? { $unset: { unverifiedEmail: '' } } : {}),
-        },
-        upsert: true,
-        setDefaultsOnInsert: false,
-      },
-    };
-  });
-  await retryUpsertRace(() => bulkWriteInSlices(models.Profile, ops, { ordered: false }));
-  // names from browsers: only where no backend has named the person
-  const browserNames: AnyBulkWriteOperation<ProfileDoc>[] = [...groups.values()]
-    .filter((g) => Object.keys(g.names).length)
-    .map((g) => ({
-      updateOne: {
-        filter: { ...g.filter, namesFrom: { $ne: 'server' } },
-        update: { $set: g.names },
-      },
-    }));
-  if (browserNames.length) await bulkWriteInSlices(models.Profile, browserNames, { ordered: false });
-
   const all = [...groups.values()];
-  const userKeys = all.flatMap((g) => (g.filter.userKey ? [g.filter.userKey] : []));
-  const emailKeys = all.flatMap((g) => (g.filter.emailKey ? [g.filter.emailKey] : []));
-  const found = await models.Profile.find(
-    { $or: [{ userKey: { $in: userKeys } }, { emailKey: { $in: emailKeys } }] },
-    { userKey: 1, emailKey: 1, anonymousIds: 1, consentHistory: 1 },
-  ).lean();
-  for (const doc of found) {
-    if (doc.userKey) ids.set(`u|${doc.userKey}`, doc._id);
-    if (doc.emailKey) ids.set(`e|${doc.emailKey}`, doc._id);
+  // With the copy, each group's profile is read by `_id` (or known to be missing) and written by `_id`; the
+  // groups it cannot answer for are upserted by key, as without it.
+  let byKey = all;
+  const trim: Types.ObjectId[] = [];
+  if (copy) {
+    const found = await findProfilesByKey(
+      models,
+      all.map((g) => g.key),
+      copy,
+    );
+    const present = all.filter((g) => found.get(g.key));
+    const missing = all.filter((g) => found.get(g.key) === null);
+    byKey = all.filter((g) => found.get(g.key) === undefined);
+    const learnt = new Map<string, Types.ObjectId>();
+    if (present.length) {
+      const ops: AnyBulkWriteOperation<ProfileDoc>[] = present.map((g) => {
+        const doc = found.get(g.key)!;
+        // browsers' names only where no backend has named the person (this update included)
+        const names = g.server || doc.namesFrom === 'server' ? {} : g.names;
+        const update = profileUpdate(g, now);
+        return { updateOne: { filter: { _id: doc._id }, update: { ...update, $set: { ...update.$set, ...names } } } };
+      });
+      const { matched } = await bulkWriteInSlices(models.Profile, ops, { ordered: false });
+      if (matched < ops.length) {
+        byKey.push(...present); // a profile gone since it was read (an erasure): upserted by key, as before
+      } else {
+        for (const g of present) {
+          const doc = found.get(g.key)!;
+          ids.set(g.key, doc._id);
+          if (g.email) learnt.set(`e|${emailKeyOf(g.siteId, g.email)}`, doc._id);
+          const visitors = new Set([...(doc.anonymousIds ?? []), ...g.visitors]).size;
+          if (visitors > PROFILE_CAPS.anonymousIds || (doc.consentHistory?.length ?? 0) > PROFILE_CAPS.consentHistory)
+            trim.push(doc._id);
+        }
+      }
+    }
+    if (missing.length) {
+      const docs = missing.map((g) => ({
+        _id: new Types.ObjectId(),
+        ...profileInsert(g, now),
+        ...profileUpdate(g, now).$set,
+        ...(g.server ? {} : g.names),
+        anonymousIds: [...g.visitors],
+      }));
+      // raw inserts (no schema defaults): the documents the upserts below would create
+      const inserted = await models.Profile.collection.insertMany(docs, { ordered: false }).then(
+        () => true,
+        (err: unknown) => {
+          const listed = writeErrorsOf(err);
+          if (listed?.length && listed.every((w) => w.code === 11000)) return false; // the copy missed a key
+          throw err;
+        },
+      );
+      if (inserted) {
+        missing.forEach((g, i) => {
+          const id = docs[i]!._id;
+          ids.set(g.key, id);
+          learnt.set(g.key, id);
+          if (g.email) learnt.set(`e|${emailKeyOf(g.siteId, g.email)}`, id);
+          if (g.visitors.size > PROFILE_CAPS.anonymousIds) trim.push(id);
+        });
+      } else {
+        byKey.push(...missing); // upserted by key: those inserted are found and updated alike
+      }
+    }
+    if (learnt.size) await copy.write(learnt);
   }
-  await trimProfiles(models, found);
+
+  if (byKey.length) {
+    const ops: AnyBulkWriteOperation<ProfileDoc>[] = byKey.map((g) => {
+      const setOnInsert = profileInsert(g, now);
+      if (!g.visitors.size) setOnInsert.anonymousIds = [];
+      return {
+        updateOne: {
+          filter: g.filter,
+          update: { ...profileUpdate(g, now), $setOnInsert: setOnInsert },
+          upsert: true,
+          setDefaultsOnInsert: false,
+        },
+      };
+    });
+    await retryUpsertRace(() => bulkWriteInSlices(models.Profile, ops, { ordered: false }));
+    // names from browsers: only where no backend has named the person
+    const browserNames: AnyBulkWriteOperation<ProfileDoc>[] = byKey
+      .filter((g) => Object.keys(g.names).length)
+      .map((g) => ({
+        updateOne: {
+          filter: { ...g.filter, namesFrom: { $ne: 'server' } },
+          update: { $set: g.names },
+        },
+      }));
+    if (browserNames.length) await bulkWriteInSlices(models.Profile, browserNames, { ordered: false });
+
+    const userKeys = byKey.flatMap((g) => (g.filter.userKey ? [g.filter.userKey] : []));
+    const emailKeys = byKey.flatMap((g) => (g.filter.emailKey ? [g.filter.emailKey] : []));
+    const found = await models.Profile.find(
+      { $or: [{ userKey: { $in: userKeys } }, { emailKey: { $in: emailKeys } }] },
+      { userKey: 1, emailKey: 1, anonymousIds: 1, consentHistory: 1 },
+    ).lean();
+    const learnt = new Map<string, Types.ObjectId>();
+    for (const doc of found) {
+      if (doc.userKey) ids.set(`u|${doc.userKey}`, doc._id);
+      if (doc.emailKey) ids.set(`e|${doc.emailKey}`, doc._id);
+      for (const key of keysOfProfile(doc)) learnt.set(key, doc._id);
+    }
+    await trimProfiles(models, found);
+    if (copy && learnt.size) await copy.write(learnt);
+  }
+  if (trim.length) {
+    const docs = await Promise.all(
+      trim.map((id) => models.Profile.findById(id, { anonymousIds: 1, consentHistory: 1 }).lean()),
+    );
+    await trimProfiles(
+      models,
+      docs.filter((d) => d !== null),
+    );
+  }
 
   const decisions = ordered.flatMap((t) => {
     const id = ids.get(profileKey(t.siteId, t.profile));
@@ -158,6 +227,43 @@ async function writeProfiles(
   });
   await recordConsents(models, decisions);
   return ids;
+}
+
+type ProfileGroup = {
+  siteId: string;
+  onInsert: Pick<ProfileDoc, 'userId' | 'userKey' | 'email' | 'emailKey'>;
+  email?: string;
+  set: Names;
+  server: boolean;
+  visitors: Set<string>;
+  claim?: { email: string; at: Date };
+};
+
+/** The fields a group's profile is created with (beside what the update sets). */
+function profileInsert(g: ProfileGroup, now: Date): Partial<ProfileDoc> {
+  return {
+    siteId: new Types.ObjectId(g.siteId),
+    ...g.onInsert,
+    createdAt: now,
+    consent: { email: false },
+    consentHistory: [],
+  };
+}
+
+/** The update of a group's profile, found or created (without the browsers' names: see writeProfiles). */
+function profileUpdate(g: ProfileGroup, now: Date) {
+  return {
+    $set: {
+      ...g.set,
+      ...(g.email ? { email: g.email, emailKey: emailKeyOf(g.siteId, g.email) } : {}),
+      ...(g.server ? { namesFrom: 'server' as const } : {}),
+      ...(g.claim ? { unverifiedEmail: g.claim } : {}),
+      updatedAt: now,
+    },
+    ...(g.visitors.size ? { $addToSet: { anonymousIds: { $each: [...g.visitors] } } } : {}),
+    // an address bound now settles whatever a browser claimed before
+    ...(g.email && !g.claim ? { $unset: { unverifiedEmail: '' as const } } : {}),
+  };
 }
 
 /** Keeps the newest visitor ids and consent decisions of profiles past PROFILE_CAPS. */

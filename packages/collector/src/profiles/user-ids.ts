@@ -1,5 +1,6 @@
 import type { Types } from 'mongoose';
 import { emailKeyOf, isDuplicateKey, type Models, type ProfileDoc, userKeyOf } from '../models/index.js';
+import { findProfilesByKey, type ProfileKeysCopy } from './profile-keys-copy.js';
 import type { ProfileTouch } from './profile-touch.js';
 
 /** One profile merged into another by a job. */
@@ -29,15 +30,17 @@ export async function linkUserIds(
   touches: ProfileTouch[],
   /** Where the merges made are noted (the saved funnels join the two profiles' progress). */
   mergedOut?: ProfileMerged[],
+  /** The Redis copy of which profile holds each key; it learns the keys given here. */
+  copy?: ProfileKeysCopy,
 ): Promise<ProfileTouch[]> {
   const both = touches.filter((t) => t.profile.userId && t.profile.email);
   if (!both.length) return touches;
-  const uks = [...new Set(both.map((t) => userKeyOf(t.siteId, t.profile.userId!)))];
-  const eks = [...new Set(both.map((t) => emailKeyOf(t.siteId, t.profile.email!)))];
-  const docs = await models.Profile.find(
-    { $or: [{ userKey: { $in: uks } }, { emailKey: { $in: eks } }] },
-    { siteId: 1, email: 1, userId: 1, emailKey: 1, userKey: 1 },
-  ).lean();
+  const found = await findProfilesByKey(
+    models,
+    both.flatMap((t) => [`u|${userKeyOf(t.siteId, t.profile.userId!)}`, `e|${emailKeyOf(t.siteId, t.profile.email!)}`]),
+    copy,
+  );
+  const docs = [...found.values()].filter((d) => d !== null);
   const byUser = new Map(docs.filter((d) => d.userKey).map((d) => [d.userKey!, d]));
   const byEmail = new Map(docs.filter((d) => d.emailKey).map((d) => [d.emailKey!, d]));
 
@@ -65,6 +68,7 @@ export async function linkUserIds(
         continue;
       }
       await mergeProfiles(models, owner._id, user._id);
+      await copy?.write(new Map([[`e|${ek}`, user._id]]));
       mergedOut?.push({ siteId: user.siteId, from: owner._id, into: user._id });
       const merged = { ...user, email, emailKey: ek };
       byUser.set(uk, merged);
@@ -93,6 +97,7 @@ export async function linkUserIds(
         withoutEmail();
         continue;
       }
+      await copy?.write(new Map([[`u|${uk}`, owner._id]]));
       const updated = { ...owner, userId, userKey: uk };
       byUser.set(uk, updated);
       byEmail.set(ek, updated);

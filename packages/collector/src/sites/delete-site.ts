@@ -173,6 +173,10 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
         `${deps.prefix}:links:${siteId}`,
         `${deps.prefix}:links-ready:${siteId}`,
         `${deps.prefix}:links-gen:${siteId}`,
+        // the copy of which profile holds each userId and e-mail (profiles/profile-keys-copy.ts), likewise
+        `${deps.prefix}:profile-keys:${siteId}`,
+        `${deps.prefix}:profile-keys-ready:${siteId}`,
+        `${deps.prefix}:profile-keys-gen:${siteId}`,
         // and the copies of its triggers' re-entry guards (campaigns/trigger-entry.ts)
         ...triggerIds.flatMap((id) => [
           `${deps.prefix}:trig-guards:${id}`,
