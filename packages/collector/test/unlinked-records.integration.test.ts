@@ -84,7 +84,7 @@ describe('records of events without a profile', () => {
       { jobKey, unlinked: records },
     );
 
-  it('a site holding events from before records were kept: its unlinked visitors are marked, then read from events', async () => {
+  it('a site holding events from before records were kept: its unlinked visitors are marked with their events, read by _id', async () => {
     const old = `old-${randomUUID()}`;
     // stored before records were kept: no record names it
     await t.db.collection('events').insertOne({
@@ -106,11 +106,14 @@ describe('records of events without a profile', () => {
     expect(prepared.sites).toBeGreaterThanOrEqual(1);
     expect(await t.app.redis.get(unlinkedReadyKey(prefix(), t.site.siteId))).not.toBeNull();
     expect(await marked(old)).toBe(true);
-    expect((await records.read([`${t.site.siteId}:${old}`])).get(`${t.site.siteId}:${old}`)?.complete).toBe(false);
+    // the mark names the visitor's event, so its records are complete: the event is read by `_id`
+    const read = (await records.read([`${t.site.siteId}:${old}`])).get(`${t.site.siteId}:${old}`);
+    expect(read).toMatchObject({ complete: true, marked: true });
+    expect(read?.events.map((e) => [e.anonymousId, e.name])).toEqual([[old, 'page_view']]);
 
     await run([queued({ anonymousId: old }), identify(old, `old-${randomUUID().slice(0, 8)}@example.com`)]);
     expect(await wronglyLinked([old])).toEqual([]);
-    expect(await marked(old)).toBe(false); // back-filled from events: the mark is gone
+    expect(await marked(old)).toBe(false); // back-filled: the mark is gone
     expect(await recordedIds(old)).toEqual([]);
   });
 
@@ -176,6 +179,10 @@ describe('records of events without a profile', () => {
     await setAsideIdleRecords(t.app.models, t.app.redis, prefix(), later);
     expect(await t.app.redis.exists(unlinkedKey(prefix(), `${t.site.siteId}:${idle}`))).toBe(0);
     expect(await marked(idle)).toBe(true);
+    // the mark names the two events, read by `_id` when the visitor is linked
+    const read = (await records.read([`${t.site.siteId}:${idle}`])).get(`${t.site.siteId}:${idle}`);
+    expect(read).toMatchObject({ complete: true, marked: true });
+    expect(read?.events).toHaveLength(2);
     expect(await recordedIds(active)).toHaveLength(1);
     expect(await marked(active)).toBe(false);
 
@@ -183,6 +190,22 @@ describe('records of events without a profile', () => {
     await run([identify(active, `a-${randomUUID().slice(0, 8)}@example.com`)]);
     expect(await wronglyLinked([idle, active])).toEqual([]);
     expect(await marked(idle)).toBe(false);
+  });
+
+  it('a visitor set aside twice: its mark names no events, and linking reads them from events', async () => {
+    await prepareUnlinkedRecords(t.app.models, t.app.redis, prefix());
+    const visitor = `twice-${randomUUID()}`;
+    const key = `${t.site.siteId}:${visitor}`;
+    await run([queued({ anonymousId: visitor })]);
+    await setAsideIdleRecords(t.app.models, t.app.redis, prefix(), Date.now() + 31 * 86_400_000);
+    expect((await records.read([key])).get(key)).toMatchObject({ complete: true, marked: true });
+    await run([queued({ anonymousId: visitor })]); // recorded in a new hash, the mark still there
+    await setAsideIdleRecords(t.app.models, t.app.redis, prefix(), Date.now() + 62 * 86_400_000);
+    // the first mark named the first event only: it now names none
+    expect((await records.read([key])).get(key)).toMatchObject({ events: [], complete: false, marked: true });
+    await run([identify(visitor, `t-${randomUUID().slice(0, 8)}@example.com`)]);
+    expect(await wronglyLinked([visitor])).toEqual([]);
+    expect(await marked(visitor)).toBe(false);
   });
 
   it('a Redis that lost the records: the site is not known complete, linking reads events until the keeper has run', async () => {
@@ -194,7 +217,7 @@ describe('records of events without a profile', () => {
       unlinkedReadyKey(prefix(), t.site.siteId),
     );
     const read = (await records.read([`${t.site.siteId}:${visitor}`])).get(`${t.site.siteId}:${visitor}`);
-    expect(read).toEqual({ events: [], complete: false });
+    expect(read).toEqual({ events: [], complete: false, marked: false });
     await run([identify(visitor, `l-${randomUUID().slice(0, 8)}@example.com`)]);
     expect(await wronglyLinked([visitor])).toEqual([]);
   });

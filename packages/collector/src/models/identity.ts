@@ -53,12 +53,15 @@ pendingAliasSchema.index({ siteId: 1 });
 /**
  * A visitor id that may have events without a profile that its Redis records (pipeline/unlinked-events.ts) do
  * not name — its records were set aside after a long quiet, or its events were stored before records were kept —
- * keyed like identities. Linking the visitor id back-fills its events from `events` and removes this mark.
+ * keyed like identities. Linking the visitor id back-fills its events and removes this mark: the events named in
+ * `events` (their `_id`s, when the mark was made knowing them all) are read by `_id`; without the list, the
+ * visitor's events are found in `events`.
  */
 export interface UnlinkedVisitorDoc {
   _id: string;
   siteId: Types.ObjectId;
   at: Date;
+  events?: Types.ObjectId[];
 }
 
 const unlinkedVisitorSchema = new Schema<UnlinkedVisitorDoc>(
@@ -66,6 +69,7 @@ const unlinkedVisitorSchema = new Schema<UnlinkedVisitorDoc>(
     _id: { type: String, required: true },
     siteId: { type: Schema.Types.ObjectId, required: true },
     at: { type: Date, required: true },
+    events: { type: [Schema.Types.ObjectId], default: undefined },
   },
   { collection: 'unlinked_visitors', versionKey: false, autoIndex: false, autoCreate: false },
 );

@@ -23,8 +23,11 @@ import { findEachById, type Models, type NewEventDoc } from '../models/index.js'
 export interface UnlinkedEvents {
   /** Records a job's inserted events: every visitor's hash is touched, events without a profile recorded. */
   note(docs: Array<NewEventDoc & { _id: Types.ObjectId }>): Promise<void>;
-  /** Each visitor's (identityKey) recorded events, and whether they are all its events without a profile. */
-  read(keys: string[]): Promise<Map<string, { events: UnlinkedEvent[]; complete: boolean }>>;
+  /**
+   * Each visitor's (identityKey) recorded events, whether they are all its events without a profile, and whether
+   * the visitor is marked (its mark goes once it is back-filled).
+   */
+  read(keys: string[]): Promise<Map<string, { events: UnlinkedEvent[]; complete: boolean; marked: boolean }>>;
   /** Forgets these records (identityKey → event `_id`s), once back-filled; and these visitors' marks. */
   forget(records: Map<string, string[]>, unmark: string[]): Promise<void>;
   /** Forgets every record and mark of these visitor ids (an erased person's). */
@@ -39,6 +42,28 @@ export type UnlinkedEvent = Pick<
 
 /** A visitor's records are set aside (its visitor id marked in `unlinked_visitors`) after this long unwritten. */
 export const RECORDS_IDLE_DAYS = 30;
+
+/** A mark names its visitor's events (for the back-fill to read by `_id`) when they are at most this many. */
+export const MARK_EVENTS = 100;
+
+/** The fields of a stored event its record is made of. */
+export const RECORD_FIELDS = {
+  name: 1,
+  timestamp: 1,
+  properties: 1,
+  sentBy: 1,
+  source: 1,
+  'geo.country': 1,
+  bot: 1,
+  anonymousId: 1,
+  ingestJob: 1,
+  profileId: 1,
+} as const;
+
+/** A stored event as its record would give it (an event a mark names, read by `_id`). */
+function storedEventOf(doc: NewEventDoc & { _id: Types.ObjectId }, anonymousId: string): UnlinkedEvent {
+  return eventOf(doc._id.toHexString(), anonymousId, recordOf(doc));
+}
 
 /** A recorded event once back-filled: with the profile it was given. */
 export type BackfilledEvent = UnlinkedEvent & { profileId: Types.ObjectId };
@@ -99,7 +124,7 @@ return 0`;
 const siteOf = (identityKey: string) => identityKey.slice(0, identityKey.indexOf(':'));
 
 export function unlinkedEvents(
-  models: Pick<Models, 'UnlinkedVisitor'>,
+  models: Pick<Models, 'UnlinkedVisitor' | 'Event'>,
   redis: Pick<Redis, 'eval' | 'pipeline' | 'unlink' | 'mget'>,
   prefix: string,
 ): UnlinkedEvents {
@@ -119,7 +144,7 @@ export function unlinkedEvents(
       await redis.eval(NOTE, keys.length, ...keys, Date.now(), ...args);
     },
     async read(keys) {
-      const out = new Map<string, { events: UnlinkedEvent[]; complete: boolean }>();
+      const out = new Map<string, { events: UnlinkedEvent[]; complete: boolean; marked: boolean }>();
       if (!keys.length) return out;
       const sites = [...new Set(keys.map(siteOf))];
       const ready = await redis.mget(...sites.map((site) => unlinkedReadyKey(prefix, site)));
@@ -130,19 +155,36 @@ export function unlinkedEvents(
         pipeline.exec(),
         findEachById(
           keys.filter((key) => readySites.has(siteOf(key))),
-          (key) => models.UnlinkedVisitor.findById(key, { _id: 1 }).lean(),
+          (key) => models.UnlinkedVisitor.findById(key, { _id: 1, events: 1 }).lean(),
         ),
       ]);
-      const isMarked = new Set(marked.map((m) => m._id));
+      const marks = new Map(marked.map((m) => [m._id, m.events]));
+      // the events marks name, read by `_id` (those given a profile since are left out, as a find would)
+      const named = await findEachById(
+        [...marks.values()].flatMap((ids) => ids ?? []),
+        (id) => models.Event.findById(id, RECORD_FIELDS).lean<NewEventDoc & { _id: Types.ObjectId }>(),
+      );
+      const byId = new Map(named.filter((d) => !d.profileId).map((d) => [d._id.toHexString(), d]));
       keys.forEach((key, i) => {
         const [err, hash] = results![i]!;
         if (err) throw err;
         const anonymousId = key.slice(key.indexOf(':') + 1);
+        const events = Object.entries(hash as Record<string, string>).flatMap(([id, json]) =>
+          id === KEPT ? [] : [eventOf(id, anonymousId, json)],
+        );
+        const isMarked = marks.has(key);
+        const listed = marks.get(key);
+        if (listed) {
+          const recorded = new Set(events.map((e) => e._id.toHexString()));
+          for (const id of listed) {
+            const doc = byId.get(id.toHexString());
+            if (doc && !recorded.has(id.toHexString())) events.push(storedEventOf(doc, anonymousId));
+          }
+        }
         out.set(key, {
-          events: Object.entries(hash as Record<string, string>).flatMap(([id, json]) =>
-            id === KEPT ? [] : [eventOf(id, anonymousId, json)],
-          ),
-          complete: readySites.has(siteOf(key)) && !isMarked.has(key),
+          events,
+          complete: readySites.has(siteOf(key)) && (!isMarked || listed !== undefined),
+          marked: isMarked,
         });
       });
       return out;

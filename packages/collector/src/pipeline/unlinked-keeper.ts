@@ -6,7 +6,7 @@ import { loggable } from '../errors.js';
 import { isDuplicateKey, type Models } from '../models/index.js';
 import { lockKeys, RELEASE_LOCK, scanNodes } from '../plugins/redis.js';
 import { copyLinks } from './link-mirror.js';
-import { RECORDS_IDLE_DAYS, unlinkedKey, unlinkedReadyKey } from './unlinked-events.js';
+import { MARK_EVENTS, RECORDS_IDLE_DAYS, unlinkedKey, unlinkedReadyKey } from './unlinked-events.js';
 
 /**
  * Keeps the records of events without a profile (unlinked-events.ts) complete and small, and the Redis copies of
@@ -87,17 +87,39 @@ const LOCK_MS = 120_000;
 const SWEEP_EVERY_MS = 3_600_000;
 
 /** Marks visitor ids (identityKey) in `unlinked_visitors`; one insert each, a duplicate is a mark already there. */
-async function mark(models: Pick<Models, 'UnlinkedVisitor'>, siteId: Types.ObjectId, keys: string[]): Promise<void> {
+/** A visitor id to mark, with its events without a profile when they are known and at most MARK_EVENTS. */
+interface Mark {
+  key: string;
+  events?: Types.ObjectId[];
+}
+
+async function mark(models: Pick<Models, 'UnlinkedVisitor'>, siteId: Types.ObjectId, marks: Mark[]): Promise<void> {
   const at = new Date();
-  for (let i = 0; i < keys.length; i += 100) {
-    // one by one: FerretDB stops an unordered insert at its first duplicate and reports it at a wrong index
-    await Promise.all(
-      keys.slice(i, i + 100).map((_id) =>
-        models.UnlinkedVisitor.create({ _id, siteId, at }).catch((err: unknown) => {
-          if (!isDuplicateKey(err)) throw err;
-        }),
-      ),
-    );
+  const docOf = ({ key, events }: Mark) => ({ _id: key, siteId, at, ...(events ? { events } : {}) });
+  for (let i = 0; i < marks.length; i += 500) {
+    const slice = marks.slice(i, i + 500);
+    // one insert a slice; a slice holding a visitor id marked already is marked again one by one, as FerretDB
+    // stops an unordered insert at its first duplicate and reports it at a wrong index
+    const inserted = await models.UnlinkedVisitor.collection
+      .insertMany(slice.map(docOf) as never[], { ordered: false })
+      .then(
+        () => true,
+        (err: unknown) => {
+          if (isDuplicateKey(err)) return false;
+          throw err;
+        },
+      );
+    if (inserted) continue;
+    for (let j = 0; j < slice.length; j += 100)
+      await Promise.all(
+        slice.slice(j, j + 100).map((m) =>
+          models.UnlinkedVisitor.create(docOf(m)).catch(async (err: unknown) => {
+            if (!isDuplicateKey(err)) throw err;
+            // marked already, perhaps naming other events: it names none now (the back-fill reads `events`)
+            await models.UnlinkedVisitor.updateOne({ _id: m.key }, { $unset: { events: '' } });
+          }),
+        ),
+      );
   }
 }
 
@@ -119,8 +141,20 @@ export async function prepareUnlinkedRecords(
   let visitors = 0;
   for (const [i, site] of sites.entries()) {
     if (ready[i] !== null) continue;
-    const ids: Array<string | null> = await models.Event.distinct('anonymousId', { siteId: site._id, profileId: null });
-    const keys = ids.filter((id): id is string => typeof id === 'string' && id !== '').map((id) => `${site._id}:${id}`);
+    // one read of the site's events without a profile, each visitor's `_id`s kept (up to MARK_EVENTS)
+    const byVisitor = new Map<string, Types.ObjectId[] | null>();
+    const cursor = models.Event.find({ siteId: site._id, profileId: null }, { _id: 1, anonymousId: 1 })
+      .lean()
+      .cursor({ batchSize: 5_000 });
+    for await (const e of cursor) {
+      if (typeof e.anonymousId !== 'string' || e.anonymousId === '') continue;
+      const ids = byVisitor.get(e.anonymousId);
+      if (ids === null) continue;
+      if (!ids) byVisitor.set(e.anonymousId, [e._id]);
+      else if (ids.length < MARK_EVENTS) ids.push(e._id);
+      else byVisitor.set(e.anonymousId, null); // too many to name: the back-fill finds them in `events`
+    }
+    const keys = [...byVisitor].map(([id, events]) => ({ key: `${site._id}:${id}`, events: events ?? undefined }));
     await mark(models, site._id, keys);
     await redis.set(unlinkedReadyKey(prefix, site._id.toHexString()), new Date().toISOString());
     await keepLock();
@@ -164,14 +198,17 @@ async function setAsideOn(
     cursor = next;
     if (!keys.length) continue;
     const pipeline = redis.pipeline();
-    for (const key of keys) pipeline.hget(key, '_').hlen(key);
+    for (const key of keys) pipeline.hget(key, '_').hkeys(key);
     const results = (await pipeline.exec()) ?? [];
     for (const [i, key] of keys.entries()) {
       const last = results[2 * i]?.[1];
-      const fields = Number(results[2 * i + 1]?.[1] ?? 0);
+      const fields = ((results[2 * i + 1]?.[1] ?? []) as string[]).filter((f) => f !== '_');
       if (typeof last !== 'string' || Number(last) >= cutoff) continue;
       const identity = key.slice(head.length);
-      if (fields > 1) await mark(models, new Types.ObjectId(identity.slice(0, identity.indexOf(':'))), [identity]);
+      // the mark names the recorded events, for the back-fill to read by `_id`
+      const events = fields.length <= MARK_EVENTS ? fields.map((id) => new Types.ObjectId(id)) : undefined;
+      if (fields.length)
+        await mark(models, new Types.ObjectId(identity.slice(0, identity.indexOf(':'))), [{ key: identity, events }]);
       dropped += Number(await redis.eval(DROP_IF_UNWRITTEN, 1, key, last));
     }
   } while (cursor !== '0');

@@ -176,13 +176,15 @@ export async function backfill(
   if (!links.size) return found;
   const recorded = records
     ? await records.read([...links.keys()])
-    : new Map<string, { events: UnlinkedEvent[]; complete: boolean }>();
+    : new Map<string, { events: UnlinkedEvent[]; complete: boolean; marked: boolean }>();
   const ops: AnyBulkWriteOperation<EventDoc>[] = [];
   const bySite = new Map<string, string[]>();
   const fromEvents: string[] = [];
+  const unmark: string[] = [];
   for (const [key, profileId] of links) {
-    const { events, complete } = recorded.get(key) ?? { events: [], complete: false };
+    const { events, complete, marked } = recorded.get(key) ?? { events: [], complete: false, marked: false };
     if (complete && !uncertain.has(key)) {
+      if (marked) unmark.push(key); // its mark named its events: read by `_id` with the records
       found.set(
         key,
         events.map((e) => ({ ...e, profileId })),
@@ -215,7 +217,7 @@ export async function backfill(
           key,
           events.map((e) => e._id.toHexString()),
         );
-    await records.forget(done, fromEvents);
+    await records.forget(done, [...fromEvents, ...unmark]);
   }
   return found;
 }
