@@ -28,7 +28,11 @@ export function startUnlinkedKeeper(
   /** Other copies in Redis kept complete in the same rounds, under the same lock (a site's deletion holds it). */
   copies: Array<(keepLock: () => Promise<unknown>) => Promise<void>> = [],
   intervalMs = 15_000,
-): { stop(): Promise<void> } {
+): {
+  stop(): Promise<void>;
+  /** Settles when the first round is over (done, failed, or left to the process holding the lock). */
+  firstRound: Promise<void>;
+} {
   const lockKey = lockKeys.unlinked(config.queuePrefix);
   const token = randomUUID();
   let running: Promise<void> | null = null;
@@ -68,14 +72,23 @@ export function startUnlinkedKeeper(
         running = null;
       });
   };
-  const first = setTimeout(tick, 0);
+  let firstDone = () => {};
+  const firstRound = new Promise<void>((resolve) => {
+    firstDone = resolve;
+  });
+  const first = setTimeout(() => {
+    tick();
+    void (running ?? Promise.resolve()).finally(firstDone);
+  }, 0);
   const timer = setInterval(tick, intervalMs);
   first.unref();
   timer.unref();
   return {
+    firstRound,
     async stop() {
       stopped = true;
       onStop();
+      firstDone();
       clearTimeout(first);
       clearInterval(timer);
       await running;
@@ -86,7 +99,6 @@ export function startUnlinkedKeeper(
 const LOCK_MS = 120_000;
 const SWEEP_EVERY_MS = 3_600_000;
 
-/** Marks visitor ids (identityKey) in `unlinked_visitors`; one insert each, a duplicate is a mark already there. */
 /** A visitor id to mark, with its events without a profile when they are known and at most MARK_EVENTS. */
 interface Mark {
   key: string;

@@ -50,6 +50,9 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
+/** How long the workers wait at start for the keeper's first round. */
+const KEEPER_WAIT_MS = 120_000;
+
 /**
  * Every background worker of one process, wired once for `start` and `worker` alike: the ingest worker with
  * its after-insert hooks (roll-ups, trigger entries, webhook fan-out: fast writes and enqueues only, for the
@@ -77,6 +80,20 @@ export async function startWorkers({
       if (copied.sites) log.info(copied, "sites' profile keys (userIds, e-mails) copied to Redis");
     },
   ]);
+  // The workers start once the keeper's first round is over, or after KEEPER_WAIT_MS: until a site's Redis copies
+  // (links, profile keys, re-entry guards, records of unlinked events) are made, each job looks its visitors and
+  // people up in MongoDB instead, a pass over the collection per lookup on FerretDB (docs/production.md).
+  const waitStarted = Date.now();
+  let waitTimer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    unlinkedKeeper.firstRound,
+    new Promise<void>((resolve) => {
+      waitTimer = setTimeout(resolve, KEEPER_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(waitTimer);
+  if (Date.now() - waitStarted > 1_000)
+    log.info({ ms: Date.now() - waitStarted }, "workers waited for the sites' Redis copies to be made");
   const caches = siteConfigCaches(models, redis, config.queuePrefix);
   const facts: FactsDeps = { models, redis, prefix: config.queuePrefix, segments: caches.segments };
   const funnels = createFunnelHook({ models, redis, prefix: config.queuePrefix });
