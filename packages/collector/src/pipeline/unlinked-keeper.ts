@@ -112,15 +112,13 @@ async function mark(models: Pick<Models, 'UnlinkedVisitor'>, siteId: Types.Objec
     const slice = marks.slice(i, i + 500);
     // one insert a slice; a slice holding a visitor id marked already is marked again one by one, as FerretDB
     // stops an unordered insert at its first duplicate and reports it at a wrong index
-    const inserted = await models.UnlinkedVisitor.collection
-      .insertMany(slice.map(docOf) as never[], { ordered: false })
-      .then(
-        () => true,
-        (err: unknown) => {
-          if (isDuplicateKey(err)) return false;
-          throw err;
-        },
-      );
+    const inserted = await models.UnlinkedVisitor.insertMany(slice.map(docOf), { ordered: false, lean: true }).then(
+      () => true,
+      (err: unknown) => {
+        if (isDuplicateKey(err)) return false;
+        throw err;
+      },
+    );
     if (inserted) continue;
     for (let j = 0; j < slice.length; j += 100)
       await Promise.all(

@@ -145,8 +145,8 @@ async function writeProfiles(
         ...(g.server ? {} : g.names),
         anonymousIds: [...g.visitors],
       }));
-      // raw inserts (no schema defaults): the documents the upserts below would create
-      const inserted = await models.Profile.collection.insertMany(docs, { ordered: false }).then(
+      // as they are (lean: no defaults, no validation): the documents the upserts below would create
+      const inserted = await models.Profile.insertMany(docs, { ordered: false, lean: true }).then(
         () => true,
         (err: unknown) => {
           const listed = writeErrorsOf(err);
