@@ -29,10 +29,7 @@ export interface IngestWorkerOptions {
   unlinked?: UnlinkedEvents;
   /** The Redis copy of the sites' visitor-id links, read instead of `identities`. */
   mirror?: LinkMirror;
-  /**
-   * The Redis copy of which profile holds each userId and e-mail, read instead of finding profiles by key; a job
-   * run again (a retry, or after its batch failed) does without it.
-   */
+  /** The Redis copy of which profile holds each userId and e-mail, instead of finding profiles by key (not in retries). */
   profileKeys?: ProfileKeysCopy;
 }
 
@@ -85,7 +82,7 @@ export function createIngestWorker({
     );
 
   /** Stores the jobs' events together, then runs the hooks once for all of them. */
-  const storeTogether = async (jobs: Array<Job<IngestJob>>, again = false): Promise<IngestOutcome[]> => {
+  const storeTogether = async (jobs: Array<Job<IngestJob>>): Promise<IngestOutcome[]> => {
     const started = Date.now();
     const keys = jobs.map(jobKeyOf);
     const jobOf = new Map<QueuedEvent, number>();
@@ -109,7 +106,7 @@ export function createIngestWorker({
       lockProfiles,
       unlinked,
       mirror,
-      profileKeys: again || jobs.some((j) => j.attemptsMade > 0) ? undefined : profileKeys,
+      profileKeys: jobs.some((j) => j.attemptsMade > 0) ? undefined : profileKeys,
     });
     const jobIds = jobs.length === 1 ? jobs[0]!.id : jobs.map((j) => j.id);
     if (result.capped) {
@@ -164,7 +161,7 @@ export function createIngestWorker({
       } catch (err) {
         // what failed may be one job's: each is stored again on its own, and fails (or is retried) alone
         log.info({ jobs: jobs.length, err: loggable(err) }, 'ingest batch failed: its jobs are stored one by one');
-        return Promise.all(jobs.map((job) => settle(storeTogether([job], true).then((r) => r[0]!))));
+        return Promise.all(jobs.map((job) => settle(storeTogether([job]).then((r) => r[0]!))));
       }
     },
     (job) => job.data.events.length,

@@ -17,7 +17,8 @@ import { redisCopy } from '../plugins/redis-copy.js';
  *   (creation, a userId's new address, a userId taken by an e-mail's profile, a merge) here after writing it to
  *   MongoDB, under the key's profile lock; nothing else gives a profile a key. Should the copy still miss one (a
  *   worker that died between the two writes), creating a profile for it is refused by the unique index and the key
- *   is looked up in MongoDB; and a job run again after a failure does not use the copy at all.
+ *   is looked up in MongoDB. A job whose profile writes failed half way drops its sites' copies (the keeper makes
+ *   them again), and a retried job does not use the copy at all.
  * About 120 bytes of Redis per key.
  */
 export interface ProfileKeysCopy {
@@ -25,6 +26,8 @@ export interface ProfileKeysCopy {
   read(keys: readonly string[]): Promise<Map<string, string | null>>;
   /** Keys just given to profiles in MongoDB (key → profile id). */
   write(pairs: ReadonlyMap<string, Types.ObjectId>): Promise<void>;
+  /** Drops these sites' copies (a write to MongoDB whose keys may not have reached the copy); re-made by the keeper. */
+  invalidate(siteIds: Iterable<string>): Promise<void>;
 }
 
 type Copier = Pick<Redis, 'pipeline' | 'eval' | 'get' | 'unlink' | 'mget'>;
@@ -69,6 +72,7 @@ export function profileKeysCopy(redis: Copier, prefix: string): ProfileKeysCopy 
         );
       await copy.write(values);
     },
+    invalidate: (siteIds) => copy.invalidate(siteIds),
   };
 }
 

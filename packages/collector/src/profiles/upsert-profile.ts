@@ -35,13 +35,19 @@ export async function upsertProfiles(
   copy?: ProfileKeysCopy,
 ): Promise<Map<string, Types.ObjectId>> {
   if (!touches.length) return new Map();
-  if (!lock) return writeProfiles(models, touches, merged, copy);
+  const write = () =>
+    writeProfiles(models, touches, merged, copy).catch(async (err: unknown) => {
+      // what was written may have given keys the copy does not know: it is not trusted until made again
+      await copy?.invalidate(new Set(touches.map((t) => t.siteId))).catch(() => {});
+      throw err;
+    });
+  if (!lock) return write();
   // every key a touch's profile may be found by: the profile API's changes of those people wait for these writes
   const keys = touches.flatMap(({ siteId, profile: p }) => [
     ...(p.userId ? [`u|${userKeyOf(siteId, p.userId)}`] : []),
     ...(p.email ? [`e|${emailKeyOf(siteId, p.email)}`] : []),
   ]);
-  return lock(keys, () => writeProfiles(models, touches, merged, copy));
+  return lock(keys, write);
 }
 
 async function writeProfiles(
