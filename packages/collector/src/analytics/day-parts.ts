@@ -7,7 +7,8 @@ import type { DayColumns } from './visit-columns.js';
  * panel, each reload, each change of range that keeps most days), so a query over days it has parts for adds
  * their parts, a few thousand numbers a day, instead of scanning every visit that passes the filters again. A part
  * goes with its day's columns (a day whose records changed is new columns) and is made again when the process
- * numbers its visitors or strings anew.
+ * numbers its visitors or strings anew. A shape's first ask scans the day as before and keeps nothing: parts
+ * cost a scan about a third more, so they are made from the second ask on.
  */
 export interface DayPart {
   /** the visitor numbers (visit-scan.ts' VisitorNumbers, compared by identity) and string numbers it was made with */
@@ -35,6 +36,23 @@ const byDay = new WeakMap<DayColumns, Map<string, DayPart>>();
 const held = new Map<DayPart, { cols: WeakRef<DayColumns>; key: string }>();
 let heldBytes = 0;
 let made = 0;
+
+/** Shapes asked of a day without a part (the last 16): a part is made on a shape's second ask. */
+const asked = new WeakMap<DayColumns, string[]>();
+const ASKED_A_DAY = 16;
+
+/** Whether this is the first ask of the shape for the day (noted: the next is not). */
+export function firstAsk(cols: DayColumns, key: string): boolean {
+  let keys = asked.get(cols);
+  if (!keys) {
+    keys = [];
+    asked.set(cols, keys);
+  }
+  if (keys.includes(key)) return false;
+  if (keys.length >= ASKED_A_DAY) keys.shift();
+  keys.push(key);
+  return true;
+}
 
 /** The day's part of this shape, if kept for these numbers. */
 export function partOf(

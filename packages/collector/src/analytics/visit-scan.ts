@@ -1,4 +1,4 @@
-import { type DayPart, keepPart, partOf } from './day-parts.js';
+import { type DayPart, firstAsk, keepPart, partOf } from './day-parts.js';
 import type { DayColumns } from './visit-columns.js';
 import { type Counts, NONE, VISIT_DIMS, zero } from './visit-summary.js';
 
@@ -9,6 +9,8 @@ import { type Counts, NONE, VISIT_DIMS, zero } from './visit-summary.js';
  * integers: a bitset per row for the rows first seen (4 MB of them, at least 32 rows; a few of them fit a
  * processor's cache), (row, visitor) pairs sorted once for the rest (a long tail of pages). A breakdown scans
  * twice (ScanOptions): the sums of every row without visitors, then the visitors of the rows its page shows.
+ * A day is scanned into a part of its own (its rows' sums and distinct visitors), which day-parts.ts keeps, and
+ * the parts are added up: a query asked again adds the kept parts without scanning.
  */
 
 /** Visitor numbers of a process: every day it holds numbered alike. */
@@ -145,6 +147,21 @@ export class ScanRows {
     this.stringNumbers = dayOf ? dayOf.stringNumbers : stringNumbers;
   }
 
+  /** Makes room for `n` (row, visitor) pairs at once. */
+  reservePairs(n: number): void {
+    if (n <= this.pairRows.length) return;
+    this.pairRows = new Int32Array(n);
+    this.pairVisitors = new Int32Array(n);
+  }
+
+  /** A tag per visitor number, for the day parts this query makes (toPart). */
+  private scratch: { tags: Int32Array; tag: number } | undefined;
+  scratchTags(): { tags: Int32Array; tag: number } {
+    if (!this.scratch || this.scratch.tags.length < this.numbers.size)
+      this.scratch = { tags: new Int32Array(this.numbers.size + 1024), tag: 0 };
+    return this.scratch;
+  }
+
   /** Whether visitors are counted and which rows are made, as a key. */
   get rowsKey(): string {
     this.shape ??= `${this.counting ? 1 : 0}${this.only ? `\u0000${[...this.only].sort().join('\u0000')}` : ''}`;
@@ -152,7 +169,7 @@ export class ScanRows {
   }
 
   /** A day's rows (made by a ScanRows `dayOf` this one) as a DayPart: its sums, money and visitors by row. */
-  toPart(): DayPart {
+  toPart(scratch: { tags: Int32Array; tag: number }): DayPart {
     const rows = this.keys.length;
     const nos = new Int32Array(rows);
     this.keys.forEach((k, i) => {
@@ -166,20 +183,29 @@ export class ScanRows {
     let start: Int32Array | null = null;
     let visitors: Int32Array | null = null;
     if (this.counting) {
-      // the pairs grouped by row (a counting sort), each row's distinct visitors in ascending order
+      // the pairs grouped by row (a counting sort), each row's distinct visitors told apart by a tag per visitor
       start = new Int32Array(rows + 1);
       for (let p = 0; p < this.pairs; p++) start[this.pairRows[p]! + 1]!++;
       for (let r = 0; r < rows; r++) start[r + 1]! += start[r]!;
       const at = start.slice(0, -1);
-      const all = new Int32Array(this.pairs);
-      for (let p = 0; p < this.pairs; p++) all[at[this.pairRows[p]!]!++] = this.pairVisitors[p]!;
+      // one row (the totals, a day of a timeseries): the pairs are in its order already
+      const all = rows === 1 ? this.pairVisitors : new Int32Array(this.pairs);
+      if (rows === 1) at[0] = this.pairs;
+      else for (let p = 0; p < this.pairs; p++) all[at[this.pairRows[p]!]!++] = this.pairVisitors[p]!;
       visitors = new Int32Array(this.pairs);
       let n = 0;
       for (let r = 0; r < rows; r++) {
         const from = start[r]!;
         start[r] = n;
-        all.subarray(from, at[r]!).sort();
-        for (let p = from; p < at[r]!; p++) if (p === from || all[p] !== all[p - 1]) visitors[n++] = all[p]!;
+        const tag = ++scratch.tag;
+        const { tags } = scratch;
+        for (let p = from; p < at[r]!; p++) {
+          const v = all[p]!;
+          if (tags[v] !== tag) {
+            tags[v] = tag;
+            visitors[n++] = v;
+          }
+        }
       }
       start[rows] = n;
       visitors = visitors.slice(0, n);
@@ -303,6 +329,11 @@ export class ScanRows {
       this.bits[row]![w]! |= 1 << (visitor & 31);
       return;
     }
+    this.addPair(row, visitor);
+  }
+
+  /** Notes a (row, visitor) pair, counted in result() (rows past the bitsets', and every row of a day's part). */
+  addPair(row: number, visitor: number): void {
     if (this.pairs === this.pairRows.length) {
       const rows = new Int32Array(this.pairs * 2);
       rows.set(this.pairRows);
@@ -488,10 +519,17 @@ export function scanDay(
   // the day's share of the rows, as kept (day-parts.ts) or made now and kept
   const key = `${JSON.stringify(filters.map((f) => [f.dim, f.op, f.value]))}\u0001${dim}\u0001${by}\u0001${out.rowsKey}`;
   let part = partOf(cols, key, out.numbers, out.stringNumbers);
+  if (!part && firstAsk(cols, key)) {
+    // a shape asked once is scanned straight into the rows; the second ask makes and keeps its part
+    scanDayInto(cols, visitor, filters, dim, by, out);
+    return;
+  }
   if (!part) {
     const day = new ScanRows(out.numbers, 0, { visitors: out.counting, only: out.only }, out);
+    // room for a pair per passing visit (a page breakdown's visits add one per page: it grows past that)
+    if (out.counting) day.reservePairs(passing(cols, filters)?.length ?? cols.n);
     scanDayInto(cols, visitor, filters, dim, by, day);
-    part = day.toPart();
+    part = day.toPart(out.scratchTags());
     keepPart(cols, key, part);
   }
   out.addPart(part);

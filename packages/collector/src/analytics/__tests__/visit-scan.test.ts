@@ -206,9 +206,13 @@ describe('filtered stats from day columns', () => {
       return sorted(out.result());
     };
     for (const [dim, by, options] of shapes) {
+      // asked once: scanned; twice: scanned into a part a day, kept; then: from the parts, none made again
+      const before = partsKept().made;
       const first = run(dim, by, options);
+      expect(partsKept().made).toBe(before);
+      expect(run(dim, by, options), `${dim} by ${by}`).toEqual(first);
+      expect(partsKept().made).toBe(before + days.length);
       const kept = partsKept();
-      // every shape asked again: the same rows, from the parts kept, none made again
       expect(run(dim, by, options), `${dim} by ${by}`).toEqual(first);
       expect(partsKept()).toEqual(kept);
       const want = sorted(expected(all, dim, filters, by)).filter(([k]) => !options?.only || options.only.has(k));
