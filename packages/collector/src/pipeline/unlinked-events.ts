@@ -61,7 +61,7 @@ export const RECORD_FIELDS = {
 } as const;
 
 /** A stored event as its record would give it (an event a mark names, read by `_id`). */
-function storedEventOf(doc: NewEventDoc & { _id: Types.ObjectId }, anonymousId: string): UnlinkedEvent {
+export function storedEventOf(doc: NewEventDoc & { _id: Types.ObjectId }, anonymousId: string): UnlinkedEvent {
   return eventOf(doc._id.toHexString(), anonymousId, recordOf(doc));
 }
 

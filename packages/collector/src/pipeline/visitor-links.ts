@@ -5,13 +5,20 @@ import {
   findEachById,
   identityKey,
   type Models,
+  type NewEventDoc,
   type ProfileDoc,
   retryUpsertRace,
 } from '../models/index.js';
 import { mergedInto } from '../profiles/index.js';
 import type { LinkMirror } from './link-mirror.js';
 import type { QueuedEvent } from './queued-event.js';
-import type { BackfilledEvent, UnlinkedEvent, UnlinkedEvents } from './unlinked-events.js';
+import {
+  type BackfilledEvent,
+  RECORD_FIELDS,
+  storedEventOf,
+  type UnlinkedEvent,
+  type UnlinkedEvents,
+} from './unlinked-events.js';
 
 /**
  * Visitor-id links (`identities`: visitor id → profile) and the back-fill of events, ordered so that the end
@@ -164,7 +171,8 @@ export async function linkIfFree(models: Models, wanted: Links, mirror?: LinkMir
  * the visitors in `uncertain`, and those whose records are not kept, are found by one read of such events per
  * site (on FerretDB a scan of `events`, whatever the filter: docs/production.md), then updated by `_id` each.
  * An event given another profile between the read and its update (the visitor id re-linked and back-filled by
- * another job) ends as if that job's back-fill had run first. Returns the events found in records, by visitor.
+ * another job) ends as if that job's back-fill had run first. Returns the events back-filled, by visitor (every
+ * visitor of `links`, none left out: the profile facts count these and read nothing more).
  */
 export async function backfill(
   models: Models,
@@ -199,11 +207,15 @@ export async function backfill(
   for (const [siteId, visitors] of bySite) {
     const unlinked = await models.Event.find(
       { siteId: new Types.ObjectId(siteId), anonymousId: { $in: visitors }, profileId: null },
-      { _id: 1, anonymousId: 1 },
-    ).lean();
+      RECORD_FIELDS,
+    ).lean<Array<NewEventDoc & { _id: Types.ObjectId }>>();
+    // what was found is reported as recorded events are, so the profile facts need not read `events` again
+    for (const v of visitors) found.set(identityKey(siteId, v), []);
     for (const e of unlinked) {
       const profileId = e.anonymousId ? links.get(identityKey(siteId, e.anonymousId)) : undefined;
-      if (profileId) ops.push({ updateOne: { filter: { _id: e._id }, update: { $set: { profileId } } } });
+      if (!profileId || !e.anonymousId) continue;
+      ops.push({ updateOne: { filter: { _id: e._id }, update: { $set: { profileId } } } });
+      found.get(identityKey(siteId, e.anonymousId))?.push({ ...storedEventOf(e, e.anonymousId), profileId });
     }
   }
   if (ops.length) await bulkWriteInSlices(models.Event, ops, { ordered: false });

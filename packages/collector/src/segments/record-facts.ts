@@ -97,8 +97,12 @@ async function writeFacts(
     for (const v of t.visitors) {
       if (known.has(v)) continue;
       const recorded = backfilled?.get(`${site}:${v}`);
-      if (!recorded) entry.visitors.add(v);
-      else if (!earlierOf.has(`${site}:${v}`)) {
+      // A job that back-filled reports every visitor it linked: one it does not name was linked by another job,
+      // which counts what it back-filled. Without the report (a job run again after its events were stored),
+      // the visitor's earlier events are read.
+      if (!recorded) {
+        if (!backfilled) entry.visitors.add(v);
+      } else if (!earlierOf.has(`${site}:${v}`)) {
         earlierOf.set(
           `${site}:${v}`,
           recorded.filter((e) => !keys.has(keyOf(e))),
