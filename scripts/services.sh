@@ -131,16 +131,20 @@ start_mongo() {
 # FerretDB on SQLite reads the whole table for each lookup by _id unless its tables get the index of
 # scripts/ferretdb-id-index.sh; a watcher adds it to each collection FerretDB creates, for as long as it runs.
 watch_ferretdb_ids() {
-  local pidfile="$data/ferretdb/ferretdb.pid" watcher="$data/ferretdb/id-index.pid"
+  local pidfile="$data/ferretdb/ferretdb.pid" watcher="$data/ferretdb/id-index.pid" pid
   [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null || return 0 # not a FerretDB started here
-  [[ -f "$watcher" ]] && kill -0 "$(cat "$watcher")" 2>/dev/null && return 0
+  pid="$(cat "$pidfile")"
+  # a watcher of this FerretDB runs already (one of a FerretDB since restarted stops by itself)
+  if [[ -f "$watcher" ]] && [[ "$(tr '\0' ' ' <"/proc/$(cat "$watcher")/cmdline" 2>/dev/null)" == *"--watch $pid "* ]]; then
+    return 0
+  fi
   command -v sqlite3 >/dev/null || apt_install sqlite3 || true
   if ! command -v sqlite3 >/dev/null; then
     log "no sqlite3 shell: FerretDB's lookups by _id stay full-table reads (apt-get install sqlite3)"
     return 0
   fi
   log "indexing FerretDB's tables for lookups by _id (scripts/ferretdb-id-index.sh)"
-  nohup bash "$root/scripts/ferretdb-id-index.sh" --watch "$(cat "$pidfile")" "$data/ferretdb" \
+  nohup bash "$root/scripts/ferretdb-id-index.sh" --watch "$pid" "$data/ferretdb" \
     >>"$data/ferretdb/id-index.log" 2>&1 &
   echo $! >"$watcher"
 }
