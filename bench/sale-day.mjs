@@ -355,18 +355,21 @@ async function saleDay({ history, backlog, step, singles }) {
     out.jobs = await queue.count();
     await queue.pause();
     worker = await startWorker(env);
-    // the worker's first act on a site with stored events: marking the visitors whose events carry no profile
-    // (one read of the site's events), after which linking a visitor reads its records, not `events`
-    const readyKey = `${env.TRACKMATE_QUEUE_PREFIX}:unlinked-ready:${site.siteId}`;
+    // the worker's first acts on a site with stored events, which a running installation has done long before:
+    // marking the visitors whose events carry no profile (one read of the site's events), after which linking a
+    // visitor reads its records, not `events`; then copying its links and profile keys to Redis
+    const readyKeys = ['unlinked-ready', 'links-ready', 'profile-keys-ready'].map(
+      (name) => `${env.TRACKMATE_QUEUE_PREFIX}:${name}:${site.siteId}`,
+    );
     const p0 = performance.now();
     const lock = `${env.TRACKMATE_QUEUE_PREFIX}:unlinked-keeper-lock`;
-    // a build without the keeper (TRACKMATE_BENCH_CLI) never sets the key: given up on after 10 s without its lock
-    while (!(await connection.exists(readyKey))) {
+    // a build without them (TRACKMATE_BENCH_CLI) never sets the keys: given up on after 10 s without the lock
+    while ((await connection.exists(...readyKeys)) < readyKeys.length) {
       if (performance.now() - p0 > 10_000 && !(await connection.exists(lock))) break;
       await sleep(100);
     }
     out.prepareMs = performance.now() - p0;
-    say(`the worker prepared the site's records of events without a profile in ${fmt.ms(out.prepareMs)}`);
+    say(`the worker prepared the site's records and copies in ${fmt.ms(out.prepareMs)}`);
     eventsConnection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
     queueEvents = new QueueEvents('ingest', { connection: eventsConnection, prefix: env.TRACKMATE_QUEUE_PREFIX });
     await queueEvents.waitUntilReady();

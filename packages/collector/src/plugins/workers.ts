@@ -50,8 +50,11 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-/** How long the workers wait at start for the keeper's first round. */
-const KEEPER_WAIT_MS = 120_000;
+/**
+ * How long the workers wait at start for the keeper's first round: on FerretDB a site of a million events takes
+ * minutes to copy the first time, and a drain that does not wait scans per job meanwhile.
+ */
+const KEEPER_WAIT_MS = 600_000;
 
 /**
  * Every background worker of one process, wired once for `start` and `worker` alike: the ingest worker with
@@ -80,7 +83,7 @@ export async function startWorkers({
       if (copied.sites) log.info(copied, "sites' profile keys (userIds, e-mails) copied to Redis");
     },
   ]);
-  // The workers start once the keeper's first round is over, or after KEEPER_WAIT_MS: until a site's Redis copies
+  // The workers start once the keeper's first round is over, or after KEEPER_WAIT_MS (10 min): until a site's Redis copies
   // (links, profile keys, re-entry guards, records of unlinked events) are made, each job looks its visitors and
   // people up in MongoDB instead, a pass over the collection per lookup on FerretDB (docs/production.md).
   const waitStarted = Date.now();
