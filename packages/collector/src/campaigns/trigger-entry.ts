@@ -161,27 +161,20 @@ export async function copyGuards(
   guards: ReentryGuards,
   keepLock: () => Promise<unknown> = async () => {},
 ): Promise<number> {
-  const copy = guardCopy(guards);
   const triggers = (await models.Trigger.find({ active: true, reentryHours: { $gt: 0 } }, { _id: 1 }).lean()).map((t) =>
     t._id.toHexString(),
   );
-  const ready = await copy.ready(triggers);
-  let copied = 0;
-  for (const triggerId of triggers) {
-    if (ready.has(triggerId)) continue;
-    const docs = models.TriggerVisitor.find({ _id: { $regex: `^${triggerId}:` } })
-      .lean()
-      .cursor({ batchSize: 5_000 });
-    const result = await copy.copy(
-      triggerId,
-      (async function* () {
-        for await (const g of docs) yield [splitGuard(g._id)[1], guardValue(g.lastEnteredAt, g.lastEntry)] as const;
-      })(),
-    );
-    if (result.complete) copied++;
-    await keepLock();
-  }
-  return copied;
+  const { partitions } = await guardCopy(guards).copyIncomplete(
+    triggers,
+    async function* (triggerId) {
+      const docs = models.TriggerVisitor.find({ _id: { $regex: `^${triggerId}:` } })
+        .lean()
+        .cursor({ batchSize: 5_000 });
+      for await (const g of docs) yield [splitGuard(g._id)[1], guardValue(g.lastEnteredAt, g.lastEntry)];
+    },
+    keepLock,
+  );
+  return partitions;
 }
 
 /**

@@ -86,26 +86,17 @@ export async function copyLinks(
   prefix: string,
   keepLock: () => Promise<unknown> = async () => {},
 ): Promise<{ sites: number; links: number }> {
-  const copy = redisCopy(redis, prefix, 'links');
   const sites = (await models.Site.find({}, { _id: 1 }).lean()).map((s) => s._id.toHexString());
-  const ready = await copy.ready(sites);
-  let copied = 0;
-  let links = 0;
-  for (const siteId of sites) {
-    if (ready.has(siteId)) continue;
-    const identities = models.Identity.find({ siteId: new Types.ObjectId(siteId) }, { profileId: 1 })
-      .lean()
-      .cursor({ batchSize: 5_000 });
-    const result = await copy.copy(
-      siteId,
-      (async function* () {
-        for await (const doc of identities)
-          if (doc.profileId) yield [split(doc._id).anonymousId, doc.profileId.toHexString()] as const;
-      })(),
-    );
-    if (result.complete) copied++;
-    links += result.fields;
-    await keepLock();
-  }
-  return { sites: copied, links };
+  const { partitions, fields } = await redisCopy(redis, prefix, 'links').copyIncomplete(
+    sites,
+    async function* (siteId) {
+      const identities = models.Identity.find({ siteId: new Types.ObjectId(siteId) }, { profileId: 1 })
+        .lean()
+        .cursor({ batchSize: 5_000 });
+      for await (const doc of identities)
+        if (doc.profileId) yield [split(doc._id).anonymousId, doc.profileId.toHexString()];
+    },
+    keepLock,
+  );
+  return { sites: partitions, links: fields };
 }

@@ -31,6 +31,15 @@ export interface RedisCopy {
   ): Promise<{ complete: boolean; fields: number }>;
   /** Which of these partitions' copies are complete. */
   ready(partitions: readonly string[]): Promise<Set<string>>;
+  /**
+   * Copies each of these partitions whose copy is not complete, from its source (one read each), calling
+   * `keepLock` after each; returns the number of partitions made complete and of fields copied.
+   */
+  copyIncomplete(
+    partitions: readonly string[],
+    source: (partition: string) => AsyncIterable<readonly [string, string]>,
+    keepLock: () => Promise<unknown>,
+  ): Promise<{ partitions: number; fields: number }>;
   keys(partition: string): string[];
 }
 
@@ -68,7 +77,7 @@ export function redisCopy(
   const hash = (p: string) => `${prefix}:${name}:${p}`;
   const readyKey = (p: string) => `${prefix}:${name}-ready:${p}`;
   const genKey = (p: string) => `${prefix}:${name}-gen:${p}`;
-  return {
+  const self: RedisCopy = {
     async read(asked) {
       const out = new Map<string, Map<string, string | null>>();
       const sent: Array<{ partition: string; fields: readonly string[] }> = [];
@@ -144,6 +153,20 @@ export function redisCopy(
       const found = await redis.mget(...partitions.map(readyKey));
       return new Set(partitions.filter((_, i) => found[i] !== null));
     },
+    async copyIncomplete(partitions, source, keepLock) {
+      const ready = await self.ready(partitions);
+      let copied = 0;
+      let fields = 0;
+      for (const partition of partitions) {
+        if (ready.has(partition)) continue;
+        const result = await self.copy(partition, source(partition));
+        if (result.complete) copied++;
+        fields += result.fields;
+        await keepLock();
+      }
+      return { partitions: copied, fields };
+    },
     keys: (p) => [hash(p), readyKey(p), genKey(p)],
   };
+  return self;
 }

@@ -143,26 +143,16 @@ export async function copyProfileKeys(
   prefix: string,
   keepLock: () => Promise<unknown> = async () => {},
 ): Promise<{ sites: number; keys: number }> {
-  const copy = redisCopy(redis, prefix, 'profile-keys');
   const sites = (await models.Site.find({}, { _id: 1 }).lean()).map((s) => s._id.toHexString());
-  const ready = await copy.ready(sites);
-  let copied = 0;
-  let keys = 0;
-  for (const siteId of sites) {
-    if (ready.has(siteId)) continue;
-    const profiles = models.Profile.find({ siteId: new Types.ObjectId(siteId) }, { userKey: 1, emailKey: 1 })
-      .lean()
-      .cursor({ batchSize: 5_000 });
-    const result = await copy.copy(
-      siteId,
-      (async function* () {
-        for await (const doc of profiles)
-          for (const key of keysOfProfile(doc)) yield [key, doc._id.toHexString()] as const;
-      })(),
-    );
-    if (result.complete) copied++;
-    keys += result.fields;
-    await keepLock();
-  }
-  return { sites: copied, keys };
+  const { partitions, fields } = await redisCopy(redis, prefix, 'profile-keys').copyIncomplete(
+    sites,
+    async function* (siteId) {
+      const profiles = models.Profile.find({ siteId: new Types.ObjectId(siteId) }, { userKey: 1, emailKey: 1 })
+        .lean()
+        .cursor({ batchSize: 5_000 });
+      for await (const doc of profiles) for (const key of keysOfProfile(doc)) yield [key, doc._id.toHexString()];
+    },
+    keepLock,
+  );
+  return { sites: partitions, keys: fields };
 }
