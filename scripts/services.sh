@@ -135,7 +135,7 @@ watch_ferretdb_ids() {
   [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null || return 0 # not a FerretDB started here
   pid="$(cat "$pidfile")"
   # a watcher of this FerretDB runs already (one of a FerretDB since restarted stops by itself)
-  if [[ -f "$watcher" ]] && [[ "$(tr '\0' ' ' <"/proc/$(cat "$watcher")/cmdline" 2>/dev/null)" == *"--watch $pid "* ]]; then
+  if [[ -f "$watcher" ]] && [[ "$(tr '\0' ' ' 2>/dev/null <"/proc/$(cat "$watcher")/cmdline")" == *"--watch $pid "* ]]; then
     return 0
   fi
   command -v sqlite3 >/dev/null || apt_install sqlite3 || true
