@@ -98,7 +98,7 @@ describe('metric roll-ups', () => {
     // The real folder, idle (no timer, no kicks) while the test plays the crashes.
     folder = startRollupFolder(t.config, t.app.models, t.app.log, 3_600_000);
     const hook = createAfterInsertHook(t.app.queues, { ...folder, kick() {} });
-    const fold = () => foldPending(t.app.models, folder!.sketches);
+    const fold = () => foldPending(t.app.models, folder!.contributions, folder!.sketches);
 
     // Job 1 crashed after its events were inserted, before any roll-up.
     await processEvents(t.app.models, jobs[0]!.data.events, { jobKey: keyOf(jobs[0]!) });
@@ -110,13 +110,15 @@ describe('metric roll-ups', () => {
     // `jobs` name the contributions), the contributions not yet recorded as folded nor deleted.
     const r3 = await processEvents(t.app.models, jobs[2]!.data.events, { jobKey: keyOf(jobs[2]!) });
     await hook(r3.inserted, t.app.models, { key: keyOf(jobs[2]!), stored: jobs[2]!.data.events });
-    const job3 = await t.db.collection('metrics_pending').find({}).toArray();
+    const { contributions } = folder;
+    const job3 = [...(await contributions.read(await contributions.buckets(100))).values()].flat();
     expect(job3.length).toBeGreaterThan(0);
     await fold();
     for (const p of job3) {
-      await t.db.collection('metrics_folded').deleteOne({ _id: p._id });
-      await t.db.collection('metrics_pending').insertOne(p);
-      await t.db.collection('metrics_daily').updateOne({ _id: p.bucket } as never, { $push: { jobs: p._id } } as never);
+      await t.app.redis.srem(`${t.config.queuePrefix}:rollup-folded:${p.bucket}`, p.jobKey);
+      await contributions.add([p]);
+      const id = `${p.bucket}|${p.jobKey}`;
+      await t.db.collection('metrics_daily').updateOne({ _id: p.bucket } as never, { $push: { jobs: id } } as never);
     }
 
     // The retries: a real ingest worker runs all three jobs again, and a real folder folds.

@@ -227,6 +227,10 @@ describe('site keys and site deletion', () => {
     }
     const keptKeys = (await redisKeysOf(keptIds)).sort();
     expect(keptKeys.length).toBe(doomedKeys.length);
+    // each site's events were folded into its roll-ups: the folded markers are in Redis
+    const foldedOf = (siteId: string) => redisKeysOf([`rollup-folded:${siteId}:`]);
+    for (const s of [doomed, keep])
+      await waitFor(async () => (await foldedOf(s.siteId)).length > 0, 10_000, 'the roll-ups folded');
 
     const unconfirmed = await adminCall(t.url, doomed.secretKey, 'DELETE', '/api/site');
     expect(unconfirmed.status).toBe(400);
@@ -246,8 +250,10 @@ describe('site keys and site deletion', () => {
     // its keys are gone
     expect((await postEvents(t.url, { writeKey: doomed.writeKey, batch: [clientEvent()] })).status).toBe(401);
     expect((await adminCall(t.url, doomed.secretKey, 'GET', '/api/site')).status).toBe(401);
-    // its campaigns', flows' and segments' keys in Redis too
+    // its campaigns', flows' and segments' keys in Redis too, and its roll-ups' contributions and markers
     expect(await redisKeysOf(doomedIds)).toEqual([]);
+    expect(await redisKeysOf([`rollup-folded:${doomed.siteId}:`, `rollup-pending:${doomed.siteId}:`])).toEqual([]);
+    expect((await foldedOf(keep.siteId)).length).toBeGreaterThan(0);
     expect(done.body.deleted.campaignKeys).toBe(doomedKeys.length);
     // the other site is whole
     expect((await redisKeysOf(keptIds)).sort()).toEqual(keptKeys);

@@ -134,7 +134,7 @@ describe('ingest jobs stored in batches', () => {
         )?.count;
       await waitFor(
         async () =>
-          (await t.db.collection('metrics_pending').countDocuments({ bucket: `${site}:${day}:page_view` })) === 0 &&
+          (await t.app.redis.exists(`${t.config.queuePrefix}:rollup-pending:${site}:${day}:page_view`)) === 0 &&
           (await rolledUp()) === views,
         30_000,
         'roll-ups folded',

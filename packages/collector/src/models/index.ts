@@ -117,10 +117,14 @@ export function createModels(conn: Connection): Models {
   };
 }
 
+/** Models of what earlier versions stored and this one only reads once (see metrics-daily.ts): never created. */
+const LEGACY: ReadonlySet<string> = new Set(['MetricsPending', 'MetricsFolded']);
+
 /** Creates collections and indexes; idempotent (`trackmate-collector migrate`, also run at start). */
 export async function migrate(models: Models): Promise<void> {
   await migrateProfileKeys(models.Profile);
-  for (const model of Object.values(models) as Array<Model<unknown>>) {
+  for (const [name, model] of Object.entries(models) as Array<[string, Model<unknown>]>) {
+    if (LEGACY.has(name)) continue;
     await model.createCollection().catch((err: { codeName?: string; code?: number }) => {
       if (err.codeName !== 'NamespaceExists' && err.code !== 48) throw err;
     });

@@ -41,8 +41,9 @@ const metricsDailySchema = new Schema<MetricsDailyDoc>(
 metricsDailySchema.index({ siteId: 1, day: 1, name: 1 });
 
 /**
- * One ingest job's contribution to one bucket, `_id` = `<bucket>|<jobKey>`, waiting to be folded into
- * metrics_daily by the roll-up folder, which then records it in metrics_folded and deletes it.
+ * One ingest job's contribution to one bucket, `_id` = `<bucket>|<jobKey>`, as versions that kept them in MongoDB
+ * left it: contributions now wait in Redis (rollups/pending-contributions.ts), and the roll-up folder moves what
+ * this collection and metrics_folded still hold there once, then drops both (takeOverMongoPending).
  */
 export interface MetricsPendingDoc {
   _id: string;
@@ -54,7 +55,7 @@ export interface MetricsPendingDoc {
   orders: number;
   revenue: number;
   revenueByCurrency: Record<string, number>;
-  /** Recorded by a retried job: the folder checks metrics_folded before adding it. */
+  /** Recorded by a retried job. */
   retry: boolean;
   at: Date;
 }
@@ -76,7 +77,7 @@ const metricsPendingSchema = new Schema<MetricsPendingDoc>(
   { collection: 'metrics_pending', versionKey: false, autoIndex: false, autoCreate: false },
 );
 
-/** Contributions already folded (`_id` as in metrics_pending), so that a late retry of their job adds nothing. */
+/** Contributions folded by versions that kept them in MongoDB (`_id` as in metrics_pending); see above. */
 export interface MetricsFoldedDoc {
   _id: string;
   at: Date;
@@ -86,6 +87,5 @@ const metricsFoldedSchema = new Schema<MetricsFoldedDoc>(
   { _id: { type: String, required: true }, at: { type: Date, required: true } },
   { collection: 'metrics_folded', versionKey: false, autoIndex: false, autoCreate: false },
 );
-metricsFoldedSchema.index({ at: 1 });
 
 export { metricsDailySchema, metricsFoldedSchema, metricsPendingSchema };

@@ -161,7 +161,7 @@ export async function startWorkers({
  */
 export function createAfterInsertHook(
   queues: Pick<Record<QueueName, Queue>, 'triggers' | 'webhooks'>,
-  folder: Pick<RollupFolder, 'kick' | 'sketches'>,
+  folder: Pick<RollupFolder, 'kick' | 'sketches' | 'contributions'>,
   cached?: { activeTriggers: ActiveTriggers; subscriptions: Subscriptions },
   facts?: FactsDeps,
   funnels?: (events: NewEventDoc[], linked?: HookJob['linked'], merged?: HookJob['merged']) => Promise<void>,
@@ -179,7 +179,7 @@ export function createAfterInsertHook(
       funnels?.(events, job.linked, job.merged),
       visitEvents?.(events),
       (async () => {
-        if (await recordRollups(models, folder.sketches, parts)) folder.kick();
+        if (await recordRollups(folder.contributions, folder.sketches, parts)) folder.kick();
         if (facts) await recordProfileFacts(facts, events, job.key, fresh ? job.backfilled : undefined);
         await enterTriggers(models, queues.triggers, guards, events, cached?.activeTriggers);
         await fanOutWebhooks(models, queues.webhooks, events, cached?.subscriptions);

@@ -1,11 +1,5 @@
-import {
-  groupedInsert,
-  ignoreDuplicates,
-  type MetricsPendingDoc,
-  type Models,
-  type NewEventDoc,
-  sentByOf,
-} from '../models/index.js';
+import { type NewEventDoc, sentByOf } from '../models/index.js';
+import type { PendingContribution, PendingContributions } from './pending-contributions.js';
 
 /** Events whose roll-up also counts an order and its revenue, when a server (secret key) sent them. */
 const ORDER_EVENTS = new Set(['order_placed', 'order_product']);
@@ -13,9 +7,6 @@ const ORDER_EVENTS = new Set(['order_placed', 'order_product']);
 const REFUND_EVENT = 'order_refunded';
 
 interface Bucket {
-  siteId: string;
-  day: string;
-  name: string;
   count: number;
   orders: number;
   /** Revenue of orders that name no currency. */
@@ -69,32 +60,29 @@ export interface RollupPart {
 }
 
 /**
- * Records ingest jobs' contributions to the roll-ups, exactly once however often a job is retried,
- * with inserts only (atomic and idempotent on FerretDB as on MongoDB, unlike concurrent `$inc`s, which
- * FerretDB 1.24 can lose): one metrics_pending document per job and bucket, `_id` = `<bucket>|<jobKey>`, carries
- * the job's counts; a retry computes the same documents: its inserts are duplicates, or metrics_folded says they
- * were folded already. Visitors go to the bucket's sketch, where adding one twice changes nothing.
- * The roll-up folder adds all this to metrics_daily (rollups/rollup-folder.ts). A part is `fresh` when every
- * event was inserted by this attempt, so no earlier attempt can have recorded anything and the retry check is
- * skipped. Several jobs stored together (the ingest worker's batches) are one sketch update and one insert.
+ * Records ingest jobs' contributions to the roll-ups, exactly once however often a job is retried, without
+ * touching metrics_daily (concurrent `$inc`s on one document can be lost on FerretDB 1.24): one pending
+ * contribution per job and bucket, the job's counts, in Redis (rollups/pending-contributions.ts), written only if
+ * that job's is not pending already; a retry computes the same contributions: they are pending still, or the
+ * folded markers say they were folded already. Visitors go to the bucket's sketch, where adding one twice changes
+ * nothing. The roll-up folder adds all this to metrics_daily (rollups/rollup-folder.ts). A part is `fresh` when
+ * every event was inserted by this attempt, so no earlier attempt can have recorded anything and the retry check
+ * is skipped. Several jobs stored together (the ingest worker's batches) are one sketch update and one MULTI.
  */
 export async function recordRollups(
-  models: Models,
+  contributions: PendingContributions,
   sketches: VisitorSketches,
   parts: readonly RollupPart[],
 ): Promise<number> {
   const visitors = new Map<string, Set<string>>();
-  const docs: MetricsPendingDoc[] = [];
-  const at = new Date();
+  const pending: PendingContribution[] = [];
   for (const { key: jobKey, events, fresh } of parts) {
     const buckets = new Map<string, Bucket>();
     for (const e of events) {
-      const siteId = e.siteId.toString();
-      const day = utcDay(new Date(e.timestamp));
-      const id = `${siteId}:${day}:${e.name}`;
+      const id = `${e.siteId.toString()}:${utcDay(new Date(e.timestamp))}:${e.name}`;
       let b = buckets.get(id);
       if (!b) {
-        b = { siteId, day, name: e.name, count: 0, orders: 0, revenue: 0, byCurrency: {}, visitors: new Set() };
+        b = { count: 0, orders: 0, revenue: 0, byCurrency: {}, visitors: new Set() };
         buckets.set(id, b);
       }
       b.count++;
@@ -117,29 +105,24 @@ export async function recordRollups(
     }
     let entries = [...buckets];
     if (!fresh) {
-      const done = await Promise.all(
-        entries.map(([bucket]) => models.MetricsFolded.exists({ _id: `${bucket}|${jobKey}` })),
-      );
+      const done = await contributions.folded(entries.map(([bucket]) => ({ bucket, jobKey })));
       entries = entries.filter((_, i) => !done[i]);
     }
     for (const [bucket, b] of entries) {
-      docs.push({
-        _id: `${bucket}|${jobKey}`,
+      pending.push({
         bucket,
-        siteId: b.siteId,
-        day: b.day,
-        name: b.name,
-        count: b.count,
-        orders: b.orders,
-        revenue: round2(b.revenue),
-        revenueByCurrency: Object.fromEntries(Object.entries(b.byCurrency).map(([c, n]) => [c, round2(n)])),
-        retry: !fresh,
-        at,
+        jobKey,
+        contribution: {
+          count: b.count,
+          orders: b.orders,
+          revenue: round2(b.revenue),
+          revenueByCurrency: Object.fromEntries(Object.entries(b.byCurrency).map(([c, n]) => [c, round2(n)])),
+          retry: !fresh,
+        },
       });
     }
   }
   if (visitors.size) await sketches.add(new Map([...visitors].map(([id, set]) => [id, [...set]])));
-  if (!docs.length) return 0;
-  await groupedInsert(models.MetricsPending)(docs).catch(ignoreDuplicates);
-  return docs.length;
+  await contributions.add(pending);
+  return pending.length;
 }

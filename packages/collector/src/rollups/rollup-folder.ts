@@ -2,57 +2,71 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { loggable } from '../errors.js';
-import { ignoreDuplicates, type MetricsPendingDoc, type Models } from '../models/index.js';
+import type { Models } from '../models/index.js';
 import { lockKeys, RELEASE_LOCK, redisConnection } from '../plugins/redis.js';
+import { type PendingContribution, type PendingContributions, redisContributions } from './pending-contributions.js';
 import type { VisitorSketches } from './record-rollups.js';
 
 const FOLD_LOCK_MS = 30_000;
-/** Contributions read per fold round. */
-const FOLD_PAGE = 2_000;
+/** Buckets folded per round. */
+const FOLD_BUCKETS = 500;
 /** How long a kick waits for more contributions to fold at once. */
 const KICK_DELAY_MS = 250;
-/** Folded contributions are kept this long, so that an ingest job retried late still finds its own. */
-const KEEP_FOLDED_MS = 2 * 86_400_000;
 
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
+/** A contribution's id in a bucket's `jobs` (as metrics_pending's `_id` was). */
+const idOf = (p: PendingContribution) => `${p.bucket}|${p.jobKey}`;
+
 /**
- * Adds pending contributions (metrics_pending) to metrics_daily. Only one folder runs at a time across all
- * processes (a Redis lock), because concurrent `$inc`s on one document can be lost on FerretDB 1.24; being
- * the only writer, it may read a bucket and then update it. Each contribution counts exactly once, without
+ * Adds pending contributions (rollups/pending-contributions.ts) to metrics_daily. Only one folder runs at a time
+ * across all processes (a Redis lock), because concurrent `$inc`s on one document can be lost on FerretDB 1.24;
+ * being the only writer, it may read a bucket and then update it. Each contribution counts exactly once, without
  * transactions; per bucket:
- * 1. contributions already in metrics_folded are dropped (a late retry of their ingest job re-recorded them);
+ * 1. contributions already marked folded are dropped (a late retry of their ingest job re-recorded them);
  * 2. one `$inc` of the sum of those not yet in the bucket's `jobs`, with `$push: { jobs: { $each: ids } }`,
  *    and `visitors` raised to the bucket's sketch count;
- * 3. the ids go to metrics_folded; 4. the pending documents are deleted; 5. the ids leave `jobs`.
- * A crash before 3 leaves the ids in `jobs`, so step 2 of the next run skips them; after 3, step 1 does.
- * Steps 1–3 run bucket by bucket, then step 4 for every bucket of the round at once (one delete: on FerretDB
- * each is a pass over metrics_pending), then step 5: each bucket's steps keep their order.
+ * 3. the contributions are marked folded; 4. they are removed from the pending ones; 5. the ids leave `jobs`.
+ * A crash before 3 leaves the ids in `jobs`, so step 2 of the next run skips them; after 3, step 1 does; ids a
+ * crash before 5 left in `jobs` leave it with the bucket's next fold.
+ * Steps 1–2 run bucket by bucket, then each of steps 3, 4 and 5 for every bucket of the round at once: each
+ * bucket's steps keep their order. Answers how many buckets it read (up to `limit`).
  */
-export async function foldPending(models: Models, sketches: Pick<Sketches, 'count'>, limit = 2_000): Promise<number> {
-  const { MetricsPending: pending, MetricsDaily: daily, MetricsFolded: folded } = models;
-  const docs = await pending.find({}).limit(limit).lean();
-  const byBucket = new Map<string, MetricsPendingDoc[]>();
-  for (const p of docs) byBucket.set(p.bucket, [...(byBucket.get(p.bucket) ?? []), p]);
-  const markers: Array<{ _id: string; at: Date }> = [];
+export async function foldPending(
+  models: Pick<Models, 'MetricsDaily'>,
+  contributions: PendingContributions,
+  sketches: Pick<Sketches, 'count'>,
+  limit = FOLD_BUCKETS,
+): Promise<number> {
+  const daily = models.MetricsDaily;
+  const buckets = await contributions.buckets(limit);
+  const byBucket = await contributions.read(buckets);
+  // only a retried job can re-record a contribution that was folded already (see recordRollups)
+  const retried = [...byBucket.values()].flat().filter((p) => p.contribution.retry);
+  const marked = await contributions.folded(retried);
+  const seen = new Set(retried.filter((_, i) => marked[i]));
+  const markers = new Map<string, string[]>();
+  const pulls = new Map<string, string[]>();
   for (const [bucket, group] of byBucket) {
-    // only a retried job can re-record a contribution that was folded already (see recordRollups)
-    const seen = await Promise.all(group.map((p) => (p.retry ? folded.exists({ _id: p._id }) : null)));
+    if (!group.length) continue;
     const current = await daily.findById(bucket, { jobs: 1 }).lean();
     const inBucket = new Set(current?.jobs ?? []);
-    const apply = group.filter((p, i) => !seen[i] && !inBucket.has(p._id));
+    // every id in `jobs` is pending still (so read above) or was left by a crash before step 5: all leave in step 5
+    pulls.set(bucket, [...new Set([...inBucket, ...group.map(idOf)])]);
+    const apply = group.filter((p) => !seen.has(p) && !inBucket.has(idOf(p)));
     if (apply.length) {
-      const sum = (k: 'count' | 'orders' | 'revenue') => apply.reduce((n, p) => n + p[k], 0);
-      const first = apply[0]!;
+      const sum = (k: 'count' | 'orders' | 'revenue') => apply.reduce((n, p) => n + p.contribution[k], 0);
       // codes are checked (^[A-Z]{3}$) when recorded, so each is a plain field name
       const currencies: Record<string, number> = {};
       for (const p of apply) {
-        for (const [code, n] of Object.entries(p.revenueByCurrency ?? {})) {
+        for (const [code, n] of Object.entries(p.contribution.revenueByCurrency ?? {})) {
           if (/^[A-Z]{3}$/.test(code))
             currencies[`revenueByCurrency.${code}`] = (currencies[`revenueByCurrency.${code}`] ?? 0) + n;
         }
       }
       for (const k of Object.keys(currencies)) currencies[k] = Math.round(currencies[k]! * 100) / 100;
+      // a bucket is `<siteId>:<day>:<name>`: none of the three holds a colon
+      const [siteId, day, name] = bucket.split(':') as [string, string, string];
       await daily.updateOne(
         { _id: bucket },
         {
@@ -63,21 +77,69 @@ export async function foldPending(models: Models, sketches: Pick<Sketches, 'coun
             ...currencies,
           },
           $max: { visitors: await sketches.count(bucket) },
-          $push: { jobs: { $each: apply.map((p) => p._id) } },
-          $setOnInsert: { siteId: first.siteId, day: first.day, name: first.name },
+          $push: { jobs: { $each: apply.map(idOf) } },
+          $setOnInsert: { siteId, day, name },
         },
         { upsert: true },
       );
     }
-    const at = new Date();
-    for (const [i, p] of group.entries()) if (!seen[i]) markers.push({ _id: p._id, at });
+    markers.set(
+      bucket,
+      group.filter((p) => !seen.has(p)).map((p) => p.jobKey),
+    );
   }
-  if (markers.length) await folded.insertMany(markers, { ordered: false, lean: true }).catch(ignoreDuplicates);
-  if (docs.length) await pending.deleteMany({ _id: { $in: docs.map((p) => p._id) } });
-  for (const [bucket, group] of byBucket) {
-    await daily.updateOne({ _id: bucket }, { $pullAll: { jobs: group.map((p) => p._id) } });
+  await contributions.markFolded(markers);
+  // every bucket read, those left with nothing (a deleted site's) too, so that they leave the set of buckets
+  await contributions.remove(new Map([...byBucket].map(([bucket, group]) => [bucket, group.map((p) => p.jobKey)])));
+  for (const [bucket, ids] of pulls) await daily.updateOne({ _id: bucket }, { $pullAll: { jobs: ids } });
+  return buckets.length;
+}
+
+/**
+ * Moves what a version that kept them in MongoDB left in metrics_folded and metrics_pending to Redis, then drops
+ * both collections (run once per process, under the folder's lock; each is empty or gone afterwards). The markers
+ * go first, and the moved contributions count as retried, so the folder checks them against the markers: one
+ * folded already (or moved twice, after a crash between the copy and the drop) is not added again.
+ */
+export async function takeOverMongoPending(
+  models: Pick<Models, 'MetricsPending' | 'MetricsFolded'>,
+  contributions: PendingContributions,
+  renewLock: () => Promise<unknown> = async () => {},
+): Promise<number> {
+  let moved = 0;
+  let markers = new Map<string, string[]>();
+  const flushMarkers = async () => {
+    await contributions.markFolded(markers);
+    markers = new Map();
+    await renewLock();
+  };
+  for await (const { _id } of models.MetricsFolded.find({}, { _id: 1 }).lean().cursor({ batchSize: 1_000 })) {
+    const cut = _id.indexOf('|');
+    const bucket = _id.slice(0, cut);
+    markers.set(bucket, [...(markers.get(bucket) ?? []), _id.slice(cut + 1)]);
+    if (++moved % 1_000 === 0) await flushMarkers();
   }
-  return docs.length;
+  await flushMarkers();
+  let batch: PendingContribution[] = [];
+  for await (const p of models.MetricsPending.find({}).lean().cursor({ batchSize: 1_000 })) {
+    const { count, orders, revenue, revenueByCurrency } = p;
+    const contribution = { count, orders, revenue, revenueByCurrency: revenueByCurrency ?? {}, retry: true };
+    batch.push({ bucket: p.bucket, jobKey: p._id.slice(p.bucket.length + 1), contribution });
+    if (batch.length === 1_000) {
+      await contributions.add(batch);
+      batch = [];
+      await renewLock();
+    }
+    moved++;
+  }
+  await contributions.add(batch);
+  if (moved) {
+    for (const model of [models.MetricsFolded, models.MetricsPending])
+      await model.collection.drop().catch((err: { codeName?: string }) => {
+        if (err.codeName !== 'NamespaceNotFound') throw err;
+      });
+  }
+  return moved;
 }
 
 /** Distinct visitors per bucket: Redis HyperLogLogs (standard error 0.81 %, exact in practice for small counts). */
@@ -112,6 +174,7 @@ export interface RollupFolder {
   /** Fold soon (called after an ingest job recorded contributions). */
   kick(): void;
   sketches: Sketches;
+  contributions: PendingContributions;
   stop(): Promise<void>;
 }
 
@@ -127,23 +190,26 @@ export function startRollupFolder(
   const lockKey = lockKeys.fold(config.queuePrefix);
   const token = randomUUID();
   const sketches = redisSketches(redis, config.queuePrefix);
+  const contributions = redisContributions(redis, config.queuePrefix);
   let running: Promise<void> | null = null;
   let again = false;
   let stopped = false;
-  let lastCleanup = 0;
+  // contributions an earlier version left in MongoDB are moved to Redis by this process's first round
+  let takenOver = false;
 
+  const renew = () => redis.eval(RENEW, 1, lockKey, token, String(FOLD_LOCK_MS));
   const runOnce = async () => {
     if (!(await redis.set(lockKey, token, 'PX', FOLD_LOCK_MS, 'NX'))) return;
     try {
+      if (!takenOver) {
+        await takeOverMongoPending(models, contributions, renew);
+        takenOver = true;
+      }
       let n: number;
       do {
-        n = await foldPending(models, sketches, FOLD_PAGE);
-        await redis.eval(RENEW, 1, lockKey, token, String(FOLD_LOCK_MS));
-      } while (n === FOLD_PAGE && !stopped); // a full page: more is waiting
-      if (Date.now() - lastCleanup > 3_600_000) {
-        lastCleanup = Date.now();
-        await models.MetricsFolded.deleteMany({ at: { $lt: new Date(Date.now() - KEEP_FOLDED_MS) } });
-      }
+        n = await foldPending(models, contributions, sketches, FOLD_BUCKETS);
+        await renew();
+      } while (n === FOLD_BUCKETS && !stopped); // a full page: more is waiting
     } finally {
       await redis.eval(RELEASE_LOCK, 1, lockKey, token);
     }
@@ -181,6 +247,7 @@ export function startRollupFolder(
   return {
     kick,
     sketches,
+    contributions,
     async stop() {
       stopped = true;
       clearInterval(timer);

@@ -52,8 +52,8 @@ const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * the workers are told to drop the site's events from then on (a site-wide suppression for 30 days, so events
  * still in browsers' retry queues cannot come back); its jobs waiting in Redis are removed; jobs a worker is
  * processing are waited for; then every collection is cleared of it (a slice at a time: FerretDB on SQLite
- * cannot delete more than 32,766 documents in one statement), and its keys in Redis: visitor sketches, and
- * through `keyCleaners` its campaigns', flows' and segments'.
+ * cannot delete more than 32,766 documents in one statement), and its keys in Redis: visitor sketches, roll-up
+ * contributions pending and folded, and through `keyCleaners` its campaigns', flows' and segments'.
  */
 export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId): Promise<SiteDeletion> {
   const { models, queues } = deps;
@@ -139,8 +139,9 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
     withRedisLock(deps.redis, lockKeys.closer(deps.prefix), LOCK_MS, async (keepCloser) => {
       let metrics = 0;
       const steps: Array<() => Promise<number>> = [
-        () => deleteInSlices(models.MetricsPending, { siteId }),
         () => deleteInSlices(models.MetricsDaily, { siteId }),
+        // what a version that kept pending contributions in MongoDB left there, until the folder moves it to Redis
+        () => deleteInSlices(models.MetricsPending, { siteId }),
         () => deleteInSlices(models.MetricsFolded, { _id: { $regex: `^${escapeRegex(siteId)}:` } }),
         () => deleteInSlices(models.StatsBlock, { siteId }),
         () => deleteInSlices(models.Visit, bySite),
@@ -149,8 +150,20 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
         metrics += await step();
         await Promise.all([keepFold(), keepCloser()]);
       }
-      // the daily sketches, the stats' sketches, blocks' copies and closed visits' records, open visits
-      for (const kind of ['visitors', 'uv', 'sb', 'vr', 'vc', 'visit', 'visitmeta', 'visitev'])
+      // the daily sketches, pending and folded contributions (the folder then drops their buckets from its set), the
+      // stats' sketches, blocks' copies and closed visits' records, open visits
+      for (const kind of [
+        'visitors',
+        'rollup-pending',
+        'rollup-folded',
+        'uv',
+        'sb',
+        'vr',
+        'vc',
+        'visit',
+        'visitmeta',
+        'visitev',
+      ])
         sketches += await unlinkMatching(deps.redis, `${deps.prefix}:${kind}:${siteId}:*`);
       sketches += await deps.redis.unlink(`${deps.prefix}:open-visits:${siteId}`);
       return metrics;
