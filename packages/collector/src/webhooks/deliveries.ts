@@ -1,5 +1,5 @@
 import type { Types } from 'mongoose';
-import type { DeliveryDoc, Models } from '../models/index.js';
+import { type DeliveryDoc, groupedInsert, type Models } from '../models/index.js';
 
 export type DeliveryRecord = Pick<DeliveryDoc, 'kind' | 'status' | 'target' | 'attempt'> &
   Partial<Pick<DeliveryDoc, 'responseCode' | 'latencyMs' | 'error' | 'entryId' | 'messageId'>> & {
@@ -8,9 +8,13 @@ export type DeliveryRecord = Pick<DeliveryDoc, 'kind' | 'status' | 'target' | 'a
     webhookId?: string | Types.ObjectId | null;
   };
 
-/** Records one e-mail or webhook attempt in `deliveries` (ids given as strings are cast by the model). */
+/**
+ * Records one e-mail or webhook attempt in `deliveries`. The model casts and checks the row (ids given as strings
+ * become ObjectIds); the rows of attempts made at the same time go to the database as one insert (insert-group.ts:
+ * on FerretDB each insert is a write transaction, and a sale day's order webhooks are many at once).
+ */
 export async function recordDelivery(models: Models, d: DeliveryRecord): Promise<void> {
-  await models.Delivery.create({
+  const row = new models.Delivery({
     siteId: d.siteId,
     kind: d.kind,
     status: d.status,
@@ -25,4 +29,6 @@ export async function recordDelivery(models: Models, d: DeliveryRecord): Promise
     error: d.error ? d.error.slice(0, 1_000) : null,
     at: new Date(),
   });
+  await row.validate();
+  await groupedInsert(models.Delivery)([row.toObject({ depopulate: true, versionKey: false })]);
 }
