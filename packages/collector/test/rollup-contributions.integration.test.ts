@@ -114,6 +114,17 @@ describe('roll-up contributions in Redis', () => {
     expect(await daily('recorded_twice')).toMatchObject({ count: 6, jobs: [] });
   });
 
+  it('folds a bucket with more contributions than a round takes over several rounds, each once', async () => {
+    for (const key of ['job-1', 'job-2', 'job-3', 'job-4', 'job-5']) await record(key, 'many_jobs', 1, true);
+    const round = () => foldPending(t.app.models, folder.contributions, folder.sketches, 500, 2);
+    expect(await round()).toBe(true);
+    expect(await daily('many_jobs')).toMatchObject({ count: 2, jobs: [] });
+    expect(await round()).toBe(true);
+    expect(await round()).toBe(false);
+    expect(await daily('many_jobs')).toMatchObject({ count: 5, jobs: [] });
+    expect(await pendingBuckets()).not.toContain(bucketOf('many_jobs'));
+  });
+
   it('moves what metrics_pending and metrics_folded held to Redis and counts each contribution once', async () => {
     const bucket = bucketOf('from_mongodb');
     const at = new Date();

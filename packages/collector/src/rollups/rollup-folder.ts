@@ -10,6 +10,8 @@ import type { VisitorSketches } from './record-rollups.js';
 const FOLD_LOCK_MS = 30_000;
 /** Buckets folded per round. */
 const FOLD_BUCKETS = 500;
+/** Contributions folded per bucket and round: a bucket's `jobs` holds as many ids while it is being folded. */
+const FOLD_PER_BUCKET = 2_000;
 /** How long a kick waits for more contributions to fold at once. */
 const KICK_DELAY_MS = 250;
 
@@ -30,17 +32,25 @@ const idOf = (p: PendingContribution) => `${p.bucket}|${p.jobKey}`;
  * A crash before 3 leaves the ids in `jobs`, so step 2 of the next run skips them; after 3, step 1 does; ids a
  * crash before 5 left in `jobs` leave it with the bucket's next fold.
  * Steps 1–2 run bucket by bucket, then each of steps 3, 4 and 5 for every bucket of the round at once: each
- * bucket's steps keep their order. Answers how many buckets it read (up to `limit`).
+ * bucket's steps keep their order. Answers whether more may be waiting (`limit` buckets read, or a bucket with
+ * more than `perBucket` contributions, whose others wait for the next round).
  */
 export async function foldPending(
   models: Pick<Models, 'MetricsDaily'>,
   contributions: PendingContributions,
   sketches: Pick<Sketches, 'count'>,
   limit = FOLD_BUCKETS,
-): Promise<number> {
+  perBucket = FOLD_PER_BUCKET,
+): Promise<boolean> {
   const daily = models.MetricsDaily;
   const buckets = await contributions.buckets(limit);
   const byBucket = await contributions.read(buckets);
+  const partial = new Set<string>();
+  for (const [bucket, group] of byBucket) {
+    if (group.length <= perBucket) continue;
+    byBucket.set(bucket, group.slice(0, perBucket));
+    partial.add(bucket);
+  }
   // only a retried job can re-record a contribution that was folded already (see recordRollups)
   const retried = [...byBucket.values()].flat().filter((p) => p.contribution.retry);
   const marked = await contributions.folded(retried);
@@ -51,8 +61,9 @@ export async function foldPending(
     if (!group.length) continue;
     const current = await daily.findById(bucket, { jobs: 1 }).lean();
     const inBucket = new Set(current?.jobs ?? []);
-    // every id in `jobs` is pending still (so read above) or was left by a crash before step 5: all leave in step 5
-    pulls.set(bucket, [...new Set([...inBucket, ...group.map(idOf)])]);
+    // every id in `jobs` is pending still or was left by a crash before step 5: when all of the bucket's pending
+    // ones were read, those not among them are the latter, and leave with the others in step 5
+    pulls.set(bucket, partial.has(bucket) ? group.map(idOf) : [...new Set([...inBucket, ...group.map(idOf)])]);
     const apply = group.filter((p) => !seen.has(p) && !inBucket.has(idOf(p)));
     if (apply.length) {
       const sum = (k: 'count' | 'orders' | 'revenue') => apply.reduce((n, p) => n + p.contribution[k], 0);
@@ -92,7 +103,7 @@ export async function foldPending(
   // every bucket read, those left with nothing (a deleted site's) too, so that they leave the set of buckets
   await contributions.remove(new Map([...byBucket].map(([bucket, group]) => [bucket, group.map((p) => p.jobKey)])));
   for (const [bucket, ids] of pulls) await daily.updateOne({ _id: bucket }, { $pullAll: { jobs: ids } });
-  return buckets.length;
+  return buckets.length === limit || partial.size > 0;
 }
 
 /**
@@ -116,7 +127,9 @@ export async function takeOverMongoPending(
   for await (const { _id } of models.MetricsFolded.find({}, { _id: 1 }).lean().cursor({ batchSize: 1_000 })) {
     const cut = _id.indexOf('|');
     const bucket = _id.slice(0, cut);
-    markers.set(bucket, [...(markers.get(bucket) ?? []), _id.slice(cut + 1)]);
+    const jobKeys = markers.get(bucket);
+    if (jobKeys) jobKeys.push(_id.slice(cut + 1));
+    else markers.set(bucket, [_id.slice(cut + 1)]);
     if (++moved % 1_000 === 0) await flushMarkers();
   }
   await flushMarkers();
@@ -205,11 +218,11 @@ export function startRollupFolder(
         await takeOverMongoPending(models, contributions, renew);
         takenOver = true;
       }
-      let n: number;
+      let more: boolean;
       do {
-        n = await foldPending(models, contributions, sketches, FOLD_BUCKETS);
+        more = await foldPending(models, contributions, sketches);
         await renew();
-      } while (n === FOLD_BUCKETS && !stopped); // a full page: more is waiting
+      } while (more && !stopped);
     } finally {
       await redis.eval(RELEASE_LOCK, 1, lockKey, token);
     }
