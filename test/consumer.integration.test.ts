@@ -122,7 +122,7 @@ describe('a project that installs the packed packages', () => {
       `browser bundles, min+brotli: track only ${sizes.trackOnly} B, init + track ${sizes.initAndTrack} B, every export and plugin ${sizes.everything} B`,
     );
     expect(sizes.trackOnly).toBeLessThan(sizes.initAndTrack);
-    expect(sizes.initAndTrack).toBeLessThanOrEqual(2_500); // DESIGN §9: core <= 2,500 B
+    expect(sizes.initAndTrack).toBeLessThanOrEqual(2_500); // the core's budget: <= 2,500 B
     expect(sizes.everything - sizes.initAndTrack).toBeGreaterThan(800);
     // no auto-capture plugin in what does not import one
     for (const marker of ['deep_scroll', 'button_click', 'form_submit', 'active_site']) {

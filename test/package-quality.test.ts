@@ -143,7 +143,7 @@ describe('published packages', () => {
     expect(unused).toEqual([]);
   });
 
-  it('@trackmate/schema needs nothing at run time but typebox (DESIGN §1)', () => {
+  it('@trackmate/schema needs nothing at run time but typebox (its only dependency)', () => {
     const schema = packed.find((p) => p.name === '@trackmate/schema')!;
     expect(Object.keys(schema.manifest.dependencies ?? {})).toEqual(['typebox']);
   });

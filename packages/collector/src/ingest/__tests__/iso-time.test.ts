@@ -22,14 +22,19 @@ describe('isoTime: toISOString() of the enriched timestamp, formatted faster', (
       for (let d = -2_000; d <= 2_000; d++) times.push(edge + d);
     }
     times.push(until - 1, 59_999, 60_000, 3_599_999, 3_600_000);
+    // one assertion over all of them: an expect() per time took seconds on a busy machine (the test timed out)
     let compared = 0;
+    const wrong: Array<{ ms: number; got: string; want: string }> = [];
     for (const ms of times) {
       if (ms < 0) continue;
-      expect(isoTime(ms), String(ms)).toBe(reference(ms));
+      const got = isoTime(ms);
+      const want = reference(ms);
+      if (got !== want) wrong.push({ ms, got, want });
       compared++;
     }
+    expect(wrong.slice(0, 10)).toEqual([]);
     expect(compared).toBeGreaterThan(220_000);
-  });
+  }, 60_000);
 
   it('leaves other times to toISOString(): before 1970, from the year 10000, fractions, and invalid ones throw as it does', () => {
     for (const ms of [-1, -86_400_001, Date.UTC(10000, 0, 1), 8.64e15, 1_700_000_000_000.7, 0.5]) {
