@@ -12,7 +12,10 @@ const tracked = execFileSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' 
 describe('the repository map', () => {
   it('no tracked file points readers to a design brief outside the repository', () => {
     // written in two pieces so that this file does not match itself
-    const outside = [new RegExp(['DESIGN', '(\\.md| §)'].join('')), new RegExp(['the', 'specification'].join(' '), 'i')];
+    const outside = [
+      new RegExp(['DESIGN', '(\\.md| §)'].join('')),
+      new RegExp(['the', 'specification'].join(' '), 'i'),
+    ];
     const offenders = tracked.filter((f) => {
       const text = readFileSync(join(ROOT, f), 'utf8');
       return outside.some((re) => re.test(text));
