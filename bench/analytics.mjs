@@ -24,7 +24,6 @@ const { loadConfig } = await import(new URL('config.js', dist));
 const { openMongo } = await import(new URL('plugins/mongo.js', dist));
 const { migrate } = await import(new URL('models/index.js', dist));
 const { createSite } = await import(new URL('sites/index.js', dist));
-const { createEnricher, recordVisitEvents } = await import(new URL('analytics/index.js', dist));
 const { addCounts, rowsOfVisit, summarizeVisit, zero } = await import(new URL('analytics/visit-summary.js', dist));
 const { addToSketches } = await import(new URL('analytics/visit-closer.js', dist));
 const { addToBlocks, confirmBlocks } = await import(new URL('analytics/stats-blocks.js', dist));
@@ -131,14 +130,9 @@ async function worker({ jobs, batch, rounds: pairs = 3 }) {
     const round = await workerRound({
       jobsOf: (siteId) => sdkEvents(siteId, jobs, batch),
       // enrichment and the open visits' records the worker keeps with it
-      prepare: async ({ config, redis }) => {
+      prepare: async () => {
         db0 = dbCpuMs();
-        return withEnrich
-          ? {
-              enrich: createEnricher({ redis, prefix: config.queuePrefix }),
-              visitEvents: (events) => recordVisitEvents(redis, config.queuePrefix, events),
-            }
-          : {};
+        return { enrichment: withEnrich };
       },
       inspect: ({ models }) => {
         if (db0 !== null) dbMs = dbCpuMs() - db0; // before the count, which scans the events
@@ -199,10 +193,7 @@ async function live({ jobs, batch, queries }) {
   let out;
   await workerRound({
     jobsOf: (siteId) => sdkEvents(siteId, jobs, batch),
-    prepare: async ({ config, redis }) => ({
-      enrich: createEnricher({ redis, prefix: config.queuePrefix }),
-      visitEvents: (events) => recordVisitEvents(redis, config.queuePrefix, events),
-    }),
+    prepare: async () => ({ enrichment: true }),
     inspect: async ({ config, models, redis, site }) => {
       const app = await buildApp(config, { worker: false, logger: false });
       try {

@@ -16,7 +16,6 @@ import { rng, workerRound } from './worker-round.mjs';
 const dist = new URL('../packages/collector/dist/', import.meta.url);
 const { loadConfig } = await import(new URL('config.js', dist));
 const { createSite } = await import(new URL('sites/index.js', dist));
-const { createEnricher } = await import(new URL('analytics/index.js', dist));
 const { createFunnelHook, funnelBase } = await import(new URL('funnels/index.js', dist));
 const { writeDays } = await import(new URL('funnels/funnel-state.js', dist));
 const { buildApp } = await import(new URL('app.js', dist));
@@ -108,7 +107,7 @@ async function worker({ jobs, batch, pairs = 3 }) {
             stepMs += performance.now() - t;
           }
         };
-        return { saved, funnels, enrich: createEnricher({ redis, prefix: config.queuePrefix }) };
+        return { saved, funnels };
       },
       // people with a state in the funnel (numbered in its bitmaps), and the bytes of their states
       inspect: async ({ config, redis, site, prepared: { saved } }) => {

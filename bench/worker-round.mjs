@@ -1,7 +1,8 @@
 // One round of the ingest worker as `trackmate-collector worker` runs it — BullMQ at TRACKMATE_WORKER_CONCURRENCY,
-// the after-insert hooks (roll-ups with the real folder, triggers, webhooks, saved funnels if asked), enrichment
-// if asked — draining jobs queued before it starts, on a fresh database and queue prefix. The A/B worker cases
-// of bench/analytics.mjs and bench/funnels.mjs are rounds of this.
+// wired as `start` and `worker` wire it (plugins/workers.ts: the after-insert hooks with the real roll-up folder,
+// enrichment, the Redis copies read instead of MongoDB, made by the keeper's first round before the drain), less
+// what a case leaves out to compare — draining jobs queued before it starts, on a fresh database and queue
+// prefix. The A/B worker cases of bench/analytics.mjs and bench/funnels.mjs are rounds of this.
 import { benchEnv, dropDatabase, dropRedisPrefix } from './lib.mjs';
 
 const dist = new URL('../packages/collector/dist/', import.meta.url);
@@ -11,7 +12,8 @@ const { migrate } = await import(new URL('models/index.js', dist));
 const { createSite } = await import(new URL('sites/index.js', dist));
 const { createIngestWorker } = await import(new URL('pipeline/index.js', dist));
 const { createQueue, closeQueue, closeWorker } = await import(new URL('plugins/queues.js', dist));
-const { createAfterInsertHook, siteConfigCaches } = await import(new URL('plugins/workers.js', dist));
+const { ingestWorkerOptions, keeperCopies } = await import(new URL('plugins/workers.js', dist));
+const { startUnlinkedKeeper } = await import(new URL('pipeline/index.js', dist));
 const { startRollupFolder } = await import(new URL('rollups/index.js', dist));
 const { Redis } = await import('ioredis');
 
@@ -29,8 +31,9 @@ export function rng(seed) {
 
 /**
  * Runs one round: `jobsOf(siteId)` gives each job's events; `prepare({ config, models, redis, site })` may add
- * state to the site and returns the round's `{ enrich, funnels, visitEvents }` (each optional); `inspect` reads what the round
- * left ({ ...context, prepared }) before everything is dropped. Resolves to
+ * state to the site and returns what the round leaves out or replaces (plugins/workers.ts, IngestParts:
+ * `{ enrichment: false }`, `{ funnels }`); `inspect` reads what the round left ({ ...context, prepared }) before
+ * everything is dropped. Resolves to
  * `{ jobs, seconds, cpuMs, concurrency, inspected }` (cpuMs: this process's CPU while draining); throws if a job failed.
  */
 export async function workerRound({ jobsOf, prepare = async () => ({}), inspect = async () => undefined }) {
@@ -40,28 +43,33 @@ export async function workerRound({ jobsOf, prepare = async () => ({}), inspect 
   const redis = new Redis(config.redisUrl);
   const queues = Object.fromEntries(['ingest', 'triggers', 'webhooks'].map((n) => [n, createQueue(config, n)]));
   const folder = startRollupFolder(config, conns.models, silent);
+  const guards = { redis, prefix: config.queuePrefix };
   let w;
   try {
     await migrate(conns.models);
     const site = await createSite(conns.models, { name: 'bench', origins: [] });
     const context = { config, models: conns.models, redis, site };
     const prepared = await prepare(context);
-    const hook = createAfterInsertHook(
-      queues,
-      folder,
-      siteConfigCaches(conns.models, redis, config.queuePrefix),
-      undefined,
-      prepared.funnels,
-      undefined,
-      prepared.visitEvents,
+    // the Redis copies (links, profile keys, guards, records of unlinked events), made before the drain as the
+    // workers wait for them in production
+    const keeper = startUnlinkedKeeper(
+      config,
+      conns.models,
+      redis,
+      silent,
+      keeperCopies({ config, models: conns.models, redis, log: silent }, guards),
     );
+    await keeper.firstRound;
+    await keeper.stop();
     const jobs = jobsOf(site.siteId);
     await queues.ingest.addBulk(jobs.map((events) => ({ name: 'events', data: { events } })));
     let done = 0;
     let failed = 0;
     const drained = new Promise((resolve) => {
       const settle = () => done + failed === jobs.length && resolve();
-      w = createIngestWorker({ config, models: conns.models, log: silent, hooks: [hook], enrich: prepared.enrich });
+      w = createIngestWorker(
+        ingestWorkerOptions({ config, models: conns.models, log: silent, queues, redis }, folder, guards, prepared),
+      );
       w.on('completed', () => {
         done++;
         settle();

@@ -21,6 +21,7 @@ import {
   type AfterInsertHook,
   createIngestWorker,
   type HookJob,
+  type IngestWorkerOptions,
   linkMirror,
   ownedParts,
   startRetention,
@@ -73,16 +74,13 @@ export async function startWorkers({
   const retention = startRetention(config, models, log);
   const visitCloser = startVisitCloser(config, models, redis, log);
   const guards: ReentryGuards = { redis, prefix: config.queuePrefix };
-  const unlinkedKeeper = startUnlinkedKeeper(config, models, redis, log, [
-    async (keepLock) => {
-      const triggers = await copyGuards(models, guards, keepLock);
-      if (triggers) log.info({ triggers }, "triggers' re-entry guards copied to Redis");
-    },
-    async (keepLock) => {
-      const copied = await copyProfileKeys(models, redis, config.queuePrefix, keepLock);
-      if (copied.sites) log.info(copied, "sites' profile keys (userIds, e-mails) copied to Redis");
-    },
-  ]);
+  const unlinkedKeeper = startUnlinkedKeeper(
+    config,
+    models,
+    redis,
+    log,
+    keeperCopies({ config, models, redis, log }, guards),
+  );
   // The workers start once the keeper's first round is over, or after KEEPER_WAIT_MS (10 min): until a site's Redis copies
   // (links, profile keys, re-entry guards, records of unlinked events) are made, each job looks its visitors and
   // people up in MongoDB instead, a pass over the collection per lookup on FerretDB (docs/production.md).
@@ -97,36 +95,9 @@ export async function startWorkers({
   clearTimeout(waitTimer);
   if (Date.now() - waitStarted > 1_000)
     log.info({ ms: Date.now() - waitStarted }, "workers waited for the sites' Redis copies to be made");
-  const caches = siteConfigCaches(models, redis, config.queuePrefix);
-  const facts: FactsDeps = { models, redis, prefix: config.queuePrefix, segments: caches.segments };
-  const funnels = createFunnelHook({ models, redis, prefix: config.queuePrefix });
-  const emailOrders = (events: NewEventDoc[]) => creditOrders(redis, config.queuePrefix, events);
-  const afterInsert = createAfterInsertHook(
-    queues,
-    folder,
-    caches,
-    facts,
-    funnels,
-    emailOrders,
-    (events) => recordVisitEvents(redis, config.queuePrefix, events),
-    guards,
-  );
   const signingSecret = await loadSigningSecret(models, config);
-  const suppressions = new SiteConfigCache(redis, config.queuePrefix, loadSuppressions(models));
   const workers: Worker[] = [
-    createIngestWorker({
-      config,
-      models,
-      log,
-      prometheus,
-      hooks: [afterInsert],
-      enrich: createEnricher({ redis, prefix: config.queuePrefix }),
-      suppressions: (siteIds) => suppressions.get(siteIds),
-      lockProfiles: profileDocLock(redis, config.queuePrefix),
-      unlinked: unlinkedEvents(models, redis, config.queuePrefix),
-      mirror: linkMirror(redis, config.queuePrefix),
-      profileKeys: profileKeysCopy(redis, config.queuePrefix),
-    }),
+    createIngestWorker(ingestWorkerOptions({ config, models, log, prometheus, queues, redis }, folder, guards)),
     createTriggerWorker({
       config,
       models,
@@ -149,6 +120,77 @@ export async function startWorkers({
       await unlinkedKeeper.stop();
       await retention.stop();
     },
+  };
+}
+
+/**
+ * The Redis copies the unlinked keeper keeps complete beside its own (re-entry guards, profile keys): the same
+ * list for `start`, `worker` and the benches' rounds of the ingest worker.
+ */
+export function keeperCopies(
+  { config, models, redis, log }: Pick<WorkerDeps, 'config' | 'models' | 'redis' | 'log'>,
+  guards: ReentryGuards,
+): Array<(keepLock: () => Promise<unknown>) => Promise<void>> {
+  return [
+    async (keepLock) => {
+      const triggers = await copyGuards(models, guards, keepLock);
+      if (triggers) log.info({ triggers }, "triggers' re-entry guards copied to Redis");
+    },
+    async (keepLock) => {
+      const copied = await copyProfileKeys(models, redis, config.queuePrefix, keepLock);
+      if (copied.sites) log.info(copied, "sites' profile keys (userIds, e-mails) copied to Redis");
+    },
+  ];
+}
+
+/** What a bench may leave out of the ingest worker or put in its place, to compare with and without it. */
+export interface IngestParts {
+  /** Enrichment and the open visits' records in Redis (default on, as in production). */
+  enrichment?: boolean;
+  /** The saved funnels' step of the after-insert hook (default: funnels/'s), or null for none. */
+  funnels?: Parameters<typeof createAfterInsertHook>[4] | null;
+}
+
+/**
+ * The ingest worker's options as `start` and `worker` wire them: its after-insert hook, enrichment, and the Redis
+ * copies it reads instead of MongoDB (links, profile keys, records of unlinked events, suppressions).
+ */
+export function ingestWorkerOptions(
+  { config, models, log, prometheus, queues, redis }: Omit<WorkerDeps, 'prometheus'> & { prometheus?: Prometheus },
+  folder: RollupFolder,
+  guards: ReentryGuards,
+  parts: IngestParts = {},
+): IngestWorkerOptions {
+  const prefix = config.queuePrefix;
+  const enrichment = parts.enrichment ?? true;
+  const caches = siteConfigCaches(models, redis, prefix);
+  const facts: FactsDeps = { models, redis, prefix, segments: caches.segments };
+  const funnels =
+    parts.funnels === undefined ? createFunnelHook({ models, redis, prefix }) : (parts.funnels ?? undefined);
+  const emailOrders = (events: NewEventDoc[]) => creditOrders(redis, prefix, events);
+  const afterInsert = createAfterInsertHook(
+    queues,
+    folder,
+    caches,
+    facts,
+    funnels,
+    emailOrders,
+    enrichment ? (events) => recordVisitEvents(redis, prefix, events) : undefined,
+    guards,
+  );
+  const suppressions = new SiteConfigCache(redis, prefix, loadSuppressions(models));
+  return {
+    config,
+    models,
+    log,
+    prometheus,
+    hooks: [afterInsert],
+    enrich: enrichment ? createEnricher({ redis, prefix }) : undefined,
+    suppressions: (siteIds) => suppressions.get(siteIds),
+    lockProfiles: profileDocLock(redis, prefix),
+    unlinked: unlinkedEvents(models, redis, prefix),
+    mirror: linkMirror(redis, prefix),
+    profileKeys: profileKeysCopy(redis, prefix),
   };
 }
 
