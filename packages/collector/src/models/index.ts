@@ -23,6 +23,7 @@ import {
   type UnlinkedVisitorDoc,
   unlinkedVisitorSchema,
 } from './identity.js';
+import { createUniqueIndexes, servesSecondaryIndexes } from './index-plan.js';
 import {
   type MetricsDailyDoc,
   type MetricsFoldedDoc,
@@ -120,16 +121,19 @@ export function createModels(conn: Connection): Models {
 /** Models of what earlier versions stored and this one only reads once (see metrics-daily.ts): never created. */
 const LEGACY: ReadonlySet<string> = new Set(['MetricsPending', 'MetricsFolded']);
 
-/** Creates collections and indexes; idempotent (`trackmate-collector migrate`, also run at start). */
+/**
+ * Creates collections and indexes; idempotent (`trackmate-collector migrate`, also run at start). A server that
+ * reads through no secondary index (FerretDB 1.x on SQLite) gets the unique indexes only (index-plan.ts).
+ */
 export async function migrate(models: Models): Promise<void> {
   await migrateProfileKeys(models.Profile);
-  for (const [name, model] of Object.entries(models) as Array<[string, Model<unknown>]>) {
-    if (LEGACY.has(name)) continue;
+  const entries = (Object.entries(models) as Array<[string, Model<unknown>]>).filter(([name]) => !LEGACY.has(name));
+  for (const [, model] of entries)
     await model.createCollection().catch((err: { codeName?: string; code?: number }) => {
       if (err.codeName !== 'NamespaceExists' && err.code !== 48) throw err;
     });
-    await model.createIndexes();
-  }
+  const secondary = await servesSecondaryIndexes(models.Setting.db);
+  for (const [, model] of entries) await (secondary ? model.createIndexes() : createUniqueIndexes(model));
 }
 
 export { bulkWriteInSlices, UPDATE_SLICE } from './bulk-slices.js';
@@ -166,6 +170,7 @@ export {
   type ProfileMergeDoc,
   type UnlinkedVisitorDoc,
 } from './identity.js';
+export { createUniqueIndexes, servesSecondaryIndexes } from './index-plan.js';
 export { GroupedWriteError, groupedInsert, insertGroup } from './insert-group.js';
 export type { MetricsDailyDoc, MetricsFoldedDoc, MetricsPendingDoc } from './metrics-daily.js';
 export { findEachById } from './point-reads.js';
