@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IngestJob } from '../src/ingest/index.js';
+import { type IngestJob, jobEvents } from '../src/pipeline/index.js';
 import { adminCall } from './helpers/admin.js';
 import { clientEvent, postEvents, startTestApp, type TestApp } from './helpers/harness.js';
 
@@ -37,7 +37,7 @@ describe('erasure of what Redis still holds', () => {
     expect(res.status).toBe(200);
     expect(res.body.deleted).toMatchObject({ profiles: 1, queuedEvents: 3, queuedDeliveries: 0 });
     const waiting = (await t.app.queues.ingest.getWaiting()) as Array<Job<IngestJob>>;
-    const left = waiting.flatMap((j) => j.data.events);
+    const left = waiting.flatMap((j) => jobEvents(j.data));
     expect(left.map((e) => e.anonymousId)).toEqual(['someone-else']);
   });
 });

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Job, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IngestJob } from '../src/ingest/index.js';
-import { createIngestWorker, processEvents } from '../src/pipeline/index.js';
+import { createIngestWorker, type IngestJob, jobEvents, processEvents } from '../src/pipeline/index.js';
 import { closeWorker } from '../src/plugins/queues.js';
 import { createAfterInsertHook } from '../src/plugins/workers.js';
 import { type RollupFolder, startRollupFolder } from '../src/rollups/index.js';
@@ -101,15 +100,15 @@ describe('metric roll-ups', () => {
     const fold = () => foldPending(t.app.models, folder!.contributions, folder!.sketches);
 
     // Job 1 crashed after its events were inserted, before any roll-up.
-    await processEvents(t.app.models, jobs[0]!.data.events, { jobKey: keyOf(jobs[0]!) });
+    await processEvents(t.app.models, jobEvents(jobs[0]!.data), { jobKey: keyOf(jobs[0]!) });
     // Job 2 crashed after its roll-ups were recorded and folded, before BullMQ marked it complete.
-    const r2 = await processEvents(t.app.models, jobs[1]!.data.events, { jobKey: keyOf(jobs[1]!) });
-    await hook(r2.inserted, t.app.models, { key: keyOf(jobs[1]!), stored: jobs[1]!.data.events });
+    const r2 = await processEvents(t.app.models, jobEvents(jobs[1]!.data), { jobKey: keyOf(jobs[1]!) });
+    await hook(r2.inserted, t.app.models, { key: keyOf(jobs[1]!), stored: jobEvents(jobs[1]!.data) });
     await fold();
     // Job 3's contributions were being folded when the folder crashed: the buckets were increased (their
     // `jobs` name the contributions), the contributions not yet recorded as folded nor deleted.
-    const r3 = await processEvents(t.app.models, jobs[2]!.data.events, { jobKey: keyOf(jobs[2]!) });
-    await hook(r3.inserted, t.app.models, { key: keyOf(jobs[2]!), stored: jobs[2]!.data.events });
+    const r3 = await processEvents(t.app.models, jobEvents(jobs[2]!.data), { jobKey: keyOf(jobs[2]!) });
+    await hook(r3.inserted, t.app.models, { key: keyOf(jobs[2]!), stored: jobEvents(jobs[2]!.data) });
     const { contributions } = folder;
     const job3 = [...(await contributions.read(await contributions.buckets(100))).values()].flat();
     expect(job3.length).toBeGreaterThan(0);

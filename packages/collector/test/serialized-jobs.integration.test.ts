@@ -3,13 +3,13 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { EnqueueBatcher } from '../src/ingest/enqueue-batcher.js';
-import type { IngestJob, QueuedEvent } from '../src/pipeline/index.js';
+import { type IngestJob, jobEvents, type QueuedEvent } from '../src/pipeline/index.js';
 import { closeQueue, createQueue, QUEUE_NAMES } from '../src/plugins/queues.js';
 import { isolatedEnv, queuedEvent, removeTestData } from './helpers/harness.js';
 
 // The group commit hands BullMQ each job's JSON already built from its requests' serialized events
-// (plugins/queues.ts, SerializedData): what Redis holds, and what a worker reads, must be what BullMQ's own
-// JSON.stringify of the same job wrote before.
+// (plugins/queues.ts, SerializedData), each request's shared fields once (pipeline/queued-event.ts): what a
+// worker reads back from Redis must be the events as they were enqueued, whole.
 describe('ingest jobs written from their requests serialized events', () => {
   const env = isolatedEnv();
   const config = loadConfig(env, { port: 0 });
@@ -41,10 +41,13 @@ describe('ingest jobs written from their requests serialized events', () => {
     );
   }
 
+  /** The events as a worker reads them back: JSON-safe copies of those enqueued. */
+  const asRead = (events: QueuedEvent[]) => JSON.parse(JSON.stringify(events)) as QueuedEvent[];
+
   /** The job's `data` field as Redis holds it. */
   const storedData = (id: string) => redis.hget(`${env.TRACKMATE_QUEUE_PREFIX}:${QUEUE_NAMES.ingest}:${id}`, 'data');
 
-  it('stores the same bytes as JSON.stringify of the whole job, for one request and for a group', async () => {
+  it('stores every event of one request and of a group, the shared fields of each request once', async () => {
     const added: Array<{ id: string }> = [];
     // a queue that records what the batcher adds, then adds it to the real one
     const recording = {
@@ -66,21 +69,26 @@ describe('ingest jobs written from their requests serialized events', () => {
     await batcher.drain();
     expect(added.length).toBeGreaterThan(2); // one alone, the rest in groups of at most 40 events
 
-    // every event once, in request order, each job exactly the JSON BullMQ would have written for it
+    // every event once, in request order, whole again when read; the jobs smaller than the events' own JSON
     const all = sent.flat();
     let at = 0;
+    let bytes = 0;
     for (const { id } of added) {
       const data = await storedData(id);
       const parsed = JSON.parse(data!) as IngestJob;
-      const expected = all.slice(at, at + parsed.events.length);
-      expect(data).toBe(JSON.stringify({ events: expected }));
-      at += parsed.events.length;
+      expect(parsed).toHaveProperty('requests');
+      const read = jobEvents(parsed);
+      const expected = all.slice(at, at + read.length);
+      expect(read).toEqual(asRead(expected));
+      bytes += Buffer.byteLength(data!);
+      at += read.length;
     }
     expect(at).toBe(all.length);
+    expect(bytes).toBeLessThan(Buffer.byteLength(JSON.stringify({ events: all })));
     await queue.obliterate({ force: true });
   });
 
-  it('writes jobs through its reused buffers with the same bytes, and a job too large for them through its own', async () => {
+  it('writes jobs through its reused buffers, and a job too large for them through its own, with the same events', async () => {
     const added: Array<{ id: string }> = [];
     const recording = {
       add: async (name: string, data: IngestJob) => {
@@ -108,10 +116,10 @@ describe('ingest jobs written from their requests serialized events', () => {
     const sizes: number[] = [];
     for (const { id } of added) {
       const data = await storedData(id);
-      const parsed = JSON.parse(data!) as IngestJob;
-      expect(data).toBe(JSON.stringify({ events: all.slice(at, at + parsed.events.length) }));
+      const read = jobEvents(JSON.parse(data!) as IngestJob);
+      expect(read).toEqual(asRead(all.slice(at, at + read.length)));
       sizes.push(Buffer.byteLength(data!));
-      at += parsed.events.length;
+      at += read.length;
     }
     expect(at).toBe(all.length);
     expect(sizes.filter((n) => n <= 1_500).length).toBeGreaterThan(20);
@@ -139,10 +147,10 @@ describe('ingest jobs written from their requests serialized events', () => {
       await Promise.all(events.map((e) => batcher.enqueue(e)));
       await batcher.drain();
       const deadline = Date.now() + 10_000;
-      while (received.flatMap((j) => j.events).length < events.flat().length && Date.now() < deadline) {
+      while (received.flatMap((j) => jobEvents(j)).length < events.flat().length && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 50));
       }
-      expect(received.flatMap((j) => j.events)).toEqual(JSON.parse(JSON.stringify(events.flat())));
+      expect(received.flatMap((j) => jobEvents(j))).toEqual(asRead(events.flat()));
     } finally {
       await worker.close();
     }
@@ -169,7 +177,8 @@ describe('ingest jobs written from their requests serialized events', () => {
       const [job] = await plain.getJobs(['waiting']);
       const data = await redis.hget(`${env.TRACKMATE_QUEUE_PREFIX}:${QUEUE_NAMES.ingest}-plain:${job!.id}`, 'data');
       expect(jobs).toHaveLength(1);
-      expect(data).toBe(JSON.stringify({ events: events.flat() }));
+      expect(data).toBe(JSON.stringify(jobs[0]));
+      expect(jobEvents(JSON.parse(data!) as IngestJob)).toEqual(asRead(events.flat()));
     } finally {
       await plain.obliterate({ force: true });
       await plain.close();

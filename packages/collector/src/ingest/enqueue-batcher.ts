@@ -1,10 +1,10 @@
 import type { Queue } from 'bullmq';
 import { TrackMateError } from '../errors.js';
-import type { IngestJob, QueuedEvent } from '../pipeline/index.js';
+import { type IngestJob, type QueuedEvent, type QueuedRequest, requestEvent, sameRequest } from '../pipeline/index.js';
 import { SerializedData } from '../plugins/queues.js';
 
 interface Waiter {
-  /** The request's events as JSON array items (`{…},{…}`, no brackets), serialized once when enqueued. */
+  /** The request's events as JSON array items of `requests` (`{…},{…}`, no brackets), serialized once when enqueued. */
   items: string;
   /** UTF-8 bytes of `items`. */
   bytes: number;
@@ -95,8 +95,7 @@ export class EnqueueBatcher {
         }),
       );
     }
-    const json = JSON.stringify(events);
-    const items = json.slice(1, -1);
+    const items = requestsJson(events);
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ items, bytes: Buffer.byteLength(items, 'utf8'), count: events.length, resolve, reject });
       this.waitingEvents += events.length;
@@ -208,19 +207,47 @@ export class EnqueueBatcher {
   }
 }
 
-const OPEN = '{"events":[';
+/**
+ * A request's events as the JSON items of a job's `requests` (pipeline/queued-event.ts): the fields its events
+ * share once, then each event's own. Events of one request normally share them all; a run of events that does
+ * not is a request item of its own.
+ */
+function requestsJson(events: readonly QueuedEvent[]): string {
+  let json = '';
+  let start = 0;
+  for (let end = 1; end <= events.length; end++) {
+    if (end < events.length && sameRequest(events[start]!, events[end]!)) continue;
+    const first = events[start]!;
+    const own = new Array(end - start);
+    for (let i = start; i < end; i++) own[i - start] = requestEvent(events[i]!);
+    const request: QueuedRequest = {
+      siteId: first.siteId,
+      receivedAt: first.receivedAt,
+      source: first.source,
+      userAgent: first.userAgent,
+      ip: first.ip,
+      geo: first.geo,
+      events: own,
+    };
+    json += json ? `,${JSON.stringify(request)}` : JSON.stringify(request);
+    start = end;
+  }
+  return json;
+}
+
+const OPEN = '{"requests":[';
 const CLOSE = ']}';
 const EMPTY = Buffer.alloc(0);
 
 /**
- * The ingest job of a group of requests, as the bytes of `JSON.stringify({ events })` of all their events in
- * order, joined from each request's serialized items (plugins/queues.ts writes them as they are). Written
+ * The ingest job of a group of requests, as the bytes of `JSON.stringify({ requests })` of all their requests
+ * in order, joined from each request's serialized items (plugins/queues.ts writes them as they are). Written
  * straight into one buffer (one of the batcher's reused ones, else one of exactly the job's size), with no
  * joined string in between. (A fresh buffer per job sized for the worst case, 3 bytes a UTF-16 unit, cost 20-25 %
  * more CPU a request under 100-event batches in bench/ A/B runs: most likely a fresh mapping of 3 times the
  * job's size for every job, each written page faulted in; a reused buffer is faulted in once.)
  */
-class GroupedEvents extends SerializedData implements IngestJob {
+class GroupedEvents extends SerializedData implements Extract<IngestJob, { requests: unknown }> {
   json: Buffer;
   readonly count: number;
 
@@ -252,8 +279,8 @@ class GroupedEvents extends SerializedData implements IngestJob {
     this.json = EMPTY;
   }
 
-  /** The events, read back from the JSON (what a worker gets). */
-  get events(): QueuedEvent[] {
-    return (JSON.parse(this.json.toString('utf8')) as IngestJob).events;
+  /** The requests, read back from the JSON (what a worker gets). */
+  get requests(): QueuedRequest[] {
+    return (JSON.parse(this.json.toString('utf8')) as { requests: QueuedRequest[] }).requests;
   }
 }

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { jobsAtRest } from '../plugins/jobs-at-rest.js';
 import type { PersonIds } from '../profiles/index.js';
-import type { IngestJob, QueuedEvent } from './queued-event.js';
+import { type IngestJob, jobEvents, type QueuedEvent } from './queued-event.js';
 
 const names = (ids: PersonIds) => {
   const anonymous = new Set(ids.anonymousIds);
@@ -25,10 +25,11 @@ export async function eraseQueued(
   const isTheirs = names(ids);
   let events = 0;
   for await (const job of jobsAtRest<IngestJob>(queues.ingest)) {
-    const all = job.data?.events ?? [];
+    const all = job.data ? jobEvents(job.data) : [];
     const keep = all.filter((e) => !isTheirs(e));
     if (keep.length === all.length) continue;
     events += all.length - keep.length;
+    // rewritten with each event whole (a shape the worker reads too)
     if (keep.length) await job.updateData({ events: keep });
     else await job.remove().catch(() => {}); // taken by a worker meanwhile: suppression drops it
   }

@@ -13,7 +13,15 @@ export {
 } from './link-mirror.js';
 export { type OwnedPart, ownedParts } from './owned-events.js';
 export { default as pipelineRoutes } from './pipeline-routes.js';
-export type { IngestJob, QueuedEvent } from './queued-event.js';
+export {
+  type IngestJob,
+  jobEvents,
+  type QueuedEvent,
+  type QueuedRequest,
+  type RequestEvent,
+  requestEvent,
+  sameRequest,
+} from './queued-event.js';
 export { deadLetterPayload, type ReplayResult, replayDeadLetters } from './replay-dead-letters.js';
 export { type Removed, removeExpired, startRetention } from './retention.js';
 export {

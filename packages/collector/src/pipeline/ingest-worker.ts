@@ -9,7 +9,7 @@ import type { ProfileDocLock, ProfileKeysCopy } from '../profiles/index.js';
 import { deadLetters } from './dead-letters.js';
 import { type BatchOutcome, JobBatches } from './job-batches.js';
 import type { LinkMirror } from './link-mirror.js';
-import type { IngestJob, QueuedEvent } from './queued-event.js';
+import { type IngestJob, jobEvents, type QueuedEvent } from './queued-event.js';
 import { type AfterInsertHook, type EnrichHook, type ProcessResult, processEvents } from './store-events.js';
 import type { UnlinkedEvents } from './unlinked-events.js';
 
@@ -78,7 +78,7 @@ export function createIngestWorker({
       models,
       QUEUE_NAMES.ingest,
       job,
-      job.data.events.map((event) => ({ payload: event, reason, siteId: event.siteId })),
+      jobEvents(job.data).map((event) => ({ payload: event, reason, siteId: event.siteId })),
     );
 
   /** Stores the jobs' events together, then runs the hooks once for all of them. */
@@ -87,9 +87,9 @@ export function createIngestWorker({
     const keys = jobs.map(jobKeyOf);
     const jobOf = new Map<QueuedEvent, number>();
     jobs.forEach((job, i) => {
-      for (const e of job.data.events) jobOf.set(e, i);
+      for (const e of jobEvents(job.data)) jobOf.set(e, i);
     });
-    const events = jobs.flatMap((j) => j.data.events);
+    const events = jobs.flatMap((j) => jobEvents(j.data));
     const suppressed = suppressions
       ? new Map(
           [...(await suppressions([...new Set(events.map((e) => e.siteId))]))].map(([site, keys]) => [
@@ -127,7 +127,7 @@ export function createIngestWorker({
       );
     }
     const refused = new Set([...result.failed.map((f) => f.event), ...result.suppressed]);
-    const stored = jobs.map((job) => job.data.events.filter((e) => !refused.has(e)));
+    const stored = jobs.map((job) => jobEvents(job.data).filter((e) => !refused.has(e)));
     for (const hook of hooks)
       await hook(result.inserted, models, {
         key: keys[0]!,
@@ -148,8 +148,8 @@ export function createIngestWorker({
       prometheus?.jobLatency.observe({ queue: QUEUE_NAMES.ingest }, (now - job.timestamp) / 1000);
       const inserted = insertedOf.get(keys[i]!) ?? 0;
       const failed = failedOf[i]!.length;
-      const dropped = job.data.events.length - stored[i]!.length - failed;
-      return { inserted, duplicates: job.data.events.length - inserted - failed - dropped, failed };
+      const dropped = jobEvents(job.data).length - stored[i]!.length - failed;
+      return { inserted, duplicates: jobEvents(job.data).length - inserted - failed - dropped, failed };
     });
   };
 
@@ -164,7 +164,7 @@ export function createIngestWorker({
         return Promise.all(jobs.map((job) => settle(storeTogether([job]).then((r) => r[0]!))));
       }
     },
-    (job) => job.data.events.length,
+    (job) => jobEvents(job.data).length,
     { running: config.workerConcurrency, maxJobs: config.workerBatchJobs, maxItems: BATCH_EVENTS },
   );
   // The jobs the worker holds at once (BullMQ's concurrency): enough to fill every batch slot with small jobs, and
@@ -180,7 +180,7 @@ export function createIngestWorker({
     config,
     QUEUE_NAMES.ingest,
     async (job: Job<IngestJob>) => {
-      const hold = holdFor(job.data.events.length);
+      const hold = holdFor(jobEvents(job.data).length);
       if (worker.concurrency !== hold) worker.concurrency = hold;
       try {
         return await batches.add(job);

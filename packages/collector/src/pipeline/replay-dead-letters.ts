@@ -3,7 +3,7 @@ import type { Types } from 'mongoose';
 import type { DeadLetterDoc, Models } from '../models/index.js';
 import { jobIdFor, QUEUE_NAMES, type QueueName } from '../plugins/queues.js';
 import type { UnstorablePayload } from './dead-letters.js';
-import type { IngestJob, QueuedEvent } from './queued-event.js';
+import { type IngestJob, jobEvents, type QueuedEvent } from './queued-event.js';
 
 /** The payload as it was queued, also when it was kept as JSON text. */
 export function deadLetterPayload(doc: Pick<DeadLetterDoc, 'payload'>): unknown {
@@ -17,6 +17,15 @@ const isQueuedEvent = (v: unknown): v is QueuedEvent =>
   typeof v === 'object' &&
   typeof (v as QueuedEvent).messageId === 'string' &&
   typeof (v as QueuedEvent).siteId === 'string';
+
+/** The events of a payload that is a whole ingest job, of either shape (queued-event.ts); none if it is not one. */
+function eventsOfJob(payload: unknown): QueuedEvent[] {
+  const job = payload as { events?: unknown; requests?: unknown } | null;
+  if (!job || typeof job !== 'object') return [];
+  if (Array.isArray(job.events)) return (job.events as unknown[]).filter(isQueuedEvent);
+  if (!Array.isArray(job.requests) || !job.requests.every((r) => r && Array.isArray(r.events))) return [];
+  return jobEvents(job as IngestJob).filter(isQueuedEvent);
+}
 
 export interface ReplayResult {
   /** Dead letters whose payload was queued again (and marked `replayedAt`). */
@@ -44,9 +53,7 @@ export async function replayDeadLetters(
   for (const d of docs) {
     const payload = deadLetterPayload(d);
     if (d.queue === QUEUE_NAMES.ingest) {
-      const list = isQueuedEvent(payload)
-        ? [payload]
-        : ((payload as Partial<IngestJob>)?.events ?? []).filter(isQueuedEvent);
+      const list = isQueuedEvent(payload) ? [payload] : eventsOfJob(payload);
       if (!list.length) skipped++;
       else {
         events.push(...list);

@@ -71,12 +71,11 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
   // Redis: the site's events in ingest jobs at rest, its trigger and webhook jobs
   let queuedEvents = 0;
   let queuedJobs = 0;
-  for await (const job of jobsAtRest<{ events: Array<{ siteId: string }> }>(queues.ingest)) {
-    const all = job.data?.events ?? [];
-    const keep = all.filter((e) => e.siteId !== siteId);
-    if (keep.length === all.length) continue;
-    queuedEvents += all.length - keep.length;
-    if (keep.length) await job.updateData({ events: keep });
+  for await (const job of jobsAtRest<IngestJobSites>(queues.ingest)) {
+    const { dropped, left, kept } = withoutSite(job.data, siteId);
+    if (!dropped) continue;
+    queuedEvents += dropped;
+    if (left) await job.updateData(kept);
     else await job.remove().catch(() => {}); // taken meanwhile: the suppression drops its events
   }
   // trigger jobs name the site in their entry id (`<trigger>:<site>:<messageId>`), confirmation e-mails directly,
@@ -218,4 +217,25 @@ async function activeJobsDone(queue: Queue, siteId: string, waitMs: number): Pro
     if (!busy) return;
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** An ingest job of either shape (pipeline/queued-event.ts): each event whole, or each request's fields once. */
+type IngestJobSites =
+  | { events: Array<{ siteId: string }> }
+  | { requests: Array<{ siteId: string; events: unknown[] }> };
+
+/** An ingest job without the site's events: how many it drops, how many are left, and the job's data then. */
+function withoutSite(
+  data: IngestJobSites | undefined,
+  siteId: string,
+): { dropped: number; left: number; kept: IngestJobSites } {
+  if (!data) return { dropped: 0, left: 0, kept: { events: [] } };
+  if ('events' in data) {
+    const events = data.events.filter((e) => e.siteId !== siteId);
+    return { dropped: data.events.length - events.length, left: events.length, kept: { events } };
+  }
+  const requests = data.requests.filter((r) => r.siteId !== siteId);
+  const count = (list: Array<{ events: unknown[] }>) => list.reduce((n, r) => n + r.events.length, 0);
+  const left = count(requests);
+  return { dropped: count(data.requests) - left, left, kept: { requests } };
 }

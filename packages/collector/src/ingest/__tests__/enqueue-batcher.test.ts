@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import type { IngestJob, QueuedEvent } from '../../pipeline/index.js';
+import { type IngestJob, jobEvents, type QueuedEvent } from '../../pipeline/index.js';
 import { EnqueueBatcher } from '../enqueue-batcher.js';
 
 // A stand-in queue that records jobs and acknowledges after a delay, like a Redis round trip.
@@ -35,7 +35,7 @@ describe('EnqueueBatcher (group commit)', () => {
     await Promise.all(requests);
     expect(settled).toHaveLength(50);
     expect(jobs.length).toBeLessThan(50);
-    expect(jobs.flatMap((j) => j.events.map((e) => e.messageId)).sort()).toEqual(
+    expect(jobs.flatMap((j) => jobEvents(j).map((e) => e.messageId)).sort()).toEqual(
       Array.from({ length: 50 }, (_, i) => [`r${i}-a`, `r${i}-b`])
         .flat()
         .sort(),
@@ -59,12 +59,12 @@ describe('EnqueueBatcher (group commit)', () => {
     expect(firstSettled).toBe(false); // nothing acknowledged before its job is written
     expect(jobs).toHaveLength(0);
     await Promise.all([first, batcher.enqueue([ev('late-a'), ev('late-b')])]);
-    expect(jobs.map((j) => j.events.map((e) => e.messageId))).toEqual([['early', 'late-a', 'late-b']]);
+    expect(jobs.map((j) => jobEvents(j).map((e) => e.messageId))).toEqual([['early', 'late-a', 'late-b']]);
     // the next request starts a group of its own
     const next = batcher.enqueue([ev('next')]);
     await batcher.drain();
     await next;
-    expect(jobs.map((j) => j.events.map((e) => e.messageId))).toEqual([['early', 'late-a', 'late-b'], ['next']]);
+    expect(jobs.map((j) => jobEvents(j).map((e) => e.messageId))).toEqual([['early', 'late-a', 'late-b'], ['next']]);
   });
 
   it('writes at once, without lingering, when every open connection has its request waiting', async () => {
@@ -78,7 +78,7 @@ describe('EnqueueBatcher (group commit)', () => {
       connections: () => 3,
     });
     await Promise.all([batcher.enqueue([ev('a')]), batcher.enqueue([ev('b')]), batcher.enqueue([ev('c')])]);
-    expect(jobs.map((j) => j.events.length)).toEqual([3]);
+    expect(jobs.map((j) => jobEvents(j).length)).toEqual([3]);
   });
 
   it('writes a lingering group at once on drain (graceful shutdown)', async () => {
@@ -105,8 +105,8 @@ describe('EnqueueBatcher (group commit)', () => {
       maxWaitingEvents: 50_000,
     });
     await Promise.all(Array.from({ length: 30 }, (_, i) => batcher.enqueue([ev(`${i}a`), ev(`${i}b`), ev(`${i}c`)])));
-    expect(Math.max(...jobs.map((j) => j.events.length))).toBeLessThanOrEqual(10);
-    expect(jobs.reduce((n, j) => n + j.events.length, 0)).toBe(90);
+    expect(Math.max(...jobs.map((j) => jobEvents(j).length))).toBeLessThanOrEqual(10);
+    expect(jobs.reduce((n, j) => n + jobEvents(j).length, 0)).toBe(90);
   });
 
   it('rejects every waiting request with a 503 error when the write fails', async () => {
@@ -162,6 +162,6 @@ describe('EnqueueBatcher (group commit)', () => {
       code: 'TM_ERR_QUEUE_UNAVAILABLE',
       statusCode: 503,
     });
-    expect(jobs.flatMap((j) => j.events)).toHaveLength(20); // the four accepted requests, all written
+    expect(jobs.flatMap((j) => jobEvents(j))).toHaveLength(20); // the four accepted requests, all written
   });
 });
