@@ -119,6 +119,13 @@ function dbCpuMs() {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 1/100 s
 }
 
+/** CPU time (ms) the Redis server has used so far (its INFO; other clients of the same server count too). */
+async function redisCpuMs(redis) {
+  const info = await redis.info('cpu');
+  const used = (name) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return (used('used_cpu_sys') + used('used_cpu_user')) * 1000;
+}
+
 async function worker({ jobs, batch, rounds: pairs = 3 }) {
   // The ingest worker as `trackmate-collector worker` runs it (worker-round.mjs), draining the same pre-queued
   // jobs with and without the enrich hook, alternating A/B, each round on a fresh database and queue prefix.
@@ -127,15 +134,19 @@ async function worker({ jobs, batch, rounds: pairs = 3 }) {
     const withEnrich = k % 2 === 1;
     let db0 = null;
     let dbMs = null;
+    let redis0 = 0;
+    let redisMs = 0;
     const round = await workerRound({
       jobsOf: (siteId) => sdkEvents(siteId, jobs, batch),
       // enrichment and the open visits' records the worker keeps with it
-      prepare: async () => {
+      prepare: async ({ redis }) => {
         db0 = dbCpuMs();
+        redis0 = await redisCpuMs(redis);
         return { enrichment: withEnrich };
       },
-      inspect: ({ models }) => {
+      inspect: async ({ models, redis }) => {
         if (db0 !== null) dbMs = dbCpuMs() - db0; // before the count, which scans the events
+        redisMs = (await redisCpuMs(redis)) - redis0;
         return models.Event.countDocuments({});
       },
     });
@@ -143,8 +154,9 @@ async function worker({ jobs, batch, rounds: pairs = 3 }) {
     if (stored !== jobs * batch) throw new Error(`worker round: ${stored} events stored of ${jobs * batch}`);
     const cpuMsPerK = round.cpuMs / ((jobs * batch) / 1000);
     const dbMsPerK = dbMs === null ? null : dbMs / ((jobs * batch) / 1000);
+    const redisMsPerK = redisMs / ((jobs * batch) / 1000);
     console.log(
-      `   ${withEnrich ? 'with' : 'without'} enrichment: ${fmt.n(jobs * batch)} events in ${seconds.toFixed(2)} s, worker CPU ${cpuMsPerK.toFixed(0)} ms per 1,000 events${dbMsPerK === null ? '' : `, database CPU ${dbMsPerK.toFixed(0)} ms`} (load ${loadavg()[0].toFixed(1)})`,
+      `   ${withEnrich ? 'with' : 'without'} enrichment: ${fmt.n(jobs * batch)} events in ${seconds.toFixed(2)} s, worker CPU ${cpuMsPerK.toFixed(0)} ms per 1,000 events${dbMsPerK === null ? '' : `, database CPU ${dbMsPerK.toFixed(0)} ms`}, Redis CPU ${redisMsPerK.toFixed(0)} ms (load ${loadavg()[0].toFixed(1)})`,
     );
     rounds.push({
       withEnrich,
@@ -153,6 +165,7 @@ async function worker({ jobs, batch, rounds: pairs = 3 }) {
       perSecond: Math.round((jobs * batch) / seconds),
       cpuMsPerK,
       dbMsPerK,
+      redisMsPerK,
     });
   }
   const median = (w, key) => {
@@ -170,16 +183,24 @@ async function worker({ jobs, batch, rounds: pairs = 3 }) {
   const enrichedDb = median(true, 'dbMsPerK');
   const db = (x) => (x === null ? 'TRACKMATE_BENCH_DB_PID unset' : x.toFixed(0));
   table(
-    `1. Ingest worker with and without enrichment (${fmt.n(jobs * batch)} browser events a round in ${batch}-event jobs, ${rounds.length} rounds A/B, medians; the database's own CPU is not counted in the worker's)`,
-    ['variant', 'events/s', 'vs without', 'worker CPU ms / 1,000 events', 'database CPU ms / 1,000 events'],
+    `1. Ingest worker with and without enrichment (${fmt.n(jobs * batch)} browser events a round in ${batch}-event jobs, ${rounds.length} rounds A/B, medians; CPU per 1,000 events of each process, none counted in another's)`,
+    ['variant', 'events/s', 'vs without', 'worker CPU ms', 'database CPU ms', 'Redis CPU ms'],
     [
-      ['without enrichment', fmt.n(plain), '100 %', plainCpu.toFixed(0), db(plainDb)],
+      [
+        'without enrichment',
+        fmt.n(plain),
+        '100 %',
+        plainCpu.toFixed(0),
+        db(plainDb),
+        median(false, 'redisMsPerK').toFixed(0),
+      ],
       [
         'with enrichment (source, device, bot, visit)',
         fmt.n(enriched),
         `${Math.round((enriched / plain) * 100)} % (target >= 90 %)`,
         enrichedCpu.toFixed(0),
         db(enrichedDb),
+        median(true, 'redisMsPerK').toFixed(0),
       ],
     ],
   );
