@@ -13,8 +13,13 @@ export async function servesSecondaryIndexes(conn: Connection): Promise<boolean>
   if (!db) throw new Error('the database connection is not open');
   const info = await db.admin().command({ buildInfo: 1 });
   if (typeof info.ferretdbVersion !== 'string') return true;
-  const plan = await db.collection('settings').find({ probe: 1 }).explain();
-  return (plan as { filterPushdown?: unknown }).filterPushdown !== false;
+  // a server that cannot explain keeps every index, as before this was asked
+  const plan = await db
+    .collection('settings')
+    .find({ probe: 1 })
+    .explain()
+    .catch(() => null);
+  return (plan as { filterPushdown?: unknown } | null)?.filterPushdown !== false;
 }
 
 /**
