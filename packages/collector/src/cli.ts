@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { openGeo, progressBar, rebuildRollups } from './analytics/index.js';
 import { dropSiteCampaignKeys } from './campaigns/index.js';
 import { loadConfig, redact } from './config.js';
@@ -132,6 +133,9 @@ async function main(argv: string[]): Promise<void> {
 
   switch (command) {
     case 'start':
+      // V8 reads this each time it sets the next full collection's limit: request data promoted while it waits
+      // for Redis is then collected before the old generation doubles (docs/production.md, The API's cost)
+      if (config.heapGrowthPercent) setFlagsFromString(`--heap-growing-percent=${config.heapGrowthPercent}`);
       await startServer(config, { worker: !values['no-worker'] });
       return;
     case 'worker':

@@ -35,6 +35,11 @@ export interface Config {
   maxRedisMemory: number;
   /** BullMQ lock duration: how long before a killed worker's job is picked up again. */
   workerLockMs: number;
+  /**
+   * How far (percent) V8 lets the old generation of `start`'s process grow past what survived its last full
+   * collection before the next one; 0 = V8's own (up to 4 times). Bounds the API's memory under batches.
+   */
+  heapGrowthPercent: number;
   jobAttempts: number;
   /** First retry delay of a failed job; later ones double. */
   jobBackoffMs: number;
@@ -158,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Partial<
     ingestGroupBacklog: int(env, 'TRACKMATE_INGEST_GROUP_BACKLOG', 1_000, 0, 1e9),
     maxRedisMemory: int(env, 'TRACKMATE_MAX_REDIS_MEMORY', 80, 1, 100) / 100,
     workerLockMs: int(env, 'TRACKMATE_WORKER_LOCK_MS', 30_000, 1_000, 600_000),
+    heapGrowthPercent: int(env, 'TRACKMATE_HEAP_GROWTH_PERCENT', 30, 0, 300),
     jobAttempts: int(env, 'TRACKMATE_JOB_ATTEMPTS', 12, 1, 100),
     jobBackoffMs: int(env, 'TRACKMATE_JOB_BACKOFF_MS', 1_000, 10, 600_000),
     publicUrl: env.TRACKMATE_PUBLIC_URL || '',
