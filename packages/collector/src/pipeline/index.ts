@@ -5,6 +5,7 @@ export { eraseQueued } from './erase-queued.js';
 export { createIngestWorker, type IngestWorkerOptions } from './ingest-worker.js';
 export {
   copyLinks,
+  fillLinkRecords,
   type LinkMirror,
   linkCopyKeys,
   linkMirror,
@@ -39,4 +40,9 @@ export {
   unlinkedKey,
   unlinkedReadyKey,
 } from './unlinked-events.js';
-export { prepareUnlinkedRecords, setAsideIdleRecords, startUnlinkedKeeper } from './unlinked-keeper.js';
+export {
+  fillMarkRecords,
+  prepareUnlinkedRecords,
+  setAsideIdleRecords,
+  startUnlinkedKeeper,
+} from './unlinked-keeper.js';

@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import type { Models } from '../models/index.js';
 import { redisCopy } from '../plugins/redis-copy.js';
+import { type RedisPresence, redisPresence } from '../plugins/redis-presence.js';
+import { fillMergeRecords, mergeRecords } from '../profiles/index.js';
 
 /**
  * A copy of each site's visitor-id links (`identities`) in Redis, so that storing events does not look every
@@ -17,7 +19,9 @@ import { redisCopy } from '../plugins/redis-copy.js';
  *   erasures, which delete them — invalidate the site's copy (the counter bumped, key and hash dropped): until the
  *   keeper copies it again, readers ask `identities`, as they do for a site never copied and after Redis lost
  *   its data (the key goes with the hash).
- * Each link takes about 100 bytes of Redis.
+ * Each link takes about 100 bytes of Redis. Beside the copy, two sets (plugins/redis-presence.ts) say which visitor
+ * ids may have pending aliases and which profiles may have been merged, so that the settle step of a job looks up
+ * only those in `pending_aliases` and `profile_merges` (visitor-links.ts).
  */
 export interface LinkMirror {
   /**
@@ -29,7 +33,15 @@ export interface LinkMirror {
   write(links: ReadonlyMap<string, Types.ObjectId>): Promise<void>;
   /** Drops a site's copy after its links changed other than by write(); readers ask `identities` until re-copied. */
   invalidate(siteIds: Iterable<string>): Promise<void>;
+  /** Which visitor ids (per site) may have a `pending_aliases` document (pendingAliasRecords). */
+  aliases: RedisPresence;
+  /** Which profiles may have been merged (profiles/merges.ts, mergeRecords). */
+  merges: RedisPresence;
 }
+
+/** Which visitor ids of each site may have pending aliases: notePendingAliases adds them before writing them. */
+export const pendingAliasRecords = (redis: Parameters<typeof redisPresence>[0], prefix: string): RedisPresence =>
+  redisPresence(redis, prefix, 'aliased');
 
 export const linksKey = (prefix: string, siteId: string) => `${prefix}:links:${siteId}`;
 export const linksReadyKey = (prefix: string, siteId: string) => `${prefix}:links-ready:${siteId}`;
@@ -39,7 +51,7 @@ const split = (key: string) => {
   return { siteId: key.slice(0, sep), anonymousId: key.slice(sep + 1) };
 };
 
-type Copier = Pick<Redis, 'pipeline' | 'eval' | 'get' | 'unlink' | 'mget'>;
+type Copier = Pick<Redis, 'pipeline' | 'eval' | 'get' | 'unlink' | 'mget' | 'set'>;
 
 export function linkMirror(redis: Copier, prefix: string): LinkMirror {
   const copy = redisCopy(redis, prefix, 'links');
@@ -69,6 +81,8 @@ export function linkMirror(redis: Copier, prefix: string): LinkMirror {
       await copy.write(values);
     },
     invalidate: (siteIds) => copy.invalidate(siteIds),
+    aliases: pendingAliasRecords(redis, prefix),
+    merges: mergeRecords(redis, prefix),
   };
 }
 
@@ -99,4 +113,30 @@ export async function copyLinks(
     keepLock,
   );
   return { sites: partitions, links: fields };
+}
+
+/**
+ * Fills the sets of visitor ids with pending aliases of every site whose set is not complete (one read of the site's
+ * `pending_aliases` ids each), and the set of merged profiles (one read of `profile_merges`). Run by one process at
+ * a time (the keeper's lock). Returns the number of sites filled.
+ */
+export async function fillLinkRecords(
+  models: Pick<Models, 'Site' | 'PendingAlias' | 'ProfileMerge'>,
+  redis: Copier,
+  prefix: string,
+  keepLock: () => Promise<unknown> = async () => {},
+): Promise<number> {
+  const sites = (await models.Site.find({}, { _id: 1 }).lean()).map((s) => s._id.toHexString());
+  const { partitions } = await pendingAliasRecords(redis, prefix).fillIncomplete(
+    sites,
+    async function* (siteId) {
+      const docs = models.PendingAlias.find({ siteId: new Types.ObjectId(siteId) }, { _id: 1 })
+        .lean()
+        .cursor({ batchSize: 5_000 });
+      for await (const doc of docs) yield split(doc._id).anonymousId;
+    },
+    keepLock,
+  );
+  await fillMergeRecords(models, mergeRecords(redis, prefix), keepLock);
+  return partitions;
 }

@@ -154,6 +154,7 @@ export async function processEvents(
       merged,
       options.lockProfiles,
       options.profileKeys,
+      mirror?.merges,
     );
     // a merge moved the merged profile's links in `identities`
     if (merged.length) await mirror?.invalidate(merged.map((m) => m.siteId.toHexString()));
@@ -179,7 +180,7 @@ export async function processEvents(
     for (const [key, id] of links) newlyLinked.set(key, id);
   }
 
-  await notePendingAliases(models, aliasesOf(events.filter((e) => !e.profileId)));
+  await notePendingAliases(models, aliasesOf(events.filter((e) => !e.profileId)), mirror);
   const unresolved = [
     ...new Set(events.flatMap((e) => (!e.profileId && e.anonymousId ? [identityKey(e.siteId, e.anonymousId)] : []))),
   ].filter((k) => !links.has(k));

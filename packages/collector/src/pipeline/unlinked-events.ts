@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import { findEachById, type Models, type NewEventDoc } from '../models/index.js';
+import { type RedisPresence, redisPresence } from '../plugins/redis-presence.js';
 
 /**
  * The stored events of each visitor id that carry no profile yet, kept in Redis so that linking a visitor does not
@@ -73,6 +74,25 @@ const KEPT = '_';
 export const unlinkedKey = (prefix: string, identityKey: string) => `${prefix}:unlinked:${identityKey}`;
 export const unlinkedReadyKey = (prefix: string, siteId: string) => `${prefix}:unlinked-ready:${siteId}`;
 
+/**
+ * Which visitor ids of each site may be marked in `unlinked_visitors` (plugins/redis-presence.ts): the keeper adds
+ * a visitor id before it marks it, and fills a site's set from its marks; read() looks up only those ids.
+ */
+export const markRecords = (redis: Parameters<typeof redisPresence>[0], prefix: string): RedisPresence =>
+  redisPresence(redis, prefix, 'unlinked-marked');
+
+/** Visitor ids (identityKey) by site: site id → visitor ids, as the Redis sets of visitor ids take them. */
+export function bySite(keys: Iterable<string>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const key of keys) {
+    const sep = key.indexOf(':');
+    const list = out.get(key.slice(0, sep));
+    if (list) list.push(key.slice(sep + 1));
+    else out.set(key.slice(0, sep), [key.slice(sep + 1)]);
+  }
+  return out;
+}
+
 function recordOf(doc: NewEventDoc): string {
   const r: Record<string, unknown> = { n: doc.name, t: doc.timestamp.getTime(), s: doc.sentBy };
   // the facts read properties of server events only (orders and refunds)
@@ -125,9 +145,10 @@ const siteOf = (identityKey: string) => identityKey.slice(0, identityKey.indexOf
 
 export function unlinkedEvents(
   models: Pick<Models, 'UnlinkedVisitor' | 'Event'>,
-  redis: Pick<Redis, 'eval' | 'pipeline' | 'unlink' | 'mget'>,
+  redis: Pick<Redis, 'eval' | 'pipeline' | 'unlink' | 'mget' | 'set'>,
   prefix: string,
 ): UnlinkedEvents {
+  const markSets = markRecords(redis, prefix);
   return {
     async note(docs) {
       const byVisitor = new Map<string, string[]>();
@@ -147,14 +168,21 @@ export function unlinkedEvents(
       const out = new Map<string, { events: UnlinkedEvent[]; complete: boolean; marked: boolean }>();
       if (!keys.length) return out;
       const sites = [...new Set(keys.map(siteOf))];
-      const ready = await redis.mget(...sites.map((site) => unlinkedReadyKey(prefix, site)));
+      const [ready, mayBeMarked] = await Promise.all([
+        redis.mget(...sites.map((site) => unlinkedReadyKey(prefix, site))),
+        markSets.mayExist(bySite(keys)),
+      ]);
       const readySites = new Set(sites.filter((_, i) => ready[i] !== null));
       const pipeline = redis.pipeline();
       for (const key of keys) pipeline.hgetall(unlinkedKey(prefix, key));
       const [results, marked] = await Promise.all([
         pipeline.exec(),
         findEachById(
-          keys.filter((key) => readySites.has(siteOf(key))),
+          keys.filter(
+            (key) =>
+              readySites.has(siteOf(key)) &&
+              (mayBeMarked.get(siteOf(key))?.has(key.slice(key.indexOf(':') + 1)) ?? true),
+          ),
           (key) => models.UnlinkedVisitor.findById(key, { _id: 1, events: 1 }).lean(),
         ),
       ]);

@@ -5,8 +5,9 @@ import type { Config } from '../config.js';
 import { loggable } from '../errors.js';
 import { isDuplicateKey, type Models } from '../models/index.js';
 import { lockKeys, RELEASE_LOCK, scanNodes } from '../plugins/redis.js';
-import { copyLinks } from './link-mirror.js';
-import { MARK_EVENTS, RECORDS_IDLE_DAYS, unlinkedKey, unlinkedReadyKey } from './unlinked-events.js';
+import type { RedisPresence } from '../plugins/redis-presence.js';
+import { copyLinks, fillLinkRecords } from './link-mirror.js';
+import { MARK_EVENTS, markRecords, RECORDS_IDLE_DAYS, unlinkedKey, unlinkedReadyKey } from './unlinked-events.js';
 
 /**
  * Keeps the records of events without a profile (unlinked-events.ts) complete and small, and the Redis copies of
@@ -17,8 +18,10 @@ import { MARK_EVENTS, RECORDS_IDLE_DAYS, unlinkedKey, unlinkedReadyKey } from '.
  *   records, and `events` only for a marked visitor;
  * - once an hour, records not written for RECORDS_IDLE_DAYS are set aside: their visitor id is marked, then the
  *   hash dropped (unless written meanwhile);
+ * - a site whose set of marked visitor ids (markRecords) is not complete has it filled: one read of its marks;
  * - a site whose copy of its links is not complete (new, invalidated by a merge or an erasure, or a Redis that lost
- *   its data) has them copied: one read of its identities.
+ *   its data) has them copied: one read of its identities; likewise the sets of which visitor ids may have pending
+ *   aliases and which profiles may have been merged (link-mirror.ts, fillLinkRecords).
  */
 export function startUnlinkedKeeper(
   config: Pick<Config, 'queuePrefix'>,
@@ -52,8 +55,10 @@ export function startUnlinkedKeeper(
         redis.pexpire(lockKey, LOCK_MS),
       );
       if (prepared.sites) log.info(prepared, 'records of events without a profile are kept for these sites now');
+      await fillMarkRecords(models, redis, config.queuePrefix, () => redis.pexpire(lockKey, LOCK_MS));
       const copied = await copyLinks(models, redis, config.queuePrefix, () => redis.pexpire(lockKey, LOCK_MS));
       if (copied.sites) log.info(copied, "sites' visitor-id links copied to Redis");
+      await fillLinkRecords(models, redis, config.queuePrefix, () => redis.pexpire(lockKey, LOCK_MS));
       for (const copy of copies) await copy(() => redis.pexpire(lockKey, LOCK_MS));
       if (Date.now() - lastSweep >= SWEEP_EVERY_MS && !stopped) {
         const setAside = await setAsideIdleRecords(models, redis, config.queuePrefix);
@@ -105,7 +110,20 @@ interface Mark {
   events?: Types.ObjectId[];
 }
 
-async function mark(models: Pick<Models, 'UnlinkedVisitor'>, siteId: Types.ObjectId, marks: Mark[]): Promise<void> {
+async function mark(
+  models: Pick<Models, 'UnlinkedVisitor'>,
+  records: RedisPresence,
+  siteId: Types.ObjectId,
+  marks: Mark[],
+): Promise<void> {
+  if (!marks.length) return;
+  // known to markRecords before and after they are written (plugins/redis-presence.ts)
+  const site = siteId.toHexString();
+  const visitors = marks.map((m) => m.key.slice(m.key.indexOf(':') + 1));
+  await records.around(new Map([[site, visitors]]), () => writeMarks(models, siteId, marks));
+}
+
+async function writeMarks(models: Pick<Models, 'UnlinkedVisitor'>, siteId: Types.ObjectId, marks: Mark[]) {
   const at = new Date();
   const docOf = ({ key, events }: Mark) => ({ _id: key, siteId, at, ...(events ? { events } : {}) });
   for (let i = 0; i < marks.length; i += 500) {
@@ -140,10 +158,11 @@ async function mark(models: Pick<Models, 'UnlinkedVisitor'>, siteId: Types.Objec
  */
 export async function prepareUnlinkedRecords(
   models: Pick<Models, 'Site' | 'Event' | 'UnlinkedVisitor'>,
-  redis: Pick<Redis, 'mget' | 'set'>,
+  redis: Pick<Redis, 'mget' | 'set' | 'pipeline' | 'eval'>,
   prefix: string,
   keepLock: () => Promise<unknown> = async () => {},
 ): Promise<{ sites: number; visitors: number }> {
+  const records = markRecords(redis, prefix);
   const sites = await models.Site.find({}, { _id: 1 }).lean();
   if (!sites.length) return { sites: 0, visitors: 0 };
   const ready = await redis.mget(...sites.map((s) => unlinkedReadyKey(prefix, s._id.toHexString())));
@@ -165,13 +184,37 @@ export async function prepareUnlinkedRecords(
       else byVisitor.set(e.anonymousId, null); // too many to name: the back-fill finds them in `events`
     }
     const keys = [...byVisitor].map(([id, events]) => ({ key: `${site._id}:${id}`, events: events ?? undefined }));
-    await mark(models, site._id, keys);
+    await mark(models, records, site._id, keys);
     await redis.set(unlinkedReadyKey(prefix, site._id.toHexString()), new Date().toISOString());
     await keepLock();
     prepared++;
     visitors += keys.length;
   }
   return { sites: prepared, visitors };
+}
+
+/**
+ * Fills the sets of which visitor ids may be marked (markRecords) of every site whose set is not complete: one read
+ * of the site's marks each. Returns the number of sites filled.
+ */
+export async function fillMarkRecords(
+  models: Pick<Models, 'Site' | 'UnlinkedVisitor'>,
+  redis: Pick<Redis, 'mget' | 'set' | 'pipeline' | 'eval'>,
+  prefix: string,
+  keepLock: () => Promise<unknown> = async () => {},
+): Promise<number> {
+  const sites = await models.Site.find({}, { _id: 1 }).lean();
+  const { partitions } = await markRecords(redis, prefix).fillIncomplete(
+    sites.map((s) => s._id.toHexString()),
+    async function* (siteId) {
+      const marks = models.UnlinkedVisitor.find({ siteId: new Types.ObjectId(siteId) }, { _id: 1 })
+        .lean()
+        .cursor({ batchSize: 5_000 });
+      for await (const m of marks) yield m._id.slice(m._id.indexOf(':') + 1);
+    },
+    keepLock,
+  );
+  return partitions;
 }
 
 /** KEYS: a visitor's hash. ARGV: its last write as read. Drops the hash unless written since. */
@@ -183,14 +226,15 @@ const DROP_IF_UNWRITTEN = `if redis.call('HGET', KEYS[1], '_') == ARGV[1] then r
  */
 export async function setAsideIdleRecords(
   models: Pick<Models, 'UnlinkedVisitor'>,
-  redis: Pick<Redis, 'scan' | 'pipeline' | 'eval'>,
+  redis: Pick<Redis, 'scan' | 'pipeline' | 'eval' | 'mget' | 'set'>,
   prefix: string,
   now = Date.now(),
 ): Promise<number> {
   const cutoff = now - RECORDS_IDLE_DAYS * 86_400_000;
   const head = unlinkedKey(prefix, '');
+  const records = markRecords(redis, prefix);
   let dropped = 0;
-  for (const node of scanNodes(redis)) dropped += await setAsideOn(node, redis, models, head, cutoff);
+  for (const node of scanNodes(redis)) dropped += await setAsideOn(node, redis, models, records, head, cutoff);
   return dropped;
 }
 
@@ -198,6 +242,7 @@ async function setAsideOn(
   node: Pick<Redis, 'scan'>,
   redis: Pick<Redis, 'pipeline' | 'eval'>,
   models: Pick<Models, 'UnlinkedVisitor'>,
+  records: RedisPresence,
   head: string,
   cutoff: number,
 ): Promise<number> {
@@ -218,7 +263,9 @@ async function setAsideOn(
       // the mark names the recorded events, for the back-fill to read by `_id`
       const events = fields.length <= MARK_EVENTS ? fields.map((id) => new Types.ObjectId(id)) : undefined;
       if (fields.length)
-        await mark(models, new Types.ObjectId(identity.slice(0, identity.indexOf(':'))), [{ key: identity, events }]);
+        await mark(models, records, new Types.ObjectId(identity.slice(0, identity.indexOf(':'))), [
+          { key: identity, events },
+        ]);
       dropped += Number(await redis.eval(DROP_IF_UNWRITTEN, 1, key, last));
     }
   } while (cursor !== '0');

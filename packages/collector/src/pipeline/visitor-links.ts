@@ -14,6 +14,7 @@ import type { LinkMirror } from './link-mirror.js';
 import type { QueuedEvent } from './queued-event.js';
 import {
   type BackfilledEvent,
+  bySite,
   RECORD_FIELDS,
   storedEventOf,
   type UnlinkedEvent,
@@ -28,7 +29,8 @@ import {
  *   back-fills when one appeared meanwhile.
  * Either the back-fill runs after the insert and sees the event, or the second read runs after the link and
  * sees it. Aliases (`properties.previousId`) and profile merges follow the same write-then-read rule through
- * `pending_aliases` and `profile_merges`.
+ * `pending_aliases` and `profile_merges`. Their Redis sets of the ids that may have a document (link-mirror.ts)
+ * keep it: an id is added before its document is written, so a read the set spares would have found nothing.
  */
 
 export type Links = Map<string, Types.ObjectId>;
@@ -99,8 +101,15 @@ export function aliasesOf(events: QueuedEvent[]): Map<string, Set<string>> {
   return out;
 }
 
-/** Records the job's aliases before their visitors' links are read (see the module comment). */
-export async function notePendingAliases(models: Models, aliases: Map<string, Set<string>>): Promise<void> {
+/**
+ * Records the job's aliases before their visitors' links are read (see the module comment); with `mirror`, their
+ * visitor ids are known to its `aliases` before and after they are written.
+ */
+export async function notePendingAliases(
+  models: Models,
+  aliases: Map<string, Set<string>>,
+  mirror?: LinkMirror,
+): Promise<void> {
   if (!aliases.size) return;
   const at = new Date();
   const ops = [...aliases].map(([key, previous]) => ({
@@ -114,19 +123,31 @@ export async function notePendingAliases(models: Models, aliases: Map<string, Se
       upsert: true,
     },
   }));
-  await retryUpsertRace(() => bulkWriteInSlices(models.PendingAlias, ops, { ordered: false }));
+  const write = () => retryUpsertRace(() => bulkWriteInSlices(models.PendingAlias, ops, { ordered: false }));
+  await (mirror ? mirror.aliases.around(bySite([...aliases.keys()]), write) : write());
+}
+
+/** Of these visitor ids, those that may have pending aliases: all of them, unless `mirror` knows better. */
+async function mayHaveAliases(keys: string[], mirror?: LinkMirror): Promise<string[]> {
+  if (!mirror || !keys.length) return keys;
+  const known = await mirror.aliases.mayExist(bySite(keys));
+  return keys.filter((key) => {
+    const { siteId, anonymousId } = splitKey(key);
+    return known.get(siteId)?.has(anonymousId) ?? true;
+  });
 }
 
 /**
  * Links the previous ids recorded for these newly linked visitor ids to the same profiles, and theirs in turn
  * (a chain of aliases, at most `depth` deep). A previous id already linked to another profile stays with it.
+ * Only visitor ids that may have pending aliases are looked up (`mirror`'s `aliases`; all without it).
  * Returns every link made, for the back-fill.
  */
 export async function followAliases(models: Models, linked: Links, mirror?: LinkMirror, depth = 5): Promise<Links> {
   const made: Links = new Map();
   let frontier = linked;
   for (let level = 0; level < depth && frontier.size; level++) {
-    const pending = await findEachById(frontier.keys(), (key) =>
+    const pending = await findEachById(await mayHaveAliases([...frontier.keys()], mirror), (key) =>
       models.PendingAlias.findById(key, { previousIds: 1 }).lean(),
     );
     const wanted: Links = new Map();
@@ -236,11 +257,12 @@ export async function backfill(
 
 /**
  * Moves events and visitor links written with a merged profile's id to the profile it was merged into; the
- * sites' Redis copies of their links are dropped (re-copied by the keeper).
+ * sites' Redis copies of their links are dropped (re-copied by the keeper). Only profiles that may have been merged
+ * are looked up (`mirror`'s `merges`; all without it).
  */
 export async function followMerges(models: Models, ids: Types.ObjectId[], mirror?: LinkMirror): Promise<void> {
   if (!ids.length) return;
-  const moved = await mergedInto(models, ids);
+  const moved = await mergedInto(models, ids, mirror?.merges);
   for (const [from, { siteId, into }] of moved) {
     const filter = { siteId, profileId: new Types.ObjectId(from) };
     await models.Identity.updateMany(filter, { $set: { profileId: into } });

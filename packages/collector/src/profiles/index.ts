@@ -1,6 +1,6 @@
 /** Profiles: the profile API, upserts and consent, and everything held about a person (export, erasure). */
 
-export { type MergedTo, mergedInto, survivorOf } from './merges.js';
+export { fillMergeRecords, type MergedTo, mergedInto, mergeRecords, survivorOf } from './merges.js';
 export type { EraseQueued, PersonIds } from './person-ids.js';
 export { type ProfileDocLock, profileDocLock } from './profile-doc-locks.js';
 export { cleanName, normalizeEmail, normalizePhone } from './profile-fields.js';

@@ -2,6 +2,7 @@ import { type AnyBulkWriteOperation, type QueryFilter, Types } from 'mongoose';
 import type { ConsentEntry, Models, ProfileDoc } from '../models/index.js';
 import { bulkWriteInSlices, emailKeyOf, retryUpsertRace, userKeyOf } from '../models/index.js';
 import { writeErrorsOf } from '../models/write-errors.js';
+import type { RedisPresence } from '../plugins/redis-presence.js';
 import { mergedInto } from './merges.js';
 import type { ProfileDocLock } from './profile-doc-locks.js';
 import { findProfilesByKey, keysOfProfile, type ProfileKeysCopy } from './profile-keys-copy.js';
@@ -33,10 +34,12 @@ export async function upsertProfiles(
   lock?: ProfileDocLock,
   /** The Redis copy of which profile holds each key (profile-keys-copy.ts); without it keys are looked up. */
   copy?: ProfileKeysCopy,
+  /** Which profiles may have been merged (merges.ts): it learns the profiles merged here. */
+  mergeRecords?: RedisPresence,
 ): Promise<Map<string, Types.ObjectId>> {
   if (!touches.length) return new Map();
   const write = () =>
-    writeProfiles(models, touches, merged, copy).catch(async (err: unknown) => {
+    writeProfiles(models, touches, merged, copy, mergeRecords).catch(async (err: unknown) => {
       // what was written may have given keys the copy does not know: it is not trusted until made again
       await copy?.invalidate(new Set(touches.map((t) => t.siteId))).catch(() => {});
       throw err;
@@ -55,6 +58,7 @@ async function writeProfiles(
   touches: ProfileTouch[],
   merged?: ProfileMerged[],
   copy?: ProfileKeysCopy,
+  mergeRecords?: RedisPresence,
 ): Promise<Map<string, Types.ObjectId>> {
   const ids = new Map<string, Types.ObjectId>();
   const ordered = await linkUserIds(
@@ -62,6 +66,7 @@ async function writeProfiles(
     [...touches].sort((a, b) => a.at.getTime() - b.at.getTime()),
     merged,
     copy,
+    mergeRecords,
   );
   type Group = {
     siteId: string;

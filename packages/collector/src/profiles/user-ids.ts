@@ -1,5 +1,7 @@
 import type { Types } from 'mongoose';
 import { emailKeyOf, isDuplicateKey, type Models, type ProfileDoc, userKeyOf } from '../models/index.js';
+import type { RedisPresence } from '../plugins/redis-presence.js';
+import { MERGES } from './merges.js';
 import { findProfilesByKey, type ProfileKeysCopy } from './profile-keys-copy.js';
 import type { ProfileTouch } from './profile-touch.js';
 
@@ -32,6 +34,8 @@ export async function linkUserIds(
   mergedOut?: ProfileMerged[],
   /** The Redis copy of which profile holds each key; it learns the keys given here. */
   copy?: ProfileKeysCopy,
+  /** Which profiles may have been merged (merges.ts, mergeRecords): it learns the profiles merged here. */
+  mergeRecords?: RedisPresence,
 ): Promise<ProfileTouch[]> {
   const both = touches.filter((t) => t.profile.userId && t.profile.email);
   if (!both.length) return touches;
@@ -67,7 +71,7 @@ export async function linkUserIds(
         withoutEmail();
         continue;
       }
-      await mergeProfiles(models, owner._id, user._id);
+      await mergeProfiles(models, owner._id, user._id, mergeRecords);
       await copy?.write(new Map([[`e|${ek}`, user._id]]));
       mergedOut?.push({ siteId: user.siteId, from: owner._id, into: user._id });
       const merged = { ...user, email, emailKey: ek };
@@ -126,7 +130,12 @@ function browserClaim(t: ProfileTouch, email: string): ProfileTouch[] {
  * move to it; `from` is deleted and `into` takes its e-mail. Each step can run again without effect, so a merge
  * interrupted by a crash is finished by the job's retry.
  */
-export async function mergeProfiles(models: Models, fromId: Types.ObjectId, intoId: Types.ObjectId): Promise<void> {
+export async function mergeProfiles(
+  models: Models,
+  fromId: Types.ObjectId,
+  intoId: Types.ObjectId,
+  mergeRecords?: RedisPresence,
+): Promise<void> {
   const [found, into] = await Promise.all([
     models.Profile.findById(fromId, { siteId: 1 }).lean(),
     models.Profile.findById(intoId).lean(),
@@ -135,11 +144,14 @@ export async function mergeProfiles(models: Models, fromId: Types.ObjectId, into
   // the record first: a job that writes to `from` after the steps below read it (an event stored with its id, a
   // consent decision) reads the record afterwards and applies its write to `into` too (pipeline/visitor-links.ts,
   // recordConsents); links already sent with `from` (unsubscribe, export) follow it as well
-  await models.ProfileMerge.updateOne(
-    { _id: found._id },
-    { $set: { into: into._id, siteId: found.siteId, at: new Date() } },
-    { upsert: true },
-  );
+  // (its profile known to mergeRecords before and after it is written: plugins/redis-presence.ts)
+  const record = () =>
+    models.ProfileMerge.updateOne(
+      { _id: found._id },
+      { $set: { into: into._id, siteId: found.siteId, at: new Date() } },
+      { upsert: true },
+    );
+  await (mergeRecords ? mergeRecords.around(new Map([[MERGES, [found._id.toHexString()]]]), record) : record());
   const from = await models.Profile.findById(fromId).lean();
   if (!from) return;
   const set: Partial<Pick<ProfileDoc, 'firstName' | 'lastName' | 'phone' | 'consent' | 'updatedAt'>> = {

@@ -181,10 +181,17 @@ export async function deleteSite(deps: DeleteSiteDeps, siteOid: Types.ObjectId):
       n +
       (await deps.redis.unlink(
         `${deps.prefix}:unlinked-ready:${siteId}`,
+        `${deps.prefix}:unlinked-marked:${siteId}`,
+        `${deps.prefix}:unlinked-marked-ready:${siteId}`,
+        `${deps.prefix}:unlinked-marked-filling:${siteId}`,
         // the copy of its visitor-id links (pipeline/link-mirror.ts), made under the same lock
         `${deps.prefix}:links:${siteId}`,
         `${deps.prefix}:links-ready:${siteId}`,
         `${deps.prefix}:links-gen:${siteId}`,
+        // which of its visitor ids may have pending aliases (pipeline/link-mirror.ts), filled under the same lock
+        `${deps.prefix}:aliased:${siteId}`,
+        `${deps.prefix}:aliased-ready:${siteId}`,
+        `${deps.prefix}:aliased-filling:${siteId}`,
         // the copy of which profile holds each userId and e-mail (profiles/profile-keys-copy.ts), likewise
         `${deps.prefix}:profile-keys:${siteId}`,
         `${deps.prefix}:profile-keys-ready:${siteId}`,
