@@ -101,6 +101,24 @@ ferretdb_bin() {
   echo "$cache/bin/ferretdb"
 }
 
+# A database file FerretDB began and never finished (it was killed while creating a test's database: the file is
+# empty, or SQLite's header with no table) stops FerretDB from starting at all ("no such table:
+# _ferretdb_collections"). Such a file holds nothing: it is set aside in $data/ferretdb-aside/ and said so.
+set_aside_unfinished_databases() {
+  local f tables
+  for f in "$data/ferretdb"/*.sqlite; do
+    [[ -f "$f" ]] || continue
+    if [[ -s "$f" ]]; then
+      command -v sqlite3 >/dev/null || continue
+      tables=$(sqlite3 -readonly "$f" "SELECT count(*) FROM sqlite_master" 2>/dev/null) || continue
+      [[ "$tables" == 0 ]] || continue
+    fi
+    mkdir -p "$data/ferretdb-aside"
+    log "setting aside $(basename "$f"): a database FerretDB never finished creating, with no table (in $data/ferretdb-aside/)"
+    mv "$f" "$f-wal" "$f-shm" "$data/ferretdb-aside/" 2>/dev/null || true
+  done
+}
+
 start_mongo() {
   if mongo_answers; then log "MongoDB-wire server answers at ${MONGODB_URI%%\?*}"; return; fi
   local host port
@@ -120,6 +138,7 @@ start_mongo() {
     bin="$(ferretdb_bin)"
     [[ -n "$bin" ]] || die "no MongoDB-compatible server: install mongod, or Go (to install FerretDB), or set MONGODB_URI"
     mkdir -p "$data/ferretdb"
+    set_aside_unfinished_databases
     log "starting FerretDB $FERRETDB_VERSION (SQLite) on 127.0.0.1:$port"
     # Go's garbage collector at 400 % heap growth, its heap held under 768 MiB: at Go's default (100 %) collection
     # took about a tenth of FerretDB's CPU in a drain (docs/production.md). GOGC / GOMEMLIMIT set by you are kept.

@@ -55,8 +55,9 @@ export interface ProcessResult {
   /** Profiles this job merged into others (a backend bound a userId to an e-mail with a profile of its own). */
   merged: ProfileMerged[];
   /**
-   * Earlier events of visitor ids the settle step back-filled from their Redis records (identityKey → events, now
-   * the profile of `linked`), when every event of the job was inserted by this attempt; otherwise undefined.
+   * Events of visitor ids the settle step back-filled (identityKey → events, now the profile of `linked`): each
+   * was stored without a profile, and is reported by this job alone (its record, or its claim, was this job's),
+   * so the profile facts count it here. Undefined without the records of unlinked events.
    */
   backfilled?: Map<string, BackfilledEvent[]>;
 }
@@ -222,7 +223,7 @@ export async function processEvents(
     capped,
     linked: newlyLinked,
     merged,
-    backfilled: duplicates || failed.length || !options.unlinked ? undefined : backfilled,
+    backfilled: options.unlinked ? backfilled : undefined,
   };
 }
 

@@ -31,6 +31,12 @@ export interface UnlinkedEvents {
   read(keys: string[]): Promise<Map<string, { events: UnlinkedEvent[]; complete: boolean; marked: boolean }>>;
   /** Forgets these records (identityKey → event `_id`s), once back-filled; and these visitors' marks. */
   forget(records: Map<string, string[]>, unmark: string[]): Promise<void>;
+  /**
+   * Claims back-filled events (`_id`s, hex) for the one job that counts them in the profile facts: answers those no
+   * other call claimed in the last CLAIM_MS. Two jobs that back-fill one visitor at once (both read its records, or
+   * found its events in `events`) update the same events; each event is counted by the one that claimed it.
+   */
+  claim(ids: string[]): Promise<Set<string>>;
   /** Forgets every record and mark of these visitor ids (an erased person's). */
   erase(siteId: string, anonymousIds: string[]): Promise<void>;
 }
@@ -141,6 +147,9 @@ for i = 1, #KEYS do
 end
 return 0`;
 
+/** How long a claim on a back-filled event lasts: longer than any back-fill takes. */
+export const CLAIM_MS = 600_000;
+
 const siteOf = (identityKey: string) => identityKey.slice(0, identityKey.indexOf(':'));
 
 export function unlinkedEvents(
@@ -229,6 +238,13 @@ export function unlinkedEvents(
         n ? pipeline.exec() : null,
         ...unmark.map((key) => models.UnlinkedVisitor.deleteOne({ _id: key })),
       ]);
+    },
+    async claim(ids) {
+      if (!ids.length) return new Set();
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.set(`${prefix}:backfill-claim:${id}`, '1', 'PX', CLAIM_MS, 'NX');
+      const answers = (await pipeline.exec()) ?? [];
+      return new Set(ids.filter((_, i) => answers[i]?.[1] === 'OK'));
     },
     async erase(siteId, anonymousIds) {
       if (!anonymousIds.length) return;

@@ -193,7 +193,9 @@ export async function linkIfFree(models: Models, wanted: Links, mirror?: LinkMir
  * site (on FerretDB a scan of `events`, whatever the filter: docs/production.md), then updated by `_id` each.
  * An event given another profile between the read and its update (the visitor id re-linked and back-filled by
  * another job) ends as if that job's back-fill had run first. Returns the events back-filled, by visitor (every
- * visitor of `links`, none left out: the profile facts count these and read nothing more).
+ * visitor of `links`, none left out: the profile facts count these and read nothing more). Two jobs can
+ * back-fill one visitor at once (both read its records, or both found its events): both update its events, and each
+ * event is reported by the one that claimed it (UnlinkedEvents.claim), so the facts count it once.
  */
 export async function backfill(
   models: Models,
@@ -240,6 +242,8 @@ export async function backfill(
     }
   }
   if (ops.length) await bulkWriteInSlices(models.Event, ops, { ordered: false });
+  const ids = [...found.values()].flatMap((events) => events.map((e) => e._id.toHexString()));
+  const claimed = records && ids.length ? records.claim(ids) : undefined;
   // what was back-filled, whichever way, is forgotten (a record left behind would be back-filled again later),
   // and so are the marks of the visitors read from `events`
   if (records) {
@@ -252,6 +256,10 @@ export async function backfill(
         );
     await records.forget(done, [...fromEvents, ...unmark]);
   }
+  const mine = await claimed;
+  if (!mine) return found;
+  const ours = (e: BackfilledEvent) => mine.has(e._id.toHexString());
+  for (const [key, events] of found) found.set(key, events.filter(ours));
   return found;
 }
 

@@ -26,14 +26,20 @@ export interface FactsDeps {
  * call touches, under a Redis lock, its facts are read (an `_id` lookup), each job's events added unless that job
  * was counted already (a retry; an event's job is its `ingestJob`, else `jobKey`), and
  * the facts written back, all in one bulkWrite; then the profiles are evaluated against their site's segments.
- * A visitor seen with a profile for the first time brings their earlier stored events with them (the pipeline
- * back-filled the profile onto them), so browsing before sign-in counts.
+ *
+ * An event counts when it gains its profile: the job that stores it with one counts it, and one stored without
+ * is counted by the job whose back-fill gave it its profile (`backfilled`: the back-fill reports only the events
+ * whose record it took, so two jobs back-filling one visitor at once count each event once between them). So
+ * browsing before sign-in counts, whichever job links the visitor and in whatever order jobs run. When an earlier
+ * attempt of a job may have back-filled events and failed before counting them (`fresh` false: some events were
+ * stored by that attempt), the earlier events of the visitors new to the profile are read from `events` too.
  */
 export async function recordProfileFacts(
   deps: FactsDeps,
   events: NewEventDoc[],
   jobKey: string,
   backfilled?: ReadonlyMap<string, BackfilledEvent[]>,
+  fresh = backfilled !== undefined,
 ): Promise<void> {
   const byProfile = new Map<string, NewEventDoc[]>();
   for (const e of events) {
@@ -43,20 +49,51 @@ export async function recordProfileFacts(
     if (list) list.push(e);
     else byProfile.set(key, [e]);
   }
+  // the events back-filled, by profile; the profiles among them with no event of the jobs' own are counted too (an
+  // alias's earlier visitor id, or jobs whose events were stored without a profile while another job linked them)
+  const own = new Set(events.flatMap((e) => (e.profileId && idOf(e) ? [idOf(e)] : [])));
+  const earlier = new Map<string, Earlier>();
+  for (const [visitor, list] of backfilled ?? []) {
+    const siteId = new Types.ObjectId(visitor.slice(0, visitor.indexOf(':')));
+    for (const e of list) {
+      // a stored copy of the jobs' own events (a retried job's) counts as theirs
+      if (!e.profileId || own.has(idOf(e))) continue;
+      const key = e.profileId.toHexString();
+      const entry = earlier.get(key) ?? { siteId, events: [] };
+      entry.events.push(e);
+      earlier.set(key, entry);
+      if (!byProfile.has(key)) byProfile.set(key, []);
+    }
+  }
   if (!byProfile.size) return;
   // the revisions are raised under the locks, so the next job's facts come with a later one
   const { written, revisions } = await withProfileLocks(deps.redis, deps.prefix, [...byProfile.keys()], async () => {
-    const facts = await writeFacts(deps.models, byProfile, jobKey, backfilled);
+    const facts = await writeFacts(deps.models, byProfile, jobKey, earlier, !fresh);
     return { written: facts, revisions: await bumpRevisions(deps.redis, deps.prefix, [...byProfile.keys()]) };
   });
   if (deps.segments) await updateMembership(deps, written, revisions);
 }
 
+/** A stored event's `_id` as hex ('' when it has none). */
+const idOf = (e: object) => (e as { _id?: Types.ObjectId })._id?.toHexString() ?? '';
+
+/** The events a job back-filled onto one profile, and the profile's site. */
+interface Earlier {
+  siteId: Types.ObjectId;
+  events: BackfilledEvent[];
+}
+
+/**
+ * `earlier`: the events the jobs back-filled, by profile (see recordProfileFacts). `read`: also read the earlier
+ * events of the visitors new to their profile from `events`, by one read per site for the whole call (a read per
+ * visitor is a pass over every stored event each on FerretDB, and so is this one).
+ */
 async function writeFacts(
   models: Models,
   byProfile: Map<string, NewEventDoc[]>,
   jobKey: string,
-  backfilled?: ReadonlyMap<string, BackfilledEvent[]>,
+  earlier: ReadonlyMap<string, Earlier>,
+  read: boolean,
 ): Promise<ProfileFactsDoc[]> {
   // each event's own job (an ingest worker's batch stores several jobs' events together)
   const keyOf = (e: Pick<NewEventDoc, 'ingestJob'>) => e.ingestJob ?? jobKey;
@@ -69,49 +106,34 @@ async function writeFacts(
   const todo: Array<{
     profileId: Types.ObjectId;
     facts: ProfileFactsDoc;
-    events: NewEventDoc[];
+    events: BackfilledEvent[];
     visitors: string[];
     jobs: Set<string>;
   }> = [];
   ids.forEach((profileId, i) => {
     const have = current[i];
     const all = byProfile.get(profileId.toHexString())!;
-    const events = have ? all.filter((e) => !have.jobs.includes(keyOf(e))) : all;
+    const own = have ? all.filter((e) => !have.jobs.includes(keyOf(e))) : all;
+    const backfilled = earlier.get(profileId.toHexString());
+    const events: BackfilledEvent[] = [...own, ...(backfilled?.events ?? [])];
     if (!events.length) {
       counted.push(have!); // earlier attempts of these jobs counted them (their membership is evaluated again)
       return;
     }
-    const facts = have ?? emptyFacts(profileId, events[0]!.siteId);
+    const facts = have ?? emptyFacts(profileId, all[0]?.siteId ?? backfilled!.siteId);
     const visitors = [...new Set(events.flatMap((e) => (e.anonymousId ? [e.anonymousId] : [])))];
-    todo.push({ profileId, facts, events, visitors, jobs: new Set(events.map(keyOf)) });
+    todo.push({ profileId, facts, events, visitors, jobs: new Set(own.map(keyOf)) });
   });
-  // the earlier events of the visitors new to their profile: those the job back-filled from their records (the
-  // pipeline's unlinked events) as they are, the others by one read per site for the whole job (a read per
-  // visitor is a pass over every stored event each on FerretDB, and so is this one)
   const earlierOf = new Map<string, BackfilledEvent[]>(); // `<site>:<visitor>` → their stored events of other jobs
-  const fresh = new Map<string, { siteId: Types.ObjectId; visitors: Set<string> }>();
-  for (const t of todo) {
+  const wanted = new Map<string, { siteId: Types.ObjectId; visitors: Set<string> }>();
+  for (const t of read ? todo : []) {
     const known = new Set(t.facts.visitors);
     const site = t.facts.siteId.toHexString();
-    const entry = fresh.get(site) ?? { siteId: t.facts.siteId, visitors: new Set<string>() };
-    for (const v of t.visitors) {
-      if (known.has(v)) continue;
-      const recorded = backfilled?.get(`${site}:${v}`);
-      // A job that back-filled reports every visitor it linked: one it does not name was linked by another job,
-      // which counts what it back-filled. Without the report (a job run again after its events were stored),
-      // the visitor's earlier events are read.
-      if (!recorded) {
-        if (!backfilled) entry.visitors.add(v);
-      } else if (!earlierOf.has(`${site}:${v}`)) {
-        earlierOf.set(
-          `${site}:${v}`,
-          recorded.filter((e) => !keys.has(keyOf(e))),
-        );
-      }
-    }
-    fresh.set(site, entry);
+    const entry = wanted.get(site) ?? { siteId: t.facts.siteId, visitors: new Set<string>() };
+    for (const v of t.visitors) if (!known.has(v)) entry.visitors.add(v);
+    wanted.set(site, entry);
   }
-  for (const [site, { siteId, visitors }] of fresh) {
+  for (const [site, { siteId, visitors }] of wanted) {
     if (!visitors.size) continue;
     const found = await models.Event.find({ siteId, anonymousId: { $in: [...visitors] } }).lean<NewEventDoc[]>();
     for (const e of found) {
@@ -123,13 +145,15 @@ async function writeFacts(
   for (const { profileId, facts, events, visitors, jobs } of todo) {
     const known = new Set(facts.visitors);
     const site = facts.siteId.toHexString();
-    const earlier = visitors
+    const counting = new Set(events.map(idOf));
+    const found = visitors
       .filter((v) => !known.has(v))
       .flatMap((v) => earlierOf.get(`${site}:${v}`) ?? [])
-      .filter((e) => e.profileId?.equals(profileId));
-    addEvents(facts, [...events, ...earlier]);
+      .filter((e) => e.profileId?.equals(profileId) && !counting.has(idOf(e)));
+    addEvents(facts, [...events, ...found]);
     pruneDays(facts);
     for (const key of jobs) remember(facts, key, visitors);
+    if (!jobs.size) remember(facts, null, visitors);
     facts.updatedAt = new Date();
     out.push(facts);
   }
