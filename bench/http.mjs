@@ -76,6 +76,7 @@ export async function benchHttp({
     single: [],
     batch100: [],
     halfPeak: undefined,
+    halfPeakEcho: undefined,
     collectorReadyMs: collector.readyMs,
   };
   const single = JSON.stringify({ ...event(0), writeKey: site.writeKey });
@@ -119,8 +120,18 @@ export async function benchHttp({
     const peak = out.single.reduce((a, b) => (b.okPerSec > a.okPerSec ? b : a));
     await sleep(500);
     const half = Math.max(1, Math.floor(peak.okPerSec / 2));
-    const paced = await pacedLoad({ url: `${collector.url}/api/track/event`, rate: half, duration, ...post(single) });
-    out.halfPeak = { ...paced, connections: 'paced', eventsPerSec: paced.okPerSec, non2xx: paced.failed, errors: 0 };
+    const pacedRow = (paced) => ({
+      ...paced,
+      connections: 'paced',
+      eventsPerSec: paced.okPerSec,
+      non2xx: paced.failed,
+      errors: 0,
+    });
+    // the bare POST at the same rate: the latency the client and the machine add by themselves
+    out.halfPeakEcho = pacedRow(await pacedLoad({ url: `${hello.url}/echo`, rate: half, duration, ...post(single) }));
+    out.halfPeak = pacedRow(
+      await pacedLoad({ url: `${collector.url}/api/track/event`, rate: half, duration, ...post(single) }),
+    );
     await dropRedisPrefix(env.REDIS_URL, env.TRACKMATE_QUEUE_PREFIX);
   } finally {
     out.collectorRssMax = rss.stop();
@@ -172,6 +183,7 @@ export async function benchHttp({
       ...out.batch100.map((s) =>
         row('100-event batch POST', s, `${fmt.pct(s.eventsPerSec / echoBatchPeak)} of bare POST peak (target >= 30 %)`),
       ),
+      row(`baseline: bare fastify POST paced at the same rate`, out.halfPeakEcho),
       row(
         `single-event POST paced at half of peak (${fmt.n(out.halfPeak.targetRate)}/s)`,
         out.halfPeak,
