@@ -64,17 +64,20 @@ export async function capBrowserLinks(
 /**
  * Adds `k` to the profile's count of the day and returns the new count: one document per profile (`_id` is the
  * profile id), reset when its day is over, so the collection never holds more than one per profile. Every
- * write's filter is the `_id` alone (FerretDB serves nothing else from an index): the count is added; when the
- * document turns out to be missing or of another day, it is set to today's `k`, and a count another job started
- * for today in between (seen in the document as it was before) is added back.
+ * write's filter is the `_id` alone (FerretDB serves nothing else from an index): the count is added, the
+ * document made with today's `k` when it is missing (a new person's first links: one command); when it turns out
+ * to be of another day, it is set to today's `k`, and a count another job started for today in between (seen in
+ * the document as it was before) is added back.
  */
 async function countLinks(models: Models, profileId: Types.ObjectId, siteId: string, day: string, k: number) {
   const _id = profileId.toHexString();
-  const today = await models.LinkQuota.findOneAndUpdate(
-    { _id },
-    { $inc: { n: k } },
-    { returnDocument: 'after' },
-  ).lean();
+  const today = await retryUpsertRace(() =>
+    models.LinkQuota.findOneAndUpdate(
+      { _id },
+      { $inc: { n: k }, $setOnInsert: { day, siteId } },
+      { upsert: true, returnDocument: 'after' },
+    ).lean(),
+  );
   if (today?.day === day) return today.n;
   const before = await retryUpsertRace(() =>
     models.LinkQuota.findOneAndUpdate(
