@@ -1,5 +1,6 @@
 import type { Types } from 'mongoose';
 import { type Models, retryUpsertRace } from '../models/index.js';
+import type { ProfileDocLock } from '../profiles/index.js';
 import type { LinkMirror } from './link-mirror.js';
 import { type Links, readLinks } from './visitor-links.js';
 
@@ -15,7 +16,9 @@ export const LINKS_PER_PROFILE_DAY = 50;
  * that are not yet this profile's count against `<profileId>|<UTC day>`; those past the cap are taken out of
  * `links` (their events are still stored, with the identify's own profile) and removed from the profile's
  * `anonymousIds`. Returns how many were refused. A retried job counts its links once more at most: the links it
- * saved before crashing are found and not counted again.
+ * saved before crashing are found and not counted again. Each profile's count is made under `lock` (the profile
+ * documents' Redis lock): FerretDB 1.24 can lose one of two concurrent updates of a document, and jobs counting one
+ * person at the same time then let more links through than the cap.
  */
 export async function capBrowserLinks(
   models: Models,
@@ -23,6 +26,7 @@ export async function capBrowserLinks(
   fromBrowser: Set<string>,
   cap: number,
   mirror?: LinkMirror,
+  lock?: ProfileDocLock,
 ): Promise<number> {
   const browser = [...links].filter(([key]) => fromBrowser.has(key));
   if (!browser.length) return 0;
@@ -45,7 +49,8 @@ export async function capBrowserLinks(
   await Promise.all(
     [...fresh.values()].map(async ({ profileId, keys }) => {
       const siteId = keys[0]!.slice(0, keys[0]!.indexOf(':'));
-      const after = await countLinks(models, profileId, siteId, day, keys.length);
+      const counted = () => countLinks(models, profileId, siteId, day, keys.length);
+      const after = await (lock ? lock([`quota|${profileId.toHexString()}`], counted) : counted());
       const before = after - keys.length;
       const allowed = Math.max(0, cap - before);
       const over = keys.slice(allowed);

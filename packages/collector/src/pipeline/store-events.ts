@@ -176,6 +176,7 @@ export async function processEvents(
       fromBrowser,
       options.linksPerProfileDay ?? LINKS_PER_PROFILE_DAY,
       mirror,
+      options.lockProfiles,
     );
     await saveLinks(models, links, mirror);
     for (const [key, id] of links) newlyLinked.set(key, id);
