@@ -162,6 +162,46 @@ describe('the sets of ids that may have a merge, a pending alias or a mark', () 
     expect(await eventProfiles(idle)).toEqual([profileId, profileId, profileId]);
   });
 
+  it('a visitor set aside while a back-fill reads its records: read from its mark', async () => {
+    await prepareUnlinkedRecords(t.app.models, t.app.redis, prefix());
+    await fillMarkRecords(t.app.models, t.app.redis, prefix());
+    const idle = `idle-${randomUUID()}`;
+    await run([queued({ anonymousId: idle }), queued({ anonymousId: idle })]);
+    const key = `${t.site.siteId}:${idle}`;
+    // the keeper marks the visitor and drops its records just before the back-fill's read of them reaches Redis
+    let setAside = false;
+    const redis = new Proxy(t.app.redis, {
+      get(target, name, receiver) {
+        if (name !== 'pipeline') return Reflect.get(target, name, receiver);
+        return () => {
+          const pipeline = target.pipeline();
+          let readsRecords = false;
+          const hgetall = pipeline.hgetall.bind(pipeline);
+          const exec = pipeline.exec.bind(pipeline);
+          Object.assign(pipeline, {
+            hgetall: (...args: Parameters<typeof hgetall>) => {
+              readsRecords = true;
+              return hgetall(...args);
+            },
+            exec: async () => {
+              if (readsRecords && !setAside) {
+                setAside = true;
+                await setAsideIdleRecords(t.app.models, t.app.redis, prefix(), Date.now() + 31 * 86_400_000);
+              }
+              return exec();
+            },
+          });
+          return pipeline;
+        };
+      },
+    });
+    const read = (await unlinkedEvents(t.app.models, redis, prefix()).read([key])).get(key);
+    expect(setAside).toBe(true);
+    expect(await t.app.redis.exists(`${prefix()}:unlinked:${key}`)).toBe(0);
+    expect(read).toMatchObject({ complete: true, marked: true });
+    expect(read?.events).toHaveLength(2);
+  });
+
   it('a mark written behind the set is not read while the set is complete, and is once Redis lost it', async () => {
     await prepareUnlinkedRecords(t.app.models, t.app.redis, prefix());
     await fillMarkRecords(t.app.models, t.app.redis, prefix());

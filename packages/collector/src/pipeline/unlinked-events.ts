@@ -177,24 +177,21 @@ export function unlinkedEvents(
       const out = new Map<string, { events: UnlinkedEvent[]; complete: boolean; marked: boolean }>();
       if (!keys.length) return out;
       const sites = [...new Set(keys.map(siteOf))];
-      const [ready, mayBeMarked] = await Promise.all([
-        redis.mget(...sites.map((site) => unlinkedReadyKey(prefix, site))),
-        markSets.mayExist(bySite(keys)),
-      ]);
-      const readySites = new Set(sites.filter((_, i) => ready[i] !== null));
       const pipeline = redis.pipeline();
       for (const key of keys) pipeline.hgetall(unlinkedKey(prefix, key));
-      const [results, marked] = await Promise.all([
+      const [ready, results] = await Promise.all([
+        redis.mget(...sites.map((site) => unlinkedReadyKey(prefix, site))),
         pipeline.exec(),
-        findEachById(
-          keys.filter(
-            (key) =>
-              readySites.has(siteOf(key)) &&
-              (mayBeMarked.get(siteOf(key))?.has(key.slice(key.indexOf(':') + 1)) ?? true),
-          ),
-          (key) => models.UnlinkedVisitor.findById(key, { _id: 1, events: 1 }).lean(),
-        ),
       ]);
+      const readySites = new Set(sites.filter((_, i) => ready[i] !== null));
+      // the marks after the records: the keeper marks a visitor before it drops its records, so records dropped
+      // before they were read are named by a mark that is there when it is looked up
+      const asked = keys.filter((key) => readySites.has(siteOf(key)));
+      const mayBeMarked = await markSets.mayExist(bySite(asked));
+      const marked = await findEachById(
+        asked.filter((key) => mayBeMarked.get(siteOf(key))?.has(key.slice(key.indexOf(':') + 1)) ?? true),
+        (key) => models.UnlinkedVisitor.findById(key, { _id: 1, events: 1 }).lean(),
+      );
       const marks = new Map(marked.map((m) => [m._id, m.events]));
       // the events marks name, read by `_id` (those given a profile since are left out, as a find would)
       const named = await findEachById(
