@@ -61,12 +61,46 @@ if gen ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2])
 return 1`;
 
-async function run(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+/** Runs a pipeline; its answers, or the first command's error. */
+export async function runPipeline(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
   const results = (await pipeline.exec()) ?? [];
   return results.map(([err, value]) => {
     if (err) throw err;
     return value;
   });
+}
+
+/**
+ * Reads the items asked of each partition with `script` (KEYS: the partition's ready key, then its data key; ARGV:
+ * up to CHUNK items; answers an array, an entry per item, or false when the partition is not complete), all in one
+ * pipeline. Answers each complete partition's entries in the order asked; a partition with a chunk answered false
+ * is left out whole (its chunks may straddle an invalidation).
+ */
+export async function readComplete(
+  redis: Pick<Redis, 'pipeline'>,
+  script: string,
+  keysOf: (partition: string) => readonly [string, string],
+  asked: ReadonlyMap<string, readonly string[]>,
+): Promise<Map<string, unknown[]>> {
+  const out = new Map<string, unknown[]>();
+  const sent: string[] = [];
+  const pipeline = redis.pipeline();
+  for (const [partition, items] of asked) {
+    for (let i = 0; i < items.length; i += CHUNK) {
+      sent.push(partition);
+      pipeline.eval(script, 2, ...keysOf(partition), ...items.slice(i, i + CHUNK));
+    }
+  }
+  if (!sent.length) return out;
+  const values = await runPipeline(pipeline);
+  const incomplete = new Set<string>();
+  sent.forEach((partition, i) => {
+    const got = values[i];
+    if (!Array.isArray(got)) incomplete.add(partition);
+    else out.set(partition, [...(out.get(partition) ?? []), ...got]);
+  });
+  for (const partition of incomplete) out.delete(partition);
+  return out;
 }
 
 export function redisCopy(
@@ -79,31 +113,12 @@ export function redisCopy(
   const genKey = (p: string) => `${prefix}:${name}-gen:${p}`;
   const self: RedisCopy = {
     async read(asked) {
+      const answers = await readComplete(redis, READ, (p) => [readyKey(p), hash(p)], asked);
       const out = new Map<string, Map<string, string | null>>();
-      const sent: Array<{ partition: string; fields: readonly string[] }> = [];
-      const pipeline = redis.pipeline();
-      for (const [partition, fields] of asked) {
-        for (let i = 0; i < fields.length; i += CHUNK) {
-          const chunk = fields.slice(i, i + CHUNK);
-          sent.push({ partition, fields: chunk });
-          pipeline.eval(READ, 2, readyKey(partition), hash(partition), ...chunk);
-        }
+      for (const [partition, values] of answers) {
+        const fields = asked.get(partition)!;
+        out.set(partition, new Map(fields.map((field, j) => [field, (values[j] as string | null) ?? null])));
       }
-      if (!sent.length) return out;
-      const values = await run(pipeline);
-      const incomplete = new Set<string>();
-      sent.forEach(({ partition, fields }, i) => {
-        const got = values[i];
-        // a partition's chunks may straddle an invalidation: it is answered whole or not at all
-        if (!Array.isArray(got)) {
-          incomplete.add(partition);
-          return;
-        }
-        const map = out.get(partition) ?? new Map<string, string | null>();
-        for (const [j, field] of fields.entries()) map.set(field, (got[j] as string | null) ?? null);
-        out.set(partition, map);
-      });
-      for (const partition of incomplete) out.delete(partition);
       return out;
     },
     async write(values) {
@@ -115,7 +130,7 @@ export function redisCopy(
           n++;
         }
       }
-      if (n) await run(pipeline);
+      if (n) await runPipeline(pipeline);
     },
     async invalidate(partitions) {
       const pipeline = redis.pipeline();
@@ -124,7 +139,7 @@ export function redisCopy(
         pipeline.eval(INVALIDATE, 3, genKey(p), readyKey(p), hash(p));
         n++;
       }
-      if (n) await run(pipeline);
+      if (n) await runPipeline(pipeline);
     },
     async copy(partition, source) {
       const gen = (await redis.get(genKey(partition))) ?? '';
@@ -136,7 +151,7 @@ export function redisCopy(
         if (!batch.length) return;
         const pipeline = redis.pipeline();
         for (const [field, value] of batch) pipeline.hsetnx(hash(partition), field, value);
-        await run(pipeline);
+        await runPipeline(pipeline);
         fields += batch.length;
         batch = [];
       };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { readComplete, runPipeline } from './redis-copy.js';
 
 /**
  * Which documents of a rarely written collection may exist, kept in Redis per partition (a site), so that a point
@@ -50,14 +51,6 @@ redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[2], ARGV[2])
 return 1`;
 
-async function run(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
-  const results = (await pipeline.exec()) ?? [];
-  return results.map(([err, value]) => {
-    if (err) throw err;
-    return value;
-  });
-}
-
 export function redisPresence(
   redis: Pick<Redis, 'pipeline' | 'eval' | 'mget' | 'set'>,
   prefix: string,
@@ -74,35 +67,16 @@ export function redisPresence(
         pipeline.sadd(set(partition), ...list.slice(i, i + CHUNK));
         n++;
       }
-    if (n) await run(pipeline);
+    if (n) await runPipeline(pipeline);
   };
   return {
     async mayExist(asked) {
+      const answers = await readComplete(redis, MAY_EXIST, (p) => [readyKey(p), set(p)], asked);
       const out = new Map<string, Set<string>>();
-      const sent: Array<{ partition: string; ids: readonly string[] }> = [];
-      const pipeline = redis.pipeline();
-      for (const [partition, ids] of asked)
-        for (let i = 0; i < ids.length; i += CHUNK) {
-          const chunk = ids.slice(i, i + CHUNK);
-          sent.push({ partition, ids: chunk });
-          pipeline.eval(MAY_EXIST, 2, readyKey(partition), set(partition), ...chunk);
-        }
-      if (!sent.length) return out;
-      const values = await run(pipeline);
-      const incomplete = new Set<string>();
-      sent.forEach(({ partition, ids }, i) => {
-        const got = values[i];
-        if (!Array.isArray(got)) {
-          incomplete.add(partition);
-          return;
-        }
-        const found = out.get(partition) ?? new Set<string>();
-        ids.forEach((id, j) => {
-          if (got[j] === 1) found.add(id);
-        });
-        out.set(partition, found);
-      });
-      for (const partition of incomplete) out.delete(partition);
+      for (const [partition, members] of answers) {
+        const ids = asked.get(partition)!;
+        out.set(partition, new Set(ids.filter((_, j) => members[j] === 1)));
+      }
       return out;
     },
     async around(ids, write) {
