@@ -222,7 +222,7 @@ export function createAfterInsertHook(
       visitEvents?.(events),
       (async () => {
         if (await recordRollups(folder.contributions, folder.sketches, parts)) folder.kick();
-        if (facts) await recordProfileFacts(facts, events, job.key, job.backfilled, fresh && !!job.backfilled);
+        if (facts) await recordProfileFacts(facts, events, job.key, job.backfilled, fresh);
         await enterTriggers(models, queues.triggers, guards, events, cached?.activeTriggers);
         await fanOutWebhooks(models, queues.webhooks, events, cached?.subscriptions);
         await requestConfirmations(queues.triggers, events);

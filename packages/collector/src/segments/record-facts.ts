@@ -32,14 +32,15 @@ export interface FactsDeps {
  * whose record it took, so two jobs back-filling one visitor at once count each event once between them). So
  * browsing before sign-in counts, whichever job links the visitor and in whatever order jobs run. When an earlier
  * attempt of a job may have back-filled events and failed before counting them (`fresh` false: some events were
- * stored by that attempt), the earlier events of the visitors new to the profile are read from `events` too.
+ * stored by that attempt), or without `backfilled`, the earlier events of the visitors new to the profile are read
+ * from `events` too.
  */
 export async function recordProfileFacts(
   deps: FactsDeps,
   events: NewEventDoc[],
   jobKey: string,
   backfilled?: ReadonlyMap<string, BackfilledEvent[]>,
-  fresh = backfilled !== undefined,
+  fresh = true,
 ): Promise<void> {
   const byProfile = new Map<string, NewEventDoc[]>();
   for (const e of events) {
@@ -68,7 +69,7 @@ export async function recordProfileFacts(
   if (!byProfile.size) return;
   // the revisions are raised under the locks, so the next job's facts come with a later one
   const { written, revisions } = await withProfileLocks(deps.redis, deps.prefix, [...byProfile.keys()], async () => {
-    const facts = await writeFacts(deps.models, byProfile, jobKey, earlier, !fresh);
+    const facts = await writeFacts(deps.models, byProfile, jobKey, earlier, !fresh || !backfilled);
     return { written: facts, revisions: await bumpRevisions(deps.redis, deps.prefix, [...byProfile.keys()]) };
   });
   if (deps.segments) await updateMembership(deps, written, revisions);
