@@ -345,7 +345,8 @@ describe('privacy', () => {
       { elementId: 'search', text: '' },
       { elementId: 'logout', text: 'Log out' },
     ]);
-    expect(JSON.stringify(stored)).not.toMatch(/4111|441234567890|what I typed/);
+    // the card number as typed, not `4111` alone: a random messageId or ObjectId holds it now and then
+    expect(JSON.stringify(stored)).not.toMatch(/4111 ?1111|441234567890|what I typed/);
     await context.close();
   }, 60_000);
 
