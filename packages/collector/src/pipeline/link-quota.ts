@@ -1,5 +1,5 @@
-import type { Types } from 'mongoose';
-import { type Models, retryUpsertRace } from '../models/index.js';
+import { Types } from 'mongoose';
+import { duplicateIndexes, groupedInsert, type Models, retryUpsertRace } from '../models/index.js';
 import type { ProfileDocLock } from '../profiles/index.js';
 import type { LinkMirror } from './link-mirror.js';
 import { type Links, readLinks } from './visitor-links.js';
@@ -16,9 +16,10 @@ export const LINKS_PER_PROFILE_DAY = 50;
  * that are not yet this profile's count against `<profileId>|<UTC day>`; those past the cap are taken out of
  * `links` (their events are still stored, with the identify's own profile) and removed from the profile's
  * `anonymousIds`. Returns how many were refused. A retried job counts its links once more at most: the links it
- * saved before crashing are found and not counted again. Each profile's count is made under `lock` (the profile
- * documents' Redis lock): FerretDB 1.24 can lose one of two concurrent updates of a document, and jobs counting one
- * person at the same time then let more links through than the cap.
+ * saved before crashing are found and not counted again. People without a count document get theirs in one insert
+ * for the job (insertFirstCounts); the others' counts are made each under `lock` (the profile documents' Redis
+ * lock): FerretDB 1.24 can lose one of two concurrent updates of a document, and jobs counting one person at the
+ * same time then let more links through than the cap.
  */
 export async function capBrowserLinks(
   models: Models,
@@ -43,14 +44,18 @@ export async function capBrowserLinks(
     fresh.set(profileId.toHexString(), group);
   }
   const day = new Date().toISOString().slice(0, 10);
+  const groups = [...fresh.values()];
+  const firsts = await insertFirstCounts(models, groups, day);
   let refused = 0;
   // each profile's count is a document of its own: counted at once (a batch of many jobs links many people,
   // and one count after the other made its latency the sum of theirs)
   await Promise.all(
-    [...fresh.values()].map(async ({ profileId, keys }) => {
-      const siteId = keys[0]!.slice(0, keys[0]!.indexOf(':'));
+    groups.map(async ({ profileId, keys }, i) => {
+      const siteId = siteOf(keys[0]!);
       const counted = () => countLinks(models, profileId, siteId, day, keys.length);
-      const after = await (lock ? lock([`quota|${profileId.toHexString()}`], counted) : counted());
+      const after = firsts.has(i)
+        ? keys.length
+        : await (lock ? lock([`quota|${profileId.toHexString()}`], counted) : counted());
       const before = after - keys.length;
       const allowed = Math.max(0, cap - before);
       const over = keys.slice(allowed);
@@ -64,6 +69,34 @@ export async function capBrowserLinks(
     }),
   );
   return refused;
+}
+
+const siteOf = (key: string) => key.slice(0, key.indexOf(':'));
+
+/**
+ * The day's first count of the profiles that have no count document at all (new people, the common case of a
+ * sale day), made by inserting their documents: one insert for the whole job, grouped with the other jobs'
+ * (models/insert-group.ts), where each count on its own was a `findAndModify`. Returns the indexes of `groups`
+ * whose document was inserted, counted with their links; the others (a document exists: a returning person, or a
+ * job counting the same person meanwhile) are counted by countLinks. An insert cannot lose a concurrent count as
+ * an update can on FerretDB: of two jobs inserting one person's document one is refused and counts by update.
+ */
+async function insertFirstCounts(
+  models: Models,
+  groups: Array<{ profileId: Types.ObjectId; keys: string[] }>,
+  day: string,
+): Promise<Set<number>> {
+  const inserted = new Set(groups.map((_, i) => i));
+  const docs = groups.map(({ profileId, keys }) => ({
+    _id: profileId.toHexString(),
+    siteId: new Types.ObjectId(siteOf(keys[0]!)),
+    day,
+    n: keys.length,
+  }));
+  await groupedInsert(models.LinkQuota)(docs).catch((err: unknown) => {
+    for (const i of duplicateIndexes(err)) inserted.delete(i);
+  });
+  return inserted;
 }
 
 /**
