@@ -354,6 +354,8 @@ async function saleDay({ history, backlog, step, singles }) {
     await api.stop();
     out.jobs = await queue.count();
     await queue.pause();
+    // from the worker's start: it waits for the copies below before it starts its workers
+    const p0 = performance.now();
     worker = await startWorker(env);
     // the worker's first acts on a site with stored events, which a running installation has done long before:
     // marking the visitors whose events carry no profile (one read of the site's events), after which linking a
@@ -361,7 +363,6 @@ async function saleDay({ history, backlog, step, singles }) {
     const readyKeys = ['unlinked-ready', 'links-ready', 'profile-keys-ready'].map(
       (name) => `${env.TRACKMATE_QUEUE_PREFIX}:${name}:${site.siteId}`,
     );
-    const p0 = performance.now();
     const lock = `${env.TRACKMATE_QUEUE_PREFIX}:unlinked-keeper-lock`;
     // a build without them (TRACKMATE_BENCH_CLI) never sets the keys: given up on after 10 s without the lock
     while ((await connection.exists(...readyKeys)) < readyKeys.length) {
@@ -369,7 +370,7 @@ async function saleDay({ history, backlog, step, singles }) {
       await sleep(100);
     }
     out.prepareMs = performance.now() - p0;
-    say(`the worker prepared the site's records and copies in ${fmt.ms(out.prepareMs)}`);
+    say(`the worker started and prepared the site's records and copies in ${fmt.ms(out.prepareMs)}`);
     eventsConnection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
     queueEvents = new QueueEvents('ingest', { connection: eventsConnection, prefix: env.TRACKMATE_QUEUE_PREFIX });
     await queueEvents.waitUntilReady();
