@@ -15,7 +15,9 @@ export {
   type FireJob,
   guardCopy,
   loadActiveTriggers,
+  pruneGuards,
   type ReentryGuards,
+  startGuardPruning,
 } from './trigger-entry.js';
 export { createTriggerWorker } from './trigger-worker.js';
 export { loadSigningSecret } from './unsubscribe-links.js';

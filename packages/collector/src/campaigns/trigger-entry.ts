@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { loggable } from '../errors.js';
 import {
   bulkWriteInSlices,
   duplicateIndexes,
@@ -175,6 +176,87 @@ export async function copyGuards(
     keepLock,
   );
   return partitions;
+}
+
+/** Guards deleted per round of pruneGuards, under their locks. */
+const PRUNE_SLICE = 500;
+
+/**
+ * Deletes the re-entry guards that decide nothing any more: entered longer ago than their trigger's window
+ * (`reentryHours`), so the visitor may enter again whether the guard is there or not — without this,
+ * `trigger_visitors` holds one document per visitor and trigger for ever. One read of each such trigger's
+ * expired guards (a scan of `trigger_visitors` on FerretDB, as copyGuards'), then, a slice at a time under the
+ * guards' locks, each guard read again and deleted by `_id` if still expired: a claim that renewed it meanwhile
+ * keeps it. A trigger whose guards were deleted has its Redis copy dropped; the keeper copies it again. A window
+ * raised later does not bring back guards deleted under the shorter one. Returns the number deleted.
+ */
+export async function pruneGuards(
+  models: Pick<Models, 'Trigger' | 'TriggerVisitor'>,
+  guards: ReentryGuards,
+  now = Date.now(),
+): Promise<number> {
+  const triggers = await models.Trigger.find({ reentryHours: { $gt: 0 } }, { _id: 1, reentryHours: 1 }).lean();
+  let pruned = 0;
+  for (const t of triggers) {
+    const triggerId = t._id.toHexString();
+    const cutoff = now - t.reentryHours * 3_600_000;
+    const expired = (
+      await models.TriggerVisitor.find(
+        { _id: { $regex: `^${triggerId}:` }, lastEnteredAt: { $lte: new Date(cutoff) } },
+        { _id: 1 },
+      ).lean()
+    ).map((g) => g._id);
+    let deleted = 0;
+    for (let i = 0; i < expired.length; i += PRUNE_SLICE) {
+      const slice = expired.slice(i, i + PRUNE_SLICE);
+      deleted += await withRedisLocks(
+        guards.redis,
+        slice.map((id) => guardLockKey(guards.prefix, id)),
+        async () => {
+          const still = (
+            await findEachById(slice, (id) => models.TriggerVisitor.findById(id, { lastEnteredAt: 1 }).lean())
+          ).filter((g) => g.lastEnteredAt.getTime() <= cutoff);
+          for (const g of still) await models.TriggerVisitor.deleteOne({ _id: g._id });
+          return still.length;
+        },
+        { what: 're-entry guards' },
+      );
+    }
+    if (deleted) await guardCopy(guards).invalidate([triggerId]);
+    pruned += deleted;
+  }
+  return pruned;
+}
+
+/** Runs pruneGuards 5 minutes after start, then hourly (idempotent: workers on several machines may all run it). */
+export function startGuardPruning(
+  models: Pick<Models, 'Trigger' | 'TriggerVisitor'>,
+  guards: ReentryGuards,
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void },
+  everyMs = 3_600_000,
+): { stop(): Promise<void> } {
+  let running: Promise<void> | null = null;
+  const run = () => {
+    running ??= pruneGuards(models, guards)
+      .then((deleted) => {
+        if (deleted) log.info({ deleted }, 're-entry guards past their window deleted');
+      })
+      .catch((err) => log.warn({ err: loggable(err) }, 're-entry guard pruning failed; retrying in an hour'))
+      .finally(() => {
+        running = null;
+      });
+  };
+  const first = setTimeout(run, 300_000);
+  const timer = setInterval(run, everyMs);
+  first.unref();
+  timer.unref();
+  return {
+    async stop() {
+      clearTimeout(first);
+      clearInterval(timer);
+      await running;
+    },
+  };
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   loadSigningSecret,
   type ReentryGuards,
   requestConfirmations,
+  startGuardPruning,
 } from '../campaigns/index.js';
 import type { Config } from '../config.js';
 import { createFunnelHook } from '../funnels/index.js';
@@ -74,6 +75,7 @@ export async function startWorkers({
   const retention = startRetention(config, models, log);
   const visitCloser = startVisitCloser(config, models, redis, log);
   const guards: ReentryGuards = { redis, prefix: config.queuePrefix };
+  const guardPruning = startGuardPruning(models, guards, log);
   const unlinkedKeeper = startUnlinkedKeeper(
     config,
     models,
@@ -119,6 +121,7 @@ export async function startWorkers({
       await visitCloser.stop();
       await unlinkedKeeper.stop();
       await retention.stop();
+      await guardPruning.stop();
     },
   };
 }
