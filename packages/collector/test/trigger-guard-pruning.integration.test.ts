@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyGuards, guardCopy, pruneGuards, type ReentryGuards } from '../src/campaigns/index.js';
+import { adminCall } from './helpers/admin.js';
 import { startTestApp, type TestApp } from './helpers/harness.js';
 
 /**
@@ -16,19 +17,15 @@ describe('pruning re-entry guards', () => {
   beforeAll(async () => {
     t = await startTestApp({ worker: false });
     guards = { redis: t.app.redis, prefix: t.config.queuePrefix };
-    const res = await fetch(`${t.url}/api/triggers`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${t.site.secretKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        name: 'Abandoned cart',
-        entryEvent: 'add_to_cart',
-        delaySeconds: 3600,
-        reentryHours: 2,
-        action: { type: 'email', subject: 'Your cart', body: 'Still there.' },
-      }),
+    const created = await adminCall(t.url, t.site.secretKey, 'POST', '/api/triggers', {
+      name: 'Abandoned cart',
+      entryEvent: 'add_to_cart',
+      delaySeconds: 3600,
+      reentryHours: 2,
+      action: { type: 'email', subject: 'Your cart', body: 'Still there.' },
     });
-    expect(res.status).toBe(201);
-    triggerId = ((await res.json()) as { id: string }).id;
+    expect(created.status).toBe(201);
+    triggerId = created.body.id;
   });
   afterAll(async () => {
     await t?.close();

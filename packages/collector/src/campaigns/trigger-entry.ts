@@ -12,6 +12,7 @@ import {
   type TriggerDoc,
   type TriggerEntryDoc,
 } from '../models/index.js';
+import { startHourly } from '../plugins/hourly.js';
 import { jobIdFor } from '../plugins/queues.js';
 import { withRedisLocks } from '../plugins/redis.js';
 import { type RedisCopy, redisCopy } from '../plugins/redis-copy.js';
@@ -233,30 +234,16 @@ export function startGuardPruning(
   models: Pick<Models, 'Trigger' | 'TriggerVisitor'>,
   guards: ReentryGuards,
   log: { info(o: object, m: string): void; warn(o: object, m: string): void },
-  everyMs = 3_600_000,
 ): { stop(): Promise<void> } {
-  let running: Promise<void> | null = null;
-  const run = () => {
-    running ??= pruneGuards(models, guards)
-      .then((deleted) => {
-        if (deleted) log.info({ deleted }, 're-entry guards past their window deleted');
-      })
-      .catch((err) => log.warn({ err: loggable(err) }, 're-entry guard pruning failed; retrying in an hour'))
-      .finally(() => {
-        running = null;
-      });
-  };
-  const first = setTimeout(run, 300_000);
-  const timer = setInterval(run, everyMs);
-  first.unref();
-  timer.unref();
-  return {
-    async stop() {
-      clearTimeout(first);
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startHourly(
+    () =>
+      pruneGuards(models, guards)
+        .then((deleted) => {
+          if (deleted) log.info({ deleted }, 're-entry guards past their window deleted');
+        })
+        .catch((err) => log.warn({ err: loggable(err) }, 're-entry guard pruning failed; retrying in an hour')),
+    { firstMs: 300_000 },
+  );
 }
 
 /**

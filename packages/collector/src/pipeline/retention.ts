@@ -2,6 +2,7 @@ import type { Model } from 'mongoose';
 import type { Config } from '../config.js';
 import { loggable } from '../errors.js';
 import type { Models } from '../models/index.js';
+import { startHourly } from '../plugins/hourly.js';
 
 const BATCH = 1_000;
 const EVERY_MS = 3_600_000;
@@ -49,27 +50,14 @@ export function startRetention(
   log: { info(o: object, m: string): void; warn(o: object, m: string): void },
 ): { stop(): Promise<void> } {
   if (!config.retentionDays) return { stop: async () => {} };
-  let running: Promise<void> | null = null;
-  const run = () => {
-    running ??= removeExpired(models, config.retentionDays)
-      .then((removed) => {
-        if (removed.events || removed.deliveries || removed.deadLetters)
-          log.info({ removed }, 'retention: expired data deleted');
-      })
-      .catch((err) => log.warn({ err: loggable(err) }, 'retention pass failed; retrying in an hour'))
-      .finally(() => {
-        running = null;
-      });
-  };
-  const first = setTimeout(run, 60_000);
-  const timer = setInterval(run, EVERY_MS);
-  first.unref();
-  timer.unref();
-  return {
-    async stop() {
-      clearTimeout(first);
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startHourly(
+    () =>
+      removeExpired(models, config.retentionDays)
+        .then((removed) => {
+          if (removed.events || removed.deliveries || removed.deadLetters)
+            log.info({ removed }, 'retention: expired data deleted');
+        })
+        .catch((err) => log.warn({ err: loggable(err) }, 'retention pass failed; retrying in an hour')),
+    { firstMs: 60_000, everyMs: EVERY_MS },
+  );
 }
