@@ -25,6 +25,12 @@ const identitySchema = new Schema<IdentityDoc>(
 identitySchema.index({ siteId: 1, profileId: 1 });
 
 export const identityKey = (siteId: string, anonymousId: string) => `${siteId}:${anonymousId}`;
+
+/** An identityKey's site and visitor id (a site id holds no colon; a visitor id may). */
+export const splitIdentityKey = (key: string) => {
+  const sep = key.indexOf(':');
+  return { siteId: key.slice(0, sep), anonymousId: key.slice(sep + 1) };
+};
 export { identitySchema };
 
 /**

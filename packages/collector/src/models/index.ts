@@ -168,6 +168,7 @@ export {
   type LinkQuotaDoc,
   type PendingAliasDoc,
   type ProfileMergeDoc,
+  splitIdentityKey,
   type UnlinkedVisitorDoc,
 } from './identity.js';
 export { createUniqueIndexes, servesSecondaryIndexes } from './index-plan.js';

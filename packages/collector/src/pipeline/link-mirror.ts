@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
-import type { Models } from '../models/index.js';
+import { type Models, splitIdentityKey } from '../models/index.js';
 import { redisCopy } from '../plugins/redis-copy.js';
 import { type RedisPresence, redisPresence } from '../plugins/redis-presence.js';
 import { fillMergeRecords, mergeRecords } from '../profiles/index.js';
@@ -46,11 +46,6 @@ export const pendingAliasRecords = (redis: Parameters<typeof redisPresence>[0], 
 export const linksKey = (prefix: string, siteId: string) => `${prefix}:links:${siteId}`;
 export const linksReadyKey = (prefix: string, siteId: string) => `${prefix}:links-ready:${siteId}`;
 
-const split = (key: string) => {
-  const sep = key.indexOf(':');
-  return { siteId: key.slice(0, sep), anonymousId: key.slice(sep + 1) };
-};
-
 type Copier = Pick<Redis, 'pipeline' | 'eval' | 'get' | 'unlink' | 'mget' | 'set'>;
 
 export function linkMirror(redis: Copier, prefix: string): LinkMirror {
@@ -59,7 +54,7 @@ export function linkMirror(redis: Copier, prefix: string): LinkMirror {
     async read(keys) {
       const asked = new Map<string, string[]>();
       for (const key of new Set(keys)) {
-        const { siteId, anonymousId } = split(key);
+        const { siteId, anonymousId } = splitIdentityKey(key);
         const list = asked.get(siteId);
         if (list) list.push(anonymousId);
         else asked.set(siteId, [anonymousId]);
@@ -73,7 +68,7 @@ export function linkMirror(redis: Copier, prefix: string): LinkMirror {
     async write(links) {
       const values = new Map<string, Array<[string, string]>>();
       for (const [key, profileId] of links) {
-        const { siteId, anonymousId } = split(key);
+        const { siteId, anonymousId } = splitIdentityKey(key);
         const list = values.get(siteId);
         if (list) list.push([anonymousId, profileId.toHexString()]);
         else values.set(siteId, [[anonymousId, profileId.toHexString()]]);
@@ -108,7 +103,7 @@ export async function copyLinks(
         .lean()
         .cursor({ batchSize: 5_000 });
       for await (const doc of identities)
-        if (doc.profileId) yield [split(doc._id).anonymousId, doc.profileId.toHexString()];
+        if (doc.profileId) yield [splitIdentityKey(doc._id).anonymousId, doc.profileId.toHexString()];
     },
     keepLock,
   );
@@ -133,7 +128,7 @@ export async function fillLinkRecords(
       const docs = models.PendingAlias.find({ siteId: new Types.ObjectId(siteId) }, { _id: 1 })
         .lean()
         .cursor({ batchSize: 5_000 });
-      for await (const doc of docs) yield split(doc._id).anonymousId;
+      for await (const doc of docs) yield splitIdentityKey(doc._id).anonymousId;
     },
     keepLock,
   );

@@ -1,5 +1,5 @@
 import { Types } from 'mongoose';
-import { duplicateIndexes, groupedInsert, type Models, retryUpsertRace } from '../models/index.js';
+import { duplicateIndexes, groupedInsert, type Models, retryUpsertRace, splitIdentityKey } from '../models/index.js';
 import type { ProfileDocLock } from '../profiles/index.js';
 import type { LinkMirror } from './link-mirror.js';
 import { type Links, readLinks } from './visitor-links.js';
@@ -51,7 +51,7 @@ export async function capBrowserLinks(
   // and one count after the other made its latency the sum of theirs)
   await Promise.all(
     groups.map(async ({ profileId, keys }, i) => {
-      const siteId = siteOf(keys[0]!);
+      const { siteId } = splitIdentityKey(keys[0]!);
       const counted = () => countLinks(models, profileId, siteId, day, keys.length);
       const after = firsts.has(i)
         ? keys.length
@@ -64,14 +64,12 @@ export async function capBrowserLinks(
       for (const key of over) links.delete(key);
       await models.Profile.updateOne(
         { _id: profileId },
-        { $pullAll: { anonymousIds: over.map((k) => k.slice(k.indexOf(':') + 1)) } },
+        { $pullAll: { anonymousIds: over.map((k) => splitIdentityKey(k).anonymousId) } },
       );
     }),
   );
   return refused;
 }
-
-const siteOf = (key: string) => key.slice(0, key.indexOf(':'));
 
 /**
  * The day's first count of the profiles that have no count document at all (new people, the common case of a
@@ -89,7 +87,7 @@ async function insertFirstCounts(
   const inserted = new Set(groups.map((_, i) => i));
   const docs = groups.map(({ profileId, keys }) => ({
     _id: profileId.toHexString(),
-    siteId: new Types.ObjectId(siteOf(keys[0]!)),
+    siteId: new Types.ObjectId(splitIdentityKey(keys[0]!).siteId),
     day,
     n: keys.length,
   }));

@@ -5,7 +5,6 @@ import type { Models } from '../models/index.js';
 import { startHourly } from '../plugins/hourly.js';
 
 const BATCH = 1_000;
-const EVERY_MS = 3_600_000;
 
 export interface Removed {
   events: number;
@@ -58,6 +57,6 @@ export function startRetention(
             log.info({ removed }, 'retention: expired data deleted');
         })
         .catch((err) => log.warn({ err: loggable(err) }, 'retention pass failed; retrying in an hour')),
-    { firstMs: 60_000, everyMs: EVERY_MS },
+    { firstMs: 60_000 },
   );
 }

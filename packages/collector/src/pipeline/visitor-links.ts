@@ -8,6 +8,7 @@ import {
   type NewEventDoc,
   type ProfileDoc,
   retryUpsertRace,
+  splitIdentityKey,
 } from '../models/index.js';
 import { mergedInto } from '../profiles/index.js';
 import type { LinkMirror } from './link-mirror.js';
@@ -35,11 +36,6 @@ import {
 
 export type Links = Map<string, Types.ObjectId>;
 
-const splitKey = (key: string) => {
-  const sep = key.indexOf(':');
-  return { siteId: key.slice(0, sep), anonymousId: key.slice(sep + 1) };
-};
-
 /**
  * Upserts of identity documents: `replace` moves an existing link to the new profile, otherwise an existing link
  * stays as it is (the upsert only sets what a new document needs).
@@ -47,7 +43,7 @@ const splitKey = (key: string) => {
 function linkWrites(links: Links, replace: boolean) {
   const now = new Date();
   return [...links].map(([key, profileId]) => {
-    const { siteId, anonymousId } = splitKey(key);
+    const { siteId, anonymousId } = splitIdentityKey(key);
     const onInsert = { siteId: new Types.ObjectId(siteId), anonymousId, linkedAt: now };
     return {
       updateOne: {
@@ -118,7 +114,7 @@ export async function notePendingAliases(
       update: {
         $addToSet: { previousIds: { $each: [...previous] } },
         $set: { at },
-        $setOnInsert: { siteId: new Types.ObjectId(splitKey(key).siteId) },
+        $setOnInsert: { siteId: new Types.ObjectId(splitIdentityKey(key).siteId) },
       },
       upsert: true,
     },
@@ -132,7 +128,7 @@ async function mayHaveAliases(keys: string[], mirror?: LinkMirror): Promise<stri
   if (!mirror || !keys.length) return keys;
   const known = await mirror.aliases.mayExist(bySite(keys));
   return keys.filter((key) => {
-    const { siteId, anonymousId } = splitKey(key);
+    const { siteId, anonymousId } = splitIdentityKey(key);
     return known.get(siteId)?.has(anonymousId) ?? true;
   });
 }
@@ -153,7 +149,7 @@ export async function followAliases(models: Models, linked: Links, mirror?: Link
     const wanted: Links = new Map();
     for (const p of pending) {
       const profileId = frontier.get(p._id)!;
-      const { siteId } = splitKey(p._id);
+      const { siteId } = splitIdentityKey(p._id);
       for (const previousId of p.previousIds ?? []) {
         const key = identityKey(siteId, previousId);
         if (!linked.has(key) && !made.has(key)) wanted.set(key, profileId);
@@ -180,7 +176,10 @@ export async function linkIfFree(models: Models, wanted: Links, mirror?: LinkMir
   const ours: Links = new Map();
   for (const [key, profileId] of standing) if (profileId.equals(wanted.get(key)!)) ours.set(key, profileId);
   const adds: AnyBulkWriteOperation<ProfileDoc>[] = [...ours].map(([key, profileId]) => ({
-    updateOne: { filter: { _id: profileId }, update: { $addToSet: { anonymousIds: splitKey(key).anonymousId } } },
+    updateOne: {
+      filter: { _id: profileId },
+      update: { $addToSet: { anonymousIds: splitIdentityKey(key).anonymousId } },
+    },
   }));
   if (adds.length) await bulkWriteInSlices(models.Profile, adds, { ordered: false });
   return ours;
@@ -223,7 +222,7 @@ export async function backfill(
       for (const e of events) ops.push({ updateOne: { filter: { _id: e._id }, update: { $set: { profileId } } } });
       continue;
     }
-    const { siteId, anonymousId } = splitKey(key);
+    const { siteId, anonymousId } = splitIdentityKey(key);
     bySite.set(siteId, [...(bySite.get(siteId) ?? []), anonymousId]);
     fromEvents.push(key);
   }

@@ -1,6 +1,12 @@
 import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
-import { bulkWriteInSlices, type Models, type NewEventDoc, type ProfileFactsDoc } from '../models/index.js';
+import {
+  bulkWriteInSlices,
+  type Models,
+  type NewEventDoc,
+  type ProfileFactsDoc,
+  splitIdentityKey,
+} from '../models/index.js';
 import { evaluate, loadSegments, peopleOf, type SiteSegments } from './evaluate.js';
 import { addEvents, emptyFacts, pruneDays, remember } from './facts.js';
 import { applyMembership, bumpRevisions, type Revisions } from './membership.js';
@@ -55,7 +61,7 @@ export async function recordProfileFacts(
   const own = new Set(events.flatMap((e) => (e.profileId && idOf(e) ? [idOf(e)] : [])));
   const earlier = new Map<string, Earlier>();
   for (const [visitor, list] of backfilled ?? []) {
-    const siteId = new Types.ObjectId(visitor.slice(0, visitor.indexOf(':')));
+    const siteId = new Types.ObjectId(splitIdentityKey(visitor).siteId);
     for (const e of list) {
       // a stored copy of the jobs' own events (a retried job's) counts as theirs
       if (!e.profileId || own.has(idOf(e))) continue;
